@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs exactly the Debian 12 packages evote needs to build, test and run.
+# Idempotent: packages already installed are skipped, and when nothing is
+# missing nothing runs (no root needed). Shared by deploy/demo.sh and
+# tests/run.sh.
+set -euo pipefail
+
+PACKAGES=(
+  gcc make cmake pkg-config      # toolchain
+  libzmq3-dev                    # ZeroMQ: peer and client sockets
+  libprotobuf-c-dev protobuf-c-compiler  # protobuf-c runtime and protoc-c
+  libsecp256k1-dev               # BIP340 Schnorr signatures, group operations
+  liblmdb-dev lmdb-utils         # LMDB chain store; mdb_copy/mdb_stat for operators
+  libcmocka-dev                  # unit tests
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: missing Debian packages: ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: installing them needs root. Run as root:" >&2
+  echo "  apt-get update && apt-get install -y --no-install-recommends ${missing[*]}" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: installed ${missing[*]}"

@@ -1,0 +1,186 @@
+/* evote: the command-line client for officials, voters and operators.
+ * Each command is one function in the table below; every command has
+ * --help, writes results to stdout and errors (what went wrong and what to
+ * do) to stderr, and exits 0 on success, 1 when the operation failed, 2 on
+ * a usage error. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+
+#define EXIT_FAILED 1
+#define EXIT_USAGE 2
+
+typedef struct {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+} cli_command;
+
+static int cmd_keygen(int argc, char **argv);
+static int cmd_pubkey(int argc, char **argv);
+
+static const cli_command commands[] = {
+    {"keygen", "generate a Schnorr key pair (secret file mode 0600, public key printed)", cmd_keygen},
+    {"pubkey", "print the public key of a secret key file", cmd_pubkey},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+            "usage: evote <command> [options]\n"
+            "\n"
+            "evote is the client of an evote election chain.\n"
+            "\n"
+            "commands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(to, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(to, "\n'evote <command> --help' describes a command.\n");
+}
+
+/* getopt_long over a subcommand's own arguments. */
+static int wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    return 0;
+}
+
+static void print_pubkey(const signing_key *key)
+{
+    uint8_t pub[CRYPTO_PUBKEY_LEN];
+    char hex[2 * CRYPTO_PUBKEY_LEN + 1];
+    signing_key_pubkey(key, pub);
+    crypto_hex(pub, sizeof pub, hex);
+    printf("%s\n", hex);
+}
+
+static const char keygen_help[] =
+    "usage: evote keygen --out FILE\n"
+    "\n"
+    "Generates a BIP340 Schnorr key pair from the operating system's random\n"
+    "source. The secret key is written to FILE with mode 0600 (an existing\n"
+    "file is never overwritten); the public key is written to FILE.pub and\n"
+    "printed as 64 hex digits. Give only the public key to others.\n";
+
+static int cmd_keygen(int argc, char **argv)
+{
+    static const struct option opts[] = {{"out", required_argument, NULL, 'o'}, {0, 0, 0, 0}};
+    const char *out = NULL;
+    signing_key *key = NULL;
+    crypto_err err;
+    char *pub_path;
+    FILE *f;
+    int c;
+
+    if (wants_help(argc, argv)) {
+        fputs(keygen_help, stdout);
+        return 0;
+    }
+    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+        if (c == 'o')
+            out = optarg;
+        else {
+            fputs(keygen_help, stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (out == NULL || optind != argc) {
+        fputs(keygen_help, stderr);
+        return EXIT_USAGE;
+    }
+    err = signing_key_generate(&key);
+    if (err == CRYPTO_OK)
+        err = signing_key_save(key, out);
+    if (err != CRYPTO_OK) {
+        fprintf(stderr, "evote keygen: %s: %s\n", out, crypto_strerror(err));
+        signing_key_destroy(&key);
+        return EXIT_FAILED;
+    }
+    if (asprintf(&pub_path, "%s.pub", out) < 0) {
+        signing_key_destroy(&key);
+        return EXIT_FAILED;
+    }
+    f = fopen(pub_path, "wx");
+    if (f != NULL) {
+        uint8_t pub[CRYPTO_PUBKEY_LEN];
+        char hex[2 * CRYPTO_PUBKEY_LEN + 1];
+        signing_key_pubkey(key, pub);
+        crypto_hex(pub, sizeof pub, hex);
+        fprintf(f, "%s\n", hex);
+        if (fclose(f) != 0)
+            f = NULL;
+    }
+    if (f == NULL)
+        fprintf(stderr, "evote keygen: warning: could not write %s (%s); the secret key %s is "
+                        "complete, 'evote pubkey --key %s' prints its public key\n",
+                pub_path, strerror(errno), out, out);
+    free(pub_path);
+    print_pubkey(key);
+    signing_key_destroy(&key);
+    return 0;
+}
+
+static const char pubkey_help[] =
+    "usage: evote pubkey --key FILE\n"
+    "\n"
+    "Prints the 64-hex-digit public key of the secret key in FILE (which must\n"
+    "be readable by its owner only).\n";
+
+static int cmd_pubkey(int argc, char **argv)
+{
+    static const struct option opts[] = {{"key", required_argument, NULL, 'k'}, {0, 0, 0, 0}};
+    const char *path = NULL;
+    signing_key *key = NULL;
+    crypto_err err;
+    int c;
+
+    if (wants_help(argc, argv)) {
+        fputs(pubkey_help, stdout);
+        return 0;
+    }
+    while ((c = getopt_long(argc, argv, "k:", opts, NULL)) != -1) {
+        if (c == 'k')
+            path = optarg;
+        else {
+            fputs(pubkey_help, stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (path == NULL || optind != argc) {
+        fputs(pubkey_help, stderr);
+        return EXIT_USAGE;
+    }
+    err = signing_key_load(path, &key);
+    if (err != CRYPTO_OK) {
+        fprintf(stderr, "evote pubkey: %s: %s\n", path, crypto_strerror(err));
+        return EXIT_FAILED;
+    }
+    print_pubkey(key);
+    signing_key_destroy(&key);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("evote 0.1.0\n");
+        return 0;
+    }
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "evote: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return EXIT_USAGE;
+}
