@@ -133,6 +133,10 @@ EVOTE_WARN_UNUSED crypto_err crypto_verify(const uint8_t pubkey[CRYPTO_PUBKEY_LE
                                            const uint8_t *msg, size_t len,
                                            const uint8_t sig[CRYPTO_SIG_LEN]);
 
+/* Returns: 1 when pubkey is the x coordinate of a secp256k1 point (a usable
+ * BIP340 public key), 0 otherwise. */
+int crypto_pubkey_valid(const uint8_t pubkey[CRYPTO_PUBKEY_LEN]);
+
 /* ------------------------------------------------------------------- hex */
 
 /* Writes 2*len lowercase hex digits and a NUL into out (size 2*len+1). */

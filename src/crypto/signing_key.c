@@ -249,3 +249,9 @@ crypto_err crypto_verify(const uint8_t pubkey[CRYPTO_PUBKEY_LEN], const char *ta
         return CRYPTO_ERR_BAD_SIGNATURE;
     return CRYPTO_OK;
 }
+
+int crypto_pubkey_valid(const uint8_t pubkey[CRYPTO_PUBKEY_LEN])
+{
+    secp256k1_xonly_pubkey xonly;
+    return secp256k1_xonly_pubkey_parse(secp256k1_context_static, &xonly, pubkey);
+}

@@ -18,6 +18,9 @@ const char *ledger_strerror(ledger_err err)
     case LEDGER_ERR_NO_PAYLOAD: return "the transaction carries no payload";
     case LEDGER_ERR_FIELD_RANGE: return "a field of the transaction is empty, too long or out of range";
     case LEDGER_ERR_NOMEM: return "out of memory";
+    case LEDGER_ERR_GENESIS_READ: return "cannot read the genesis file: check the path in the configuration";
+    case LEDGER_ERR_GENESIS_SYNTAX: return "the genesis file is not valid: fix the line named, and make sure every validator holds the same file";
+    case LEDGER_ERR_GENESIS_VALIDATORS: return "the genesis file's validator set is not usable: PBFT needs n = 3f+1 distinct validators";
     }
     return "unknown ledger error";
 }

@@ -7,8 +7,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ledger.h"
 
@@ -300,10 +302,230 @@ static void test_fields_out_of_range_are_refused(void **state)
     free(b.bytes);
 }
 
+
+/* ------------------------------------------------------------- genesis */
+
+static const char *curve_keys[4] = {
+    "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7", "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID",
+    "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6", "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs"};
+
+/* A genesis text with n validators (fresh keys) and one authority; extra
+ * lines are appended verbatim. Returns malloc'ed text. */
+static char *genesis_text(int n, const char *extra)
+{
+    size_t cap = 8192;
+    char *t = malloc(cap), hex[65];
+    uint8_t pub[32];
+    size_t used = (size_t)snprintf(t, cap, "# test chain\nevote-genesis-v1\nchain_name test-2026\n");
+    for (int i = 0; i < n; i++) {
+        signing_key *k = NULL;
+        assert_int_equal(signing_key_generate(&k), CRYPTO_OK);
+        signing_key_pubkey(k, pub);
+        crypto_hex(pub, 32, hex);
+        signing_key_destroy(&k);
+        char curve[41];
+        memcpy(curve, curve_keys[i % 4], 41);
+        curve[0] = "abcdefghij"[i / 4]; /* distinct keys beyond four */
+        used += (size_t)snprintf(t + used, cap - used, "validator v%d %s %s tcp://127.0.0.1:%d\n", i,
+                                 hex, curve, 7100 + i);
+    }
+    signing_key_pubkey(key, pub);
+    crypto_hex(pub, 32, hex);
+    used += (size_t)snprintf(t + used, cap - used, "authority commission %s  # the national commission\n", hex);
+    snprintf(t + used, cap - used, "%s", extra ? extra : "");
+    return t;
+}
+
+static ledger_err parse_text(const char *t, genesis **g, genesis_error *why)
+{
+    return genesis_parse((const uint8_t *)t, strlen(t), g, why);
+}
+
+static void test_genesis_parses_validators_authorities_and_chain_id(void **state)
+{
+    char *t = genesis_text(4, "checkpoint_interval 16\n");
+    genesis *g = NULL;
+    genesis_error why;
+    uint8_t want[32], pub[32];
+    (void)state;
+    assert_int_equal(parse_text(t, &g, &why), LEDGER_OK);
+    assert_int_equal(g->n, 4);
+    assert_int_equal(g->f, 1);
+    assert_string_equal(g->chain_name, "test-2026");
+    assert_int_equal(g->checkpoint_interval, 16);
+    assert_int_equal(g->max_batch_txs, 2000);
+    assert_string_equal(g->validators[2].name, "v2");
+    assert_string_equal(g->validators[3].endpoint, "tcp://127.0.0.1:7103");
+    assert_int_equal(g->n_authorities, 1);
+    crypto_tagged_hash(CRYPTO_TAG_GENESIS, (const uint8_t *)t, strlen(t), want);
+    assert_memory_equal(g->chain_id, want, 32);
+    assert_int_equal(genesis_validator_index(g, g->validators[3].pubkey), 3);
+    signing_key_pubkey(key, pub);
+    assert_true(genesis_is_authority(g, pub));
+    assert_int_equal(genesis_validator_index(g, pub), -1);
+    assert_false(genesis_is_authority(g, g->validators[0].pubkey));
+    genesis_destroy(&g);
+    assert_null(g);
+    free(t);
+}
+
+static void test_genesis_edit_even_a_comment_changes_the_chain_id(void **state)
+{
+    char *t = genesis_text(1, NULL);
+    genesis *a = NULL, *b = NULL;
+    (void)state;
+    assert_int_equal(parse_text(t, &a, NULL), LEDGER_OK);
+    t[2] = 'T'; /* "# test" -> "# Test" */
+    assert_int_equal(parse_text(t, &b, NULL), LEDGER_OK);
+    assert_memory_not_equal(a->chain_id, b->chain_id, 32);
+    genesis_destroy(&a);
+    genesis_destroy(&b);
+    free(t);
+}
+
+static void expect_genesis_refused(const char *t, ledger_err want, unsigned line, const char *words)
+{
+    genesis *g = NULL;
+    genesis_error why;
+    assert_int_equal(parse_text(t, &g, &why), want);
+    assert_null(g);
+    if (line)
+        assert_int_equal(why.line, line);
+    if (strstr(why.reason, words) == NULL)
+        fail_msg("reason '%s' does not mention '%s'", why.reason, words);
+}
+
+static void test_genesis_with_bad_entries_is_refused_with_line_and_reason(void **state)
+{
+    char *t = genesis_text(4, NULL), *bad = malloc(strlen(t) + 400);
+    (void)state;
+    expect_genesis_refused("", LEDGER_ERR_GENESIS_SYNTAX, 0, "empty");
+    expect_genesis_refused("hello\n", LEDGER_ERR_GENESIS_SYNTAX, 1, "evote-genesis-v1");
+    expect_genesis_refused("evote-genesis-v1\n", LEDGER_ERR_GENESIS_SYNTAX, 0, "chain_name");
+
+    sprintf(bad, "%sfrobnicate 1\n", t);
+    expect_genesis_refused(bad, LEDGER_ERR_GENESIS_SYNTAX, 9, "unknown entry");
+    sprintf(bad, "%schain_name other\n", t);
+    expect_genesis_refused(bad, LEDGER_ERR_GENESIS_SYNTAX, 9, "twice");
+    sprintf(bad, "%scheckpoint_interval 0\n", t);
+    expect_genesis_refused(bad, LEDGER_ERR_GENESIS_SYNTAX, 9, "checkpoint_interval");
+    sprintf(bad, "%scheckpoint_interval 12x\n", t);
+    expect_genesis_refused(bad, LEDGER_ERR_GENESIS_SYNTAX, 9, "checkpoint_interval");
+    sprintf(bad, "%sauthority x 1234\n", t);
+    expect_genesis_refused(bad, LEDGER_ERR_GENESIS_SYNTAX, 9, "64 hex");
+    sprintf(bad, "%sauthority a b c d e f g\n", t);
+    expect_genesis_refused(bad, LEDGER_ERR_GENESIS_SYNTAX, 9, "too many fields");
+
+    /* corrupt one validator line at a time: key, curve key, endpoint */
+    strcpy(bad, t);
+    char *v1 = strstr(bad, "validator v1 ");
+    v1[13] = 'z';
+    expect_genesis_refused(bad, LEDGER_ERR_GENESIS_SYNTAX, 5, "Schnorr public key");
+    strcpy(bad, t);
+    v1 = strstr(bad, "validator v1 ");
+    v1[13 + 64 + 1 + 5] = ' ';
+    expect_genesis_refused(bad, LEDGER_ERR_GENESIS_SYNTAX, 5, "");
+    strcpy(bad, t);
+    v1 = strstr(bad, "validator v1 ");
+    v1[13 + 64 + 1 + 5] = '~'; /* not in the Z85 alphabet */
+    expect_genesis_refused(bad, LEDGER_ERR_GENESIS_SYNTAX, 5, "Z85");
+    strcpy(bad, t);
+    v1 = strstr(bad, "tcp://127.0.0.1:7101");
+    memcpy(v1, "udp", 3);
+    expect_genesis_refused(bad, LEDGER_ERR_GENESIS_SYNTAX, 5, "tcp://host:port");
+    strcpy(bad, t);
+    v1 = strstr(bad, "tcp://127.0.0.1:7101");
+    memcpy(v1 + 16, "9999", 4); /* port 99999 */
+    strcpy(v1 + 16, "99999\n");
+    expect_genesis_refused(bad, LEDGER_ERR_GENESIS_SYNTAX, 5, "tcp://host:port");
+
+    /* NUL byte */
+    strcpy(bad, t);
+    bad[10] = '\0';
+    genesis *g = NULL;
+    assert_int_equal(genesis_parse((const uint8_t *)bad, strlen(t), &g, NULL), LEDGER_ERR_GENESIS_SYNTAX);
+    assert_null(g);
+    free(bad);
+    free(t);
+}
+
+static void test_genesis_validator_count_must_be_3f_plus_1(void **state)
+{
+    (void)state;
+    for (int n = 1; n <= 8; n++) {
+        char *t = genesis_text(n, NULL);
+        genesis *g = NULL;
+        genesis_error why;
+        ledger_err err = parse_text(t, &g, &why);
+        if (n == 1 || n == 4 || n == 7) {
+            assert_int_equal(err, LEDGER_OK);
+            assert_int_equal(g->f, (uint32_t)(n - 1) / 3);
+        } else {
+            assert_int_equal(err, LEDGER_ERR_GENESIS_VALIDATORS);
+            assert_non_null(strstr(why.reason, "3f+1"));
+        }
+        genesis_destroy(&g);
+        free(t);
+    }
+}
+
+static void test_genesis_duplicates_and_off_curve_keys_are_refused(void **state)
+{
+    char *t = genesis_text(4, NULL), *bad = malloc(strlen(t) + 400);
+    char key0[65], *v0, *v1;
+    (void)state;
+    /* validator 1 gets validator 0's Schnorr key */
+    strcpy(bad, t);
+    v0 = strstr(bad, "validator v0 ") + 13;
+    v1 = strstr(bad, "validator v1 ") + 13;
+    memcpy(key0, v0, 64);
+    key0[64] = '\0';
+    memcpy(v1, key0, 64);
+    expect_genesis_refused(bad, LEDGER_ERR_GENESIS_VALIDATORS, 0, "same Schnorr key");
+    /* same name */
+    strcpy(bad, t);
+    v1 = strstr(bad, "validator v1 ");
+    v1[11] = '0';
+    expect_genesis_refused(bad, LEDGER_ERR_GENESIS_VALIDATORS, 0, "appears twice");
+    /* same endpoint */
+    strcpy(bad, t);
+    v1 = strstr(bad, ":7101");
+    v1[4] = '0';
+    expect_genesis_refused(bad, LEDGER_ERR_GENESIS_VALIDATORS, 0, "same endpoint");
+    /* x = 2^256-1 is not a field element */
+    strcpy(bad, t);
+    v1 = strstr(bad, "validator v1 ") + 13;
+    memset(v1, 'f', 64);
+    expect_genesis_refused(bad, LEDGER_ERR_GENESIS_VALIDATORS, 0, "not a point");
+    free(bad);
+    free(t);
+}
+
+static void test_genesis_load_reads_a_file_and_reports_a_missing_one(void **state)
+{
+    char path[] = "/tmp/evote-genesis-XXXXXX";
+    char *t = genesis_text(4, NULL);
+    genesis *g = NULL;
+    genesis_error why;
+    int fd = mkstemp(path);
+    (void)state;
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, t, strlen(t)), (ssize_t)strlen(t));
+    close(fd);
+    assert_int_equal(genesis_load(path, &g, &why), LEDGER_OK);
+    assert_int_equal(g->n, 4);
+    genesis_destroy(&g);
+    unlink(path);
+    assert_int_equal(genesis_load(path, &g, &why), LEDGER_ERR_GENESIS_READ);
+    assert_non_null(strstr(why.reason, "No such file"));
+    assert_int_equal(genesis_load("/tmp", &g, &why), LEDGER_ERR_GENESIS_READ);
+    free(t);
+}
+
 static void test_strerror_covers_every_code(void **state)
 {
     (void)state;
-    for (int e = LEDGER_OK; e <= LEDGER_ERR_NOMEM; e++)
+    for (int e = LEDGER_OK; e <= LEDGER_ERR_GENESIS_VALIDATORS; e++)
         assert_string_not_equal(ledger_strerror((ledger_err)e), "unknown ledger error");
 }
 
@@ -318,6 +540,12 @@ int main(void)
         cmocka_unit_test(test_signed_garbage_body_is_refused_as_malformed),
         cmocka_unit_test(test_transaction_without_payload_is_refused),
         cmocka_unit_test(test_fields_out_of_range_are_refused),
+        cmocka_unit_test(test_genesis_parses_validators_authorities_and_chain_id),
+        cmocka_unit_test(test_genesis_edit_even_a_comment_changes_the_chain_id),
+        cmocka_unit_test(test_genesis_with_bad_entries_is_refused_with_line_and_reason),
+        cmocka_unit_test(test_genesis_validator_count_must_be_3f_plus_1),
+        cmocka_unit_test(test_genesis_duplicates_and_off_curve_keys_are_refused),
+        cmocka_unit_test(test_genesis_load_reads_a_file_and_reports_a_missing_one),
         cmocka_unit_test(test_strerror_covers_every_code),
     };
     return cmocka_run_group_tests_name("ledger", tests, setup, teardown);
