@@ -23,6 +23,8 @@ typedef enum {
     LEDGER_ERR_GENESIS_READ,   /* cannot read the genesis file */
     LEDGER_ERR_GENESIS_SYNTAX, /* see genesis_error for line and reason */
     LEDGER_ERR_GENESIS_VALIDATORS, /* validator count is not 3f+1, or duplicates */
+    LEDGER_ERR_BUSY,           /* mempool full: the client should retry later */
+    LEDGER_ERR_THREAD,         /* could not start verification threads */
 } ledger_err;
 
 /* Returns: a sentence for an operator or a client. Never NULL. */
@@ -64,6 +66,80 @@ void ledger_tx_destroy(ledger_tx **tx);
  * Out: *out (malloc'ed, caller frees), *out_len. */
 EVOTE_WARN_UNUSED crypto_err ledger_tx_seal(const Evote__V1__TxBody *body, const signing_key *key,
                                             uint8_t **out, size_t *out_len);
+
+/* ------------------------------------------------------------- mempool */
+
+/* Transactions waiting for a block. Submitted bytes are verified
+ * (ledger_tx_decode: format, chain id, signature) on worker threads using
+ * every core; accepted ones wait in arrival order, deduplicated by id, until
+ * the primary takes them into a batch and the batch commits. The verdict is
+ * remembered by id, so validating a proposed block does not verify the same
+ * signature again.
+ *
+ * Threads: mempool_submit may be called from any thread; every other
+ * function from one thread (the node's event loop). Verdicts are collected
+ * with mempool_poll_verdicts when mempool_fd() is readable. */
+typedef struct mempool mempool;
+
+typedef struct {
+    uint64_t ticket;               /* the caller's handle given to mempool_submit */
+    ledger_err err;                /* LEDGER_OK: accepted (or already pending) */
+    crypto_err detail;             /* envelope failure detail when err == LEDGER_ERR_ENVELOPE */
+    int duplicate;                 /* 1: the same transaction was already pending */
+    uint8_t id[CRYPTO_HASH_LEN];   /* transaction id (valid when err == LEDGER_OK) */
+} mempool_verdict;
+
+typedef struct {
+    const uint8_t *bytes;          /* owned by the mempool until committed or destroyed */
+    size_t len;
+    const uint8_t *id;
+} mempool_tx;
+
+typedef struct {
+    uint64_t submitted, accepted, duplicates, busy;
+    uint64_t rejected[LEDGER_ERR_THREAD + 1]; /* by ledger_err */
+    size_t queued;                 /* waiting for a worker */
+    size_t pending;                /* accepted, not yet committed */
+} mempool_stats;
+
+/* In: chain_id, capacity (queued + pending transactions at most), workers
+ * (0 = one per online core). Out: *out. */
+EVOTE_WARN_UNUSED ledger_err mempool_new(const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN], size_t capacity,
+                                         unsigned workers, mempool **out);
+
+/* Stops the workers (dropping queued work), frees everything, sets *mp NULL. */
+void mempool_destroy(mempool **mp);
+
+/* Returns: a file descriptor that is readable while verdicts are waiting. */
+int mempool_fd(const mempool *mp);
+
+/* Queues a copy of bytes for verification; its verdict will carry ticket.
+ * Returns: LEDGER_OK (queued), LEDGER_ERR_BUSY (full: nothing queued),
+ * LEDGER_ERR_NOMEM. Every refusal of the transaction itself (bad signature,
+ * wrong chain...) comes later, in its verdict. */
+EVOTE_WARN_UNUSED ledger_err mempool_submit(mempool *mp, const uint8_t *bytes, size_t len, uint64_t ticket);
+
+/* Out: up to max verdicts. Returns: how many (0 when none; never blocks). */
+size_t mempool_poll_verdicts(mempool *mp, mempool_verdict *out, size_t max);
+
+/* Hands out up to max_txs pending transactions (at most max_bytes in all),
+ * oldest first, that were not handed out before; they stay in the pool until
+ * committed. Returns: how many. */
+size_t mempool_take(mempool *mp, size_t max_txs, size_t max_bytes, mempool_tx *out);
+
+/* Makes every handed-out, uncommitted transaction available to
+ * mempool_take again, ahead of newer ones (after a view change the new
+ * primary must not lose them). */
+void mempool_untake_all(mempool *mp);
+
+/* Removes committed transactions (ids not pending are ignored). */
+void mempool_commit(mempool *mp, const uint8_t (*ids)[CRYPTO_HASH_LEN], size_t n);
+
+/* Returns: 1 when a transaction with this id passed verification and is
+ * pending here (its signature need not be checked again). */
+int mempool_is_verified(mempool *mp, const uint8_t id[CRYPTO_HASH_LEN]);
+
+void mempool_get_stats(mempool *mp, mempool_stats *out);
 
 /* ------------------------------------------------------------- genesis */
 

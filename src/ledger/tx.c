@@ -21,6 +21,8 @@ const char *ledger_strerror(ledger_err err)
     case LEDGER_ERR_GENESIS_READ: return "cannot read the genesis file: check the path in the configuration";
     case LEDGER_ERR_GENESIS_SYNTAX: return "the genesis file is not valid: fix the line named, and make sure every validator holds the same file";
     case LEDGER_ERR_GENESIS_VALIDATORS: return "the genesis file's validator set is not usable: PBFT needs n = 3f+1 distinct validators";
+    case LEDGER_ERR_BUSY: return "the node is busy (its mempool is full): retry in a moment";
+    case LEDGER_ERR_THREAD: return "cannot start the verification threads: check the process limits (ulimit -u)";
     }
     return "unknown ledger error";
 }

@@ -1,0 +1,275 @@
+/* Unit tests of the mempool: parallel verification with verdicts, dedup,
+ * the busy answer at capacity, and the take/untake/commit life of a
+ * pending transaction. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ledger.h"
+
+static uint8_t chain_id[32];
+static signing_key *key;
+
+static int setup(void **state)
+{
+    (void)state;
+    crypto_tagged_hash(CRYPTO_TAG_GENESIS, (const uint8_t *)"mempool test", 12, chain_id);
+    return signing_key_generate(&key) == CRYPTO_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    signing_key_destroy(&key);
+    return 0;
+}
+
+typedef struct {
+    uint8_t *bytes;
+    size_t len;
+} buf_t;
+
+static buf_t notice(uint64_t nonce, const uint8_t *chain)
+{
+    Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+    Evote__V1__Notice n = EVOTE__V1__NOTICE__INIT;
+    buf_t b;
+    n.topic = "test";
+    n.text.data = (uint8_t *)"some notice text";
+    n.text.len = 16;
+    body.chain_id.data = (uint8_t *)chain;
+    body.chain_id.len = 32;
+    body.nonce = nonce;
+    body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_NOTICE;
+    body.notice = &n;
+    assert_int_equal(ledger_tx_seal(&body, key, &b.bytes, &b.len), CRYPTO_OK);
+    return b;
+}
+
+/* Collects `want` verdicts, waiting on the fd with a generous deadline. */
+static void collect(mempool *mp, mempool_verdict *out, size_t want)
+{
+    size_t have = 0;
+    time_t deadline = time(NULL) + 60;
+    while (have < want) {
+        struct pollfd p = {mempool_fd(mp), POLLIN, 0};
+        assert_true(time(NULL) < deadline);
+        if (poll(&p, 1, 1000) > 0)
+            have += mempool_poll_verdicts(mp, out + have, want - have);
+    }
+    /* nothing more arrives */
+    struct pollfd p = {mempool_fd(mp), POLLIN, 0};
+    if (poll(&p, 1, 50) > 0)
+        assert_int_equal(mempool_poll_verdicts(mp, out, 1), 0);
+}
+
+static void test_valid_transactions_are_verified_and_pending(void **state)
+{
+    enum { N = 500 };
+    mempool *mp = NULL;
+    buf_t txs[N];
+    mempool_verdict v[N];
+    int seen[N] = {0};
+    mempool_stats st;
+    (void)state;
+    assert_int_equal(mempool_new(chain_id, 10000, 0, &mp), LEDGER_OK);
+    for (int i = 0; i < N; i++) {
+        txs[i] = notice((uint64_t)i, chain_id);
+        assert_int_equal(mempool_submit(mp, txs[i].bytes, txs[i].len, (uint64_t)i + 1000), LEDGER_OK);
+    }
+    collect(mp, v, N);
+    for (int i = 0; i < N; i++) {
+        uint64_t t = v[i].ticket - 1000;
+        uint8_t id[32];
+        assert_true(t < N);
+        assert_false(seen[t]);
+        seen[t] = 1;
+        assert_int_equal(v[i].err, LEDGER_OK);
+        assert_false(v[i].duplicate);
+        envelope_txid(txs[t].bytes, txs[t].len, id);
+        assert_memory_equal(v[i].id, id, 32);
+        assert_true(mempool_is_verified(mp, id));
+    }
+    mempool_get_stats(mp, &st);
+    assert_int_equal(st.pending, N);
+    assert_int_equal(st.accepted, N);
+    assert_int_equal(st.queued, 0);
+    for (int i = 0; i < N; i++)
+        free(txs[i].bytes);
+    mempool_destroy(&mp);
+    assert_null(mp);
+}
+
+static void test_invalid_transactions_get_a_reason_and_are_not_kept(void **state)
+{
+    mempool *mp = NULL;
+    uint8_t other_chain[32] = {1};
+    buf_t wrong = notice(1, other_chain), forged = notice(2, chain_id);
+    mempool_verdict v[3];
+    mempool_stats st;
+    (void)state;
+    forged.bytes[forged.len - 1] ^= 1; /* last byte of the signature */
+    assert_int_equal(mempool_new(chain_id, 100, 2, &mp), LEDGER_OK);
+    assert_int_equal(mempool_submit(mp, wrong.bytes, wrong.len, 1), LEDGER_OK);
+    assert_int_equal(mempool_submit(mp, forged.bytes, forged.len, 2), LEDGER_OK);
+    assert_int_equal(mempool_submit(mp, (const uint8_t *)"junk", 4, 3), LEDGER_OK);
+    collect(mp, v, 3);
+    for (int i = 0; i < 3; i++) {
+        if (v[i].ticket == 1) {
+            assert_int_equal(v[i].err, LEDGER_ERR_WRONG_CHAIN);
+        } else if (v[i].ticket == 2) {
+            assert_int_equal(v[i].err, LEDGER_ERR_ENVELOPE);
+            assert_int_equal(v[i].detail, CRYPTO_ERR_BAD_SIGNATURE);
+        } else {
+            assert_int_equal(v[i].ticket, 3);
+            assert_int_equal(v[i].err, LEDGER_ERR_ENVELOPE);
+            assert_int_equal(v[i].detail, CRYPTO_ERR_MALFORMED);
+        }
+    }
+    mempool_get_stats(mp, &st);
+    assert_int_equal(st.pending, 0);
+    assert_int_equal(st.rejected[LEDGER_ERR_ENVELOPE], 2);
+    assert_int_equal(st.rejected[LEDGER_ERR_WRONG_CHAIN], 1);
+    free(wrong.bytes);
+    free(forged.bytes);
+    mempool_destroy(&mp);
+}
+
+static void test_same_transaction_twice_is_kept_once(void **state)
+{
+    mempool *mp = NULL;
+    buf_t tx = notice(7, chain_id);
+    mempool_verdict v[2];
+    mempool_stats st;
+    (void)state;
+    assert_int_equal(mempool_new(chain_id, 100, 1, &mp), LEDGER_OK);
+    assert_int_equal(mempool_submit(mp, tx.bytes, tx.len, 1), LEDGER_OK);
+    collect(mp, v, 1);
+    assert_false(v[0].duplicate);
+    assert_int_equal(mempool_submit(mp, tx.bytes, tx.len, 2), LEDGER_OK);
+    collect(mp, v + 1, 1);
+    assert_int_equal(v[1].err, LEDGER_OK);
+    assert_true(v[1].duplicate);
+    assert_memory_equal(v[0].id, v[1].id, 32);
+    mempool_get_stats(mp, &st);
+    assert_int_equal(st.pending, 1);
+    assert_int_equal(st.duplicates, 1);
+    free(tx.bytes);
+    mempool_destroy(&mp);
+}
+
+static void test_full_mempool_answers_busy(void **state)
+{
+    enum { CAP = 8 };
+    mempool *mp = NULL;
+    buf_t txs[CAP + 4];
+    mempool_verdict v[CAP];
+    mempool_stats st;
+    (void)state;
+    assert_int_equal(mempool_new(chain_id, CAP, 2, &mp), LEDGER_OK);
+    for (int i = 0; i < CAP + 4; i++)
+        txs[i] = notice(100 + (uint64_t)i, chain_id);
+    for (int i = 0; i < CAP; i++)
+        assert_int_equal(mempool_submit(mp, txs[i].bytes, txs[i].len, (uint64_t)i), LEDGER_OK);
+    for (int i = CAP; i < CAP + 4; i++)
+        assert_int_equal(mempool_submit(mp, txs[i].bytes, txs[i].len, (uint64_t)i), LEDGER_ERR_BUSY);
+    collect(mp, v, CAP);
+    /* still full while they are pending ... */
+    assert_int_equal(mempool_submit(mp, txs[CAP].bytes, txs[CAP].len, 99), LEDGER_ERR_BUSY);
+    /* ... and room again once some commit */
+    uint8_t ids[2][32];
+    memcpy(ids[0], v[0].id, 32);
+    memcpy(ids[1], v[1].id, 32);
+    mempool_commit(mp, (const uint8_t(*)[32])ids, 2);
+    assert_int_equal(mempool_submit(mp, txs[CAP].bytes, txs[CAP].len, 99), LEDGER_OK);
+    collect(mp, v, 1);
+    mempool_get_stats(mp, &st);
+    assert_int_equal(st.busy, 5);
+    assert_int_equal(st.pending, CAP - 1);
+    for (int i = 0; i < CAP + 4; i++)
+        free(txs[i].bytes);
+    mempool_destroy(&mp);
+}
+
+static void test_take_untake_and_commit(void **state)
+{
+    enum { N = 10 };
+    mempool *mp = NULL;
+    buf_t txs[N];
+    mempool_verdict v[N];
+    mempool_tx out[N];
+    uint8_t order[N][32];
+    (void)state;
+    /* one worker: verdicts (and pending order) follow submission order */
+    assert_int_equal(mempool_new(chain_id, 100, 1, &mp), LEDGER_OK);
+    for (int i = 0; i < N; i++) {
+        txs[i] = notice(200 + (uint64_t)i, chain_id);
+        envelope_txid(txs[i].bytes, txs[i].len, order[i]);
+        assert_int_equal(mempool_submit(mp, txs[i].bytes, txs[i].len, (uint64_t)i), LEDGER_OK);
+    }
+    collect(mp, v, N);
+    assert_int_equal(mempool_take(mp, 3, SIZE_MAX, out), 3);
+    for (int i = 0; i < 3; i++) {
+        assert_memory_equal(out[i].id, order[i], 32);
+        assert_int_equal(out[i].len, txs[i].len);
+        assert_memory_equal(out[i].bytes, txs[i].bytes, txs[i].len);
+    }
+    /* taken ones are not handed out twice */
+    assert_int_equal(mempool_take(mp, 2, SIZE_MAX, out), 2);
+    assert_memory_equal(out[0].id, order[3], 32);
+    /* byte limit: at least one, then stop before exceeding */
+    assert_int_equal(mempool_take(mp, N, txs[5].len + 1, out), 1);
+    assert_memory_equal(out[0].id, order[5], 32);
+    /* commit 0 and 3; view change gives back 1, 2, 4, 5 ahead of 6.. */
+    uint8_t done[2][32];
+    memcpy(done[0], order[0], 32);
+    memcpy(done[1], order[3], 32);
+    mempool_commit(mp, (const uint8_t(*)[32])done, 2);
+    assert_false(mempool_is_verified(mp, order[0]));
+    assert_true(mempool_is_verified(mp, order[1]));
+    mempool_untake_all(mp);
+    assert_int_equal(mempool_take(mp, N, SIZE_MAX, out), N - 2);
+    const int want[] = {1, 2, 4, 5, 6, 7, 8, 9};
+    for (int i = 0; i < N - 2; i++)
+        assert_memory_equal(out[i].id, order[want[i]], 32);
+    assert_int_equal(mempool_take(mp, N, SIZE_MAX, out), 0);
+    /* committing an unknown id is harmless */
+    mempool_commit(mp, (const uint8_t(*)[32])done, 2);
+    for (int i = 0; i < N; i++)
+        free(txs[i].bytes);
+    mempool_destroy(&mp);
+}
+
+static void test_destroy_with_work_in_flight_loses_nothing_else(void **state)
+{
+    enum { N = 200 };
+    mempool *mp = NULL;
+    buf_t tx = notice(1, chain_id);
+    (void)state;
+    assert_int_equal(mempool_new(chain_id, N, 2, &mp), LEDGER_OK);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(mempool_submit(mp, tx.bytes, tx.len, (uint64_t)i), LEDGER_OK);
+    mempool_destroy(&mp); /* ASan checks nothing leaks or is used after free */
+    assert_null(mp);
+    free(tx.bytes);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid_transactions_are_verified_and_pending),
+        cmocka_unit_test(test_invalid_transactions_get_a_reason_and_are_not_kept),
+        cmocka_unit_test(test_same_transaction_twice_is_kept_once),
+        cmocka_unit_test(test_full_mempool_answers_busy),
+        cmocka_unit_test(test_take_untake_and_commit),
+        cmocka_unit_test(test_destroy_with_work_in_flight_loses_nothing_else),
+    };
+    return cmocka_run_group_tests_name("mempool", tests, setup, teardown);
+}
