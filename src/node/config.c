@@ -1,0 +1,179 @@
+/* evoted configuration: "key = value" lines, '#' comments, every key known
+ * (an unknown key is an error, so a typo never silently keeps a default). */
+#include <ctype.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+const char *config_strerror(config_err err)
+{
+    switch (err) {
+    case CONFIG_OK: return "success";
+    case CONFIG_ERR_READ: return "cannot read the configuration file: check the --config path";
+    case CONFIG_ERR_SYNTAX: return "the configuration file has an invalid line: fix the line named";
+    case CONFIG_ERR_UNKNOWN: return "the configuration file has an unknown key (a typo?): see README for the keys";
+    case CONFIG_ERR_MISSING: return "the configuration file lacks a required key";
+    }
+    return "unknown configuration error";
+}
+
+static config_err fail(config_error *why, unsigned line, config_err err, const char *fmt, ...)
+{
+    if (why) {
+        va_list ap;
+        why->line = line;
+        va_start(ap, fmt);
+        vsnprintf(why->reason, sizeof why->reason, fmt, ap);
+        va_end(ap);
+    }
+    return err;
+}
+
+int log_level_parse(const char *s, log_level *out)
+{
+    static const char *names[] = {"error", "warn", "info", "debug"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = (log_level)i;
+            return 1;
+        }
+    return 0;
+}
+
+static char *trim(char *s)
+{
+    char *end;
+    while (isspace((unsigned char)*s))
+        s++;
+    end = s + strlen(s);
+    while (end > s && isspace((unsigned char)end[-1]))
+        *--end = '\0';
+    return s;
+}
+
+/* dir/value unless value is absolute. Returns 0 when it does not fit. */
+static int set_path(char *dst, const char *dir, const char *value)
+{
+    int n = value[0] == '/' ? snprintf(dst, CONFIG_MAX_PATH, "%s", value)
+                            : snprintf(dst, CONFIG_MAX_PATH, "%s/%s", dir, value);
+    return n > 0 && n < CONFIG_MAX_PATH;
+}
+
+static int set_u32(uint32_t *dst, const char *value, uint32_t lo, uint32_t hi)
+{
+    char *end;
+    unsigned long v;
+    if (!isdigit((unsigned char)value[0]))
+        return 0;
+    errno = 0;
+    v = strtoul(value, &end, 10);
+    if (errno || *end || v < lo || v > hi)
+        return 0;
+    *dst = (uint32_t)v;
+    return 1;
+}
+
+static int endpoint_ok(const char *s)
+{
+    return strncmp(s, "tcp://", 6) == 0 && strlen(s) < CONFIG_MAX_ENDPOINT && strchr(s + 6, ':');
+}
+
+config_err node_config_load(const char *path, node_config *out, config_error *why)
+{
+    char line[CONFIG_MAX_PATH + 128], dir[CONFIG_MAX_PATH], tmp[CONFIG_MAX_PATH];
+    unsigned lineno = 0;
+    config_err err = CONFIG_OK;
+    FILE *f;
+
+    memset(out, 0, sizeof *out);
+    out->log_level = LOG_INFO;
+    out->mempool_capacity = 200000;
+    out->view_change_timeout_ms = 1000;
+    snprintf(out->client_listen, sizeof out->client_listen, "tcp://127.0.0.1:7200");
+    if (why) {
+        why->line = 0;
+        why->reason[0] = '\0';
+    }
+    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
+        return fail(why, 0, CONFIG_ERR_READ, "path too long");
+    snprintf(dir, sizeof dir, "%s", dirname(tmp));
+    f = fopen(path, "r");
+    if (f == NULL)
+        return fail(why, 0, CONFIG_ERR_READ, "cannot open %s: %s", path, strerror(errno));
+
+    while (err == CONFIG_OK && fgets(line, sizeof line, f)) {
+        char *hash, *eq, *key, *value;
+        lineno++;
+        if (strchr(line, '\n') == NULL && !feof(f)) {
+            err = fail(why, lineno, CONFIG_ERR_SYNTAX, "line too long");
+            break;
+        }
+        if ((hash = strchr(line, '#')) != NULL)
+            *hash = '\0';
+        key = trim(line);
+        if (*key == '\0')
+            continue;
+        eq = strchr(key, '=');
+        if (eq == NULL) {
+            err = fail(why, lineno, CONFIG_ERR_SYNTAX, "expected 'key = value'");
+            break;
+        }
+        *eq = '\0';
+        key = trim(key);
+        value = trim(eq + 1);
+        if (*value == '\0') {
+            err = fail(why, lineno, CONFIG_ERR_SYNTAX, "%s has no value", key);
+        } else if (strcmp(key, "name") == 0) {
+            if (strlen(value) >= sizeof out->name)
+                err = fail(why, lineno, CONFIG_ERR_SYNTAX, "name is longer than 64 characters");
+            else
+                strcpy(out->name, value);
+        } else if (strcmp(key, "genesis") == 0 || strcmp(key, "key") == 0 ||
+                   strcmp(key, "curve_key") == 0 || strcmp(key, "data_dir") == 0) {
+            char *dst = strcmp(key, "genesis") == 0 ? out->genesis
+                        : strcmp(key, "key") == 0   ? out->key
+                        : strcmp(key, "curve_key") == 0 ? out->curve_key
+                                                        : out->data_dir;
+            if (!set_path(dst, dir, value))
+                err = fail(why, lineno, CONFIG_ERR_SYNTAX, "%s: path too long", key);
+        } else if (strcmp(key, "peer_listen") == 0 || strcmp(key, "client_listen") == 0) {
+            char *dst = key[0] == 'p' ? out->peer_listen : out->client_listen;
+            if (!endpoint_ok(value))
+                err = fail(why, lineno, CONFIG_ERR_SYNTAX, "%s must be tcp://host:port", key);
+            else
+                snprintf(dst, CONFIG_MAX_ENDPOINT, "%s", value);
+        } else if (strcmp(key, "log_level") == 0) {
+            if (!log_level_parse(value, &out->log_level))
+                err = fail(why, lineno, CONFIG_ERR_SYNTAX, "log_level must be error, warn, info or debug");
+        } else if (strcmp(key, "mempool_capacity") == 0) {
+            if (!set_u32(&out->mempool_capacity, value, 1, 10000000))
+                err = fail(why, lineno, CONFIG_ERR_SYNTAX, "mempool_capacity must be 1..10000000");
+        } else if (strcmp(key, "view_change_timeout_ms") == 0) {
+            if (!set_u32(&out->view_change_timeout_ms, value, 10, 600000))
+                err = fail(why, lineno, CONFIG_ERR_SYNTAX, "view_change_timeout_ms must be 10..600000");
+        } else {
+            err = fail(why, lineno, CONFIG_ERR_UNKNOWN, "unknown key '%.60s'", key);
+        }
+    }
+    if (err == CONFIG_OK && ferror(f))
+        err = fail(why, 0, CONFIG_ERR_READ, "error reading %s", path);
+    fclose(f);
+    if (err != CONFIG_OK)
+        return err;
+    if (!out->name[0])
+        return fail(why, 0, CONFIG_ERR_MISSING, "'name' is required");
+    if (!out->genesis[0])
+        return fail(why, 0, CONFIG_ERR_MISSING, "'genesis' is required");
+    if (!out->key[0])
+        return fail(why, 0, CONFIG_ERR_MISSING, "'key' is required");
+    if (!out->curve_key[0])
+        return fail(why, 0, CONFIG_ERR_MISSING, "'curve_key' is required");
+    if (!out->data_dir[0])
+        return fail(why, 0, CONFIG_ERR_MISSING, "'data_dir' is required");
+    return CONFIG_OK;
+}

@@ -1,0 +1,64 @@
+/* evoted's configuration file: what one validator needs to know about
+ * itself (the chain is fixed by the genesis file it names).
+ *
+ *   # evoted configuration
+ *   name = commission                  # this validator's name in the genesis
+ *   genesis = genesis.txt              # relative paths: relative to this file
+ *   key = commission.key               # Schnorr secret key, mode 0600
+ *   curve_key = commission.curve       # CURVE secret key, mode 0600
+ *   data_dir = data/commission         # the LMDB chain store
+ *   peer_listen = tcp://0.0.0.0:7101   # default: this validator's genesis endpoint
+ *   client_listen = tcp://127.0.0.1:7201
+ *   log_level = info                   # error | warn | info | debug
+ *   mempool_capacity = 200000
+ *   view_change_timeout_ms = 1000
+ */
+#ifndef EVOTE_NODE_CONFIG_H
+#define EVOTE_NODE_CONFIG_H
+
+#include <stdint.h>
+
+#include "crypto.h"
+
+#define CONFIG_MAX_PATH 4096
+#define CONFIG_MAX_ENDPOINT 256
+
+typedef enum { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG } log_level;
+
+typedef struct {
+    char name[65];
+    char genesis[CONFIG_MAX_PATH];
+    char key[CONFIG_MAX_PATH];
+    char curve_key[CONFIG_MAX_PATH];
+    char data_dir[CONFIG_MAX_PATH];
+    char peer_listen[CONFIG_MAX_ENDPOINT];   /* "" = the genesis endpoint */
+    char client_listen[CONFIG_MAX_ENDPOINT];
+    log_level log_level;
+    uint32_t mempool_capacity;
+    uint32_t view_change_timeout_ms;
+} node_config;
+
+typedef enum {
+    CONFIG_OK = 0,
+    CONFIG_ERR_READ,     /* cannot read the file */
+    CONFIG_ERR_SYNTAX,   /* a line is not "key = value", or a value is out of range */
+    CONFIG_ERR_UNKNOWN,  /* unknown key (a typo would otherwise be ignored) */
+    CONFIG_ERR_MISSING,  /* a required key is absent */
+} config_err;
+
+typedef struct {
+    unsigned line;
+    char reason[200];
+} config_error;
+
+const char *config_strerror(config_err err);
+
+/* Parses the configuration file at path; relative paths inside it are made
+ * relative to the file's directory. Required: name, genesis, key, curve_key,
+ * data_dir. Out: *out; *why (may be NULL) names the line and reason. */
+EVOTE_WARN_UNUSED config_err node_config_load(const char *path, node_config *out, config_error *why);
+
+/* Parses a log level name. Returns: 1 on success. */
+int log_level_parse(const char *s, log_level *out);
+
+#endif

@@ -1,0 +1,136 @@
+/* Unit tests of src/node: the evoted configuration file. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static char dir[64];
+static char path[128];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/evote-test-node-XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(path, sizeof path, "%s/evoted.conf", dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[128];
+    (void)state;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void write_config(const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static const char *good =
+    "# a validator\n"
+    "name = commission\n"
+    "genesis = genesis.txt\n"
+    "key = keys/commission.key   # 0600\n"
+    "curve_key = /etc/evote/commission.curve\n"
+    "data_dir = data\n"
+    "client_listen = tcp://127.0.0.1:7301\n"
+    "log_level = debug\n"
+    "mempool_capacity = 5000\n";
+
+static void test_config_parses_and_resolves_relative_paths(void **state)
+{
+    node_config c;
+    config_error why;
+    char want[256];
+    (void)state;
+    write_config(good);
+    assert_int_equal(node_config_load(path, &c, &why), CONFIG_OK);
+    assert_string_equal(c.name, "commission");
+    snprintf(want, sizeof want, "%s/genesis.txt", dir);
+    assert_string_equal(c.genesis, want);
+    snprintf(want, sizeof want, "%s/keys/commission.key", dir);
+    assert_string_equal(c.key, want);
+    assert_string_equal(c.curve_key, "/etc/evote/commission.curve");
+    assert_string_equal(c.client_listen, "tcp://127.0.0.1:7301");
+    assert_string_equal(c.peer_listen, "");
+    assert_int_equal(c.log_level, LOG_DEBUG);
+    assert_int_equal(c.mempool_capacity, 5000);
+    assert_int_equal(c.view_change_timeout_ms, 1000);
+}
+
+static void expect(const char *extra, config_err want, unsigned line, const char *words)
+{
+    char text[2048];
+    node_config c;
+    config_error why;
+    snprintf(text, sizeof text, "%s%s", good, extra);
+    write_config(text);
+    assert_int_equal(node_config_load(path, &c, &why), want);
+    if (line)
+        assert_int_equal(why.line, line);
+    if (strstr(why.reason, words) == NULL)
+        fail_msg("reason '%s' lacks '%s'", why.reason, words);
+}
+
+static void test_config_errors_name_the_line(void **state)
+{
+    (void)state;
+    expect("log_levle = info\n", CONFIG_ERR_UNKNOWN, 10, "log_levle");
+    expect("just words\n", CONFIG_ERR_SYNTAX, 10, "key = value");
+    expect("log_level = loud\n", CONFIG_ERR_SYNTAX, 10, "log_level");
+    expect("mempool_capacity = 0\n", CONFIG_ERR_SYNTAX, 10, "mempool_capacity");
+    expect("mempool_capacity = 12k\n", CONFIG_ERR_SYNTAX, 10, "mempool_capacity");
+    expect("view_change_timeout_ms = 5\n", CONFIG_ERR_SYNTAX, 10, "view_change");
+    expect("peer_listen = 0.0.0.0:7101\n", CONFIG_ERR_SYNTAX, 10, "tcp://");
+    expect("name =\n", CONFIG_ERR_SYNTAX, 10, "no value");
+}
+
+static void test_config_missing_required_key_or_file(void **state)
+{
+    node_config c;
+    config_error why;
+    (void)state;
+    write_config("name = x\ngenesis = g\nkey = k\ncurve_key = c\n");
+    assert_int_equal(node_config_load(path, &c, &why), CONFIG_ERR_MISSING);
+    assert_non_null(strstr(why.reason, "data_dir"));
+    unlink(path);
+    assert_int_equal(node_config_load(path, &c, &why), CONFIG_ERR_READ);
+    assert_non_null(strstr(why.reason, "No such file"));
+}
+
+static void test_log_level_names(void **state)
+{
+    log_level l;
+    (void)state;
+    assert_true(log_level_parse("warn", &l));
+    assert_int_equal(l, LOG_WARN);
+    assert_false(log_level_parse("WARN", &l));
+    assert_false(log_level_parse("", &l));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_parses_and_resolves_relative_paths),
+        cmocka_unit_test(test_config_errors_name_the_line),
+        cmocka_unit_test(test_config_missing_required_key_or_file),
+        cmocka_unit_test(test_log_level_names),
+    };
+    return cmocka_run_group_tests_name("node", tests, setup, teardown);
+}
