@@ -43,21 +43,6 @@ crypto_err envelope_seal(Evote__V1__Kind kind, const uint8_t *body, size_t body_
     return CRYPTO_OK;
 }
 
-crypto_err envelope_verify(const Evote__V1__Envelope *env, Evote__V1__Kind expected)
-{
-    const char *tag = crypto_kind_tag(env->kind);
-
-    if (tag == NULL)
-        return CRYPTO_ERR_UNKNOWN_KIND;
-    if (expected != EVOTE__V1__KIND__KIND_UNSPECIFIED && env->kind != expected)
-        return CRYPTO_ERR_WRONG_KIND;
-    if (env->signer.len != CRYPTO_PUBKEY_LEN)
-        return CRYPTO_ERR_SIGNER_LENGTH;
-    if (env->signature.len != CRYPTO_SIG_LEN)
-        return CRYPTO_ERR_SIGNATURE_LENGTH;
-    return crypto_verify(env->signer.data, tag, env->body.data, env->body.len,
-                         env->signature.data);
-}
 
 /* True when packing env gives back exactly bytes[0..len). protobuf-c packs
  * fields in number order with minimal varints and omits proto3 defaults,
@@ -80,8 +65,22 @@ static int envelope_is_canonical(const Evote__V1__Envelope *env, const uint8_t *
     return same;
 }
 
-crypto_err envelope_open(const uint8_t *bytes, size_t len, Evote__V1__Kind expected,
-                         Evote__V1__Envelope **out)
+/* Checks of an envelope that need no signature verification. */
+static crypto_err envelope_shape(const Evote__V1__Envelope *env, Evote__V1__Kind expected)
+{
+    if (crypto_kind_tag(env->kind) == NULL)
+        return CRYPTO_ERR_UNKNOWN_KIND;
+    if (expected != EVOTE__V1__KIND__KIND_UNSPECIFIED && env->kind != expected)
+        return CRYPTO_ERR_WRONG_KIND;
+    if (env->signer.len != CRYPTO_PUBKEY_LEN)
+        return CRYPTO_ERR_SIGNER_LENGTH;
+    if (env->signature.len != CRYPTO_SIG_LEN)
+        return CRYPTO_ERR_SIGNATURE_LENGTH;
+    return CRYPTO_OK;
+}
+
+static crypto_err envelope_read(const uint8_t *bytes, size_t len, Evote__V1__Kind expected,
+                                int verify, Evote__V1__Envelope **out)
 {
     Evote__V1__Envelope *env;
     crypto_err err;
@@ -96,14 +95,37 @@ crypto_err envelope_open(const uint8_t *bytes, size_t len, Evote__V1__Kind expec
         return CRYPTO_ERR_MALFORMED;
     if (!envelope_is_canonical(env, bytes, len))
         err = CRYPTO_ERR_NOT_CANONICAL;
-    else
+    else if (verify)
         err = envelope_verify(env, expected);
+    else
+        err = envelope_shape(env, expected);
     if (err != CRYPTO_OK) {
         evote__v1__envelope__free_unpacked(env, NULL);
         return err;
     }
     *out = env;
     return CRYPTO_OK;
+}
+
+crypto_err envelope_open(const uint8_t *bytes, size_t len, Evote__V1__Kind expected,
+                         Evote__V1__Envelope **out)
+{
+    return envelope_read(bytes, len, expected, 1, out);
+}
+
+crypto_err envelope_parse(const uint8_t *bytes, size_t len, Evote__V1__Kind expected,
+                          Evote__V1__Envelope **out)
+{
+    return envelope_read(bytes, len, expected, 0, out);
+}
+
+crypto_err envelope_verify(const Evote__V1__Envelope *env, Evote__V1__Kind expected)
+{
+    crypto_err err = envelope_shape(env, expected);
+    if (err != CRYPTO_OK)
+        return err;
+    return crypto_verify(env->signer.data, crypto_kind_tag(env->kind), env->body.data,
+                         env->body.len, env->signature.data);
 }
 
 void envelope_txid(const uint8_t *bytes, size_t len, uint8_t out[CRYPTO_HASH_LEN])

@@ -25,6 +25,12 @@ typedef enum {
     LEDGER_ERR_GENESIS_VALIDATORS, /* validator count is not 3f+1, or duplicates */
     LEDGER_ERR_BUSY,           /* mempool full: the client should retry later */
     LEDGER_ERR_THREAD,         /* could not start verification threads */
+    LEDGER_ERR_BATCH_MALFORMED,/* a proposed batch does not parse */
+    LEDGER_ERR_BATCH_SEQ,      /* a batch for another sequence number */
+    LEDGER_ERR_BATCH_TIME,     /* batch timestamp too far from this node's clock */
+    LEDGER_ERR_BATCH_SIZE,     /* more transactions than the genesis allows */
+    LEDGER_ERR_BATCH_TX,       /* a transaction in the batch is invalid */
+    LEDGER_ERR_BATCH_DUPLICATE,/* the same transaction twice in one batch */
 } ledger_err;
 
 /* Returns: a sentence for an operator or a client. Never NULL. */
@@ -58,6 +64,12 @@ typedef struct {
 EVOTE_WARN_UNUSED ledger_err ledger_tx_decode(const uint8_t *bytes, size_t len,
                                               const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN],
                                               ledger_tx **out, crypto_err *detail);
+
+/* ledger_tx_decode without the signature check, for a transaction of a batch
+ * that carries a valid commit certificate (see envelope_parse). */
+EVOTE_WARN_UNUSED ledger_err ledger_tx_decode_committed(const uint8_t *bytes, size_t len,
+                                                        const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN],
+                                                        ledger_tx **out, crypto_err *detail);
 
 /* Frees a decoded transaction and sets *tx to NULL. */
 void ledger_tx_destroy(ledger_tx **tx);
@@ -208,5 +220,59 @@ int genesis_validator_index(const genesis *g, const uint8_t pubkey[CRYPTO_PUBKEY
 
 /* Returns: 1 when pubkey is an authority allowed to administer elections. */
 int genesis_is_authority(const genesis *g, const uint8_t pubkey[CRYPTO_PUBKEY_LEN]);
+
+/* --------------------------------------------------------------- blocks */
+
+/* What a replica checks before it PREPAREs a proposal: the batch parses, is
+ * for this chain and this seq, its timestamp is within max_skew_ms of now_ms,
+ * it has at most max_txs transactions, none twice, and every one passes
+ * ledger_tx_decode (signature included) — except those the mempool already
+ * verified (pass mp = NULL to verify all). A primary proposing anything else
+ * is faulty, and the batch is refused whole.
+ * Out: *bad_tx, the index of the offending transaction (may be NULL). */
+EVOTE_WARN_UNUSED ledger_err ledger_batch_check(const uint8_t *batch, size_t len,
+                                                const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN], uint64_t seq,
+                                                uint64_t now_ms, uint64_t max_skew_ms, uint32_t max_txs,
+                                                mempool *mp, size_t *bad_tx);
+
+/* What execution may ask of the committed chain. */
+typedef struct {
+    /* Returns: 1 when a transaction with this id is already in a block. */
+    int (*tx_committed)(void *ctx, const uint8_t id[CRYPTO_HASH_LEN]);
+    void *ctx;
+} ledger_chain_view;
+
+/* Deterministic execution of a committed batch: every honest replica
+ * computes the same result code per transaction from the same chain. A
+ * transaction already in the chain (or earlier in this batch) is
+ * TX_RESULT_DUPLICATE; a notice not signed by an authority is
+ * TX_RESULT_NOT_AUTHORIZED; election payloads are handed to the election
+ * rules (src/election) — until an election exists on the chain they are
+ * TX_RESULT_UNKNOWN_ELECTION. The batch passed ledger_batch_check before it
+ * was prepared, but a replica catching up executes batches it never checked,
+ * so every transaction is decoded again (a bad one records its code).
+ * Out: results[0..n), *n (results must hold max_txs entries).
+ * Returns: LEDGER_OK, or LEDGER_ERR_BATCH_MALFORMED / _SIZE. */
+EVOTE_WARN_UNUSED ledger_err ledger_execute_batch(const genesis *g, const uint8_t *batch, size_t len,
+                                                  const ledger_chain_view *view, uint32_t max_txs,
+                                                  Evote__V1__TxResult *results, size_t *n);
+
+/* Builds the block for an executed batch: the header links to prev_hash
+ * (the chain id for height 1), names the batch digest, the Merkle root of the
+ * transaction ids and the hash of the packed result codes; its timestamp is
+ * the batch's, but never earlier than prev_timestamp_ms (block time never
+ * goes backwards). Out: *block (malloc'ed serialized Block), *block_len,
+ * hash (the block hash = tagged hash of the header bytes). */
+EVOTE_WARN_UNUSED ledger_err ledger_block_assemble(const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN], uint64_t height,
+                                                   const uint8_t prev_hash[CRYPTO_HASH_LEN],
+                                                   uint64_t prev_timestamp_ms, const uint8_t *batch,
+                                                   size_t batch_len, const Evote__V1__TxResult *results,
+                                                   size_t n_results, uint8_t **block, size_t *block_len,
+                                                   uint8_t hash[CRYPTO_HASH_LEN]);
+
+/* The results hash of a block: tagged_hash("evote/v1/results", one
+ * little-endian uint32 per result code). */
+EVOTE_WARN_UNUSED ledger_err ledger_results_hash(const Evote__V1__TxResult *results, size_t n,
+                                                 uint8_t out[CRYPTO_HASH_LEN]);
 
 #endif

@@ -23,6 +23,12 @@ const char *ledger_strerror(ledger_err err)
     case LEDGER_ERR_GENESIS_VALIDATORS: return "the genesis file's validator set is not usable: PBFT needs n = 3f+1 distinct validators";
     case LEDGER_ERR_BUSY: return "the node is busy (its mempool is full): retry in a moment";
     case LEDGER_ERR_THREAD: return "cannot start the verification threads: check the process limits (ulimit -u)";
+    case LEDGER_ERR_BATCH_MALFORMED: return "the proposed batch is not a valid evote batch";
+    case LEDGER_ERR_BATCH_SEQ: return "the proposed batch is for another sequence number or chain";
+    case LEDGER_ERR_BATCH_TIME: return "the proposed batch's timestamp is too far from this node's clock (check NTP on every validator)";
+    case LEDGER_ERR_BATCH_SIZE: return "the proposed batch has more transactions than the genesis allows";
+    case LEDGER_ERR_BATCH_TX: return "the proposed batch contains an invalid transaction";
+    case LEDGER_ERR_BATCH_DUPLICATE: return "the proposed batch contains the same transaction twice";
     }
     return "unknown ledger error";
 }
@@ -118,9 +124,8 @@ static int payload_ok(const Evote__V1__TxBody *b)
     }
 }
 
-ledger_err ledger_tx_decode(const uint8_t *bytes, size_t len,
-                            const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN], ledger_tx **out,
-                            crypto_err *detail)
+static ledger_err tx_decode(const uint8_t *bytes, size_t len, const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN],
+                            int verify, ledger_tx **out, crypto_err *detail)
 {
     Evote__V1__Envelope *env = NULL;
     Evote__V1__TxBody *body;
@@ -131,7 +136,8 @@ ledger_err ledger_tx_decode(const uint8_t *bytes, size_t len,
     *out = NULL;
     if (detail)
         *detail = CRYPTO_OK;
-    cerr = envelope_open(bytes, len, EVOTE__V1__KIND__KIND_TX, &env);
+    cerr = verify ? envelope_open(bytes, len, EVOTE__V1__KIND__KIND_TX, &env)
+                  : envelope_parse(bytes, len, EVOTE__V1__KIND__KIND_TX, &env);
     if (cerr != CRYPTO_OK) {
         if (detail)
             *detail = cerr;
@@ -167,6 +173,20 @@ ledger_err ledger_tx_decode(const uint8_t *bytes, size_t len,
         evote__v1__tx_body__free_unpacked(body, NULL);
     evote__v1__envelope__free_unpacked(env, NULL);
     return err;
+}
+
+ledger_err ledger_tx_decode(const uint8_t *bytes, size_t len,
+                            const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN], ledger_tx **out,
+                            crypto_err *detail)
+{
+    return tx_decode(bytes, len, chain_id, 1, out, detail);
+}
+
+ledger_err ledger_tx_decode_committed(const uint8_t *bytes, size_t len,
+                                      const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN], ledger_tx **out,
+                                      crypto_err *detail)
+{
+    return tx_decode(bytes, len, chain_id, 0, out, detail);
 }
 
 void ledger_tx_destroy(ledger_tx **tx)

@@ -522,10 +522,210 @@ static void test_genesis_load_reads_a_file_and_reports_a_missing_one(void **stat
     free(t);
 }
 
+/* -------------------------------------------------------------- blocks */
+
+/* A serialized Batch of the given transactions. */
+static buf_t make_batch(const uint8_t *chain, uint64_t seq, uint64_t ts, buf_t *txs, size_t n)
+{
+    Evote__V1__Batch b = EVOTE__V1__BATCH__INIT;
+    ProtobufCBinaryData *items = calloc(n ? n : 1, sizeof *items);
+    buf_t out;
+    for (size_t i = 0; i < n; i++) {
+        items[i].data = txs[i].bytes;
+        items[i].len = txs[i].len;
+    }
+    b.chain_id.data = (uint8_t *)chain;
+    b.chain_id.len = 32;
+    b.seq = seq;
+    b.timestamp_ms = ts;
+    b.txs = items;
+    b.n_txs = n;
+    out.len = evote__v1__batch__get_packed_size(&b);
+    out.bytes = malloc(out.len ? out.len : 1);
+    evote__v1__batch__pack(&b, out.bytes);
+    free(items);
+    return out;
+}
+
+static buf_t notice_by(signing_key *k, const uint8_t *chain, uint64_t nonce)
+{
+    Evote__V1__TxBody body;
+    Evote__V1__Notice notice;
+    buf_t b;
+    notice_body(&body, &notice, "n");
+    body.chain_id.data = (uint8_t *)chain;
+    body.nonce = nonce;
+    assert_int_equal(ledger_tx_seal(&body, k, &b.bytes, &b.len), CRYPTO_OK);
+    return b;
+}
+
+static void free_bufs(buf_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(b[i].bytes);
+}
+
+static void test_batch_check_accepts_a_good_proposal(void **state)
+{
+    buf_t txs[3] = {notice_by(key, chain_id, 1), notice_by(key, chain_id, 2), notice_by(key, chain_id, 3)};
+    buf_t b = make_batch(chain_id, 5, 1000000, txs, 3);
+    buf_t empty = make_batch(chain_id, 6, 0, NULL, 0);
+    (void)state;
+    assert_int_equal(ledger_batch_check(b.bytes, b.len, chain_id, 5, 1000500, 1000, 10, NULL, NULL), LEDGER_OK);
+    /* a null request (empty, stamped 0) is fine whatever the clock says */
+    assert_int_equal(ledger_batch_check(empty.bytes, empty.len, chain_id, 6, 99999999, 1000, 10, NULL, NULL), LEDGER_OK);
+    free(b.bytes);
+    free(empty.bytes);
+    free_bufs(txs, 3);
+}
+
+static void test_batch_check_refuses_what_a_faulty_primary_proposes(void **state)
+{
+    uint8_t other[32] = {9};
+    buf_t txs[3] = {notice_by(key, chain_id, 1), notice_by(key, chain_id, 2), notice_by(key, chain_id, 3)};
+    size_t bad = 99;
+    buf_t b;
+    (void)state;
+    /* another seq, another chain */
+    b = make_batch(chain_id, 5, 1000, txs, 3);
+    assert_int_equal(ledger_batch_check(b.bytes, b.len, chain_id, 6, 1000, 1000, 10, NULL, NULL), LEDGER_ERR_BATCH_SEQ);
+    assert_int_equal(ledger_batch_check(b.bytes, b.len, other, 5, 1000, 1000, 10, NULL, NULL), LEDGER_ERR_BATCH_SEQ);
+    /* too many */
+    assert_int_equal(ledger_batch_check(b.bytes, b.len, chain_id, 5, 1000, 1000, 2, NULL, NULL), LEDGER_ERR_BATCH_SIZE);
+    /* clock skew both ways */
+    assert_int_equal(ledger_batch_check(b.bytes, b.len, chain_id, 5, 2001, 1000, 10, NULL, NULL), LEDGER_ERR_BATCH_TIME);
+    assert_int_equal(ledger_batch_check(b.bytes, b.len, chain_id, 5, 0, 999, 10, NULL, NULL), LEDGER_ERR_BATCH_TIME);
+    free(b.bytes);
+    /* a forged transaction in the middle */
+    txs[1].bytes[txs[1].len - 1] ^= 1;
+    b = make_batch(chain_id, 5, 1000, txs, 3);
+    assert_int_equal(ledger_batch_check(b.bytes, b.len, chain_id, 5, 1000, 1000, 10, NULL, &bad), LEDGER_ERR_BATCH_TX);
+    assert_int_equal(bad, 1);
+    free(b.bytes);
+    txs[1].bytes[txs[1].len - 1] ^= 1;
+    /* the same transaction twice */
+    buf_t twice[3] = {txs[0], txs[1], txs[0]};
+    b = make_batch(chain_id, 5, 1000, twice, 3);
+    assert_int_equal(ledger_batch_check(b.bytes, b.len, chain_id, 5, 1000, 1000, 10, NULL, NULL), LEDGER_ERR_BATCH_DUPLICATE);
+    free(b.bytes);
+    /* garbage */
+    assert_int_equal(ledger_batch_check((const uint8_t *)"\xff\xff\xff", 3, chain_id, 5, 1000, 1000, 10, NULL, NULL),
+                     LEDGER_ERR_BATCH_MALFORMED);
+    free_bufs(txs, 3);
+}
+
+static int committed_nonce_9(void *ctx, const uint8_t id[32])
+{
+    return memcmp(ctx, id, 32) == 0;
+}
+
+static void test_execution_records_state_dependent_result_codes(void **state)
+{
+    char *t = genesis_text(1, NULL); /* `key` is its only authority */
+    genesis *g = NULL;
+    signing_key *stranger = NULL;
+    uint8_t other[32] = {9}, committed_id[32];
+    (void)state;
+    assert_int_equal(parse_text(t, &g, NULL), LEDGER_OK);
+    assert_int_equal(signing_key_generate(&stranger), CRYPTO_OK);
+    buf_t txs[6] = {
+        notice_by(key, g->chain_id, 1),      /* OK */
+        notice_by(stranger, g->chain_id, 2), /* not an authority */
+        notice_by(key, g->chain_id, 1),      /* same bytes? no: new signature */
+        notice_by(key, other, 3),            /* another chain */
+        notice_by(key, g->chain_id, 9),      /* already committed */
+        {NULL, 0},
+    };
+    txs[5] = txs[0]; /* the very same envelope again */
+    envelope_txid(txs[4].bytes, txs[4].len, committed_id);
+    ledger_chain_view view = {committed_nonce_9, committed_id};
+    buf_t b = make_batch(g->chain_id, 1, 1000, txs, 6);
+    Evote__V1__TxResult r[6];
+    size_t n = 0;
+    assert_int_equal(ledger_execute_batch(g, b.bytes, b.len, &view, 10, r, &n), LEDGER_OK);
+    assert_int_equal(n, 6);
+    assert_int_equal(r[0], EVOTE__V1__TX_RESULT__TX_RESULT_OK);
+    assert_int_equal(r[1], EVOTE__V1__TX_RESULT__TX_RESULT_NOT_AUTHORIZED);
+    assert_int_equal(r[2], EVOTE__V1__TX_RESULT__TX_RESULT_OK); /* re-signed: a distinct transaction */
+    assert_int_equal(r[3], EVOTE__V1__TX_RESULT__TX_RESULT_WRONG_CHAIN);
+    assert_int_equal(r[4], EVOTE__V1__TX_RESULT__TX_RESULT_DUPLICATE);
+    assert_int_equal(r[5], EVOTE__V1__TX_RESULT__TX_RESULT_DUPLICATE);
+    /* the same batch gives the same codes (determinism) */
+    Evote__V1__TxResult again[6];
+    assert_int_equal(ledger_execute_batch(g, b.bytes, b.len, &view, 10, again, &n), LEDGER_OK);
+    assert_memory_equal(r, again, sizeof r);
+    assert_int_equal(ledger_execute_batch(g, b.bytes, b.len, &view, 5, again, &n), LEDGER_ERR_BATCH_SIZE);
+    free(b.bytes);
+    free_bufs(txs, 5);
+    signing_key_destroy(&stranger);
+    genesis_destroy(&g);
+    free(t);
+}
+
+static void test_block_links_to_parent_and_commits_to_batch_and_results(void **state)
+{
+    buf_t txs[3] = {notice_by(key, chain_id, 1), notice_by(key, chain_id, 2), notice_by(key, chain_id, 3)};
+    buf_t b = make_batch(chain_id, 7, 5000, txs, 3);
+    Evote__V1__TxResult r[3] = {EVOTE__V1__TX_RESULT__TX_RESULT_OK, EVOTE__V1__TX_RESULT__TX_RESULT_DUPLICATE,
+                                EVOTE__V1__TX_RESULT__TX_RESULT_OK};
+    uint8_t prev[32] = {7}, hash[32], want[32], ids[3][32];
+    uint8_t *blk;
+    size_t len;
+    (void)state;
+    assert_int_equal(ledger_block_assemble(chain_id, 7, prev, 4000, b.bytes, b.len, r, 3, &blk, &len, hash), LEDGER_OK);
+    Evote__V1__Block *block = evote__v1__block__unpack(NULL, len, blk);
+    assert_non_null(block);
+    assert_int_equal(block->batch.len, b.len);
+    assert_memory_equal(block->batch.data, b.bytes, b.len);
+    assert_int_equal(block->n_results, 3);
+    assert_int_equal(block->results[1], EVOTE__V1__TX_RESULT__TX_RESULT_DUPLICATE);
+    crypto_tagged_hash(CRYPTO_TAG_BLOCK, block->header.data, block->header.len, want);
+    assert_memory_equal(hash, want, 32);
+    Evote__V1__BlockHeader *h = evote__v1__block_header__unpack(NULL, block->header.len, block->header.data);
+    assert_non_null(h);
+    assert_int_equal(h->height, 7);
+    assert_memory_equal(h->prev_hash.data, prev, 32);
+    assert_memory_equal(h->chain_id.data, chain_id, 32);
+    assert_int_equal(h->timestamp_ms, 5000);
+    assert_int_equal(h->tx_count, 3);
+    crypto_tagged_hash(CRYPTO_TAG_BATCH, b.bytes, b.len, want);
+    assert_memory_equal(h->batch_digest.data, want, 32);
+    for (int i = 0; i < 3; i++)
+        envelope_txid(txs[i].bytes, txs[i].len, ids[i]);
+    crypto_merkle_root((const uint8_t(*)[32])ids, 3, want);
+    assert_memory_equal(h->tx_root.data, want, 32);
+    assert_int_equal(ledger_results_hash(r, 3, want), LEDGER_OK);
+    assert_memory_equal(h->results_hash.data, want, 32);
+    /* another result code gives another block hash */
+    uint8_t *blk2, hash2[32];
+    size_t len2;
+    r[1] = EVOTE__V1__TX_RESULT__TX_RESULT_OK;
+    assert_int_equal(ledger_block_assemble(chain_id, 7, prev, 4000, b.bytes, b.len, r, 3, &blk2, &len2, hash2), LEDGER_OK);
+    assert_memory_not_equal(hash, hash2, 32);
+    free(blk2);
+    evote__v1__block_header__free_unpacked(h, NULL);
+    evote__v1__block__free_unpacked(block, NULL);
+    free(blk);
+    /* block time never goes backwards */
+    assert_int_equal(ledger_block_assemble(chain_id, 7, prev, 9000, b.bytes, b.len, r, 3, &blk, &len, hash), LEDGER_OK);
+    block = evote__v1__block__unpack(NULL, len, blk);
+    h = evote__v1__block_header__unpack(NULL, block->header.len, block->header.data);
+    assert_int_equal(h->timestamp_ms, 9000);
+    evote__v1__block_header__free_unpacked(h, NULL);
+    evote__v1__block__free_unpacked(block, NULL);
+    free(blk);
+    /* wrong height or result count */
+    assert_int_equal(ledger_block_assemble(chain_id, 8, prev, 0, b.bytes, b.len, r, 3, &blk, &len, hash), LEDGER_ERR_BATCH_SEQ);
+    assert_int_equal(ledger_block_assemble(chain_id, 7, prev, 0, b.bytes, b.len, r, 2, &blk, &len, hash), LEDGER_ERR_BATCH_SEQ);
+    assert_null(blk);
+    free(b.bytes);
+    free_bufs(txs, 3);
+}
+
 static void test_strerror_covers_every_code(void **state)
 {
     (void)state;
-    for (int e = LEDGER_OK; e <= LEDGER_ERR_GENESIS_VALIDATORS; e++)
+    for (int e = LEDGER_OK; e <= LEDGER_ERR_BATCH_DUPLICATE; e++)
         assert_string_not_equal(ledger_strerror((ledger_err)e), "unknown ledger error");
 }
 
@@ -546,6 +746,10 @@ int main(void)
         cmocka_unit_test(test_genesis_validator_count_must_be_3f_plus_1),
         cmocka_unit_test(test_genesis_duplicates_and_off_curve_keys_are_refused),
         cmocka_unit_test(test_genesis_load_reads_a_file_and_reports_a_missing_one),
+        cmocka_unit_test(test_batch_check_accepts_a_good_proposal),
+        cmocka_unit_test(test_batch_check_refuses_what_a_faulty_primary_proposes),
+        cmocka_unit_test(test_execution_records_state_dependent_result_codes),
+        cmocka_unit_test(test_block_links_to_parent_and_commits_to_batch_and_results),
         cmocka_unit_test(test_strerror_covers_every_code),
     };
     return cmocka_run_group_tests_name("ledger", tests, setup, teardown);
