@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "log.h"
 
 static char dir[64];
 static char path[128];
@@ -124,6 +126,54 @@ static void test_log_level_names(void **state)
     assert_false(log_level_parse("", &l));
 }
 
+/* Runs fn with stderr sent to a file; returns what it wrote. */
+static char *capture_stderr(void (*fn)(void))
+{
+    char file[160];
+    static char out[4096];
+    int saved = dup(2), fd;
+    snprintf(file, sizeof file, "%s/stderr.txt", dir);
+    fd = open(file, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    dup2(fd, 2);
+    fn();
+    dup2(saved, 2);
+    close(saved);
+    ssize_t n = pread(fd, out, sizeof out - 1, 0);
+    close(fd);
+    out[n > 0 ? n : 0] = '\0';
+    return out;
+}
+
+static void log_some(void)
+{
+    log_init("north-board", LOG_INFO);
+    log_info("view=%d seq=%d committed block", 3, 17);
+    log_debug("not shown at info");
+    log_warn("peer said \"%s\"", "bad\nFAKE ERROR line");
+}
+
+static void test_log_lines_have_time_level_node_and_no_forged_lines(void **state)
+{
+    (void)state;
+    char *out = capture_stderr(log_some);
+    char *first = out, *second = strchr(out, '\n');
+    assert_non_null(second);
+    *second++ = '\0';
+    /* 2026-11-25T02:20:01.123Z INFO  north-board view=3 seq=17 committed block */
+    assert_int_equal(first[4], '-');
+    assert_int_equal(first[10], 'T');
+    assert_int_equal(first[23], 'Z');
+    assert_non_null(strstr(first, " INFO  north-board view=3 seq=17 committed block"));
+    assert_null(strstr(second, "not shown"));
+    assert_non_null(strstr(second, "WARN  north-board peer said \"bad FAKE ERROR line\""));
+    /* exactly two lines */
+    assert_non_null(strchr(second, '\n'));
+    assert_int_equal(strchr(second, '\n')[1], '\0');
+    assert_true(log_enabled(LOG_WARN));
+    assert_false(log_enabled(LOG_DEBUG));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -131,6 +181,7 @@ int main(void)
         cmocka_unit_test(test_config_errors_name_the_line),
         cmocka_unit_test(test_config_missing_required_key_or_file),
         cmocka_unit_test(test_log_level_names),
+        cmocka_unit_test(test_log_lines_have_time_level_node_and_no_forged_lines),
     };
     return cmocka_run_group_tests_name("node", tests, setup, teardown);
 }
