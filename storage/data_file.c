@@ -1,0 +1,202 @@
+/* data_file_check: reads the two LMDB meta pages of a data.mdb and refuses
+ * anything LMDB would misread. The layout (LMDB 0.9, 64-bit, from struct
+ * MDB_page and MDB_meta of liblmdb's mdb.c): a page starts with a 16-byte
+ * header (page number u64, pad u16, flags u16, lower/upper u16 pair); the
+ * meta follows it: magic u32, version u32, address, map size, two MDB_db of
+ * 48 bytes (free list and main; the free list's first u32 holds the page
+ * size), last page number, transaction id. Page 0 and page 1 are metas;
+ * LMDB uses the one with the larger transaction id. All fields are in the
+ * host's byte order (an LMDB file does not move between architectures). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "data_file.h"
+
+#define LMDB_MAGIC 0xBEEFC0DEu
+#define LMDB_DATA_VERSION 1u
+#define LMDB_P_META 0x08u
+#define LMDB_P_INVALID UINT64_MAX
+
+#define PAGE_HDR 16
+#define OFF_FLAGS 10
+#define OFF_MAGIC (PAGE_HDR + 0)
+#define OFF_VERSION (PAGE_HDR + 4)
+#define OFF_MAPSIZE (PAGE_HDR + 16)
+#define OFF_DB0 (PAGE_HDR + 24)
+#define DB_SIZE 48
+#define DB_OFF_ROOT 40
+#define OFF_LAST_PG (OFF_DB0 + 2 * DB_SIZE)
+#define OFF_TXNID (OFF_LAST_PG + 8)
+#define META_END (OFF_TXNID + 8)
+
+typedef struct {
+    uint32_t psize;
+    uint64_t mapsize, last_pg, txnid, root[2];
+} meta;
+
+static uint16_t rd16(const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* Returns: 0 when the page at buf is a sane meta, else -1 with reason. */
+static int parse_meta(const uint8_t *buf, int page, meta *m, char *reason, size_t reason_len)
+{
+    uint32_t magic = rd32(buf + OFF_MAGIC), version = rd32(buf + OFF_VERSION);
+
+    if (magic != LMDB_MAGIC) {
+        snprintf(reason, reason_len, "meta page %d has no LMDB magic number (not an LMDB file, or overwritten)",
+                 page);
+        return -1;
+    }
+    if (version != LMDB_DATA_VERSION) {
+        snprintf(reason, reason_len, "meta page %d has LMDB data format version %u, this LMDB reads version %u",
+                 page, version, LMDB_DATA_VERSION);
+        return -1;
+    }
+    if (!(rd16(buf + OFF_FLAGS) & LMDB_P_META)) {
+        snprintf(reason, reason_len, "page %d is not flagged as an LMDB meta page", page);
+        return -1;
+    }
+    m->psize = rd32(buf + OFF_DB0);
+    m->mapsize = rd64(buf + OFF_MAPSIZE);
+    m->root[0] = rd64(buf + OFF_DB0 + DB_OFF_ROOT);
+    m->root[1] = rd64(buf + OFF_DB0 + DB_SIZE + DB_OFF_ROOT);
+    m->last_pg = rd64(buf + OFF_LAST_PG);
+    m->txnid = rd64(buf + OFF_TXNID);
+    if (m->psize < 512 || m->psize > 65536 || (m->psize & (m->psize - 1)) != 0) {
+        snprintf(reason, reason_len, "meta page %d records an impossible page size %u", page, m->psize);
+        return -1;
+    }
+    if (m->last_pg < 1 || m->last_pg > (UINT64_MAX / m->psize) - 1) {
+        snprintf(reason, reason_len, "meta page %d records an impossible last page number %llu", page,
+                 (unsigned long long)m->last_pg);
+        return -1;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (m->root[i] != LMDB_P_INVALID && (m->root[i] < 2 || m->root[i] > m->last_pg)) {
+            snprintf(reason, reason_len, "meta page %d points its %s tree at page %llu, outside the file's %llu pages",
+                     page, i == 0 ? "free-list" : "main", (unsigned long long)m->root[i],
+                     (unsigned long long)m->last_pg + 1);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int read_at(int fd, uint8_t *buf, size_t len, off_t off)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t r = pread(fd, buf + done, len - done, off + (off_t)done);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        done += (size_t)r;
+    }
+    return 0;
+}
+
+data_file_status data_file_check(const char *path, data_file_info *info, int *errno_out, char *reason,
+                                 size_t reason_len)
+{
+    uint8_t buf[META_END];
+    meta m[2];
+    struct stat st;
+    int fd;
+    data_file_status status = DATA_FILE_BAD;
+
+    *errno_out = 0;
+    reason[0] = '\0';
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        *errno_out = errno;
+        return errno == ENOENT ? DATA_FILE_MISSING : DATA_FILE_UNREADABLE;
+    }
+    if (fstat(fd, &st) != 0) {
+        *errno_out = errno;
+        close(fd);
+        return DATA_FILE_UNREADABLE;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(reason, reason_len, "data.mdb is not a regular file");
+        goto out;
+    }
+    if (st.st_size == 0) {
+        status = DATA_FILE_EMPTY;
+        goto out;
+    }
+    if ((uint64_t)st.st_size < META_END) {
+        snprintf(reason, reason_len, "data.mdb is %lld bytes, too short for an LMDB meta page (truncated)",
+                 (long long)st.st_size);
+        goto out;
+    }
+    if (read_at(fd, buf, sizeof buf, 0) != 0) {
+        *errno_out = errno;
+        status = DATA_FILE_UNREADABLE;
+        goto out;
+    }
+    if (parse_meta(buf, 0, &m[0], reason, reason_len) != 0)
+        goto out;
+    /* Page 1 sits one page in; its page size must agree with page 0's. */
+    if ((uint64_t)st.st_size < (uint64_t)m[0].psize + META_END) {
+        snprintf(reason, reason_len,
+                 "data.mdb is %lld bytes, too short for its second meta page at offset %u (truncated)",
+                 (long long)st.st_size, m[0].psize);
+        goto out;
+    }
+    if (read_at(fd, buf, sizeof buf, (off_t)m[0].psize) != 0) {
+        *errno_out = errno;
+        status = DATA_FILE_UNREADABLE;
+        goto out;
+    }
+    if (parse_meta(buf, 1, &m[1], reason, reason_len) != 0)
+        goto out;
+    if (m[1].psize != m[0].psize) {
+        snprintf(reason, reason_len, "the two meta pages disagree on the page size (%u and %u)", m[0].psize,
+                 m[1].psize);
+        goto out;
+    }
+    {
+        const meta *cur = m[1].txnid > m[0].txnid ? &m[1] : &m[0];
+        uint64_t need = (cur->last_pg + 1) * (uint64_t)cur->psize;
+        if ((uint64_t)st.st_size < need) {
+            snprintf(reason, reason_len,
+                     "data.mdb is %lld bytes but its newest meta page (transaction %llu) needs %llu "
+                     "(%llu pages of %u bytes): the file is truncated",
+                     (long long)st.st_size, (unsigned long long)cur->txnid, (unsigned long long)need,
+                     (unsigned long long)cur->last_pg + 1, cur->psize);
+            goto out;
+        }
+        info->page_size = cur->psize;
+        info->last_page = cur->last_pg;
+        info->txnid = cur->txnid;
+        info->map_size = cur->mapsize;
+        info->file_size = (uint64_t)st.st_size;
+        status = DATA_FILE_OK;
+    }
+out:
+    close(fd);
+    return status;
+}
