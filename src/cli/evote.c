@@ -9,10 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "crypto.h"
-
-#define EXIT_FAILED 1
-#define EXIT_USAGE 2
 
 typedef struct {
     const char *name;
@@ -26,6 +24,7 @@ static int cmd_pubkey(int argc, char **argv);
 static const cli_command commands[] = {
     {"keygen", "generate a Schnorr key pair (secret file mode 0600, public key printed)", cmd_keygen},
     {"pubkey", "print the public key of a secret key file", cmd_pubkey},
+    {"genesis", "create keys, configs and a genesis file for a local test cluster", cmd_genesis},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -42,8 +41,7 @@ static void usage(FILE *to)
     fprintf(to, "\n'evote <command> --help' describes a command.\n");
 }
 
-/* getopt_long over a subcommand's own arguments. */
-static int wants_help(int argc, char **argv)
+int cli_wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
@@ -78,7 +76,7 @@ static int cmd_keygen(int argc, char **argv)
     FILE *f;
     int c;
 
-    if (wants_help(argc, argv)) {
+    if (cli_wants_help(argc, argv)) {
         fputs(keygen_help, stdout);
         return 0;
     }
@@ -140,7 +138,7 @@ static int cmd_pubkey(int argc, char **argv)
     crypto_err err;
     int c;
 
-    if (wants_help(argc, argv)) {
+    if (cli_wants_help(argc, argv)) {
         fputs(pubkey_help, stdout);
         return 0;
     }
