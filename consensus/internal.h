@@ -1,0 +1,186 @@
+/* What the files of consensus/ share: the replica's state and the helpers
+ * that turn protocol messages into signed bytes and back. Not for outside
+ * consensus/ (the public contract is replica.h). */
+#ifndef EVOTE_CONSENSUS_INTERNAL_H
+#define EVOTE_CONSENSUS_INTERNAL_H
+
+#include <stdint.h>
+
+#include "consensus.pb-c.h"
+#include "replica.h"
+
+/* One replica's signed vote (PREPARE or COMMIT) as received: the exact
+ * envelope bytes (for certificates and proofs) and what it votes for. */
+typedef struct {
+    uint8_t *env;
+    size_t len;
+    uint8_t digest[CRYPTO_HASH_LEN];
+} vote;
+
+/* One sequence number in the log, between the watermarks. */
+typedef struct {
+    uint64_t seq; /* 0: slot unused */
+
+    /* The current view's agreement on this seq. */
+    int has_pp;
+    uint8_t digest[CRYPTO_HASH_LEN];
+    uint8_t *pp_env; /* the primary's PRE-PREPARE envelope */
+    size_t pp_len;
+    uint8_t *batch;  /* the batch it names */
+    size_t batch_len;
+    vote *prepares;  /* [n], current view only */
+    vote *commits;   /* [n], current view only */
+    int prepared, committed;
+    int sent_prepare, sent_commit;
+    uint8_t helped[REPLICA_MAX_N];   /* own COMMIT already resent to that laggard */
+    uint8_t *my_prepare, *my_commit; /* own envelopes, for retransmission */
+    size_t my_prepare_len, my_commit_len;
+
+    /* The prepared certificate of the highest view this replica saw for seq
+     * (kept across views: it goes into VIEW-CHANGE messages). */
+    int has_proof;
+    uint64_t proof_view;
+    uint8_t proof_digest[CRYPTO_HASH_LEN];
+    uint8_t *proof; /* serialized PreparedProof */
+    size_t proof_len;
+    uint8_t *proof_batch;
+    size_t proof_batch_len;
+} entry;
+
+#define CKPT_KEEP 4 /* checkpoint messages remembered per replica */
+
+typedef struct {
+    uint64_t seq;
+    uint8_t digest[CRYPTO_HASH_LEN];
+    uint8_t *env;
+    size_t len;
+} ckpt_msg;
+
+/* The latest VIEW-CHANGE a replica sent us, with its attached batches. */
+typedef struct {
+    uint64_t view; /* 0: none */
+    uint8_t *env;
+    size_t len;
+    Evote__V1__ViewChange *vc; /* parsed body */
+    uint8_t **batches;
+    size_t *batch_lens;
+    size_t n_batches;
+} vc_slot;
+
+typedef enum { STATUS_NORMAL = 0, STATUS_VIEW_CHANGE } replica_status;
+
+struct replica {
+    replica_config cfg;
+    replica_callbacks cb;
+    uint8_t (*pubkeys)[CRYPTO_PUBKEY_LEN];
+    uint32_t f;
+
+    uint64_t view;          /* current view (target view while changing) */
+    replica_status status;
+    uint64_t h;             /* low watermark = last stable checkpoint */
+    uint64_t last_executed;
+    uint8_t last_hash[CRYPTO_HASH_LEN];
+    uint64_t seq_next;      /* primary: next seq to assign */
+
+    entry *log;             /* [window], slot = seq % window */
+
+    /* Checkpoints. */
+    ckpt_msg *ckpts;        /* [n][CKPT_KEEP] */
+    uint8_t **stable_proof; /* 2f+1 envelopes proving h */
+    size_t *stable_proof_lens;
+    size_t n_stable_proof;
+    uint8_t stable_digest[CRYPTO_HASH_LEN];
+    uint64_t own_ckpt_seq;  /* own latest checkpoint */
+    uint8_t own_ckpt_digest[CRYPTO_HASH_LEN];
+    uint8_t *own_ckpt_env;
+    size_t own_ckpt_len;
+
+    /* View change. */
+    vc_slot *vcs;           /* [n] */
+    uint8_t *my_vc;         /* own VIEW-CHANGE PeerMessage for `view` */
+    size_t my_vc_len;
+    uint8_t *new_view_msg;  /* the NEW-VIEW PeerMessage that started `view` */
+    size_t new_view_len;
+    uint64_t *peer_view;    /* [n] highest view seen in a valid message */
+    uint32_t timeout_ms;    /* current request timeout (doubles per failed view) */
+
+    /* Timers as this replica believes them armed. */
+    int view_timer_on, retransmit_on, fetch_on;
+    int pending;            /* the mempool has requests waiting */
+
+    /* State transfer. */
+    uint64_t fetch_target;  /* a seq known committed (0: none) */
+    int fetching;
+    int probing;            /* after a restart: ask for anything newer */
+    uint32_t fetch_peer;
+
+    /* Actions waiting to be popped (a FIFO). */
+    replica_action *acts;
+    size_t n_acts, cap_acts, head_acts;
+    size_t event_mark;      /* queue length when the current event began */
+    int meta_dirty;
+
+    replica_stats stats;
+};
+
+/* ------------------------------------------------------------- message.c */
+
+/* A verified consensus message: kind, signer index, envelope bytes, body. */
+typedef struct {
+    Evote__V1__Kind kind;
+    uint32_t signer;
+    const uint8_t *env;  /* points into the PeerMessage */
+    size_t env_len;
+    Evote__V1__Envelope *envelope;
+    void *body;          /* Evote__V1__<Kind>*, per kind */
+    uint8_t *owned;      /* env, when msg_open_nested serialized it */
+} msg;
+
+/* Parses and checks a nested envelope (signer in the set, signature, kind,
+ * body parses, chain id, body.replica == signer). Returns 1 on success and
+ * fills *m (free with msg_free). Counts why it failed in stats. */
+int msg_open(replica *r, const uint8_t *env, size_t len, Evote__V1__Kind expected, msg *m);
+void msg_free(msg *m);
+/* msg_open for an envelope nested in another message. */
+int msg_open_nested(replica *r, const Evote__V1__Envelope *e, Evote__V1__Kind expected, msg *m);
+
+/* Serializes, signs and wraps a body into an envelope. Out: malloc'ed. */
+int msg_seal(replica *r, Evote__V1__Kind kind, const ProtobufCMessage *body, uint8_t **env, size_t *env_len);
+/* Wraps an envelope and batches into a PeerMessage. Out: malloc'ed. */
+int msg_wrap(const uint8_t *env, size_t env_len, uint8_t *const *batches, const size_t *batch_lens,
+             size_t n_batches, uint8_t **out, size_t *out_len);
+
+void batch_digest(const uint8_t *batch, size_t len, uint8_t out[CRYPTO_HASH_LEN]);
+uint8_t *dup_bytes(const uint8_t *p, size_t len);
+
+/* ------------------------------------------------------------- replica.c */
+
+static inline uint32_t primary_of(const replica *r, uint64_t v) { return (uint32_t)(v % r->cfg.n); }
+entry *log_entry(replica *r, uint64_t seq, int create);
+void entry_reset_view(replica *r, entry *e);
+void entry_free(replica *r, entry *e);
+void push_action(replica *r, const replica_action *a);
+void send_to(replica *r, uint32_t to, Evote__V1__Kind kind, uint8_t *bytes, size_t len); /* takes bytes */
+void broadcast(replica *r, Evote__V1__Kind kind, uint8_t *bytes, size_t len);             /* takes bytes */
+void set_timer(replica *r, replica_timer t, uint32_t ms);
+void cancel_timer(replica *r, replica_timer t);
+void send_prepare(replica *r, entry *e);
+void check_prepared(replica *r, entry *e);
+void try_execute(replica *r);
+void update_timers(replica *r);
+void adopt_stable(replica *r, uint64_t seq, const uint8_t digest[CRYPTO_HASH_LEN], uint8_t *const *proof,
+                  const size_t *proof_lens, size_t n_proof);
+void want_blocks(replica *r, uint64_t through);
+int checkpoint_proof_valid(replica *r, uint64_t seq, Evote__V1__Envelope **envs, size_t n,
+                           uint8_t digest_out[CRYPTO_HASH_LEN]);
+
+/* --------------------------------------------------------- view_change.c */
+
+void start_view_change(replica *r, uint64_t new_view);
+void on_view_change(replica *r, msg *m, const Evote__V1__PeerMessage *pm);
+void on_new_view(replica *r, msg *m, const Evote__V1__PeerMessage *pm, const uint8_t *raw, size_t raw_len);
+void vc_slot_clear(vc_slot *s);
+int meta_build(replica *r, uint8_t **out, size_t *len);
+int meta_restore(replica *r, const uint8_t *bytes, size_t len);
+
+#endif

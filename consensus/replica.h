@@ -1,0 +1,219 @@
+/* evote consensus: one PBFT replica (Castro & Liskov, OSDI'99 / TOCS 2002)
+ * as a pure state machine. The one header of consensus/.
+ *
+ * A replica never touches a socket, a clock or a disk. The embedder (the
+ * validator daemon, the simulator, a benchmark) feeds it events —
+ *   a message from replica i         replica_on_message()
+ *   a batch the local mempool built  replica_propose()
+ *   a timer firing                   replica_on_timer()
+ *   "the block at seq s is stored"   replica_on_executed()
+ * — and after each event pops the actions it asks for with
+ * replica_pop_action(): send to replica i, broadcast, set or cancel a timer,
+ * execute a committed batch with its commit certificate, persist the
+ * consensus meta, serve blocks to a peer that is catching up.
+ *
+ * Signing, signature verification and the check of a proposed batch are
+ * injected (replica_callbacks), so tests run with real Schnorr keys or with a
+ * fast fake, and the rules for transactions stay in src/ledger.
+ *
+ * ORDER OF ACTIONS. Actions must be carried out in the order they are
+ * popped. A REPLICA_ACT_PERSIST_META comes before the sends that depend on
+ * it: it must be durable before any later SEND or BROADCAST leaves the node,
+ * so that after a crash the replica never contradicts what it signed
+ * (a different PREPARE for the same view and seq, a lower view).
+ *
+ * Messages on the wire are PeerMessage{envelope, batches} (consensus.proto).
+ * Every one is checked here: canonical envelope of a consensus kind, signer
+ * = the validator it claims to be and = the authenticated sender, signature,
+ * chain id, view and sequence ranges, digests, roles (only the primary of a
+ * view pre-prepares in it; only the new primary sends its NEW-VIEW); a vote
+ * counts once per replica. Anything else is dropped and counted
+ * (replica_stats), never trusted, never fatal. */
+#ifndef EVOTE_REPLICA_H
+#define EVOTE_REPLICA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto.h"
+
+#define REPLICA_MAX_N 100
+
+typedef struct {
+    /* Signs tagged_hash(tag, msg) with this replica's key.
+     * Returns: 1 on success, 0 on failure. */
+    int (*sign)(void *ctx, const char *tag, const uint8_t *msg, size_t len, uint8_t sig[CRYPTO_SIG_LEN]);
+    /* Returns: 1 when sig is pubkey's valid signature of tagged_hash(tag, msg). */
+    int (*verify)(void *ctx, const uint8_t pubkey[CRYPTO_PUBKEY_LEN], const char *tag, const uint8_t *msg,
+                  size_t len, const uint8_t sig[CRYPTO_SIG_LEN]);
+    /* Returns: 1 when the batch a primary proposed for seq is acceptable
+     * (ledger_batch_check: format, chain, seq, time, transactions). A backup
+     * never prepares a batch this refuses. */
+    int (*validate_batch)(void *ctx, uint64_t seq, const uint8_t *batch, size_t len);
+    void *ctx;
+} replica_callbacks;
+
+typedef struct {
+    uint32_t n;                      /* 3f+1 validators, 4..REPLICA_MAX_N */
+    uint32_t id;                     /* this replica's index, < n */
+    const uint8_t (*pubkeys)[CRYPTO_PUBKEY_LEN]; /* n keys, genesis order (copied) */
+    uint8_t chain_id[CRYPTO_CHAIN_ID_LEN];
+    uint32_t checkpoint_interval;    /* K: a checkpoint every K seqs (0 = 64) */
+    uint32_t window;                 /* L: seqs accepted in (h, h+L] (0 = 2K) */
+    uint32_t max_inflight;           /* proposed, not yet executed (0 = 4) */
+    uint32_t view_change_timeout_ms; /* first request timeout (0 = 1000), doubles per failed view */
+    uint32_t retransmit_ms;          /* resend own votes while stuck (0 = timeout/2) */
+    uint32_t max_blocks_per_fetch;   /* state transfer step (0 = 64) */
+} replica_config;
+
+/* Where the replica starts: what storage holds. A new chain starts with all
+ * zeros (and the chain id as the hash "before" height 1). */
+typedef struct {
+    uint64_t last_executed;               /* tip height */
+    uint8_t last_hash[CRYPTO_HASH_LEN];   /* tip block hash */
+    const uint8_t *meta;                  /* serialized ConsensusMeta or NULL */
+    size_t meta_len;
+} replica_restore;
+
+typedef enum {
+    REPLICA_OK = 0,
+    REPLICA_ERR_CONFIG,       /* n not 3f+1, id out of range, bad key */
+    REPLICA_ERR_NOMEM,
+    REPLICA_ERR_META,         /* the stored consensus meta does not parse or is for another chain */
+} replica_err;
+
+const char *replica_strerror(replica_err err);
+
+typedef enum {
+    REPLICA_TIMER_VIEW = 1,       /* request / view-change timeout */
+    REPLICA_TIMER_RETRANSMIT = 2, /* resend own messages while stuck */
+    REPLICA_TIMER_FETCH = 3,      /* state transfer: ask another peer */
+} replica_timer;
+
+typedef enum {
+    REPLICA_ACT_SEND = 1,       /* bytes to replica `to` */
+    REPLICA_ACT_BROADCAST,      /* bytes to every other replica */
+    REPLICA_ACT_SET_TIMER,      /* (re)arm `timer` to fire after delay_ms */
+    REPLICA_ACT_CANCEL_TIMER,   /* disarm `timer` */
+    REPLICA_ACT_EXECUTE,        /* execute batch at seq, store it with certificate; then
+                                   call replica_on_executed(seq, block hash) */
+    REPLICA_ACT_PERSIST_META,   /* store bytes (ConsensusMeta) durably before later sends */
+    REPLICA_ACT_SERVE_BLOCKS,   /* send `to` a signed StateResponse with the stored blocks
+                                   [from, through] and their certificates */
+    REPLICA_ACT_VIEW_CHANGED,   /* entered `view` (primary = view mod n): the mempool
+                                   gives back what it handed to an earlier primary */
+} replica_action_type;
+
+typedef struct {
+    replica_action_type type;
+    uint32_t to;
+    replica_timer timer;
+    uint32_t delay_ms;
+    uint64_t view;
+    uint64_t seq;
+    uint64_t from, through;        /* SERVE_BLOCKS */
+    uint8_t *bytes;                /* SEND/BROADCAST: a PeerMessage; PERSIST_META: ConsensusMeta */
+    size_t len;
+    uint8_t *batch;                /* EXECUTE */
+    size_t batch_len;
+    uint8_t *certificate;          /* EXECUTE: serialized CommitCertificate */
+    size_t certificate_len;
+} replica_action;
+
+/* Frees an action's buffers (after popping it). */
+void replica_action_clear(replica_action *a);
+
+typedef struct {
+    uint64_t received;             /* messages given to replica_on_message */
+    uint64_t dropped_malformed;    /* not a canonical PeerMessage/Envelope/body */
+    uint64_t dropped_bad_signature;
+    uint64_t dropped_wrong_sender; /* signer is not who sent it, or not a validator */
+    uint64_t dropped_wrong_chain;
+    uint64_t dropped_out_of_range; /* view or seq outside what can be accepted now */
+    uint64_t dropped_wrong_role;   /* e.g. a PRE-PREPARE not from the primary */
+    uint64_t dropped_conflicting;  /* equivocation: a second different vote */
+    uint64_t dropped_bad_digest;   /* a batch that does not match its digest */
+    uint64_t dropped_bad_proof;    /* a VIEW-CHANGE/NEW-VIEW/certificate that does not check */
+    uint64_t rejected_batches;     /* proposals validate_batch refused */
+    uint64_t executed;             /* batches handed out for execution */
+    uint64_t view_changes;         /* views entered after view 0 */
+    uint64_t state_transfers;      /* blocks taken through state transfer */
+    uint64_t by_kind_received[11]; /* indexed by Evote__V1__Kind */
+    uint64_t by_kind_sent[11];
+} replica_stats;
+
+typedef struct replica replica;
+
+/* Creates a replica. Out: *out (replica_destroy), NULL on error. */
+EVOTE_WARN_UNUSED replica_err replica_new(const replica_config *cfg, const replica_callbacks *cb,
+                                          const replica_restore *restore, replica **out);
+void replica_destroy(replica **self);
+
+/* First event after replica_new: arms timers and, after a restart, asks the
+ * peers what was committed meanwhile. */
+void replica_start(replica *self);
+
+/* A message as received from the authenticated peer `from`. */
+void replica_on_message(replica *self, uint32_t from, const uint8_t *bytes, size_t len);
+
+/* Returns: 1 when this replica is the primary of its view, in normal
+ * operation, and has room for one more sequence number in flight; *seq is
+ * that sequence number. The embedder then builds a Batch for *seq (chain id,
+ * seq, timestamp, transactions) and calls replica_propose. */
+int replica_can_propose(const replica *self, uint64_t *seq);
+
+/* The primary proposes the serialized Batch for the seq replica_can_propose
+ * gave. Returns: 1 if taken, 0 if the replica can no longer propose it (the
+ * embedder gives the transactions back to the mempool). */
+int replica_propose(replica *self, uint64_t seq, const uint8_t *batch, size_t len);
+
+/* The local mempool has (1) or has no (0) transactions waiting: a backup with
+ * waiting requests expects the primary to propose, or it changes view. */
+void replica_on_pending(replica *self, int pending);
+
+void replica_on_timer(replica *self, replica_timer timer);
+
+/* The batch of an EXECUTE action is stored as block `seq` with hash
+ * block_hash (the checkpoint digest at multiples of K). */
+void replica_on_executed(replica *self, uint64_t seq, const uint8_t block_hash[CRYPTO_HASH_LEN]);
+
+/* Answers a SERVE_BLOCKS action: the stored blocks (serialized Block) and
+ * their certificates (serialized CommitCertificate), consecutive from the
+ * action's `from`. Queues a signed StateResponse to `to`.
+ * Returns: 1 queued, 0 not (a block or certificate does not parse). */
+int replica_serve(replica *self, uint32_t to, const uint8_t *const *blocks, const size_t *block_lens,
+                  const uint8_t *const *certs, const size_t *cert_lens, size_t count);
+
+/* Returns: 1 and the next action, or 0 when there is none. The caller owns
+ * the action's buffers (replica_action_clear). */
+int replica_pop_action(replica *self, replica_action *out);
+
+uint64_t replica_view(const replica *self);
+uint32_t replica_primary(const replica *self);
+int replica_in_view_change(const replica *self);
+uint64_t replica_last_executed(const replica *self);
+uint64_t replica_stable_seq(const replica *self);
+void replica_get_stats(const replica *self, replica_stats *out);
+
+/* Writes a one-line description of the replica's state (view, status,
+ * watermarks, each log entry's votes) for logs and failing tests. */
+void replica_describe(const replica *self, char *buf, size_t len);
+
+/* Checks a commit certificate against the validator set: 2f+1 COMMITs from
+ * distinct validators, each canonical, correctly signed (through verify),
+ * for this chain, and all for (cert.view, cert.seq, cert.digest); and, when
+ * batch is not NULL, digest = tagged_hash(CRYPTO_TAG_BATCH, batch) and
+ * seq = expected_seq. Used by state transfer, the node and the auditor.
+ * Returns: 1 valid, 0 not. */
+EVOTE_WARN_UNUSED int replica_certificate_valid(uint32_t n, const uint8_t (*pubkeys)[CRYPTO_PUBKEY_LEN],
+                                                const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN],
+                                                const replica_callbacks *cb, const uint8_t *cert,
+                                                size_t cert_len, uint64_t expected_seq,
+                                                const uint8_t *batch, size_t batch_len);
+
+/* Builds the serialized empty Batch PBFT calls a null request (used for
+ * sequence numbers a NEW-VIEW fills with no request). */
+EVOTE_WARN_UNUSED int replica_null_batch(const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN], uint64_t seq,
+                                         uint8_t **out, size_t *len);
+
+#endif

@@ -1,0 +1,1224 @@
+/* tests/sim: n PBFT replicas (consensus/) in one process over a simulated
+ * network and clock, all driven by one seed.
+ *
+ * One run: clients submit requests for a while; meanwhile the network loses,
+ * delays, duplicates and reorders messages, partitions form and heal,
+ * replicas crash (possibly in the middle of carrying out an event's actions)
+ * and restart from what they persisted, and up to f replicas are Byzantine
+ * (equivocating primary, conflicting votes, forged signatures, replays,
+ * silence, garbage, a NEW-VIEW with a bad O-set). At the heal time every
+ * fault stops. Checked throughout: SAFETY — no two honest replicas execute
+ * different batches at one seq, and a replica's executed blocks survive its
+ * restarts. Checked at the end: LIVENESS — every request was executed by
+ * every honest replica within a bounded simulated time after healing.
+ *
+ *   sim [--n N] [--seeds FIRST:COUNT] [--real-crypto] [--verbose]
+ *   SIM_SEED=s   run that one seed with its trace
+ *   SIM_LONG=k   run k seeds (from a random start, printed)
+ *
+ * A failure prints the seed, the fault plan and the last events; re-running
+ * the seed reproduces the run exactly (no wall clock, no global randomness). */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "consensus.pb-c.h"
+#include "crypto.h"
+#include "evote.pb-c.h"
+#include "replica.h"
+
+#define MAXN 16
+#define MAX_REQ 4096
+
+/* ------------------------------------------------------------ randomness */
+
+static uint64_t rng_state;
+static uint64_t rnd(void) /* splitmix64 */
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static uint64_t rnd_below(uint64_t n) { return n ? rnd() % n : 0; }
+static int chance(double p) { return (double)(rnd() >> 11) / (double)(1ull << 53) < p; }
+
+/* ----------------------------------------------------------------- trace */
+
+#define TRACE_LINES 400
+static char trace_buf[TRACE_LINES][200];
+static size_t trace_next;
+static int verbose;
+static uint64_t now_ms;
+
+static void trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void trace(const char *fmt, ...)
+{
+    va_list ap;
+    char *line = trace_buf[trace_next++ % TRACE_LINES];
+    int k = snprintf(line, 200, "%8" PRIu64 " ", now_ms);
+    va_start(ap, fmt);
+    vsnprintf(line + k, (size_t)(200 - k), fmt, ap);
+    va_end(ap);
+    if (verbose)
+        printf("%s\n", line);
+}
+
+static void trace_dump(void)
+{
+    size_t start = trace_next > TRACE_LINES ? trace_next - TRACE_LINES : 0;
+    for (size_t i = start; i < trace_next; i++)
+        fprintf(stderr, "  %s\n", trace_buf[i % TRACE_LINES]);
+}
+
+/* ------------------------------------------------------------ the world */
+
+typedef enum {
+    BYZ_NONE = 0,
+    BYZ_EQUIVOCATE,   /* as primary: different PRE-PREPAREs to different replicas */
+    BYZ_CONFLICT,     /* conflicting PREPAREs/COMMITs to different replicas */
+    BYZ_FORGE,        /* messages with bad signatures or claiming to be others */
+    BYZ_REPLAY,       /* replays old messages of anyone */
+    BYZ_SILENT,       /* receives, never sends (a silent primary) */
+    BYZ_BAD_NEW_VIEW, /* as new primary: a NEW-VIEW with a wrong O-set */
+    BYZ_GARBAGE,      /* random bytes and truncated messages */
+    BYZ_KINDS
+} byz_kind;
+
+static const char *byz_name[] = {"none",   "equivocate", "conflict",     "forge",
+                                 "replay", "silent",     "bad-new-view", "garbage"};
+
+typedef struct {
+    uint8_t *batch;
+    size_t batch_len;
+    uint8_t hash[32];
+} stored_block;
+
+typedef struct {
+    replica *r;
+    int alive;
+    int byz;                 /* byz_kind */
+    uint8_t secret[32];      /* the fake signature key */
+    /* "Disk": what survives a crash. */
+    stored_block *blocks;    /* [1..height] */
+    uint8_t **certs;
+    size_t *cert_lens;
+    uint64_t height, cap;
+    uint8_t *meta;
+    size_t meta_len;
+    /* Timers: generation per timer id; an event fires only if current. */
+    uint64_t timer_gen[4];
+    /* Requests: what this replica's mempool has seen and proposed. */
+    uint8_t proposed[MAX_REQ];
+    uint8_t done[MAX_REQ];   /* requests in its chain (derived from blocks) */
+    int crash_mid;           /* crash after this many actions of the next event (-1: no) */
+} node;
+
+typedef enum { EV_DELIVER = 1, EV_TIMER, EV_SUBMIT, EV_CRASH, EV_RESTART, EV_PARTITION, EV_HEAL } ev_type;
+
+typedef struct {
+    uint64_t at, order;
+    ev_type type;
+    uint32_t to, from;
+    uint32_t timer;
+    uint64_t gen;
+    uint8_t *bytes;
+    size_t len;
+} event;
+
+static struct {
+    uint32_t n, f;
+    uint8_t chain_id[32];
+    uint8_t pubkeys[MAXN][32];
+    node nodes[MAXN];
+    event *heap;
+    size_t n_heap, cap_heap;
+    uint64_t order;
+    /* Network. */
+    double loss, dup;
+    uint32_t max_delay;
+    int partition[MAXN]; /* side of each replica; messages cross only on one side */
+    int faults_on;
+    /* Requests. */
+    uint32_t n_req;
+    uint64_t req_nonce[MAX_REQ];
+    uint8_t submitted[MAX_REQ];
+    /* Safety: the first digest executed at each seq. */
+    uint8_t (*decided)[32];
+    uint8_t *decided_set;
+    uint64_t decided_cap;
+    /* Replays: a pool of messages seen on the wire. */
+    uint8_t *seen[64];
+    size_t seen_len[64];
+    size_t n_seen;
+    int real_crypto;
+    signing_key *real_key[MAXN];
+    char failure[512];
+    uint64_t messages;
+} W;
+
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void fail(const char *fmt, ...)
+{
+    va_list ap;
+    if (W.failure[0])
+        return;
+    va_start(ap, fmt);
+    vsnprintf(W.failure, sizeof W.failure, fmt, ap);
+    va_end(ap);
+    trace("FAILURE: %s", W.failure);
+}
+
+/* --------------------------------------------------------- event queue */
+
+static int ev_less(const event *a, const event *b)
+{
+    return a->at < b->at || (a->at == b->at && a->order < b->order);
+}
+
+static void push_event(event e)
+{
+    size_t i;
+    if (W.n_heap == W.cap_heap) {
+        W.cap_heap = W.cap_heap ? W.cap_heap * 2 : 1024;
+        W.heap = realloc(W.heap, W.cap_heap * sizeof *W.heap);
+        if (W.heap == NULL)
+            abort();
+    }
+    e.order = W.order++;
+    i = W.n_heap++;
+    while (i > 0 && ev_less(&e, &W.heap[(i - 1) / 2])) {
+        W.heap[i] = W.heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    W.heap[i] = e;
+}
+
+static int pop_event(event *out)
+{
+    event last;
+    size_t i = 0;
+    if (W.n_heap == 0)
+        return 0;
+    *out = W.heap[0];
+    last = W.heap[--W.n_heap];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= W.n_heap)
+            break;
+        if (c + 1 < W.n_heap && ev_less(&W.heap[c + 1], &W.heap[c]))
+            c++;
+        if (!ev_less(&W.heap[c], &last))
+            break;
+        W.heap[i] = W.heap[c];
+        i = c;
+    }
+    if (W.n_heap > 0)
+        W.heap[i] = last;
+    return 1;
+}
+
+/* ------------------------------------------------------------ fake crypto */
+
+static void fake_sig(const uint8_t secret[32], const char *tag, const uint8_t *msg, size_t len, uint8_t sig[64])
+{
+    uint8_t h[32], buf[64];
+    crypto_tagged_hash(tag, msg, len, h);
+    memcpy(buf, secret, 32);
+    memcpy(buf + 32, h, 32);
+    crypto_tagged_hash("sim/sig", buf, 64, sig);
+    memcpy(sig + 32, h, 32);
+}
+
+static int sim_sign(void *ctx, const char *tag, const uint8_t *msg, size_t len, uint8_t sig[64])
+{
+    node *nd = ctx;
+    uint32_t id = (uint32_t)(nd - W.nodes);
+    if (W.real_crypto)
+        return signing_key_sign(W.real_key[id], tag, msg, len, sig) == CRYPTO_OK;
+    fake_sig(nd->secret, tag, msg, len, sig);
+    return 1;
+}
+
+static int sim_verify(void *ctx, const uint8_t pub[32], const char *tag, const uint8_t *msg, size_t len,
+                      const uint8_t sig[64])
+{
+    uint8_t want[64];
+    (void)ctx;
+    if (W.real_crypto)
+        return crypto_verify(pub, tag, msg, len, sig) == CRYPTO_OK;
+    for (uint32_t i = 0; i < W.n; i++) {
+        if (memcmp(W.pubkeys[i], pub, 32) == 0) {
+            fake_sig(W.nodes[i].secret, tag, msg, len, want);
+            return memcmp(want, sig, 64) == 0;
+        }
+    }
+    return 0;
+}
+
+/* A batch is acceptable when it parses, is for this chain and seq, and every
+ * request in it is one a client submitted. */
+static int sim_validate(void *ctx, uint64_t seq, const uint8_t *batch, size_t len)
+{
+    Evote__V1__Batch *b = evote__v1__batch__unpack(NULL, len, batch);
+    int ok;
+    (void)ctx;
+    if (b == NULL)
+        return 0;
+    ok = b->seq == seq && b->chain_id.len == 32 && memcmp(b->chain_id.data, W.chain_id, 32) == 0;
+    for (size_t i = 0; ok && i < b->n_txs; i++) {
+        uint32_t id;
+        if (b->txs[i].len != 12 || memcmp(b->txs[i].data, "req:", 4) != 0) {
+            ok = 0;
+            break;
+        }
+        memcpy(&id, b->txs[i].data + 4, 4);
+        ok = id < W.n_req;
+    }
+    evote__v1__batch__free_unpacked(b, NULL);
+    return ok;
+}
+
+/* -------------------------------------------------------------- network */
+
+static void net_send(uint32_t from, uint32_t to, const uint8_t *bytes, size_t len)
+{
+    event e = {0};
+    int copies = 1;
+
+    if (to == from || to >= W.n)
+        return;
+    W.messages++;
+    if (W.n_seen < 64) {
+        W.seen[W.n_seen] = malloc(len);
+        memcpy(W.seen[W.n_seen], bytes, len);
+        W.seen_len[W.n_seen++] = len;
+    } else if (chance(0.05)) {
+        size_t k = rnd_below(64);
+        free(W.seen[k]);
+        W.seen[k] = malloc(len);
+        memcpy(W.seen[k], bytes, len);
+        W.seen_len[k] = len;
+    }
+    if (W.faults_on) {
+        if (W.partition[from] != W.partition[to])
+            return;
+        if (chance(W.loss))
+            return;
+        if (chance(W.dup))
+            copies = 2;
+    }
+    for (int c = 0; c < copies; c++) {
+        e.type = EV_DELIVER;
+        e.from = from;
+        e.to = to;
+        e.at = now_ms + 1 + (W.faults_on ? rnd_below(W.max_delay) : rnd_below(5));
+        e.bytes = malloc(len);
+        memcpy(e.bytes, bytes, len);
+        e.len = len;
+        push_event(e);
+    }
+}
+
+/* ------------------------------------------------------ Byzantine output */
+
+/* Re-signs a changed body as replica `id` and wraps it with batches. */
+static uint8_t *byz_reseal(uint32_t id, Evote__V1__Kind kind, const ProtobufCMessage *body, uint8_t **batches,
+                           size_t *blens, size_t nb, size_t *out_len)
+{
+    Evote__V1__Envelope e = EVOTE__V1__ENVELOPE__INIT;
+    Evote__V1__PeerMessage pm = EVOTE__V1__PEER_MESSAGE__INIT;
+    ProtobufCBinaryData bd[8];
+    size_t blen = protobuf_c_message_get_packed_size(body), elen;
+    uint8_t *b = malloc(blen + 1), sig[64], *env, *out;
+
+    protobuf_c_message_pack(body, b);
+    sim_sign(&W.nodes[id], crypto_kind_tag(kind), b, blen, sig);
+    e.kind = kind;
+    e.body.data = b;
+    e.body.len = blen;
+    e.signer.data = W.pubkeys[id];
+    e.signer.len = 32;
+    e.signature.data = sig;
+    e.signature.len = 64;
+    elen = evote__v1__envelope__get_packed_size(&e);
+    env = malloc(elen);
+    evote__v1__envelope__pack(&e, env);
+    for (size_t i = 0; i < nb && i < 8; i++) {
+        bd[i].data = batches[i];
+        bd[i].len = blens[i];
+    }
+    pm.envelope.data = env;
+    pm.envelope.len = elen;
+    pm.n_batches = nb < 8 ? nb : 8;
+    pm.batches = bd;
+    *out_len = evote__v1__peer_message__get_packed_size(&pm);
+    out = malloc(*out_len);
+    evote__v1__peer_message__pack(&pm, out);
+    free(b);
+    free(env);
+    return out;
+}
+
+/* A Byzantine replica's version of one outgoing message to `to`. Returns a
+ * malloc'ed replacement, or NULL to send the original. *drop = 1 to send
+ * nothing. */
+static uint8_t *byz_mutate(uint32_t id, uint32_t to, const uint8_t *bytes, size_t len, size_t *out_len, int *drop)
+{
+    node *nd = &W.nodes[id];
+    Evote__V1__PeerMessage *pm;
+    Evote__V1__Envelope *env;
+    uint8_t *out = NULL;
+
+    *drop = 0;
+    switch (nd->byz) {
+    case BYZ_SILENT:
+        *drop = 1;
+        return NULL;
+    case BYZ_GARBAGE:
+        if (chance(0.3)) {
+            size_t gl = 1 + rnd_below(len < 200 ? len : 200);
+            out = malloc(gl);
+            if (chance(0.5)) {
+                memcpy(out, bytes, gl); /* truncated */
+            } else {
+                for (size_t i = 0; i < gl; i++)
+                    out[i] = (uint8_t)rnd();
+            }
+            *out_len = gl;
+            return out;
+        }
+        return NULL;
+    case BYZ_REPLAY:
+        if (W.n_seen > 0 && chance(0.5))
+            net_send(id, to, W.seen[rnd_below(W.n_seen)], W.seen_len[rnd_below(W.n_seen) % W.n_seen]);
+        return NULL;
+    default:
+        break;
+    }
+    pm = evote__v1__peer_message__unpack(NULL, len, bytes);
+    if (pm == NULL)
+        return NULL;
+    env = evote__v1__envelope__unpack(NULL, pm->envelope.len, pm->envelope.data);
+    if (env == NULL) {
+        evote__v1__peer_message__free_unpacked(pm, NULL);
+        return NULL;
+    }
+    if (nd->byz == BYZ_EQUIVOCATE && env->kind == EVOTE__V1__KIND__KIND_PRE_PREPARE && to % 2 == 1) {
+        Evote__V1__PrePrepare *pp = evote__v1__pre_prepare__unpack(NULL, env->body.len, env->body.data);
+        Evote__V1__Batch *b = pm->n_batches ? evote__v1__batch__unpack(NULL, pm->batches[0].len, pm->batches[0].data)
+                                            : NULL;
+        if (pp != NULL && b != NULL) {
+            uint8_t *nb, d[32];
+            size_t nl;
+            b->timestamp_ms += 1 + rnd_below(1000); /* another batch for the same seq */
+            nl = evote__v1__batch__get_packed_size(b);
+            nb = malloc(nl);
+            evote__v1__batch__pack(b, nb);
+            crypto_tagged_hash(CRYPTO_TAG_BATCH, nb, nl, d);
+            pp->digest.data = d;
+            out = byz_reseal(id, env->kind, &pp->base, &nb, &nl, 1, out_len);
+            pp->digest.data = NULL; /* not ours to free */
+            pp->digest.len = 0;
+            free(nb);
+        }
+        if (pp)
+            evote__v1__pre_prepare__free_unpacked(pp, NULL);
+        if (b)
+            evote__v1__batch__free_unpacked(b, NULL);
+    } else if (nd->byz == BYZ_CONFLICT &&
+               (env->kind == EVOTE__V1__KIND__KIND_PREPARE || env->kind == EVOTE__V1__KIND__KIND_COMMIT) &&
+               chance(0.5)) {
+        uint8_t d[32];
+        for (int i = 0; i < 32; i++)
+            d[i] = (uint8_t)rnd();
+        if (env->kind == EVOTE__V1__KIND__KIND_PREPARE) {
+            Evote__V1__Prepare *p = evote__v1__prepare__unpack(NULL, env->body.len, env->body.data);
+            if (p) {
+                uint8_t *keep = p->digest.data;
+                p->digest.data = d;
+                out = byz_reseal(id, env->kind, &p->base, NULL, NULL, 0, out_len);
+                p->digest.data = keep;
+                evote__v1__prepare__free_unpacked(p, NULL);
+            }
+        } else {
+            Evote__V1__Commit *c = evote__v1__commit__unpack(NULL, env->body.len, env->body.data);
+            if (c) {
+                uint8_t *keep = c->digest.data;
+                c->digest.data = d;
+                out = byz_reseal(id, env->kind, &c->base, NULL, NULL, 0, out_len);
+                c->digest.data = keep;
+                evote__v1__commit__free_unpacked(c, NULL);
+            }
+        }
+    } else if (nd->byz == BYZ_FORGE && chance(0.5)) {
+        /* Flip a byte of the signature, or claim another replica's key. */
+        uint8_t *keep_sig = env->signature.data, sig[64], *keep_signer = env->signer.data;
+        size_t el;
+        uint8_t *eb;
+        memcpy(sig, env->signature.data, env->signature.len == 64 ? 64 : 0);
+        if (chance(0.5)) {
+            sig[rnd_below(64)] ^= 1;
+            env->signature.data = sig;
+        } else {
+            env->signer.data = W.pubkeys[(id + 1 + rnd_below(W.n - 1)) % W.n];
+        }
+        el = evote__v1__envelope__get_packed_size(env);
+        eb = malloc(el);
+        evote__v1__envelope__pack(env, eb);
+        env->signature.data = keep_sig;
+        env->signer.data = keep_signer;
+        {
+            uint8_t *keep_env = pm->envelope.data;
+            size_t keep_len = pm->envelope.len;
+            pm->envelope.data = eb;
+            pm->envelope.len = el;
+            *out_len = evote__v1__peer_message__get_packed_size(pm);
+            out = malloc(*out_len);
+            evote__v1__peer_message__pack(pm, out);
+            pm->envelope.data = keep_env;
+            pm->envelope.len = keep_len;
+        }
+        free(eb);
+    } else if (nd->byz == BYZ_BAD_NEW_VIEW && env->kind == EVOTE__V1__KIND__KIND_NEW_VIEW) {
+        Evote__V1__NewView *nv = evote__v1__new_view__unpack(NULL, env->body.len, env->body.data);
+        if (nv != NULL) {
+            if (nv->n_pre_prepares > 0 && chance(0.5)) {
+                nv->n_pre_prepares--; /* drop the last re-proposed batch */
+            } else {
+                /* Re-propose something else at a new seq: append a forged PP
+                 * by copying the first one (wrong seq/digest for O). */
+                if (nv->n_pre_prepares > 0) {
+                    Evote__V1__PrePrepare *pp = evote__v1__pre_prepare__unpack(
+                        NULL, nv->pre_prepares[0]->body.len, nv->pre_prepares[0]->body.data);
+                    if (pp) {
+                        uint8_t d[32];
+                        for (int i = 0; i < 32; i++)
+                            d[i] = (uint8_t)rnd();
+                        uint8_t *keep = pp->digest.data;
+                        pp->digest.data = d;
+                        size_t bl = evote__v1__pre_prepare__get_packed_size(pp);
+                        uint8_t *bb = malloc(bl), sig[64];
+                        evote__v1__pre_prepare__pack(pp, bb);
+                        sim_sign(nd, crypto_kind_tag(EVOTE__V1__KIND__KIND_PRE_PREPARE), bb, bl, sig);
+                        free(nv->pre_prepares[0]->body.data);
+                        nv->pre_prepares[0]->body.data = bb;
+                        nv->pre_prepares[0]->body.len = bl;
+                        memcpy(nv->pre_prepares[0]->signature.data, sig, 64);
+                        pp->digest.data = keep;
+                        evote__v1__pre_prepare__free_unpacked(pp, NULL);
+                    }
+                } else if (nv->n_view_changes > 0) {
+                    nv->n_view_changes--; /* too few VIEW-CHANGEs */
+                }
+            }
+            {
+                uint8_t **bs = malloc((pm->n_batches + 1) * sizeof *bs);
+                size_t *bl = malloc((pm->n_batches + 1) * sizeof *bl);
+                for (size_t i = 0; i < pm->n_batches; i++) {
+                    bs[i] = pm->batches[i].data;
+                    bl[i] = pm->batches[i].len;
+                }
+                out = byz_reseal(id, env->kind, &nv->base, bs, bl, pm->n_batches, out_len);
+                free(bs);
+                free(bl);
+            }
+            evote__v1__new_view__free_unpacked(nv, NULL);
+        }
+    }
+    evote__v1__envelope__free_unpacked(env, NULL);
+    evote__v1__peer_message__free_unpacked(pm, NULL);
+    return out;
+}
+
+static void node_send(uint32_t from, uint32_t to, const uint8_t *bytes, size_t len)
+{
+    if (W.nodes[from].byz != BYZ_NONE) {
+        size_t ol = 0;
+        int drop;
+        uint8_t *o = byz_mutate(from, to, bytes, len, &ol, &drop);
+        if (drop)
+            return;
+        if (o != NULL) {
+            net_send(from, to, o, ol);
+            free(o);
+            return;
+        }
+    }
+    net_send(from, to, bytes, len);
+}
+
+/* ----------------------------------------------------------- one replica */
+
+static void mark_batch(node *nd, const uint8_t *batch, size_t len)
+{
+    Evote__V1__Batch *b = evote__v1__batch__unpack(NULL, len, batch);
+    if (b == NULL)
+        return;
+    for (size_t i = 0; i < b->n_txs; i++) {
+        uint32_t id;
+        if (b->txs[i].len == 12) {
+            memcpy(&id, b->txs[i].data + 4, 4);
+            if (id < W.n_req)
+                nd->done[id] = 1;
+        }
+    }
+    evote__v1__batch__free_unpacked(b, NULL);
+}
+
+static void block_hash(const uint8_t prev[32], const uint8_t *batch, size_t len, uint8_t out[32])
+{
+    uint8_t buf[64];
+    memcpy(buf, prev, 32);
+    crypto_tagged_hash(CRYPTO_TAG_BATCH, batch, len, buf + 32);
+    crypto_tagged_hash("sim/block", buf, 64, out);
+}
+
+static int node_is_honest(uint32_t i) { return W.nodes[i].byz == BYZ_NONE; }
+
+static void record_execution(uint32_t id, uint64_t seq, const uint8_t *batch, size_t len)
+{
+    uint8_t d[32];
+    crypto_tagged_hash(CRYPTO_TAG_BATCH, batch, len, d);
+    if (!node_is_honest(id))
+        return;
+    if (seq >= W.decided_cap) {
+        uint64_t cap = seq * 2 + 64;
+        W.decided = realloc(W.decided, cap * 32);
+        W.decided_set = realloc(W.decided_set, cap);
+        memset(W.decided_set + W.decided_cap, 0, cap - W.decided_cap);
+        W.decided_cap = cap;
+    }
+    if (!W.decided_set[seq]) {
+        W.decided_set[seq] = 1;
+        memcpy(W.decided[seq], d, 32);
+    } else if (memcmp(W.decided[seq], d, 32) != 0) {
+        fail("SAFETY: replica %u executed a different batch at seq %" PRIu64, id, seq);
+    }
+}
+
+static void serve_blocks(uint32_t id, uint32_t to, uint64_t from, uint64_t through)
+{
+    node *nd = &W.nodes[id];
+    const uint8_t *blocks[64], *certs[64];
+    size_t blens[64], clens[64], count = 0;
+    uint8_t *packed[64];
+
+    if (through > nd->height)
+        through = nd->height;
+    for (uint64_t s = from; s <= through && count < 64; s++) {
+        Evote__V1__Block b = EVOTE__V1__BLOCK__INIT;
+        b.batch.data = nd->blocks[s].batch;
+        b.batch.len = nd->blocks[s].batch_len;
+        blens[count] = evote__v1__block__get_packed_size(&b);
+        packed[count] = malloc(blens[count] + 1);
+        evote__v1__block__pack(&b, packed[count]);
+        blocks[count] = packed[count];
+        certs[count] = nd->certs[s];
+        clens[count] = nd->cert_lens[s];
+        count++;
+    }
+    trace("r%u serves r%u blocks %" PRIu64 "..%" PRIu64 " (%zu)", id, to, from, through, count);
+    if (count > 0)
+        (void)replica_serve(nd->r, to, blocks, blens, certs, clens, count);
+    for (size_t i = 0; i < count; i++)
+        free(packed[i]);
+}
+
+static void crash(uint32_t id);
+
+/* Carries out the replica's actions, in order. */
+static void drain(uint32_t id)
+{
+    node *nd = &W.nodes[id];
+    replica_action a;
+    int done = 0;
+
+    while (nd->alive && replica_pop_action(nd->r, &a)) {
+        if (nd->crash_mid >= 0 && done++ >= nd->crash_mid) {
+            replica_action_clear(&a);
+            trace("r%u crashes in the middle of its actions", id);
+            crash(id);
+            return;
+        }
+        switch (a.type) {
+        case REPLICA_ACT_SEND:
+            if (getenv("SIM_TIMERS"))
+                trace("r%u sends %zu bytes to r%u", id, a.len, a.to);
+            node_send(id, a.to, a.bytes, a.len);
+            break;
+        case REPLICA_ACT_BROADCAST:
+            for (uint32_t k = 0; k < W.n; k++)
+                if (k != id)
+                    node_send(id, k, a.bytes, a.len);
+            break;
+        case REPLICA_ACT_SET_TIMER: {
+            event e = {0};
+            if (getenv("SIM_TIMERS"))
+                trace("r%u sets timer %d +%u", id, a.timer, a.delay_ms);
+            e.type = EV_TIMER;
+            e.to = id;
+            e.timer = a.timer;
+            e.gen = ++nd->timer_gen[a.timer];
+            e.at = now_ms + a.delay_ms;
+            push_event(e);
+            break;
+        }
+        case REPLICA_ACT_CANCEL_TIMER:
+            nd->timer_gen[a.timer]++;
+            break;
+        case REPLICA_ACT_EXECUTE: {
+            uint8_t prev[32];
+            if (a.seq != nd->height + 1) {
+                fail("replica %u asked to execute seq %" PRIu64 " with height %" PRIu64, id, a.seq, nd->height);
+                break;
+            }
+            if (!replica_certificate_valid(W.n, (const uint8_t(*)[32])W.pubkeys, W.chain_id,
+                                           &(replica_callbacks){sim_sign, sim_verify, sim_validate, NULL},
+                                           a.certificate, a.certificate_len, a.seq, a.batch, a.batch_len) &&
+                node_is_honest(id))
+                fail("replica %u executes seq %" PRIu64 " with an invalid certificate", id, a.seq);
+            if (nd->height + 1 >= nd->cap) {
+                nd->cap = nd->cap ? nd->cap * 2 : 64;
+                nd->blocks = realloc(nd->blocks, nd->cap * sizeof *nd->blocks);
+                nd->certs = realloc(nd->certs, nd->cap * sizeof *nd->certs);
+                nd->cert_lens = realloc(nd->cert_lens, nd->cap * sizeof *nd->cert_lens);
+            }
+            memcpy(prev, nd->height ? nd->blocks[nd->height].hash : W.chain_id, 32);
+            nd->height++;
+            nd->blocks[nd->height].batch = a.batch;
+            nd->blocks[nd->height].batch_len = a.batch_len;
+            block_hash(prev, a.batch, a.batch_len, nd->blocks[nd->height].hash);
+            nd->certs[nd->height] = a.certificate;
+            nd->cert_lens[nd->height] = a.certificate_len;
+            a.batch = NULL;
+            a.certificate = NULL;
+            record_execution(id, a.seq, nd->blocks[nd->height].batch, nd->blocks[nd->height].batch_len);
+            mark_batch(nd, nd->blocks[nd->height].batch, nd->blocks[nd->height].batch_len);
+            trace("r%u executes seq %" PRIu64 " (view %" PRIu64 ")", id, a.seq, a.view);
+            replica_on_executed(nd->r, a.seq, nd->blocks[nd->height].hash);
+            break;
+        }
+        case REPLICA_ACT_PERSIST_META:
+            free(nd->meta);
+            nd->meta = a.bytes;
+            nd->meta_len = a.len;
+            a.bytes = NULL;
+            break;
+        case REPLICA_ACT_SERVE_BLOCKS:
+            serve_blocks(id, a.to, a.from, a.through);
+            break;
+        case REPLICA_ACT_VIEW_CHANGED:
+            trace("r%u enters view %" PRIu64, id, a.view);
+            memset(nd->proposed, 0, sizeof nd->proposed); /* the mempool takes back what it gave */
+            break;
+        }
+        replica_action_clear(&a);
+    }
+    if (nd->alive)
+        nd->crash_mid = -1;
+}
+
+static void chain_marks(const node *nd, uint8_t *mark)
+{
+    memcpy(mark, nd->done, W.n_req);
+}
+
+/* The embedder's loop after every event: tell the replica whether requests
+ * wait, and let a primary propose. */
+static void pump(uint32_t id)
+{
+    node *nd = &W.nodes[id];
+    uint8_t mark[MAX_REQ];
+    uint64_t seq;
+    int pending = 0;
+
+    if (!nd->alive)
+        return;
+    drain(id);
+    if (!nd->alive)
+        return;
+    chain_marks(nd, mark);
+    for (uint32_t q = 0; q < W.n_req; q++)
+        if (!mark[q] && W.submitted[q])
+            pending = 1;
+    replica_on_pending(nd->r, pending);
+    drain(id);
+    while (nd->alive && replica_can_propose(nd->r, &seq)) {
+        Evote__V1__Batch b = EVOTE__V1__BATCH__INIT;
+        ProtobufCBinaryData txs[8];
+        uint8_t reqbytes[8][12];
+        size_t nt = 0, len;
+        uint8_t *bytes;
+        for (uint32_t q = 0; q < W.n_req && nt < 8; q++) {
+            if (mark[q] || nd->proposed[q] || !W.submitted[q])
+                continue;
+            memcpy(reqbytes[nt], "req:", 4);
+            memcpy(reqbytes[nt] + 4, &q, 4);
+            memcpy(reqbytes[nt] + 8, &W.req_nonce[q], 4);
+            txs[nt].data = reqbytes[nt];
+            txs[nt].len = 12;
+            nd->proposed[q] = 1;
+            nt++;
+        }
+        if (nt == 0)
+            break;
+        b.chain_id.data = W.chain_id;
+        b.chain_id.len = 32;
+        b.seq = seq;
+        b.timestamp_ms = now_ms + 1;
+        b.n_txs = nt;
+        b.txs = txs;
+        len = evote__v1__batch__get_packed_size(&b);
+        bytes = malloc(len);
+        evote__v1__batch__pack(&b, bytes);
+        if (!replica_propose(nd->r, seq, bytes, len)) {
+            free(bytes);
+            break;
+        }
+        trace("r%u proposes seq %" PRIu64 " with %zu requests", id, seq, nt);
+        free(bytes);
+        drain(id);
+    }
+}
+
+static void node_boot(uint32_t id)
+{
+    node *nd = &W.nodes[id];
+    replica_config cfg = {0};
+    replica_callbacks cb = {sim_sign, sim_verify, sim_validate, nd};
+    replica_restore rs = {0};
+    replica_err err;
+
+    cfg.n = W.n;
+    cfg.id = id;
+    cfg.pubkeys = (const uint8_t(*)[32])W.pubkeys;
+    memcpy(cfg.chain_id, W.chain_id, 32);
+    cfg.checkpoint_interval = 8;
+    cfg.window = 16;
+    cfg.max_inflight = 3;
+    cfg.view_change_timeout_ms = 400;
+    cfg.retransmit_ms = 150;
+    cfg.max_blocks_per_fetch = 16;
+    rs.last_executed = nd->height;
+    if (nd->height)
+        memcpy(rs.last_hash, nd->blocks[nd->height].hash, 32);
+    rs.meta = nd->meta;
+    rs.meta_len = nd->meta_len;
+    err = replica_new(&cfg, &cb, &rs, &nd->r);
+    if (err != REPLICA_OK) {
+        fail("replica %u cannot start: %s", id, replica_strerror(err));
+        return;
+    }
+    nd->alive = 1;
+    nd->crash_mid = -1;
+    memset(nd->timer_gen, 0, sizeof nd->timer_gen);
+    memset(nd->proposed, 0, sizeof nd->proposed);
+    replica_start(nd->r);
+    pump(id);
+}
+
+static void crash(uint32_t id)
+{
+    node *nd = &W.nodes[id];
+    if (!nd->alive)
+        return;
+    nd->alive = 0;
+    replica_destroy(&nd->r);
+    for (int t = 0; t < 4; t++)
+        nd->timer_gen[t] += 1000; /* pending timers die with the process */
+    trace("r%u crashed at height %" PRIu64, id, nd->height);
+}
+
+/* ------------------------------------------------------------------ a run */
+
+typedef struct {
+    uint64_t seed;
+    int byz;            /* 0: none */
+    uint32_t byz_id;
+    int crashes;
+    int partitions;
+} plan;
+
+static void world_free(void)
+{
+    for (uint32_t i = 0; i < W.n; i++) {
+        node *nd = &W.nodes[i];
+        replica_destroy(&nd->r);
+        for (uint64_t s = 1; s <= nd->height; s++) {
+            free(nd->blocks[s].batch);
+            free(nd->certs[s]);
+        }
+        free(nd->blocks);
+        free(nd->certs);
+        free(nd->cert_lens);
+        free(nd->meta);
+    }
+    for (size_t i = 0; i < W.n_heap; i++)
+        free(W.heap[i].bytes);
+    free(W.heap);
+    free(W.decided);
+    free(W.decided_set);
+    for (size_t i = 0; i < W.n_seen; i++)
+        free(W.seen[i]);
+    for (uint32_t i = 0; i < W.n; i++)
+        signing_key_destroy(&W.real_key[i]);
+}
+
+static int run(uint64_t seed, uint32_t n, int real_crypto, plan *pl)
+{
+    uint64_t submit_until, heal_at, deadline, events = 0;
+    event e;
+    int ok;
+
+    memset(&W, 0, sizeof W);
+    memset(trace_buf, 0, sizeof trace_buf);
+    trace_next = 0;
+    now_ms = 0;
+    rng_state = seed * 0x2545F4914F6CDD1Dull + 7;
+    W.n = n;
+    W.f = (n - 1) / 3;
+    W.real_crypto = real_crypto;
+    for (int i = 0; i < 32; i++)
+        W.chain_id[i] = (uint8_t)rnd();
+    for (uint32_t i = 0; i < n; i++) {
+        for (int k = 0; k < 32; k++)
+            W.nodes[i].secret[k] = (uint8_t)rnd();
+        if (real_crypto) {
+            uint8_t sk[32];
+            memcpy(sk, W.nodes[i].secret, 32);
+            sk[0] &= 0x7f; /* below the group order */
+            sk[31] |= 1;
+            if (signing_key_from_secret(sk, &W.real_key[i]) != CRYPTO_OK)
+                abort();
+            signing_key_pubkey(W.real_key[i], W.pubkeys[i]);
+        } else {
+            for (int k = 0; k < 32; k++)
+                W.pubkeys[i][k] = (uint8_t)rnd();
+        }
+    }
+    /* The fault plan. */
+    memset(pl, 0, sizeof *pl);
+    pl->seed = seed;
+    W.faults_on = 1;
+    W.loss = chance(0.3) ? 0.0 : (double)rnd_below(20) / 100.0;
+    W.dup = (double)rnd_below(10) / 100.0;
+    W.max_delay = 5 + (uint32_t)rnd_below(chance(0.2) ? 600 : 60);
+    if (chance(0.5)) {
+        pl->byz = 1 + (int)rnd_below(BYZ_KINDS - 1);
+        pl->byz_id = (uint32_t)rnd_below(n);
+        if (chance(0.5) && (pl->byz == BYZ_EQUIVOCATE || pl->byz == BYZ_SILENT))
+            pl->byz_id = 0; /* the first primary */
+        if (pl->byz == BYZ_BAD_NEW_VIEW)
+            pl->byz_id = 1; /* primary of view 1 */
+        W.nodes[pl->byz_id].byz = pl->byz;
+    }
+    pl->crashes = (int)rnd_below(4);
+    pl->partitions = (int)rnd_below(3);
+    submit_until = 3000 + rnd_below(4000);
+    heal_at = submit_until + rnd_below(3000);
+    deadline = heal_at + 60000;
+    trace("seed %" PRIu64 " n=%u loss=%.2f dup=%.2f delay<%u byz=%s@r%u crashes=%d partitions=%d", seed, n, W.loss,
+          W.dup, W.max_delay, byz_name[pl->byz], pl->byz_id, pl->crashes, pl->partitions);
+
+    /* Requests at random times until submit_until. */
+    W.n_req = 20 + (uint32_t)rnd_below(80);
+    for (uint32_t q = 0; q < W.n_req; q++) {
+        event s = {0};
+        s.type = EV_SUBMIT;
+        s.at = rnd_below(submit_until);
+        s.to = q;
+        W.req_nonce[q] = rnd();
+        push_event(s);
+    }
+    /* Crashes of honest replicas (never more than f faulty at once with the
+     * Byzantine one: crashes then only hit... the Byzantine one's peers if
+     * no Byzantine). */
+    for (int c = 0; c < pl->crashes; c++) {
+        event cr = {0}, rs = {0};
+        uint32_t who = (uint32_t)rnd_below(n);
+        if (pl->byz && W.f < 2)
+            break; /* n=4: f = 1, taken by the Byzantine replica */
+        cr.type = EV_CRASH;
+        cr.to = who;
+        cr.at = rnd_below(heal_at);
+        cr.gen = chance(0.3); /* crash in the middle of an event's actions */
+        rs.type = EV_RESTART;
+        rs.to = who;
+        rs.at = cr.at + 1 + rnd_below(heal_at - cr.at + 2000);
+        if (rs.at > heal_at)
+            rs.at = heal_at;
+        push_event(cr);
+        push_event(rs);
+    }
+    for (int p = 0; p < pl->partitions; p++) {
+        event pe = {0}, he = {0};
+        pe.type = EV_PARTITION;
+        pe.at = rnd_below(heal_at);
+        pe.gen = rnd();
+        he.type = EV_HEAL;
+        he.at = pe.at + rnd_below(3000);
+        if (he.at > heal_at)
+            he.at = heal_at;
+        push_event(pe);
+        push_event(he);
+    }
+    {
+        event he = {0};
+        he.type = EV_HEAL;
+        he.at = heal_at;
+        he.gen = 1; /* the final heal: every fault ends */
+        push_event(he);
+    }
+    for (uint32_t i = 0; i < n; i++)
+        node_boot(i);
+
+    while (!W.failure[0] && pop_event(&e)) {
+        if (++events > 3000000)
+            fail("RUNAWAY: more than 3,000,000 events (t=%" PRIu64 ")", now_ms);
+        if (e.at > deadline) {
+            free(e.bytes);
+            break;
+        }
+        now_ms = e.at;
+        switch (e.type) {
+        case EV_DELIVER:
+            if (W.nodes[e.to].alive) {
+                replica_on_message(W.nodes[e.to].r, e.from, e.bytes, e.len);
+                pump(e.to);
+            }
+            break;
+        case EV_TIMER:
+            if (W.nodes[e.to].alive && W.nodes[e.to].timer_gen[e.timer] == e.gen) {
+                replica_on_timer(W.nodes[e.to].r, (replica_timer)e.timer);
+                pump(e.to);
+            }
+            break;
+        case EV_SUBMIT:
+            W.submitted[e.to] = 1;
+            for (uint32_t i = 0; i < n; i++)
+                pump(i);
+            break;
+        case EV_CRASH:
+            if (!W.faults_on)
+                break;
+            /* Keep at most f replicas down at once. */
+            {
+                uint32_t down = pl->byz ? 1 : 0; /* the Byzantine one counts as faulty */
+                for (uint32_t i = 0; i < n; i++)
+                    down += !W.nodes[i].alive;
+                if (W.nodes[e.to].byz)
+                    break;
+                if (down >= W.f || !W.nodes[e.to].alive)
+                    break;
+            }
+            if (e.gen) {
+                W.nodes[e.to].crash_mid = (int)rnd_below(4);
+                trace("r%u will crash during its next event", e.to);
+            } else {
+                crash(e.to);
+            }
+            break;
+        case EV_RESTART:
+            if (!W.nodes[e.to].alive) {
+                uint64_t before = W.nodes[e.to].height;
+                trace("r%u restarts at height %" PRIu64, e.to, before);
+                node_boot(e.to);
+            }
+            break;
+        case EV_PARTITION:
+            if (W.faults_on) {
+                uint64_t bits = e.gen;
+                for (uint32_t i = 0; i < n; i++)
+                    W.partition[i] = (int)((bits >> i) & 1);
+                trace("partition formed");
+            }
+            break;
+        case EV_HEAL:
+            memset(W.partition, 0, sizeof W.partition);
+            if (e.gen) {
+                W.faults_on = 0;
+                for (uint32_t i = 0; i < n; i++)
+                    if (!W.nodes[i].alive) {
+                        trace("r%u restarts at heal", i);
+                        node_boot(i);
+                    } else {
+                        W.nodes[i].crash_mid = -1;
+                    }
+                trace("network healed: faults end");
+            } else {
+                trace("partition healed");
+            }
+            break;
+        }
+        free(e.bytes);
+        if (!W.faults_on && now_ms > submit_until) {
+            /* Done when every honest replica has executed every request. */
+            int all = 1;
+            for (uint32_t i = 0; i < n && all; i++) {
+                uint8_t mark[MAX_REQ];
+                if (!node_is_honest(i))
+                    continue;
+                chain_marks(&W.nodes[i], mark);
+                for (uint32_t q = 0; q < W.n_req; q++)
+                    if (!mark[q])
+                        all = 0;
+            }
+            if (all)
+                break;
+        }
+    }
+    if (!W.failure[0]) {
+        /* Liveness and agreement at the end. */
+        for (uint32_t i = 0; i < n; i++) {
+            uint8_t mark[MAX_REQ];
+            if (!node_is_honest(i))
+                continue;
+            chain_marks(&W.nodes[i], mark);
+            for (uint32_t q = 0; q < W.n_req; q++)
+                if (!mark[q]) {
+                    fail("LIVENESS: replica %u never executed request %u (height %" PRIu64 ", view %" PRIu64
+                         ") by t=%" PRIu64,
+                         i, q, W.nodes[i].height, W.nodes[i].r ? replica_view(W.nodes[i].r) : 0, now_ms);
+                    break;
+                }
+        }
+    }
+    ok = W.failure[0] == 0;
+    return ok;
+}
+
+static replica_stats totals;
+static uint64_t byz_runs[BYZ_KINDS];
+
+static void add_totals(void)
+{
+    for (uint32_t i = 0; i < W.n; i++) {
+        replica_stats st;
+        if (W.nodes[i].r == NULL || !node_is_honest(i))
+            continue;
+        replica_get_stats(W.nodes[i].r, &st);
+        totals.received += st.received;
+        totals.dropped_malformed += st.dropped_malformed;
+        totals.dropped_bad_signature += st.dropped_bad_signature;
+        totals.dropped_wrong_sender += st.dropped_wrong_sender;
+        totals.dropped_out_of_range += st.dropped_out_of_range;
+        totals.dropped_wrong_role += st.dropped_wrong_role;
+        totals.dropped_conflicting += st.dropped_conflicting;
+        totals.dropped_bad_digest += st.dropped_bad_digest;
+        totals.dropped_bad_proof += st.dropped_bad_proof;
+        totals.rejected_batches += st.rejected_batches;
+        totals.state_transfers += st.state_transfers;
+        totals.view_changes += st.view_changes;
+    }
+}
+
+static void print_summary(uint64_t seed)
+{
+    uint64_t maxh = 0, maxv = 0;
+    for (uint32_t i = 0; i < W.n; i++) {
+        if (W.nodes[i].height > maxh)
+            maxh = W.nodes[i].height;
+        if (W.nodes[i].r && replica_view(W.nodes[i].r) > maxv)
+            maxv = replica_view(W.nodes[i].r);
+    }
+    printf("seed %" PRIu64 ": ok, height %" PRIu64 ", view %" PRIu64 ", %" PRIu64 " messages, t=%" PRIu64 " ms\n",
+           seed, maxh, maxv, W.messages, now_ms);
+}
+
+int main(int argc, char **argv)
+{
+    uint32_t n = 4;
+    uint64_t first = 0, count = 100, failures = 0;
+    int real = 0;
+    const char *env_seed = getenv("SIM_SEED"), *env_long = getenv("SIM_LONG");
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--n") == 0 && i + 1 < argc)
+            n = (uint32_t)strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--seeds") == 0 && i + 1 < argc) {
+            char *colon;
+            first = strtoull(argv[++i], &colon, 10);
+            if (*colon == ':')
+                count = strtoull(colon + 1, NULL, 10);
+        } else if (strcmp(argv[i], "--real-crypto") == 0)
+            real = 1;
+        else if (strcmp(argv[i], "--verbose") == 0)
+            verbose = 1;
+        else {
+            fprintf(stderr, "usage: sim [--n N] [--seeds FIRST:COUNT] [--real-crypto] [--verbose]\n");
+            return 2;
+        }
+    }
+    if (n < 4 || n > MAXN || (n - 1) % 3 != 0) {
+        fprintf(stderr, "sim: n must be 3f+1 between 4 and %d\n", MAXN);
+        return 2;
+    }
+    if (env_seed != NULL) {
+        first = strtoull(env_seed, NULL, 10);
+        count = 1;
+        verbose = verbose || getenv("SIM_QUIET") == NULL;
+    } else if (env_long != NULL) {
+        first = (uint64_t)time(NULL) * 1000;
+        count = strtoull(env_long, NULL, 10);
+        printf("sim: long mode, seeds %" PRIu64 "..%" PRIu64 "\n", first, first + count - 1);
+    }
+    for (uint64_t s = first; s < first + count; s++) {
+        plan pl;
+        int ok = run(s, n, real, &pl);
+        if (!ok) {
+            failures++;
+            fprintf(stderr, "sim: FAILED seed %" PRIu64 " (n=%u%s): %s\n", s, n, real ? ", real crypto" : "",
+                    W.failure);
+            trace_dump();
+            for (uint32_t i = 0; i < n; i++) {
+                replica_stats st;
+                if (W.nodes[i].r == NULL) {
+                    fprintf(stderr, "  r%u: down\n", i);
+                    continue;
+                }
+                replica_get_stats(W.nodes[i].r, &st);
+                fprintf(stderr,
+                        "  r%u%s: view %" PRIu64 "%s h=%" PRIu64 " executed=%" PRIu64 " | recv %" PRIu64
+                        " malformed %" PRIu64 " badsig %" PRIu64 " sender %" PRIu64 " range %" PRIu64 " role %" PRIu64
+                        " conflict %" PRIu64 " digest %" PRIu64 " proof %" PRIu64 " rejected %" PRIu64
+                        " transfers %" PRIu64 "\n",
+                        i, W.nodes[i].byz ? " (byzantine)" : "", replica_view(W.nodes[i].r),
+                        replica_in_view_change(W.nodes[i].r) ? " (changing)" : "", replica_stable_seq(W.nodes[i].r),
+                        replica_last_executed(W.nodes[i].r), st.received, st.dropped_malformed,
+                        st.dropped_bad_signature, st.dropped_wrong_sender, st.dropped_out_of_range,
+                        st.dropped_wrong_role, st.dropped_conflicting, st.dropped_bad_digest, st.dropped_bad_proof,
+                        st.rejected_batches, st.state_transfers);
+                {
+                    char d[2048];
+                    replica_describe(W.nodes[i].r, d, sizeof d);
+                    fprintf(stderr, "      %s\n", d);
+                }
+            }
+            fprintf(stderr, "sim: reproduce with SIM_SEED=%" PRIu64 " %s --n %u%s\n", s, argv[0], n,
+                    real ? " --real-crypto" : "");
+        } else if (count == 1) {
+            print_summary(s);
+        }
+        add_totals();
+        byz_runs[pl.byz]++;
+        world_free();
+    }
+    printf("sim: honest replicas received %" PRIu64 " messages; dropped: malformed %" PRIu64 ", bad signature %" PRIu64
+           ", wrong sender %" PRIu64 ", out of range %" PRIu64 ", wrong role %" PRIu64 ", conflicting %" PRIu64
+           ", bad digest %" PRIu64 ", bad proof %" PRIu64 "; batches refused %" PRIu64 "; views entered %" PRIu64
+           "; blocks by state transfer %" PRIu64 "\n",
+           totals.received, totals.dropped_malformed, totals.dropped_bad_signature, totals.dropped_wrong_sender,
+           totals.dropped_out_of_range, totals.dropped_wrong_role, totals.dropped_conflicting,
+           totals.dropped_bad_digest, totals.dropped_bad_proof, totals.rejected_batches, totals.view_changes,
+           totals.state_transfers);
+    printf("sim: runs per Byzantine behaviour:");
+    for (int k = 0; k < BYZ_KINDS; k++)
+        printf(" %s %" PRIu64, byz_name[k], byz_runs[k]);
+    printf("\n");
+    printf("sim: n=%u, %" PRIu64 " runs, %" PRIu64 " failed\n", n, count, failures);
+    return failures ? 1 : 0;
+}
