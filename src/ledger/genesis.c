@@ -265,8 +265,14 @@ ledger_err genesis_parse(const uint8_t *text, size_t len, genesis **out, genesis
         next = strchr(line, '\n');
         if (next)
             *next++ = '\0';
-        if ((hash = strchr(line, '#')) != NULL)
-            *hash = '\0';
+        /* '#' starts a comment only at the start of a field: it is also a
+         * Z85 character, so it may appear inside a CURVE key. */
+        for (hash = line; (hash = strchr(hash, '#')) != NULL; hash++) {
+            if (hash == line || hash[-1] == ' ' || hash[-1] == '\t') {
+                *hash = '\0';
+                break;
+            }
+        }
         line[strcspn(line, "\r")] = '\0';
         nf = split(line, fields);
         if (nf == 0)

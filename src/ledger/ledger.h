@@ -157,7 +157,8 @@ void mempool_get_stats(mempool *mp, mempool_stats *out);
 
 /* The genesis file fixes the chain: its chain id is the tagged hash of the
  * file's exact bytes ("evote/v1/genesis"), so every validator must hold the
- * same file byte for byte. Text, one entry per line, '#' starts a comment:
+ * same file byte for byte. Text, one entry per line, '#' at the start of a field starts a comment (inside a
+ * field it is a character: Z85 keys may contain it):
  *
  *   evote-genesis-v1
  *   chain_name <name: 1-64 of [A-Za-z0-9._-]>

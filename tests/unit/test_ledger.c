@@ -341,6 +341,22 @@ static ledger_err parse_text(const char *t, genesis **g, genesis_error *why)
     return genesis_parse((const uint8_t *)t, strlen(t), g, why);
 }
 
+/* '#' is a Z85 character: inside a CURVE key it is not a comment. */
+static void test_genesis_curve_key_may_contain_a_hash_sign(void **state)
+{
+    genesis *g = NULL;
+    genesis_error why;
+    char *t = genesis_text(4, NULL);
+    char *k = strstr(t, curve_keys[1] + 1); /* genesis_text changes the first character */
+    (void)state;
+    assert_non_null(k);
+    k[3] = '#';
+    assert_int_equal(parse_text(t, &g, &why), LEDGER_OK);
+    assert_int_equal(g->validators[1].curve_z85[4], '#');
+    genesis_destroy(&g);
+    free(t);
+}
+
 static void test_genesis_parses_validators_authorities_and_chain_id(void **state)
 {
     char *t = genesis_text(4, "checkpoint_interval 16\n");
@@ -741,6 +757,7 @@ int main(void)
         cmocka_unit_test(test_transaction_without_payload_is_refused),
         cmocka_unit_test(test_fields_out_of_range_are_refused),
         cmocka_unit_test(test_genesis_parses_validators_authorities_and_chain_id),
+        cmocka_unit_test(test_genesis_curve_key_may_contain_a_hash_sign),
         cmocka_unit_test(test_genesis_edit_even_a_comment_changes_the_chain_id),
         cmocka_unit_test(test_genesis_with_bad_entries_is_refused_with_line_and_reason),
         cmocka_unit_test(test_genesis_validator_count_must_be_3f_plus_1),
