@@ -393,8 +393,13 @@ static uint8_t *byz_mutate(uint32_t id, uint32_t to, const uint8_t *bytes, size_
         }
         return NULL;
     case BYZ_REPLAY:
-        if (W.n_seen > 0 && chance(0.5))
-            net_send(id, to, W.seen[rnd_below(W.n_seen)], W.seen_len[rnd_below(W.n_seen) % W.n_seen]);
+        if (W.n_seen > 0 && chance(0.5)) {
+            size_t k = rnd_below(W.n_seen);
+            uint8_t *copy = malloc(W.seen_len[k]); /* net_send may replace the pool entry */
+            memcpy(copy, W.seen[k], W.seen_len[k]);
+            net_send(id, to, copy, W.seen_len[k]);
+            free(copy);
+        }
         return NULL;
     default:
         break;
@@ -418,11 +423,11 @@ static uint8_t *byz_mutate(uint32_t id, uint32_t to, const uint8_t *bytes, size_
             nl = evote__v1__batch__get_packed_size(b);
             nb = malloc(nl);
             evote__v1__batch__pack(b, nb);
+            uint8_t *keep = pp->digest.data;
             crypto_tagged_hash(CRYPTO_TAG_BATCH, nb, nl, d);
             pp->digest.data = d;
             out = byz_reseal(id, env->kind, &pp->base, &nb, &nl, 1, out_len);
-            pp->digest.data = NULL; /* not ours to free */
-            pp->digest.len = 0;
+            pp->digest.data = keep;
             free(nb);
         }
         if (pp)
@@ -486,6 +491,7 @@ static uint8_t *byz_mutate(uint32_t id, uint32_t to, const uint8_t *bytes, size_
     } else if (nd->byz == BYZ_BAD_NEW_VIEW && env->kind == EVOTE__V1__KIND__KIND_NEW_VIEW) {
         Evote__V1__NewView *nv = evote__v1__new_view__unpack(NULL, env->body.len, env->body.data);
         if (nv != NULL) {
+            size_t keep_pp = nv->n_pre_prepares, keep_vc = nv->n_view_changes;
             if (nv->n_pre_prepares > 0 && chance(0.5)) {
                 nv->n_pre_prepares--; /* drop the last re-proposed batch */
             } else {
@@ -526,6 +532,8 @@ static uint8_t *byz_mutate(uint32_t id, uint32_t to, const uint8_t *bytes, size_
                 free(bs);
                 free(bl);
             }
+            nv->n_pre_prepares = keep_pp; /* so every element is freed */
+            nv->n_view_changes = keep_vc;
             evote__v1__new_view__free_unpacked(nv, NULL);
         }
     }
