@@ -1227,6 +1227,22 @@ void replica_on_pending(replica *r, int pending)
     end_event(r);
 }
 
+/* f+1 replicas speak in views above ours: at least one honest replica is
+ * there, so our view is over and we missed its NEW-VIEW (a partition, a
+ * restart). Ask one of them: a replica answers a STATE_REQUEST with the
+ * NEW-VIEW of its view, and we check it like any other. */
+static void maybe_learn_view(replica *r, uint32_t from)
+{
+    uint32_t above = 0;
+    for (uint32_t i = 0; i < r->cfg.n; i++)
+        above += i != r->cfg.id && r->peer_view[i] > r->view;
+    if (above < r->f + 1 || r->fetching || r->peer_view[from] <= r->view)
+        return;
+    r->fetch_peer = (from + r->cfg.n - 1) % r->cfg.n; /* send_state_request moves on to `from` */
+    r->probing = 1;
+    send_state_request(r, 0);
+}
+
 /* ------------------------------------------------------------- dispatcher */
 
 void replica_on_message(replica *r, uint32_t from, const uint8_t *bytes, size_t len)
@@ -1258,6 +1274,7 @@ void replica_on_message(replica *r, uint32_t from, const uint8_t *bytes, size_t 
         if (b->view > r->peer_view[m.signer])
             r->peer_view[m.signer] = b->view;
         on_pre_prepare(r, from, &m, pm);
+        maybe_learn_view(r, m.signer);
         break;
     }
     case EVOTE__V1__KIND__KIND_PREPARE:
@@ -1267,6 +1284,7 @@ void replica_on_message(replica *r, uint32_t from, const uint8_t *bytes, size_t 
         if (v > r->peer_view[m.signer])
             r->peer_view[m.signer] = v;
         on_vote(r, from, &m);
+        maybe_learn_view(r, m.signer);
         break;
     }
     case EVOTE__V1__KIND__KIND_CHECKPOINT:

@@ -779,6 +779,10 @@ int meta_build(replica *r, uint8_t **out, size_t *len)
     cm.last_executed = r->last_executed;
     cm.n_batches = nb;
     cm.batches = bd;
+    if (r->status == STATUS_NORMAL && r->new_view_msg != NULL) {
+        cm.new_view.data = r->new_view_msg;
+        cm.new_view.len = r->new_view_len;
+    }
     *len = evote__v1__consensus_meta__get_packed_size(&cm);
     *out = malloc(*len ? *len : 1);
     if (*out != NULL) {
@@ -968,6 +972,12 @@ int meta_restore(replica *r, const uint8_t *bytes, size_t len)
             break;
         }
         msg_free(&m);
+    }
+    /* The NEW-VIEW that started our view: relayed to replicas that missed
+     * it (they may not accept messages of this view without it). */
+    if (r->status == STATUS_NORMAL && cm->new_view.len > 0) {
+        r->new_view_msg = dup_bytes(cm->new_view.data, cm->new_view.len);
+        r->new_view_len = r->new_view_msg ? cm->new_view.len : 0;
     }
     ok = 1;
 out:

@@ -12,4 +12,13 @@ int cli_wants_help(int argc, char **argv);
 /* evote genesis: keys, configs and genesis file of a local test cluster. */
 int cmd_genesis(int argc, char **argv);
 
+/* The client commands (cmd_client.c): each asks a validator's client
+ * endpoint (client_listen) over ZeroMQ, one ApiRequest, one ApiResponse. */
+int cmd_status(int argc, char **argv);
+int cmd_tip(int argc, char **argv);
+int cmd_block(int argc, char **argv);
+int cmd_tx(int argc, char **argv);
+int cmd_submit(int argc, char **argv);
+int cmd_notice(int argc, char **argv);
+
 #endif

@@ -25,6 +25,12 @@ static const cli_command commands[] = {
     {"keygen", "generate a Schnorr key pair (secret file mode 0600, public key printed)", cmd_keygen},
     {"pubkey", "print the public key of a secret key file", cmd_pubkey},
     {"genesis", "create keys, configs and a genesis file for a local test cluster", cmd_genesis},
+    {"status", "print a validator's status: view, primary, height, peers, mempool", cmd_status},
+    {"tip", "print the height and hash of a validator's last block", cmd_tip},
+    {"block", "print the block at a height, its certificate and its transactions", cmd_block},
+    {"tx", "print a transaction's status: pending, or committed at height H with its result", cmd_tx},
+    {"submit", "submit a signed transaction from a file", cmd_submit},
+    {"notice", "sign and submit a public notice with an authority's key", cmd_notice},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

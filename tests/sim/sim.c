@@ -117,7 +117,7 @@ typedef struct {
     int crash_mid;           /* crash after this many actions of the next event (-1: no) */
 } node;
 
-typedef enum { EV_DELIVER = 1, EV_TIMER, EV_SUBMIT, EV_CRASH, EV_RESTART, EV_PARTITION, EV_HEAL } ev_type;
+typedef enum { EV_DELIVER = 1, EV_TIMER, EV_SUBMIT, EV_CRASH, EV_RESTART, EV_PARTITION, EV_HEAL, EV_RESTART_ALL } ev_type;
 
 typedef struct {
     uint64_t at, order;
@@ -974,6 +974,12 @@ static int run(uint64_t seed, uint32_t n, int real_crypto, plan *pl)
         push_event(pe);
         push_event(he);
     }
+    if (chance(0.2)) { /* every replica restarts at once (a power cut) */
+        event ra = {0};
+        ra.type = EV_RESTART_ALL;
+        ra.at = rnd_below(heal_at + 2000);
+        push_event(ra);
+    }
     {
         event he = {0};
         he.type = EV_HEAL;
@@ -1036,6 +1042,13 @@ static int run(uint64_t seed, uint32_t n, int real_crypto, plan *pl)
                 trace("r%u restarts at height %" PRIu64, e.to, before);
                 node_boot(e.to);
             }
+            break;
+        case EV_RESTART_ALL:
+            trace("every replica restarts at once");
+            for (uint32_t i = 0; i < n; i++)
+                crash(i);
+            for (uint32_t i = 0; i < n; i++)
+                node_boot(i);
             break;
         case EV_PARTITION:
             if (W.faults_on) {

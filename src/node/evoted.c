@@ -1,0 +1,82 @@
+/* evoted: the validator daemon one electoral authority runs.
+ *
+ *   evoted --config FILE [--log-level error|warn|info|debug]
+ *
+ * Exit codes: 0 clean stop (SIGTERM/SIGINT), 1 runtime error (logged with
+ * what to do), 2 usage or configuration error. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "node.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: evoted --config FILE [--log-level error|warn|info|debug]\n"
+                    "  FILE is the validator's configuration (see README, 'Running a validator').\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    const char *config_path = NULL, *level_name = NULL;
+    node_config cfg;
+    config_error cerr;
+    config_err err;
+    log_level level;
+    struct sigaction sa;
+    node *n = NULL;
+    char why[1024];
+    int rc;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            config_path = argv[++i];
+        else if (strcmp(argv[i], "--log-level") == 0 && i + 1 < argc)
+            level_name = argv[++i];
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return usage(), 0;
+        else
+            return usage();
+    }
+    if (config_path == NULL)
+        return usage();
+    err = node_config_load(config_path, &cfg, &cerr);
+    if (err != CONFIG_OK) {
+        fprintf(stderr, "evoted: %s: %s", config_path, config_strerror(err));
+        if (cerr.line)
+            fprintf(stderr, " (line %u)", cerr.line);
+        fprintf(stderr, "%s%s\n", cerr.reason[0] ? ": " : "", cerr.reason);
+        return 2;
+    }
+    if (level_name != NULL) {
+        if (!log_level_parse(level_name, &level)) {
+            fprintf(stderr, "evoted: --log-level %s: use error, warn, info or debug\n", level_name);
+            return 2;
+        }
+        cfg.log_level = level;
+    }
+    log_init(cfg.name, cfg.log_level);
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (!node_new(&cfg, &n, why, sizeof why)) {
+        log_error("cannot start: %s", why);
+        return 1;
+    }
+    rc = node_run(n, &stop_requested);
+    node_destroy(&n);
+    return rc;
+}

@@ -1,0 +1,1017 @@
+/* evoted's event loop: see node.h for the shape. A reader following a
+ * transaction: client_request() takes a SubmitTx and queues it in the
+ * mempool (signature checked on a worker thread); on_verdicts() answers the
+ * client and gossips accepted transactions to the other validators
+ * (RequestBatch), so whichever validator is primary has them. The primary's
+ * propose() builds a Batch for the next seq; the replica runs PBFT; an
+ * EXECUTE action reaches execute(), which runs the batch, assembles the
+ * block and stores it with its certificate in one LMDB transaction. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "api.pb-c.h"
+#include "chain_store.h"
+#include "consensus.pb-c.h"
+#include "ledger.h"
+#include "log.h"
+#include "net.h"
+#include "node.h"
+#include "replica.h"
+
+#define MAX_BATCH_BYTES (8u * 1024u * 1024u)
+#define MAX_SKEW_MS 30000
+#define GOSSIP_MAX 512
+#define MAX_WAITERS 10000
+
+typedef struct {
+    client_reply_handle reply;
+    uint64_t request_id;
+    uint8_t id[CRYPTO_HASH_LEN];
+    uint64_t deadline;
+} waiter;
+
+typedef struct {
+    uint64_t ticket;
+    client_reply_handle reply;
+    uint64_t request_id;
+    int from_client;
+} submission;
+
+typedef struct {
+    int to; /* -1: broadcast */
+    uint8_t *bytes;
+    size_t len;
+} outgoing;
+
+struct node {
+    node_config cfg;
+    genesis *g;
+    uint32_t self;
+    signing_key *key;
+    chain_store *store;
+    mempool *mp;
+    peer_net *net;
+    client_endpoint *client;
+    replica *rep;
+
+    uint64_t timer_at[4]; /* by replica_timer, monotonic ms; 0 = off */
+
+    submission *subs;     /* submissions waiting for their verdict */
+    size_t n_subs, cap_subs;
+    uint64_t next_ticket;
+
+    waiter *waiters;      /* get_tx with wait_ms, until committed or deadline */
+    size_t n_waiters;
+
+    uint8_t **gossip;     /* accepted client transactions to send to peers */
+    size_t *gossip_lens, n_gossip;
+
+    outgoing *out;        /* sends held until the meta is durable */
+    size_t n_out, cap_out;
+    uint8_t *meta;        /* newest consensus meta not yet written */
+    size_t meta_len;
+
+    uint64_t last_pending_report;
+    int fatal;
+};
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void hex8(const uint8_t *h, char out[17])
+{
+    crypto_hex(h, 8, out);
+}
+
+/* ------------------------------------------------------------- callbacks */
+
+static int cb_sign(void *ctx, const char *tag, const uint8_t *msg, size_t len, uint8_t sig[CRYPTO_SIG_LEN])
+{
+    node *n = ctx;
+    return signing_key_sign(n->key, tag, msg, len, sig) == CRYPTO_OK;
+}
+
+static int cb_verify(void *ctx, const uint8_t pub[CRYPTO_PUBKEY_LEN], const char *tag, const uint8_t *msg,
+                     size_t len, const uint8_t sig[CRYPTO_SIG_LEN])
+{
+    (void)ctx;
+    return crypto_verify(pub, tag, msg, len, sig) == CRYPTO_OK;
+}
+
+static int cb_validate(void *ctx, uint64_t seq, const uint8_t *batch, size_t len)
+{
+    node *n = ctx;
+    size_t bad = 0;
+    ledger_err err = ledger_batch_check(batch, len, n->g->chain_id, seq, wall_ms(), MAX_SKEW_MS,
+                                        n->g->max_batch_txs, n->mp, &bad);
+    if (err != LEDGER_OK) {
+        log_warn("seq=%" PRIu64 " refused the primary's batch: %s (transaction %zu)", seq, ledger_strerror(err),
+                 bad);
+        return 0;
+    }
+    return 1;
+}
+
+static int tx_committed(void *ctx, const uint8_t id[CRYPTO_HASH_LEN])
+{
+    node *n = ctx;
+    return chain_store_find_tx(n->store, id, NULL, NULL, NULL) == STORE_OK;
+}
+
+/* --------------------------------------------------------------- replies */
+
+static void reply(node *n, const client_reply_handle *to, Evote__V1__ApiResponse *resp)
+{
+    size_t len = evote__v1__api_response__get_packed_size(resp);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (buf == NULL)
+        return;
+    evote__v1__api_response__pack(resp, buf);
+    if (len == 0) { /* an all-default response still needs one byte on the wire */
+        free(buf);
+        return;
+    }
+    if (client_endpoint_reply(n->client, to, buf, len) != NET_OK)
+        log_debug("a client left before its answer");
+    free(buf);
+}
+
+static void reply_status(node *n, const client_reply_handle *to, uint64_t rid, Evote__V1__ApiStatus st,
+                         const char *reason)
+{
+    Evote__V1__ApiResponse r = EVOTE__V1__API_RESPONSE__INIT;
+    r.request_id = rid;
+    r.status = st;
+    r.reason = (char *)(reason ? reason : "");
+    reply(n, to, &r);
+}
+
+/* The status of a transaction as this node knows it. */
+static void tx_status(node *n, const uint8_t id[CRYPTO_HASH_LEN], Evote__V1__TxStatus *ts)
+{
+    uint64_t height;
+    uint32_t index;
+    Evote__V1__TxResult result;
+
+    ts->id.data = (uint8_t *)id;
+    ts->id.len = CRYPTO_HASH_LEN;
+    if (chain_store_find_tx(n->store, id, &height, &index, &result) == STORE_OK) {
+        ts->state = EVOTE__V1__TX_STATE__TX_STATE_COMMITTED;
+        ts->height = height;
+        ts->index = index;
+        ts->result = result;
+    } else if (mempool_is_verified(n->mp, id)) {
+        ts->state = EVOTE__V1__TX_STATE__TX_STATE_PENDING;
+    } else {
+        ts->state = EVOTE__V1__TX_STATE__TX_STATE_UNKNOWN;
+    }
+}
+
+static void reply_tx(node *n, const client_reply_handle *to, uint64_t rid, const uint8_t id[CRYPTO_HASH_LEN])
+{
+    Evote__V1__ApiResponse r = EVOTE__V1__API_RESPONSE__INIT;
+    Evote__V1__TxStatus ts = EVOTE__V1__TX_STATUS__INIT;
+    tx_status(n, id, &ts);
+    r.request_id = rid;
+    r.status = EVOTE__V1__API_STATUS__API_STATUS_OK;
+    r.reason = "";
+    r.tx = &ts;
+    reply(n, to, &r);
+}
+
+static void answer_waiters(node *n, int all_expired_only)
+{
+    uint64_t now = mono_ms();
+    size_t k = 0;
+    for (size_t i = 0; i < n->n_waiters; i++) {
+        waiter *w = &n->waiters[i];
+        int committed = !all_expired_only && tx_committed(n, w->id);
+        if (committed || now >= w->deadline) {
+            reply_tx(n, &w->reply, w->request_id, w->id);
+            continue;
+        }
+        n->waiters[k++] = *w;
+    }
+    n->n_waiters = k;
+}
+
+/* ---------------------------------------------------------------- outbox */
+
+static void outbox_add(node *n, int to, uint8_t *bytes, size_t len)
+{
+    if (n->n_out == n->cap_out) {
+        size_t cap = n->cap_out ? n->cap_out * 2 : 64;
+        outgoing *o = realloc(n->out, cap * sizeof *o);
+        if (o == NULL) {
+            free(bytes);
+            return;
+        }
+        n->out = o;
+        n->cap_out = cap;
+    }
+    n->out[n->n_out].to = to;
+    n->out[n->n_out].bytes = bytes;
+    n->out[n->n_out].len = len;
+    n->n_out++;
+}
+
+/* The meta first (durable), then the messages that depend on it. */
+static void flush(node *n)
+{
+    if (n->meta != NULL) {
+        store_err err = chain_store_put_consensus_meta(n->store, n->meta, n->meta_len);
+        if (err != STORE_OK) {
+            char why[512];
+            chain_store_explain(n->store, err, why, sizeof why);
+            log_error("cannot store the consensus state: %s — stopping without sending, so nothing "
+                      "signed is forgotten",
+                      why);
+            n->fatal = 1;
+            for (size_t i = 0; i < n->n_out; i++)
+                free(n->out[i].bytes);
+            n->n_out = 0;
+            return;
+        }
+        free(n->meta);
+        n->meta = NULL;
+    }
+    for (size_t i = 0; i < n->n_out; i++) {
+        net_err err = n->out[i].to < 0 ? peer_net_broadcast(n->net, n->out[i].bytes, n->out[i].len)
+                                       : peer_net_send(n->net, (uint32_t)n->out[i].to, n->out[i].bytes,
+                                                       n->out[i].len);
+        if (err != NET_OK && err != NET_ERR_QUEUE_FULL)
+            log_debug("send failed: %s", net_strerror(err));
+        free(n->out[i].bytes);
+    }
+    n->n_out = 0;
+}
+
+/* --------------------------------------------------------------- execute */
+
+static void execute(node *n, replica_action *a)
+{
+    Evote__V1__TxResult *results = NULL;
+    uint8_t (*ids)[CRYPTO_HASH_LEN] = NULL;
+    Evote__V1__Batch *batch = NULL;
+    uint8_t tip_hash[CRYPTO_HASH_LEN], hash[CRYPTO_HASH_LEN], *block = NULL;
+    uint64_t tip, tip_ts;
+    size_t nres = 0, block_len = 0;
+    ledger_chain_view view = {tx_committed, n};
+    chain_store_append_args args;
+    store_err serr;
+    ledger_err lerr;
+    char h[17];
+
+    if (chain_store_tip(n->store, &tip, tip_hash, &tip_ts) != STORE_OK || a->seq != tip + 1) {
+        log_error("seq=%" PRIu64 " cannot execute: the store's tip is %" PRIu64 " — the data directory does "
+                  "not match the consensus state; restore it from a snapshot",
+                  a->seq, tip);
+        n->fatal = 1;
+        return;
+    }
+    batch = evote__v1__batch__unpack(NULL, a->batch_len, a->batch);
+    results = calloc(n->g->max_batch_txs + 1, sizeof *results);
+    ids = calloc(n->g->max_batch_txs + 1, sizeof *ids);
+    if (batch == NULL || results == NULL || ids == NULL || batch->n_txs > n->g->max_batch_txs) {
+        log_error("seq=%" PRIu64 " a committed batch does not parse: this cannot happen with 2f+1 honest "
+                  "validators; stopping",
+                  a->seq);
+        n->fatal = 1;
+        goto out;
+    }
+    lerr = ledger_execute_batch(n->g, a->batch, a->batch_len, &view, n->g->max_batch_txs, results, &nres);
+    if (lerr == LEDGER_OK)
+        lerr = ledger_block_assemble(n->g->chain_id, a->seq, tip_hash, tip_ts, a->batch, a->batch_len, results,
+                                     nres, &block, &block_len, hash);
+    if (lerr != LEDGER_OK) {
+        log_error("seq=%" PRIu64 " cannot execute the committed batch: %s; stopping", a->seq,
+                  ledger_strerror(lerr));
+        n->fatal = 1;
+        goto out;
+    }
+    for (size_t i = 0; i < batch->n_txs; i++)
+        envelope_txid(batch->txs[i].data, batch->txs[i].len, ids[i]);
+    memset(&args, 0, sizeof args);
+    args.block = block;
+    args.block_len = block_len;
+    args.cert = a->certificate;
+    args.cert_len = a->certificate_len;
+    args.tx_ids = (const uint8_t(*)[CRYPTO_HASH_LEN])ids;
+    args.tx_results = results;
+    args.n_txs = nres;
+    args.consensus_meta = n->meta;
+    args.consensus_meta_len = n->meta_len;
+    serr = chain_store_append(n->store, &args);
+    if (serr != STORE_OK) {
+        char why[512];
+        chain_store_explain(n->store, serr, why, sizeof why);
+        log_error("seq=%" PRIu64 " cannot store the block: %s; stopping (nothing was written)", a->seq, why);
+        n->fatal = 1;
+        goto out;
+    }
+    free(n->meta); /* written with the block */
+    n->meta = NULL;
+    mempool_commit(n->mp, (const uint8_t(*)[CRYPTO_HASH_LEN])ids, batch->n_txs);
+    hex8(hash, h);
+    log_info("view=%" PRIu64 " seq=%" PRIu64 " committed block %s with %zu transactions", a->view, a->seq, h,
+             batch->n_txs);
+    replica_on_executed(n->rep, a->seq, hash);
+    answer_waiters(n, 0);
+out:
+    if (batch)
+        evote__v1__batch__free_unpacked(batch, NULL);
+    free(results);
+    free(ids);
+    free(block);
+}
+
+static void serve_blocks(node *n, replica_action *a)
+{
+    enum { MAX = 64 };
+    uint8_t *blocks[MAX], *certs[MAX];
+    size_t blens[MAX], clens[MAX], count = 0, bytes = 0;
+
+    for (uint64_t h = a->from; h <= a->through && count < MAX && bytes < MAX_BATCH_BYTES; h++) {
+        if (chain_store_get_block(n->store, h, &blocks[count], &blens[count]) != STORE_OK)
+            break;
+        if (chain_store_get_cert(n->store, h, &certs[count], &clens[count]) != STORE_OK) {
+            free(blocks[count]);
+            break;
+        }
+        bytes += blens[count] + clens[count];
+        count++;
+    }
+    if (count > 0 && !replica_serve(n->rep, a->to, (const uint8_t *const *)blocks, blens,
+                                    (const uint8_t *const *)certs, clens, count))
+        log_warn("cannot serve blocks %" PRIu64 "..%" PRIu64 " to validator %u", a->from, a->through, a->to);
+    for (size_t i = 0; i < count; i++) {
+        free(blocks[i]);
+        free(certs[i]);
+    }
+}
+
+/* Carries out every action the replica asked for, in order. */
+static void drain(node *n)
+{
+    replica_action a;
+    while (!n->fatal && replica_pop_action(n->rep, &a)) {
+        switch (a.type) {
+        case REPLICA_ACT_SEND:
+            outbox_add(n, (int)a.to, a.bytes, a.len);
+            a.bytes = NULL;
+            break;
+        case REPLICA_ACT_BROADCAST:
+            outbox_add(n, -1, a.bytes, a.len);
+            a.bytes = NULL;
+            break;
+        case REPLICA_ACT_SET_TIMER:
+            n->timer_at[a.timer] = mono_ms() + a.delay_ms;
+            break;
+        case REPLICA_ACT_CANCEL_TIMER:
+            n->timer_at[a.timer] = 0;
+            break;
+        case REPLICA_ACT_PERSIST_META:
+            free(n->meta);
+            n->meta = a.bytes;
+            n->meta_len = a.len;
+            a.bytes = NULL;
+            break;
+        case REPLICA_ACT_EXECUTE:
+            execute(n, &a);
+            break;
+        case REPLICA_ACT_SERVE_BLOCKS:
+            serve_blocks(n, &a);
+            break;
+        case REPLICA_ACT_VIEW_CHANGED:
+            log_info("view=%" PRIu64 " entered view %" PRIu64 " (primary: validator %u %s)", a.view, a.view,
+                     (unsigned)(a.view % n->g->n), n->g->validators[a.view % n->g->n].name);
+            mempool_untake_all(n->mp);
+            break;
+        }
+        replica_action_clear(&a);
+    }
+}
+
+/* The primary turns pending transactions into batches while it may. */
+static void propose(node *n)
+{
+    uint64_t seq;
+    mempool_tx *txs = NULL;
+
+    while (!n->fatal && replica_can_propose(n->rep, &seq)) {
+        Evote__V1__Batch b = EVOTE__V1__BATCH__INIT;
+        ProtobufCBinaryData *bd;
+        size_t k, len;
+        uint8_t *bytes;
+
+        if (txs == NULL && (txs = calloc(n->g->max_batch_txs, sizeof *txs)) == NULL)
+            return;
+        k = mempool_take(n->mp, n->g->max_batch_txs, MAX_BATCH_BYTES, txs);
+        if (k == 0)
+            break;
+        bd = calloc(k, sizeof *bd);
+        if (bd == NULL) {
+            mempool_untake_all(n->mp);
+            break;
+        }
+        for (size_t i = 0; i < k; i++) {
+            bd[i].data = (uint8_t *)txs[i].bytes;
+            bd[i].len = txs[i].len;
+        }
+        b.chain_id.data = n->g->chain_id;
+        b.chain_id.len = CRYPTO_CHAIN_ID_LEN;
+        b.seq = seq;
+        b.timestamp_ms = wall_ms();
+        b.n_txs = k;
+        b.txs = bd;
+        len = evote__v1__batch__get_packed_size(&b);
+        bytes = malloc(len);
+        if (bytes != NULL) {
+            evote__v1__batch__pack(&b, bytes);
+            if (replica_propose(n->rep, seq, bytes, len))
+                log_debug("view=%" PRIu64 " seq=%" PRIu64 " proposed %zu transactions", replica_view(n->rep), seq,
+                          k);
+            else
+                mempool_untake_all(n->mp);
+        }
+        free(bytes);
+        free(bd);
+        drain(n);
+    }
+    free(txs);
+}
+
+/* ---------------------------------------------------------- mempool side */
+
+static void submit(node *n, const uint8_t *bytes, size_t len, const client_reply_handle *to, uint64_t rid,
+                   int from_client)
+{
+    uint64_t ticket = ++n->next_ticket;
+    ledger_err err;
+
+    if (n->n_subs == n->cap_subs) {
+        size_t cap = n->cap_subs ? n->cap_subs * 2 : 256;
+        submission *s = realloc(n->subs, cap * sizeof *s);
+        if (s == NULL) {
+            if (from_client)
+                reply_status(n, to, rid, EVOTE__V1__API_STATUS__API_STATUS_BUSY, "out of memory: retry later");
+            return;
+        }
+        n->subs = s;
+        n->cap_subs = cap;
+    }
+    err = mempool_submit(n->mp, bytes, len, ticket);
+    if (err != LEDGER_OK) {
+        if (from_client)
+            reply_status(n, to, rid,
+                         err == LEDGER_ERR_BUSY ? EVOTE__V1__API_STATUS__API_STATUS_BUSY
+                                                : EVOTE__V1__API_STATUS__API_STATUS_INTERNAL,
+                         ledger_strerror(err));
+        return;
+    }
+    n->subs[n->n_subs].ticket = ticket;
+    if (to != NULL)
+        n->subs[n->n_subs].reply = *to;
+    n->subs[n->n_subs].request_id = rid;
+    n->subs[n->n_subs].from_client = from_client;
+    n->n_subs++;
+}
+
+static void on_verdicts(node *n)
+{
+    mempool_verdict v[256];
+    size_t got;
+
+    while ((got = mempool_poll_verdicts(n->mp, v, 256)) > 0) {
+        for (size_t i = 0; i < got; i++) {
+            size_t k;
+            for (k = 0; k < n->n_subs && n->subs[k].ticket != v[i].ticket; k++)
+                ;
+            if (k == n->n_subs)
+                continue;
+            submission s = n->subs[k];
+            n->subs[k] = n->subs[--n->n_subs];
+            /* A transaction forwarded after it was committed (gossip is not
+             * ordered with blocks) must not wait in the pool: a backup would
+             * take it for a request the primary ignores. */
+            if (v[i].err == LEDGER_OK && tx_committed(n, v[i].id))
+                mempool_commit(n->mp, (const uint8_t(*)[CRYPTO_HASH_LEN])v[i].id, 1);
+            if (!s.from_client)
+                continue;
+            if (v[i].err == LEDGER_OK) {
+                Evote__V1__ApiResponse r = EVOTE__V1__API_RESPONSE__INIT;
+                r.request_id = s.request_id;
+                r.status = EVOTE__V1__API_STATUS__API_STATUS_OK;
+                r.reason = "";
+                r.tx_id.data = v[i].id;
+                r.tx_id.len = CRYPTO_HASH_LEN;
+                reply(n, &s.reply, &r);
+            } else {
+                char reason[300];
+                snprintf(reason, sizeof reason, "%s%s%s", ledger_strerror(v[i].err),
+                         v[i].err == LEDGER_ERR_ENVELOPE ? ": " : "",
+                         v[i].err == LEDGER_ERR_ENVELOPE ? crypto_strerror(v[i].detail) : "");
+                reply_status(n, &s.reply, s.request_id, EVOTE__V1__API_STATUS__API_STATUS_REJECTED, reason);
+            }
+        }
+    }
+}
+
+/* Accepted client transactions go to every other validator, so the primary
+ * of any view has them (and backups can tell a primary that ignores them). */
+static void gossip_flush(node *n)
+{
+    Evote__V1__RequestBatch rb = EVOTE__V1__REQUEST_BATCH__INIT;
+    ProtobufCBinaryData bd[GOSSIP_MAX];
+    uint8_t *body, *env, *pm;
+    size_t blen, elen, pmlen;
+    Evote__V1__PeerMessage p = EVOTE__V1__PEER_MESSAGE__INIT;
+
+    if (n->n_gossip == 0)
+        return;
+    for (size_t i = 0; i < n->n_gossip; i++) {
+        bd[i].data = n->gossip[i];
+        bd[i].len = n->gossip_lens[i];
+    }
+    rb.chain_id.data = n->g->chain_id;
+    rb.chain_id.len = CRYPTO_CHAIN_ID_LEN;
+    rb.n_txs = n->n_gossip;
+    rb.txs = bd;
+    rb.replica = n->self;
+    blen = evote__v1__request_batch__get_packed_size(&rb);
+    body = malloc(blen ? blen : 1);
+    if (body != NULL) {
+        evote__v1__request_batch__pack(&rb, body);
+        if (envelope_seal(EVOTE__V1__KIND__KIND_REQUEST_BATCH, body, blen, n->key, &env, &elen) == CRYPTO_OK) {
+            p.envelope.data = env;
+            p.envelope.len = elen;
+            pmlen = evote__v1__peer_message__get_packed_size(&p);
+            pm = malloc(pmlen);
+            if (pm != NULL) {
+                evote__v1__peer_message__pack(&p, pm);
+                outbox_add(n, -1, pm, pmlen);
+            }
+            free(env);
+        }
+        free(body);
+    }
+    for (size_t i = 0; i < n->n_gossip; i++)
+        free(n->gossip[i]);
+    n->n_gossip = 0;
+}
+
+/* Transactions a validator forwarded: into the mempool (verified there). */
+static int on_request_batch(node *n, uint32_t from, const Evote__V1__PeerMessage *p)
+{
+    Evote__V1__Envelope *env = NULL;
+    Evote__V1__RequestBatch *rb;
+
+    if (envelope_open(p->envelope.data, p->envelope.len, EVOTE__V1__KIND__KIND_REQUEST_BATCH, &env) != CRYPTO_OK)
+        return 0;
+    if (memcmp(env->signer.data, n->g->validators[from].pubkey, CRYPTO_PUBKEY_LEN) != 0) {
+        evote__v1__envelope__free_unpacked(env, NULL);
+        return 0;
+    }
+    rb = evote__v1__request_batch__unpack(NULL, env->body.len, env->body.data);
+    if (rb != NULL && rb->chain_id.len == CRYPTO_CHAIN_ID_LEN &&
+        memcmp(rb->chain_id.data, n->g->chain_id, CRYPTO_CHAIN_ID_LEN) == 0 && rb->replica == from) {
+        for (size_t i = 0; i < rb->n_txs && i < GOSSIP_MAX; i++)
+            submit(n, rb->txs[i].data, rb->txs[i].len, NULL, 0, 0);
+    }
+    if (rb)
+        evote__v1__request_batch__free_unpacked(rb, NULL);
+    evote__v1__envelope__free_unpacked(env, NULL);
+    return 1;
+}
+
+static void on_peer(node *n, uint32_t from, const uint8_t *bytes, size_t len)
+{
+    Evote__V1__PeerMessage *p = evote__v1__peer_message__unpack(NULL, len, bytes);
+    int kind = 0;
+
+    if (p != NULL && p->envelope.len > 0) {
+        /* Peek at the kind: forwarded transactions are the mempool's. */
+        Evote__V1__Envelope *e = evote__v1__envelope__unpack(NULL, p->envelope.len, p->envelope.data);
+        if (e != NULL) {
+            kind = e->kind;
+            evote__v1__envelope__free_unpacked(e, NULL);
+        }
+    }
+    if (kind == EVOTE__V1__KIND__KIND_REQUEST_BATCH) {
+        if (!on_request_batch(n, from, p))
+            log_debug("dropped a malformed forwarded batch from validator %u", from);
+    } else {
+        replica_on_message(n->rep, from, bytes, len);
+    }
+    if (p)
+        evote__v1__peer_message__free_unpacked(p, NULL);
+}
+
+/* ------------------------------------------------------------ client API */
+
+static void node_status(node *n, Evote__V1__NodeStatus *st, uint8_t tip_hash[CRYPTO_HASH_LEN])
+{
+    uint64_t height = 0;
+    mempool_stats ms;
+
+    if (chain_store_tip(n->store, &height, tip_hash, NULL) != STORE_OK)
+        memset(tip_hash, 0, CRYPTO_HASH_LEN);
+    mempool_get_stats(n->mp, &ms);
+    st->name = n->cfg.name;
+    st->replica = n->self;
+    st->n = n->g->n;
+    st->view = replica_view(n->rep);
+    st->primary = replica_primary(n->rep);
+    st->height = height;
+    st->tip_hash.data = tip_hash;
+    st->tip_hash.len = CRYPTO_HASH_LEN;
+    st->peers_connected = peer_net_connected_count(n->net);
+    st->mempool_size = ms.pending;
+    st->chain_id.data = n->g->chain_id;
+    st->chain_id.len = CRYPTO_CHAIN_ID_LEN;
+    st->stable_checkpoint = replica_stable_seq(n->rep);
+}
+
+static void on_client(node *n, const client_request *req)
+{
+    Evote__V1__ApiRequest *q = evote__v1__api_request__unpack(NULL, req->len, req->data);
+    const client_reply_handle *to = &req->reply;
+
+    if (q == NULL) {
+        reply_status(n, to, 0, EVOTE__V1__API_STATUS__API_STATUS_BAD_REQUEST,
+                     "the request is not an evote.v1.ApiRequest: use the evote CLI or the schema in proto/api.proto");
+        return;
+    }
+    switch (q->call_case) {
+    case EVOTE__V1__API_REQUEST__CALL_SUBMIT:
+        if (q->submit->tx.len == 0 || q->submit->tx.len > CRYPTO_MAX_ENVELOPE) {
+            reply_status(n, to, q->request_id, EVOTE__V1__API_STATUS__API_STATUS_BAD_REQUEST,
+                         "the transaction is empty or larger than 16 MiB");
+            break;
+        }
+        submit(n, q->submit->tx.data, q->submit->tx.len, to, q->request_id, 1);
+        if (n->n_gossip < GOSSIP_MAX) { /* verified again by each receiver */
+            n->gossip[n->n_gossip] = malloc(q->submit->tx.len);
+            if (n->gossip[n->n_gossip] != NULL) {
+                memcpy(n->gossip[n->n_gossip], q->submit->tx.data, q->submit->tx.len);
+                n->gossip_lens[n->n_gossip++] = q->submit->tx.len;
+            }
+        }
+        if (n->n_gossip == GOSSIP_MAX)
+            gossip_flush(n);
+        break;
+    case EVOTE__V1__API_REQUEST__CALL_GET_TX: {
+        const Evote__V1__GetTx *g = q->get_tx;
+        if (g->id.len != CRYPTO_HASH_LEN) {
+            reply_status(n, to, q->request_id, EVOTE__V1__API_STATUS__API_STATUS_BAD_REQUEST,
+                         "a transaction id is 32 bytes (64 hex digits)");
+            break;
+        }
+        if (g->wait_ms > 0 && !tx_committed(n, g->id.data) && n->n_waiters < MAX_WAITERS) {
+            waiter *w = &n->waiters[n->n_waiters++];
+            w->reply = *to;
+            w->request_id = q->request_id;
+            memcpy(w->id, g->id.data, CRYPTO_HASH_LEN);
+            w->deadline = mono_ms() + (g->wait_ms > 600000 ? 600000 : g->wait_ms);
+            break;
+        }
+        reply_tx(n, to, q->request_id, g->id.data);
+        break;
+    }
+    case EVOTE__V1__API_REQUEST__CALL_GET_BLOCK: {
+        Evote__V1__ApiResponse r = EVOTE__V1__API_RESPONSE__INIT;
+        uint8_t *block = NULL, *cert = NULL;
+        size_t blen = 0, clen = 0;
+        if (chain_store_get_block(n->store, q->get_block->height, &block, &blen) != STORE_OK ||
+            chain_store_get_cert(n->store, q->get_block->height, &cert, &clen) != STORE_OK) {
+            free(block);
+            reply_status(n, to, q->request_id, EVOTE__V1__API_STATUS__API_STATUS_NOT_FOUND,
+                         "no block at that height here yet (see evote status for the height)");
+            break;
+        }
+        r.block = evote__v1__block__unpack(NULL, blen, block);
+        r.request_id = q->request_id;
+        r.status = r.block ? EVOTE__V1__API_STATUS__API_STATUS_OK : EVOTE__V1__API_STATUS__API_STATUS_INTERNAL;
+        r.reason = r.block ? "" : "the stored block does not parse: the data directory is damaged";
+        r.certificate.data = cert;
+        r.certificate.len = clen;
+        reply(n, to, &r);
+        if (r.block)
+            evote__v1__block__free_unpacked(r.block, NULL);
+        free(block);
+        free(cert);
+        break;
+    }
+    case EVOTE__V1__API_REQUEST__CALL_GET_TIP:
+    case EVOTE__V1__API_REQUEST__CALL_GET_STATUS: {
+        Evote__V1__ApiResponse r = EVOTE__V1__API_RESPONSE__INIT;
+        Evote__V1__NodeStatus st = EVOTE__V1__NODE_STATUS__INIT;
+        uint8_t tip[CRYPTO_HASH_LEN];
+        node_status(n, &st, tip);
+        r.request_id = q->request_id;
+        r.status = EVOTE__V1__API_STATUS__API_STATUS_OK;
+        r.reason = "";
+        r.node = &st;
+        reply(n, to, &r);
+        break;
+    }
+    default:
+        reply_status(n, to, q->request_id, EVOTE__V1__API_STATUS__API_STATUS_BAD_REQUEST,
+                     "unknown call: this evoted speaks evote.v1 (submit, get_tx, get_block, get_tip, get_status)");
+        break;
+    }
+    evote__v1__api_request__free_unpacked(q, NULL);
+}
+
+/* ------------------------------------------------------------- lifecycle */
+
+int node_new(const node_config *cfg, node **out, char *why, size_t why_len)
+{
+    node *n = calloc(1, sizeof *n);
+    genesis_error gerr;
+    net_curve_keypair curve;
+    net_validator *vals = NULL;
+    peer_net_config pc;
+    client_endpoint_config cc;
+    replica_config rc;
+    replica_callbacks cb;
+    replica_restore rs;
+    store_error serr;
+    net_error nerr;
+    uint8_t pub[CRYPTO_PUBKEY_LEN], *meta = NULL;
+    uint8_t(*pubkeys)[CRYPTO_PUBKEY_LEN] = NULL;
+    size_t meta_len = 0;
+    ledger_err lerr;
+    crypto_err cerr;
+    net_err ne;
+    store_err se;
+    replica_err re;
+    int ok = 0;
+
+    *out = NULL;
+    if (n == NULL) {
+        snprintf(why, why_len, "out of memory");
+        return 0;
+    }
+    n->cfg = *cfg;
+    memset(&curve, 0, sizeof curve);
+    lerr = genesis_load(cfg->genesis, &n->g, &gerr);
+    if (lerr != LEDGER_OK) {
+        snprintf(why, why_len, "genesis %s: %s%s%s (line %u)", cfg->genesis, ledger_strerror(lerr),
+                 gerr.reason[0] ? ": " : "", gerr.reason, gerr.line);
+        goto out;
+    }
+    for (n->self = 0; n->self < n->g->n && strcmp(n->g->validators[n->self].name, cfg->name) != 0; n->self++)
+        ;
+    if (n->self == n->g->n) {
+        snprintf(why, why_len, "no validator named '%s' in the genesis %s: check 'name' in the configuration",
+                 cfg->name, cfg->genesis);
+        goto out;
+    }
+    cerr = signing_key_load(cfg->key, &n->key);
+    if (cerr != CRYPTO_OK) {
+        snprintf(why, why_len, "key %s: %s", cfg->key, crypto_strerror(cerr));
+        goto out;
+    }
+    signing_key_pubkey(n->key, pub);
+    if (memcmp(pub, n->g->validators[n->self].pubkey, CRYPTO_PUBKEY_LEN) != 0) {
+        snprintf(why, why_len, "the key in %s is not validator '%s''s key in the genesis: wrong key file?",
+                 cfg->key, cfg->name);
+        goto out;
+    }
+    ne = net_curve_secret_load(cfg->curve_key, &curve);
+    if (ne != NET_OK) {
+        snprintf(why, why_len, "CURVE key %s: %s", cfg->curve_key, net_strerror(ne));
+        goto out;
+    }
+    vals = calloc(n->g->n, sizeof *vals);
+    pubkeys = calloc(n->g->n, sizeof *pubkeys);
+    n->waiters = calloc(MAX_WAITERS, sizeof *n->waiters);
+    n->gossip = calloc(GOSSIP_MAX, sizeof *n->gossip);
+    n->gossip_lens = calloc(GOSSIP_MAX, sizeof *n->gossip_lens);
+    if (vals == NULL || pubkeys == NULL || n->waiters == NULL || n->gossip == NULL || n->gossip_lens == NULL) {
+        snprintf(why, why_len, "out of memory");
+        goto out;
+    }
+    for (uint32_t i = 0; i < n->g->n; i++) {
+        if (net_z85_decode(n->g->validators[i].curve_z85, vals[i].curve_public) != NET_OK) {
+            snprintf(why, why_len, "genesis: validator %s's CURVE key is not valid Z85", n->g->validators[i].name);
+            goto out;
+        }
+        snprintf(vals[i].endpoint, sizeof vals[i].endpoint, "%s", n->g->validators[i].endpoint);
+        memcpy(pubkeys[i], n->g->validators[i].pubkey, CRYPTO_PUBKEY_LEN);
+    }
+    if (memcmp(vals[n->self].curve_public, curve.public_key, NET_CURVE_KEY_LEN) != 0) {
+        snprintf(why, why_len, "the CURVE key in %s is not validator '%s''s CURVE key in the genesis",
+                 cfg->curve_key, cfg->name);
+        goto out;
+    }
+    se = chain_store_open(cfg->data_dir, n->g->chain_id, NULL, &n->store, &serr);
+    if (se != STORE_OK) {
+        snprintf(why, why_len, "chain store %s: %s", serr.detail, store_strerror(se));
+        goto out;
+    }
+    lerr = mempool_new(n->g->chain_id, cfg->mempool_capacity, 0, &n->mp);
+    if (lerr != LEDGER_OK) {
+        snprintf(why, why_len, "mempool: %s", ledger_strerror(lerr));
+        goto out;
+    }
+    memset(&pc, 0, sizeof pc);
+    pc.validators = vals;
+    pc.n = n->g->n;
+    pc.self = n->self;
+    memcpy(pc.curve_secret, curve.secret_key, NET_CURVE_KEY_LEN);
+    pc.listen = cfg->peer_listen[0] ? cfg->peer_listen : NULL;
+    ne = peer_net_new(&pc, &n->net, &nerr);
+    crypto_wipe(pc.curve_secret, sizeof pc.curve_secret);
+    if (ne != NET_OK) {
+        snprintf(why, why_len, "peer transport: %s: %s", net_strerror(ne), nerr.detail);
+        goto out;
+    }
+    memset(&cc, 0, sizeof cc);
+    cc.endpoint = cfg->client_listen;
+    ne = client_endpoint_new(&cc, &n->client, &nerr);
+    if (ne != NET_OK) {
+        snprintf(why, why_len, "client API %s: %s: %s", cfg->client_listen, net_strerror(ne), nerr.detail);
+        goto out;
+    }
+    memset(&rc, 0, sizeof rc);
+    rc.n = n->g->n;
+    rc.id = n->self;
+    rc.pubkeys = (const uint8_t(*)[CRYPTO_PUBKEY_LEN])pubkeys;
+    memcpy(rc.chain_id, n->g->chain_id, CRYPTO_CHAIN_ID_LEN);
+    rc.checkpoint_interval = n->g->checkpoint_interval;
+    rc.view_change_timeout_ms = cfg->view_change_timeout_ms;
+    rc.retransmit_ms = cfg->view_change_timeout_ms / 2;
+    cb.sign = cb_sign;
+    cb.verify = cb_verify;
+    cb.validate_batch = cb_validate;
+    cb.ctx = n;
+    memset(&rs, 0, sizeof rs);
+    if (chain_store_tip(n->store, &rs.last_executed, rs.last_hash, NULL) != STORE_OK) {
+        snprintf(why, why_len, "chain store %s: cannot read the tip", cfg->data_dir);
+        goto out;
+    }
+    se = chain_store_get_consensus_meta(n->store, &meta, &meta_len);
+    if (se == STORE_OK) {
+        rs.meta = meta;
+        rs.meta_len = meta_len;
+    } else if (se != STORE_ERR_NOT_FOUND) {
+        snprintf(why, why_len, "chain store %s: %s", cfg->data_dir, store_strerror(se));
+        goto out;
+    }
+    re = replica_new(&rc, &cb, &rs, &n->rep);
+    if (re != REPLICA_OK) {
+        snprintf(why, why_len, "consensus: %s", replica_strerror(re));
+        goto out;
+    }
+    log_info("view=%" PRIu64 " started as validator %u of %u (f=%u), chain %s, height %" PRIu64
+             ", peers at %s, clients at %s",
+             replica_view(n->rep), n->self, n->g->n, n->g->f, n->g->chain_name, rs.last_executed,
+             peer_net_listen_endpoint(n->net), client_endpoint_endpoint(n->client));
+    ok = 1;
+out:
+    net_curve_keypair_wipe(&curve);
+    free(vals);
+    free(pubkeys);
+    free(meta);
+    if (!ok) {
+        node_destroy(&n);
+        return 0;
+    }
+    *out = n;
+    return 1;
+}
+
+void node_destroy(node **self)
+{
+    node *n;
+    if (self == NULL || *self == NULL)
+        return;
+    n = *self;
+    replica_destroy(&n->rep);
+    client_endpoint_destroy(&n->client);
+    peer_net_destroy(&n->net);
+    mempool_destroy(&n->mp);
+    chain_store_destroy(&n->store);
+    signing_key_destroy(&n->key);
+    genesis_destroy(&n->g);
+    for (size_t i = 0; i < n->n_out; i++)
+        free(n->out[i].bytes);
+    free(n->out);
+    if (n->gossip != NULL)
+        for (size_t i = 0; i < n->n_gossip; i++)
+            free(n->gossip[i]);
+    free(n->gossip);
+    free(n->gossip_lens);
+    free(n->subs);
+    free(n->waiters);
+    free(n->meta);
+    free(n);
+    *self = NULL;
+}
+
+/* One step of the loop after anything happened: let the replica's actions
+ * run, tell it whether requests wait, propose if primary, then send. */
+static void settle(node *n)
+{
+    mempool_stats ms;
+    uint64_t now = mono_ms();
+
+    drain(n);
+    mempool_get_stats(n->mp, &ms);
+    if (now - n->last_pending_report >= 50 || ms.pending == 0) {
+        replica_on_pending(n->rep, ms.pending > 0);
+        n->last_pending_report = now;
+        drain(n);
+    }
+    propose(n);
+    gossip_flush(n);
+    flush(n);
+}
+
+int node_run(node *n, volatile sig_atomic_t *stop)
+{
+    zmq_pollitem_t items[3];
+
+    replica_start(n->rep);
+    settle(n);
+    while (!*stop && !n->fatal) {
+        uint64_t now = mono_ms(), next = now + 1000;
+        long timeout;
+        int rc;
+
+        for (int t = 1; t <= 3; t++)
+            if (n->timer_at[t] != 0 && n->timer_at[t] < next)
+                next = n->timer_at[t];
+        for (size_t i = 0; i < n->n_waiters; i++)
+            if (n->waiters[i].deadline < next)
+                next = n->waiters[i].deadline;
+        timeout = next > now ? (long)(next - now) : 0;
+        items[0].socket = peer_net_poll_socket(n->net);
+        items[0].fd = 0;
+        items[0].events = ZMQ_POLLIN;
+        items[1].socket = client_endpoint_poll_socket(n->client);
+        items[1].fd = 0;
+        items[1].events = ZMQ_POLLIN;
+        items[2].socket = NULL;
+        items[2].fd = mempool_fd(n->mp);
+        items[2].events = ZMQ_POLLIN;
+        rc = zmq_poll(items, 3, timeout);
+        if (rc < 0) {
+            if (errno == EINTR)
+                continue;
+            log_error("zmq_poll failed: %s", zmq_strerror(errno));
+            return 1;
+        }
+        /* Peers: drain what is waiting (bounded, so clients are served too). */
+        for (int k = 0; k < 1000; k++) {
+            uint32_t from;
+            uint8_t *bytes;
+            size_t len;
+            if (peer_net_recv(n->net, &from, &bytes, &len) != NET_OK)
+                break;
+            on_peer(n, from, bytes, len);
+            free(bytes);
+            drain(n);
+        }
+        for (int k = 0; k < 1000; k++) {
+            client_request req;
+            if (client_endpoint_recv(n->client, &req) != NET_OK)
+                break;
+            on_client(n, &req);
+            free(req.data);
+        }
+        on_verdicts(n);
+        now = mono_ms();
+        for (int t = 1; t <= 3; t++) {
+            if (n->timer_at[t] != 0 && n->timer_at[t] <= now) {
+                n->timer_at[t] = 0;
+                replica_on_timer(n->rep, (replica_timer)t);
+                drain(n);
+            }
+        }
+        answer_waiters(n, 1);
+        settle(n);
+    }
+    if (n->fatal)
+        return 1;
+    log_info("stopping: height %" PRIu64 ", view %" PRIu64, replica_last_executed(n->rep), replica_view(n->rep));
+    return 0;
+}
