@@ -83,6 +83,7 @@ struct replica {
     uint64_t seq_next;      /* primary: next seq to assign */
 
     entry *log;             /* [window], slot = seq % window */
+    uint64_t top_seq;       /* highest seq ever given a log entry */
 
     /* Checkpoints. */
     ckpt_msg *ckpts;        /* [n][CKPT_KEEP] */
@@ -102,6 +103,7 @@ struct replica {
     uint8_t *new_view_msg;  /* the NEW-VIEW PeerMessage that started `view` */
     size_t new_view_len;
     uint64_t *peer_view;    /* [n] highest view seen in a valid message */
+    uint64_t *helped_stable;/* [n] stable checkpoint last sent to that laggard */
     uint32_t timeout_ms;    /* current request timeout (doubles per failed view) */
 
     /* Timers as this replica believes them armed. */
@@ -181,6 +183,7 @@ void on_view_change(replica *r, msg *m, const Evote__V1__PeerMessage *pm);
 void on_new_view(replica *r, msg *m, const Evote__V1__PeerMessage *pm, const uint8_t *raw, size_t raw_len);
 void vc_slot_clear(vc_slot *s);
 int meta_build(replica *r, uint8_t **out, size_t *len);
+uint8_t *entry_proof_batch(replica *r, entry *e, size_t *len);
 int meta_restore(replica *r, const uint8_t *bytes, size_t len);
 
 #endif

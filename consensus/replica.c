@@ -201,6 +201,8 @@ entry *log_entry(replica *r, uint64_t seq, int create)
     if (e->seq != 0)
         entry_free(r, e);
     e->seq = seq;
+    if (seq > r->top_seq)
+        r->top_seq = seq;
     return e;
 }
 
@@ -254,7 +256,9 @@ replica_err replica_new(const replica_config *cfg, const replica_callbacks *cb, 
     r->ckpts = calloc((size_t)n * CKPT_KEEP, sizeof *r->ckpts);
     r->vcs = calloc(n, sizeof *r->vcs);
     r->peer_view = calloc(n, sizeof *r->peer_view);
-    if (r->pubkeys == NULL || r->log == NULL || r->ckpts == NULL || r->vcs == NULL || r->peer_view == NULL)
+    r->helped_stable = calloc(n, sizeof *r->helped_stable);
+    if (r->pubkeys == NULL || r->log == NULL || r->ckpts == NULL || r->vcs == NULL || r->peer_view == NULL ||
+        r->helped_stable == NULL)
         goto nomem;
     memcpy(r->pubkeys, cfg->pubkeys, n * sizeof *r->pubkeys);
     r->cfg.pubkeys = (const uint8_t(*)[CRYPTO_PUBKEY_LEN])r->pubkeys;
@@ -277,7 +281,13 @@ replica_err replica_new(const replica_config *cfg, const replica_callbacks *cb, 
     }
     if (r->h > r->last_executed) /* stable proof ahead of storage: fetch up to it */
         r->fetch_target = r->h;
-    r->seq_next = (r->last_executed > r->h ? r->last_executed : r->h) + 1;
+    {
+        /* Never below what storage or a restored PRE-PREPARE already used:
+         * a restarted primary must not assign a seq twice. */
+        uint64_t floor = (r->last_executed > r->h ? r->last_executed : r->h) + 1;
+        if (r->seq_next < floor)
+            r->seq_next = floor;
+    }
     *out = r;
     return REPLICA_OK;
 nomem:
@@ -316,6 +326,7 @@ void replica_destroy(replica **self)
     free(r->my_vc);
     free(r->new_view_msg);
     free(r->peer_view);
+    free(r->helped_stable);
     while (replica_pop_action(r, &a))
         replica_action_clear(&a);
     free(r->acts);
@@ -667,21 +678,26 @@ static int record_vote(replica *r, vote *v, const msg *m, const uint8_t digest[C
     return 1;
 }
 
-/* A peer that lags sends votes for seqs this replica is already past: help it
- * with own COMMIT (same view) or the stable checkpoint proof (below h). */
-static void help_laggard(replica *r, uint32_t to, uint64_t view, uint64_t seq)
+/* A peer that lags sends PRE-PREPAREs or PREPAREs (its retransmissions) for
+ * seqs this replica is already past: help it with own COMMIT (same view,
+ * once per peer and seq) or the stable checkpoint proof (below h, once per
+ * peer and checkpoint). A late COMMIT is no sign of lag — every replica's
+ * last COMMIT arrives after the others executed — and answers are never
+ * answered, so two replicas cannot keep each other busy. */
+static void help_laggard(replica *r, uint32_t to, uint64_t view, uint64_t seq, int is_commit)
 {
-    if (to == r->cfg.id)
+    if (to == r->cfg.id || is_commit)
         return;
     if (seq <= r->h) {
+        if (r->helped_stable[to] >= r->h)
+            return;
+        r->helped_stable[to] = r->h;
         for (size_t i = 0; i < r->n_stable_proof; i++)
             send_env(r, to, EVOTE__V1__KIND__KIND_CHECKPOINT, r->stable_proof[i], r->stable_proof_lens[i], NULL, 0);
         return;
     }
     if (view == r->view && seq <= r->last_executed) {
         entry *e = log_entry(r, seq, 0);
-        /* Once per laggard and seq: two replicas that both executed seq must
-         * not answer each other's answers forever. */
         if (e != NULL && e->my_commit != NULL && !e->helped[to]) {
             e->helped[to] = 1;
             send_env(r, to, EVOTE__V1__KIND__KIND_COMMIT, e->my_commit, e->my_commit_len, NULL, 0);
@@ -712,13 +728,17 @@ static void on_pre_prepare(replica *r, uint32_t from, msg *m, const Evote__V1__P
     }
     if (b->view != r->view || r->status != STATUS_NORMAL) {
         if (b->view < r->view)
-            help_laggard(r, from, b->view, b->seq);
+            help_laggard(r, from, b->view, b->seq, 0);
         r->stats.dropped_out_of_range++;
         return;
     }
     if (b->seq <= r->h || b->seq > r->h + r->cfg.window) {
-        help_laggard(r, from, b->view, b->seq);
+        help_laggard(r, from, b->view, b->seq, 0);
         r->stats.dropped_out_of_range++;
+        return;
+    }
+    if (b->seq <= r->last_executed) { /* decided already: never vote again */
+        help_laggard(r, from, b->view, b->seq, 0);
         return;
     }
     e = log_entry(r, b->seq, 1);
@@ -726,7 +746,7 @@ static void on_pre_prepare(replica *r, uint32_t from, msg *m, const Evote__V1__P
         if (memcmp(e->digest, b->digest.data, CRYPTO_HASH_LEN) != 0)
             r->stats.dropped_conflicting++; /* an equivocating primary */
         else if (b->seq <= r->last_executed)
-            help_laggard(r, from, b->view, b->seq);
+            help_laggard(r, from, b->view, b->seq, 0);
         return;
     }
     for (size_t i = 0; i < pm->n_batches; i++) {
@@ -797,13 +817,13 @@ static void on_vote(replica *r, uint32_t from, msg *m)
     }
     if (view != r->view || r->status != STATUS_NORMAL || seq <= r->h || seq > r->h + r->cfg.window) {
         if (view <= r->view)
-            help_laggard(r, from, view, seq);
+            help_laggard(r, from, view, seq, !is_prepare);
         r->stats.dropped_out_of_range++;
         return;
     }
     e = log_entry(r, seq, 1);
     if (seq <= r->last_executed && e->committed) {
-        help_laggard(r, from, view, seq);
+        help_laggard(r, from, view, seq, !is_prepare);
         return;
     }
     if (!record_vote(r, is_prepare ? &e->prepares[m->signer] : &e->commits[m->signer], m, digest->data))
@@ -1128,9 +1148,12 @@ static void on_state_response(replica *r, msg *m)
 
 static int waiting(const replica *r)
 {
+    uint64_t top = r->h + r->cfg.window;
     if (r->pending)
         return 1;
-    for (uint64_t s = r->last_executed + 1; s <= r->h + r->cfg.window && s > r->h; s++) {
+    if (r->top_seq < top)
+        top = r->top_seq;
+    for (uint64_t s = r->last_executed + 1; s <= top && s > r->h; s++) {
         const entry *e = &r->log[s % r->cfg.window];
         if (e->seq == s && e->has_pp)
             return 1;

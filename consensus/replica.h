@@ -24,11 +24,17 @@
  *
  * Messages on the wire are PeerMessage{envelope, batches} (consensus.proto).
  * Every one is checked here: canonical envelope of a consensus kind, signer
- * = the validator it claims to be and = the authenticated sender, signature,
+ * = the validator its body names, signature,
  * chain id, view and sequence ranges, digests, roles (only the primary of a
  * view pre-prepares in it; only the new primary sends its NEW-VIEW); a vote
  * counts once per replica. Anything else is dropped and counted
- * (replica_stats), never trusted, never fatal. */
+ * (replica_stats), never trusted, never fatal.
+ *
+ * A vote counts for the validator that SIGNED it, whoever delivered it:
+ * signed messages may be relayed (a replica passes on the CHECKPOINTs of a
+ * stable checkpoint and the NEW-VIEW of its view to one that missed them).
+ * Only STATE-REQUEST and STATE-RESPONSE must come from their signer, since
+ * they are answered to, or trusted for catching up from, that peer. */
 #ifndef EVOTE_REPLICA_H
 #define EVOTE_REPLICA_H
 
@@ -50,6 +56,10 @@ typedef struct {
      * (ledger_batch_check: format, chain, seq, time, transactions). A backup
      * never prepares a batch this refuses. */
     int (*validate_batch)(void *ctx, uint64_t seq, const uint8_t *batch, size_t len);
+    /* Optional (may be NULL): the batch of the stored block at seq, for a
+     * VIEW-CHANGE after a restart (the consensus meta keeps only batches not
+     * yet executed). Out: *batch malloc'ed. Returns: 1 found, 0 not. */
+    int (*load_batch)(void *ctx, uint64_t seq, uint8_t **batch, size_t *len);
     void *ctx;
 } replica_callbacks;
 
@@ -127,7 +137,8 @@ typedef struct {
     uint64_t received;             /* messages given to replica_on_message */
     uint64_t dropped_malformed;    /* not a canonical PeerMessage/Envelope/body */
     uint64_t dropped_bad_signature;
-    uint64_t dropped_wrong_sender; /* signer is not who sent it, or not a validator */
+    uint64_t dropped_wrong_sender; /* signer not a validator, body names another replica, or a
+                                      state request/response not from its signer */
     uint64_t dropped_wrong_chain;
     uint64_t dropped_out_of_range; /* view or seq outside what can be accepted now */
     uint64_t dropped_wrong_role;   /* e.g. a PRE-PREPARE not from the primary */

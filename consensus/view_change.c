@@ -220,9 +220,13 @@ static uint8_t *find_batch(replica *r, const uint8_t digest[CRYPTO_HASH_LEN], co
         entry *e = &r->log[w];
         if (e->seq == 0)
             continue;
-        if (e->has_proof && e->proof_batch != NULL && memcmp(e->proof_digest, digest, CRYPTO_HASH_LEN) == 0) {
-            *len = e->proof_batch_len;
-            return dup_bytes(e->proof_batch, e->proof_batch_len);
+        if (e->has_proof && memcmp(e->proof_digest, digest, CRYPTO_HASH_LEN) == 0) {
+            size_t bl;
+            uint8_t *b = entry_proof_batch(r, e, &bl);
+            if (b != NULL) {
+                *len = bl;
+                return dup_bytes(b, bl);
+            }
         }
         if (e->has_pp && e->batch != NULL && memcmp(e->digest, digest, CRYPTO_HASH_LEN) == 0) {
             *len = e->batch_len;
@@ -273,8 +277,11 @@ static int vc_build(replica *r, uint8_t **out, size_t *out_len, uint8_t **env_ou
         pp[npp] = evote__v1__prepared_proof__unpack(NULL, e->proof_len, e->proof);
         if (pp[npp] == NULL)
             continue;
-        batches[npp] = e->proof_batch;
-        blens[npp] = e->proof_batch_len;
+        batches[npp] = entry_proof_batch(r, e, &blens[npp]);
+        if (batches[npp] == NULL) { /* cannot attach it: others will */
+            evote__v1__prepared_proof__free_unpacked(pp[npp], NULL);
+            continue;
+        }
         npp++;
     }
     vc.chain_id.data = r->cfg.chain_id;
@@ -728,79 +735,125 @@ out:
 
 /* --------------------------------------------------------------- the meta */
 
+/* The meta is written often (each time this replica signs a vote), so it is
+ * encoded directly from the bytes the replica already holds — envelopes and
+ * proofs as received or signed — instead of unpacking and repacking them:
+ * protobuf's wire form of a repeated message field is just tag, length and
+ * the message's bytes. Batches of executed seqs are left out: they are in
+ * the block store (callbacks.load_batch brings them back when needed). */
+typedef struct {
+    uint8_t *p; /* NULL: only count */
+    size_t len;
+} wbuf;
+
+static void wb_raw(wbuf *w, const void *b, size_t n)
+{
+    if (w->p != NULL && n > 0)
+        memcpy(w->p + w->len, b, n);
+    w->len += n;
+}
+
+static void wb_varint(wbuf *w, uint64_t v)
+{
+    uint8_t b[10];
+    size_t n = 0;
+    do {
+        b[n] = (uint8_t)(v & 0x7f);
+        v >>= 7;
+        if (v)
+            b[n] |= 0x80;
+        n++;
+    } while (v);
+    wb_raw(w, b, n);
+}
+
+static void wb_uint(wbuf *w, uint32_t field, uint64_t v)
+{
+    if (v == 0)
+        return; /* proto3 default: absent */
+    wb_varint(w, (uint64_t)field << 3);
+    wb_varint(w, v);
+}
+
+static void wb_bytes(wbuf *w, uint32_t field, const uint8_t *b, size_t n)
+{
+    if (b == NULL)
+        return;
+    wb_varint(w, ((uint64_t)field << 3) | 2);
+    wb_varint(w, n);
+    wb_raw(w, b, n);
+}
+
+static void meta_encode(replica *r, wbuf *w)
+{
+    int primary = r->status == STATUS_NORMAL && primary_of(r, r->view) == r->cfg.id;
+
+    wb_uint(w, 1, r->view);
+    wb_uint(w, 2, r->h);
+    for (size_t i = 0; i < r->n_stable_proof; i++)
+        wb_bytes(w, 3, r->stable_proof[i], r->stable_proof_lens[i]);
+    /* One pass over the log (repeated fields may interleave on the wire).
+     * Own votes and batches of executed seqs are not needed again: a
+     * PRE-PREPARE for an executed seq is never voted on (on_pre_prepare),
+     * and the block store holds the batch. */
+    for (uint32_t slot = 0; slot < r->cfg.window; slot++) {
+        entry *e = &r->log[slot];
+        if (e->seq <= r->h)
+            continue;
+        if (e->has_proof)
+            wb_bytes(w, 4, e->proof, e->proof_len);
+        if (e->seq <= r->last_executed)
+            continue;
+        if (primary && e->has_pp)
+            wb_bytes(w, 5, e->pp_env, e->pp_len);
+        wb_bytes(w, 5, e->my_prepare, e->my_prepare_len);
+        wb_bytes(w, 5, e->my_commit, e->my_commit_len);
+        if (e->has_proof && e->proof_batch != NULL)
+            wb_bytes(w, 7, e->proof_batch, e->proof_batch_len);
+        if (primary && e->has_pp && e->batch != NULL &&
+            !(e->has_proof && memcmp(e->proof_digest, e->digest, CRYPTO_HASH_LEN) == 0))
+            wb_bytes(w, 7, e->batch, e->batch_len);
+    }
+    if (r->status == STATUS_VIEW_CHANGE && r->vcs[r->cfg.id].view == r->view)
+        wb_bytes(w, 5, r->vcs[r->cfg.id].env, r->vcs[r->cfg.id].len);
+    wb_uint(w, 6, r->last_executed);
+    if (r->status == STATUS_NORMAL && r->new_view_msg != NULL)
+        wb_bytes(w, 8, r->new_view_msg, r->new_view_len);
+}
+
 int meta_build(replica *r, uint8_t **out, size_t *len)
 {
-    Evote__V1__ConsensusMeta cm = EVOTE__V1__CONSENSUS_META__INIT;
-    Evote__V1__Envelope **ck = calloc(r->n_stable_proof + 1, sizeof *ck);
-    Evote__V1__PreparedProof **pp = calloc(r->cfg.window + 1, sizeof *pp);
-    Evote__V1__Envelope **sent = calloc(3 * (size_t)r->cfg.window + 2, sizeof *sent);
-    ProtobufCBinaryData *bd = calloc(2 * (size_t)r->cfg.window + 1, sizeof *bd);
-    size_t nck = 0, npp = 0, ns = 0, nb = 0;
-    int ok = 0;
+    wbuf w = {NULL, 0};
+    meta_encode(r, &w);
+    *len = w.len;
+    *out = malloc(w.len ? w.len : 1);
+    if (*out == NULL)
+        return 0;
+    w.p = *out;
+    w.len = 0;
+    meta_encode(r, &w);
+    return 1;
+}
 
-    if (ck == NULL || pp == NULL || sent == NULL || bd == NULL)
-        goto out;
-    for (size_t i = 0; i < r->n_stable_proof; i++)
-        if ((ck[nck] = evote__v1__envelope__unpack(NULL, r->stable_proof_lens[i], r->stable_proof[i])) != NULL)
-            nck++;
-    for (uint64_t s = r->h + 1; s <= r->h + r->cfg.window; s++) {
-        entry *e = log_entry(r, s, 0);
-        if (e == NULL)
-            continue;
-        if (e->has_proof && (pp[npp] = evote__v1__prepared_proof__unpack(NULL, e->proof_len, e->proof)) != NULL) {
-            npp++;
-            if (e->proof_batch != NULL) {
-                bd[nb].data = e->proof_batch;
-                bd[nb++].len = e->proof_batch_len;
+/* The batch a prepared certificate names, from memory or (for an executed
+ * seq after a restart) from the block store through load_batch. */
+uint8_t *entry_proof_batch(replica *r, entry *e, size_t *len)
+{
+    if (e->proof_batch == NULL && r->cb.load_batch != NULL && e->seq <= r->last_executed) {
+        uint8_t *b = NULL, d[CRYPTO_HASH_LEN];
+        size_t bl = 0;
+        if (r->cb.load_batch(r->cb.ctx, e->seq, &b, &bl) && b != NULL) {
+            batch_digest(b, bl, d);
+            if (memcmp(d, e->proof_digest, CRYPTO_HASH_LEN) == 0) {
+                e->proof_batch = b;
+                e->proof_batch_len = bl;
+            } else {
+                free(b);
             }
         }
-        if (r->status == STATUS_NORMAL && e->has_pp && primary_of(r, r->view) == r->cfg.id) {
-            if ((sent[ns] = evote__v1__envelope__unpack(NULL, e->pp_len, e->pp_env)) != NULL)
-                ns++;
-            bd[nb].data = e->batch;
-            bd[nb++].len = e->batch_len;
-        }
-        if (e->my_prepare != NULL && (sent[ns] = evote__v1__envelope__unpack(NULL, e->my_prepare_len, e->my_prepare)))
-            ns++;
-        if (e->my_commit != NULL && (sent[ns] = evote__v1__envelope__unpack(NULL, e->my_commit_len, e->my_commit)))
-            ns++;
     }
-    if (r->status == STATUS_VIEW_CHANGE && r->vcs[r->cfg.id].view == r->view && r->vcs[r->cfg.id].env != NULL &&
-        (sent[ns] = evote__v1__envelope__unpack(NULL, r->vcs[r->cfg.id].len, r->vcs[r->cfg.id].env)) != NULL)
-        ns++;
-    cm.view = r->view;
-    cm.stable_seq = r->h;
-    cm.n_checkpoint_proof = nck;
-    cm.checkpoint_proof = ck;
-    cm.n_prepared = npp;
-    cm.prepared = pp;
-    cm.n_sent = ns;
-    cm.sent = sent;
-    cm.last_executed = r->last_executed;
-    cm.n_batches = nb;
-    cm.batches = bd;
-    if (r->status == STATUS_NORMAL && r->new_view_msg != NULL) {
-        cm.new_view.data = r->new_view_msg;
-        cm.new_view.len = r->new_view_len;
-    }
-    *len = evote__v1__consensus_meta__get_packed_size(&cm);
-    *out = malloc(*len ? *len : 1);
-    if (*out != NULL) {
-        evote__v1__consensus_meta__pack(&cm, *out);
-        ok = 1;
-    }
-out:
-    for (size_t i = 0; i < nck; i++)
-        evote__v1__envelope__free_unpacked(ck[i], NULL);
-    for (size_t i = 0; i < npp; i++)
-        evote__v1__prepared_proof__free_unpacked(pp[i], NULL);
-    for (size_t i = 0; i < ns; i++)
-        evote__v1__envelope__free_unpacked(sent[i], NULL);
-    free(ck);
-    free(pp);
-    free(sent);
-    free(bd);
-    return ok;
+    *len = e->proof_batch_len;
+    return e->proof_batch;
 }
 
 static const ProtobufCBinaryData *meta_batch(const Evote__V1__ConsensusMeta *cm, const uint8_t digest[CRYPTO_HASH_LEN])
@@ -948,9 +1001,8 @@ int meta_restore(replica *r, const uint8_t *bytes, size_t len)
                 if (att != NULL && attl != NULL) {
                     for (uint64_t s = r->h + 1; s <= r->h + r->cfg.window; s++) {
                         entry *e = log_entry(r, s, 0);
-                        if (e != NULL && e->has_proof && e->proof_batch != NULL) {
-                            att[na] = e->proof_batch;
-                            attl[na++] = e->proof_batch_len;
+                        if (e != NULL && e->has_proof && entry_proof_batch(r, e, &attl[na]) != NULL) {
+                            att[na++] = e->proof_batch;
                         }
                     }
                     free(r->my_vc);

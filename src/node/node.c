@@ -128,6 +128,28 @@ static int cb_validate(void *ctx, uint64_t seq, const uint8_t *batch, size_t len
     return 1;
 }
 
+static int cb_load_batch(void *ctx, uint64_t seq, uint8_t **batch, size_t *len)
+{
+    node *n = ctx;
+    uint8_t *block = NULL;
+    size_t blen = 0;
+    Evote__V1__Block *b;
+    int ok = 0;
+
+    if (chain_store_get_block(n->store, seq, &block, &blen) != STORE_OK)
+        return 0;
+    b = evote__v1__block__unpack(NULL, blen, block);
+    if (b != NULL && (*batch = malloc(b->batch.len ? b->batch.len : 1)) != NULL) {
+        memcpy(*batch, b->batch.data, b->batch.len);
+        *len = b->batch.len;
+        ok = 1;
+    }
+    if (b)
+        evote__v1__block__free_unpacked(b, NULL);
+    free(block);
+    return ok;
+}
+
 static int tx_committed(void *ctx, const uint8_t id[CRYPTO_HASH_LEN])
 {
     node *n = ctx;
@@ -862,6 +884,7 @@ int node_new(const node_config *cfg, node **out, char *why, size_t why_len)
     cb.sign = cb_sign;
     cb.verify = cb_verify;
     cb.validate_batch = cb_validate;
+    cb.load_batch = cb_load_batch;
     cb.ctx = n;
     memset(&rs, 0, sizeof rs);
     if (chain_store_tip(n->store, &rs.last_executed, rs.last_hash, NULL) != STORE_OK) {

@@ -685,7 +685,7 @@ static void drain(uint32_t id)
                 break;
             }
             if (!replica_certificate_valid(W.n, (const uint8_t(*)[32])W.pubkeys, W.chain_id,
-                                           &(replica_callbacks){sim_sign, sim_verify, sim_validate, NULL},
+                                           &(replica_callbacks){.sign = sim_sign, .verify = sim_verify, .validate_batch = sim_validate},
                                            a.certificate, a.certificate_len, a.seq, a.batch, a.batch_len) &&
                 node_is_honest(id))
                 fail("replica %u executes seq %" PRIu64 " with an invalid certificate", id, a.seq);
@@ -793,11 +793,23 @@ static void pump(uint32_t id)
     }
 }
 
+static int sim_load_batch(void *ctx, uint64_t seq, uint8_t **batch, size_t *len)
+{
+    node *nd = ctx;
+    if (seq == 0 || seq > nd->height)
+        return 0;
+    *batch = malloc(nd->blocks[seq].batch_len);
+    memcpy(*batch, nd->blocks[seq].batch, nd->blocks[seq].batch_len);
+    *len = nd->blocks[seq].batch_len;
+    return 1;
+}
+
 static void node_boot(uint32_t id)
 {
     node *nd = &W.nodes[id];
     replica_config cfg = {0};
-    replica_callbacks cb = {sim_sign, sim_verify, sim_validate, nd};
+    replica_callbacks cb = {.sign = sim_sign, .verify = sim_verify, .validate_batch = sim_validate,
+                            .load_batch = sim_load_batch, .ctx = nd};
     replica_restore rs = {0};
     replica_err err;
 
