@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ballot_crypto.h"
 #include "ledger.h"
 
 const char *ledger_strerror(ledger_err err)
@@ -62,35 +63,67 @@ static int keys_ok(ProtobufCBinaryData *keys, size_t n, size_t max)
     return 1;
 }
 
+/* Election payloads: sizes and ranges only. What needs the election's state
+ * (is the signer a trustee, does the ballot fit the questions) and every
+ * cryptographic check is src/election's, at execution. */
+#define ELECTION_TX_MAX_SLOTS BC_MAX_OPTIONS  /* options over all questions */
+#define ELECTION_TX_MAX_BALLOT (32 * 1024)    /* > the largest 64-option ballot */
+
 static int election_create_ok(const Evote__V1__ElectionCreate *e)
 {
+    size_t slots = 0;
+
     if (!len_in(e->election_id.len, 1, LEDGER_MAX_ID) || strlen(e->title) > LEDGER_MAX_TITLE)
         return 0;
-    if (!len_in(e->n_questions, 1, LEDGER_MAX_QUESTIONS))
+    if (!len_in(e->n_questions, 1, BC_MAX_QUESTIONS))
         return 0;
     for (size_t q = 0; q < e->n_questions; q++) {
         const Evote__V1__Question *qu = e->questions[q];
-        if (!len_in(qu->n_options, 1, LEDGER_MAX_OPTIONS))
+        if (!len_in(qu->n_options, 1, BC_MAX_OPTIONS) || strlen(qu->text) > LEDGER_MAX_TITLE)
             return 0;
+        for (size_t o = 0; o < qu->n_options; o++)
+            if (strlen(qu->options[o]) > LEDGER_MAX_TITLE)
+                return 0;
         if (qu->max_selections == 0 || qu->min_selections > qu->max_selections ||
             qu->max_selections > qu->n_options)
             return 0;
+        slots += qu->n_options;
     }
-    if (!keys_ok(e->trustees, e->n_trustees, 1000) || e->n_trustees == 0)
+    if (slots > ELECTION_TX_MAX_SLOTS)
         return 0;
-    return e->threshold >= 1 && e->threshold <= e->n_trustees;
+    if (!keys_ok(e->trustees, e->n_trustees, DKG_MAX_TRUSTEES) || e->n_trustees == 0)
+        return 0;
+    if (e->close_height != 0 && e->close_height < e->open_height)
+        return 0;
+    if (e->close_time_ms != 0 && e->close_time_ms < e->open_time_ms)
+        return 0;
+    return e->threshold <= e->n_trustees; /* 0: the default 2f+1 */
 }
 
-static int ciphertexts_ok(Evote__V1__Ciphertext **c, size_t n)
+static int all_len(const ProtobufCBinaryData *v, size_t n, size_t len, int empty_ok)
 {
     for (size_t i = 0; i < n; i++)
-        if (c[i]->r.len != LEDGER_POINT_LEN || c[i]->c.len != LEDGER_POINT_LEN)
+        if (v[i].len != len && !(empty_ok && v[i].len == 0))
             return 0;
     return 1;
 }
 
-/* Stateless range checks per payload. Election payloads get their full
- * cryptographic checks in src/election; here only sizes. */
+/* Round 1 carries only the encryption key; round 2 only the dealing. */
+static int trustee_dealing_ok(const Evote__V1__TrusteeDealing *d)
+{
+    if (!len_in(d->election_id.len, 1, LEDGER_MAX_ID))
+        return 0;
+    if (d->encryption_key.len != 0)
+        return d->encryption_key.len == EC_POINT_LEN && d->n_commitments == 0 &&
+               d->n_encrypted_shares == 0 && d->proof.len == 0;
+    return len_in(d->n_commitments, 1, DKG_MAX_TRUSTEES) &&
+           all_len(d->commitments, d->n_commitments, EC_POINT_LEN, 0) &&
+           len_in(d->n_encrypted_shares, 1, DKG_MAX_TRUSTEES) &&
+           all_len(d->encrypted_shares, d->n_encrypted_shares, DKG_SHARE_LEN, 1) &&
+           d->proof.len == BC_PROOF_DLEQ_LEN;
+}
+
+/* Stateless range checks per payload. */
 static int payload_ok(const Evote__V1__TxBody *b)
 {
     switch (b->payload_case) {
@@ -110,15 +143,19 @@ static int payload_ok(const Evote__V1__TxBody *b)
                        LEDGER_MAX_REGISTRATIONS);
     case EVOTE__V1__TX_BODY__PAYLOAD_BALLOT:
         return len_in(b->ballot->election_id.len, 1, LEDGER_MAX_ID) &&
-               len_in(b->ballot->n_selections, 1, LEDGER_MAX_QUESTIONS * LEDGER_MAX_OPTIONS) &&
-               ciphertexts_ok(b->ballot->selections, b->ballot->n_selections);
+               b->ballot->n_selections == 0 && b->ballot->n_proofs == 0 &&
+               len_in(b->ballot->encrypted_ballot.len, 1, ELECTION_TX_MAX_BALLOT);
     case EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_DEALING:
-        return len_in(b->trustee_dealing->election_id.len, 1, LEDGER_MAX_ID);
+        return trustee_dealing_ok(b->trustee_dealing);
     case EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_COMPLAINT:
         return len_in(b->trustee_complaint->election_id.len, 1, LEDGER_MAX_ID) &&
-               b->trustee_complaint->accused.len == CRYPTO_PUBKEY_LEN;
+               b->trustee_complaint->accused.len == CRYPTO_PUBKEY_LEN &&
+               b->trustee_complaint->evidence.len == DKG_COMPLAINT_LEN;
     case EVOTE__V1__TX_BODY__PAYLOAD_PARTIAL_DECRYPTION:
-        return len_in(b->partial_decryption->election_id.len, 1, LEDGER_MAX_ID);
+        return len_in(b->partial_decryption->election_id.len, 1, LEDGER_MAX_ID) &&
+               len_in(b->partial_decryption->n_shares, 1, ELECTION_TX_MAX_SLOTS) &&
+               all_len(b->partial_decryption->shares, b->partial_decryption->n_shares, BC_PARTIAL_LEN, 0) &&
+               b->partial_decryption->n_proofs == 0;
     default:
         return 0;
     }

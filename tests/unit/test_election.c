@@ -1,0 +1,1337 @@
+/* Unit tests of src/election: the election rules run against an in-memory
+ * state map, block by block, with real signed transactions decoded at the
+ * ledger boundary. A whole election (definition, key ceremony, roll,
+ * ballots, closing, threshold decryption) and each refusal on the way. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ballot_crypto.h"
+#include "election.h"
+#include "ledger.h"
+
+#define R(x) EVOTE__V1__TX_RESULT__TX_RESULT_##x
+#define MAX_TRUSTEES 4
+#define MAX_VOTERS 8
+
+/* ------------------------------------------------------------ state map */
+
+/* The committed state: a list of unique keys with a hash index is exactly
+ * what election_changes is, so it serves as the store too. */
+typedef struct {
+    election_changes *kv;
+} memstate;
+
+static int mem_get(void *ctx, const uint8_t *key, size_t key_len, uint8_t **value, size_t *len)
+{
+    memstate *m = ctx;
+    const uint8_t *v;
+    size_t n;
+    if (m->kv == NULL || election_changes_find(m->kv, key, key_len, &v, &n) != 1)
+        return 0;
+    *value = malloc(n ? n : 1);
+    if (*value == NULL)
+        return -1;
+    memcpy(*value, v, n);
+    *len = n;
+    return 1;
+}
+
+static void mem_put(memstate *m, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    if (m->kv == NULL)
+        m->kv = election_changes_new();
+    assert_non_null(m->kv);
+    assert_int_equal(election_changes_put(m->kv, k, kl, v, vl), 1);
+}
+
+static void mem_free(memstate *m)
+{
+    election_changes_destroy(&m->kv);
+}
+
+/* ------------------------------------------------------------ fixture */
+
+typedef struct {
+    uint8_t *bytes;
+    size_t len;
+    uint64_t height;
+} logged_tx;
+
+typedef struct {
+    memstate st;
+    election_cache *cache;
+    uint64_t height, time_ms;
+    logged_tx *log; /* every transaction executed, one per block */
+    size_t nlog;
+    uint8_t *dump;  /* every block's change list, serialized */
+    size_t dump_len;
+    int precheck;   /* run election_precheck_ballot first, as the mempool would */
+} chain;
+
+static uint8_t chain_id[32];
+static signing_key *authority, *stranger, *trustee_key[MAX_TRUSTEES], *voter_key[MAX_VOTERS];
+static uint8_t authority_pub[32], trustee_pub[MAX_TRUSTEES][32], voter_pub[MAX_VOTERS][32];
+static uint64_t nonce;
+
+static int is_authority(void *arg, const uint8_t *pubkey)
+{
+    (void)arg;
+    return memcmp(pubkey, authority_pub, 32) == 0;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    crypto_tagged_hash("evote/v1/genesis", (const uint8_t *)"election test chain", 19, chain_id);
+    if (signing_key_generate(&authority) != CRYPTO_OK || signing_key_generate(&stranger) != CRYPTO_OK)
+        return -1;
+    signing_key_pubkey(authority, authority_pub);
+    for (int i = 0; i < MAX_TRUSTEES; i++) {
+        if (signing_key_generate(&trustee_key[i]) != CRYPTO_OK)
+            return -1;
+        signing_key_pubkey(trustee_key[i], trustee_pub[i]);
+    }
+    for (int i = 0; i < MAX_VOTERS; i++) {
+        if (signing_key_generate(&voter_key[i]) != CRYPTO_OK)
+            return -1;
+        signing_key_pubkey(voter_key[i], voter_pub[i]);
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    signing_key_destroy(&authority);
+    signing_key_destroy(&stranger);
+    for (int i = 0; i < MAX_TRUSTEES; i++)
+        signing_key_destroy(&trustee_key[i]);
+    for (int i = 0; i < MAX_VOTERS; i++)
+        signing_key_destroy(&voter_key[i]);
+    return 0;
+}
+
+static void chain_init(chain *c)
+{
+    memset(c, 0, sizeof *c);
+    assert_int_equal(election_cache_new(chain_id, &c->cache), ELECTION_OK);
+    c->height = 1;
+    c->time_ms = 1000;
+}
+
+static void chain_free(chain *c)
+{
+    mem_free(&c->st);
+    election_cache_destroy(&c->cache);
+    for (size_t i = 0; i < c->nlog; i++)
+        free(c->log[i].bytes);
+    free(c->log);
+    free(c->dump);
+}
+
+static void dump_append(chain *c, const void *p, size_t len)
+{
+    c->dump = realloc(c->dump, c->dump_len + len + 1);
+    assert_non_null(c->dump);
+    memcpy(c->dump + c->dump_len, p, len);
+    c->dump_len += len;
+}
+
+/* Executes a block of n transactions at the chain's height, as the node
+ * does: decode at the ledger boundary (signature included), optional
+ * precheck, apply with the block's changes, then write them. */
+static void run_block(chain *c, uint8_t **bytes, const size_t *lens, size_t n, Evote__V1__TxResult *results)
+{
+    election_changes *block = election_changes_new();
+    election_state_reader rd = {mem_get, &c->st};
+    election_ctx ctx = {chain_id, c->height, c->time_ms, is_authority, NULL, c->cache};
+
+    assert_non_null(block);
+    for (size_t i = 0; i < n; i++) {
+        ledger_tx *tx = NULL;
+        crypto_err detail;
+        ledger_err lerr = ledger_tx_decode(bytes[i], lens[i], chain_id, &tx, &detail);
+        if (lerr != LEDGER_OK) {
+            results[i] = ledger_result_for(lerr, detail);
+        } else {
+            election_tx etx = {tx->body, tx->envelope->signer.data, tx->id, 0, NULL, 0};
+            elgamal_ct cts[ELECTION_MAX_SLOTS];
+            size_t ncts = 0;
+            if (c->precheck && tx->body->payload_case == EVOTE__V1__TX_BODY__PAYLOAD_BALLOT) {
+                Evote__V1__TxResult v =
+                    election_precheck_ballot(c->cache, tx->body, etx.signer, cts, ELECTION_MAX_SLOTS, &ncts);
+                etx.ballot_verified = v == R(OK);
+                /* every other block hands over the parsed ciphertexts too */
+                if (c->height % 2 == 0) {
+                    etx.ballot_cts = cts;
+                    etx.n_ballot_cts = ncts;
+                }
+            }
+            assert_int_equal(election_apply(&ctx, &etx, &rd, block, &results[i]), ELECTION_OK);
+        }
+        ledger_tx_destroy(&tx);
+        c->log = realloc(c->log, (c->nlog + 1) * sizeof *c->log);
+        c->log[c->nlog].bytes = malloc(lens[i]);
+        memcpy(c->log[c->nlog].bytes, bytes[i], lens[i]);
+        c->log[c->nlog].len = lens[i];
+        c->log[c->nlog].height = c->height;
+        c->nlog++;
+    }
+    for (size_t i = 0; i < election_changes_count(block); i++) {
+        const uint8_t *k, *v;
+        size_t kl, vl;
+        int del;
+        election_changes_at(block, i, &k, &kl, &v, &vl, &del);
+        assert_false(del);
+        mem_put(&c->st, k, kl, v, vl);
+        dump_append(c, &kl, sizeof kl);
+        dump_append(c, k, kl);
+        dump_append(c, &vl, sizeof vl);
+        dump_append(c, v, vl);
+    }
+    election_changes_destroy(&block);
+}
+
+/* One transaction in its own block; frees bytes. Returns its result. */
+static Evote__V1__TxResult exec1(chain *c, uint8_t *bytes, size_t len)
+{
+    Evote__V1__TxResult r;
+    run_block(c, &bytes, &len, 1, &r);
+    free(bytes);
+    return r;
+}
+
+/* Seals a body with payload set by the caller. Out: *len. */
+static uint8_t *seal(Evote__V1__TxBody *body, const signing_key *key, size_t *len)
+{
+    uint8_t *out;
+    body->chain_id.data = chain_id;
+    body->chain_id.len = sizeof chain_id;
+    body->nonce = ++nonce;
+    assert_int_equal(ledger_tx_seal(body, key, &out, len), CRYPTO_OK);
+    return out;
+}
+
+static Evote__V1__TxResult run(chain *c, Evote__V1__TxBody *body, const signing_key *key)
+{
+    size_t len;
+    uint8_t *b = seal(body, key, &len);
+    return exec1(c, b, len);
+}
+
+/* ------------------------------------------------------------ transactions */
+
+typedef struct {
+    const char *id;
+    uint32_t n, t;
+    uint64_t open_height, close_height, ceremony_end;
+    int revoting;
+    uint32_t options;
+    uint32_t min, max;
+} election_def;
+
+static Evote__V1__TxResult create(chain *c, const election_def *d, const signing_key *key)
+{
+    Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+    Evote__V1__ElectionCreate ec = EVOTE__V1__ELECTION_CREATE__INIT;
+    Evote__V1__Question q = EVOTE__V1__QUESTION__INIT, *qs[1] = {&q};
+    char *options[8] = {"Ada", "Grace", "Edsger", "Barbara", "Donald", "Frances", "Alan", "Niklaus"};
+    ProtobufCBinaryData trustees[MAX_TRUSTEES];
+
+    for (uint32_t j = 0; j < d->n; j++)
+        trustees[j] = (ProtobufCBinaryData){32, trustee_pub[j]};
+    q.text = "Mayor";
+    q.options = options;
+    q.n_options = d->options;
+    q.min_selections = d->min;
+    q.max_selections = d->max;
+    ec.election_id.data = (uint8_t *)d->id;
+    ec.election_id.len = strlen(d->id);
+    ec.title = "City election";
+    ec.questions = qs;
+    ec.n_questions = 1;
+    ec.open_height = d->open_height;
+    ec.close_height = d->close_height;
+    ec.revoting_allowed = d->revoting;
+    ec.trustees = trustees;
+    ec.n_trustees = d->n;
+    ec.threshold = d->t;
+    ec.ceremony_end_height = d->ceremony_end;
+    body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_CREATE;
+    body.election_create = &ec;
+    return run(c, &body, key);
+}
+
+static Evote__V1__TxResult control(chain *c, const char *id, Evote__V1__ElectionControl__Action action,
+                                   const signing_key *key)
+{
+    Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+    Evote__V1__ElectionControl ctl = EVOTE__V1__ELECTION_CONTROL__INIT;
+    ctl.election_id.data = (uint8_t *)id;
+    ctl.election_id.len = strlen(id);
+    ctl.action = action;
+    body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_CONTROL;
+    body.election_control = &ctl;
+    return run(c, &body, key);
+}
+
+#define OPEN EVOTE__V1__ELECTION_CONTROL__ACTION__ACTION_OPEN
+#define CLOSE EVOTE__V1__ELECTION_CONTROL__ACTION__ACTION_CLOSE
+
+static Evote__V1__TxResult register_voters(chain *c, const char *id, int from, int count, const signing_key *key)
+{
+    Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+    Evote__V1__VoterRegistration reg = EVOTE__V1__VOTER_REGISTRATION__INIT;
+    ProtobufCBinaryData keys[MAX_VOTERS];
+    for (int i = 0; i < count; i++)
+        keys[i] = (ProtobufCBinaryData){32, voter_pub[from + i]};
+    reg.election_id.data = (uint8_t *)id;
+    reg.election_id.len = strlen(id);
+    reg.voter_keys = keys;
+    reg.n_voter_keys = (size_t)count;
+    body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_VOTER_REGISTRATION;
+    body.voter_registration = &reg;
+    return run(c, &body, key);
+}
+
+static uint8_t *ballot_tx(const char *id, const uint8_t *enc, size_t enc_len, const signing_key *key, size_t *len)
+{
+    Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+    Evote__V1__Ballot b = EVOTE__V1__BALLOT__INIT;
+    b.election_id.data = (uint8_t *)id;
+    b.election_id.len = strlen(id);
+    b.encrypted_ballot.data = (uint8_t *)enc;
+    b.encrypted_ballot.len = enc_len;
+    body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_BALLOT;
+    body.ballot = &b;
+    return seal(&body, key, len);
+}
+
+/* The verifier of an election as a voter's client builds it from state. */
+static bc_election *client_election(chain *c, const char *id)
+{
+    election_state_reader rd = {mem_get, &c->st};
+    Evote__V1__ElectionRecord *rec = NULL;
+    bc_question qs[1];
+    bc_election *e = NULL;
+
+    assert_int_equal(election_get(&rd, chain_id, (const uint8_t *)id, strlen(id), &rec), ELECTION_OK);
+    assert_int_equal(rec->election_key.len, EC_POINT_LEN);
+    qs[0].options = (uint32_t)rec->definition->questions[0]->n_options;
+    qs[0].min = rec->definition->questions[0]->min_selections;
+    qs[0].max = rec->definition->questions[0]->max_selections;
+    assert_int_equal(bc_election_new(&e, rec->election_hash.data, rec->election_key.data, qs, 1), BC_OK);
+    evote__v1__election_record__free_unpacked(rec, NULL);
+    return e;
+}
+
+/* Encrypts a ballot for `for_voter` choosing option `choice` (or none when
+ * choice < 0) and signs it with `signer`. Out: *len; the tracking code. */
+static uint8_t *cast(bc_election *e, const char *id, int for_voter, int choice, const signing_key *signer,
+                     size_t *len, uint8_t code[32])
+{
+    uint8_t sel[8] = {0}, enc[8192], *tx;
+    size_t slots = bc_election_slots(e), n = bc_ballot_size(e);
+    assert_true(n <= sizeof enc);
+    if (choice >= 0)
+        sel[choice] = 1;
+    assert_int_equal(bc_ballot_encrypt(e, voter_pub[for_voter], sel, slots, enc, n), BC_OK);
+    tx = ballot_tx(id, enc, n, signer, len);
+    if (code)
+        envelope_txid(tx, *len, code);
+    return tx;
+}
+
+/* ------------------------------------------------------------ key ceremony */
+
+typedef struct {
+    uint32_t n, t;
+    ec_scalar ek[MAX_TRUSTEES];
+    uint8_t ek_pub[MAX_TRUSTEES][EC_POINT_LEN];
+    dkg_dealer *dealer[MAX_TRUSTEES];
+    uint8_t e[ELECTION_HASH_LEN];
+    int qualified[MAX_TRUSTEES];
+    ec_scalar x[MAX_TRUSTEES];     /* x_j over the qualified dealers */
+    ec_point xpub[MAX_TRUSTEES];
+} ceremony;
+
+static Evote__V1__TxResult post_encryption_key(chain *c, const char *id, ceremony *k, uint32_t i)
+{
+    Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+    Evote__V1__TrusteeDealing d = EVOTE__V1__TRUSTEE_DEALING__INIT;
+    d.election_id.data = (uint8_t *)id;
+    d.election_id.len = strlen(id);
+    d.encryption_key.data = k->ek_pub[i - 1];
+    d.encryption_key.len = EC_POINT_LEN;
+    body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_DEALING;
+    body.trustee_dealing = &d;
+    return run(c, &body, trustee_key[i - 1]);
+}
+
+/* Dealer i's dealing; bad_for (1..n, or 0) receives a wrong share. */
+static Evote__V1__TxResult post_dealing(chain *c, const char *id, ceremony *k, uint32_t i, uint32_t bad_for)
+{
+    Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+    Evote__V1__TrusteeDealing d = EVOTE__V1__TRUSTEE_DEALING__INIT;
+    uint8_t comm[MAX_TRUSTEES * EC_POINT_LEN], pok[BC_PROOF_DLEQ_LEN], shares[MAX_TRUSTEES][DKG_SHARE_LEN];
+    ProtobufCBinaryData cb[MAX_TRUSTEES], sb[MAX_TRUSTEES];
+
+    assert_int_equal(dkg_dealer_commitments(k->dealer[i - 1], comm, pok), BC_OK);
+    for (uint32_t m = 0; m < k->t; m++)
+        cb[m] = (ProtobufCBinaryData){EC_POINT_LEN, comm + m * EC_POINT_LEN};
+    for (uint32_t j = 1; j <= k->n; j++) {
+        if (j == i) {
+            sb[j - 1] = (ProtobufCBinaryData){0, NULL};
+            continue;
+        }
+        if (j == bad_for) {
+            ec_scalar wrong;
+            assert_int_equal(ec_scalar_random(&wrong), BC_OK);
+            assert_int_equal(dkg_encrypt_share_value(k->e, i, j, &wrong, k->ek_pub[j - 1], shares[j - 1]), BC_OK);
+        } else {
+            assert_int_equal(dkg_dealer_encrypt_share(k->dealer[i - 1], j, k->ek_pub[j - 1], shares[j - 1]), BC_OK);
+        }
+        sb[j - 1] = (ProtobufCBinaryData){DKG_SHARE_LEN, shares[j - 1]};
+    }
+    d.election_id.data = (uint8_t *)id;
+    d.election_id.len = strlen(id);
+    d.commitments = cb;
+    d.n_commitments = k->t;
+    d.encrypted_shares = sb;
+    d.n_encrypted_shares = k->n;
+    d.proof.data = pok;
+    d.proof.len = sizeof pok;
+    body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_DEALING;
+    body.trustee_dealing = &d;
+    return run(c, &body, trustee_key[i - 1]);
+}
+
+static void ceremony_init(ceremony *k, const char *id, uint32_t n, uint32_t t)
+{
+    memset(k, 0, sizeof *k);
+    k->n = n;
+    k->t = t;
+    election_hash(chain_id, (const uint8_t *)id, strlen(id), k->e);
+    for (uint32_t i = 1; i <= n; i++) {
+        assert_int_equal(dkg_encryption_keypair(&k->ek[i - 1], k->ek_pub[i - 1]), BC_OK);
+        assert_int_equal(dkg_dealer_new(&k->dealer[i - 1], k->e, n, t, i), BC_OK);
+        k->qualified[i - 1] = 1;
+    }
+}
+
+/* Each trustee's secret share over the qualified dealers, checked against
+ * the verification key the chain recorded. */
+static void ceremony_shares(chain *c, const char *id, ceremony *k)
+{
+    election_state_reader rd = {mem_get, &c->st};
+    Evote__V1__ElectionRecord *rec = NULL;
+
+    assert_int_equal(election_get(&rd, chain_id, (const uint8_t *)id, strlen(id), &rec), ELECTION_OK);
+    assert_int_equal(rec->n_verification_keys, k->n);
+    for (uint32_t j = 1; j <= k->n; j++) {
+        ec_scalar s[MAX_TRUSTEES];
+        size_t cnt = 0;
+        ec_point check;
+        for (uint32_t i = 1; i <= k->n; i++)
+            if (k->qualified[i - 1])
+                assert_int_equal(dkg_dealer_share(k->dealer[i - 1], j, &s[cnt++]), BC_OK);
+        dkg_secret_share(&k->x[j - 1], s, cnt);
+        assert_int_equal(ec_point_parse(&k->xpub[j - 1], rec->verification_keys[j - 1].data, 0), BC_OK);
+        ec_point_mul_base(&check, &k->x[j - 1]);
+        assert_true(ec_point_equal(&check, &k->xpub[j - 1]));
+    }
+    evote__v1__election_record__free_unpacked(rec, NULL);
+}
+
+static void ceremony_free(ceremony *k)
+{
+    for (uint32_t i = 0; i < k->n; i++) {
+        dkg_dealer_destroy(&k->dealer[i]);
+        ec_scalar_wipe(&k->ek[i]);
+        ec_scalar_wipe(&k->x[i]);
+    }
+}
+
+/* The honest ceremony: keys, dealings, OPEN. */
+static void run_ceremony(chain *c, const char *id, ceremony *k, uint32_t n, uint32_t t)
+{
+    ceremony_init(k, id, n, t);
+    for (uint32_t i = 1; i <= n; i++)
+        assert_int_equal(post_encryption_key(c, id, k, i), R(OK));
+    c->height++;
+    for (uint32_t i = 1; i <= n; i++)
+        assert_int_equal(post_dealing(c, id, k, i, 0), R(OK));
+    assert_int_equal(control(c, id, OPEN, authority), R(OK));
+    ceremony_shares(c, id, k);
+}
+
+/* Trustee j's partial decryption of the recorded tally. */
+static Evote__V1__TxResult post_partial(chain *c, const char *id, ceremony *k, uint32_t j, int corrupt)
+{
+    election_state_reader rd = {mem_get, &c->st};
+    Evote__V1__ElectionRecord *rec = NULL;
+    Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+    Evote__V1__PartialDecryption p = EVOTE__V1__PARTIAL_DECRYPTION__INIT;
+    elgamal_ct tally[8];
+    size_t slots;
+    uint8_t parts[8][BC_PARTIAL_LEN];
+    ProtobufCBinaryData pb[8];
+
+    assert_int_equal(election_get(&rd, chain_id, (const uint8_t *)id, strlen(id), &rec), ELECTION_OK);
+    assert_int_equal(election_get_tally(&rd, chain_id, (const uint8_t *)id, strlen(id), NULL, NULL, tally, 8, &slots),
+                     ELECTION_OK);
+    for (size_t s = 0; s < slots; s++) {
+        bc_partial_ctx pc = {k->e, rec->election_key.data, j, (uint32_t)s};
+        assert_int_equal(bc_tally_partial_decrypt(&pc, &k->x[j - 1], &k->xpub[j - 1], &tally[s], parts[s]), BC_OK);
+        pb[s] = (ProtobufCBinaryData){BC_PARTIAL_LEN, parts[s]};
+    }
+    if (corrupt)
+        parts[0][EC_POINT_LEN + 5] ^= 1;
+    evote__v1__election_record__free_unpacked(rec, NULL);
+    p.election_id.data = (uint8_t *)id;
+    p.election_id.len = strlen(id);
+    p.shares = pb;
+    p.n_shares = slots;
+    body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_PARTIAL_DECRYPTION;
+    body.partial_decryption = &p;
+    return run(c, &body, trustee_key[j - 1]);
+}
+
+static Evote__V1__ElectionResult *result_of(chain *c, const char *id)
+{
+    election_state_reader rd = {mem_get, &c->st};
+    Evote__V1__ElectionResult *res = NULL;
+    election_err err = election_get_result(&rd, chain_id, (const uint8_t *)id, strlen(id), &res);
+    return err == ELECTION_OK ? res : NULL;
+}
+
+static Evote__V1__TrackingRecord__Status track_status(chain *c, const uint8_t code[32])
+{
+    election_state_reader rd = {mem_get, &c->st};
+    Evote__V1__TrackingRecord *tr = NULL;
+    Evote__V1__TrackingRecord__Status s;
+    assert_int_equal(election_track(&rd, code, &tr), ELECTION_OK);
+    s = tr->status;
+    evote__v1__tracking_record__free_unpacked(tr, NULL);
+    return s;
+}
+
+/* ------------------------------------------------------------ tests */
+
+/* The whole election, n = 4 trustees, t = 3 (the default), 3 options,
+ * exactly one selection, polls from height 8 to 20. Each refusal a voter or
+ * trustee can meet on the way has its own code. Recorded in *out_chain for
+ * the determinism test when not NULL. */
+static void full_election(chain *c)
+{
+    const char *id = "city-2026";
+    election_def def = {id, 4, 0, 8, 20, 0, 0, 3, 1, 1};
+    ceremony k;
+    bc_election *e;
+    uint8_t *tx, code[MAX_VOTERS][32];
+    size_t len;
+    int votes[3] = {0, 0, 0};
+    const int choice[5] = {0, 1, 1, 2, 1};
+
+    assert_int_equal(create(c, &def, authority), R(OK));
+    c->height = 2;
+    assert_int_equal(create(c, &def, authority), R(ELECTION_EXISTS));
+    assert_int_equal(register_voters(c, id, 0, 5, authority), R(OK));
+
+    /* A ballot before the key exists: nothing to encrypt to. */
+    {
+        uint8_t junk[300] = {2};
+        tx = ballot_tx(id, junk, sizeof junk, voter_key[0], &len);
+        assert_int_equal(exec1(c, tx, len), R(NO_ELECTION_KEY));
+    }
+    c->height = 3;
+    run_ceremony(c, id, &k, 4, 3);
+    /* The ceremony is over: no more dealings. */
+    assert_int_equal(post_dealing(c, id, &k, 1, 0), R(WRONG_PHASE));
+
+    e = client_election(c, id);
+    c->height = 7; /* before open_height */
+    tx = cast(e, id, 0, 0, voter_key[0], &len, NULL);
+    assert_int_equal(exec1(c, tx, len), R(NOT_OPEN));
+
+    c->height = 8;
+    for (int v = 0; v < 5; v++) {
+        tx = cast(e, id, v, choice[v], voter_key[v], &len, code[v]);
+        assert_int_equal(exec1(c, tx, len), R(OK));
+        votes[choice[v]]++;
+        assert_int_equal(track_status(c, code[v]), EVOTE__V1__TRACKING_RECORD__STATUS__STATUS_COUNTED);
+    }
+    /* A second ballot by voter 0: refused, no revoting here. */
+    tx = cast(e, id, 0, 2, voter_key[0], &len, NULL);
+    assert_int_equal(exec1(c, tx, len), R(ALREADY_VOTED));
+    /* Voter 5 is not on the roll. */
+    tx = cast(e, id, 5, 0, voter_key[5], &len, NULL);
+    assert_int_equal(exec1(c, tx, len), R(NOT_REGISTERED));
+    /* Voter 6 registered, then sends a ballot whose proof is broken. */
+    assert_int_equal(register_voters(c, id, 6, 1, authority), R(OK));
+    {
+        uint8_t sel[3] = {1, 0, 0}, enc[4096];
+        size_t n = bc_ballot_size(e);
+        assert_int_equal(bc_ballot_encrypt(e, voter_pub[6], sel, 3, enc, n), BC_OK);
+        enc[2 * EC_POINT_LEN + 40] ^= 1; /* inside the first selection proof */
+        tx = ballot_tx(id, enc, n, voter_key[6], &len);
+        assert_int_equal(exec1(c, tx, len), R(BAD_PROOF));
+        /* A wrong number of ciphertexts. */
+        tx = ballot_tx(id, enc, n - 10, voter_key[6], &len);
+        assert_int_equal(exec1(c, tx, len), R(BALLOT_SHAPE));
+        /* A malformed point. */
+        assert_int_equal(bc_ballot_encrypt(e, voter_pub[6], sel, 3, enc, n), BC_OK);
+        enc[0] = 7;
+        tx = ballot_tx(id, enc, n, voter_key[6], &len);
+        assert_int_equal(exec1(c, tx, len), R(BAD_POINT));
+    }
+    /* Voter 6 replays voter 1's ballot (encrypted for voter 1): the proofs
+     * are bound to voter 1's key. */
+    assert_int_equal(register_voters(c, id, 7, 1, authority), R(OK));
+    tx = cast(e, id, 1, 1, voter_key[7], &len, NULL);
+    assert_int_equal(exec1(c, tx, len), R(BAD_PROOF));
+
+    /* Decryption before closing: refused. */
+    assert_int_equal(post_partial(c, id, &k, 1, 0), R(WRONG_PHASE));
+
+    c->height = 21; /* after close_height */
+    tx = cast(e, id, 6, 0, voter_key[6], &len, NULL);
+    assert_int_equal(exec1(c, tx, len), R(NOT_OPEN));
+    assert_int_equal(control(c, id, CLOSE, authority), R(WRONG_PHASE)); /* already closed by height */
+
+    assert_int_equal(post_partial(c, id, &k, 2, 1), R(BAD_PROOF));
+    assert_int_equal(post_partial(c, id, &k, 2, 0), R(OK));
+    assert_null(result_of(c, id));
+    assert_int_equal(post_partial(c, id, &k, 2, 0), R(ALREADY_SUBMITTED));
+    assert_int_equal(post_partial(c, id, &k, 4, 0), R(OK));
+    assert_null(result_of(c, id));
+    assert_int_equal(post_partial(c, id, &k, 1, 0), R(OK));
+
+    Evote__V1__ElectionResult *res = result_of(c, id);
+    assert_non_null(res);
+    assert_int_equal(res->n_counts, 3);
+    for (int o = 0; o < 3; o++)
+        assert_int_equal(res->counts[o], (uint64_t)votes[o]);
+    assert_int_equal(res->ballots_counted, 5);
+    assert_int_equal(res->n_trustees, 3);
+    assert_int_equal(res->trustees[0], 1);
+    assert_int_equal(res->trustees[1], 2);
+    assert_int_equal(res->trustees[2], 4);
+    evote__v1__election_result__free_unpacked(res, NULL);
+    assert_int_equal(post_partial(c, id, &k, 3, 0), R(WRONG_PHASE)); /* counted already */
+
+    bc_election_destroy(&e);
+    ceremony_free(&k);
+}
+
+static void test_full_election_counts_equal_the_votes_cast(void **state)
+{
+    chain c;
+    (void)state;
+    chain_init(&c);
+    full_election(&c);
+    chain_free(&c);
+}
+
+static void test_precheck_verdict_lets_execution_skip_the_proofs(void **state)
+{
+    chain c;
+    (void)state;
+    chain_init(&c);
+    c.precheck = 1;
+    full_election(&c); /* the same outcomes, with the verdicts cached */
+    chain_free(&c);
+}
+
+static void test_precheck_refuses_a_bad_ballot_and_defers_an_unknown_election(void **state)
+{
+    const char *id = "pre";
+    election_def def = {id, 1, 1, 0, 0, 0, 0, 3, 1, 1};
+    chain c;
+    ceremony k;
+    bc_election *e;
+    uint8_t *tx;
+    size_t len;
+    ledger_tx *ltx = NULL;
+    (void)state;
+
+    chain_init(&c);
+    assert_int_equal(create(&c, &def, authority), R(OK));
+    run_ceremony(&c, id, &k, 1, 1);
+    e = client_election(&c, id);
+    tx = cast(e, id, 0, 1, voter_key[0], &len, NULL);
+    assert_int_equal(ledger_tx_decode(tx, len, chain_id, &ltx, NULL), LEDGER_OK);
+    /* The cache has not seen the election yet: not decided. */
+    {
+        election_cache *fresh = NULL;
+        election_state_reader rd = {mem_get, &c.st};
+        assert_int_equal(election_cache_new(chain_id, &fresh), ELECTION_OK);
+        assert_int_equal(election_precheck_ballot(fresh, ltx->body, ltx->envelope->signer.data, NULL, 0, NULL), R(UNSPECIFIED));
+        assert_int_equal(election_cache_load(fresh, &rd, (const uint8_t *)id, strlen(id)), ELECTION_OK);
+        assert_int_equal(election_precheck_ballot(fresh, ltx->body, ltx->envelope->signer.data, NULL, 0, NULL), R(OK));
+        /* Signed by someone else than the voter the proofs name. */
+        assert_int_equal(election_precheck_ballot(fresh, ltx->body, voter_pub[1], NULL, 0, NULL), R(BAD_PROOF));
+        assert_int_equal(election_cache_load(fresh, &rd, (const uint8_t *)"nope", 4), ELECTION_ERR_NOT_FOUND);
+        election_cache_destroy(&fresh);
+    }
+    ledger_tx_destroy(&ltx);
+    free(tx);
+    bc_election_destroy(&e);
+    ceremony_free(&k);
+    chain_free(&c);
+}
+
+static void test_revote_replaces_the_earlier_ballot_in_the_tally(void **state)
+{
+    const char *id = "re";
+    election_def def = {id, 3, 2, 0, 0, 0, 1, 3, 1, 1};
+    chain c;
+    ceremony k;
+    bc_election *e;
+    uint8_t *tx, first[32], second[32], third[32], other[32];
+    size_t len;
+    (void)state;
+
+    chain_init(&c);
+    assert_int_equal(create(&c, &def, authority), R(OK));
+    assert_int_equal(register_voters(&c, id, 0, 2, authority), R(OK));
+    run_ceremony(&c, id, &k, 3, 2);
+    e = client_election(&c, id);
+    c.height = 10;
+    tx = cast(e, id, 0, 0, voter_key[0], &len, first);
+    assert_int_equal(exec1(&c, tx, len), R(OK));
+    tx = cast(e, id, 1, 2, voter_key[1], &len, other);
+    assert_int_equal(exec1(&c, tx, len), R(OK));
+    tx = cast(e, id, 0, 1, voter_key[0], &len, second);
+    assert_int_equal(exec1(&c, tx, len), R(OK));
+    assert_int_equal(track_status(&c, first), EVOTE__V1__TRACKING_RECORD__STATUS__STATUS_REPLACED);
+    assert_int_equal(track_status(&c, second), EVOTE__V1__TRACKING_RECORD__STATUS__STATUS_COUNTED);
+    /* Two ballots of the same voter in one block: the later one counts. */
+    {
+        uint8_t *txs[2];
+        size_t lens[2];
+        Evote__V1__TxResult r[2];
+        txs[0] = cast(e, id, 0, 2, voter_key[0], &lens[0], NULL);
+        txs[1] = cast(e, id, 0, 0, voter_key[0], &lens[1], third);
+        run_block(&c, txs, lens, 2, r);
+        assert_int_equal(r[0], R(OK));
+        assert_int_equal(r[1], R(OK));
+        free(txs[0]);
+        free(txs[1]);
+    }
+    assert_int_equal(track_status(&c, second), EVOTE__V1__TRACKING_RECORD__STATUS__STATUS_REPLACED);
+    assert_int_equal(track_status(&c, third), EVOTE__V1__TRACKING_RECORD__STATUS__STATUS_COUNTED);
+
+    assert_int_equal(control(&c, id, CLOSE, authority), R(OK));
+    assert_int_equal(control(&c, id, CLOSE, authority), R(WRONG_PHASE));
+    tx = cast(e, id, 1, 0, voter_key[1], &len, NULL);
+    assert_int_equal(exec1(&c, tx, len), R(NOT_OPEN));
+    assert_int_equal(post_partial(&c, id, &k, 3, 0), R(OK));
+    assert_int_equal(post_partial(&c, id, &k, 1, 0), R(OK));
+    Evote__V1__ElectionResult *res = result_of(&c, id);
+    assert_non_null(res);
+    assert_int_equal(res->counts[0], 1); /* voter 0's last ballot */
+    assert_int_equal(res->counts[1], 0);
+    assert_int_equal(res->counts[2], 1); /* voter 1 */
+    assert_int_equal(res->ballots_counted, 2);
+    evote__v1__election_result__free_unpacked(res, NULL);
+    {
+        election_state_reader rd = {mem_get, &c.st};
+        uint64_t counted, accepted;
+        size_t slots;
+        assert_int_equal(election_get_tally(&rd, chain_id, (const uint8_t *)id, 2, &counted, &accepted, NULL, 0, &slots),
+                         ELECTION_OK);
+        assert_int_equal(counted, 2);
+        assert_int_equal(accepted, 5);
+    }
+    bc_election_destroy(&e);
+    ceremony_free(&k);
+    chain_free(&c);
+}
+
+static void test_misbehaving_dealer_is_disqualified_by_a_valid_complaint(void **state)
+{
+    const char *id = "dkg";
+    election_def def = {id, 4, 3, 0, 0, 0, 0, 2, 1, 1};
+    chain c;
+    ceremony k;
+    uint8_t *tx;
+    size_t len;
+    (void)state;
+
+    chain_init(&c);
+    assert_int_equal(create(&c, &def, authority), R(OK));
+    ceremony_init(&k, id, 4, 3);
+    /* A dealing before every encryption key is known. */
+    assert_int_equal(post_encryption_key(&c, id, &k, 1), R(OK));
+    assert_int_equal(post_encryption_key(&c, id, &k, 1), R(ALREADY_SUBMITTED));
+    assert_int_equal(post_dealing(&c, id, &k, 1, 0), R(WRONG_PHASE));
+    for (uint32_t i = 2; i <= 4; i++)
+        assert_int_equal(post_encryption_key(&c, id, &k, i), R(OK));
+    assert_int_equal(post_dealing(&c, id, &k, 1, 0), R(OK));
+    assert_int_equal(post_dealing(&c, id, &k, 2, 3), R(OK)); /* dealer 2 cheats trustee 3 */
+    assert_int_equal(post_dealing(&c, id, &k, 3, 0), R(OK));
+    /* Not every trustee has dealt and no deadline: too early to open. */
+    assert_int_equal(control(&c, id, OPEN, authority), R(WRONG_PHASE));
+    assert_int_equal(post_dealing(&c, id, &k, 4, 0), R(OK));
+    assert_int_equal(post_dealing(&c, id, &k, 4, 0), R(ALREADY_SUBMITTED));
+
+    /* Trustee 3 finds the bad share and complains. */
+    election_state_reader rd = {mem_get, &c.st};
+    uint8_t key[1 + 32 + 4], *v;
+    size_t vlen;
+    key[0] = ELECTION_KEY_DEALING;
+    memcpy(key + 1, k.e, 32);
+    key[33] = key[34] = key[35] = 0;
+    key[36] = 2;
+    assert_int_equal(mem_get(&c.st, key, sizeof key, &v, &vlen), 1);
+    const uint8_t *share_23 = v + 1 + 3 * EC_POINT_LEN + 2 * DKG_SHARE_LEN;
+    ec_point comm[3];
+    ec_scalar s;
+    for (int m = 0; m < 3; m++)
+        assert_int_equal(ec_point_parse(&comm[m], v + 1 + m * EC_POINT_LEN, 0), BC_OK);
+    assert_int_equal(dkg_receive_share(k.e, 2, 3, &k.ek[2], share_23, comm, 3, &s), BC_ERR_SHARE_INVALID);
+    uint8_t complaint[DKG_COMPLAINT_LEN];
+    assert_int_equal(dkg_complaint_make(k.e, 2, 3, &k.ek[2], share_23, complaint), BC_OK);
+    free(v);
+
+    Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+    Evote__V1__TrusteeComplaint cp = EVOTE__V1__TRUSTEE_COMPLAINT__INIT;
+    cp.election_id.data = (uint8_t *)id;
+    cp.election_id.len = strlen(id);
+    cp.accused.data = trustee_pub[1];
+    cp.accused.len = 32;
+    cp.evidence.data = complaint;
+    cp.evidence.len = sizeof complaint;
+    body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_COMPLAINT;
+    body.trustee_complaint = &cp;
+    /* Signed by someone who is not a trustee. */
+    assert_int_equal(run(&c, &body, stranger), R(NOT_TRUSTEE));
+    assert_int_equal(run(&c, &body, trustee_key[2]), R(OK));
+
+    /* Trustee 4 complains falsely about dealer 1's correct share. */
+    key[36] = 1;
+    assert_int_equal(mem_get(&c.st, key, sizeof key, &v, &vlen), 1);
+    assert_int_equal(dkg_complaint_make(k.e, 1, 4, &k.ek[3], v + 1 + 3 * EC_POINT_LEN + 3 * DKG_SHARE_LEN, complaint),
+                     BC_OK);
+    free(v);
+    cp.accused.data = trustee_pub[0];
+    assert_int_equal(run(&c, &body, trustee_key[3]), R(COMPLAINT_REFUTED));
+    /* Evidence made by another trustee's key does not prove anything. */
+    assert_int_equal(run(&c, &body, trustee_key[2]), R(BAD_PROOF));
+
+    assert_int_equal(control(&c, id, OPEN, stranger), R(NOT_AUTHORIZED));
+    assert_int_equal(control(&c, id, OPEN, authority), R(OK));
+    assert_int_equal(control(&c, id, OPEN, authority), R(WRONG_PHASE));
+    assert_int_equal(run(&c, &body, trustee_key[3]), R(WRONG_PHASE)); /* ceremony over */
+
+    Evote__V1__ElectionRecord *rec = NULL;
+    assert_int_equal(election_get(&rd, chain_id, (const uint8_t *)id, strlen(id), &rec), ELECTION_OK);
+    assert_int_equal(rec->n_qualified, 3);
+    assert_int_equal(rec->qualified[0], 1);
+    assert_int_equal(rec->qualified[1], 3);
+    assert_int_equal(rec->qualified[2], 4);
+    evote__v1__election_record__free_unpacked(rec, NULL);
+
+    /* The key made without dealer 2 works: one ballot, decrypted by 2, 3, 4. */
+    k.qualified[1] = 0;
+    ceremony_shares(&c, id, &k);
+    assert_int_equal(register_voters(&c, id, 0, 1, authority), R(OK));
+    bc_election *e = client_election(&c, id);
+    tx = cast(e, id, 0, 1, voter_key[0], &len, NULL);
+    assert_int_equal(exec1(&c, tx, len), R(OK));
+    assert_int_equal(control(&c, id, CLOSE, authority), R(OK));
+    for (uint32_t j = 2; j <= 4; j++)
+        assert_int_equal(post_partial(&c, id, &k, j, 0), R(OK));
+    Evote__V1__ElectionResult *res = result_of(&c, id);
+    assert_non_null(res);
+    assert_int_equal(res->counts[0], 0);
+    assert_int_equal(res->counts[1], 1);
+    evote__v1__election_result__free_unpacked(res, NULL);
+    bc_election_destroy(&e);
+    ceremony_free(&k);
+    chain_free(&c);
+}
+
+static void test_ceremony_deadline_allows_opening_without_a_silent_trustee(void **state)
+{
+    const char *id = "late";
+    election_def def = {id, 4, 3, 0, 0, 5, 0, 2, 1, 1};
+    chain c;
+    ceremony k;
+    (void)state;
+
+    chain_init(&c);
+    assert_int_equal(create(&c, &def, authority), R(OK));
+    ceremony_init(&k, id, 4, 3);
+    for (uint32_t i = 1; i <= 4; i++)
+        assert_int_equal(post_encryption_key(&c, id, &k, i), R(OK));
+    assert_int_equal(post_dealing(&c, id, &k, 1, 0), R(OK));
+    assert_int_equal(post_dealing(&c, id, &k, 2, 0), R(OK));
+    assert_int_equal(control(&c, id, OPEN, authority), R(WRONG_PHASE));
+    c.height = 6;
+    /* Past the deadline with 2 of 3 needed dealers: the ceremony fails. */
+    assert_int_equal(control(&c, id, OPEN, authority), R(CEREMONY_FAILED));
+    c.height = 5;
+    assert_int_equal(post_dealing(&c, id, &k, 3, 0), R(OK));
+    c.height = 6;
+    assert_int_equal(control(&c, id, OPEN, authority), R(OK));
+    ceremony_free(&k);
+    chain_free(&c);
+}
+
+static void test_non_authority_cannot_create_register_or_close(void **state)
+{
+    const char *id = "auth";
+    election_def def = {id, 4, 0, 0, 0, 0, 0, 3, 1, 1};
+    chain c;
+    (void)state;
+
+    chain_init(&c);
+    assert_int_equal(create(&c, &def, stranger), R(NOT_AUTHORIZED));
+    assert_int_equal(register_voters(&c, id, 0, 1, authority), R(UNKNOWN_ELECTION));
+    assert_int_equal(create(&c, &def, authority), R(OK));
+    assert_int_equal(register_voters(&c, id, 0, 1, stranger), R(NOT_AUTHORIZED));
+    assert_int_equal(control(&c, id, CLOSE, stranger), R(NOT_AUTHORIZED));
+    assert_int_equal(control(&c, "other", CLOSE, authority), R(UNKNOWN_ELECTION));
+    /* A trustee step by a key that is not a trustee. */
+    {
+        ceremony k;
+        ceremony_init(&k, id, 4, 3);
+        Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+        Evote__V1__TrusteeDealing d = EVOTE__V1__TRUSTEE_DEALING__INIT;
+        d.election_id.data = (uint8_t *)id;
+        d.election_id.len = strlen(id);
+        d.encryption_key.data = k.ek_pub[0];
+        d.encryption_key.len = EC_POINT_LEN;
+        body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_DEALING;
+        body.trustee_dealing = &d;
+        assert_int_equal(run(&c, &body, stranger), R(NOT_TRUSTEE));
+        ceremony_free(&k);
+    }
+    chain_free(&c);
+}
+
+static void test_unusable_definitions_are_refused(void **state)
+{
+    chain c;
+    (void)state;
+    chain_init(&c);
+    /* threshold above the trustees: refused at the ledger boundary */
+    election_def def = {"bad", 2, 3, 0, 0, 0, 0, 3, 1, 1};
+    assert_int_equal(create(&c, &def, authority), R(MALFORMED));
+    /* a trustee key twice */
+    {
+        Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+        Evote__V1__ElectionCreate ec = EVOTE__V1__ELECTION_CREATE__INIT;
+        Evote__V1__Question q = EVOTE__V1__QUESTION__INIT, *qs[1] = {&q};
+        char *options[2] = {"yes", "no"};
+        ProtobufCBinaryData trustees[2] = {{32, trustee_pub[0]}, {32, trustee_pub[0]}};
+        q.text = "?";
+        q.options = options;
+        q.n_options = 2;
+        q.min_selections = 1;
+        q.max_selections = 1;
+        ec.election_id.data = (uint8_t *)"dup";
+        ec.election_id.len = 3;
+        ec.title = "t";
+        ec.questions = qs;
+        ec.n_questions = 1;
+        ec.trustees = trustees;
+        ec.n_trustees = 2;
+        body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_CREATE;
+        body.election_create = &ec;
+        assert_int_equal(run(&c, &body, authority), R(BAD_DEFINITION));
+        trustees[1].data = trustee_pub[1];
+        assert_int_equal(run(&c, &body, authority), R(OK));
+    }
+    chain_free(&c);
+}
+
+static void test_default_threshold_is_two_f_plus_one(void **state)
+{
+    chain c;
+    election_state_reader rd;
+    Evote__V1__ElectionRecord *rec = NULL;
+    election_def def = {"thr", 4, 0, 0, 0, 0, 0, 3, 1, 1};
+    (void)state;
+    chain_init(&c);
+    rd = (election_state_reader){mem_get, &c.st};
+    assert_int_equal(create(&c, &def, authority), R(OK));
+    assert_int_equal(election_get(&rd, chain_id, (const uint8_t *)"thr", 3, &rec), ELECTION_OK);
+    assert_int_equal(rec->definition->threshold, 3);
+    evote__v1__election_record__free_unpacked(rec, NULL);
+    def.id = "thr1";
+    def.n = 1;
+    assert_int_equal(create(&c, &def, authority), R(OK));
+    assert_int_equal(election_get(&rd, chain_id, (const uint8_t *)"thr1", 4, &rec), ELECTION_OK);
+    assert_int_equal(rec->definition->threshold, 1);
+    evote__v1__election_record__free_unpacked(rec, NULL);
+    chain_free(&c);
+}
+
+static void test_approval_question_and_an_election_with_no_votes_for_an_option(void **state)
+{
+    const char *id = "approve";
+    election_def def = {id, 1, 1, 0, 0, 0, 0, 4, 0, 2};
+    chain c;
+    ceremony k;
+    bc_election *e;
+    uint8_t sel[4], enc[8192], *tx;
+    size_t len, n;
+    (void)state;
+
+    chain_init(&c);
+    assert_int_equal(create(&c, &def, authority), R(OK));
+    assert_int_equal(register_voters(&c, id, 0, 3, authority), R(OK));
+    run_ceremony(&c, id, &k, 1, 1);
+    e = client_election(&c, id);
+    n = bc_ballot_size(e);
+    const uint8_t choices[3][4] = {{1, 1, 0, 0}, {0, 0, 0, 0}, {1, 0, 0, 0}};
+    for (int v = 0; v < 3; v++) {
+        memcpy(sel, choices[v], 4);
+        assert_int_equal(bc_ballot_encrypt(e, voter_pub[v], sel, 4, enc, n), BC_OK);
+        tx = ballot_tx(id, enc, n, voter_key[v], &len);
+        assert_int_equal(exec1(&c, tx, len), R(OK));
+    }
+    assert_int_equal(control(&c, id, CLOSE, authority), R(OK));
+    assert_int_equal(post_partial(&c, id, &k, 1, 0), R(OK));
+    Evote__V1__ElectionResult *res = result_of(&c, id);
+    assert_non_null(res);
+    assert_int_equal(res->counts[0], 2);
+    assert_int_equal(res->counts[1], 1);
+    assert_int_equal(res->counts[2], 0); /* a tally of zero */
+    assert_int_equal(res->counts[3], 0);
+    evote__v1__election_result__free_unpacked(res, NULL);
+    bc_election_destroy(&e);
+    ceremony_free(&k);
+    chain_free(&c);
+}
+
+static void test_election_closed_with_no_ballots_counts_zero(void **state)
+{
+    const char *id = "empty";
+    election_def def = {id, 1, 1, 0, 0, 0, 0, 2, 1, 1};
+    chain c;
+    ceremony k;
+    (void)state;
+    chain_init(&c);
+    assert_int_equal(create(&c, &def, authority), R(OK));
+    run_ceremony(&c, id, &k, 1, 1);
+    assert_int_equal(control(&c, id, CLOSE, authority), R(OK));
+    assert_int_equal(post_partial(&c, id, &k, 1, 0), R(OK));
+    Evote__V1__ElectionResult *res = result_of(&c, id);
+    assert_non_null(res);
+    assert_int_equal(res->counts[0], 0);
+    assert_int_equal(res->counts[1], 0);
+    evote__v1__election_result__free_unpacked(res, NULL);
+    ceremony_free(&k);
+    chain_free(&c);
+}
+
+/* Replays a recorded chain from empty state. */
+static void replay(const chain *rec, chain *out)
+{
+    chain_init(out);
+    for (size_t i = 0; i < rec->nlog; i++) {
+        Evote__V1__TxResult r;
+        uint8_t *b = rec->log[i].bytes;
+        size_t len = rec->log[i].len;
+        out->height = rec->log[i].height;
+        run_block(out, &b, &len, 1, &r);
+    }
+}
+
+static void test_same_transactions_give_byte_identical_changes(void **state)
+{
+    chain c, r1, r2;
+    (void)state;
+    chain_init(&c);
+    full_election(&c);
+    replay(&c, &r1);
+    replay(&c, &r2);
+    assert_true(c.dump_len > 0);
+    assert_int_equal(r1.dump_len, c.dump_len);
+    assert_int_equal(r2.dump_len, c.dump_len);
+    assert_memory_equal(r1.dump, c.dump, c.dump_len);
+    assert_memory_equal(r2.dump, c.dump, c.dump_len);
+    chain_free(&c);
+    chain_free(&r1);
+    chain_free(&r2);
+}
+
+static void test_changes_list_keeps_first_touch_order_and_last_value(void **state)
+{
+    election_changes *c = election_changes_new();
+    const uint8_t *k, *v;
+    size_t kl, vl;
+    int del;
+    char key[16];
+    (void)state;
+    assert_non_null(c);
+    assert_int_equal(election_changes_find(c, (const uint8_t *)"a", 1, &v, &vl), 0);
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < 1000; i++) {
+            int n = snprintf(key, sizeof key, "k%d", i);
+            uint8_t val[2] = {(uint8_t)i, (uint8_t)round};
+            assert_int_equal(election_changes_put(c, (const uint8_t *)key, (size_t)n, val, 2), 1);
+        }
+    assert_int_equal(election_changes_count(c), 1000);
+    for (int i = 0; i < 1000; i++) {
+        int n = snprintf(key, sizeof key, "k%d", i);
+        election_changes_at(c, (size_t)i, &k, &kl, &v, &vl, &del);
+        assert_int_equal(kl, (size_t)n);
+        assert_memory_equal(k, key, kl);
+        assert_int_equal(vl, 2);
+        assert_int_equal(v[0], (uint8_t)i);
+        assert_int_equal(v[1], 1); /* the last put wins */
+        assert_false(del);
+    }
+    assert_int_equal(election_changes_find(c, (const uint8_t *)"k999", 4, &v, &vl), 1);
+    election_changes_clear(c);
+    assert_int_equal(election_changes_count(c), 0);
+    assert_int_equal(election_changes_find(c, (const uint8_t *)"k999", 4, &v, &vl), 0);
+    election_changes_destroy(&c);
+    assert_null(c);
+    election_changes_destroy(&c); /* twice is harmless */
+}
+
+static void test_result_codes_have_sentences(void **state)
+{
+    (void)state;
+    for (int r = 0; r <= 21; r++)
+        assert_non_null(election_result_text((Evote__V1__TxResult)r));
+    assert_string_not_equal(election_result_text(R(BAD_DEFINITION)), "unknown result");
+    for (int e = 0; e <= ELECTION_ERR_CRYPTO; e++)
+        assert_string_not_equal(election_strerror((election_err)e), "unknown election error");
+}
+
+static int failing_get(void *ctx, const uint8_t *key, size_t key_len, uint8_t **value, size_t *len)
+{
+    (void)ctx;
+    (void)key;
+    (void)key_len;
+    (void)value;
+    (void)len;
+    return -1;
+}
+
+static void test_unreadable_or_damaged_state_is_a_local_error_not_a_result(void **state)
+{
+    const char *id = "dmg";
+    election_def def = {id, 1, 1, 0, 0, 0, 0, 2, 1, 1};
+    chain c;
+    uint8_t *tx, key[33];
+    size_t len;
+    ledger_tx *ltx = NULL;
+    election_changes *block = election_changes_new();
+    Evote__V1__TxResult res;
+    Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+    Evote__V1__VoterRegistration reg = EVOTE__V1__VOTER_REGISTRATION__INIT;
+    ProtobufCBinaryData keys[1] = {{32, voter_pub[0]}};
+    (void)state;
+
+    chain_init(&c);
+    assert_int_equal(create(&c, &def, authority), R(OK));
+    reg.election_id.data = (uint8_t *)id;
+    reg.election_id.len = strlen(id);
+    reg.voter_keys = keys;
+    reg.n_voter_keys = 1;
+    body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_VOTER_REGISTRATION;
+    body.voter_registration = &reg;
+    tx = seal(&body, authority, &len);
+    assert_int_equal(ledger_tx_decode(tx, len, chain_id, &ltx, NULL), LEDGER_OK);
+    election_ctx ctx = {chain_id, 5, 0, is_authority, NULL, c.cache};
+    election_tx etx = {ltx->body, ltx->envelope->signer.data, ltx->id, 0, NULL, 0};
+
+    election_state_reader bad = {failing_get, NULL};
+    assert_int_equal(election_apply(&ctx, &etx, &bad, block, &res), ELECTION_ERR_STATE);
+    assert_int_equal(election_changes_count(block), 0);
+
+    key[0] = ELECTION_KEY_ELECTION;
+    election_hash(chain_id, (const uint8_t *)id, strlen(id), key + 1);
+    mem_put(&c.st, key, sizeof key, (const uint8_t *)"\x0a\x05garbage", 9);
+    election_state_reader rd = {mem_get, &c.st};
+    assert_int_equal(election_apply(&ctx, &etx, &rd, block, &res), ELECTION_ERR_CORRUPT);
+    assert_int_equal(election_changes_count(block), 0);
+
+    /* Not an election payload at all. */
+    Evote__V1__Notice notice = EVOTE__V1__NOTICE__INIT;
+    Evote__V1__TxBody nb = EVOTE__V1__TX_BODY__INIT;
+    nb.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_NOTICE;
+    nb.notice = &notice;
+    etx.body = &nb;
+    assert_int_equal(election_apply(&ctx, &etx, &rd, block, &res), ELECTION_ERR_ARGUMENT);
+
+    election_changes_destroy(&block);
+    ledger_tx_destroy(&ltx);
+    free(tx);
+    chain_free(&c);
+}
+
+static void test_voting_window_by_block_time(void **state)
+{
+    const char *id = "timed";
+    chain c;
+    ceremony k;
+    bc_election *e;
+    uint8_t *tx;
+    size_t len;
+    Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+    Evote__V1__ElectionCreate ec = EVOTE__V1__ELECTION_CREATE__INIT;
+    Evote__V1__Question q = EVOTE__V1__QUESTION__INIT, *qs[1] = {&q};
+    char *options[2] = {"yes", "no"};
+    ProtobufCBinaryData trustees[1] = {{32, trustee_pub[0]}};
+    (void)state;
+
+    chain_init(&c);
+    q.text = "?";
+    q.options = options;
+    q.n_options = 2;
+    q.min_selections = 1;
+    q.max_selections = 1;
+    ec.election_id.data = (uint8_t *)id;
+    ec.election_id.len = strlen(id);
+    ec.title = "t";
+    ec.questions = qs;
+    ec.n_questions = 1;
+    ec.trustees = trustees;
+    ec.n_trustees = 1;
+    ec.open_time_ms = 5000;
+    ec.close_time_ms = 9000;
+    body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_CREATE;
+    body.election_create = &ec;
+    assert_int_equal(run(&c, &body, authority), R(OK));
+    assert_int_equal(register_voters(&c, id, 0, 2, authority), R(OK));
+    run_ceremony(&c, id, &k, 1, 1);
+    e = client_election(&c, id);
+    c.time_ms = 4999;
+    tx = cast(e, id, 0, 0, voter_key[0], &len, NULL);
+    assert_int_equal(exec1(&c, tx, len), R(NOT_OPEN));
+    c.time_ms = 9000; /* the closing time itself still counts */
+    tx = cast(e, id, 0, 0, voter_key[0], &len, NULL);
+    assert_int_equal(exec1(&c, tx, len), R(OK));
+    c.time_ms = 9001;
+    tx = cast(e, id, 1, 0, voter_key[1], &len, NULL);
+    assert_int_equal(exec1(&c, tx, len), R(NOT_OPEN));
+    assert_int_equal(post_partial(&c, id, &k, 1, 0), R(OK));
+    bc_election_destroy(&e);
+    ceremony_free(&k);
+    chain_free(&c);
+}
+
+static void test_ballot_with_more_selections_than_allowed_is_refused(void **state)
+{
+    const char *id = "limit";
+    election_def def = {id, 1, 1, 0, 0, 0, 0, 3, 0, 1}; /* approval of at most 1 of 3 */
+    chain c;
+    ceremony k;
+    bc_election *e, *cheat = NULL;
+    uint8_t sel[3] = {1, 1, 0}, enc[4096], *tx;
+    size_t len, n;
+    bc_question q = {3, 1, 2}; /* the same proof length (two range branches), another rule */
+    Evote__V1__ElectionRecord *rec = NULL;
+    election_state_reader rd;
+    (void)state;
+
+    chain_init(&c);
+    rd = (election_state_reader){mem_get, &c.st};
+    assert_int_equal(create(&c, &def, authority), R(OK));
+    assert_int_equal(register_voters(&c, id, 0, 1, authority), R(OK));
+    run_ceremony(&c, id, &k, 1, 1);
+    e = client_election(&c, id);
+    assert_int_equal(election_get(&rd, chain_id, (const uint8_t *)id, strlen(id), &rec), ELECTION_OK);
+    assert_int_equal(bc_election_new(&cheat, rec->election_hash.data, rec->election_key.data, &q, 1), BC_OK);
+    evote__v1__election_record__free_unpacked(rec, NULL);
+    n = bc_ballot_size(e);
+    assert_int_equal(bc_ballot_size(cheat), n);
+    assert_int_equal(bc_ballot_encrypt(cheat, voter_pub[0], sel, 3, enc, n), BC_OK);
+    tx = ballot_tx(id, enc, n, voter_key[0], &len);
+    assert_int_equal(exec1(&c, tx, len), R(BAD_PROOF));
+    /* The same voter's honest ballot still goes in. */
+    sel[1] = 0;
+    assert_int_equal(bc_ballot_encrypt(e, voter_pub[0], sel, 3, enc, n), BC_OK);
+    tx = ballot_tx(id, enc, n, voter_key[0], &len);
+    assert_int_equal(exec1(&c, tx, len), R(OK));
+    bc_election_destroy(&cheat);
+    bc_election_destroy(&e);
+    ceremony_free(&k);
+    chain_free(&c);
+}
+
+static void test_roll_of_ten_thousand_voters_in_one_transaction(void **state)
+{
+    const char *id = "roll";
+    election_def def = {id, 1, 1, 0, 0, 0, 0, 2, 1, 1};
+    chain c;
+    Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+    Evote__V1__VoterRegistration reg = EVOTE__V1__VOTER_REGISTRATION__INIT;
+    ProtobufCBinaryData *keys = malloc((LEDGER_MAX_REGISTRATIONS + 1) * sizeof *keys);
+    uint8_t (*pubs)[32] = malloc((LEDGER_MAX_REGISTRATIONS + 1) * 32);
+    Evote__V1__ElectionRecord *rec = NULL;
+    election_state_reader rd;
+    int voted;
+    (void)state;
+
+    assert_non_null(keys);
+    assert_non_null(pubs);
+    chain_init(&c);
+    rd = (election_state_reader){mem_get, &c.st};
+    assert_int_equal(create(&c, &def, authority), R(OK));
+    for (uint32_t i = 0; i <= LEDGER_MAX_REGISTRATIONS; i++) {
+        crypto_tagged_hash("test/voter", (const uint8_t *)&i, sizeof i, pubs[i]);
+        keys[i] = (ProtobufCBinaryData){32, pubs[i]};
+    }
+    reg.election_id.data = (uint8_t *)id;
+    reg.election_id.len = strlen(id);
+    reg.voter_keys = keys;
+    reg.n_voter_keys = LEDGER_MAX_REGISTRATIONS;
+    body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_VOTER_REGISTRATION;
+    body.voter_registration = &reg;
+    assert_int_equal(run(&c, &body, authority), R(OK));
+    /* A retried batch is harmless: nobody is registered twice. */
+    assert_int_equal(run(&c, &body, authority), R(OK));
+    reg.n_voter_keys = LEDGER_MAX_REGISTRATIONS + 1; /* over the limit: refused at the boundary */
+    assert_int_equal(run(&c, &body, authority), R(MALFORMED));
+    assert_int_equal(election_get(&rd, chain_id, (const uint8_t *)id, strlen(id), &rec), ELECTION_OK);
+    assert_int_equal(rec->voters_registered, LEDGER_MAX_REGISTRATIONS);
+    evote__v1__election_record__free_unpacked(rec, NULL);
+    assert_int_equal(election_voter_status(&rd, chain_id, (const uint8_t *)id, strlen(id), pubs[1234], &voted), 1);
+    assert_false(voted);
+    assert_int_equal(election_voter_status(&rd, chain_id, (const uint8_t *)id, strlen(id), voter_pub[0], &voted), 0);
+    free(keys);
+    free(pubs);
+    chain_free(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_full_election_counts_equal_the_votes_cast),
+        cmocka_unit_test(test_precheck_verdict_lets_execution_skip_the_proofs),
+        cmocka_unit_test(test_precheck_refuses_a_bad_ballot_and_defers_an_unknown_election),
+        cmocka_unit_test(test_revote_replaces_the_earlier_ballot_in_the_tally),
+        cmocka_unit_test(test_misbehaving_dealer_is_disqualified_by_a_valid_complaint),
+        cmocka_unit_test(test_ceremony_deadline_allows_opening_without_a_silent_trustee),
+        cmocka_unit_test(test_non_authority_cannot_create_register_or_close),
+        cmocka_unit_test(test_unusable_definitions_are_refused),
+        cmocka_unit_test(test_default_threshold_is_two_f_plus_one),
+        cmocka_unit_test(test_approval_question_and_an_election_with_no_votes_for_an_option),
+        cmocka_unit_test(test_election_closed_with_no_ballots_counts_zero),
+        cmocka_unit_test(test_same_transactions_give_byte_identical_changes),
+        cmocka_unit_test(test_changes_list_keeps_first_touch_order_and_last_value),
+        cmocka_unit_test(test_result_codes_have_sentences),
+        cmocka_unit_test(test_unreadable_or_damaged_state_is_a_local_error_not_a_result),
+        cmocka_unit_test(test_voting_window_by_block_time),
+        cmocka_unit_test(test_ballot_with_more_selections_than_allowed_is_refused),
+        cmocka_unit_test(test_roll_of_ten_thousand_voters_in_one_transaction),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
