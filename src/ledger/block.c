@@ -69,18 +69,47 @@ ledger_err ledger_batch_check(const uint8_t *batch, size_t len, const uint8_t ch
     return err;
 }
 
-/* The result of one decoded transaction against the chain's state. */
-static Evote__V1__TxResult execute_tx(const genesis *g, const ledger_tx *tx)
+static int is_authority(void *arg, const uint8_t *pubkey)
 {
-    switch (tx->body->payload_case) {
-    case EVOTE__V1__TX_BODY__PAYLOAD_NOTICE:
-        return genesis_is_authority(g, tx->envelope->signer.data) ? EVOTE__V1__TX_RESULT__TX_RESULT_OK
-                                                                  : EVOTE__V1__TX_RESULT__TX_RESULT_NOT_AUTHORIZED;
-    default:
-        /* Election payloads belong to the election rules (src/election);
-         * no election can exist on the chain before them. */
-        return EVOTE__V1__TX_RESULT__TX_RESULT_UNKNOWN_ELECTION;
+    return genesis_is_authority(arg, pubkey);
+}
+
+/* The result of one decoded transaction against the chain's state.
+ * Returns: 1, or 0 when the election state failed (a local failure). */
+static int execute_tx(const genesis *g, const ledger_tx *tx, const ledger_chain_view *view, uint64_t block_time,
+                      Evote__V1__TxResult *result)
+{
+    election_ctx ectx;
+    election_tx etx;
+    election_err err;
+
+    if (tx->body->payload_case == EVOTE__V1__TX_BODY__PAYLOAD_NOTICE) {
+        *result = genesis_is_authority(g, tx->envelope->signer.data) ? EVOTE__V1__TX_RESULT__TX_RESULT_OK
+                                                                     : EVOTE__V1__TX_RESULT__TX_RESULT_NOT_AUTHORIZED;
+        return 1;
     }
+    if (view == NULL || view->state == NULL || view->changes == NULL ||
+        !election_is_election_payload(tx->body)) {
+        *result = EVOTE__V1__TX_RESULT__TX_RESULT_UNKNOWN_ELECTION;
+        return 1;
+    }
+    memset(&ectx, 0, sizeof ectx);
+    ectx.chain_id = g->chain_id;
+    ectx.height = view->height;
+    ectx.time_ms = block_time;
+    ectx.is_authority = is_authority;
+    ectx.authority_arg = (void *)g;
+    ectx.cache = view->cache;
+    memset(&etx, 0, sizeof etx);
+    etx.body = tx->body;
+    etx.signer = tx->envelope->signer.data;
+    etx.id = tx->id;
+    if (view->ballot_verdict != NULL &&
+        tx->body->payload_case == EVOTE__V1__TX_BODY__PAYLOAD_BALLOT &&
+        view->ballot_verdict(view->ctx, tx->id, &etx.ballot_cts, &etx.n_ballot_cts))
+        etx.ballot_verified = 1;
+    err = election_apply(&ectx, &etx, view->state, view->changes, result);
+    return err == ELECTION_OK;
 }
 
 ledger_err ledger_execute_batch(const genesis *g, const uint8_t *batch, size_t len, const ledger_chain_view *view,
@@ -88,6 +117,7 @@ ledger_err ledger_execute_batch(const genesis *g, const uint8_t *batch, size_t l
 {
     Evote__V1__Batch *b = evote__v1__batch__unpack(NULL, len, batch);
     uint8_t (*ids)[CRYPTO_HASH_LEN];
+    uint64_t block_time;
 
     *n = 0;
     if (b == NULL)
@@ -101,6 +131,12 @@ ledger_err ledger_execute_batch(const genesis *g, const uint8_t *batch, size_t l
         evote__v1__batch__free_unpacked(b, NULL);
         return LEDGER_ERR_NOMEM;
     }
+    if (view != NULL && view->changes != NULL)
+        election_changes_clear(view->changes); /* this block's changes only */
+    /* The block's time, as ledger_block_assemble will record it. */
+    block_time = b->timestamp_ms;
+    if (view != NULL && view->prev_timestamp_ms > block_time)
+        block_time = view->prev_timestamp_ms;
     for (size_t i = 0; i < b->n_txs; i++) {
         ledger_tx *tx = NULL;
         crypto_err detail = CRYPTO_OK;
@@ -114,8 +150,14 @@ ledger_err ledger_execute_batch(const genesis *g, const uint8_t *batch, size_t l
             results[i] = ledger_result_for(err, detail);
         else if (dup || (view && view->tx_committed && view->tx_committed(view->ctx, ids[i])))
             results[i] = EVOTE__V1__TX_RESULT__TX_RESULT_DUPLICATE;
-        else
-            results[i] = execute_tx(g, tx);
+        else if (!execute_tx(g, tx, view, block_time, &results[i])) {
+            ledger_tx_destroy(&tx);
+            free(ids);
+            evote__v1__batch__free_unpacked(b, NULL);
+            if (view->changes != NULL)
+                election_changes_clear(view->changes);
+            return LEDGER_ERR_STATE;
+        }
         ledger_tx_destroy(&tx);
     }
     *n = b->n_txs;

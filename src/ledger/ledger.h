@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "crypto.h"
+#include "election.h"
 #include "evote.pb-c.h"
 
 typedef enum {
@@ -31,6 +32,7 @@ typedef enum {
     LEDGER_ERR_BATCH_SIZE,     /* more transactions than the genesis allows */
     LEDGER_ERR_BATCH_TX,       /* a transaction in the batch is invalid */
     LEDGER_ERR_BATCH_DUPLICATE,/* the same transaction twice in one batch */
+    LEDGER_ERR_STATE,          /* the election state cannot be read or is damaged */
 } ledger_err;
 
 /* Returns: a sentence for an operator or a client. Never NULL. */
@@ -236,11 +238,22 @@ EVOTE_WARN_UNUSED ledger_err ledger_batch_check(const uint8_t *batch, size_t len
                                                 uint64_t now_ms, uint64_t max_skew_ms, uint32_t max_txs,
                                                 mempool *mp, size_t *bad_tx);
 
-/* What execution may ask of the committed chain. */
+/* What execution may ask of the committed chain, and where the election
+ * rules keep their state. */
 typedef struct {
     /* Returns: 1 when a transaction with this id is already in a block. */
     int (*tx_committed)(void *ctx, const uint8_t id[CRYPTO_HASH_LEN]);
     void *ctx;
+    /* Elections. state == NULL: election payloads get
+     * TX_RESULT_UNKNOWN_ELECTION (nothing to read or write). */
+    const election_state_reader *state; /* the state as of the previous block */
+    election_cache *cache;              /* ballot verifiers per election (may be NULL) */
+    election_changes *changes;          /* Out: this block's state changes (when state != NULL) */
+    uint64_t height;                    /* the block being executed */
+    uint64_t prev_timestamp_ms;         /* block time = max(batch time, this) */
+    /* Returns: 1 and *cts, *n when election_precheck_ballot already accepted
+     * this exact transaction (a mempool verdict); may be NULL. */
+    int (*ballot_verdict)(void *ctx, const uint8_t id[CRYPTO_HASH_LEN], const elgamal_ct **cts, size_t *n);
 } ledger_chain_view;
 
 /* Deterministic execution of a committed batch: every honest replica
@@ -248,12 +261,14 @@ typedef struct {
  * transaction already in the chain (or earlier in this batch) is
  * TX_RESULT_DUPLICATE; a notice not signed by an authority is
  * TX_RESULT_NOT_AUTHORIZED; election payloads are handed to the election
- * rules (src/election) — until an election exists on the chain they are
- * TX_RESULT_UNKNOWN_ELECTION. The batch passed ledger_batch_check before it
+ * rules (src/election), whose state changes collect in view->changes. The
+ * batch passed ledger_batch_check before it
  * was prepared, but a replica catching up executes batches it never checked,
  * so every transaction is decoded again (a bad one records its code).
  * Out: results[0..n), *n (results must hold max_txs entries).
- * Returns: LEDGER_OK, or LEDGER_ERR_BATCH_MALFORMED / _SIZE. */
+ * Returns: LEDGER_OK, or LEDGER_ERR_BATCH_MALFORMED / _SIZE, or
+ * LEDGER_ERR_STATE when the election state could not be read (a local
+ * failure: the block must not be stored; nothing is in view->changes). */
 EVOTE_WARN_UNUSED ledger_err ledger_execute_batch(const genesis *g, const uint8_t *batch, size_t len,
                                                   const ledger_chain_view *view, uint32_t max_txs,
                                                   Evote__V1__TxResult *results, size_t *n);

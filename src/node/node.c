@@ -54,6 +54,9 @@ struct node {
     uint32_t self;
     signing_key *key;
     chain_store *store;
+    election_state_reader state;  /* the election rules' view of the store */
+    election_cache *elections;    /* ballot verifiers, shared with execution */
+    election_changes *changes;    /* the block being executed */
     mempool *mp;
     peer_net *net;
     client_endpoint *client;
@@ -148,6 +151,13 @@ static int cb_load_batch(void *ctx, uint64_t seq, uint8_t **batch, size_t *len)
         evote__v1__block__free_unpacked(b, NULL);
     free(block);
     return ok;
+}
+
+static int state_get(void *ctx, const uint8_t *key, size_t key_len, uint8_t **value, size_t *len)
+{
+    node *n = ctx;
+    store_err e = chain_store_get_state(n->store, key, key_len, value, len);
+    return e == STORE_OK ? 1 : e == STORE_ERR_NOT_FOUND ? 0 : -1;
 }
 
 static int tx_committed(void *ctx, const uint8_t id[CRYPTO_HASH_LEN])
@@ -294,8 +304,10 @@ static void execute(node *n, replica_action *a)
     uint8_t tip_hash[CRYPTO_HASH_LEN], hash[CRYPTO_HASH_LEN], *block = NULL;
     uint64_t tip, tip_ts;
     size_t nres = 0, block_len = 0;
-    ledger_chain_view view = {tx_committed, n};
+    ledger_chain_view view;
     chain_store_append_args args;
+    chain_store_state_change *state = NULL;
+    size_t n_state = 0;
     store_err serr;
     ledger_err lerr;
     char h[17];
@@ -317,6 +329,15 @@ static void execute(node *n, replica_action *a)
         n->fatal = 1;
         goto out;
     }
+    memset(&view, 0, sizeof view);
+    view.tx_committed = tx_committed;
+    view.ctx = n;
+    view.state = &n->state;
+    view.cache = n->elections;
+    view.changes = n->changes;
+    view.height = a->seq;
+    view.prev_timestamp_ms = tip_ts;
+    election_changes_clear(n->changes);
     lerr = ledger_execute_batch(n->g, a->batch, a->batch_len, &view, n->g->max_batch_txs, results, &nres);
     if (lerr == LEDGER_OK)
         lerr = ledger_block_assemble(n->g->chain_id, a->seq, tip_hash, tip_ts, a->batch, a->batch_len, results,
@@ -329,6 +350,15 @@ static void execute(node *n, replica_action *a)
     }
     for (size_t i = 0; i < batch->n_txs; i++)
         envelope_txid(batch->txs[i].data, batch->txs[i].len, ids[i]);
+    n_state = election_changes_count(n->changes);
+    if (n_state > 0 && (state = calloc(n_state, sizeof *state)) == NULL) {
+        log_error("seq=%" PRIu64 " out of memory for the election state changes; stopping", a->seq);
+        n->fatal = 1;
+        goto out;
+    }
+    for (size_t i = 0; i < n_state; i++)
+        election_changes_at(n->changes, i, &state[i].key, &state[i].key_len, &state[i].value,
+                            &state[i].value_len, &state[i].del);
     memset(&args, 0, sizeof args);
     args.block = block;
     args.block_len = block_len;
@@ -337,6 +367,8 @@ static void execute(node *n, replica_action *a)
     args.tx_ids = (const uint8_t(*)[CRYPTO_HASH_LEN])ids;
     args.tx_results = results;
     args.n_txs = nres;
+    args.state = state;
+    args.n_state = n_state;
     args.consensus_meta = n->meta;
     args.consensus_meta_len = n->meta_len;
     serr = chain_store_append(n->store, &args);
@@ -358,6 +390,8 @@ static void execute(node *n, replica_action *a)
 out:
     if (batch)
         evote__v1__batch__free_unpacked(batch, NULL);
+    free(state);
+    election_changes_clear(n->changes);
     free(results);
     free(ids);
     free(block);
@@ -849,6 +883,13 @@ int node_new(const node_config *cfg, node **out, char *why, size_t why_len)
         snprintf(why, why_len, "chain store %s: %s", serr.detail, store_strerror(se));
         goto out;
     }
+    n->state.get = state_get;
+    n->state.ctx = n;
+    n->changes = election_changes_new();
+    if (n->changes == NULL || election_cache_new(n->g->chain_id, &n->elections) != ELECTION_OK) {
+        snprintf(why, why_len, "out of memory (election state)");
+        goto out;
+    }
     lerr = mempool_new(n->g->chain_id, cfg->mempool_capacity, 0, &n->mp);
     if (lerr != LEDGER_OK) {
         snprintf(why, why_len, "mempool: %s", ledger_strerror(lerr));
@@ -932,6 +973,8 @@ void node_destroy(node **self)
     client_endpoint_destroy(&n->client);
     peer_net_destroy(&n->net);
     mempool_destroy(&n->mp);
+    election_changes_destroy(&n->changes);
+    election_cache_destroy(&n->elections);
     chain_store_destroy(&n->store);
     signing_key_destroy(&n->key);
     genesis_destroy(&n->g);

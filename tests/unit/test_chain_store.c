@@ -1407,7 +1407,7 @@ static void test_full_disk_refuses_with_disk_full_and_the_chain_survives(void **
 
 /* --------------------------------------------------- crash atomicity */
 
-static void crash_child(const char *dir, const char *name)
+static void crash_child(const char *dir, const char *name, int progress_fd)
 {
     chain_t c;
     chain_store *s = NULL;
@@ -1424,6 +1424,8 @@ static void crash_child(const char *dir, const char *name)
             _exit(22);
         advance(&c, &b);
         blk_free(&b);
+        if (write(progress_fd, "b", 1) < 0) { /* the parent waits for the first block */
+        }
         /* A view change between blocks, in its own transaction. */
         if (c.height % 5 == 0) {
             uint8_t *m;
@@ -1451,14 +1453,26 @@ static void test_killed_writer_leaves_the_chain_at_a_block_boundary(void **state
     s = open_store(t.store, &c, 256 * 1024, 0); /* small: growth happens under the kills too */
     chain_store_destroy(&s);
     for (int round = 0; round < 20; round++) {
-        pid_t pid = fork();
+        int progress[2];
+        pid_t pid;
         int status;
         uint64_t tip;
+        char got;
+        assert_int_equal(pipe(progress), 0);
+        pid = fork();
         assert_true(pid >= 0);
-        if (pid == 0)
-            crash_child(t.store, "crash");
-        usleep((useconds_t)(5000 + rand() % 40000));
+        if (pid == 0) {
+            close(progress[0]);
+            crash_child(t.store, "crash", progress[1]);
+        }
+        close(progress[1]);
+        /* Kill it at a random moment after it appended at least one block,
+         * however slow the machine is today. */
+        if (read(progress[0], &got, 1) != 1)
+            fail_msg("seed %u round %d: the writer died before its first block", seed, round);
+        usleep((useconds_t)(rand() % 30000));
         kill(pid, SIGKILL);
+        close(progress[0]);
         assert_int_equal(waitpid(pid, &status, 0), pid);
         if (!WIFSIGNALED(status))
             fail_msg("seed %u round %d: child exited with %d", seed, round, WEXITSTATUS(status));

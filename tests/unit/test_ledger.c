@@ -635,6 +635,97 @@ static int committed_nonce_9(void *ctx, const uint8_t id[32])
     return memcmp(ctx, id, 32) == 0;
 }
 
+static int empty_state(void *ctx, const uint8_t *k, size_t kl, uint8_t **v, size_t *l)
+{
+    (void)ctx, (void)k, (void)kl, (void)v, (void)l;
+    return 0;
+}
+
+static int broken_state(void *ctx, const uint8_t *k, size_t kl, uint8_t **v, size_t *l)
+{
+    (void)ctx, (void)k, (void)kl, (void)v, (void)l;
+    return -1;
+}
+
+static buf_t election_create_by(const signing_key *k, const uint8_t *chain, uint64_t nonce)
+{
+    Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+    Evote__V1__ElectionCreate ec = EVOTE__V1__ELECTION_CREATE__INIT;
+    Evote__V1__Question q = EVOTE__V1__QUESTION__INIT, *qs[1] = {&q};
+    char *options[2] = {"yes", "no"};
+    uint8_t trustee[32];
+    ProtobufCBinaryData trustees[1] = {{32, trustee}};
+    buf_t b;
+
+    signing_key_pubkey(k, trustee);
+    q.text = "Adopt the budget?";
+    q.options = options;
+    q.n_options = 2;
+    q.min_selections = 1;
+    q.max_selections = 1;
+    ec.election_id.data = (uint8_t *)"referendum-2027";
+    ec.election_id.len = 15;
+    ec.title = "Budget referendum";
+    ec.questions = qs;
+    ec.n_questions = 1;
+    ec.open_height = 10;
+    ec.close_height = 20;
+    ec.trustees = trustees;
+    ec.n_trustees = 1;
+    ec.threshold = 1;
+    body.chain_id.data = (uint8_t *)chain;
+    body.chain_id.len = 32;
+    body.nonce = nonce;
+    body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_CREATE;
+    body.election_create = &ec;
+    assert_int_equal(ledger_tx_seal(&body, k, &b.bytes, &b.len), CRYPTO_OK);
+    return b;
+}
+
+/* Election payloads go to src/election: their result codes come from the
+ * rules, their state changes collect in view.changes, and a state that
+ * cannot be read stops the block instead of recording a wrong code. */
+static void test_execution_hands_election_payloads_to_the_rules(void **state)
+{
+    char *t = genesis_text(1, NULL); /* `key` is its only authority */
+    genesis *g = NULL;
+    signing_key *stranger = NULL;
+    election_state_reader empty = {empty_state, NULL}, broken = {broken_state, NULL};
+    ledger_chain_view view;
+    Evote__V1__TxResult r[2];
+    size_t n = 0;
+    (void)state;
+    assert_int_equal(parse_text(t, &g, NULL), LEDGER_OK);
+    assert_int_equal(signing_key_generate(&stranger), CRYPTO_OK);
+    buf_t txs[2] = {election_create_by(key, g->chain_id, 1), election_create_by(stranger, g->chain_id, 2)};
+    buf_t b = make_batch(g->chain_id, 1, 1000, txs, 2);
+
+    memset(&view, 0, sizeof view);
+    view.changes = election_changes_new();
+    assert_non_null(view.changes);
+    /* No state given: nothing to run them against. */
+    assert_int_equal(ledger_execute_batch(g, b.bytes, b.len, &view, 10, r, &n), LEDGER_OK);
+    assert_int_equal(r[0], EVOTE__V1__TX_RESULT__TX_RESULT_UNKNOWN_ELECTION);
+    /* With a state: the authority's election is created, the stranger's refused. */
+    view.state = &empty;
+    view.height = 1;
+    assert_int_equal(ledger_execute_batch(g, b.bytes, b.len, &view, 10, r, &n), LEDGER_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(r[0], EVOTE__V1__TX_RESULT__TX_RESULT_OK);
+    assert_int_equal(r[1], EVOTE__V1__TX_RESULT__TX_RESULT_NOT_AUTHORIZED);
+    assert_true(election_changes_count(view.changes) > 0);
+    /* A state that cannot be read: the block is not executed, no changes. */
+    view.state = &broken;
+    assert_int_equal(ledger_execute_batch(g, b.bytes, b.len, &view, 10, r, &n), LEDGER_ERR_STATE);
+    assert_int_equal(election_changes_count(view.changes), 0);
+    election_changes_destroy(&view.changes);
+    free(b.bytes);
+    free_bufs(txs, 2);
+    signing_key_destroy(&stranger);
+    genesis_destroy(&g);
+    free(t);
+}
+
 static void test_execution_records_state_dependent_result_codes(void **state)
 {
     char *t = genesis_text(1, NULL); /* `key` is its only authority */
@@ -654,7 +745,7 @@ static void test_execution_records_state_dependent_result_codes(void **state)
     };
     txs[5] = txs[0]; /* the very same envelope again */
     envelope_txid(txs[4].bytes, txs[4].len, committed_id);
-    ledger_chain_view view = {committed_nonce_9, committed_id};
+    ledger_chain_view view = {.tx_committed = committed_nonce_9, .ctx = committed_id};
     buf_t b = make_batch(g->chain_id, 1, 1000, txs, 6);
     Evote__V1__TxResult r[6];
     size_t n = 0;
@@ -766,6 +857,7 @@ int main(void)
         cmocka_unit_test(test_batch_check_accepts_a_good_proposal),
         cmocka_unit_test(test_batch_check_refuses_what_a_faulty_primary_proposes),
         cmocka_unit_test(test_execution_records_state_dependent_result_codes),
+        cmocka_unit_test(test_execution_hands_election_payloads_to_the_rules),
         cmocka_unit_test(test_block_links_to_parent_and_commits_to_batch_and_results),
         cmocka_unit_test(test_strerror_covers_every_code),
     };
