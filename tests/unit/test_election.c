@@ -69,9 +69,9 @@ typedef struct {
     election_cache *cache;
     uint64_t height, time_ms;
     logged_tx *log; /* every transaction executed, one per block */
-    size_t nlog;
+    size_t nlog, log_cap;
     uint8_t *dump;  /* every block's change list, serialized */
-    size_t dump_len;
+    size_t dump_len, dump_cap;
     int precheck;   /* run election_precheck_ballot first, as the mempool would */
 } chain;
 
@@ -138,7 +138,10 @@ static void chain_free(chain *c)
 
 static void dump_append(chain *c, const void *p, size_t len)
 {
-    c->dump = realloc(c->dump, c->dump_len + len + 1);
+    if (c->dump_len + len + 1 > c->dump_cap) { /* geometric: ASan's realloc always copies */
+        c->dump_cap = 2 * (c->dump_len + len + 1);
+        c->dump = realloc(c->dump, c->dump_cap);
+    }
     assert_non_null(c->dump);
     memcpy(c->dump + c->dump_len, p, len);
     c->dump_len += len;
@@ -177,7 +180,10 @@ static void run_block(chain *c, uint8_t **bytes, const size_t *lens, size_t n, E
             assert_int_equal(election_apply(&ctx, &etx, &rd, block, &results[i]), ELECTION_OK);
         }
         ledger_tx_destroy(&tx);
-        c->log = realloc(c->log, (c->nlog + 1) * sizeof *c->log);
+        if (c->nlog == c->log_cap) {
+            c->log_cap = c->log_cap ? 2 * c->log_cap : 64;
+            c->log = realloc(c->log, c->log_cap * sizeof *c->log);
+        }
         c->log[c->nlog].bytes = malloc(lens[i]);
         memcpy(c->log[c->nlog].bytes, bytes[i], lens[i]);
         c->log[c->nlog].len = lens[i];
