@@ -21,4 +21,110 @@ int cmd_tx(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
 int cmd_notice(int argc, char **argv);
 
+/* ------------------------------------------- client helpers (client_util.c) */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api.pb-c.h"
+
+#define DEFAULT_NODE "tcp://127.0.0.1:7200"
+#define DEFAULT_TIMEOUT_MS 5000L
+#define MAX_MS 3600000L /* an hour: --timeout and --wait */
+
+/* What every client command shares: which node, how long to wait for its
+ * answer, and how to print. */
+typedef struct {
+    const char *cmd; /* "status", for messages */
+    const char *node;
+    long timeout_ms;
+    int json;
+} node_opts;
+
+/* Option codes shared by the commands' getopt tables. */
+enum { OPT_NODE = 'n', OPT_TIMEOUT = 't', OPT_JSON = 'j', OPT_WAIT = 'w' };
+
+/* The getopt entries and the help lines of --node and --timeout. */
+#define NODE_OPTIONS {"node", required_argument, NULL, OPT_NODE}, {"timeout", required_argument, NULL, OPT_TIMEOUT}
+#define NODE_HELP                                                                      \
+    "  --node EP      the node's client endpoint (client_listen in its evoted.conf);\n" \
+    "                 default " DEFAULT_NODE "\n"                                         \
+    "  --timeout MS   how long to wait for the node's answer (default 5000)\n"
+
+/* What a node says of one transaction (a TxStatus, checked). */
+typedef struct {
+    Evote__V1__TxState state; /* PENDING, COMMITTED or UNKNOWN */
+    uint64_t height;          /* when COMMITTED */
+    uint32_t index;
+    Evote__V1__TxResult result;
+} tx_answer;
+
+void node_opts_init(node_opts *o, const char *cmd);
+/* Parses milliseconds lo..MAX_MS for option `opt`. Returns: 1, or 0 after printing why. */
+int parse_ms(const char *cmd, const char *opt, const char *s, long lo, long *out);
+/* Handles --node, --timeout, --json. Returns: 1 handled, 0 not one of them, -1 bad value (printed). */
+int node_opt(node_opts *o, int c, const char *arg);
+/* Prints help to stderr. Returns: EXIT_USAGE. */
+int usage_error(const char *help);
+/* Returns: 1 when exactly `want` operands follow the options, else 0 after printing why. */
+int operands_ok(const char *cmd, int argc, char **argv, int want, const char *what, const char *help);
+/* Returns: EXIT_USAGE after saying that `opt` must be given. */
+int missing_option(const char *cmd, const char *opt, const char *help);
+
+void print_hex(const uint8_t *p, size_t n);
+void print_bytes_hex(const ProtobufCBinaryData *b);
+/* Network text made safe for a terminal, cut at size - 1 bytes. Returns: buf. */
+const char *clean(const char *s, char *buf, size_t size);
+/* Prints s as a valid JSON string. */
+void json_string(const char *s);
+void json_hex(const uint8_t *p, size_t n);
+/* Name of an enum value as in the .proto, or PREFIX<number>. Returns: name or buf. */
+const char *enum_name(const ProtobufCEnumDescriptor *d, int v, const char *prefix, char *buf, size_t size);
+#define RESULT_NAME(v, buf) enum_name(&evote__v1__tx_result__descriptor, (int)(v), "TX_RESULT_", buf, sizeof buf)
+#define STATUS_NAME(v, buf) enum_name(&evote__v1__api_status__descriptor, (int)(v), "API_STATUS_", buf, sizeof buf)
+/* Milliseconds since the epoch as "2026-11-27 17:45:00.123 UTC". */
+void format_time(uint64_t ms, char *buf, size_t size);
+uint64_t wall_clock_ms(void);
+
+/* Sends req and waits up to o->timeout_ms + extra_ms. Returns: 0 with *out
+ * (free with evote__v1__api_response__free_unpacked) when the node answered
+ * OK, REJECTED, BUSY or NOT_FOUND; otherwise EXIT_USAGE or EXIT_FAILED after
+ * printing what went wrong and what to do. */
+int node_call(const node_opts *o, Evote__V1__ApiRequest *req, long extra_ms, Evote__V1__ApiResponse **out);
+/* For an answer a command cannot use. Returns: EXIT_FAILED after printing why. */
+int bad_answer(const node_opts *o, const Evote__V1__ApiResponse *resp, const char *what);
+/* get_status (tip_only 0) or get_tip. Returns: 0 with *resp whose node is set, or an exit code. */
+int ask_node_status(const node_opts *o, int tip_only, Evote__V1__ApiResponse **resp);
+/* Returns: 1 with *out = the tip hash (the chain id at height 0), 0 when the answer has neither. */
+int tip_hash(const Evote__V1__NodeStatus *ns, const ProtobufCBinaryData **out);
+/* A transaction's status, letting the node wait up to wait_ms for its commit. Returns: 0 with *out, or an exit code. */
+int ask_tx(const node_opts *o, const uint8_t id[32], long wait_ms, tx_answer *out);
+const char *state_word(Evote__V1__TxState s);
+/* Submits a sealed transaction, prints its id and, with wait_ms > 0, waits
+ * for the commit and prints "committed at height H, result R". Returns: 0
+ * when accepted (and, with a wait, committed with TX_RESULT_OK); EXIT_FAILED
+ * otherwise, after saying why. submit_tx_answer also hands out what the
+ * wait learned (out may be NULL; state UNSPECIFIED when there was no wait). */
+int submit_tx(const node_opts *o, const uint8_t *bytes, size_t len, long wait_ms);
+int submit_tx_answer(const node_opts *o, const uint8_t *bytes, size_t len, long wait_ms, tx_answer *out);
+
+/* ---------------------------------------------- election commands (cmd_election.c) */
+
+int cmd_election(int argc, char **argv);
+int cmd_register(int argc, char **argv);
+int cmd_trustee(int argc, char **argv);
+int cmd_vote(int argc, char **argv);
+int cmd_track(int argc, char **argv);
+int cmd_result(int argc, char **argv);
+
+/* Pure parts, exposed for the unit tests. */
+/* Reads a voter file: one 64-hex-digit public key per line, blank lines and
+ * '#' comments skipped ("-" = stdin). Out: *keys (malloc'ed), *n.
+ * Returns: 0, or EXIT_FAILED after naming the file and line. */
+int cli_read_voter_file(const char *cmd, const char *path, uint8_t (**keys)[32], size_t *n);
+/* Marks in sel (q->n_options bytes) the options named in text (comma-separated
+ * option texts, "" = none) and checks their number against the question.
+ * Returns: 1, or 0 after saying what is wrong. */
+int cli_parse_selection(const char *cmd, const Evote__V1__Question *q, size_t qi, const char *text, uint8_t *sel);
+
 #endif

@@ -31,6 +31,12 @@ static const cli_command commands[] = {
     {"tx", "print a transaction's status: pending, or committed at height H with its result", cmd_tx},
     {"submit", "submit a signed transaction from a file", cmd_submit},
     {"notice", "sign and submit a public notice with an authority's key", cmd_notice},
+    {"election", "create, open, close or show an election (authorities)", cmd_election},
+    {"register", "put voter public keys on an election's roll (authorities)", cmd_register},
+    {"trustee", "key ceremony and tally decryption: init, deal, check, decrypt (trustees)", cmd_trustee},
+    {"vote", "cast an encrypted ballot; prints its tracking code (voters)", cmd_vote},
+    {"track", "show whether the ballot of a tracking code is in the chain and counts", cmd_track},
+    {"result", "print an election's result and how to verify it", cmd_result},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

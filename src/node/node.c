@@ -15,6 +15,7 @@
 #include <zmq.h>
 
 #include "api.pb-c.h"
+#include "api_election.h"
 #include "chain_store.h"
 #include "consensus.pb-c.h"
 #include "ledger.h"
@@ -787,7 +788,16 @@ static void on_client(node *n, const client_request *req)
         reply(n, to, &r);
         break;
     }
-    default:
+    default: {
+        Evote__V1__ApiResponse r = EVOTE__V1__API_RESPONSE__INIT;
+        void *scratch = NULL;
+        if (api_election_handle(n->store, n->g->chain_id, q, &r, &scratch)) {
+            reply(n, to, &r);
+            api_election_scratch_free(&scratch);
+            break;
+        }
+        api_election_scratch_free(&scratch);
+    }
         reply_status(n, to, q->request_id, EVOTE__V1__API_STATUS__API_STATUS_BAD_REQUEST,
                      "unknown call: this evoted speaks evote.v1 (submit, get_tx, get_block, get_tip, get_status)");
         break;

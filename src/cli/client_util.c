@@ -1,0 +1,527 @@
+/* What the client commands share (cmd_client.c, cmd_election.c): options
+ * common to every command that talks to a node, printing of what a node
+ * sent (made safe for a terminal or JSON), node_call() that sends one
+ * ApiRequest and checks the ApiResponse, and submitting a signed
+ * transaction with an optional wait for its commit. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.pb-c.h"
+#include "cli.h"
+#include "crypto.h"
+#include "election.h"
+#include "ledger.h"
+#include "net.h"
+
+void node_opts_init(node_opts *o, const char *cmd)
+{
+    o->cmd = cmd;
+    o->node = DEFAULT_NODE;
+    o->timeout_ms = DEFAULT_TIMEOUT_MS;
+    o->json = 0;
+}
+
+/* Parses milliseconds lo..MAX_MS for option `opt`. Returns: 1, or 0 after
+ * printing why. */
+int parse_ms(const char *cmd, const char *opt, const char *s, long lo, long *out)
+{
+    char *end;
+    long v;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < lo || v > MAX_MS) {
+        fprintf(stderr, "evote %s: %s takes milliseconds %ld..%ld, not '%s'\n", cmd, opt, lo, MAX_MS, s);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* Handles the options every client command has. Returns: 1 when c was one
+ * of them, 0 when it is not, -1 on a bad value (printed). */
+int node_opt(node_opts *o, int c, const char *arg)
+{
+    switch (c) {
+    case OPT_NODE: o->node = arg; return 1;
+    case OPT_TIMEOUT: return parse_ms(o->cmd, "--timeout", arg, 1, &o->timeout_ms) ? 1 : -1;
+    case OPT_JSON: o->json = 1; return 1;
+    default: return 0;
+    }
+}
+
+/* After getopt has said what is wrong. Returns: EXIT_USAGE. */
+int usage_error(const char *help)
+{
+    fputs(help, stderr);
+    return EXIT_USAGE;
+}
+
+/* Checks that exactly `want` operands follow the options (`what` names the
+ * one that may be missing). Returns: 1, or 0 after printing what is wrong
+ * and the help. */
+int operands_ok(const char *cmd, int argc, char **argv, int want, const char *what, const char *help)
+{
+    int have = argc - optind;
+    if (have == want)
+        return 1;
+    if (have < want)
+        fprintf(stderr, "evote %s: missing %s\n\n", cmd, what);
+    else
+        fprintf(stderr, "evote %s: unexpected argument '%s'\n\n", cmd, argv[optind + want]);
+    fputs(help, stderr);
+    return 0;
+}
+
+/* Returns: EXIT_USAGE after saying that option `opt` must be given. */
+int missing_option(const char *cmd, const char *opt, const char *help)
+{
+    fprintf(stderr, "evote %s: %s is required\n\n", cmd, opt);
+    fputs(help, stderr);
+    return EXIT_USAGE;
+}
+
+/* ------------------------------------------------------------ printing */
+
+void print_hex(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        printf("%02x", p[i]);
+}
+
+void print_bytes_hex(const ProtobufCBinaryData *b)
+{
+    print_hex(b->data, b->len);
+}
+
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 when s starts no
+ * valid sequence (overlong forms, surrogates and values past U+10FFFF
+ * included). */
+size_t utf8_seq(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+    if (c >= 0xe0 && c <= 0xef) {
+        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
+            return 0;
+        if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0))
+            return 0;
+        return 3;
+    }
+    if (c >= 0xf0 && c <= 0xf4) {
+        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
+            return 0;
+        if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))
+            return 0;
+        return 4;
+    }
+    return 0;
+}
+
+/* Text from the network, made safe for a terminal: control characters
+ * (C0 and C1) and bytes that are not UTF-8 become '?', and it is cut at
+ * size - 1 bytes. Returns: buf. */
+const char *clean(const char *s, char *buf, size_t size)
+{
+    const unsigned char *p;
+    size_t i = 0;
+    if (s == NULL || *s == '\0')
+        s = "(no reason given)";
+    p = (const unsigned char *)s;
+    while (*p != '\0' && i + 1 < size) {
+        size_t n = utf8_seq(p);
+        if (n == 0 || *p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] < 0xa0) || i + n >= size) {
+            buf[i++] = '?';
+            p += n ? n : 1;
+        } else {
+            memcpy(buf + i, p, n);
+            i += n;
+            p += n;
+        }
+    }
+    buf[i] = '\0';
+    return buf;
+}
+
+/* Prints s as a JSON string: quotes, backslashes and control characters
+ * escaped, bytes that are not UTF-8 replaced by U+FFFD, so the output is
+ * valid JSON whatever the node sent. */
+void json_string(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    putchar('"');
+    while (*p != '\0') {
+        size_t n = utf8_seq(p);
+        if (n == 0) {
+            fputs("\\ufffd", stdout);
+            p++;
+        } else if (*p == '"' || *p == '\\') {
+            printf("\\%c", *p++);
+        } else if (*p == '\n') {
+            fputs("\\n", stdout);
+            p++;
+        } else if (*p < 0x20 || *p == 0x7f) {
+            printf("\\u%04x", *p++);
+        } else {
+            fwrite(p, 1, n, stdout);
+            p += n;
+        }
+    }
+    putchar('"');
+}
+
+void json_hex(const uint8_t *p, size_t n)
+{
+    putchar('"');
+    print_hex(p, n);
+    putchar('"');
+}
+
+/* Name of an enum value as in the .proto ("TX_RESULT_OK"); a number this
+ * evote does not know is written as PREFIX<number>. Returns: name or buf. */
+const char *enum_name(const ProtobufCEnumDescriptor *d, int v, const char *prefix, char *buf, size_t size)
+{
+    const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
+    if (ev != NULL)
+        return ev->name;
+    snprintf(buf, size, "%s%d", prefix, v);
+    return buf;
+}
+
+#define RESULT_NAME(v, buf) enum_name(&evote__v1__tx_result__descriptor, (int)(v), "TX_RESULT_", buf, sizeof buf)
+#define STATUS_NAME(v, buf) enum_name(&evote__v1__api_status__descriptor, (int)(v), "API_STATUS_", buf, sizeof buf)
+
+/* ------------------------------------------------------- talking to a node */
+
+/* Sends req to the node and waits up to o->timeout_ms + extra_ms for the
+ * answer. Deals with everything that is not about one command: a bad --node,
+ * no answer, a reply that is not an ApiResponse or answers another request,
+ * and the statuses no command expects (BAD_REQUEST, INTERNAL, unknown).
+ * Returns: 0 with *out (free with evote__v1__api_response__free_unpacked)
+ *   when the node answered OK, REJECTED, BUSY or NOT_FOUND; otherwise
+ *   EXIT_USAGE or EXIT_FAILED after printing what went wrong and what to do. */
+int node_call(const node_opts *o, Evote__V1__ApiRequest *req, long extra_ms, Evote__V1__ApiResponse **out)
+{
+    long timeout_ms = o->timeout_ms + extra_ms;
+    Evote__V1__ApiResponse *resp = NULL;
+    client_conn *conn = NULL;
+    uint8_t *buf = NULL, *reply = NULL;
+    size_t len, reply_len = 0;
+    char why_buf[512], name[32];
+    net_error why;
+    net_err err;
+    int rc = EXIT_FAILED;
+
+    *out = NULL;
+    if (crypto_random(&req->request_id, sizeof req->request_id) != CRYPTO_OK || req->request_id == 0)
+        req->request_id = (uint64_t)time(NULL) | 1; /* only matched against the echo */
+    len = evote__v1__api_request__get_packed_size(req);
+    buf = malloc(len ? len : 1);
+    if (buf == NULL) {
+        fprintf(stderr, "evote %s: out of memory\n", o->cmd);
+        return EXIT_FAILED;
+    }
+    evote__v1__api_request__pack(req, buf);
+
+    err = client_conn_new(o->node, NULL, (int)timeout_ms, &conn, &why);
+    if (err == NET_ERR_ENDPOINT) {
+        fprintf(stderr, "evote %s: --node '%s' is not an endpoint like %s\n", o->cmd, o->node, DEFAULT_NODE);
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    if (err != NET_OK) {
+        fprintf(stderr, "evote %s: cannot open a connection to %s: %s\n", o->cmd, o->node,
+                why.detail[0] ? why.detail : net_strerror(err));
+        goto out;
+    }
+    err = client_conn_call(conn, buf, len, &reply, &reply_len);
+    switch (err) {
+    case NET_OK: break;
+    case NET_ERR_TIMEOUT:
+        fprintf(stderr,
+                "evote %s: no answer from %s within %ld ms: is evoted running there? (--node must be "
+                "its client_listen endpoint, not peer_listen)\n",
+                o->cmd, o->node, timeout_ms);
+        goto out;
+    case NET_ERR_MALFORMED:
+        fprintf(stderr,
+                "evote %s: %s answered with frames that are not an evote reply: is it the client_listen "
+                "endpoint of an evoted?\n",
+                o->cmd, o->node);
+        goto out;
+    case NET_ERR_TOO_LARGE:
+        fprintf(stderr, "evote %s: the request is %zu bytes, more than the %u a node accepts\n", o->cmd, len,
+                NET_DEFAULT_CLIENT_MAX_MSG_SIZE);
+        goto out;
+    default:
+        fprintf(stderr, "evote %s: talking to %s: %s\n", o->cmd, o->node, net_strerror(err));
+        goto out;
+    }
+
+    resp = evote__v1__api_response__unpack(NULL, reply_len, reply);
+    if (resp == NULL) {
+        fprintf(stderr,
+                "evote %s: %s sent %zu bytes that are not an ApiResponse: is it an evoted client endpoint, "
+                "and of the same version as this evote?\n",
+                o->cmd, o->node, reply_len);
+        goto out;
+    }
+    if (resp->request_id != req->request_id) {
+        fprintf(stderr,
+                "evote %s: %s answered request %" PRIu64 " when %" PRIu64 " was asked: the node is faulty; "
+                "try again or ask another node\n",
+                o->cmd, o->node, resp->request_id, req->request_id);
+        goto out;
+    }
+    switch (resp->status) {
+    case EVOTE__V1__API_STATUS__API_STATUS_OK:
+    case EVOTE__V1__API_STATUS__API_STATUS_REJECTED:
+    case EVOTE__V1__API_STATUS__API_STATUS_BUSY:
+    case EVOTE__V1__API_STATUS__API_STATUS_NOT_FOUND:
+        *out = resp;
+        resp = NULL;
+        rc = 0;
+        break;
+    case EVOTE__V1__API_STATUS__API_STATUS_BAD_REQUEST:
+        fprintf(stderr,
+                "evote %s: %s refused the request as malformed: %s (is evoted the same version as this "
+                "evote?)\n",
+                o->cmd, o->node, clean(resp->reason, why_buf, sizeof why_buf));
+        break;
+    case EVOTE__V1__API_STATUS__API_STATUS_INTERNAL:
+        fprintf(stderr, "evote %s: %s failed to answer: %s (its log says more)\n", o->cmd, o->node,
+                clean(resp->reason, why_buf, sizeof why_buf));
+        break;
+    default:
+        fprintf(stderr, "evote %s: %s answered %s, which this evote does not expect: %s\n", o->cmd, o->node,
+                STATUS_NAME(resp->status, name), clean(resp->reason, why_buf, sizeof why_buf));
+        break;
+    }
+out:
+    if (resp != NULL)
+        evote__v1__api_response__free_unpacked(resp, NULL);
+    client_conn_destroy(&conn);
+    free(reply);
+    free(buf);
+    return rc;
+}
+
+/* For an answer a command cannot use: an unexpected status or a missing
+ * part. Returns: EXIT_FAILED. */
+int bad_answer(const node_opts *o, const Evote__V1__ApiResponse *resp, const char *what)
+{
+    char name[32], why[512];
+    if (resp->status != EVOTE__V1__API_STATUS__API_STATUS_OK)
+        fprintf(stderr, "evote %s: %s answered %s: %s\n", o->cmd, o->node, STATUS_NAME(resp->status, name),
+                clean(resp->reason, why, sizeof why));
+    else
+        fprintf(stderr, "evote %s: %s answered OK but %s: the node is faulty or of another version\n", o->cmd,
+                o->node, what);
+    return EXIT_FAILED;
+}
+
+/* Asks for the node's status (get_status or get_tip). Returns: 0 with
+ * *resp whose node is set, or an exit code after printing why. */
+int ask_node_status(const node_opts *o, int tip_only, Evote__V1__ApiResponse **resp)
+{
+    Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
+    Evote__V1__GetTip tip = EVOTE__V1__GET_TIP__INIT;
+    Evote__V1__GetStatus status = EVOTE__V1__GET_STATUS__INIT;
+    int rc;
+
+    if (tip_only) {
+        req.call_case = EVOTE__V1__API_REQUEST__CALL_GET_TIP;
+        req.get_tip = &tip;
+    } else {
+        req.call_case = EVOTE__V1__API_REQUEST__CALL_GET_STATUS;
+        req.get_status = &status;
+    }
+    rc = node_call(o, &req, 0, resp);
+    if (rc != 0)
+        return rc;
+    if ((*resp)->status != EVOTE__V1__API_STATUS__API_STATUS_OK || (*resp)->node == NULL) {
+        rc = bad_answer(o, *resp, "without the node status");
+        evote__v1__api_response__free_unpacked(*resp, NULL);
+        *resp = NULL;
+    }
+    return rc;
+}
+
+/* The tip hash: the node's, or at height 0 (no block yet) the chain id,
+ * which block 1 links to. Returns: 1, or 0 when the answer has neither. */
+int tip_hash(const Evote__V1__NodeStatus *ns, const ProtobufCBinaryData **out)
+{
+    if (ns->tip_hash.len == CRYPTO_HASH_LEN)
+        *out = &ns->tip_hash;
+    else if (ns->height == 0 && ns->chain_id.len == CRYPTO_CHAIN_ID_LEN)
+        *out = &ns->chain_id;
+    else
+        return 0;
+    return 1;
+}
+
+
+/* ------------------------------------------------------------------- tx */
+
+
+/* Asks for a transaction's status, letting the node wait up to wait_ms for
+ * its commit. NOT_FOUND is taken as UNKNOWN. Returns: 0 with *out, or an
+ * exit code after printing why. */
+int ask_tx(const node_opts *o, const uint8_t id[CRYPTO_HASH_LEN], long wait_ms, tx_answer *out)
+{
+    Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
+    Evote__V1__GetTx get = EVOTE__V1__GET_TX__INIT;
+    Evote__V1__ApiResponse *resp = NULL;
+    const Evote__V1__TxStatus *tx;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    get.id.data = (uint8_t *)id;
+    get.id.len = CRYPTO_HASH_LEN;
+    get.wait_ms = (uint32_t)wait_ms;
+    req.call_case = EVOTE__V1__API_REQUEST__CALL_GET_TX;
+    req.get_tx = &get;
+    rc = node_call(o, &req, wait_ms, &resp);
+    if (rc != 0)
+        return rc;
+    tx = resp->tx;
+    if (resp->status == EVOTE__V1__API_STATUS__API_STATUS_NOT_FOUND && tx == NULL)
+        out->state = EVOTE__V1__TX_STATE__TX_STATE_UNKNOWN;
+    else if (resp->status != EVOTE__V1__API_STATUS__API_STATUS_OK || tx == NULL)
+        rc = bad_answer(o, resp, "without the transaction status");
+    else if (tx->id.len != 0 && !(tx->id.len == CRYPTO_HASH_LEN && memcmp(tx->id.data, id, CRYPTO_HASH_LEN) == 0))
+        rc = bad_answer(o, resp, "about another transaction");
+    else if (tx->state < EVOTE__V1__TX_STATE__TX_STATE_PENDING || tx->state > EVOTE__V1__TX_STATE__TX_STATE_UNKNOWN)
+        rc = bad_answer(o, resp, "with a transaction state this evote does not know");
+    else
+        *out = (tx_answer){tx->state, tx->height, tx->index, tx->result};
+    evote__v1__api_response__free_unpacked(resp, NULL);
+    return rc;
+}
+
+const char *state_word(Evote__V1__TxState s)
+{
+    switch (s) {
+    case EVOTE__V1__TX_STATE__TX_STATE_PENDING: return "pending";
+    case EVOTE__V1__TX_STATE__TX_STATE_COMMITTED: return "committed";
+    default: return "unknown";
+    }
+}
+
+
+/* --------------------------------------------------------------- submit */
+
+/* Submits one sealed transaction, prints its id, and with wait_ms > 0 waits
+ * for its commit and prints "committed at height H, result R" or "pending".
+ * Returns: 0 when accepted (and, with a wait, committed with TX_RESULT_OK);
+ *   EXIT_FAILED otherwise, after saying why. */
+int submit_tx(const node_opts *o, const uint8_t *bytes, size_t len, long wait_ms)
+{
+    return submit_tx_answer(o, bytes, len, wait_ms, NULL);
+}
+
+int submit_tx_answer(const node_opts *o, const uint8_t *bytes, size_t len, long wait_ms, tx_answer *out)
+{
+    Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
+    Evote__V1__SubmitTx submit = EVOTE__V1__SUBMIT_TX__INIT;
+    Evote__V1__ApiResponse *resp = NULL;
+    uint8_t id[CRYPTO_HASH_LEN];
+    char why[512], name[32];
+    tx_answer tx;
+    int rc;
+
+    if (out != NULL)
+        memset(out, 0, sizeof *out);
+    envelope_txid(bytes, len, id);
+    submit.tx.data = (uint8_t *)bytes;
+    submit.tx.len = len;
+    req.call_case = EVOTE__V1__API_REQUEST__CALL_SUBMIT;
+    req.submit = &submit;
+    rc = node_call(o, &req, 0, &resp);
+    if (rc != 0)
+        return rc;
+    switch (resp->status) {
+    case EVOTE__V1__API_STATUS__API_STATUS_OK:
+        if (resp->tx_id.len != CRYPTO_HASH_LEN)
+            rc = bad_answer(o, resp, "without a 32-byte transaction id");
+        else if (memcmp(resp->tx_id.data, id, sizeof id) != 0)
+            rc = bad_answer(o, resp, "with a transaction id that is not the id of the bytes sent");
+        break;
+    case EVOTE__V1__API_STATUS__API_STATUS_REJECTED:
+        fprintf(stderr, "evote %s: %s rejected the transaction: %s\n", o->cmd, o->node,
+                clean(resp->reason, why, sizeof why));
+        rc = EXIT_FAILED;
+        break;
+    case EVOTE__V1__API_STATUS__API_STATUS_BUSY:
+        fprintf(stderr, "evote %s: %s is busy (its mempool is full): %s; nothing was submitted, try again later\n",
+                o->cmd, o->node, clean(resp->reason, why, sizeof why));
+        rc = EXIT_FAILED;
+        break;
+    default: rc = bad_answer(o, resp, ""); break;
+    }
+    evote__v1__api_response__free_unpacked(resp, NULL);
+    if (rc != 0)
+        return rc;
+    print_hex(id, sizeof id);
+    printf("\n");
+    fflush(stdout); /* the id is out even if the wait fails */
+    if (wait_ms == 0)
+        return 0;
+
+    rc = ask_tx(o, id, wait_ms, &tx);
+    if (rc != 0)
+        return rc;
+    if (out != NULL)
+        *out = tx;
+    if (tx.state == EVOTE__V1__TX_STATE__TX_STATE_COMMITTED) {
+        const char *result = RESULT_NAME(tx.result, name);
+        printf("committed at height %" PRIu64 ", result %s\n", tx.height, result);
+        if (tx.result != EVOTE__V1__TX_RESULT__TX_RESULT_OK) {
+            fprintf(stderr, "evote %s: the transaction is in block %" PRIu64 " but execution refused it (%s): %s\n",
+                    o->cmd, tx.height, result, election_result_text(tx.result));
+            rc = EXIT_FAILED;
+        }
+    } else if (tx.state == EVOTE__V1__TX_STATE__TX_STATE_PENDING) {
+        printf("pending\n");
+        fprintf(stderr, "evote %s: accepted but not committed within %ld ms: ask later with 'evote tx ID'\n",
+                o->cmd, wait_ms);
+        rc = EXIT_FAILED;
+    } else {
+        printf("unknown\n");
+        fprintf(stderr,
+                "evote %s: %s accepted the transaction but now says it has never seen it (did it restart?): "
+                "submit it again\n",
+                o->cmd, o->node);
+        rc = EXIT_FAILED;
+    }
+    return rc;
+}
+
+/* Reads a whole file ("-" = stdin) of at most max bytes. Returns: 0 with
+ * *out (malloc'ed) and *len, or EXIT_FAILED after printing why. */
+
+uint64_t wall_clock_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void format_time(uint64_t ms, char *buf, size_t size)
+{
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+    char day[32];
+    if (gmtime_r(&secs, &tm) == NULL || strftime(day, sizeof day, "%Y-%m-%d %H:%M:%S", &tm) == 0) {
+        snprintf(buf, size, "?");
+        return;
+    }
+    snprintf(buf, size, "%s.%03u UTC", day, (unsigned)(ms % 1000));
+}

@@ -1,0 +1,2396 @@
+/* evote election create|open|close|show, register, trustee
+ * init|deal|check|decrypt, vote, track, result: the election commands for
+ * officials (authorities), trustees and voters. Each signing command loads
+ * the genesis (for the chain id) and a key file, builds one TxBody, seals it
+ * (ledger_tx_seal) and submits it through node_call (client_util.c); with
+ * --wait it waits for the commit and says what execution recorded. The
+ * reading commands use the election calls of proto/api.proto (GetElection,
+ * GetResult, Track, GetState).
+ *
+ * A trustee's secrets (its share-encryption key ek, the shares it received,
+ * its key share x_j) live in files of mode 0600 in a directory of mode 0700
+ * (--dir) and are never printed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.pb-c.h"
+#include "ballot_crypto.h"
+#include "cli.h"
+#include "consensus.pb-c.h"
+#include "crypto.h"
+#include "election.h"
+#include "ledger.h"
+
+/* Long-only option codes (above any character). */
+enum {
+    O_KEY = 300,
+    O_GENESIS,
+    O_ID,
+    O_TITLE,
+    O_QUESTION,
+    O_OPTIONS,
+    O_MAX,
+    O_OPEN_HEIGHT,
+    O_CLOSE_HEIGHT,
+    O_OPEN_TIME,
+    O_CLOSE_TIME,
+    O_REVOTING,
+    O_TRUSTEES,
+    O_THRESHOLD,
+    O_CEREMONY_END,
+    O_VOTERS,
+    O_BATCH,
+    O_DIR,
+    O_CHOICE,
+    O_CHOICES,
+    O_NO_PRECHECK,
+};
+
+#define SIGNER_OPTIONS                                                                           \
+    {"key", required_argument, NULL, O_KEY}, {"genesis", required_argument, NULL, O_GENESIS},    \
+        {"id", required_argument, NULL, O_ID}, {"wait", required_argument, NULL, OPT_WAIT}, NODE_OPTIONS
+#define SIGNER_HELP                                                                         \
+    "  --genesis G    the chain's genesis file (gives the chain id the signature binds)\n"   \
+    "  --id ID        the election id (1..64 bytes, as given to 'evote election create')\n" \
+    "  --wait MS      then wait up to MS ms for the commit and print the result;\n"         \
+    "                 exits 1 unless the chain accepted the transaction\n" NODE_HELP
+
+/* ------------------------------------------------------------ signer */
+
+/* What every signing command has: the node, the key, the genesis, the
+ * election id and the wait. */
+typedef struct {
+    node_opts o;
+    const char *key_path, *genesis_path, *id;
+    long wait_ms;
+    genesis *g;
+    signing_key *key;
+    uint8_t pub[CRYPTO_PUBKEY_LEN];
+    uint8_t e[ELECTION_HASH_LEN]; /* E of id under the genesis's chain */
+} signer;
+
+static void signer_init(signer *s, const char *cmd)
+{
+    memset(s, 0, sizeof *s);
+    node_opts_init(&s->o, cmd);
+}
+
+static void signer_free(signer *s)
+{
+    signing_key_destroy(&s->key);
+    genesis_destroy(&s->g);
+}
+
+/* Handles the options of SIGNER_OPTIONS. Returns: 1 handled, 0 not one of
+ * them, -1 bad value (printed). */
+static int signer_opt(signer *s, int c, const char *arg)
+{
+    switch (c) {
+    case O_KEY: s->key_path = arg; return 1;
+    case O_GENESIS: s->genesis_path = arg; return 1;
+    case O_ID: s->id = arg; return 1;
+    case OPT_WAIT: return parse_ms(s->o.cmd, "--wait", arg, 0, &s->wait_ms) ? 1 : -1;
+    default: return node_opt(&s->o, c, arg);
+    }
+}
+
+static int id_ok(const char *cmd, const char *id)
+{
+    size_t n = strlen(id);
+    if (n >= 1 && n <= ELECTION_MAX_ID)
+        return 1;
+    fprintf(stderr, "evote %s: an election id is 1 to %d bytes; '%s' is %zu\n", cmd, ELECTION_MAX_ID, id, n);
+    return 0;
+}
+
+/* Loads the genesis (and, when need_key, the key). Returns: 0, or an exit
+ * code after saying what is missing or wrong. */
+static int load_genesis(const char *cmd, const char *path, genesis **g)
+{
+    genesis_error gwhy;
+    ledger_err lerr;
+
+    memset(&gwhy, 0, sizeof gwhy);
+    lerr = genesis_load(path, g, &gwhy);
+    if (lerr == LEDGER_OK)
+        return 0;
+    if (gwhy.line != 0)
+        fprintf(stderr, "evote %s: %s line %u: %s\n", cmd, path, gwhy.line, gwhy.reason);
+    else
+        fprintf(stderr, "evote %s: %s: %s (give the chain's genesis file with --genesis)\n", cmd, path,
+                gwhy.reason[0] ? gwhy.reason : ledger_strerror(lerr));
+    return EXIT_FAILED;
+}
+
+static int signer_load(signer *s, const char *help)
+{
+    crypto_err cerr;
+    int rc;
+
+    if (s->key_path == NULL)
+        return missing_option(s->o.cmd, "--key KEYFILE", help);
+    if (s->genesis_path == NULL)
+        return missing_option(s->o.cmd, "--genesis GENESIS", help);
+    if (s->id == NULL)
+        return missing_option(s->o.cmd, "--id ID", help);
+    if (!id_ok(s->o.cmd, s->id))
+        return EXIT_USAGE;
+    rc = load_genesis(s->o.cmd, s->genesis_path, &s->g);
+    if (rc != 0)
+        return rc;
+    cerr = signing_key_load(s->key_path, &s->key);
+    if (cerr != CRYPTO_OK) {
+        fprintf(stderr, "evote %s: %s: %s\n", s->o.cmd, s->key_path, crypto_strerror(cerr));
+        return EXIT_FAILED;
+    }
+    signing_key_pubkey(s->key, s->pub);
+    election_hash(s->g->chain_id, (const uint8_t *)s->id, strlen(s->id), s->e);
+    return 0;
+}
+
+static void warn_not_authority(const signer *s)
+{
+    if (!genesis_is_authority(s->g, s->pub))
+        fprintf(stderr,
+                "evote %s: warning: the key in %s is not an authority of %s: the chain will record this "
+                "transaction as TX_RESULT_NOT_AUTHORIZED\n",
+                s->o.cmd, s->key_path, s->genesis_path);
+}
+
+/* Seals body for the signer's chain and submits it; with --wait, waits for
+ * the commit. Out: id (may be NULL), *ans (may be NULL). Returns: as
+ * submit_tx. */
+static int seal_submit(signer *s, Evote__V1__TxBody *body, uint8_t id[CRYPTO_HASH_LEN], tx_answer *ans)
+{
+    uint8_t *tx = NULL;
+    size_t len = 0;
+    crypto_err cerr;
+    tx_answer local;
+    int rc;
+
+    body->chain_id.data = s->g->chain_id;
+    body->chain_id.len = CRYPTO_CHAIN_ID_LEN;
+    body->created_ms = wall_clock_ms();
+    cerr = crypto_random(&body->nonce, sizeof body->nonce);
+    if (cerr == CRYPTO_OK)
+        cerr = ledger_tx_seal(body, s->key, &tx, &len);
+    if (cerr != CRYPTO_OK) {
+        fprintf(stderr, "evote %s: cannot sign the transaction: %s\n", s->o.cmd, crypto_strerror(cerr));
+        return EXIT_FAILED;
+    }
+    if (id != NULL)
+        envelope_txid(tx, len, id);
+    rc = submit_tx_answer(&s->o, tx, len, s->wait_ms, &local);
+    free(tx);
+    if (ans != NULL)
+        *ans = local;
+    if (local.state == EVOTE__V1__TX_STATE__TX_STATE_COMMITTED && local.result == EVOTE__V1__TX_RESULT__TX_RESULT_OK)
+        printf("%s\n", election_result_text(local.result));
+    return rc;
+}
+
+/* --------------------------------------------------------- node reading */
+
+/* GetElection. Returns: 0 with *out (status OK, election and its definition
+ * present), or an exit code after saying why. */
+static int fetch_election(const node_opts *o, const char *id, Evote__V1__ApiResponse **out)
+{
+    Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
+    Evote__V1__GetElection get = EVOTE__V1__GET_ELECTION__INIT;
+    Evote__V1__ApiResponse *resp = NULL;
+    const Evote__V1__ElectionRecord *rec;
+    int rc;
+
+    *out = NULL;
+    get.election_id.data = (uint8_t *)id;
+    get.election_id.len = strlen(id);
+    req.call_case = EVOTE__V1__API_REQUEST__CALL_GET_ELECTION;
+    req.get_election = &get;
+    rc = node_call(o, &req, 0, &resp);
+    if (rc != 0)
+        return rc;
+    if (resp->status == EVOTE__V1__API_STATUS__API_STATUS_NOT_FOUND) {
+        fprintf(stderr,
+                "evote %s: %s knows no election '%s': check the id, or wait until its ElectionCreate is "
+                "committed ('evote tx ID')\n",
+                o->cmd, o->node, id);
+        evote__v1__api_response__free_unpacked(resp, NULL);
+        return EXIT_FAILED;
+    }
+    rec = resp->election;
+    if (resp->status != EVOTE__V1__API_STATUS__API_STATUS_OK || rec == NULL || rec->definition == NULL) {
+        rc = bad_answer(o, resp, "without the election");
+        evote__v1__api_response__free_unpacked(resp, NULL);
+        return rc;
+    }
+    if (rec->election_hash.len != ELECTION_HASH_LEN || rec->definition->n_trustees == 0 ||
+        (rec->election_key.len != 0 && rec->election_key.len != EC_POINT_LEN)) {
+        rc = bad_answer(o, resp, "with an election record that does not fit the schema");
+        evote__v1__api_response__free_unpacked(resp, NULL);
+        return rc;
+    }
+    *out = resp;
+    return 0;
+}
+
+/* GetState. Returns: 0 with *found (and, when found, *value malloc'ed and
+ * *len), or an exit code after saying why. */
+static int fetch_state(const node_opts *o, const uint8_t *key, size_t key_len, uint8_t **value, size_t *len,
+                       int *found)
+{
+    Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
+    Evote__V1__GetState get = EVOTE__V1__GET_STATE__INIT;
+    Evote__V1__ApiResponse *resp = NULL;
+    int rc;
+
+    *value = NULL;
+    *len = 0;
+    *found = 0;
+    get.key.data = (uint8_t *)key;
+    get.key.len = key_len;
+    req.call_case = EVOTE__V1__API_REQUEST__CALL_GET_STATE;
+    req.get_state = &get;
+    rc = node_call(o, &req, 0, &resp);
+    if (rc != 0)
+        return rc;
+    if (resp->status == EVOTE__V1__API_STATUS__API_STATUS_OK) {
+        *value = malloc(resp->state_value.len ? resp->state_value.len : 1);
+        if (*value == NULL) {
+            fprintf(stderr, "evote %s: out of memory\n", o->cmd);
+            rc = EXIT_FAILED;
+        } else {
+            memcpy(*value, resp->state_value.data, resp->state_value.len);
+            *len = resp->state_value.len;
+            *found = 1;
+        }
+    } else if (resp->status != EVOTE__V1__API_STATUS__API_STATUS_NOT_FOUND) {
+        rc = bad_answer(o, resp, "");
+    }
+    evote__v1__api_response__free_unpacked(resp, NULL);
+    return rc;
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+/* 'N' / 'D' / 'P' || E || u32 j (37 bytes). */
+#define KEY_EJ_LEN (1 + ELECTION_HASH_LEN + 4)
+static void key_ej(uint8_t out[KEY_EJ_LEN], char prefix, const uint8_t *e, uint32_t j)
+{
+    out[0] = (uint8_t)prefix;
+    memcpy(out + 1, e, ELECTION_HASH_LEN);
+    put_u32(out + 1 + ELECTION_HASH_LEN, j);
+}
+
+/* Checks that the node's E is the one this genesis gives for the id: the
+ * node serves the chain of this genesis. Returns: 1, or 0 after saying so. */
+static int same_chain(const char *cmd, const Evote__V1__ElectionRecord *rec, const uint8_t e[ELECTION_HASH_LEN])
+{
+    if (memcmp(rec->election_hash.data, e, ELECTION_HASH_LEN) == 0)
+        return 1;
+    fprintf(stderr,
+            "evote %s: the node's election hash is not the one this genesis gives for this id: the node serves "
+            "another chain; use the node of the genesis's chain (or its genesis)\n",
+            cmd);
+    return 0;
+}
+
+static void short_hex(const uint8_t *p, size_t n, char *out) /* out: 17 bytes */
+{
+    char full[2 * 64 + 1];
+    crypto_hex(p, n > 64 ? 64 : n, full);
+    snprintf(out, 17, "%.16s", full);
+}
+
+/* ----------------------------------------------------------- parsing */
+
+static int parse_u64(const char *cmd, const char *opt, const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < lo || v > hi) {
+        fprintf(stderr, "evote %s: %s takes a whole number %" PRIu64 "..%" PRIu64 ", not '%s'\n", cmd, opt, lo, hi,
+                s);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* A time as milliseconds since the epoch, or ISO 8601 in UTC:
+ * 2027-05-02T08:00:00Z (seconds and the Z optional; a space for the T). */
+static int parse_time_ms(const char *cmd, const char *opt, const char *s, uint64_t *out)
+{
+    static const char *const fmts[] = {"%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M",
+                                       "%Y-%m-%d %H:%M"};
+    size_t i;
+    if (s[0] != '\0' && strspn(s, "0123456789") == strlen(s))
+        return parse_u64(cmd, opt, s, 1, UINT64_MAX, out);
+    for (i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
+        struct tm tm;
+        const char *end;
+        time_t t;
+        memset(&tm, 0, sizeof tm);
+        end = strptime(s, fmts[i], &tm);
+        if (end == NULL || !(end[0] == '\0' || (end[0] == 'Z' && end[1] == '\0')))
+            continue;
+        t = timegm(&tm);
+        if (t <= 0)
+            break;
+        *out = (uint64_t)t * 1000u;
+        return 1;
+    }
+    fprintf(stderr,
+            "evote %s: %s takes a UTC time like 2027-05-02T08:00:00Z or milliseconds since 1970, not '%s'\n", cmd,
+            opt, s);
+    return 0;
+}
+
+/* Splits s at commas into trimmed, non-empty items. Out: *items (malloc'ed
+ * array of malloc'ed strings), *n. Returns: 1, or 0 (empty item or out of
+ * memory: *what says which). */
+static int split_list(const char *s, char ***items, size_t *n, const char **what)
+{
+    char **v = NULL;
+    size_t count = 0;
+    const char *p = s;
+
+    *items = NULL;
+    *n = 0;
+    *what = "out of memory";
+    for (;;) {
+        const char *comma = strchr(p, ','), *end = comma ? comma : p + strlen(p), *a = p, *b = end;
+        char **grown;
+        while (a < b && (*a == ' ' || *a == '\t'))
+            a++;
+        while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+            b--;
+        if (a == b) {
+            *what = "an empty item (two commas in a row, or a comma at an end)";
+            goto fail;
+        }
+        grown = realloc(v, (count + 1) * sizeof *v);
+        if (grown == NULL)
+            goto fail;
+        v = grown;
+        v[count] = strndup(a, (size_t)(b - a));
+        if (v[count] == NULL)
+            goto fail;
+        count++;
+        if (comma == NULL)
+            break;
+        p = comma + 1;
+    }
+    *items = v;
+    *n = count;
+    return 1;
+fail:
+    for (size_t i = 0; i < count; i++)
+        free(v[i]);
+    free(v);
+    return 0;
+}
+
+static void free_list(char **items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(items[i]);
+    free(items);
+}
+
+/* ================================================== election create */
+
+#define MAX_Q BC_MAX_QUESTIONS
+
+typedef struct {
+    const char *text;
+    const char *options; /* the --options text */
+    long max;            /* -1: exactly one */
+} q_arg;
+
+static const char create_help[] =
+    "usage: evote election create --key AUTHORITY.key --genesis G --id ID --title TITLE\n"
+    "         --question TEXT --options \"A,B,C\" [--max N] [--question ... --options ...]\n"
+    "         (--open-height H --close-height H | --open-time T --close-time T)\n"
+    "         --trustees PUB1,PUB2,... [--threshold T] [--ceremony-end-height H]\n"
+    "         [--revoting] [--wait MS] [--node EP] [--timeout MS]\n"
+    "\n"
+    "Defines an election, signed by an authority of the genesis. Each --question\n"
+    "starts a question; the --options and --max after it belong to it. By default\n"
+    "a voter selects exactly one option; --max N makes it approval voting (0 to N\n"
+    "options). 64 options at most over all questions.\n"
+    "\n"
+    "The polls are open from --open-height (or --open-time) to --close-height\n"
+    "(or --close-time; a ballot at that height or time still counts); times are\n"
+    "UTC like 2027-05-02T08:00:00Z, or milliseconds since 1970. Ballots are\n"
+    "accepted only once the trustees' key ceremony has made the election key\n"
+    "and an authority ran 'evote election open'.\n"
+    "\n"
+    "  --trustees     the trustees' public keys (64 hex digits each, 'evote pubkey'),\n"
+    "                 in order: trustee 1, 2, ... n\n"
+    "  --threshold T  how many trustees it takes to decrypt the tally (1..n;\n"
+    "                 default 2f+1 of n = 3f+1: n - floor((n-1)/3))\n"
+    "  --ceremony-end-height H  after H, the election may be opened without the\n"
+    "                 dealings of trustees that never dealt (default: never)\n"
+    "  --revoting     a voter's later ballot replaces the earlier one\n"
+    "  --key K        an authority's secret key file\n" SIGNER_HELP;
+
+static int election_create(int argc, char **argv)
+{
+    static const struct option opts[] = {SIGNER_OPTIONS,
+                                         {"title", required_argument, NULL, O_TITLE},
+                                         {"question", required_argument, NULL, O_QUESTION},
+                                         {"options", required_argument, NULL, O_OPTIONS},
+                                         {"max", required_argument, NULL, O_MAX},
+                                         {"open-height", required_argument, NULL, O_OPEN_HEIGHT},
+                                         {"close-height", required_argument, NULL, O_CLOSE_HEIGHT},
+                                         {"open-time", required_argument, NULL, O_OPEN_TIME},
+                                         {"close-time", required_argument, NULL, O_CLOSE_TIME},
+                                         {"revoting", no_argument, NULL, O_REVOTING},
+                                         {"trustees", required_argument, NULL, O_TRUSTEES},
+                                         {"threshold", required_argument, NULL, O_THRESHOLD},
+                                         {"ceremony-end-height", required_argument, NULL, O_CEREMONY_END},
+                                         {0, 0, 0, 0}};
+    Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+    Evote__V1__ElectionCreate ec = EVOTE__V1__ELECTION_CREATE__INIT;
+    Evote__V1__Question qs[MAX_Q], *qp[MAX_Q];
+    char **opt_items[MAX_Q] = {0};
+    size_t opt_counts[MAX_Q] = {0};
+    q_arg q[MAX_Q];
+    size_t nq = 0, total = 0, n_tr = 0;
+    const char *title = NULL, *trustees = NULL, *what;
+    uint64_t open_h = 0, close_h = 0, open_t = 0, close_t = 0, threshold = 0, cer_end = 0, v;
+    char **tr_items = NULL;
+    ProtobufCBinaryData *tr = NULL;
+    uint8_t(*tr_keys)[CRYPTO_PUBKEY_LEN] = NULL;
+    int revoting = 0, c, rc;
+    signer s;
+
+    signer_init(&s, "election create");
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case O_TITLE: title = optarg; break;
+        case O_QUESTION:
+            if (nq == MAX_Q) {
+                fprintf(stderr, "evote %s: at most %d questions\n", s.o.cmd, MAX_Q);
+                return EXIT_USAGE;
+            }
+            q[nq++] = (q_arg){optarg, NULL, -1};
+            break;
+        case O_OPTIONS:
+        case O_MAX:
+            if (nq == 0) {
+                fprintf(stderr, "evote %s: %s belongs to a question: give --question TEXT first\n", s.o.cmd,
+                        c == O_OPTIONS ? "--options" : "--max");
+                return EXIT_USAGE;
+            }
+            if (c == O_OPTIONS) {
+                if (q[nq - 1].options != NULL) {
+                    fprintf(stderr, "evote %s: question %zu has two --options: give them in one list\n", s.o.cmd,
+                            nq);
+                    return EXIT_USAGE;
+                }
+                q[nq - 1].options = optarg;
+            } else {
+                if (!parse_u64(s.o.cmd, "--max", optarg, 1, BC_MAX_OPTIONS, &v))
+                    return EXIT_USAGE;
+                q[nq - 1].max = (long)v;
+            }
+            break;
+        case O_OPEN_HEIGHT:
+            if (!parse_u64(s.o.cmd, "--open-height", optarg, 1, UINT64_MAX, &open_h))
+                return EXIT_USAGE;
+            break;
+        case O_CLOSE_HEIGHT:
+            if (!parse_u64(s.o.cmd, "--close-height", optarg, 1, UINT64_MAX, &close_h))
+                return EXIT_USAGE;
+            break;
+        case O_OPEN_TIME:
+            if (!parse_time_ms(s.o.cmd, "--open-time", optarg, &open_t))
+                return EXIT_USAGE;
+            break;
+        case O_CLOSE_TIME:
+            if (!parse_time_ms(s.o.cmd, "--close-time", optarg, &close_t))
+                return EXIT_USAGE;
+            break;
+        case O_REVOTING: revoting = 1; break;
+        case O_TRUSTEES: trustees = optarg; break;
+        case O_THRESHOLD:
+            if (!parse_u64(s.o.cmd, "--threshold", optarg, 1, DKG_MAX_TRUSTEES, &threshold))
+                return EXIT_USAGE;
+            break;
+        case O_CEREMONY_END:
+            if (!parse_u64(s.o.cmd, "--ceremony-end-height", optarg, 1, UINT64_MAX, &cer_end))
+                return EXIT_USAGE;
+            break;
+        default:
+            if ((rc = signer_opt(&s, c, optarg)) != 1)
+                return rc < 0 ? EXIT_USAGE : usage_error(create_help);
+        }
+    }
+    if (!operands_ok(s.o.cmd, argc, argv, 0, "", create_help))
+        return EXIT_USAGE;
+    if (title == NULL)
+        return missing_option(s.o.cmd, "--title TITLE", create_help);
+    if (nq == 0)
+        return missing_option(s.o.cmd, "--question TEXT (with its --options)", create_help);
+    if (trustees == NULL)
+        return missing_option(s.o.cmd, "--trustees PUB1,PUB2,...", create_help);
+    if (strlen(title) > LEDGER_MAX_TITLE) {
+        fprintf(stderr, "evote %s: the title is %zu bytes; at most %d\n", s.o.cmd, strlen(title), LEDGER_MAX_TITLE);
+        return EXIT_USAGE;
+    }
+    if ((open_h || close_h) && (open_t || close_t)) {
+        fprintf(stderr, "evote %s: give the voting window by height (--open-height/--close-height) or by time "
+                        "(--open-time/--close-time), not both\n",
+                s.o.cmd);
+        return EXIT_USAGE;
+    }
+    if (!(close_h || close_t)) {
+        fprintf(stderr, "evote %s: the polls need a closing point: --close-height H or --close-time T (an "
+                        "authority can also close earlier with 'evote election close')\n",
+                s.o.cmd);
+        return EXIT_USAGE;
+    }
+    if ((close_h && open_h > close_h) || (close_t && open_t > close_t)) {
+        fprintf(stderr, "evote %s: the polls would close before they open\n", s.o.cmd);
+        return EXIT_USAGE;
+    }
+
+    rc = EXIT_USAGE;
+    for (size_t i = 0; i < nq; i++) {
+        if (q[i].options == NULL) {
+            fprintf(stderr, "evote %s: question %zu (\"%s\") has no --options \"A,B,...\"\n", s.o.cmd, i + 1,
+                    q[i].text);
+            goto out;
+        }
+        if (!split_list(q[i].options, &opt_items[i], &opt_counts[i], &what)) {
+            fprintf(stderr, "evote %s: the --options of question %zu: %s\n", s.o.cmd, i + 1, what);
+            goto out;
+        }
+        for (size_t a = 0; a < opt_counts[i]; a++)
+            for (size_t b = 0; b < a; b++)
+                if (strcmp(opt_items[i][a], opt_items[i][b]) == 0) {
+                    fprintf(stderr, "evote %s: question %zu lists option '%s' twice\n", s.o.cmd, i + 1,
+                            opt_items[i][a]);
+                    goto out;
+                }
+        if (opt_counts[i] < 2 && q[i].max < 0) {
+            fprintf(stderr, "evote %s: question %zu has one option and exactly one selection: give at least two "
+                            "options (or --max 1 for yes/abstain)\n",
+                    s.o.cmd, i + 1);
+            goto out;
+        }
+        if (q[i].max > (long)opt_counts[i]) {
+            fprintf(stderr, "evote %s: question %zu allows --max %ld selections but has only %zu options\n",
+                    s.o.cmd, i + 1, q[i].max, opt_counts[i]);
+            goto out;
+        }
+        total += opt_counts[i];
+        evote__v1__question__init(&qs[i]);
+        qs[i].text = (char *)q[i].text;
+        qs[i].options = opt_items[i];
+        qs[i].n_options = opt_counts[i];
+        qs[i].min_selections = q[i].max < 0 ? 1 : 0;
+        qs[i].max_selections = q[i].max < 0 ? 1 : (uint32_t)q[i].max;
+        qp[i] = &qs[i];
+    }
+    if (total > ELECTION_MAX_SLOTS) {
+        fprintf(stderr, "evote %s: %zu options over all questions; at most %d\n", s.o.cmd, total,
+                ELECTION_MAX_SLOTS);
+        goto out;
+    }
+    if (!split_list(trustees, &tr_items, &n_tr, &what)) {
+        fprintf(stderr, "evote %s: --trustees: %s\n", s.o.cmd, what);
+        goto out;
+    }
+    if (n_tr > DKG_MAX_TRUSTEES || (threshold != 0 && threshold > n_tr)) {
+        fprintf(stderr, "evote %s: %zu trustees with threshold %" PRIu64 ": need 1 <= threshold <= trustees <= %d\n",
+                s.o.cmd, n_tr, threshold, DKG_MAX_TRUSTEES);
+        goto out;
+    }
+    tr = calloc(n_tr, sizeof *tr);
+    tr_keys = calloc(n_tr, sizeof *tr_keys);
+    if (tr == NULL || tr_keys == NULL) {
+        rc = EXIT_FAILED;
+        goto out;
+    }
+    for (size_t i = 0; i < n_tr; i++) {
+        if (strlen(tr_items[i]) != 2 * CRYPTO_PUBKEY_LEN ||
+            crypto_unhex(tr_items[i], tr_keys[i], CRYPTO_PUBKEY_LEN) != CRYPTO_OK ||
+            !crypto_pubkey_valid(tr_keys[i])) {
+            fprintf(stderr,
+                    "evote %s: trustee %zu '%s' is not a public key: expected 64 hex digits as printed by "
+                    "'evote pubkey --key TRUSTEE.key'\n",
+                    s.o.cmd, i + 1, tr_items[i]);
+            goto out;
+        }
+        for (size_t b = 0; b < i; b++)
+            if (memcmp(tr_keys[b], tr_keys[i], CRYPTO_PUBKEY_LEN) == 0) {
+                fprintf(stderr, "evote %s: trustees %zu and %zu have the same key\n", s.o.cmd, b + 1, i + 1);
+                goto out;
+            }
+        tr[i] = (ProtobufCBinaryData){CRYPTO_PUBKEY_LEN, tr_keys[i]};
+    }
+    rc = signer_load(&s, create_help);
+    if (rc != 0)
+        goto out;
+    warn_not_authority(&s);
+
+    ec.election_id.data = (uint8_t *)s.id;
+    ec.election_id.len = strlen(s.id);
+    ec.title = (char *)title;
+    ec.questions = qp;
+    ec.n_questions = nq;
+    ec.open_height = open_h;
+    ec.close_height = close_h;
+    ec.open_time_ms = open_t;
+    ec.close_time_ms = close_t;
+    ec.revoting_allowed = revoting;
+    ec.trustees = tr;
+    ec.n_trustees = n_tr;
+    ec.threshold = (uint32_t)threshold;
+    ec.ceremony_end_height = cer_end;
+    body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_CREATE;
+    body.election_create = &ec;
+    rc = seal_submit(&s, &body, NULL, NULL);
+out:
+    for (size_t i = 0; i < nq; i++)
+        free_list(opt_items[i], opt_counts[i]);
+    free_list(tr_items, n_tr);
+    free(tr);
+    free(tr_keys);
+    signer_free(&s);
+    return rc;
+}
+
+/* ============================================= election open / close */
+
+static const char control_help[] =
+    "usage: evote election open|close --key AUTHORITY.key --genesis G --id ID\n"
+    "                                 [--wait MS] [--node EP] [--timeout MS]\n"
+    "\n"
+    "open ends the trustees' key ceremony: the chain derives the election key\n"
+    "from the trustees that dealt correctly (allowed once every trustee has\n"
+    "dealt, or after the ceremony end height). Ballots are accepted from then\n"
+    "on, within the voting window.\n"
+    "close closes the polls now, before the closing height or time.\n"
+    "\n"
+    "  --key K        an authority's secret key file\n" SIGNER_HELP;
+
+static int election_control(int argc, char **argv, int open)
+{
+    static const struct option opts[] = {SIGNER_OPTIONS, {0, 0, 0, 0}};
+    Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+    Evote__V1__ElectionControl ctl = EVOTE__V1__ELECTION_CONTROL__INIT;
+    signer s;
+    int c, rc;
+
+    signer_init(&s, open ? "election open" : "election close");
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
+        if ((rc = signer_opt(&s, c, optarg)) != 1)
+            return rc < 0 ? EXIT_USAGE : usage_error(control_help);
+    if (!operands_ok(s.o.cmd, argc, argv, 0, "", control_help))
+        return EXIT_USAGE;
+    rc = signer_load(&s, control_help);
+    if (rc == 0) {
+        warn_not_authority(&s);
+        ctl.election_id.data = (uint8_t *)s.id;
+        ctl.election_id.len = strlen(s.id);
+        ctl.action = open ? EVOTE__V1__ELECTION_CONTROL__ACTION__ACTION_OPEN
+                          : EVOTE__V1__ELECTION_CONTROL__ACTION__ACTION_CLOSE;
+        body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_CONTROL;
+        body.election_control = &ctl;
+        rc = seal_submit(&s, &body, NULL, NULL);
+    }
+    signer_free(&s);
+    return rc;
+}
+
+/* ====================================================== election show */
+
+static const char show_help[] =
+    "usage: evote election show ID [--node EP] [--timeout MS]\n"
+    "\n"
+    "Prints an election as the chain records it: title, questions and options,\n"
+    "voting window, trustees and how far each is in the key ceremony, the\n"
+    "election key once derived, voters registered, ballots counted, and whether\n"
+    "the polls are closed and the result recorded.\n"
+    "\n" NODE_HELP;
+
+static void print_window(const Evote__V1__ElectionCreate *d)
+{
+    char a[64], b[64];
+    if (d->open_time_ms || d->close_time_ms) {
+        format_time(d->open_time_ms, a, sizeof a);
+        format_time(d->close_time_ms, b, sizeof b);
+        printf("polls          %s to %s (block time)\n", d->open_time_ms ? a : "the election key",
+               d->close_time_ms ? b : "closing by an authority");
+    } else {
+        printf("polls          ");
+        if (d->open_height)
+            printf("from height %" PRIu64, d->open_height);
+        else
+            printf("from the election key");
+        if (d->close_height)
+            printf(" to height %" PRIu64 " (included)\n", d->close_height);
+        else
+            printf(" until an authority closes them\n");
+    }
+}
+
+static void print_question(const Evote__V1__Question *q, size_t i)
+{
+    char buf[512];
+    printf("question %zu     %s (", i + 1, clean(q->text, buf, sizeof buf));
+    if (q->min_selections == q->max_selections)
+        printf("choose exactly %" PRIu32 ")\n", q->min_selections);
+    else
+        printf("choose %" PRIu32 " to %" PRIu32 ")\n", q->min_selections, q->max_selections);
+}
+
+static int election_show(int argc, char **argv)
+{
+    static const struct option opts[] = {NODE_OPTIONS, {0, 0, 0, 0}};
+    Evote__V1__ApiResponse *resp = NULL;
+    const Evote__V1__ElectionRecord *rec;
+    const Evote__V1__ElectionCreate *d;
+    char buf[600];
+    node_opts o;
+    int c, rc;
+
+    node_opts_init(&o, "election show");
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
+        if ((rc = node_opt(&o, c, optarg)) != 1)
+            return rc < 0 ? EXIT_USAGE : usage_error(show_help);
+    if (!operands_ok(o.cmd, argc, argv, 1, "the election id", show_help))
+        return EXIT_USAGE;
+    if (!id_ok(o.cmd, argv[optind]))
+        return EXIT_USAGE;
+    rc = fetch_election(&o, argv[optind], &resp);
+    if (rc != 0)
+        return rc;
+    rec = resp->election;
+    d = rec->definition;
+    printf("election       %s\n", clean(argv[optind], buf, sizeof buf));
+    printf("title          %s\n", clean(d->title, buf, sizeof buf));
+    printf("hash (E)       ");
+    print_bytes_hex(&rec->election_hash);
+    printf("\ncreated        at height %" PRIu64 " by ", rec->created_height);
+    print_bytes_hex(&rec->creator);
+    printf("\n");
+    for (size_t i = 0; i < d->n_questions; i++) {
+        print_question(d->questions[i], i);
+        for (size_t k = 0; k < d->questions[i]->n_options; k++)
+            printf("  option %-4zu  %s\n", k + 1, clean(d->questions[i]->options[k], buf, sizeof buf));
+    }
+    print_window(d);
+    printf("revoting       %s\n", d->revoting_allowed ? "allowed (the last ballot counts)" : "no");
+    printf("trustees       %zu, threshold %" PRIu32 "\n", d->n_trustees, d->threshold);
+    if (d->ceremony_end_height)
+        printf("ceremony end   height %" PRIu64 "\n", d->ceremony_end_height);
+    for (size_t j = 1; j <= d->n_trustees; j++) {
+        uint8_t key[KEY_EJ_LEN], *v = NULL;
+        size_t vlen = 0;
+        int has_ek = 0, has_d = 0, dq = 0;
+        key_ej(key, ELECTION_KEY_ENCRYPTION, rec->election_hash.data, (uint32_t)j);
+        if (fetch_state(&o, key, sizeof key, &v, &vlen, &has_ek) != 0)
+            has_ek = -1;
+        free(v);
+        v = NULL;
+        key_ej(key, ELECTION_KEY_DEALING, rec->election_hash.data, (uint32_t)j);
+        if (has_ek >= 0 && fetch_state(&o, key, sizeof key, &v, &vlen, &has_d) != 0)
+            has_d = -1;
+        if (has_d == 1 && vlen >= 1 && v[0] == ELECTION_DEALING_DISQUALIFIED)
+            dq = 1;
+        free(v);
+        printf("  trustee %-4zu ", j);
+        print_bytes_hex(&d->trustees[j - 1]);
+        printf("  %s\n", has_ek < 0 || has_d < 0 ? "?"
+                         : dq                    ? "disqualified by a complaint"
+                         : has_d                 ? "dealt"
+                         : has_ek                ? "encryption key posted, not dealt yet"
+                                                 : "nothing posted yet");
+    }
+    if (rec->election_key.len) {
+        printf("election key   ");
+        print_bytes_hex(&rec->election_key);
+        printf("\n               derived at height %" PRIu64 " from %zu qualified dealer%s\n", rec->key_height,
+               rec->n_qualified, rec->n_qualified == 1 ? "" : "s");
+    } else {
+        printf("election key   not yet: the key ceremony is running ('evote election open' ends it)\n");
+    }
+    printf("voters         %" PRIu64 " registered\n", rec->voters_registered);
+    if (resp->election_tally != NULL)
+        printf("ballots        %" PRIu64 " counted (%" PRIu64 " accepted, replaced ones included)\n",
+               resp->election_tally->ballots_counted, resp->election_tally->ballots_accepted);
+    if (rec->closed)
+        printf("closed         by an authority at height %" PRIu64 "\n", rec->closed_height);
+    evote__v1__api_response__free_unpacked(resp, NULL);
+    return 0;
+}
+
+/* ============================================================ election */
+
+static const char election_help[] =
+    "usage: evote election create|open|close|show ...\n"
+    "\n"
+    "  create   define an election (an authority)\n"
+    "  open     end the key ceremony: derive the election key (an authority)\n"
+    "  close    close the polls now (an authority)\n"
+    "  show ID  print the election as the chain records it\n"
+    "\n"
+    "'evote election <sub> --help' describes each.\n";
+
+int cmd_election(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(election_help, stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(election_help, stdout);
+        return 0;
+    }
+    if (cli_wants_help(argc - 1, argv + 1)) {
+        const char *h = strcmp(argv[1], "create") == 0                                 ? create_help
+                        : strcmp(argv[1], "open") == 0 || strcmp(argv[1], "close") == 0 ? control_help
+                        : strcmp(argv[1], "show") == 0                                   ? show_help
+                                                                                         : election_help;
+        fputs(h, stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "create") == 0)
+        return election_create(argc - 1, argv + 1);
+    if (strcmp(argv[1], "open") == 0)
+        return election_control(argc - 1, argv + 1, 1);
+    if (strcmp(argv[1], "close") == 0)
+        return election_control(argc - 1, argv + 1, 0);
+    if (strcmp(argv[1], "show") == 0)
+        return election_show(argc - 1, argv + 1);
+    fprintf(stderr, "evote election: unknown subcommand '%s'\n\n", argv[1]);
+    fputs(election_help, stderr);
+    return EXIT_USAGE;
+}
+
+/* ============================================================ register */
+
+/* Reads a voter file: one 64-hex-digit public key per line; blank lines and
+ * lines starting with '#' are skipped. Out: *keys (malloc'ed), *n.
+ * Returns: 0, or EXIT_FAILED after naming the file and line. */
+int cli_read_voter_file(const char *cmd, const char *path, uint8_t (**keys)[CRYPTO_PUBKEY_LEN], size_t *n)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    uint8_t(*v)[CRYPTO_PUBKEY_LEN] = NULL;
+    size_t count = 0, cap = 0, linecap = 0;
+    char *line = NULL;
+    unsigned long lineno = 0;
+    ssize_t got;
+    int rc = 0;
+
+    *keys = NULL;
+    *n = 0;
+    if (f == NULL) {
+        fprintf(stderr, "evote %s: cannot open %s: %s\n", cmd, path, strerror(errno));
+        return EXIT_FAILED;
+    }
+    while ((got = getline(&line, &linecap, f)) != -1) {
+        char *a = line, *b = line + got;
+        lineno++;
+        while (b > a && (b[-1] == '\n' || b[-1] == '\r' || b[-1] == ' ' || b[-1] == '\t'))
+            b--;
+        while (a < b && (*a == ' ' || *a == '\t'))
+            a++;
+        *b = '\0';
+        if (a == b || *a == '#')
+            continue;
+        if (count == cap) {
+            size_t ncap = cap ? 2 * cap : 1024;
+            void *grown = realloc(v, ncap * sizeof *v);
+            if (grown == NULL) {
+                fprintf(stderr, "evote %s: out of memory reading %s\n", cmd, path);
+                rc = EXIT_FAILED;
+                break;
+            }
+            v = grown;
+            cap = ncap;
+        }
+        if ((size_t)(b - a) != 2 * CRYPTO_PUBKEY_LEN || crypto_unhex(a, v[count], CRYPTO_PUBKEY_LEN) != CRYPTO_OK ||
+            !crypto_pubkey_valid(v[count])) {
+            fprintf(stderr,
+                    "evote %s: %s line %lu is not a voter public key: expected 64 hex digits (as printed by "
+                    "'evote keygen'), one per line\n",
+                    cmd, path, lineno);
+            rc = EXIT_FAILED;
+            break;
+        }
+        count++;
+    }
+    if (rc == 0 && ferror(f)) {
+        fprintf(stderr, "evote %s: cannot read %s: %s\n", cmd, path, strerror(errno));
+        rc = EXIT_FAILED;
+    }
+    if (rc == 0 && count == 0) {
+        fprintf(stderr, "evote %s: %s holds no voter key\n", cmd, path);
+        rc = EXIT_FAILED;
+    }
+    free(line);
+    if (f != stdin)
+        fclose(f);
+    if (rc != 0) {
+        free(v);
+        return rc;
+    }
+    *keys = v;
+    *n = count;
+    return 0;
+}
+
+static const char register_help[] =
+    "usage: evote register --key AUTHORITY.key --genesis G --id ID --voters FILE\n"
+    "                      [--batch N] [--wait MS] [--node EP] [--timeout MS]\n"
+    "\n"
+    "Puts voters on an election's roll: FILE holds one voter public key per line\n"
+    "(64 hex digits, 'evote keygen' prints it; blank lines and '#' comments are\n"
+    "skipped; '-' reads standard input). Keys go in transactions of up to --batch\n"
+    "(default and most 10000) keys, signed by an authority; prints one\n"
+    "transaction id per batch. A key already on the roll is skipped, so running\n"
+    "the same file again does no harm. Registration is possible until the polls\n"
+    "close.\n"
+    "\n"
+    "  --key K        an authority's secret key file\n" SIGNER_HELP;
+
+int cmd_register(int argc, char **argv)
+{
+    static const struct option opts[] = {SIGNER_OPTIONS,
+                                         {"voters", required_argument, NULL, O_VOTERS},
+                                         {"batch", required_argument, NULL, O_BATCH},
+                                         {0, 0, 0, 0}};
+    uint8_t(*keys)[CRYPTO_PUBKEY_LEN] = NULL;
+    ProtobufCBinaryData *items = NULL;
+    const char *voters = NULL;
+    uint64_t batch = LEDGER_MAX_REGISTRATIONS;
+    size_t n = 0, done = 0, txs = 0;
+    tx_answer ans;
+    signer s;
+    int c, rc;
+
+    if (cli_wants_help(argc, argv)) {
+        fputs(register_help, stdout);
+        return 0;
+    }
+    signer_init(&s, "register");
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == O_VOTERS)
+            voters = optarg;
+        else if (c == O_BATCH) {
+            if (!parse_u64(s.o.cmd, "--batch", optarg, 1, LEDGER_MAX_REGISTRATIONS, &batch))
+                return EXIT_USAGE;
+        } else if ((rc = signer_opt(&s, c, optarg)) != 1)
+            return rc < 0 ? EXIT_USAGE : usage_error(register_help);
+    }
+    if (!operands_ok(s.o.cmd, argc, argv, 0, "", register_help))
+        return EXIT_USAGE;
+    if (voters == NULL)
+        return missing_option(s.o.cmd, "--voters FILE", register_help);
+    rc = signer_load(&s, register_help);
+    if (rc == 0)
+        rc = cli_read_voter_file(s.o.cmd, voters, &keys, &n);
+    if (rc == 0) {
+        warn_not_authority(&s);
+        items = calloc(batch, sizeof *items);
+        if (items == NULL) {
+            fprintf(stderr, "evote %s: out of memory\n", s.o.cmd);
+            rc = EXIT_FAILED;
+        }
+    }
+    while (rc == 0 && done < n) {
+        Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+        Evote__V1__VoterRegistration reg = EVOTE__V1__VOTER_REGISTRATION__INIT;
+        size_t k = n - done < batch ? n - done : batch;
+        for (size_t i = 0; i < k; i++)
+            items[i] = (ProtobufCBinaryData){CRYPTO_PUBKEY_LEN, keys[done + i]};
+        reg.election_id.data = (uint8_t *)s.id;
+        reg.election_id.len = strlen(s.id);
+        reg.voter_keys = items;
+        reg.n_voter_keys = k;
+        body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_VOTER_REGISTRATION;
+        body.voter_registration = &reg;
+        rc = seal_submit(&s, &body, NULL, &ans);
+        if (rc != 0 && ans.state == EVOTE__V1__TX_STATE__TX_STATE_COMMITTED)
+            fprintf(stderr, "evote %s: stopped after %zu of %zu voters (%zu transactions): the chain refused the "
+                            "next batch\n",
+                    s.o.cmd, done, n, txs);
+        else if (rc != 0)
+            fprintf(stderr,
+                    "evote %s: stopped after %zu of %zu voters (%zu transactions); registering is idempotent: "
+                    "run the same command again\n",
+                    s.o.cmd, done, n, txs);
+        done += k;
+        txs++;
+    }
+    if (rc == 0)
+        fprintf(stderr, "evote %s: %zu voter key%s in %zu transaction%s%s\n", s.o.cmd, n, n == 1 ? "" : "s", txs,
+                txs == 1 ? "" : "s", s.wait_ms ? ", committed" : " submitted");
+    free(items);
+    free(keys);
+    signer_free(&s);
+    return rc;
+}
+
+/* ============================================================= trustee */
+
+/* The trustee's directory: mode 0700, files 0600, each one line of hex:
+ *   trustee    "evote-trustee-v1 <E hex> <j>": which election and index
+ *   ek         the share-encryption secret (init)
+ *   share-<i>  s_ij, the share dealer i gave (its own, i = j, from deal)
+ *   x          x_j, the key share (check, decrypt) */
+typedef struct {
+    signer s;
+    const char *dir;
+    Evote__V1__ApiResponse *resp; /* GetElection */
+    const Evote__V1__ElectionRecord *rec;
+    uint32_t j, n, t;
+} trustee;
+
+static char *dir_file(const char *dir, const char *name)
+{
+    char *p = NULL;
+    if (asprintf(&p, "%s/%s", dir, name) < 0)
+        return NULL;
+    return p;
+}
+
+/* Writes one line to DIR/name, mode 0600, atomically (a temporary file,
+ * fsync, rename). Returns: 1, or 0 after saying why. */
+static int write_secret(const char *cmd, const char *dir, const char *name, const char *line)
+{
+    char *path = dir_file(dir, name), *tmp = NULL;
+    int fd = -1, ok = 0;
+    size_t len = strlen(line);
+
+    if (path == NULL || asprintf(&tmp, "%s.tmp", path) < 0) {
+        fprintf(stderr, "evote %s: out of memory\n", cmd);
+        free(path);
+        return 0;
+    }
+    unlink(tmp);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 || write(fd, line, len) != (ssize_t)len || write(fd, "\n", 1) != 1 || fsync(fd) != 0)
+        fprintf(stderr, "evote %s: cannot write %s: %s\n", cmd, tmp, strerror(errno));
+    else if (close(fd) != 0 || (fd = -1, rename(tmp, path) != 0))
+        fprintf(stderr, "evote %s: cannot write %s: %s\n", cmd, path, strerror(errno));
+    else
+        ok = 1;
+    if (fd >= 0)
+        close(fd);
+    if (!ok)
+        unlink(tmp);
+    free(path);
+    free(tmp);
+    return ok;
+}
+
+/* Reads DIR/name (one line, mode 0600). Returns: 1 with line (NUL-ended,
+ * newline removed), 0 when absent, -1 after saying what is wrong. */
+static int read_secret(const char *cmd, const char *dir, const char *name, char *line, size_t size)
+{
+    char *path = dir_file(dir, name);
+    struct stat st;
+    FILE *f;
+    int rc = -1;
+
+    if (path == NULL)
+        return -1;
+    f = fopen(path, "r");
+    if (f == NULL) {
+        if (errno == ENOENT)
+            rc = 0;
+        else
+            fprintf(stderr, "evote %s: cannot read %s: %s\n", cmd, path, strerror(errno));
+        free(path);
+        return rc;
+    }
+    if (fstat(fileno(f), &st) != 0 || (st.st_mode & 077) != 0)
+        fprintf(stderr, "evote %s: %s can be read by others than its owner: chmod 600 it (and think about "
+                        "who may have read it)\n",
+                cmd, path);
+    else if (fgets(line, (int)size, f) == NULL)
+        fprintf(stderr, "evote %s: %s is empty\n", cmd, path);
+    else {
+        line[strcspn(line, "\r\n")] = '\0';
+        rc = 1;
+    }
+    fclose(f);
+    free(path);
+    return rc;
+}
+
+/* A scalar kept in DIR/name. Returns: 1, 0 absent, -1 after saying why. */
+static int read_scalar(const char *cmd, const char *dir, const char *name, ec_scalar *out)
+{
+    char line[128];
+    uint8_t b[EC_SCALAR_LEN];
+    int r = read_secret(cmd, dir, name, line, sizeof line);
+    if (r != 1)
+        return r;
+    if (strlen(line) != 2 * EC_SCALAR_LEN || crypto_unhex(line, b, sizeof b) != CRYPTO_OK ||
+        ec_scalar_parse(out, b) != BC_OK) {
+        fprintf(stderr, "evote %s: %s/%s is damaged: not a scalar in hex\n", cmd, dir, name);
+        crypto_wipe(line, sizeof line);
+        crypto_wipe(b, sizeof b);
+        return -1;
+    }
+    crypto_wipe(line, sizeof line);
+    crypto_wipe(b, sizeof b);
+    return 1;
+}
+
+static int write_scalar(const char *cmd, const char *dir, const char *name, const ec_scalar *s)
+{
+    char hex[2 * EC_SCALAR_LEN + 1];
+    int ok;
+    crypto_hex(s->b, EC_SCALAR_LEN, hex);
+    ok = write_secret(cmd, dir, name, hex);
+    crypto_wipe(hex, sizeof hex);
+    return ok;
+}
+
+static const char trustee_help[] =
+    "usage: evote trustee init|deal|check|decrypt --key TRUSTEE.key --genesis G --id ID\n"
+    "                     --dir DIR [--wait MS] [--node EP] [--timeout MS]\n"
+    "\n"
+    "The key ceremony and the decryption of the tally, for trustee j (the\n"
+    "position of its key in the election's --trustees). The trustee's secrets\n"
+    "stay in DIR (created mode 0700; files mode 0600; never printed): keep DIR\n"
+    "and back it up until the result is recorded.\n"
+    "\n"
+    "  init     draw the share-encryption key pair and publish its public half\n"
+    "           (TrusteeDealing round 1). Every trustee does this first.\n"
+    "  deal     once every trustee's encryption key is on chain: draw a secret\n"
+    "           polynomial, publish its commitments, a proof of knowledge and\n"
+    "           each other trustee's share encrypted to that trustee (round 2)\n"
+    "  check    once the others have dealt: decrypt and check each share this\n"
+    "           trustee received; a bad share gets a TrusteeComplaint, which\n"
+    "           disqualifies its dealer. Stores the key share x_j in DIR.\n"
+    "           Then an authority runs 'evote election open'.\n"
+    "  decrypt  after the polls closed: post a partial decryption of the tally\n"
+    "           with its proofs; the chain records the result once t have.\n"
+    "\n"
+    "  --key K        the trustee's secret key file\n"
+    "  --dir DIR      the trustee's secret directory for this election\n" SIGNER_HELP;
+
+/* Parses the options, loads the key and genesis, fetches the election and
+ * finds this trustee's index. Returns: 0, or an exit code. */
+static int trustee_load(trustee *tr, int argc, char **argv, const char *cmd)
+{
+    static const struct option opts[] = {SIGNER_OPTIONS, {"dir", required_argument, NULL, O_DIR}, {0, 0, 0, 0}};
+    const Evote__V1__ElectionCreate *d;
+    int c, rc;
+
+    memset(tr, 0, sizeof *tr);
+    signer_init(&tr->s, cmd);
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == O_DIR)
+            tr->dir = optarg;
+        else if ((rc = signer_opt(&tr->s, c, optarg)) != 1)
+            return rc < 0 ? EXIT_USAGE : usage_error(trustee_help);
+    }
+    if (!operands_ok(cmd, argc, argv, 0, "", trustee_help))
+        return EXIT_USAGE;
+    if (tr->dir == NULL)
+        return missing_option(cmd, "--dir DIR", trustee_help);
+    rc = signer_load(&tr->s, trustee_help);
+    if (rc != 0)
+        return rc;
+    rc = fetch_election(&tr->s.o, tr->s.id, &tr->resp);
+    if (rc != 0)
+        return rc;
+    tr->rec = tr->resp->election;
+    if (!same_chain(cmd, tr->rec, tr->s.e))
+        return EXIT_FAILED;
+    d = tr->rec->definition;
+    tr->n = (uint32_t)d->n_trustees;
+    tr->t = d->threshold;
+    for (size_t i = 0; i < d->n_trustees; i++)
+        if (d->trustees[i].len == CRYPTO_PUBKEY_LEN && memcmp(d->trustees[i].data, tr->s.pub, CRYPTO_PUBKEY_LEN) == 0)
+            tr->j = (uint32_t)i + 1;
+    if (tr->j == 0) {
+        fprintf(stderr,
+                "evote %s: the key in %s is not a trustee of election '%s' ('evote election show %s' lists "
+                "the trustees)\n",
+                cmd, tr->s.key_path, tr->s.id, tr->s.id);
+        return EXIT_FAILED;
+    }
+    if (tr->t == 0 || tr->t > tr->n || tr->n > DKG_MAX_TRUSTEES) {
+        fprintf(stderr, "evote %s: the election's threshold %" PRIu32 " of %" PRIu32 " trustees is unusable\n", cmd,
+                tr->t, tr->n);
+        return EXIT_FAILED;
+    }
+    return 0;
+}
+
+/* Creates DIR (0700) if needed, checks its mode, and binds it to this
+ * election and trustee (the "trustee" file). Returns: 1, or 0 after saying
+ * why. */
+static int trustee_dir(trustee *tr, int create)
+{
+    char want[2 * ELECTION_HASH_LEN + 64], have[256], hex[2 * ELECTION_HASH_LEN + 1];
+    struct stat st;
+    int r;
+
+    if (create && mkdir(tr->dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "evote %s: cannot create %s: %s\n", tr->s.o.cmd, tr->dir, strerror(errno));
+        return 0;
+    }
+    if (stat(tr->dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "evote %s: %s is not a directory%s\n", tr->s.o.cmd, tr->dir,
+                create ? "" : ": run 'evote trustee init' with this --dir first");
+        return 0;
+    }
+    if ((st.st_mode & 077) != 0) {
+        fprintf(stderr, "evote %s: %s can be read by others than its owner: chmod 700 it\n", tr->s.o.cmd, tr->dir);
+        return 0;
+    }
+    crypto_hex(tr->s.e, ELECTION_HASH_LEN, hex);
+    snprintf(want, sizeof want, "evote-trustee-v1 %s %" PRIu32, hex, tr->j);
+    r = read_secret(tr->s.o.cmd, tr->dir, "trustee", have, sizeof have);
+    if (r < 0)
+        return 0;
+    if (r == 0) {
+        if (!create) {
+            fprintf(stderr, "evote %s: %s is not a trustee directory: run 'evote trustee init' with it first\n",
+                    tr->s.o.cmd, tr->dir);
+            return 0;
+        }
+        return write_secret(tr->s.o.cmd, tr->dir, "trustee", want);
+    }
+    if (strcmp(have, want) != 0) {
+        fprintf(stderr,
+                "evote %s: %s belongs to another election or trustee (its 'trustee' file says so): use one "
+                "directory per election and trustee\n",
+                tr->s.o.cmd, tr->dir);
+        return 0;
+    }
+    return 1;
+}
+
+static void trustee_free(trustee *tr)
+{
+    if (tr->resp != NULL)
+        evote__v1__api_response__free_unpacked(tr->resp, NULL);
+    signer_free(&tr->s);
+}
+
+/* Reads EK_i from the chain. Returns: 0 with *found, or an exit code. */
+static int fetch_ek(trustee *tr, uint32_t i, uint8_t ek[EC_POINT_LEN], int *found)
+{
+    uint8_t key[KEY_EJ_LEN], *v = NULL;
+    size_t len = 0;
+    int rc;
+    key_ej(key, ELECTION_KEY_ENCRYPTION, tr->s.e, i);
+    rc = fetch_state(&tr->s.o, key, sizeof key, &v, &len, found);
+    if (rc == 0 && *found) {
+        if (len != EC_POINT_LEN) {
+            fprintf(stderr, "evote %s: the node's encryption key of trustee %" PRIu32 " is %zu bytes, not 33: the "
+                            "node is faulty\n",
+                    tr->s.o.cmd, i, len);
+            rc = EXIT_FAILED;
+        } else {
+            memcpy(ek, v, EC_POINT_LEN);
+        }
+    }
+    free(v);
+    return rc;
+}
+
+/* Dealer i's stored dealing. Out: *v (malloc'ed) and *len, *found.
+ * Checks its length: 1 + t·33 + n·97. Returns: 0 or an exit code. */
+static int fetch_dealing(trustee *tr, uint32_t i, uint8_t **v, size_t *len, int *found)
+{
+    uint8_t key[KEY_EJ_LEN];
+    int rc;
+    key_ej(key, ELECTION_KEY_DEALING, tr->s.e, i);
+    rc = fetch_state(&tr->s.o, key, sizeof key, v, len, found);
+    if (rc == 0 && *found && *len != 1 + (size_t)tr->t * EC_POINT_LEN + (size_t)tr->n * DKG_SHARE_LEN) {
+        fprintf(stderr, "evote %s: the node's dealing of trustee %" PRIu32 " has the wrong length: the node is "
+                        "faulty or of another version\n",
+                tr->s.o.cmd, i);
+        free(*v);
+        *v = NULL;
+        rc = EXIT_FAILED;
+    }
+    return rc;
+}
+
+static int trustee_init(int argc, char **argv)
+{
+    Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+    Evote__V1__TrusteeDealing td = EVOTE__V1__TRUSTEE_DEALING__INIT;
+    uint8_t ek_pub[EC_POINT_LEN], on_chain[EC_POINT_LEN];
+    ec_scalar ek;
+    trustee tr;
+    int rc, r, found = 0;
+
+    rc = trustee_load(&tr, argc, argv, "trustee init");
+    if (rc != 0)
+        goto out;
+    rc = EXIT_FAILED;
+    if (!trustee_dir(&tr, 1))
+        goto out;
+    r = read_scalar(tr.s.o.cmd, tr.dir, "ek", &ek);
+    if (r < 0)
+        goto out;
+    if (r == 0) {
+        if (dkg_encryption_keypair(&ek, ek_pub) != BC_OK || !write_scalar(tr.s.o.cmd, tr.dir, "ek", &ek)) {
+            fprintf(stderr, "evote %s: cannot draw or store the encryption key\n", tr.s.o.cmd);
+            goto out;
+        }
+    } else {
+        ec_point p;
+        ec_point_mul_base(&p, &ek);
+        ec_point_encode(ek_pub, &p);
+    }
+    rc = fetch_ek(&tr, tr.j, on_chain, &found);
+    if (rc != 0)
+        goto out;
+    if (found) {
+        if (memcmp(on_chain, ek_pub, EC_POINT_LEN) == 0) {
+            printf("trustee %" PRIu32 " of %" PRIu32 ": the encryption key in %s is already on chain: nothing to do\n",
+                   tr.j, tr.n, tr.dir);
+            rc = 0;
+        } else {
+            fprintf(stderr,
+                    "evote %s: the chain holds another encryption key for trustee %" PRIu32 " than the one in %s: "
+                    "use the directory that made it\n",
+                    tr.s.o.cmd, tr.j, tr.dir);
+            rc = EXIT_FAILED;
+        }
+        goto out;
+    }
+    td.election_id.data = (uint8_t *)tr.s.id;
+    td.election_id.len = strlen(tr.s.id);
+    td.encryption_key.data = ek_pub;
+    td.encryption_key.len = EC_POINT_LEN;
+    body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_DEALING;
+    body.trustee_dealing = &td;
+    fprintf(stderr, "evote %s: trustee %" PRIu32 " of %" PRIu32 " publishes its encryption key\n", tr.s.o.cmd, tr.j,
+            tr.n);
+    rc = seal_submit(&tr.s, &body, NULL, NULL);
+out:
+    ec_scalar_wipe(&ek);
+    trustee_free(&tr);
+    return rc;
+}
+
+static int trustee_deal(int argc, char **argv)
+{
+    Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+    Evote__V1__TrusteeDealing td = EVOTE__V1__TRUSTEE_DEALING__INIT;
+    uint8_t(*eks)[EC_POINT_LEN] = NULL, (*shares)[DKG_SHARE_LEN] = NULL, *comm = NULL, pok[BC_PROOF_DLEQ_LEN];
+    ProtobufCBinaryData *cb = NULL, *sb = NULL;
+    dkg_dealer *dealer = NULL;
+    uint8_t *v = NULL;
+    size_t vlen;
+    char own_name[32], line[128];
+    ec_scalar own;
+    trustee tr;
+    int rc, found;
+
+    memset(&own, 0, sizeof own);
+    rc = trustee_load(&tr, argc, argv, "trustee deal");
+    if (rc != 0)
+        goto out;
+    rc = EXIT_FAILED;
+    if (!trustee_dir(&tr, 0))
+        goto out;
+    if (tr.rec->election_key.len != 0) {
+        fprintf(stderr, "evote %s: the key ceremony is over (the election key exists): no more dealings\n",
+                tr.s.o.cmd);
+        goto out;
+    }
+    snprintf(own_name, sizeof own_name, "share-%" PRIu32, tr.j);
+    if ((rc = fetch_dealing(&tr, tr.j, &v, &vlen, &found)) != 0)
+        goto out;
+    rc = EXIT_FAILED;
+    if (found) {
+        int r = read_secret(tr.s.o.cmd, tr.dir, own_name, line, sizeof line);
+        crypto_wipe(line, sizeof line);
+        if (r == 1) {
+            printf("trustee %" PRIu32 ": its dealing is already on chain: nothing to do (next: evote trustee check)\n",
+                   tr.j);
+            rc = 0;
+        } else if (r == 0) {
+            fprintf(stderr, "evote %s: the chain holds a dealing of trustee %" PRIu32 " but %s has no %s: the "
+                            "dealing was made with another directory\n",
+                    tr.s.o.cmd, tr.j, tr.dir, own_name);
+        }
+        goto out;
+    }
+    {
+        int r = read_secret(tr.s.o.cmd, tr.dir, own_name, line, sizeof line);
+        crypto_wipe(line, sizeof line);
+        if (r != 0) {
+            if (r == 1)
+                fprintf(stderr,
+                        "evote %s: %s/%s exists but the chain has no dealing of trustee %" PRIu32 " yet: an earlier "
+                        "dealing may still be on its way (wait a few seconds and run this again); if it was "
+                        "refused ('evote tx ID'), remove %s/%s and deal again\n",
+                        tr.s.o.cmd, tr.dir, own_name, tr.j, tr.dir, own_name);
+            goto out;
+        }
+    }
+    eks = calloc(tr.n, sizeof *eks);
+    shares = calloc(tr.n, sizeof *shares);
+    comm = calloc(tr.t, EC_POINT_LEN);
+    cb = calloc(tr.t, sizeof *cb);
+    sb = calloc(tr.n, sizeof *sb);
+    if (eks == NULL || shares == NULL || comm == NULL || cb == NULL || sb == NULL) {
+        fprintf(stderr, "evote %s: out of memory\n", tr.s.o.cmd);
+        goto out;
+    }
+    for (uint32_t i = 1; i <= tr.n; i++) {
+        if ((rc = fetch_ek(&tr, i, eks[i - 1], &found)) != 0)
+            goto out;
+        rc = EXIT_FAILED;
+        if (!found) {
+            char who[17];
+            short_hex(tr.rec->definition->trustees[i - 1].data, tr.rec->definition->trustees[i - 1].len, who);
+            fprintf(stderr,
+                    "evote %s: trustee %" PRIu32 " (%s...) has not published its encryption key yet: dealing "
+                    "needs every trustee's; wait for its 'evote trustee init' and run this again\n",
+                    tr.s.o.cmd, i, who);
+            goto out;
+        }
+    }
+    if (dkg_dealer_new(&dealer, tr.s.e, tr.n, tr.t, tr.j) != BC_OK ||
+        dkg_dealer_commitments(dealer, comm, pok) != BC_OK || dkg_dealer_share(dealer, tr.j, &own) != BC_OK) {
+        fprintf(stderr, "evote %s: cannot draw the polynomial (random source?)\n", tr.s.o.cmd);
+        goto out;
+    }
+    for (uint32_t m = 0; m < tr.t; m++)
+        cb[m] = (ProtobufCBinaryData){EC_POINT_LEN, comm + (size_t)m * EC_POINT_LEN};
+    for (uint32_t i = 1; i <= tr.n; i++) {
+        if (i == tr.j) {
+            sb[i - 1] = (ProtobufCBinaryData){0, NULL};
+            continue;
+        }
+        if (dkg_dealer_encrypt_share(dealer, i, eks[i - 1], shares[i - 1]) != BC_OK) {
+            fprintf(stderr,
+                    "evote %s: cannot encrypt the share of trustee %" PRIu32 ": its encryption key on chain is "
+                    "unusable\n",
+                    tr.s.o.cmd, i);
+            goto out;
+        }
+        sb[i - 1] = (ProtobufCBinaryData){DKG_SHARE_LEN, shares[i - 1]};
+    }
+    /* The own share is kept before anything leaves: the polynomial does not survive this command. */
+    if (!write_scalar(tr.s.o.cmd, tr.dir, own_name, &own))
+        goto out;
+    td.election_id.data = (uint8_t *)tr.s.id;
+    td.election_id.len = strlen(tr.s.id);
+    td.commitments = cb;
+    td.n_commitments = tr.t;
+    td.encrypted_shares = sb;
+    td.n_encrypted_shares = tr.n;
+    td.proof.data = pok;
+    td.proof.len = sizeof pok;
+    body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_DEALING;
+    body.trustee_dealing = &td;
+    fprintf(stderr, "evote %s: trustee %" PRIu32 " deals: %" PRIu32 " commitments, %" PRIu32 " encrypted shares\n",
+            tr.s.o.cmd, tr.j, tr.t, tr.n - 1);
+    rc = seal_submit(&tr.s, &body, NULL, NULL);
+out:
+    dkg_dealer_destroy(&dealer);
+    ec_scalar_wipe(&own);
+    free(v);
+    free(eks);
+    free(shares);
+    free(comm);
+    free(cb);
+    free(sb);
+    trustee_free(&tr);
+    return rc;
+}
+
+/* Sums the shares of the given dealers (from DIR/share-<i>) into x. Returns:
+ * 1, 0 when a share file is missing (named in *missing), -1 after saying why. */
+static int sum_shares(trustee *tr, const uint32_t *dealers, size_t count, ec_scalar *x, uint32_t *missing)
+{
+    ec_scalar *s = calloc(count ? count : 1, sizeof *s);
+    int ok = 1;
+    if (s == NULL)
+        return -1;
+    for (size_t k = 0; k < count && ok == 1; k++) {
+        char name[32];
+        int r;
+        snprintf(name, sizeof name, "share-%" PRIu32, dealers[k]);
+        r = read_scalar(tr->s.o.cmd, tr->dir, name, &s[k]);
+        if (r == 0) {
+            *missing = dealers[k];
+            ok = 0;
+        } else if (r < 0) {
+            ok = -1;
+        }
+    }
+    if (ok == 1)
+        dkg_secret_share(x, s, count);
+    for (size_t k = 0; k < count; k++)
+        ec_scalar_wipe(&s[k]);
+    free(s);
+    return ok;
+}
+
+static int trustee_check(int argc, char **argv)
+{
+    uint32_t *good = NULL, n_good = 0, waiting = 0, complained = 0;
+    ec_point *commitments = NULL;
+    ec_scalar ek, s, x;
+    trustee tr;
+    int rc, r;
+
+    memset(&ek, 0, sizeof ek);
+    memset(&s, 0, sizeof s);
+    memset(&x, 0, sizeof x);
+    rc = trustee_load(&tr, argc, argv, "trustee check");
+    if (rc != 0)
+        goto out;
+    rc = EXIT_FAILED;
+    if (!trustee_dir(&tr, 0))
+        goto out;
+    r = read_scalar(tr.s.o.cmd, tr.dir, "ek", &ek);
+    if (r <= 0) {
+        if (r == 0)
+            fprintf(stderr, "evote %s: %s has no encryption key: run 'evote trustee init' with it first\n",
+                    tr.s.o.cmd, tr.dir);
+        goto out;
+    }
+    good = calloc(tr.n, sizeof *good);
+    commitments = calloc(tr.t, sizeof *commitments);
+    if (good == NULL || commitments == NULL)
+        goto out;
+    for (uint32_t i = 1; i <= tr.n; i++) {
+        uint8_t *v = NULL, share[DKG_SHARE_LEN];
+        size_t vlen = 0;
+        char name[32];
+        int found = 0, have;
+        bc_err berr;
+
+        snprintf(name, sizeof name, "share-%" PRIu32, i);
+        if ((rc = fetch_dealing(&tr, i, &v, &vlen, &found)) != 0)
+            goto out;
+        rc = EXIT_FAILED;
+        if (!found) {
+            printf("dealer %-3" PRIu32 " %s\n", i, i == tr.j ? "(this trustee) has not dealt: run 'evote trustee deal'"
+                                                             : "has not dealt yet");
+            waiting++;
+            continue;
+        }
+        if (v[0] == ELECTION_DEALING_DISQUALIFIED) {
+            printf("dealer %-3" PRIu32 " disqualified by a complaint: its shares are not used\n", i);
+            free(v);
+            continue;
+        }
+        if (i == tr.j) {
+            ec_scalar own;
+            have = read_scalar(tr.s.o.cmd, tr.dir, name, &own);
+            ec_scalar_wipe(&own);
+            free(v);
+            if (have <= 0) {
+                if (have == 0)
+                    fprintf(stderr, "evote %s: the chain has this trustee's dealing but %s has no %s: the dealing "
+                                    "was made with another directory\n",
+                            tr.s.o.cmd, tr.dir, name);
+                goto out;
+            }
+            printf("dealer %-3" PRIu32 " this trustee: own share kept\n", i);
+            good[n_good++] = i;
+            continue;
+        }
+        for (uint32_t m = 0; m < tr.t; m++)
+            if (ec_point_parse(&commitments[m], v + 1 + (size_t)m * EC_POINT_LEN, 0) != BC_OK) {
+                fprintf(stderr, "evote %s: the node's dealing of trustee %" PRIu32 " has a bad commitment: the node "
+                                "is faulty\n",
+                        tr.s.o.cmd, i);
+                free(v);
+                goto out;
+            }
+        memcpy(share, v + 1 + (size_t)tr.t * EC_POINT_LEN + (size_t)(tr.j - 1) * DKG_SHARE_LEN, DKG_SHARE_LEN);
+        free(v);
+        berr = dkg_receive_share(tr.s.e, i, tr.j, &ek, share, commitments, tr.t, &s);
+        if (berr == BC_OK) {
+            if (!write_scalar(tr.s.o.cmd, tr.dir, name, &s))
+                goto out;
+            printf("dealer %-3" PRIu32 " share checked: good\n", i);
+            good[n_good++] = i;
+            continue;
+        }
+        /* A bad share: complain (the chain judges it with dkg_complaint_verify). */
+        printf("dealer %-3" PRIu32 " BAD SHARE: %s; posting a complaint\n", i, bc_strerror(berr));
+        {
+            Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+            Evote__V1__TrusteeComplaint tc = EVOTE__V1__TRUSTEE_COMPLAINT__INIT;
+            uint8_t evidence[DKG_COMPLAINT_LEN];
+            if (dkg_complaint_make(tr.s.e, i, tr.j, &ek, share, evidence) != BC_OK) {
+                fprintf(stderr, "evote %s: cannot make the complaint against dealer %" PRIu32 "\n", tr.s.o.cmd, i);
+                goto out;
+            }
+            tc.election_id.data = (uint8_t *)tr.s.id;
+            tc.election_id.len = strlen(tr.s.id);
+            tc.accused = tr.rec->definition->trustees[i - 1];
+            tc.evidence.data = evidence;
+            tc.evidence.len = sizeof evidence;
+            body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_COMPLAINT;
+            body.trustee_complaint = &tc;
+            if (seal_submit(&tr.s, &body, NULL, NULL) != 0)
+                goto out;
+            complained++;
+        }
+    }
+    if (waiting != 0) {
+        fprintf(stderr, "evote %s: %" PRIu32 " dealer%s not dealt yet: run this again once they have (or once the "
+                        "authority opened the election after the ceremony end height)\n",
+                tr.s.o.cmd, waiting, waiting == 1 ? " has" : "s have");
+        if (n_good == 0)
+            goto out;
+    }
+    {
+        uint32_t missing = 0;
+        r = sum_shares(&tr, good, n_good, &x, &missing);
+        if (r != 1 || !write_scalar(tr.s.o.cmd, tr.dir, "x", &x))
+            goto out;
+    }
+    printf("key share x_%" PRIu32 " stored in %s/x (over %" PRIu32 " dealer%s so far)%s\n", tr.j, tr.dir, n_good,
+           n_good == 1 ? "" : "s", complained ? "; complaints posted: run this again once they are committed" : "");
+    rc = waiting == 0 ? 0 : EXIT_FAILED;
+out:
+    ec_scalar_wipe(&ek);
+    ec_scalar_wipe(&s);
+    ec_scalar_wipe(&x);
+    free(good);
+    free(commitments);
+    trustee_free(&tr);
+    return rc;
+}
+
+static int trustee_decrypt(int argc, char **argv)
+{
+    Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+    Evote__V1__PartialDecryption pd = EVOTE__V1__PARTIAL_DECRYPTION__INIT;
+    const Evote__V1__ElectionTally *tally;
+    uint8_t(*parts)[BC_PARTIAL_LEN] = NULL;
+    ProtobufCBinaryData *pb = NULL;
+    uint8_t key[KEY_EJ_LEN], *v = NULL;
+    size_t vlen = 0;
+    uint32_t missing = 0;
+    ec_point xpub, check;
+    ec_scalar x;
+    trustee tr;
+    int rc, r, found = 0;
+
+    memset(&x, 0, sizeof x);
+    rc = trustee_load(&tr, argc, argv, "trustee decrypt");
+    if (rc != 0)
+        goto out;
+    rc = EXIT_FAILED;
+    if (!trustee_dir(&tr, 0))
+        goto out;
+    tally = tr.resp->election_tally;
+    if (tr.rec->election_key.len != EC_POINT_LEN || tally == NULL) {
+        fprintf(stderr, "evote %s: the election has no key yet (the ceremony is not over): nothing to decrypt\n",
+                tr.s.o.cmd);
+        goto out;
+    }
+    if (tr.rec->n_verification_keys != tr.n || tally->n_ciphertexts != tally->slots || tally->slots == 0 ||
+        tally->slots > ELECTION_MAX_SLOTS) {
+        fprintf(stderr, "evote %s: the node's election record or tally does not fit the election: the node is "
+                        "faulty\n",
+                tr.s.o.cmd);
+        goto out;
+    }
+    if (!tr.rec->closed) {
+        Evote__V1__ApiResponse *st = NULL;
+        const Evote__V1__ElectionCreate *d = tr.rec->definition;
+        if (ask_node_status(&tr.s.o, 1, &st) == 0) {
+            if (d->close_height != 0 && st->node->height < d->close_height)
+                fprintf(stderr,
+                        "evote %s: the polls are still open (they close after height %" PRIu64 "; the chain is at "
+                        "%" PRIu64 "): decrypt after that, or once an authority ran 'evote election close'\n",
+                        tr.s.o.cmd, d->close_height, st->node->height);
+            else if (d->close_height == 0 && d->close_time_ms == 0)
+                fprintf(stderr, "evote %s: the polls are still open: an authority closes them with 'evote election "
+                                "close'\n",
+                        tr.s.o.cmd);
+            else
+                rc = 0;
+            evote__v1__api_response__free_unpacked(st, NULL);
+        }
+        if (rc != 0)
+            goto out;
+        rc = EXIT_FAILED;
+    }
+    key_ej(key, ELECTION_KEY_PARTIAL, tr.s.e, tr.j);
+    if ((rc = fetch_state(&tr.s.o, key, sizeof key, &v, &vlen, &found)) != 0)
+        goto out;
+    if (found) {
+        printf("trustee %" PRIu32 ": its partial decryption is already on chain: nothing to do\n", tr.j);
+        goto out;
+    }
+    rc = EXIT_FAILED;
+    r = sum_shares(&tr, tr.rec->qualified, tr.rec->n_qualified, &x, &missing);
+    if (r < 0)
+        goto out;
+    if (r == 0) {
+        fprintf(stderr,
+                "evote %s: %s has no share from dealer %" PRIu32 ", which the chain counts as qualified: run "
+                "'evote trustee check' with this directory\n",
+                tr.s.o.cmd, tr.dir, missing);
+        goto out;
+    }
+    if (ec_point_parse(&xpub, tr.rec->verification_keys[tr.j - 1].data, 0) != BC_OK ||
+        tr.rec->verification_keys[tr.j - 1].len != EC_POINT_LEN) {
+        fprintf(stderr, "evote %s: the node's verification key X_%" PRIu32 " is not a point: the node is faulty\n",
+                tr.s.o.cmd, tr.j);
+        goto out;
+    }
+    ec_point_mul_base(&check, &x);
+    if (!ec_point_equal(&check, &xpub)) {
+        fprintf(stderr,
+                "evote %s: the key share from the shares in %s does not match the chain's verification key "
+                "X_%" PRIu32 ": the directory is not the one this trustee used in the ceremony (or is damaged)\n",
+                tr.s.o.cmd, tr.dir, tr.j);
+        goto out;
+    }
+    write_scalar(tr.s.o.cmd, tr.dir, "x", &x);
+    parts = calloc(tally->slots, sizeof *parts);
+    pb = calloc(tally->slots, sizeof *pb);
+    if (parts == NULL || pb == NULL)
+        goto out;
+    for (uint32_t sl = 0; sl < tally->slots; sl++) {
+        bc_partial_ctx pc = {tr.s.e, tr.rec->election_key.data, tr.j, sl};
+        elgamal_ct ct;
+        if (tally->ciphertexts[sl].len != ELGAMAL_CT_LEN || elgamal_parse(&ct, tally->ciphertexts[sl].data, 1) != BC_OK) {
+            fprintf(stderr, "evote %s: the node's tally ciphertext %" PRIu32 " does not parse: the node is faulty\n",
+                    tr.s.o.cmd, sl);
+            goto out;
+        }
+        if (bc_tally_partial_decrypt(&pc, &x, &xpub, &ct, parts[sl]) != BC_OK) {
+            fprintf(stderr, "evote %s: cannot decrypt tally slot %" PRIu32 "\n", tr.s.o.cmd, sl);
+            goto out;
+        }
+        pb[sl] = (ProtobufCBinaryData){BC_PARTIAL_LEN, parts[sl]};
+    }
+    pd.election_id.data = (uint8_t *)tr.s.id;
+    pd.election_id.len = strlen(tr.s.id);
+    pd.shares = pb;
+    pd.n_shares = tally->slots;
+    body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_PARTIAL_DECRYPTION;
+    body.partial_decryption = &pd;
+    fprintf(stderr, "evote %s: trustee %" PRIu32 " decrypts %" PRIu32 " tally ciphertexts (%" PRIu64
+                    " ballots counted)\n",
+            tr.s.o.cmd, tr.j, tally->slots, tally->ballots_counted);
+    rc = seal_submit(&tr.s, &body, NULL, NULL);
+out:
+    ec_scalar_wipe(&x);
+    free(v);
+    free(parts);
+    free(pb);
+    trustee_free(&tr);
+    return rc;
+}
+
+int cmd_trustee(int argc, char **argv)
+{
+    const char *sub;
+    if (argc < 2) {
+        fputs(trustee_help, stderr);
+        return EXIT_USAGE;
+    }
+    if (cli_wants_help(argc, argv)) {
+        fputs(trustee_help, stdout);
+        return 0;
+    }
+    sub = argv[1];
+    if (strcmp(sub, "init") == 0 || strcmp(sub, "keygen") == 0)
+        return trustee_init(argc - 1, argv + 1);
+    if (strcmp(sub, "deal") == 0 || strcmp(sub, "share") == 0)
+        return trustee_deal(argc - 1, argv + 1);
+    if (strcmp(sub, "check") == 0)
+        return trustee_check(argc - 1, argv + 1);
+    if (strcmp(sub, "decrypt") == 0)
+        return trustee_decrypt(argc - 1, argv + 1);
+    fprintf(stderr, "evote trustee: unknown subcommand '%s'\n\n", sub);
+    fputs(trustee_help, stderr);
+    return EXIT_USAGE;
+}
+
+/* ================================================================ vote */
+
+/* Marks in sel (one byte per option of q) the options named in text
+ * (comma-separated option texts; "" selects none). Returns: 1, or 0 after
+ * saying what is wrong. */
+int cli_parse_selection(const char *cmd, const Evote__V1__Question *q, size_t qi, const char *text, uint8_t *sel)
+{
+    char **items = NULL;
+    size_t n = 0, count = 0;
+    const char *what;
+    char buf[256];
+
+    memset(sel, 0, q->n_options);
+    if (text[0] != '\0' && !split_list(text, &items, &n, &what)) {
+        fprintf(stderr, "evote %s: the choice for question %zu: %s\n", cmd, qi + 1, what);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        while (k < q->n_options && strcmp(q->options[k], items[i]) != 0)
+            k++;
+        if (k == q->n_options) {
+            fprintf(stderr, "evote %s: '%s' is not an option of question %zu (%s); the options are: ", cmd, items[i],
+                    qi + 1, clean(q->text, buf, sizeof buf));
+            for (k = 0; k < q->n_options; k++)
+                fprintf(stderr, "%s\"%s\"", k ? ", " : "", clean(q->options[k], buf, sizeof buf));
+            fprintf(stderr, "\n");
+            free_list(items, n);
+            return 0;
+        }
+        if (sel[k]) {
+            fprintf(stderr, "evote %s: option '%s' is chosen twice for question %zu\n", cmd, items[i], qi + 1);
+            free_list(items, n);
+            return 0;
+        }
+        sel[k] = 1;
+        count++;
+    }
+    free_list(items, n);
+    if (count < q->min_selections || count > q->max_selections) {
+        if (q->min_selections == q->max_selections)
+            fprintf(stderr, "evote %s: question %zu (%s) takes exactly %" PRIu32 " choice%s; %zu given\n", cmd, qi + 1,
+                    clean(q->text, buf, sizeof buf), q->min_selections, q->min_selections == 1 ? "" : "s", count);
+        else
+            fprintf(stderr, "evote %s: question %zu (%s) takes %" PRIu32 " to %" PRIu32 " choices; %zu given\n", cmd,
+                    qi + 1, clean(q->text, buf, sizeof buf), q->min_selections, q->max_selections, count);
+        return 0;
+    }
+    return 1;
+}
+
+static const char vote_help[] =
+    "usage: evote vote --key VOTER.key --genesis G --id ID --choice OPTION\n"
+    "                  [--choice ... for each further question] [--choices \"A,C\"]\n"
+    "                  [--wait MS] [--node EP] [--timeout MS]\n"
+    "\n"
+    "Casts an encrypted ballot: fetches the election (questions and election\n"
+    "key) from the node, encrypts one 0/1 per option under the election key with\n"
+    "zero-knowledge proofs that the ballot is well formed, bound to this\n"
+    "election and to the voter's key, signs it with VOTER.key and submits it.\n"
+    "Nobody, no authority and no fewer than t trustees, can read the choice.\n"
+    "\n"
+    "Prints the TRACKING CODE (64 hex digits): 'evote track CODE' shows, at\n"
+    "any time, that the ballot is in the chain and counts.\n"
+    "\n"
+    "  --choice OPTION   the option text for the next question (in order)\n"
+    "  --choices \"A,C\"   for an approval question: the options chosen (\"\" = none)\n"
+    "  --no-precheck  submit even when the node says the key is not on the roll or\n"
+    "                 has voted (the chain then records the refusal)\n"
+    "  --key K        the voter's secret key file (its public key is on the roll)\n" SIGNER_HELP;
+
+int cmd_vote(int argc, char **argv)
+{
+    static const struct option opts[] = {SIGNER_OPTIONS,
+                                         {"choice", required_argument, NULL, O_CHOICE},
+                                         {"choices", required_argument, NULL, O_CHOICES},
+                                         {"no-precheck", no_argument, NULL, O_NO_PRECHECK},
+                                         {0, 0, 0, 0}};
+    Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+    Evote__V1__Ballot ballot = EVOTE__V1__BALLOT__INIT;
+    Evote__V1__ApiResponse *resp = NULL;
+    const Evote__V1__ElectionRecord *rec;
+    const Evote__V1__ElectionCreate *d;
+    const char *choices[MAX_Q];
+    bc_question qs[MAX_Q];
+    bc_election *e = NULL;
+    uint8_t sel[ELECTION_MAX_SLOTS], code[CRYPTO_HASH_LEN], vkey[1 + ELECTION_HASH_LEN + CRYPTO_PUBKEY_LEN];
+    uint8_t *enc = NULL, *v = NULL;
+    size_t nc = 0, slots = 0, enc_len, vlen = 0;
+    tx_answer ans;
+    char hex[2 * CRYPTO_HASH_LEN + 1];
+    int c, rc, found = 0, precheck = 1;
+    signer s;
+
+    if (cli_wants_help(argc, argv)) {
+        fputs(vote_help, stdout);
+        return 0;
+    }
+    signer_init(&s, "vote");
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == O_CHOICE || c == O_CHOICES) {
+            if (nc == MAX_Q) {
+                fprintf(stderr, "evote vote: too many --choice\n");
+                return EXIT_USAGE;
+            }
+            choices[nc++] = optarg;
+        } else if (c == O_NO_PRECHECK) {
+            precheck = 0;
+        } else if ((rc = signer_opt(&s, c, optarg)) != 1) {
+            return rc < 0 ? EXIT_USAGE : usage_error(vote_help);
+        }
+    }
+    if (!operands_ok(s.o.cmd, argc, argv, 0, "", vote_help))
+        return EXIT_USAGE;
+    if (nc == 0)
+        return missing_option(s.o.cmd, "--choice OPTION", vote_help);
+    rc = signer_load(&s, vote_help);
+    if (rc != 0)
+        goto out;
+    rc = fetch_election(&s.o, s.id, &resp);
+    if (rc != 0)
+        goto out;
+    rc = EXIT_FAILED;
+    rec = resp->election;
+    d = rec->definition;
+    if (!same_chain(s.o.cmd, rec, s.e))
+        goto out;
+    if (nc != d->n_questions) {
+        char buf[256];
+        fprintf(stderr, "evote vote: election '%s' has %zu question%s and %zu choice%s were given; one --choice (or "
+                        "--choices) per question, in order:\n",
+                s.id, d->n_questions, d->n_questions == 1 ? "" : "s", nc, nc == 1 ? "" : "s");
+        for (size_t i = 0; i < d->n_questions; i++)
+            fprintf(stderr, "  %zu. %s\n", i + 1, clean(d->questions[i]->text, buf, sizeof buf));
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    for (size_t i = 0; i < d->n_questions; i++) {
+        const Evote__V1__Question *q = d->questions[i];
+        if (slots + q->n_options > ELECTION_MAX_SLOTS) {
+            fprintf(stderr, "evote vote: the election has more than %d options\n", ELECTION_MAX_SLOTS);
+            goto out;
+        }
+        if (!cli_parse_selection(s.o.cmd, q, i, choices[i], sel + slots)) {
+            rc = EXIT_USAGE;
+            goto out;
+        }
+        qs[i] = (bc_question){(uint32_t)q->n_options, q->min_selections, q->max_selections};
+        slots += q->n_options;
+    }
+    if (rec->election_key.len != EC_POINT_LEN) {
+        fprintf(stderr, "evote vote: election '%s' has no election key yet (the trustees' key ceremony is not over): "
+                        "ballots can be cast once an authority opened it\n",
+                s.id);
+        goto out;
+    }
+    /* The roll, before spending a ballot on a refusal. */
+    vkey[0] = ELECTION_KEY_VOTER;
+    memcpy(vkey + 1, s.e, ELECTION_HASH_LEN);
+    memcpy(vkey + 1 + ELECTION_HASH_LEN, s.pub, CRYPTO_PUBKEY_LEN);
+    if (precheck && (rc = fetch_state(&s.o, vkey, sizeof vkey, &v, &vlen, &found)) != 0)
+        goto out;
+    rc = EXIT_FAILED;
+    if (precheck && !found) {
+        crypto_hex(s.pub, CRYPTO_PUBKEY_LEN, hex);
+        fprintf(stderr, "evote vote: the key %s (%s) is not on the roll of election '%s': ask the election "
+                        "authority to register it\n",
+                hex, s.key_path, s.id);
+        goto out;
+    }
+    if (precheck && vlen >= 1 && v[0] == 1 && !d->revoting_allowed) {
+        fprintf(stderr, "evote vote: this voter has already voted in election '%s', which does not allow revoting; "
+                        "its ballot counts ('evote track CODE' with the code printed then)\n",
+                s.id);
+        goto out;
+    }
+    if (bc_election_new(&e, rec->election_hash.data, rec->election_key.data, qs, d->n_questions) != BC_OK) {
+        fprintf(stderr, "evote vote: the election's key or questions from %s are unusable: the node is faulty\n",
+                s.o.node);
+        goto out;
+    }
+    enc_len = bc_ballot_size(e);
+    enc = malloc(enc_len);
+    if (enc == NULL || bc_ballot_encrypt(e, s.pub, sel, slots, enc, enc_len) != BC_OK) {
+        fprintf(stderr, "evote vote: cannot encrypt the ballot\n");
+        goto out;
+    }
+    ballot.election_id.data = (uint8_t *)s.id;
+    ballot.election_id.len = strlen(s.id);
+    ballot.encrypted_ballot.data = enc;
+    ballot.encrypted_ballot.len = enc_len;
+    body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_BALLOT;
+    body.ballot = &ballot;
+    rc = seal_submit(&s, &body, code, &ans);
+    if (ans.state != EVOTE__V1__TX_STATE__TX_STATE_UNSPECIFIED || rc == 0) {
+        crypto_hex(code, sizeof code, hex);
+        fprintf(stderr, "evote vote: your tracking code is %s\n", hex);
+        fprintf(stderr, "evote vote: 'evote track %s' shows whether your ballot counts\n", hex);
+    }
+out:
+    crypto_wipe(sel, sizeof sel);
+    bc_election_destroy(&e);
+    free(enc);
+    free(v);
+    if (resp != NULL)
+        evote__v1__api_response__free_unpacked(resp, NULL);
+    signer_free(&s);
+    return rc;
+}
+
+/* =============================================================== track */
+
+static const char track_help[] =
+    "usage: evote track CODE [--genesis G] [--node EP] [--timeout MS] [--json]\n"
+    "\n"
+    "Shows what the chain says of a ballot's tracking code (as 'evote vote'\n"
+    "printed it): the block that holds it, whether it counts (COUNTED; REPLACED\n"
+    "by a later ballot of the same voter; or REJECTED with the reason), and the\n"
+    "validators that signed the block's commit certificate. With --genesis, the\n"
+    "signers are named and their signatures checked against the genesis.\n"
+    "\n"
+    "  --genesis G    the chain's genesis file: check and name the signers\n" NODE_HELP
+    "  --json         one JSON object instead of text\n";
+
+typedef struct {
+    size_t n;             /* distinct signers */
+    size_t valid;         /* with --genesis: validators whose signature checks */
+    uint64_t view, seq;
+    char names[128][GENESIS_MAX_NAME + 24];
+} signers_t;
+
+/* Lists the certificate's signers (names from the genesis when given). */
+static void cert_signers(const Evote__V1__ApiResponse *resp, const genesis *g, uint64_t height, signers_t *out)
+{
+    Evote__V1__CommitCertificate *cert;
+    memset(out, 0, sizeof *out);
+    if (resp->certificate.len == 0)
+        return;
+    cert = evote__v1__commit_certificate__unpack(NULL, resp->certificate.len, resp->certificate.data);
+    if (cert == NULL)
+        return;
+    out->view = cert->view;
+    out->seq = cert->seq;
+    for (size_t i = 0; i < cert->n_commits && out->n < 128; i++) {
+        const Evote__V1__Envelope *env = cert->commits[i];
+        char name[GENESIS_MAX_NAME + 24];
+        int dup = 0;
+        if (env->signer.len != CRYPTO_PUBKEY_LEN)
+            continue;
+        for (size_t k = 0; k < i; k++)
+            if (cert->commits[k]->signer.len == CRYPTO_PUBKEY_LEN &&
+                memcmp(cert->commits[k]->signer.data, env->signer.data, CRYPTO_PUBKEY_LEN) == 0)
+                dup = 1;
+        if (dup)
+            continue;
+        if (g != NULL) {
+            int idx = genesis_validator_index(g, env->signer.data);
+            Evote__V1__Commit *cm = NULL;
+            int ok = idx >= 0 && envelope_verify(env, EVOTE__V1__KIND__KIND_COMMIT) == CRYPTO_OK;
+            if (ok) {
+                cm = evote__v1__commit__unpack(NULL, env->body.len, env->body.data);
+                ok = cm != NULL && cm->seq == height && cm->chain_id.len == CRYPTO_CHAIN_ID_LEN &&
+                     memcmp(cm->chain_id.data, g->chain_id, CRYPTO_CHAIN_ID_LEN) == 0 &&
+                     cm->digest.len == cert->digest.len &&
+                     memcmp(cm->digest.data, cert->digest.data, cert->digest.len) == 0;
+            }
+            if (cm != NULL)
+                evote__v1__commit__free_unpacked(cm, NULL);
+            if (idx < 0)
+                snprintf(name, sizeof name, "(not a validator)");
+            else
+                snprintf(name, sizeof name, "%s%s", g->validators[idx].name, ok ? "" : " (BAD SIGNATURE)");
+            out->valid += ok;
+        } else {
+            short_hex(env->signer.data, CRYPTO_PUBKEY_LEN, name);
+        }
+        memcpy(out->names[out->n++], name, sizeof name);
+    }
+    evote__v1__commit_certificate__free_unpacked(cert, NULL);
+}
+
+int cmd_track(int argc, char **argv)
+{
+    static const struct option opts[] = {NODE_OPTIONS,
+                                         {"genesis", required_argument, NULL, O_GENESIS},
+                                         {"json", no_argument, NULL, OPT_JSON},
+                                         {0, 0, 0, 0}};
+    Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
+    Evote__V1__Track tq = EVOTE__V1__TRACK__INIT;
+    Evote__V1__ApiResponse *resp = NULL;
+    const Evote__V1__TrackingRecord *tr;
+    const Evote__V1__TxStatus *tx;
+    const char *genesis_path = NULL, *status, *detail;
+    uint8_t code[CRYPTO_HASH_LEN];
+    char name[40], reason[256], tr_id[ELECTION_MAX_ID + 1] = "";
+    genesis *g = NULL;
+    signers_t sg;
+    node_opts o;
+    int c, rc;
+
+    if (cli_wants_help(argc, argv)) {
+        fputs(track_help, stdout);
+        return 0;
+    }
+    node_opts_init(&o, "track");
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == O_GENESIS)
+            genesis_path = optarg;
+        else if ((rc = node_opt(&o, c, optarg)) != 1)
+            return rc < 0 ? EXIT_USAGE : usage_error(track_help);
+    }
+    if (!operands_ok(o.cmd, argc, argv, 1, "the tracking code", track_help))
+        return EXIT_USAGE;
+    if (strlen(argv[optind]) != 2 * CRYPTO_HASH_LEN || crypto_unhex(argv[optind], code, sizeof code) != CRYPTO_OK) {
+        fprintf(stderr, "evote track: '%s' is not a tracking code: expected the 64 hex digits 'evote vote' printed\n",
+                argv[optind]);
+        return EXIT_USAGE;
+    }
+    if (genesis_path != NULL && (rc = load_genesis(o.cmd, genesis_path, &g)) != 0)
+        return rc;
+    tq.code.data = code;
+    tq.code.len = sizeof code;
+    req.call_case = EVOTE__V1__API_REQUEST__CALL_TRACK;
+    req.track = &tq;
+    rc = node_call(&o, &req, 0, &resp);
+    if (rc != 0)
+        goto out;
+    if (resp->status == EVOTE__V1__API_STATUS__API_STATUS_NOT_FOUND) {
+        fprintf(stderr, "evote track: %s: %s\n", o.node, clean(resp->reason, reason, sizeof reason));
+        rc = EXIT_FAILED;
+        goto out;
+    }
+    tx = resp->tx;
+    tr = resp->tracking;
+    if (resp->status != EVOTE__V1__API_STATUS__API_STATUS_OK || tx == NULL) {
+        rc = bad_answer(&o, resp, "without the ballot's transaction");
+        goto out;
+    }
+    if (tr != NULL && tr->status == EVOTE__V1__TRACKING_RECORD__STATUS__STATUS_COUNTED) {
+        status = "COUNTED";
+        detail = "the ballot is in the tally";
+    } else if (tr != NULL && tr->status == EVOTE__V1__TRACKING_RECORD__STATUS__STATUS_REPLACED) {
+        status = "REPLACED";
+        detail = "a later ballot of the same voter replaced it (revoting): that one counts";
+    } else if (tx->result != EVOTE__V1__TX_RESULT__TX_RESULT_OK) {
+        status = "REJECTED";
+        detail = election_result_text(tx->result);
+    } else {
+        status = "NOT A BALLOT";
+        detail = "this transaction was accepted but is not a ballot";
+    }
+    cert_signers(resp, g, tx->height, &sg);
+    if (tr != NULL) {
+        size_t k = 0;
+        for (size_t i = 0; i < tr->election_id.len && i < ELECTION_MAX_ID; i++) {
+            uint8_t ch = tr->election_id.data[i];
+            tr_id[k++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+        }
+        tr_id[k] = '\0';
+    }
+    if (o.json) {
+        printf("{\"code\":");
+        json_hex(code, sizeof code);
+        printf(",\"height\":%" PRIu64 ",\"index\":%" PRIu32 ",\"result\":\"%s\",\"status\":\"%s\",\"reason\":",
+               tx->height, tx->index, RESULT_NAME(tx->result, name), status);
+        json_string(detail);
+        if (tr != NULL) {
+            printf(",\"election\":");
+            json_string(tr_id);
+            printf(",\"voter\":");
+            json_hex(tr->voter.data, tr->voter.len);
+            if (tr->replaced_by.len) {
+                printf(",\"replaced_by\":");
+                json_hex(tr->replaced_by.data, tr->replaced_by.len);
+            }
+        }
+        printf(",\"certificate\":{\"view\":%" PRIu64 ",\"signers\":[", sg.view);
+        for (size_t i = 0; i < sg.n; i++) {
+            printf("%s", i ? "," : "");
+            json_string(sg.names[i]);
+        }
+        printf("]");
+        if (g != NULL)
+            printf(",\"valid_signatures\":%zu,\"quorum\":%" PRIu32, sg.valid, 2 * g->f + 1);
+        printf("}}\n");
+    } else {
+        printf("tracking code  ");
+        print_hex(code, sizeof code);
+        printf("\nblock          height %" PRIu64 ", transaction %" PRIu32 "\n", tx->height, tx->index);
+        printf("status         %s: %s\n", status, detail);
+        printf("result         %s\n", RESULT_NAME(tx->result, name));
+        if (tr != NULL) {
+            printf("election       %s\n", tr_id);
+            printf("voter          ");
+            print_bytes_hex(&tr->voter);
+            printf("\n");
+            if (tr->replaced_by.len) {
+                printf("replaced by    ");
+                print_bytes_hex(&tr->replaced_by);
+                printf("\n");
+            }
+        }
+        if (sg.n == 0) {
+            printf("certificate    (the node sent none)\n");
+        } else {
+            printf("certificate    view %" PRIu64 ", signed by %zu validator%s:", sg.view, sg.n, sg.n == 1 ? "" : "s");
+            for (size_t i = 0; i < sg.n; i++)
+                printf("%s %s", i ? "," : "", sg.names[i]);
+            printf("\n");
+            if (g != NULL)
+                printf("               %zu valid signature%s of validators of the genesis; a quorum is %" PRIu32
+                       "%s\n",
+                       sg.valid, sg.valid == 1 ? "" : "s", 2 * g->f + 1,
+                       sg.valid >= 2 * g->f + 1 ? ": the block is final" : ": NOT A QUORUM, ask another node");
+            else
+                printf("               (give --genesis G to check the signatures and name the validators)\n");
+        }
+    }
+    rc = 0;
+    if (g != NULL && sg.valid < 2 * g->f + 1) {
+        fprintf(stderr, "evote track: the commit certificate from %s does not carry a quorum of valid validator "
+                        "signatures: do not trust this answer; ask another node\n",
+                o.node);
+        rc = EXIT_FAILED;
+    }
+out:
+    if (resp != NULL)
+        evote__v1__api_response__free_unpacked(resp, NULL);
+    genesis_destroy(&g);
+    return rc;
+}
+
+/* ============================================================== result */
+
+static const char result_help[] =
+    "usage: evote result ID [--node EP] [--timeout MS] [--json]\n"
+    "\n"
+    "Prints an election's result as the chain recorded it: per question, the\n"
+    "count of each option; the ballots counted; the trustees whose partial\n"
+    "decryptions were combined. Exits 1 while there is no result yet.\n"
+    "\n" NODE_HELP "  --json         one JSON object instead of text\n";
+
+static const char verify_text[] =
+    "How to verify: every ballot on the chain carries zero-knowledge proofs that\n"
+    "it encrypts an allowed choice, and is signed by a registered voter key; every\n"
+    "validator checked them before the ballot counted. The counts are the\n"
+    "decryption of the sum of the counted ballots, made from the trustees'\n"
+    "partial decryptions, each with a proof of correct decryption on the chain.\n"
+    "Anyone can re-check all of it without trusting any validator: take a\n"
+    "snapshot of a validator's chain store and run evote-audit on it with the\n"
+    "genesis file (it re-executes the chain, checks every commit certificate\n"
+    "and proof, and recomputes this result). Every voter can check that their\n"
+    "own ballot counts with 'evote track CODE'.\n";
+
+int cmd_result(int argc, char **argv)
+{
+    static const struct option opts[] = {NODE_OPTIONS, {"json", no_argument, NULL, OPT_JSON}, {0, 0, 0, 0}};
+    Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
+    Evote__V1__GetResult get = EVOTE__V1__GET_RESULT__INIT;
+    Evote__V1__ApiResponse *resp = NULL, *el = NULL;
+    const Evote__V1__ElectionResult *res;
+    const Evote__V1__ElectionCreate *d;
+    const char *id;
+    char buf[512];
+    size_t slot = 0, total = 0;
+    node_opts o;
+    int c, rc;
+
+    if (cli_wants_help(argc, argv)) {
+        fputs(result_help, stdout);
+        return 0;
+    }
+    node_opts_init(&o, "result");
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
+        if ((rc = node_opt(&o, c, optarg)) != 1)
+            return rc < 0 ? EXIT_USAGE : usage_error(result_help);
+    if (!operands_ok(o.cmd, argc, argv, 1, "the election id", result_help))
+        return EXIT_USAGE;
+    id = argv[optind];
+    if (!id_ok(o.cmd, id))
+        return EXIT_USAGE;
+    rc = fetch_election(&o, id, &el);
+    if (rc != 0)
+        return rc;
+    d = el->election->definition;
+    get.election_id.data = (uint8_t *)id;
+    get.election_id.len = strlen(id);
+    req.call_case = EVOTE__V1__API_REQUEST__CALL_GET_RESULT;
+    req.get_result = &get;
+    rc = node_call(&o, &req, 0, &resp);
+    if (rc != 0)
+        goto out;
+    if (resp->status == EVOTE__V1__API_STATUS__API_STATUS_NOT_FOUND) {
+        fprintf(stderr, "evote result: election '%s': %s\n", id, clean(resp->reason, buf, sizeof buf));
+        rc = EXIT_FAILED;
+        goto out;
+    }
+    res = resp->result;
+    for (size_t i = 0; i < d->n_questions; i++)
+        total += d->questions[i]->n_options;
+    if (resp->status != EVOTE__V1__API_STATUS__API_STATUS_OK || res == NULL || res->n_counts != total) {
+        rc = bad_answer(&o, resp, "with a result that does not fit the election's questions");
+        goto out;
+    }
+    if (o.json) {
+        printf("{\"election\":");
+        json_string(id);
+        printf(",\"title\":");
+        json_string(d->title);
+        printf(",\"questions\":[");
+        for (size_t i = 0; i < d->n_questions; i++) {
+            const Evote__V1__Question *q = d->questions[i];
+            printf("%s{\"text\":", i ? "," : "");
+            json_string(q->text);
+            printf(",\"counts\":{");
+            for (size_t k = 0; k < q->n_options; k++, slot++) {
+                printf("%s", k ? "," : "");
+                json_string(q->options[k]);
+                printf(":%" PRIu64, res->counts[slot]);
+            }
+            printf("}}");
+        }
+        printf("],\"ballots_counted\":%" PRIu64 ",\"trustees\":[", res->ballots_counted);
+        for (size_t i = 0; i < res->n_trustees; i++)
+            printf("%s%" PRIu32, i ? "," : "", res->trustees[i]);
+        printf("],\"threshold\":%" PRIu32 ",\"height\":%" PRIu64 "}\n", d->threshold, res->height);
+    } else {
+        printf("election   %s: %s\n", clean(id, buf, sizeof buf), clean(d->title, buf + 256, 256));
+        for (size_t i = 0; i < d->n_questions; i++) {
+            const Evote__V1__Question *q = d->questions[i];
+            size_t w = 0;
+            for (size_t k = 0; k < q->n_options; k++)
+                if (strlen(q->options[k]) > w)
+                    w = strlen(q->options[k]);
+            if (w > 40)
+                w = 40;
+            printf("\n");
+            print_question(q, i);
+            for (size_t k = 0; k < q->n_options; k++, slot++)
+                printf("  %-*s  %" PRIu64 "\n", (int)w, clean(q->options[k], buf, sizeof buf), res->counts[slot]);
+        }
+        printf("\nballots counted    %" PRIu64 "\n", res->ballots_counted);
+        printf("trustees combined  ");
+        for (size_t i = 0; i < res->n_trustees; i++)
+            printf("%s%" PRIu32, i ? ", " : "", res->trustees[i]);
+        printf(" (threshold %" PRIu32 " of %zu)\n", d->threshold, d->n_trustees);
+        printf("recorded at height %" PRIu64 "\n\n%s", res->height, verify_text);
+    }
+    rc = 0;
+out:
+    if (resp != NULL)
+        evote__v1__api_response__free_unpacked(resp, NULL);
+    evote__v1__api_response__free_unpacked(el, NULL);
+    return rc;
+}

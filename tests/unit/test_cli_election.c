@@ -1,0 +1,323 @@
+/* Unit tests of the election commands' pure parts (voter files, choices)
+ * and of the node's election API calls (src/node/api_election.c) over a
+ * real chain store. The CLI and the API file are compiled in here: they
+ * belong to the evote and evoted programs, not to a library. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../src/cli/client_util.c"
+#include "../../src/cli/cmd_election.c"
+#include "../../src/node/api_election.c"
+
+/* evote.c's, which this test does not link. */
+int cli_wants_help(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    return 0;
+}
+
+static char dir[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/evote-test-cli-election-XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    char cmd[128];
+    (void)state;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static char *write_file(const char *name, const char *text)
+{
+    static char path[128];
+    FILE *f;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+/* A valid x-only key: the public key of a fresh signing key, in hex. */
+static void fresh_pub_hex(char hex[65], uint8_t pub[32])
+{
+    signing_key *k = NULL;
+    assert_int_equal(signing_key_generate(&k), CRYPTO_OK);
+    signing_key_pubkey(k, pub);
+    crypto_hex(pub, 32, hex);
+    signing_key_destroy(&k);
+}
+
+/* ------------------------------------------------------------ voter files */
+
+static void test_voter_file_skips_blanks_and_comments(void **state)
+{
+    char a[65], b[65], text[512];
+    uint8_t pa[32], pb[32], (*keys)[32] = NULL;
+    size_t n = 0;
+    (void)state;
+    fresh_pub_hex(a, pa);
+    fresh_pub_hex(b, pb);
+    snprintf(text, sizeof text, "# the roll\n\n  %s  \r\n%s", a, b); /* CRLF, spaces, no final newline */
+    assert_int_equal(cli_read_voter_file("t", write_file("roll", text), &keys, &n), 0);
+    assert_int_equal(n, 2);
+    assert_memory_equal(keys[0], pa, 32);
+    assert_memory_equal(keys[1], pb, 32);
+    free(keys);
+}
+
+static void test_voter_file_refuses_a_bad_line_and_an_empty_file(void **state)
+{
+    char a[65], text[512];
+    uint8_t pa[32], (*keys)[32] = NULL;
+    size_t n = 0;
+    (void)state;
+    fresh_pub_hex(a, pa);
+    snprintf(text, sizeof text, "%s\n%.63s\n", a, a); /* a short line */
+    assert_int_equal(cli_read_voter_file("t", write_file("short", text), &keys, &n), EXIT_FAILED);
+    assert_null(keys);
+    snprintf(text, sizeof text, "%s\nzz%s\n", a, a + 2); /* not hex */
+    assert_int_equal(cli_read_voter_file("t", write_file("nothex", text), &keys, &n), EXIT_FAILED);
+    /* 64 hex digits that are no x coordinate on the curve (p itself is out of range) */
+    assert_int_equal(cli_read_voter_file("t",
+                                         write_file("offcurve", "ffffffffffffffffffffffffffffffffffffffffffffffff"
+                                                                "fffffffefffffc2f\n"),
+                                         &keys, &n),
+                     EXIT_FAILED);
+    assert_int_equal(cli_read_voter_file("t", write_file("empty", "# nobody\n\n"), &keys, &n), EXIT_FAILED);
+    assert_int_equal(cli_read_voter_file("t", "/nonexistent/roll", &keys, &n), EXIT_FAILED);
+}
+
+/* ----------------------------------------------------------------- choices */
+
+static void test_selection_by_option_text(void **state)
+{
+    char *opts[3] = {"Ada", "Grace", "Edsger"};
+    Evote__V1__Question q = EVOTE__V1__QUESTION__INIT;
+    uint8_t sel[3];
+    (void)state;
+    q.text = "Mayor";
+    q.options = opts;
+    q.n_options = 3;
+    q.min_selections = q.max_selections = 1;
+    assert_int_equal(cli_parse_selection("t", &q, 0, "Grace", sel), 1);
+    assert_int_equal(sel[0], 0);
+    assert_int_equal(sel[1], 1);
+    assert_int_equal(sel[2], 0);
+    assert_int_equal(cli_parse_selection("t", &q, 0, "Nobody", sel), 0);
+    assert_int_equal(cli_parse_selection("t", &q, 0, "Ada,Grace", sel), 0); /* exactly one */
+    assert_int_equal(cli_parse_selection("t", &q, 0, "", sel), 0);
+    /* approval 0..2 */
+    q.min_selections = 0;
+    q.max_selections = 2;
+    assert_int_equal(cli_parse_selection("t", &q, 0, " Ada , Edsger ", sel), 1);
+    assert_int_equal(sel[0], 1);
+    assert_int_equal(sel[1], 0);
+    assert_int_equal(sel[2], 1);
+    assert_int_equal(cli_parse_selection("t", &q, 0, "", sel), 1); /* none is allowed */
+    assert_int_equal(sel[0] + sel[1] + sel[2], 0);
+    assert_int_equal(cli_parse_selection("t", &q, 0, "Ada,Ada", sel), 0);
+    assert_int_equal(cli_parse_selection("t", &q, 0, "Ada,Grace,Edsger", sel), 0);
+    assert_int_equal(cli_parse_selection("t", &q, 0, "Ada,,Grace", sel), 0);
+}
+
+static void test_times_parse_as_utc(void **state)
+{
+    uint64_t ms = 0;
+    (void)state;
+    assert_int_equal(parse_time_ms("t", "--open-time", "2027-05-02T08:00:00Z", &ms), 1);
+    assert_int_equal(ms, 1809244800000ull);
+    assert_int_equal(parse_time_ms("t", "--open-time", "2027-05-02 08:00", &ms), 1);
+    assert_int_equal(ms, 1809244800000ull);
+    assert_int_equal(parse_time_ms("t", "--open-time", "1809244800123", &ms), 1);
+    assert_int_equal(ms, 1809244800123ull);
+    assert_int_equal(parse_time_ms("t", "--open-time", "tomorrow", &ms), 0);
+    assert_int_equal(parse_time_ms("t", "--open-time", "2027-05-02T08:00:00+02", &ms), 0);
+}
+
+/* ------------------------------------------------------- the node's API */
+
+static const uint8_t chain_id[32] = {7, 7, 7};
+
+static chain_store *open_store(void)
+{
+    char path[128];
+    chain_store *s = NULL;
+    snprintf(path, sizeof path, "%s/store", dir);
+    assert_int_equal(chain_store_open(path, chain_id, NULL, &s, NULL), STORE_OK);
+    return s;
+}
+
+/* Runs one call. Returns: 1 handled (resp filled), 0 not an election call. */
+static int call(chain_store *s, Evote__V1__ApiRequest *req, Evote__V1__ApiResponse *resp, void **scratch)
+{
+    evote__v1__api_response__init(resp);
+    *scratch = NULL;
+    req->request_id = 42;
+    return api_election_handle(s, chain_id, req, resp, scratch);
+}
+
+static void test_api_get_election_and_state(void **state)
+{
+    chain_store *s = open_store();
+    Evote__V1__ElectionRecord rec = EVOTE__V1__ELECTION_RECORD__INIT;
+    Evote__V1__ElectionCreate def = EVOTE__V1__ELECTION_CREATE__INIT;
+    Evote__V1__Question q = EVOTE__V1__QUESTION__INIT, *qp = &q;
+    char *opts[2] = {"Ada", "Grace"};
+    uint8_t tpub[32];
+    ProtobufCBinaryData tkey = {32, tpub};
+    Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
+    Evote__V1__GetElection ge = EVOTE__V1__GET_ELECTION__INIT;
+    Evote__V1__GetState gs = EVOTE__V1__GET_STATE__INIT;
+    Evote__V1__GetResult gr = EVOTE__V1__GET_RESULT__INIT;
+    Evote__V1__GetTip tip = EVOTE__V1__GET_TIP__INIT;
+    Evote__V1__ApiResponse resp;
+    uint8_t e[32], key[33], raw[3] = {1, 2, 3}, packed[512], nkey[37];
+    chain_store_state_change ch[2];
+    void *scratch = NULL;
+    size_t len;
+    char thex[65];
+    (void)state;
+
+    fresh_pub_hex(thex, tpub);
+    election_hash(chain_id, (const uint8_t *)"mayor", 5, e);
+    def.election_id = (ProtobufCBinaryData){5, (uint8_t *)"mayor"};
+    def.title = "Mayor";
+    def.threshold = 1;
+    def.trustees = &tkey;
+    def.n_trustees = 1;
+    q.text = "Mayor";
+    q.options = opts;
+    q.n_options = 2;
+    q.min_selections = q.max_selections = 1;
+    def.questions = &qp;
+    def.n_questions = 1;
+    rec.definition = &def;
+    rec.election_hash = (ProtobufCBinaryData){32, e};
+    rec.voters_registered = 12;
+    len = evote__v1__election_record__pack(&rec, packed);
+    key[0] = 'E';
+    memcpy(key + 1, e, 32);
+    key_ej(nkey, 'N', e, 1);
+    ch[0] = (chain_store_state_change){key, sizeof key, packed, len, 0};
+    ch[1] = (chain_store_state_change){nkey, sizeof nkey, raw, sizeof raw, 0};
+    assert_int_equal(chain_store_put_state(s, ch, 2), STORE_OK);
+
+    /* GetElection: the record, no tally before the key exists */
+    ge.election_id = (ProtobufCBinaryData){5, (uint8_t *)"mayor"};
+    req.call_case = EVOTE__V1__API_REQUEST__CALL_GET_ELECTION;
+    req.get_election = &ge;
+    assert_int_equal(call(s, &req, &resp, &scratch), 1);
+    assert_int_equal(resp.request_id, 42);
+    assert_int_equal(resp.status, EVOTE__V1__API_STATUS__API_STATUS_OK);
+    assert_non_null(resp.election);
+    assert_int_equal(resp.election->voters_registered, 12);
+    assert_string_equal(resp.election->definition->title, "Mayor");
+    assert_null(resp.election_tally);
+    {   /* it packs: what node.c does next */
+        size_t n = evote__v1__api_response__get_packed_size(&resp);
+        uint8_t *buf = malloc(n);
+        assert_non_null(buf);
+        assert_int_equal(evote__v1__api_response__pack(&resp, buf), n);
+        free(buf);
+    }
+    api_election_scratch_free(&scratch);
+    assert_null(scratch);
+
+    ge.election_id = (ProtobufCBinaryData){5, (uint8_t *)"mayom"};
+    assert_int_equal(call(s, &req, &resp, &scratch), 1);
+    assert_int_equal(resp.status, EVOTE__V1__API_STATUS__API_STATUS_NOT_FOUND);
+    api_election_scratch_free(&scratch);
+    ge.election_id = (ProtobufCBinaryData){0, NULL};
+    assert_int_equal(call(s, &req, &resp, &scratch), 1);
+    assert_int_equal(resp.status, EVOTE__V1__API_STATUS__API_STATUS_BAD_REQUEST);
+    api_election_scratch_free(&scratch);
+
+    /* GetResult: the election exists, the result does not yet */
+    gr.election_id = (ProtobufCBinaryData){5, (uint8_t *)"mayor"};
+    req.call_case = EVOTE__V1__API_REQUEST__CALL_GET_RESULT;
+    req.get_result = &gr;
+    assert_int_equal(call(s, &req, &resp, &scratch), 1);
+    assert_int_equal(resp.status, EVOTE__V1__API_STATUS__API_STATUS_NOT_FOUND);
+    assert_non_null(strstr(resp.reason, "no result yet"));
+    api_election_scratch_free(&scratch);
+
+    /* GetState: raw bytes, absent keys, bad keys */
+    gs.key = (ProtobufCBinaryData){sizeof nkey, nkey};
+    req.call_case = EVOTE__V1__API_REQUEST__CALL_GET_STATE;
+    req.get_state = &gs;
+    assert_int_equal(call(s, &req, &resp, &scratch), 1);
+    assert_int_equal(resp.status, EVOTE__V1__API_STATUS__API_STATUS_OK);
+    assert_int_equal(resp.state_value.len, 3);
+    assert_memory_equal(resp.state_value.data, raw, 3);
+    api_election_scratch_free(&scratch);
+    nkey[36] = 2;
+    assert_int_equal(call(s, &req, &resp, &scratch), 1);
+    assert_int_equal(resp.status, EVOTE__V1__API_STATUS__API_STATUS_NOT_FOUND);
+    api_election_scratch_free(&scratch);
+    gs.key = (ProtobufCBinaryData){0, NULL};
+    assert_int_equal(call(s, &req, &resp, &scratch), 1);
+    assert_int_equal(resp.status, EVOTE__V1__API_STATUS__API_STATUS_BAD_REQUEST);
+    api_election_scratch_free(&scratch);
+
+    /* Not an election call: untouched, nothing to free */
+    req.call_case = EVOTE__V1__API_REQUEST__CALL_GET_TIP;
+    req.get_tip = &tip;
+    assert_int_equal(call(s, &req, &resp, &scratch), 0);
+    assert_null(scratch);
+    assert_int_equal(resp.status, EVOTE__V1__API_STATUS__API_STATUS_UNSPECIFIED);
+    chain_store_destroy(&s);
+}
+
+static void test_api_track_unknown_and_malformed_codes(void **state)
+{
+    chain_store *s = open_store();
+    Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
+    Evote__V1__Track tq = EVOTE__V1__TRACK__INIT;
+    Evote__V1__ApiResponse resp;
+    uint8_t code[32] = {1};
+    void *scratch = NULL;
+    (void)state;
+
+    tq.code = (ProtobufCBinaryData){32, code};
+    req.call_case = EVOTE__V1__API_REQUEST__CALL_TRACK;
+    req.track = &tq;
+    assert_int_equal(call(s, &req, &resp, &scratch), 1);
+    assert_int_equal(resp.status, EVOTE__V1__API_STATUS__API_STATUS_NOT_FOUND);
+    assert_null(resp.tx);
+    api_election_scratch_free(&scratch);
+    tq.code = (ProtobufCBinaryData){31, code};
+    assert_int_equal(call(s, &req, &resp, &scratch), 1);
+    assert_int_equal(resp.status, EVOTE__V1__API_STATUS__API_STATUS_BAD_REQUEST);
+    api_election_scratch_free(&scratch);
+    chain_store_destroy(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_voter_file_skips_blanks_and_comments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_voter_file_refuses_a_bad_line_and_an_empty_file, setup, teardown),
+        cmocka_unit_test(test_selection_by_option_text),
+        cmocka_unit_test(test_times_parse_as_utc),
+        cmocka_unit_test_setup_teardown(test_api_get_election_and_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_api_track_unknown_and_malformed_codes, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
