@@ -162,6 +162,8 @@ entry *log_entry(replica *r, uint64_t seq, int create);
 void entry_reset_view(replica *r, entry *e);
 void entry_free(replica *r, entry *e);
 void push_action(replica *r, const replica_action *a);
+void persist_batch(replica *r, uint64_t seq, const uint8_t digest[CRYPTO_HASH_LEN], const uint8_t *batch,
+                   size_t len);
 void send_to(replica *r, uint32_t to, Evote__V1__Kind kind, uint8_t *bytes, size_t len); /* takes bytes */
 void broadcast(replica *r, Evote__V1__Kind kind, uint8_t *bytes, size_t len);             /* takes bytes */
 void set_timer(replica *r, replica_timer t, uint32_t ms);

@@ -60,6 +60,23 @@ void push_action(replica *r, const replica_action *a)
     r->acts[r->n_acts++] = *a;
 }
 
+/* A batch this replica pre-prepared or prepared must survive a crash: it
+ * goes to storage, once, before the vote that depends on it leaves. */
+void persist_batch(replica *r, uint64_t seq, const uint8_t digest[CRYPTO_HASH_LEN], const uint8_t *batch,
+                   size_t len)
+{
+    replica_action a = {0};
+    if (batch == NULL)
+        return;
+    a.type = REPLICA_ACT_PERSIST_BATCH;
+    a.seq = seq;
+    memcpy(a.digest, digest, CRYPTO_HASH_LEN);
+    a.batch = dup_bytes(batch, len);
+    a.batch_len = len;
+    if (a.batch != NULL)
+        push_action(r, &a);
+}
+
 void replica_action_clear(replica_action *a)
 {
     free(a->bytes);
@@ -478,6 +495,7 @@ int replica_propose(replica *r, uint64_t seq, const uint8_t *batch, size_t len)
     e->has_pp = 1;
     r->seq_next = seq + 1;
     r->meta_dirty = 1;
+    persist_batch(r, seq, e->digest, e->batch, e->batch_len);
     broadcast_env(r, EVOTE__V1__KIND__KIND_PRE_PREPARE, e->pp_env, e->pp_len, e->batch, e->batch_len);
     check_prepared(r, e);
     ok = 1;
@@ -649,8 +667,12 @@ void try_execute(replica *r)
         uint8_t *batch, *cert;
         size_t cert_len;
 
-        if (e == NULL || !e->committed || e->batch == NULL)
+        if (e == NULL || !e->committed)
             return;
+        if (e->batch == NULL) { /* agreed on by digest (NEW-VIEW): fetch the block */
+            want_blocks(r, e->seq);
+            return;
+        }
         batch = dup_bytes(e->batch, e->batch_len);
         if (batch == NULL || !certificate_build(r, e, &cert, &cert_len)) {
             free(batch);
@@ -783,6 +805,7 @@ static void on_pre_prepare(replica *r, uint32_t from, msg *m, const Evote__V1__P
     e->batch_len = batch_len;
     memcpy(e->digest, b->digest.data, CRYPTO_HASH_LEN);
     e->has_pp = 1;
+    persist_batch(r, e->seq, e->digest, e->batch, e->batch_len);
     /* Votes that arrived first for another digest stay, and are simply not
      * counted for this one. */
     send_prepare(r, e);

@@ -44,6 +44,9 @@
 #include "crypto.h"
 
 #define REPLICA_MAX_N 100
+/* Batches attached to one VIEW-CHANGE or NEW-VIEW at most (bytes): the peer
+ * message limit is 16 MiB; batches left out come by state transfer. */
+#define REPLICA_MAX_ATTACHED (8u * 1024u * 1024u)
 
 typedef struct {
     /* Signs tagged_hash(tag, msg) with this replica's key.
@@ -56,10 +59,12 @@ typedef struct {
      * (ledger_batch_check: format, chain, seq, time, transactions). A backup
      * never prepares a batch this refuses. */
     int (*validate_batch)(void *ctx, uint64_t seq, const uint8_t *batch, size_t len);
-    /* Optional (may be NULL): the batch of the stored block at seq, for a
-     * VIEW-CHANGE after a restart (the consensus meta keeps only batches not
-     * yet executed). Out: *batch malloc'ed. Returns: 1 found, 0 not. */
-    int (*load_batch)(void *ctx, uint64_t seq, uint8_t **batch, size_t *len);
+    /* The batch with this digest at seq, from what PERSIST_BATCH stored or
+     * from the stored block at seq (after a restart: the consensus meta
+     * holds digests, not batches). Out: *batch malloc'ed. Returns: 1 found,
+     * 0 not. May be NULL (then nothing is found). */
+    int (*load_batch)(void *ctx, uint64_t seq, const uint8_t digest[CRYPTO_HASH_LEN], uint8_t **batch,
+                      size_t *len);
     void *ctx;
 } replica_callbacks;
 
@@ -112,6 +117,8 @@ typedef enum {
                                    [from, through] and their certificates */
     REPLICA_ACT_VIEW_CHANGED,   /* entered `view` (primary = view mod n): the mempool
                                    gives back what it handed to an earlier primary */
+    REPLICA_ACT_PERSIST_BATCH,  /* store batch (seq, digest) durably before later sends;
+                                   load_batch must find it until block seq is stored */
 } replica_action_type;
 
 typedef struct {
@@ -124,8 +131,9 @@ typedef struct {
     uint64_t from, through;        /* SERVE_BLOCKS */
     uint8_t *bytes;                /* SEND/BROADCAST: a PeerMessage; PERSIST_META: ConsensusMeta */
     size_t len;
-    uint8_t *batch;                /* EXECUTE */
+    uint8_t *batch;                /* EXECUTE, PERSIST_BATCH */
     size_t batch_len;
+    uint8_t digest[CRYPTO_HASH_LEN]; /* PERSIST_BATCH */
     uint8_t *certificate;          /* EXECUTE: serialized CommitCertificate */
     size_t certificate_len;
 } replica_action;

@@ -254,7 +254,7 @@ static int vc_build(replica *r, uint8_t **out, size_t *out_len, uint8_t **env_ou
     Evote__V1__Envelope **ck = NULL;
     Evote__V1__PreparedProof **pp = NULL;
     uint8_t **batches = NULL;
-    size_t *blens = NULL, nck = 0, npp = 0;
+    size_t *blens = NULL, nck = 0, npp = 0, nb = 0;
     uint8_t *env = NULL;
     size_t env_len;
     int ok = 0;
@@ -277,12 +277,22 @@ static int vc_build(replica *r, uint8_t **out, size_t *out_len, uint8_t **env_ou
         pp[npp] = evote__v1__prepared_proof__unpack(NULL, e->proof_len, e->proof);
         if (pp[npp] == NULL)
             continue;
-        batches[npp] = entry_proof_batch(r, e, &blens[npp]);
-        if (batches[npp] == NULL) { /* cannot attach it: others will */
-            evote__v1__prepared_proof__free_unpacked(pp[npp], NULL);
-            continue;
-        }
         npp++;
+    }
+    {
+        /* Attach the batches of seqs not executed here (newest first, within
+         * the message budget); executed ones are in the block stores. */
+        size_t budget = REPLICA_MAX_ATTACHED;
+        for (uint64_t s = r->h + r->cfg.window; s > r->h && s > r->last_executed; s--) {
+            entry *e = log_entry(r, s, 0);
+            size_t bl;
+            uint8_t *b;
+            if (e == NULL || !e->has_proof || (b = entry_proof_batch(r, e, &bl)) == NULL || bl > budget)
+                continue;
+            batches[nb] = b;
+            blens[nb++] = bl;
+            budget -= bl;
+        }
     }
     vc.chain_id.data = r->cfg.chain_id;
     vc.chain_id.len = CRYPTO_CHAIN_ID_LEN;
@@ -295,7 +305,7 @@ static int vc_build(replica *r, uint8_t **out, size_t *out_len, uint8_t **env_ou
     vc.replica = r->cfg.id;
     if (!msg_seal(r, EVOTE__V1__KIND__KIND_VIEW_CHANGE, &vc.base, &env, &env_len))
         goto out;
-    ok = msg_wrap(env, env_len, batches, blens, npp, out, out_len);
+    ok = msg_wrap(env, env_len, batches, blens, nb, out, out_len);
     if (ok && env_out != NULL) {
         *env_out = env;
         *env_len_out = env_len;
@@ -390,9 +400,11 @@ static void enter_view(replica *r, uint64_t view, const oset *o, const Evote__V1
         e->batch_len = batch_lens[at];
         batches[at] = NULL;
         memcpy(e->digest, o->digest[at], CRYPTO_HASH_LEN);
-        e->has_pp = e->pp_env != NULL && e->batch != NULL;
+        e->has_pp = e->pp_env != NULL; /* e->batch may be NULL: fetched if it commits */
         if (!e->has_pp)
             continue;
+        if (s > r->last_executed)
+            persist_batch(r, s, e->digest, e->batch, e->batch_len);
         send_prepare(r, e);
         check_prepared(r, e);
     }
@@ -453,9 +465,7 @@ static void maybe_new_view(replica *r)
             if (!replica_null_batch(r->cfg.chain_id, seq, &batches[at], &batch_lens[at]))
                 goto out;
         } else {
-            batches[at] = find_batch(r, o.digest[at], NULL, &batch_lens[at]);
-            if (batches[at] == NULL)
-                goto out; /* wait for a VIEW-CHANGE that carries it */
+            batches[at] = find_batch(r, o.digest[at], NULL, &batch_lens[at]); /* NULL: not attached */
         }
         pp.chain_id.data = r->cfg.chain_id;
         pp.chain_id.len = CRYPTO_CHAIN_ID_LEN;
@@ -489,11 +499,13 @@ static void maybe_new_view(replica *r)
             free(attl);
             goto out;
         }
-        for (size_t at = 0; at < count; at++) {
-            if (o.is_null[at])
+        size_t budget = REPLICA_MAX_ATTACHED;
+        for (size_t at = count; at-- > 0;) { /* the newest first: least likely executed anywhere */
+            if (o.is_null[at] || batches[at] == NULL || batch_lens[at] > budget)
                 continue;
             att[na] = batches[at];
             attl[na++] = batch_lens[at];
+            budget -= batch_lens[at];
         }
         if (!msg_wrap(env, env_len, att, attl, na, &pm, &pm_len)) {
             free(att);
@@ -705,9 +717,9 @@ void on_new_view(replica *r, msg *m, const Evote__V1__PeerMessage *pm, const uin
             if (!replica_null_batch(r->cfg.chain_id, o.min_s + 1 + at, &batches[at], &batch_lens[at]))
                 goto out;
         } else {
+            /* May be missing: the digest is what we vote on, and a batch
+             * we lack when it commits comes by state transfer. */
             batches[at] = find_batch(r, o.digest[at], pm, &batch_lens[at]);
-            if (batches[at] == NULL)
-                goto bad; /* the primary must attach what it re-proposes */
         }
     }
     ok = 1;
@@ -739,8 +751,8 @@ out:
  * encoded directly from the bytes the replica already holds — envelopes and
  * proofs as received or signed — instead of unpacking and repacking them:
  * protobuf's wire form of a repeated message field is just tag, length and
- * the message's bytes. Batches of executed seqs are left out: they are in
- * the block store (callbacks.load_batch brings them back when needed). */
+ * the message's bytes. It names batches by digest only: each batch went to
+ * storage once (PERSIST_BATCH) and callbacks.load_batch brings it back. */
 typedef struct {
     uint8_t *p; /* NULL: only count */
     size_t len;
@@ -808,11 +820,6 @@ static void meta_encode(replica *r, wbuf *w)
             wb_bytes(w, 5, e->pp_env, e->pp_len);
         wb_bytes(w, 5, e->my_prepare, e->my_prepare_len);
         wb_bytes(w, 5, e->my_commit, e->my_commit_len);
-        if (e->has_proof && e->proof_batch != NULL)
-            wb_bytes(w, 7, e->proof_batch, e->proof_batch_len);
-        if (primary && e->has_pp && e->batch != NULL &&
-            !(e->has_proof && memcmp(e->proof_digest, e->digest, CRYPTO_HASH_LEN) == 0))
-            wb_bytes(w, 7, e->batch, e->batch_len);
     }
     if (r->status == STATUS_VIEW_CHANGE && r->vcs[r->cfg.id].view == r->view)
         wb_bytes(w, 5, r->vcs[r->cfg.id].env, r->vcs[r->cfg.id].len);
@@ -835,14 +842,14 @@ int meta_build(replica *r, uint8_t **out, size_t *len)
     return 1;
 }
 
-/* The batch a prepared certificate names, from memory or (for an executed
- * seq after a restart) from the block store through load_batch. */
+/* The batch a prepared certificate names, from memory or (after a restart)
+ * from storage through load_batch. */
 uint8_t *entry_proof_batch(replica *r, entry *e, size_t *len)
 {
-    if (e->proof_batch == NULL && r->cb.load_batch != NULL && e->seq <= r->last_executed) {
+    if (e->proof_batch == NULL && r->cb.load_batch != NULL) {
         uint8_t *b = NULL, d[CRYPTO_HASH_LEN];
         size_t bl = 0;
-        if (r->cb.load_batch(r->cb.ctx, e->seq, &b, &bl) && b != NULL) {
+        if (r->cb.load_batch(r->cb.ctx, e->seq, e->proof_digest, &b, &bl) && b != NULL) {
             batch_digest(b, bl, d);
             if (memcmp(d, e->proof_digest, CRYPTO_HASH_LEN) == 0) {
                 e->proof_batch = b;
@@ -856,16 +863,6 @@ uint8_t *entry_proof_batch(replica *r, entry *e, size_t *len)
     return e->proof_batch;
 }
 
-static const ProtobufCBinaryData *meta_batch(const Evote__V1__ConsensusMeta *cm, const uint8_t digest[CRYPTO_HASH_LEN])
-{
-    uint8_t d[CRYPTO_HASH_LEN];
-    for (size_t i = 0; i < cm->n_batches; i++) {
-        batch_digest(cm->batches[i].data, cm->batches[i].len, d);
-        if (memcmp(d, digest, CRYPTO_HASH_LEN) == 0)
-            return &cm->batches[i];
-    }
-    return NULL;
-}
 
 /* Restores what this replica signed before a crash, so it never signs a
  * conflicting message after it: its view (and whether it was changing
@@ -917,7 +914,6 @@ int meta_restore(replica *r, const uint8_t *bytes, size_t len)
     for (size_t i = 0; i < cm->n_prepared; i++) {
         proof_facts pf;
         entry *e;
-        const ProtobufCBinaryData *b;
         if (!proof_valid(r, cm->prepared[i], UINT64_MAX, r->h, &pf))
             goto out;
         e = log_entry(r, pf.seq, 1);
@@ -931,11 +927,6 @@ int meta_restore(replica *r, const uint8_t *bytes, size_t len)
         e->has_proof = 1;
         e->proof_view = pf.view;
         memcpy(e->proof_digest, pf.digest, CRYPTO_HASH_LEN);
-        b = meta_batch(cm, pf.digest);
-        if (b != NULL) {
-            e->proof_batch = dup_bytes(b->data, b->len);
-            e->proof_batch_len = e->proof_batch ? b->len : 0;
-        }
     }
     for (size_t i = 0; i < cm->n_sent; i++) {
         msg m;
@@ -949,17 +940,21 @@ int meta_restore(replica *r, const uint8_t *bytes, size_t len)
         case EVOTE__V1__KIND__KIND_PRE_PREPARE: {
             const Evote__V1__PrePrepare *pp = m.body;
             entry *e = pp->view == r->view ? log_entry(r, pp->seq, 1) : NULL;
-            const ProtobufCBinaryData *b = pp->digest.len == CRYPTO_HASH_LEN ? meta_batch(cm, pp->digest.data) : NULL;
-            if (e != NULL && b != NULL && !e->has_pp) {
+            /* Whatever happens to the batch, this seq is taken: a restarted
+             * primary must never pre-prepare it again. */
+            if (pp->view == r->view && pp->seq >= r->seq_next)
+                r->seq_next = pp->seq + 1;
+            if (e != NULL && !e->has_pp && pp->digest.len == CRYPTO_HASH_LEN) {
                 e->pp_env = m.owned;
                 e->pp_len = m.env_len;
                 m.owned = NULL;
-                e->batch = dup_bytes(b->data, b->len);
-                e->batch_len = b->len;
                 memcpy(e->digest, pp->digest.data, CRYPTO_HASH_LEN);
-                e->has_pp = e->batch != NULL;
-                if (pp->seq >= r->seq_next)
-                    r->seq_next = pp->seq + 1;
+                e->has_pp = 1;
+                if (r->cb.load_batch != NULL &&
+                    !r->cb.load_batch(r->cb.ctx, pp->seq, e->digest, &e->batch, &e->batch_len)) {
+                    e->batch = NULL; /* fetched by state transfer once it commits */
+                    e->batch_len = 0;
+                }
             }
             break;
         }

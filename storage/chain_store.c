@@ -35,6 +35,9 @@
 static const char KEY_CHAIN_ID[] = "chain_id";
 static const char KEY_FORMAT[] = "format";
 static const char KEY_CONSENSUS[] = "consensus";
+#define PENDING_PREFIX "pending-batch/"
+#define PENDING_PREFIX_LEN (sizeof PENDING_PREFIX - 1)
+#define PENDING_KEY_LEN (PENDING_PREFIX_LEN + 8 + CRYPTO_HASH_LEN)
 static const char KEY_TIP[] = "tip";
 
 struct chain_store {
@@ -692,6 +695,30 @@ static int put_state(const chain_store *s, MDB_txn *txn, const chain_store_state
     return MDB_SUCCESS;
 }
 
+/* Pending batches at or below the height just appended are no longer
+ * needed (the block holds its batch; lower seqs were decided otherwise). */
+static int prune_pending(chain_store *s, MDB_txn *txn, uint64_t height)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(txn, s->meta, &cur);
+    if (rc != MDB_SUCCESS)
+        return rc;
+    k = val_of(PENDING_PREFIX, PENDING_PREFIX_LEN);
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == MDB_SUCCESS && k.mv_size == PENDING_KEY_LEN &&
+           memcmp(k.mv_data, PENDING_PREFIX, PENDING_PREFIX_LEN) == 0 &&
+           get_be64((const uint8_t *)k.mv_data + PENDING_PREFIX_LEN) <= height) {
+        if ((rc = mdb_cursor_del(cur, 0)) != MDB_SUCCESS)
+            break;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+        if (rc == MDB_NOTFOUND || rc == EINVAL) /* deleted the last one */
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND || rc == MDB_SUCCESS ? MDB_SUCCESS : rc;
+}
+
 static store_err append_puts(chain_store *s, MDB_txn *txn, append_ctx *c, int *rc)
 {
     const chain_store_append_args *a = c->a;
@@ -760,6 +787,8 @@ static store_err append_puts(chain_store *s, MDB_txn *txn, append_ctx *c, int *r
         if ((*rc = mdb_put(txn, s->meta, &k, &v, 0)) != MDB_SUCCESS)
             return from_mdb(s, *rc);
     }
+    if ((*rc = prune_pending(s, txn, c->h->height)) != MDB_SUCCESS)
+        return from_mdb(s, *rc);
     put_be64(tipv, c->h->height);
     memcpy(tipv + 8, c->hash, CRYPTO_HASH_LEN);
     put_be64(tipv + 8 + CRYPTO_HASH_LEN, c->h->timestamp_ms);
@@ -965,6 +994,64 @@ store_err chain_store_put_consensus_meta(chain_store *self, const uint8_t *meta,
 }
 
 typedef struct {
+    const uint8_t *meta;
+    size_t meta_len;
+    const chain_store_pending_batch *b;
+    size_t n;
+} consensus_ctx;
+
+static void pending_key(uint8_t key[PENDING_KEY_LEN], uint64_t seq, const uint8_t *digest)
+{
+    memcpy(key, PENDING_PREFIX, PENDING_PREFIX_LEN);
+    put_be64(key + PENDING_PREFIX_LEN, seq);
+    memcpy(key + PENDING_PREFIX_LEN + 8, digest, CRYPTO_HASH_LEN);
+}
+
+static store_err consensus_write(chain_store *s, MDB_txn *txn, void *vctx, int *rc)
+{
+    consensus_ctx *c = vctx;
+    MDB_val k, v;
+    if (c->meta != NULL) {
+        k = str_key(KEY_CONSENSUS);
+        v = val_of(c->meta, c->meta_len);
+        if ((*rc = mdb_put(txn, s->meta, &k, &v, 0)) != MDB_SUCCESS)
+            return from_mdb(s, *rc);
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        uint8_t key[PENDING_KEY_LEN];
+        pending_key(key, c->b[i].seq, c->b[i].digest);
+        k = val_of(key, sizeof key);
+        v = val_of(c->b[i].batch, c->b[i].len);
+        if ((*rc = mdb_put(txn, s->meta, &k, &v, 0)) != MDB_SUCCESS)
+            return from_mdb(s, *rc);
+    }
+    return STORE_OK;
+}
+
+store_err chain_store_put_consensus(chain_store *self, const uint8_t *meta, size_t meta_len,
+                                    const chain_store_pending_batch *batches, size_t n)
+{
+    consensus_ctx c = {meta, meta_len, batches, n};
+
+    if (self == NULL || (n > 0 && batches == NULL))
+        return STORE_ERR_BAD_ARG;
+    if (self->read_only)
+        return STORE_ERR_READ_ONLY;
+    for (size_t i = 0; i < n; i++)
+        if (batches[i].digest == NULL || (batches[i].batch == NULL && batches[i].len != 0))
+            return STORE_ERR_BAD_ARG;
+    if (meta != NULL) {
+        Evote__V1__ConsensusMeta *m = evote__v1__consensus_meta__unpack(NULL, meta_len, meta);
+        if (m == NULL)
+            return STORE_ERR_META_MALFORMED;
+        evote__v1__consensus_meta__free_unpacked(m, NULL);
+    }
+    if (meta == NULL && n == 0)
+        return STORE_OK;
+    return write_txn(self, consensus_write, &c);
+}
+
+typedef struct {
     const chain_store_state_change *c;
     size_t n;
 } state_ctx;
@@ -1024,6 +1111,16 @@ store_err chain_store_get_consensus_meta(chain_store *self, uint8_t **meta, size
     if (self == NULL || meta == NULL || len == NULL)
         return STORE_ERR_BAD_ARG;
     return get_copy(self, self->meta, str_key(KEY_CONSENSUS), meta, len);
+}
+
+store_err chain_store_get_pending_batch(chain_store *self, uint64_t seq, const uint8_t digest[CRYPTO_HASH_LEN],
+                                        uint8_t **batch, size_t *len)
+{
+    uint8_t key[PENDING_KEY_LEN];
+    if (self == NULL || digest == NULL || batch == NULL || len == NULL)
+        return STORE_ERR_BAD_ARG;
+    pending_key(key, seq, digest);
+    return get_copy(self, self->meta, val_of(key, sizeof key), batch, len);
 }
 
 store_err chain_store_tip(chain_store *self, uint64_t *height, uint8_t hash[CRYPTO_HASH_LEN],

@@ -10,7 +10,9 @@
  *   "txs"     transaction id (32)      -> height u64, index u32, result u32 (big-endian)
  *   "certs"   height (u64 big-endian)  -> serialized CommitCertificate
  *   "state"   opaque key               -> opaque value (election state)
- *   "meta"    "chain_id", "format", "consensus" (serialized ConsensusMeta), "tip"
+ *   "meta"    "chain_id", "format", "consensus" (serialized ConsensusMeta), "tip",
+ *             "pending-batch/" seq u64 BE, digest (32) -> a batch the replica
+ *             pre-prepared or prepared and has not yet stored as a block
  *
  * Threads: one writer thread (chain_store_append, chain_store_put_state...,
  * chain_store_put_consensus_meta) plus any number of reader threads (every
@@ -181,6 +183,28 @@ EVOTE_WARN_UNUSED store_err chain_store_put_consensus_meta(chain_store *self, co
 /* Out: *meta (malloc'ed, caller frees), *len. STORE_ERR_NOT_FOUND when none
  * was ever stored. */
 EVOTE_WARN_UNUSED store_err chain_store_get_consensus_meta(chain_store *self, uint8_t **meta, size_t *len);
+
+/* A batch the consensus replica must find again after a crash (one it
+ * pre-prepared or prepared), kept until a block at or above its seq is
+ * appended (chain_store_append drops those). */
+typedef struct {
+    uint64_t seq;
+    const uint8_t *digest;   /* 32 bytes: tagged_hash(CRYPTO_TAG_BATCH, batch) */
+    const uint8_t *batch;
+    size_t len;
+} chain_store_pending_batch;
+
+/* Writes the consensus meta (NULL = unchanged) and pending batches in ONE
+ * durable transaction: what the replica must remember before its next
+ * message leaves. Returns: as chain_store_put_consensus_meta. */
+EVOTE_WARN_UNUSED store_err chain_store_put_consensus(chain_store *self, const uint8_t *meta, size_t meta_len,
+                                                      const chain_store_pending_batch *batches, size_t n);
+
+/* Out: *batch (malloc'ed), *len: the pending batch stored for (seq, digest).
+ * Returns: STORE_OK, STORE_ERR_NOT_FOUND, ... */
+EVOTE_WARN_UNUSED store_err chain_store_get_pending_batch(chain_store *self, uint64_t seq,
+                                                          const uint8_t digest[CRYPTO_HASH_LEN], uint8_t **batch,
+                                                          size_t *len);
 
 /* The tip. For an empty chain: height 0, hash = the chain id (what block 1
  * links to), timestamp 0. Out: any of the pointers may be NULL. */

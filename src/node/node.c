@@ -27,6 +27,8 @@
 #define MAX_BATCH_BYTES (8u * 1024u * 1024u)
 #define MAX_SKEW_MS 30000
 #define GOSSIP_MAX 512
+#define GOSSIP_MAX_BYTES (4u * 1024u * 1024u) /* one RequestBatch, well under the 16 MiB peer limit */
+#define MAX_TX_BYTES (1024u * 1024u)           /* the largest valid transaction is ~350 KB */
 #define MAX_WAITERS 10000
 
 typedef struct {
@@ -73,12 +75,14 @@ struct node {
     size_t n_waiters;
 
     uint8_t **gossip;     /* accepted client transactions to send to peers */
-    size_t *gossip_lens, n_gossip;
+    size_t *gossip_lens, n_gossip, gossip_bytes;
 
     outgoing *out;        /* sends held until the meta is durable */
     size_t n_out, cap_out;
     uint8_t *meta;        /* newest consensus meta not yet written */
     size_t meta_len;
+    replica_action *batches; /* PERSIST_BATCH actions not yet written */
+    size_t n_batches, cap_batches;
 
     uint64_t last_pending_report;
     int fatal;
@@ -132,24 +136,29 @@ static int cb_validate(void *ctx, uint64_t seq, const uint8_t *batch, size_t len
     return 1;
 }
 
-static int cb_load_batch(void *ctx, uint64_t seq, uint8_t **batch, size_t *len)
+static int cb_load_batch(void *ctx, uint64_t seq, const uint8_t digest[CRYPTO_HASH_LEN], uint8_t **batch,
+                         size_t *len)
 {
     node *n = ctx;
-    uint8_t *block = NULL;
+    uint8_t *block = NULL, d[CRYPTO_HASH_LEN];
     size_t blen = 0;
     Evote__V1__Block *b;
     int ok = 0;
 
+    if (chain_store_get_pending_batch(n->store, seq, digest, batch, len) == STORE_OK)
+        return 1;
     if (chain_store_get_block(n->store, seq, &block, &blen) != STORE_OK)
         return 0;
     b = evote__v1__block__unpack(NULL, blen, block);
-    if (b != NULL && (*batch = malloc(b->batch.len ? b->batch.len : 1)) != NULL) {
-        memcpy(*batch, b->batch.data, b->batch.len);
-        *len = b->batch.len;
-        ok = 1;
-    }
-    if (b)
+    if (b != NULL) {
+        crypto_tagged_hash(CRYPTO_TAG_BATCH, b->batch.data, b->batch.len, d);
+        if (memcmp(d, digest, CRYPTO_HASH_LEN) == 0 && (*batch = malloc(b->batch.len ? b->batch.len : 1)) != NULL) {
+            memcpy(*batch, b->batch.data, b->batch.len);
+            *len = b->batch.len;
+            ok = 1;
+        }
         evote__v1__block__free_unpacked(b, NULL);
+    }
     free(block);
     return ok;
 }
@@ -267,8 +276,26 @@ static void outbox_add(node *n, int to, uint8_t *bytes, size_t len)
 /* The meta first (durable), then the messages that depend on it. */
 static void flush(node *n)
 {
-    if (n->meta != NULL) {
-        store_err err = chain_store_put_consensus_meta(n->store, n->meta, n->meta_len);
+    if (n->meta != NULL || n->n_batches > 0) {
+        chain_store_pending_batch pb[64];
+        store_err err = STORE_OK;
+        size_t done = 0;
+        /* One transaction per 64 batches; the meta goes with the last. */
+        do {
+            size_t k = n->n_batches - done > 64 ? 64 : n->n_batches - done;
+            int last = done + k == n->n_batches;
+            for (size_t i = 0; i < k; i++) {
+                pb[i].seq = n->batches[done + i].seq;
+                pb[i].digest = n->batches[done + i].digest;
+                pb[i].batch = n->batches[done + i].batch;
+                pb[i].len = n->batches[done + i].batch_len;
+            }
+            err = chain_store_put_consensus(n->store, last ? n->meta : NULL, last ? n->meta_len : 0, pb, k);
+            done += k;
+        } while (err == STORE_OK && done < n->n_batches);
+        for (size_t i = 0; i < n->n_batches; i++)
+            replica_action_clear(&n->batches[i]);
+        n->n_batches = 0;
         if (err != STORE_OK) {
             char why[512];
             chain_store_explain(n->store, err, why, sizeof why);
@@ -455,6 +482,21 @@ static void drain(node *n)
         case REPLICA_ACT_SERVE_BLOCKS:
             serve_blocks(n, &a);
             break;
+        case REPLICA_ACT_PERSIST_BATCH:
+            if (n->n_batches == n->cap_batches) {
+                size_t cap = n->cap_batches ? 2 * n->cap_batches : 16;
+                replica_action *nb = realloc(n->batches, cap * sizeof *nb);
+                if (nb == NULL) {
+                    log_error("out of memory keeping a batch for storage; stopping");
+                    n->fatal = 1;
+                    break;
+                }
+                n->batches = nb;
+                n->cap_batches = cap;
+            }
+            n->batches[n->n_batches++] = a;
+            memset(&a, 0, sizeof a); /* the list owns its buffers now */
+            break;
         case REPLICA_ACT_VIEW_CHANGED:
             log_info("view=%" PRIu64 " entered view %" PRIu64 " (primary: validator %u %s)", a.view, a.view,
                      (unsigned)(a.view % n->g->n), n->g->validators[a.view % n->g->n].name);
@@ -631,6 +673,7 @@ static void gossip_flush(node *n)
     for (size_t i = 0; i < n->n_gossip; i++)
         free(n->gossip[i]);
     n->n_gossip = 0;
+    n->gossip_bytes = 0;
 }
 
 /* Transactions a validator forwarded: into the mempool (verified there). */
@@ -717,17 +760,20 @@ static void on_client(node *n, const client_request *req)
     }
     switch (q->call_case) {
     case EVOTE__V1__API_REQUEST__CALL_SUBMIT:
-        if (q->submit->tx.len == 0 || q->submit->tx.len > CRYPTO_MAX_ENVELOPE) {
-            reply_status(n, to, q->request_id, EVOTE__V1__API_STATUS__API_STATUS_BAD_REQUEST,
-                         "the transaction is empty or larger than 16 MiB");
+        if (q->submit->tx.len == 0 || q->submit->tx.len > MAX_TX_BYTES) {
+            reply_status(n, to, q->request_id, EVOTE__V1__API_STATUS__API_STATUS_REJECTED,
+                         "the transaction is empty or larger than 1 MiB: no valid transaction is that large");
             break;
         }
         submit(n, q->submit->tx.data, q->submit->tx.len, to, q->request_id, 1);
+        if (n->gossip_bytes + q->submit->tx.len > GOSSIP_MAX_BYTES)
+            gossip_flush(n);
         if (n->n_gossip < GOSSIP_MAX) { /* verified again by each receiver */
             n->gossip[n->n_gossip] = malloc(q->submit->tx.len);
             if (n->gossip[n->n_gossip] != NULL) {
                 memcpy(n->gossip[n->n_gossip], q->submit->tx.data, q->submit->tx.len);
                 n->gossip_lens[n->n_gossip++] = q->submit->tx.len;
+                n->gossip_bytes += q->submit->tx.len;
             }
         }
         if (n->n_gossip == GOSSIP_MAX)
@@ -999,6 +1045,9 @@ void node_destroy(node **self)
     free(n->subs);
     free(n->waiters);
     free(n->meta);
+    for (size_t i = 0; i < n->n_batches; i++)
+        replica_action_clear(&n->batches[i]);
+    free(n->batches);
     free(n);
     *self = NULL;
 }

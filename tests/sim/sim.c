@@ -109,6 +109,13 @@ typedef struct {
     uint64_t height, cap;
     uint8_t *meta;
     size_t meta_len;
+    struct {                 /* PERSIST_BATCH: pending batches on "disk" */
+        uint64_t seq;
+        uint8_t digest[32];
+        uint8_t *batch;
+        size_t len;
+    } pending[256];
+    size_t n_pending;
     /* Timers: generation per timer id; an event fires only if current. */
     uint64_t timer_gen[4];
     /* Requests: what this replica's mempool has seen and proposed. */
@@ -561,6 +568,8 @@ static void node_send(uint32_t from, uint32_t to, const uint8_t *bytes, size_t l
 
 /* ----------------------------------------------------------- one replica */
 
+static void prune_pending(node *nd);
+
 static void mark_batch(node *nd, const uint8_t *batch, size_t len)
 {
     Evote__V1__Batch *b = evote__v1__batch__unpack(NULL, len, batch);
@@ -706,10 +715,23 @@ static void drain(uint32_t id)
             a.certificate = NULL;
             record_execution(id, a.seq, nd->blocks[nd->height].batch, nd->blocks[nd->height].batch_len);
             mark_batch(nd, nd->blocks[nd->height].batch, nd->blocks[nd->height].batch_len);
+            prune_pending(nd);
             trace("r%u executes seq %" PRIu64 " (view %" PRIu64 ")", id, a.seq, a.view);
             replica_on_executed(nd->r, a.seq, nd->blocks[nd->height].hash);
             break;
         }
+        case REPLICA_ACT_PERSIST_BATCH:
+            if (nd->n_pending == 256) { /* never expected: the window is 16 */
+                fail("replica %u keeps more than 256 pending batches", id);
+                break;
+            }
+            nd->pending[nd->n_pending].seq = a.seq;
+            memcpy(nd->pending[nd->n_pending].digest, a.digest, 32);
+            nd->pending[nd->n_pending].batch = a.batch;
+            nd->pending[nd->n_pending].len = a.batch_len;
+            nd->n_pending++;
+            a.batch = NULL;
+            break;
         case REPLICA_ACT_PERSIST_META:
             free(nd->meta);
             nd->meta = a.bytes;
@@ -793,15 +815,39 @@ static void pump(uint32_t id)
     }
 }
 
-static int sim_load_batch(void *ctx, uint64_t seq, uint8_t **batch, size_t *len)
+static int sim_load_batch(void *ctx, uint64_t seq, const uint8_t digest[32], uint8_t **batch, size_t *len)
 {
     node *nd = ctx;
+    uint8_t d[32];
+    for (size_t i = 0; i < nd->n_pending; i++) {
+        if (nd->pending[i].seq == seq && memcmp(nd->pending[i].digest, digest, 32) == 0) {
+            *batch = malloc(nd->pending[i].len);
+            memcpy(*batch, nd->pending[i].batch, nd->pending[i].len);
+            *len = nd->pending[i].len;
+            return 1;
+        }
+    }
     if (seq == 0 || seq > nd->height)
+        return 0;
+    crypto_tagged_hash(CRYPTO_TAG_BATCH, nd->blocks[seq].batch, nd->blocks[seq].batch_len, d);
+    if (memcmp(d, digest, 32) != 0)
         return 0;
     *batch = malloc(nd->blocks[seq].batch_len);
     memcpy(*batch, nd->blocks[seq].batch, nd->blocks[seq].batch_len);
     *len = nd->blocks[seq].batch_len;
     return 1;
+}
+
+static void prune_pending(node *nd)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < nd->n_pending; i++) {
+        if (nd->pending[i].seq <= nd->height)
+            free(nd->pending[i].batch);
+        else
+            nd->pending[k++] = nd->pending[i];
+    }
+    nd->n_pending = k;
 }
 
 static void node_boot(uint32_t id)
@@ -876,6 +922,8 @@ static void world_free(void)
         free(nd->certs);
         free(nd->cert_lens);
         free(nd->meta);
+        for (size_t k = 0; k < nd->n_pending; k++)
+            free(nd->pending[k].batch);
     }
     for (size_t i = 0; i < W.n_heap; i++)
         free(W.heap[i].bytes);
