@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# cluster_hostile: what reaches node0's peer port from outside the rules.
+#   1. A fresh CURVE key (not in the genesis) is refused by the handshake
+#      (ZAP); a validator's key is accepted (the control).
+#   2. With node3's valid CURVE key: garbage frames (random bytes, an empty
+#      frame, a multi-part message, junk envelopes), then a message over the
+#      16 MiB limit (node0 must cut that connection), then well-formed
+#      VIEW-CHANGEs for the next view from node2 and node3 (f+1 of them,
+#      enough to make node0 join that view) with broken signatures.
+#      After each: node0 is alive, answers status with its peers connected,
+#      is in the same view as the others, and a new notice sent to it
+#      commits on all four.
+#      Then a RequestBatch (forwarded transactions) with a broken signature
+#      carrying a valid notice: the notice must stay unknown everywhere.
+#      Malformed requests on the client endpoint are answered with a refusal.
+#   3. The controls for 2: the same RequestBatch correctly signed gets its
+#      notice committed, and the same VIEW-CHANGEs correctly signed make
+#      node0 join the next view, so the forged ones were refused for their
+#      signatures, not for their form.
+#   bash hostile.sh EVOTED EVOTE CLUSTER_TOOL
+source "$(dirname "$0")/lib.sh" "$@"
+
+cluster_init hostile 4
+start_all
+wait_ready
+log "4 validators up, all connected"
+C=$DIR/c
+
+# node0 serves: alive, status with all peers, in the view of the others, and a new
+# notice submitted to it commits on all four (so node0 keeps agreeing).
+K=0
+serving() { # WHAT
+  local out id i
+  K=$((K + 1))
+  alive 0 || fail "node0 died after $1" 0
+  WAIT_NODE=0 wait_until 10 "node0 to answer status with all peers after $1" node_ready 0
+  out=$(notice 0 hostile "after $1 ($K)" --wait $((20000 * SCALE)) 2>&1) || fail "node0 refused a notice after $1: $out" 0
+  case "$out" in *committed*) ;; *) fail "a notice to node0 did not commit after $1: $out" 0 ;; esac
+  id=$(echo "$out" | head -1)
+  for ((i = 1; i < N; i++)); do
+    echo "$id" | "$TOOL" txs --node "$(ep "$i")" --wait $((20000 * SCALE)) | grep -q " committed " ||
+      fail "the notice sent to node0 after $1 is not committed on node$i" "$i"
+  done
+  # node0 is in the others' view (forged VIEW-CHANGEs accepted would leave
+  # it alone in a higher one; a genuine view change, possible on a loaded
+  # machine, moves all four).
+  WAIT_NODE=0 wait_until 10 "node0 in the same view as the others after $1" same_view 0 1 2 3
+  for i in 0 1 2 3; do alive "$i" || fail "node$i died after $1" "$i"; done
+  log "node0 still serving after $1 (height $(height_of 0), view $SAME_VIEW)"
+}
+
+out=$(notice 0 hostile "before") || fail "a first notice: $out" 0
+LOG0_LINES=$(wc -l < "$C/node0/evoted.log")
+
+# ---------------------------------------------------------- 1. unknown key
+got=$("$TOOL" probe --genesis "$GENESIS" --to 0 --fresh --wait $((3000 * SCALE)) 2> "$DIR/probe.err")
+[ "$got" = refused ] || { cat "$DIR/probe.err"; fail "a fresh CURVE key connecting to node0's peer port: expected 'refused', got '$got'" 0; }
+log "a CURVE key not in the genesis is refused by node0 ($(head -1 "$DIR/probe.err"))"
+got=$("$TOOL" probe --genesis "$GENESIS" --to 0 --as "$C/node3/curve.key" --wait $((5000 * SCALE)) 2> "$DIR/probe3.err")
+[ "$got" = accepted ] || { cat "$DIR/probe3.err"; fail "node3's CURVE key connecting to node0: expected 'accepted', got '$got'" 0; }
+log "control: node3's CURVE key is accepted"
+serving "an unknown CURVE key"
+
+# ----------------------------------------------- 2. valid key, bad content
+got=$("$TOOL" inject --genesis "$GENESIS" --to 0 --as "$C/node3/curve.key" --what garbage 2> "$DIR/inject.err") ||
+  { cat "$DIR/inject.err"; fail "cannot send garbage to node0 as node3: $got"; }
+log "sent garbage frames to node0 as node3"
+serving "garbage frames"
+
+got=$("$TOOL" inject --genesis "$GENESIS" --to 0 --as "$C/node3/curve.key" --what oversized --wait $((10000 * SCALE)) 2> "$DIR/inject.err") ||
+  { cat "$DIR/inject.err"; fail "cannot send an oversized message to node0 as node3: $got"; }
+[ "$got" = disconnected ] || fail "node0 did not cut the connection that sent a message over 16 MiB ($got)" 0
+log "node0 cut the connection that sent 16 MiB + 1 KiB"
+serving "an oversized message"
+
+wait_until 10 "all four in one view" same_view 0 1 2 3
+NEXT=$((SAME_VIEW + 1))
+for v in 2 3; do
+  got=$("$TOOL" inject --genesis "$GENESIS" --to 0 --as "$C/node$v/curve.key" --what badsig \
+          --key "$C/node$v/validator.key" --view "$NEXT" 2> "$DIR/inject.err") ||
+    { cat "$DIR/inject.err"; fail "cannot send a forged VIEW-CHANGE to node0 as node$v: $got"; }
+done
+log "sent VIEW-CHANGEs to view $NEXT with broken signatures, as node2 and node3"
+serving "VIEW-CHANGEs with bad signatures"
+
+# Forwarded transactions (node.c's own path, not the replica's): a valid
+# notice inside a RequestBatch whose signature is broken must not enter
+# node0's mempool.
+FORGED=$("$TOOL" inject --genesis "$GENESIS" --to 0 --as "$C/node3/curve.key" --what badbatch \
+           --key "$C/node3/validator.key" --authority "$AUTH_KEY" 2> "$DIR/inject.err") ||
+  { cat "$DIR/inject.err"; fail "cannot send a forged RequestBatch to node0 as node3"; }
+log "sent a RequestBatch with a broken signature as node3, carrying notice $FORGED"
+serving "a RequestBatch with a bad signature"
+for ((i = 0; i < N; i++)); do
+  state=$(echo "$FORGED" | "$TOOL" txs --node "$(ep "$i")" --wait 0 | awk '{ print $2 }')
+  [ "$state" = unknown ] || fail "the notice inside the forged RequestBatch is '$state' on node$i (expected unknown)" "$i"
+done
+log "the notice inside the forged RequestBatch is unknown on all 4"
+
+# The client endpoint: malformed requests are answered with a refusal.
+got=$("$TOOL" client-garbage --node "$(ep 0)" 2> "$DIR/client.err") ||
+  { echo "$got"; cat "$DIR/client.err"; fail "node0's client endpoint mishandled malformed requests" 0; }
+log "malformed client requests refused: $(echo "$got" | tr '\n' ' ')"
+serving "malformed client requests"
+
+# Nothing from the hostile connections made node0 warn or fail.
+if tail -n +"$((LOG0_LINES + 1))" "$C/node0/evoted.log" | grep -E ' (WARN|ERROR) ' > "$DIR/node0.warnings"; then
+  head -10 "$DIR/node0.warnings"
+  fail "node0 logged warnings or errors during the hostile traffic" 0
+fi
+
+# ------------------------------------------------------------ 3. control
+wait_until 10 "all four in one view" same_view 0 1 2 3
+NEXT=$((SAME_VIEW + 1))
+GOOD=$("$TOOL" inject --genesis "$GENESIS" --to 0 --as "$C/node3/curve.key" --what goodbatch \
+         --key "$C/node3/validator.key" --authority "$AUTH_KEY" 2> "$DIR/inject.err") ||
+  { cat "$DIR/inject.err"; fail "cannot send a RequestBatch to node0 as node3"; }
+for ((i = 0; i < N; i++)); do
+  state=$(echo "$GOOD" | "$TOOL" txs --node "$(ep "$i")" --wait $((20000 * SCALE)) | awk '{ print $2 }')
+  [ "$state" = committed ] || fail "control: the notice inside a correctly signed RequestBatch is '$state' on node$i" "$i"
+done
+log "control: the same RequestBatch correctly signed commits its notice on all 4"
+for v in 2 3; do
+  got=$("$TOOL" inject --genesis "$GENESIS" --to 0 --as "$C/node$v/curve.key" --what goodsig \
+          --key "$C/node$v/validator.key" --view "$NEXT" 2> "$DIR/inject.err") ||
+    { cat "$DIR/inject.err"; fail "cannot send a VIEW-CHANGE to node0 as node$v: $got"; }
+done
+view_reaches() { local x; x=$(view_of 0); [ -n "$x" ] && [ "$x" -ge "$NEXT" ]; }
+WAIT_NODE=0 wait_until 10 "control: node0 to join view $NEXT after 2 correctly signed VIEW-CHANGEs" view_reaches
+log "control: the same VIEW-CHANGEs correctly signed move node0 to view $(view_of 0)"
+alive 0 || fail "node0 died" 0
+pass
