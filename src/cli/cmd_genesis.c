@@ -32,7 +32,7 @@ static const char genesis_help[] =
     "                              clients at tcp://127.0.0.1:P+100+i, chain in node<i>/data\n"
     "  DIR/authority<j>.key, .pub  an election authority's key pair (secret mode 0600)\n"
     "  DIR/genesis.txt             the chain: every validator and authority\n"
-    "and prints the chain id. N must be 3f+1 (1, 4, 7, 10, ... 100) so that f faulty\n"
+    "and prints the chain id. N must be 3f+1 (4, 7, 10, ... 100) so that f faulty\n"
     "validators are tolerated. P defaults to 7100, M to 1, NAME to evote-local.\n"
     "Refuses a DIR that already holds a genesis.txt; never overwrites a key.\n"
     "For a real election every validator generates its own keys on its own\n"
@@ -342,10 +342,10 @@ int cmd_genesis(int argc, char **argv)
         fputs(genesis_help, stderr);
         return EXIT_USAGE;
     }
-    if (n < 1 || n > GENESIS_MAX_VALIDATORS || (n - 1) % 3 != 0) {
+    if (n < 4 || n > GENESIS_MAX_VALIDATORS || (n - 1) % 3 != 0) {
         fprintf(stderr,
                 "evote genesis: %ld validators: PBFT needs n = 3f+1 to tolerate f faulty validators; "
-                "choose one of 1, 4, 7, 10, 13, ... up to %d\n",
+                "choose one of 4, 7, 10, 13, ... up to %d\n",
                 n, GENESIS_MAX_VALIDATORS);
         return EXIT_USAGE;
     }

@@ -217,9 +217,9 @@ static ledger_err check_set(const genesis *g, genesis_error *why)
                 return fail(why, 0, LEDGER_ERR_GENESIS_SYNTAX,
                             "authority %s appears twice (same name or key)", g->authorities[i].name);
     }
-    if (g->n == 0 || (g->n - 1) % 3 != 0)
+    if (g->n < 4 || (g->n - 1) % 3 != 0)
         return fail(why, 0, LEDGER_ERR_GENESIS_VALIDATORS,
-                    "%u validators: PBFT needs n = 3f+1 (1, 4, 7, 10, ...) to tolerate f faulty ones",
+                    "%u validators: PBFT needs n = 3f+1 with f >= 1 (4, 7, 10, ...) to tolerate f faulty ones",
                     g->n);
     return LEDGER_OK;
 }

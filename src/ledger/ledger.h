@@ -33,6 +33,7 @@ typedef enum {
     LEDGER_ERR_BATCH_TX,       /* a transaction in the batch is invalid */
     LEDGER_ERR_BATCH_DUPLICATE,/* the same transaction twice in one batch */
     LEDGER_ERR_STATE,          /* the election state cannot be read or is damaged */
+    LEDGER_ERR_BALLOT,         /* a ballot whose proofs or points can never be valid (see the verdict) */
 } ledger_err;
 
 /* Returns: a sentence for an operator or a client. Never NULL. */
@@ -100,6 +101,8 @@ typedef struct {
     ledger_err err;                /* LEDGER_OK: accepted (or already pending) */
     crypto_err detail;             /* envelope failure detail when err == LEDGER_ERR_ENVELOPE */
     int duplicate;                 /* 1: the same transaction was already pending */
+    Evote__V1__TxResult ballot;    /* a ballot: what election_precheck_ballot said
+                                      (UNSPECIFIED: not checked here) */
     uint8_t id[CRYPTO_HASH_LEN];   /* transaction id (valid when err == LEDGER_OK) */
 } mempool_verdict;
 
@@ -111,7 +114,7 @@ typedef struct {
 
 typedef struct {
     uint64_t submitted, accepted, duplicates, busy;
-    uint64_t rejected[LEDGER_ERR_THREAD + 1]; /* by ledger_err */
+    uint64_t rejected[LEDGER_ERR_BALLOT + 1]; /* by ledger_err */
     size_t queued;                 /* waiting for a worker */
     size_t pending;                /* accepted, not yet committed */
 } mempool_stats;
@@ -154,6 +157,17 @@ void mempool_commit(mempool *mp, const uint8_t (*ids)[CRYPTO_HASH_LEN], size_t n
 int mempool_is_verified(mempool *mp, const uint8_t id[CRYPTO_HASH_LEN]);
 
 void mempool_get_stats(mempool *mp, mempool_stats *out);
+
+/* From now on, ballots are checked on the worker threads against the
+ * verifiers in cache (thread-safe; it outlives the mempool): one whose
+ * proofs fail is refused (LEDGER_ERR_BALLOT, the reason in verdict.ballot);
+ * one that passes is remembered with its ciphertexts. */
+void mempool_set_elections(mempool *mp, election_cache *cache);
+
+/* Returns: 1 and the ciphertexts of a pending ballot whose proofs passed
+ * here (valid until the transaction is committed or the pool destroyed),
+ * 0 otherwise. Fits ledger_chain_view.ballot_verdict. */
+int mempool_ballot_verdict(mempool *mp, const uint8_t id[CRYPTO_HASH_LEN], const elgamal_ct **cts, size_t *n);
 
 /* ------------------------------------------------------------- genesis */
 

@@ -18,6 +18,8 @@ typedef struct entry {
     uint8_t id[CRYPTO_HASH_LEN];
     uint8_t *bytes;
     size_t len;
+    elgamal_ct *ballot_cts;    /* a ballot whose proofs passed: its ciphertexts */
+    size_t n_ballot_cts;
     int taken;
     struct entry *prev, *next; /* in ready or taken */
     struct entry *hnext;       /* hash chain */
@@ -57,6 +59,7 @@ struct mempool {
     size_t n_pending;
     int efd;
     mempool_stats stats;
+    election_cache *elections; /* ballots are checked here when set */
 };
 
 static void list_push_back(entry_list *l, entry *e)
@@ -119,7 +122,7 @@ static void signal_verdicts(mempool *mp)
 
 /* Called with the lock held: record the outcome of one verification. */
 static void settle(mempool *mp, job *j, ledger_tx *tx, ledger_err err, crypto_err detail,
-                   verdict_node *vn)
+                   verdict_node *vn, elgamal_ct *cts, size_t n_cts)
 {
     vn->v.ticket = j->ticket;
     vn->v.err = err;
@@ -136,6 +139,9 @@ static void settle(mempool *mp, job *j, ledger_tx *tx, ledger_err err, crypto_er
                 vn->v.err = LEDGER_ERR_NOMEM;
             } else {
                 memcpy(e->id, tx->id, CRYPTO_HASH_LEN);
+                e->ballot_cts = cts; /* ownership moves too (NULL: not a checked ballot) */
+                e->n_ballot_cts = n_cts;
+                cts = NULL;
                 e->bytes = j->bytes; /* ownership moves to the entry */
                 e->len = j->len;
                 j->bytes = NULL;
@@ -148,7 +154,8 @@ static void settle(mempool *mp, job *j, ledger_tx *tx, ledger_err err, crypto_er
             }
         }
     }
-    if (vn->v.err != LEDGER_OK)
+    free(cts); /* not kept (refused, duplicate) */
+    if (vn->v.err != LEDGER_OK && vn->v.err <= LEDGER_ERR_BALLOT)
         mp->stats.rejected[vn->v.err]++;
     vn->next = NULL;
     if (mp->verdicts_tail)
@@ -179,11 +186,34 @@ static void *worker(void *arg)
         crypto_err detail = CRYPTO_OK;
         ledger_err err = ledger_tx_decode(j->bytes, j->len, mp->chain_id, &tx, &detail);
         verdict_node *vn = calloc(1, sizeof *vn);
+        Evote__V1__TxResult ballot = EVOTE__V1__TX_RESULT__TX_RESULT_UNSPECIFIED;
+        elgamal_ct *cts = NULL;
+        size_t n_cts = 0;
+
+        /* A ballot's proofs are the expensive part of the whole chain:
+         * checked here, on the workers, once; execution reuses the verdict. */
+        if (err == LEDGER_OK && mp->elections != NULL &&
+            tx->body->payload_case == EVOTE__V1__TX_BODY__PAYLOAD_BALLOT) {
+            elgamal_ct buf[ELECTION_MAX_SLOTS];
+            ballot = election_precheck_ballot(mp->elections, tx->body, tx->envelope->signer.data, buf,
+                                              ELECTION_MAX_SLOTS, &n_cts);
+            if (ballot == EVOTE__V1__TX_RESULT__TX_RESULT_OK) {
+                cts = malloc((n_cts ? n_cts : 1) * sizeof *cts);
+                if (cts != NULL)
+                    memcpy(cts, buf, n_cts * sizeof *cts);
+            } else if (ballot != EVOTE__V1__TX_RESULT__TX_RESULT_UNSPECIFIED) {
+                err = LEDGER_ERR_BALLOT; /* can never be valid */
+            }
+        }
+        if (vn != NULL)
+            vn->v.ballot = ballot;
 
         pthread_mutex_lock(&mp->lock);
         mp->n_busy--;
         if (vn != NULL)
-            settle(mp, j, tx, err, detail, vn);
+            settle(mp, j, tx, err, detail, vn, cts, n_cts);
+        else
+            free(cts);
         pthread_mutex_unlock(&mp->lock);
         /* Without memory for a verdict the client sees no answer and will
          * time out; the transaction is not kept either way. */
@@ -263,6 +293,7 @@ void mempool_destroy(mempool **pmp)
         for (entry *e = lists[l]->head, *n; e; e = n) {
             n = e->next;
             free(e->bytes);
+            free(e->ballot_cts);
             free(e);
         }
     if (mp->efd >= 0)
@@ -388,6 +419,7 @@ void mempool_commit(mempool *mp, const uint8_t (*ids)[CRYPTO_HASH_LEN], size_t n
         list_unlink(e->taken ? &mp->taken : &mp->ready, e);
         mp->n_pending--;
         free(e->bytes);
+        free(e->ballot_cts);
         free(e);
     }
     pthread_mutex_unlock(&mp->lock);
@@ -409,4 +441,26 @@ void mempool_get_stats(mempool *mp, mempool_stats *out)
     out->queued = mp->n_jobs + mp->n_busy;
     out->pending = mp->n_pending;
     pthread_mutex_unlock(&mp->lock);
+}
+
+void mempool_set_elections(mempool *mp, election_cache *cache)
+{
+    pthread_mutex_lock(&mp->lock);
+    mp->elections = cache;
+    pthread_mutex_unlock(&mp->lock);
+}
+
+int mempool_ballot_verdict(mempool *mp, const uint8_t id[CRYPTO_HASH_LEN], const elgamal_ct **cts, size_t *n)
+{
+    entry *e;
+    int ok = 0;
+    pthread_mutex_lock(&mp->lock);
+    e = find(mp, id);
+    if (e != NULL && e->ballot_cts != NULL) {
+        *cts = e->ballot_cts;
+        *n = e->n_ballot_cts;
+        ok = 1;
+    }
+    pthread_mutex_unlock(&mp->lock);
+    return ok;
 }

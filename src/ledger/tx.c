@@ -30,6 +30,8 @@ const char *ledger_strerror(ledger_err err)
     case LEDGER_ERR_BATCH_SIZE: return "the proposed batch has more transactions than the genesis allows";
     case LEDGER_ERR_BATCH_TX: return "the proposed batch contains an invalid transaction";
     case LEDGER_ERR_BATCH_DUPLICATE: return "the proposed batch contains the same transaction twice";
+    case LEDGER_ERR_BALLOT:
+        return "the ballot can never be valid (its proofs, points or shape are wrong): it was not accepted";
     case LEDGER_ERR_STATE:
         return "the election state in the chain store cannot be read or is damaged: the block was not stored; check the disk and the log, restore from a snapshot if it persists";
     }

@@ -24,7 +24,11 @@
 #include "node.h"
 #include "replica.h"
 
-#define MAX_BATCH_BYTES (8u * 1024u * 1024u)
+/* A proposal's size: small enough that one block goes through the whole
+ * pipeline (3 copies out, validation, two durable writes) well within the
+ * view-change timeout on a small machine. */
+#define MAX_BATCH_BYTES (2u * 1024u * 1024u)
+#define MAX_SERVE_BYTES (8u * 1024u * 1024u) /* one StateResponse, under the 16 MiB peer limit */
 #define MAX_SKEW_MS 30000
 #define GOSSIP_MAX 512
 #define GOSSIP_MAX_BYTES (4u * 1024u * 1024u) /* one RequestBatch, well under the 16 MiB peer limit */
@@ -161,6 +165,12 @@ static int cb_load_batch(void *ctx, uint64_t seq, const uint8_t digest[CRYPTO_HA
     }
     free(block);
     return ok;
+}
+
+static int ballot_verdict(void *ctx, const uint8_t id[CRYPTO_HASH_LEN], const elgamal_ct **cts, size_t *n)
+{
+    node *nd = ctx;
+    return mempool_ballot_verdict(nd->mp, id, cts, n);
 }
 
 static int state_get(void *ctx, const uint8_t *key, size_t key_len, uint8_t **value, size_t *len)
@@ -315,7 +325,9 @@ static void flush(node *n)
         net_err err = n->out[i].to < 0 ? peer_net_broadcast(n->net, n->out[i].bytes, n->out[i].len)
                                        : peer_net_send(n->net, (uint32_t)n->out[i].to, n->out[i].bytes,
                                                        n->out[i].len);
-        if (err != NET_OK && err != NET_ERR_QUEUE_FULL)
+        if (err == NET_ERR_TOO_LARGE)
+            log_warn("a %zu-byte consensus message was not sent: %s", n->out[i].len, net_strerror(err));
+        else if (err != NET_OK && err != NET_ERR_QUEUE_FULL)
             log_debug("send failed: %s", net_strerror(err));
         free(n->out[i].bytes);
     }
@@ -363,6 +375,7 @@ static void execute(node *n, replica_action *a)
     view.state = &n->state;
     view.cache = n->elections;
     view.changes = n->changes;
+    view.ballot_verdict = ballot_verdict;
     view.height = a->seq;
     view.prev_timestamp_ms = tip_ts;
     election_changes_clear(n->changes);
@@ -431,11 +444,16 @@ static void serve_blocks(node *n, replica_action *a)
     uint8_t *blocks[MAX], *certs[MAX];
     size_t blens[MAX], clens[MAX], count = 0, bytes = 0;
 
-    for (uint64_t h = a->from; h <= a->through && count < MAX && bytes < MAX_BATCH_BYTES; h++) {
+    for (uint64_t h = a->from; h <= a->through && count < MAX; h++) {
         if (chain_store_get_block(n->store, h, &blocks[count], &blens[count]) != STORE_OK)
             break;
         if (chain_store_get_cert(n->store, h, &certs[count], &clens[count]) != STORE_OK) {
             free(blocks[count]);
+            break;
+        }
+        if (count > 0 && bytes + blens[count] + clens[count] > MAX_SERVE_BYTES) {
+            free(blocks[count]); /* the next response carries it */
+            free(certs[count]);
             break;
         }
         bytes += blens[count] + clens[count];
@@ -624,8 +642,10 @@ static void on_verdicts(node *n)
             } else {
                 char reason[300];
                 snprintf(reason, sizeof reason, "%s%s%s", ledger_strerror(v[i].err),
-                         v[i].err == LEDGER_ERR_ENVELOPE ? ": " : "",
-                         v[i].err == LEDGER_ERR_ENVELOPE ? crypto_strerror(v[i].detail) : "");
+                         v[i].err == LEDGER_ERR_ENVELOPE || v[i].err == LEDGER_ERR_BALLOT ? ": " : "",
+                         v[i].err == LEDGER_ERR_ENVELOPE  ? crypto_strerror(v[i].detail)
+                         : v[i].err == LEDGER_ERR_BALLOT ? election_result_text(v[i].ballot)
+                                                          : "");
                 reply_status(n, &s.reply, s.request_id, EVOTE__V1__API_STATUS__API_STATUS_REJECTED, reason);
             }
         }
@@ -951,6 +971,7 @@ int node_new(const node_config *cfg, node **out, char *why, size_t why_len)
         snprintf(why, why_len, "mempool: %s", ledger_strerror(lerr));
         goto out;
     }
+    mempool_set_elections(n->mp, n->elections);
     memset(&pc, 0, sizeof pc);
     pc.validators = vals;
     pc.n = n->g->n;

@@ -162,6 +162,14 @@ on_exit() {
 }
 
 pass() {
+  local i
+  # A sanitizer build reports into the logs (stderr): any report fails.
+  for ((i = 0; i < N; i++)); do
+    if grep -qE 'ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:' "$DIR/c/node$i/evoted.log"; then
+      grep -E -A5 'Sanitizer|runtime error:' "$DIR/c/node$i/evoted.log" | head -20
+      fail "node$i reported a sanitizer error" "$i"
+    fi
+  done
   FAILED=0
   log "PASS"
   exit 0

@@ -387,7 +387,7 @@ static void test_genesis_parses_validators_authorities_and_chain_id(void **state
 
 static void test_genesis_edit_even_a_comment_changes_the_chain_id(void **state)
 {
-    char *t = genesis_text(1, NULL);
+    char *t = genesis_text(4, NULL);
     genesis *a = NULL, *b = NULL;
     (void)state;
     assert_int_equal(parse_text(t, &a, NULL), LEDGER_OK);
@@ -473,7 +473,7 @@ static void test_genesis_validator_count_must_be_3f_plus_1(void **state)
         genesis *g = NULL;
         genesis_error why;
         ledger_err err = parse_text(t, &g, &why);
-        if (n == 1 || n == 4 || n == 7) {
+        if (n == 4 || n == 7) { /* n = 1 is 3f+1 with f = 0: no fault tolerance, refused */
             assert_int_equal(err, LEDGER_OK);
             assert_int_equal(g->f, (uint32_t)(n - 1) / 3);
         } else {
@@ -687,7 +687,7 @@ static buf_t election_create_by(const signing_key *k, const uint8_t *chain, uint
  * cannot be read stops the block instead of recording a wrong code. */
 static void test_execution_hands_election_payloads_to_the_rules(void **state)
 {
-    char *t = genesis_text(1, NULL); /* `key` is its only authority */
+    char *t = genesis_text(4, NULL); /* `key` is its only authority */
     genesis *g = NULL;
     signing_key *stranger = NULL;
     election_state_reader empty = {empty_state, NULL}, broken = {broken_state, NULL};
@@ -728,7 +728,7 @@ static void test_execution_hands_election_payloads_to_the_rules(void **state)
 
 static void test_execution_records_state_dependent_result_codes(void **state)
 {
-    char *t = genesis_text(1, NULL); /* `key` is its only authority */
+    char *t = genesis_text(4, NULL); /* `key` is its only authority */
     genesis *g = NULL;
     signing_key *stranger = NULL;
     uint8_t other[32] = {9}, committed_id[32];
