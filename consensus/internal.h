@@ -108,6 +108,7 @@ struct replica {
 
     /* Timers as this replica believes them armed. */
     int view_timer_on, retransmit_on, fetch_on;
+    uint64_t retransmit_mark; /* last_executed at the previous retransmit tick */
     int pending;            /* the mempool has requests waiting */
 
     /* State transfer. */

@@ -1205,6 +1205,13 @@ void update_timers(replica *r)
 
 static void retransmit(replica *r)
 {
+    /* Only when stuck: if anything executed since the last tick, the
+     * protocol is moving and resending (PRE-PREPAREs carry whole batches)
+     * would only add load. */
+    if (r->status == STATUS_NORMAL && r->last_executed != r->retransmit_mark) {
+        r->retransmit_mark = r->last_executed;
+        return;
+    }
     /* Stuck: maybe because the others went on without us. Ask one peer (a
      * different one each time) for anything newer; its answer carries
      * certificates, so nothing needs trusting. */

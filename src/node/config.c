@@ -92,7 +92,7 @@ config_err node_config_load(const char *path, node_config *out, config_error *wh
 
     memset(out, 0, sizeof *out);
     out->log_level = LOG_INFO;
-    out->mempool_capacity = 200000;
+    out->mempool_capacity = 20000;
     out->view_change_timeout_ms = 1000;
     snprintf(out->client_listen, sizeof out->client_listen, "tcp://127.0.0.1:7200");
     if (why) {

@@ -10,7 +10,7 @@
  *   peer_listen = tcp://0.0.0.0:7101   # default: this validator's genesis endpoint
  *   client_listen = tcp://127.0.0.1:7201
  *   log_level = info                   # error | warn | info | debug
- *   mempool_capacity = 200000
+ *   mempool_capacity = 20000
  *   view_change_timeout_ms = 1000
  */
 #ifndef EVOTE_NODE_CONFIG_H

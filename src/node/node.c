@@ -71,8 +71,8 @@ struct node {
 
     uint64_t timer_at[4]; /* by replica_timer, monotonic ms; 0 = off */
 
-    submission *subs;     /* submissions waiting for their verdict */
-    size_t n_subs, cap_subs;
+    submission *subs;     /* client submissions waiting for their verdict, in order */
+    size_t subs_head, n_subs, cap_subs; /* [subs_head, n_subs) live; ticket 0 = answered */
     uint64_t next_ticket;
 
     waiter *waiters;      /* get_tx with wait_ms, until committed or deadline */
@@ -579,9 +579,20 @@ static void propose(node *n)
 static void submit(node *n, const uint8_t *bytes, size_t len, const client_reply_handle *to, uint64_t rid,
                    int from_client)
 {
-    uint64_t ticket = ++n->next_ticket;
+    uint64_t ticket = from_client ? ++n->next_ticket : 0; /* forwarded ones need no answer */
     ledger_err err;
 
+    if (!from_client) {
+        if (mempool_submit(n->mp, bytes, len, 0) != LEDGER_OK)
+            log_debug("a forwarded transaction was not queued: the mempool is full");
+        return;
+    }
+
+    if (n->n_subs == n->cap_subs && n->subs_head > 0) { /* reuse the answered front */
+        memmove(n->subs, n->subs + n->subs_head, (n->n_subs - n->subs_head) * sizeof *n->subs);
+        n->n_subs -= n->subs_head;
+        n->subs_head = 0;
+    }
     if (n->n_subs == n->cap_subs) {
         size_t cap = n->cap_subs ? n->cap_subs * 2 : 256;
         submission *s = realloc(n->subs, cap * sizeof *s);
@@ -603,10 +614,9 @@ static void submit(node *n, const uint8_t *bytes, size_t len, const client_reply
         return;
     }
     n->subs[n->n_subs].ticket = ticket;
-    if (to != NULL)
-        n->subs[n->n_subs].reply = *to;
+    n->subs[n->n_subs].reply = *to;
     n->subs[n->n_subs].request_id = rid;
-    n->subs[n->n_subs].from_client = from_client;
+    n->subs[n->n_subs].from_client = 1;
     n->n_subs++;
 }
 
@@ -618,19 +628,25 @@ static void on_verdicts(node *n)
     while ((got = mempool_poll_verdicts(n->mp, v, 256)) > 0) {
         for (size_t i = 0; i < got; i++) {
             size_t k;
-            for (k = 0; k < n->n_subs && n->subs[k].ticket != v[i].ticket; k++)
-                ;
-            if (k == n->n_subs)
-                continue;
-            submission s = n->subs[k];
-            n->subs[k] = n->subs[--n->n_subs];
             /* A transaction forwarded after it was committed (gossip is not
              * ordered with blocks) must not wait in the pool: a backup would
              * take it for a request the primary ignores. */
             if (v[i].err == LEDGER_OK && tx_committed(n, v[i].id))
                 mempool_commit(n->mp, (const uint8_t(*)[CRYPTO_HASH_LEN])v[i].id, 1);
-            if (!s.from_client)
+            if (v[i].ticket == 0)
+                continue; /* forwarded: nobody to answer */
+            /* Client submissions only, answered roughly in order: the one
+             * we look for is almost always among the first. */
+            for (k = n->subs_head; k < n->n_subs && n->subs[k].ticket != v[i].ticket; k++)
+                ;
+            if (k == n->n_subs)
                 continue;
+            submission s = n->subs[k];
+            n->subs[k].ticket = 0; /* answered */
+            while (n->subs_head < n->n_subs && n->subs[n->subs_head].ticket == 0)
+                n->subs_head++;
+            if (n->subs_head == n->n_subs)
+                n->subs_head = n->n_subs = 0;
             if (v[i].err == LEDGER_OK) {
                 Evote__V1__ApiResponse r = EVOTE__V1__API_RESPONSE__INIT;
                 r.request_id = s.request_id;

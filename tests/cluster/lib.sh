@@ -109,6 +109,14 @@ cluster_init() {
     printf '%s\n' "$GENESIS_EXTRA" >> "$GENESIS"
   fi
   AUTH_KEY=$DIR/c/authority0.key
+  # A slow build (sanitizers) or machine gets proportionally patient
+  # validators too, or a replica catching up times out its primary alone.
+  if [ "$SCALE" -gt 1 ]; then
+    local conf
+    for conf in "$DIR"/c/node*/evoted.conf; do
+      echo "view_change_timeout_ms = $((1000 * SCALE))" >> "$conf"
+    done
+  fi
 }
 
 # ------------------------------------------------------------ exit & fail
