@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# Cluster benchmark: 4 evoted validators on this machine, driven by
+# bench_cluster_load (a benchmark, not a test: nothing fails because the
+# machine is slow).
+#
+#   tests/bench/cluster/run.sh [--duration S] [--rate R] [--half-duration S] [--kill-duration S]
+#
+#   phase 1  S seconds (default 60) at R tx/s (default 0 = as fast as the
+#            cluster answers): committed tx/s, commit latency, view changes, RSS
+#   phase 2  half the committed rate of phase 1 for --half-duration (default
+#            30 s): p50/p99 commit latency at half load
+#   long     only with BENCH_TXS=N (e.g. 1000000): submits N transactions at
+#            BENCH_LONG_RATE tx/s (default: 0.9 x the committed rate of phase 1;
+#            0 = as fast as possible), then prints each node's RSS
+#   phase 3  light load (--kill-rate, default 500 tx/s) for --kill-duration
+#            (default 15 s); 4 s in, kill -9 the primary; prints the time from
+#            the kill to the first block proposed after it (block timestamp
+#            later than the kill) seen committed on the next replica (tip polled
+#            every 2 ms). Blocks the old primary proposed before dying may
+#            still commit; they are not counted.
+#
+# Binaries: $EVOTE_BIN (evoted, evote; default $BENCH_BUILD/src) and
+# $BENCH_BUILD/tests/bench/cluster/bench_cluster_load (BENCH_BUILD defaults
+# to ./build). Ports: a free range in 26000-29999. BENCH_KEEP=1 keeps the
+# temporary directory (logs, chains).
+#
+# Commit latency = time of the block's observation on one node (tip polled
+# every 2 ms, the block fetched and its transactions hashed) minus the time
+# the transaction was FIRST submitted; measured for every transaction.
+# Committed tx/s = our transactions seen committed within the submission
+# window / the window.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../../.." && pwd)
+build=${BENCH_BUILD:-$root/build}
+bin=${EVOTE_BIN:-$build/src}
+load=${BENCH_LOAD:-$build/tests/bench/cluster/bench_cluster_load}
+duration=60 rate=0 half_duration=30 kill_duration=15 kill_rate=500 window=${BENCH_WINDOW:-500}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --duration) duration=$2; shift 2 ;;
+    --rate) rate=$2; shift 2 ;;
+    --half-duration) half_duration=$2; shift 2 ;;
+    --kill-duration) kill_duration=$2; shift 2 ;;
+    --kill-rate) kill_rate=$2; shift 2 ;;
+    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+for f in "$bin/evoted" "$bin/evote" "$load"; do
+  [ -x "$f" ] || { echo "run.sh: $f is not built (cmake --build $build --target evoted evote bench_cluster_load)" >&2; exit 1; }
+done
+
+cores=$(nproc)
+top_tmp=$(mktemp -d /tmp/evote-bench-cluster.XXXXXX)
+tmp=
+pids=()
+loader=
+
+stop_cluster() {
+  local p
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do
+    for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  pids=()
+}
+cleanup() {
+  if [ -n "$loader" ]; then kill -TERM "$loader" 2>/dev/null || true; wait "$loader" 2>/dev/null || true; fi
+  stop_cluster
+  if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "kept $top_tmp"; else rm -rf "$top_tmp"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_free() { ! ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
+base=
+for _ in $(seq 1 50); do
+  b=$((26000 + (RANDOM % 390) * 10))
+  ok=1
+  for i in 0 1 2 3; do port_free $((b + i)) && port_free $((b + 100 + i)) || ok=0; done
+  if [ $ok = 1 ]; then base=$b; break; fi
+done
+[ -n "$base" ] || { echo "run.sh: no free port range in 26000-29999" >&2; exit 1; }
+
+eps=() ; nodes=
+for i in 0 1 2 3; do
+  eps[$i]=tcp://127.0.0.1:$((base + 100 + i))
+  nodes=${nodes:+$nodes,}${eps[$i]}
+done
+
+start_node() { # i
+  local conf=$tmp/node$1/evoted.conf
+  "$bin/evoted" --config "$conf" >>"$tmp/node$1/evoted.log" 2>&1 </dev/null &
+  pids[$1]=$!
+}
+
+status_field() { # i field-regex -> value (first number after the label)
+  "$bin/evote" status --node "${eps[$1]}" --timeout 1000 2>/dev/null | sed -n "s/^$2 *\([0-9]*\).*/\1/p"
+}
+start_cluster() { # name: a fresh chain in $top_tmp/name, 4 validators, connected
+  local connected=0
+  stop_cluster
+  tmp=$top_tmp/$1
+  "$bin/evote" genesis --dir "$tmp" --validators 4 --base-port "$base" >/dev/null
+  for i in 0 1 2 3; do start_node $i; done
+  for _ in $(seq 1 300); do
+    connected=0
+    for i in 0 1 2 3; do
+      [ "$(status_field $i 'peers connected')" = 3 ] && connected=$((connected + 1))
+    done
+    [ $connected = 4 ] && break
+    sleep 0.1
+  done
+  [ $connected = 4 ] || { echo "run.sh: the validators did not connect within 30 s (BENCH_KEEP=1 keeps the logs)" >&2; exit 1; }
+}
+
+rss() { # prints each live node's peak RSS
+  local i out=
+  for i in 0 1 2 3; do
+    if kill -0 "${pids[$i]}" 2>/dev/null; then
+      out+="                   node$i $(awk '/VmHWM/ {h=$2} /VmRSS/ {r=$2} /RssAnon/ {a=$2} /RssFile/ {f=$2}
+        END {printf "%.1f MB (now %.1f: heap %.1f + mapped files %.1f)", h/1024, r/1024, a/1024, f/1024}' /proc/${pids[$i]}/status)"$'\n'
+    else
+      out+="                   node$i (killed)"$'\n'
+    fi
+  done
+  printf '%s' "$out"
+}
+views() {
+  local i out=
+  for i in 0 1 2 3; do
+    kill -0 "${pids[$i]}" 2>/dev/null && out+="node$i view $(status_field $i view), height $(status_field $i height)  "
+  done
+  echo "$out"
+}
+
+echo "machine            $cores cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "cluster            4 validators, peer ports $base-$((base + 3)), client ports $((base + 100))-$((base + 103)), a fresh chain per phase"
+vline=$("$load" verify --ms 3000)
+vps=$(sed -n 's/.*per_s=\([0-9]*\).*/\1/p' <<<"$vline")
+limit=$((vps * cores / 4))
+echo "verify             one crypto_verify: $(sed -n 's/.*us=\([0-9.]*\).*/\1/p' <<<"$vline") us on one core = $vps/s"
+echo "limit              4 x one Schnorr verification per tx on $cores cores: $vps x $cores / 4 = $limit tx/s"
+
+run_load() { # label args... (in the background, so that a signal ends the run at once)
+  local label=$1; shift
+  "$load" load --genesis "$tmp/genesis.txt" --key "$tmp/authority0.key" --nodes "$nodes" --window "$window" \
+    --threads "$cores" "$@" >"$top_tmp/$label.out" 2>&1 &
+  loader=$!
+  wait "$loader" || true
+  loader=
+  cat "$top_tmp/$label.out"
+}
+field() { sed -n "s/^RESULT.* $2=\([-0-9.]*\).*/\1/p" "$top_tmp/$1.out"; }
+
+# ---- phase 1: full speed
+if [ "$rate" = 0 ]; then count=$(( (limit * 13 / 10 + 1000) * duration )); else count=$(( rate * duration * 102 / 100 + 1000 )); fi
+echo; echo "== phase 1: $([ "$rate" = 0 ] && echo "as fast as possible" || echo "$rate tx/s") for $duration s, window $window per node"
+start_cluster phase1
+run_load phase1 --observe "${eps[1]}" --duration "$duration" --rate "$rate" --count "$count"
+echo "view changes       $(views)"
+echo "peak RSS (VmHWM; heap = RssAnon, mapped files = RssFile, mostly the LMDB map)"; rss
+max=$(field phase1 committed_tps)
+max=${max:-0}
+
+# ---- phase 2: half load
+half=${BENCH_HALF_RATE:-$(awk -v m="$max" 'BEGIN { h = int(m / 2); if (h < 10) h = 10; print h }')}
+echo; echo "== phase 2: half of phase 1's committed rate: $half tx/s for $half_duration s"
+start_cluster phase2
+run_load phase2 --observe "${eps[1]}" --duration "$half_duration" --rate "$half"
+echo "view changes       $(views)"
+echo "peak RSS (VmHWM; heap = RssAnon, mapped files = RssFile, mostly the LMDB map)"; rss
+
+# ---- long mode
+if [ -n "${BENCH_TXS:-}" ]; then
+  long_rate=${BENCH_LONG_RATE:-$(awk -v m="$max" 'BEGIN { r = int(m * 0.9); if (r < 100) r = 100; print r }')}
+  echo; echo "== long: $BENCH_TXS transactions at $long_rate tx/s"
+  start_cluster long
+  long_cap=$(awk -v n="$BENCH_TXS" -v r="$long_rate" 'BEGIN { print int(n / (r > 0 ? r : 1000) * 1.3) + 60 }')
+  run_load long --observe "${eps[1]}" --duration "$long_cap" --rate "$long_rate" --count "$BENCH_TXS" --drain 60
+  echo "view changes       $(views)"
+  echo "peak RSS after $BENCH_TXS tx (LMDB data file $(du -sh "$tmp/node1/data/data.mdb" | cut -f1)):"
+  rss
+fi
+
+# ---- phase 3: kill -9 the primary under light load
+echo; echo "== phase 3: $kill_rate tx/s for $kill_duration s, kill -9 of the primary 4 s in"
+start_cluster phase3
+primary=$(status_field 1 primary)
+obs=$(( (primary + 1) % 4 ))
+"$load" load --genesis "$tmp/genesis.txt" --key "$tmp/authority0.key" --nodes "$nodes" --window "$window" \
+  --threads "$cores" --observe "${eps[$obs]}" --duration "$kill_duration" --rate "$kill_rate" --drain 10 \
+  --blocks-log "$tmp/phase3.blocks" >"$top_tmp/phase3.out" 2>&1 &
+loader=$!
+for _ in $(seq 1 300); do grep -q presigned "$top_tmp/phase3.out" && break; sleep 0.1; done
+sleep 4.3  # the observer starts 0.3 s after pre-signing, then the load
+kill_ms=$(date +%s%3N)
+kill -KILL "${pids[$primary]}"
+dead_ms=$(date +%s%3N)  # no block the old primary proposed can carry a later timestamp
+wait "${pids[$primary]}" 2>/dev/null || true
+wait "$loader" || true
+loader=
+cat "$top_tmp/phase3.out"
+next=$(awk -v k="$kill_ms" -v d="$dead_ms" '$1 > k && $5 > d { print $1, $2; exit }' "$tmp/phase3.blocks")
+if [ -n "$next" ]; then
+  echo "primary kill       node$primary killed at +0; next block (height ${next#* }) seen on node$obs after $(( ${next% *} - kill_ms )) ms"
+else
+  echo "primary kill       node$primary killed; NO block committed after the kill during the phase"
+fi
+echo "view changes       $(views)"
+echo "peak RSS (VmHWM; heap = RssAnon, mapped files = RssFile, mostly the LMDB map)"; rss
