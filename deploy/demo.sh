@@ -1,21 +1,32 @@
 #!/usr/bin/env bash
 # The main job, from a fresh Debian 12 machine: installs what is missing,
-# builds, and runs a 4-validator evote cluster on 127.0.0.1 through what a
-# real deployment meets: transactions submitted to any validator, a crashed
-# primary, a view change, restarts and catch-up, identical chains at the end.
+# builds, starts a 4-validator evote cluster on 127.0.0.1 and runs a whole
+# election on it (deploy/election-demo.sh): 3 options, 1,000 generated
+# voters, encrypted ballots, the primary killed during the vote (the others
+# change view and the vote goes on), 50 revotes, an unregistered key refused,
+# close, 3 of 4 trustees decrypt, the result checked against the choices
+# cast. Then the crashed validator restarts and catches up, and the cluster
+# stops. Prints how to inspect the election afterwards.
 # Data goes to demo-data/ (or $EVOTE_DEMO_DIR), wiped at the start of a run;
 # ports 7100-7103 (peers) and 7200-7203 (clients) must be free.
+#   EVOTE_DEMO_VOTERS   how many voters (default 1000)
+#   EVOTE_DEMO_CRASH    0: no crash during the vote (default 1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+t0=$(date +%s.%N)
+elapsed() { awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f s", b - a }'; }
 
 ./deploy/install-deps.sh
 echo "== building"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
+cmake --build build -j"$(nproc 2>/dev/null || echo 2)" --target evote evoted >/dev/null
 bin=$root/build/src
 evote=$bin/evote
 export EVOTE_BIN=$bin
+voters=${EVOTE_DEMO_VOTERS:-1000}
+crash=()
+[ "${EVOTE_DEMO_CRASH:-1}" = 0 ] || crash=(--crash)
 
 demo=${EVOTE_DEMO_DIR:-$root/demo-data}
 [ -d "$demo" ] && "$root/deploy/local-cluster.sh" stop "$demo" >/dev/null 2>&1 || true
@@ -23,13 +34,16 @@ rm -rf "$demo"
 trap '"$root/deploy/local-cluster.sh" stop "$demo" >/dev/null 2>&1 || true' EXIT
 
 node() { echo "tcp://127.0.0.1:720$1"; }
-notice() { # NODE TEXT -> tx id
-  "$evote" notice --key "$demo/authority0.key" --genesis "$demo/genesis.txt" \
-    --topic demo --text "$2" --node "$(node "$1")"
+show() {
+  for i in "$@"; do
+    printf '  node%s: ' "$i"
+    "$evote" status --node "$(node "$i")" --json |
+      sed 's/.*"view":\([0-9]*\),"primary":\([0-9]*\),"height":\([0-9]*\),"tip_hash":"\([0-9a-f]\{16\}\).*"peers_connected":\([0-9]*\).*/view \1, primary node\2, height \3, tip \4..., \5 of 3 peers connected/'
+  done
 }
 wait_height() { # HEIGHT NODES... : poll until every node is at least there
   local want=$1; shift
-  for _ in $(seq 1 200); do
+  for _ in $(seq 1 300); do
     local ok=1
     for i in "$@"; do
       h=$("$evote" tip --node "$(node "$i")" --timeout 1000 2>/dev/null | cut -d' ' -f1 || echo 0)
@@ -40,58 +54,52 @@ wait_height() { # HEIGHT NODES... : poll until every node is at least there
   done
   echo "demo: the cluster did not reach height $want" >&2; return 1
 }
-show() { for i in "$@"; do printf '  node%s: ' "$i"; "$evote" status --node "$(node "$i")" --json; done; }
 
 echo
-echo "== 1. four authorities: keys, CURVE keys, configs and one genesis"
+echo "== 1. four authorities: keys, CURVE keys, configs and one genesis; four validators start ($(elapsed))"
 "$evote" genesis --dir "$demo" --validators 4 | sed 's/^/  /'
-
-echo
-echo "== 2. start the four validators"
 "$root/deploy/local-cluster.sh" start 4 "$demo" | sed 's/^/  /'
-sleep 1
-
-echo
-echo "== 3. an official posts notices, each to a different validator"
-for i in 0 1 2 3; do
-  printf '  to node%s: tx ' "$i"; notice "$i" "polling station $i opens at 08:00"
+for _ in $(seq 1 100); do # every validator answers and sees its 3 peers
+  n=0
+  for i in 0 1 2 3; do
+    "$evote" status --node "$(node "$i")" --timeout 500 --json 2>/dev/null | grep -q '"peers_connected":3' && n=$((n + 1))
+  done
+  [ $n = 4 ] && break
+  sleep 0.1
 done
-wait_height 1 0 1 2 3
 show 0 1 2 3
 
+EVOTE_DEMO_T0=$t0 EVOTE_DEMO_STEP=1 "$root/deploy/election-demo.sh" --voters "$voters" --revotes $((voters / 20)) "${crash[@]}" "$demo"
+id=$(cat "$demo/election.id")
+
 echo
-echo "== 4. the primary (node0) crashes; the others change view and go on"
-kill -9 "$(cat "$demo/node0/evoted.pid")"
-for i in 1 2 3; do
-  printf '  to node%s: tx ' "$i"
-  "$evote" notice --key "$demo/authority0.key" --genesis "$demo/genesis.txt" --topic demo \
-    --text "notice while node0 is down ($i)" --node "$(node "$i")" --wait 20000 | tr '\n' ' '
-  echo
+echo "== 7. every validator runs (a crashed one restarts and fetches what it missed) ($(elapsed))"
+for i in 0 1 2 3; do
+  pid=$(cat "$demo/node$i/evoted.pid" 2>/dev/null || true)
+  if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
+    echo "  node$i restarts"
+    nohup "$bin/evoted" --config "$demo/node$i/evoted.conf" >>"$demo/node$i/evoted.log" 2>&1 </dev/null &
+    echo $! >"$demo/node$i/evoted.pid"
+  fi
 done
-show 1 2 3
+h=$(for i in 0 1 2 3; do "$evote" tip --node "$(node "$i")" --timeout 2000 2>/dev/null | cut -d' ' -f1; done | sort -n | tail -1)
+wait_height "$h" 0 1 2 3
+show 0 1 2 3
+tips=$(for i in 0 1 2 3; do "$evote" block "$h" --node "$(node "$i")" --hash-only; done | sort -u)
+[ "$(echo "$tips" | wc -l)" = 1 ] || { echo "demo: the validators differ at height $h" >&2; exit 1; }
+echo "  the four validators hold the same block $h ($(echo "$tips" | cut -c1-16)...), hence the same chain"
 
 echo
-echo "== 5. node0 restarts, fetches what it missed (with commit certificates) and rejoins"
-nohup "$bin/evoted" --config "$demo/node0/evoted.conf" >>"$demo/node0/evoted.log" 2>&1 </dev/null &
-echo $! > "$demo/node0/evoted.pid"
-h=$("$evote" tip --node "$(node 1)" | cut -d' ' -f1)
-wait_height "$h" 0
-show 0
-
-echo
-echo "== 6. every validator holds the same chain: block hashes at every height"
-h=$("$evote" tip --node "$(node 0)" | cut -d' ' -f1)
-for height in $(seq 1 "$h"); do
-  hashes=$(for i in 0 1 2 3; do "$evote" block "$height" --node "$(node "$i")" --hash-only; done | sort -u)
-  [ "$(echo "$hashes" | wc -l)" = 1 ] || { echo "demo: chains differ at height $height" >&2; exit 1; }
-done
-echo "  heights 1..$h identical on all four validators"
-echo "  block 1 as node3 stores it:"
-"$evote" block 1 --node "$(node 3)" | sed 's/^/    /'
-
-echo
-echo "== 7. stop (SIGTERM: clean shutdown)"
+echo "== 8. stop (SIGTERM: clean shutdown) ($(elapsed))"
 "$root/deploy/local-cluster.sh" stop "$demo" | sed 's/^/  /'
 trap - EXIT
 echo
-echo "== done. Logs: $demo/node*/evoted.log. Run it yourself: deploy/local-cluster.sh start 4 DIR"
+echo "== done in $(elapsed). The chain stays in $demo (logs: node*/evoted.log). To inspect the election, from $root:"
+echo "  deploy/local-cluster.sh start 4 $demo"
+echo "  build/src/evote election show $id"
+echo "  build/src/evote result $id"
+echo "  build/src/evote track $(sed -n 7p "$demo/codes.txt") --genesis $demo/genesis.txt"
+echo "      (every voter's tracking code: $demo/codes.txt, revotes: $demo/recodes.txt)"
+[ -s "$demo/replaced.txt" ] &&
+  echo "  build/src/evote track $(cat "$demo/replaced.txt") --genesis $demo/genesis.txt   # REPLACED by a revote"
+echo "  deploy/local-cluster.sh stop $demo"

@@ -91,6 +91,12 @@ uint64_t wall_clock_ms(void);
  * OK, REJECTED, BUSY or NOT_FOUND; otherwise EXIT_USAGE or EXIT_FAILED after
  * printing what went wrong and what to do. */
 int node_call(const node_opts *o, Evote__V1__ApiRequest *req, long extra_ms, Evote__V1__ApiResponse **out);
+/* As node_call, over *conn: opened on the first call (with the timeout
+ * o->timeout_ms + extra_ms) and kept for the next ones; the caller destroys
+ * it with client_conn_destroy. One thread at a time per conn. */
+typedef struct client_conn client_conn;
+int node_call_conn(const node_opts *o, client_conn **conn, Evote__V1__ApiRequest *req, long extra_ms,
+                   Evote__V1__ApiResponse **out);
 /* For an answer a command cannot use. Returns: EXIT_FAILED after printing why. */
 int bad_answer(const node_opts *o, const Evote__V1__ApiResponse *resp, const char *what);
 /* get_status (tip_only 0) or get_tip. Returns: 0 with *resp whose node is set, or an exit code. */
@@ -99,6 +105,7 @@ int ask_node_status(const node_opts *o, int tip_only, Evote__V1__ApiResponse **r
 int tip_hash(const Evote__V1__NodeStatus *ns, const ProtobufCBinaryData **out);
 /* A transaction's status, letting the node wait up to wait_ms for its commit. Returns: 0 with *out, or an exit code. */
 int ask_tx(const node_opts *o, const uint8_t id[32], long wait_ms, tx_answer *out);
+int ask_tx_conn(const node_opts *o, client_conn **conn, const uint8_t id[32], long wait_ms, tx_answer *out);
 const char *state_word(Evote__V1__TxState s);
 /* Submits a sealed transaction, prints its id and, with wait_ms > 0, waits
  * for the commit and prints "committed at height H, result R". Returns: 0
@@ -116,6 +123,8 @@ int cmd_trustee(int argc, char **argv);
 int cmd_vote(int argc, char **argv);
 int cmd_track(int argc, char **argv);
 int cmd_result(int argc, char **argv);
+/* evote voter register (= evote register) | keygen. */
+int cmd_voter(int argc, char **argv);
 
 /* Pure parts, exposed for the unit tests. */
 /* Reads a voter file: one 64-hex-digit public key per line, blank lines and

@@ -209,9 +209,20 @@ const char *enum_name(const ProtobufCEnumDescriptor *d, int v, const char *prefi
  *   EXIT_USAGE or EXIT_FAILED after printing what went wrong and what to do. */
 int node_call(const node_opts *o, Evote__V1__ApiRequest *req, long extra_ms, Evote__V1__ApiResponse **out)
 {
+    client_conn *conn = NULL;
+    int rc = node_call_conn(o, &conn, req, extra_ms, out);
+    client_conn_destroy(&conn);
+    return rc;
+}
+
+/* As node_call, over *conn (opened on first use with the timeout
+ * o->timeout_ms + extra_ms, kept for the next calls: the caller destroys
+ * it). One thread at a time per conn. */
+int node_call_conn(const node_opts *o, client_conn **connp, Evote__V1__ApiRequest *req, long extra_ms,
+                   Evote__V1__ApiResponse **out)
+{
     long timeout_ms = o->timeout_ms + extra_ms;
     Evote__V1__ApiResponse *resp = NULL;
-    client_conn *conn = NULL;
     uint8_t *buf = NULL, *reply = NULL;
     size_t len, reply_len = 0;
     char why_buf[512], name[32];
@@ -230,7 +241,7 @@ int node_call(const node_opts *o, Evote__V1__ApiRequest *req, long extra_ms, Evo
     }
     evote__v1__api_request__pack(req, buf);
 
-    err = client_conn_new(o->node, NULL, (int)timeout_ms, &conn, &why);
+    err = *connp != NULL ? NET_OK : client_conn_new(o->node, NULL, (int)timeout_ms, connp, &why);
     if (err == NET_ERR_ENDPOINT) {
         fprintf(stderr, "evote %s: --node '%s' is not an endpoint like %s\n", o->cmd, o->node, DEFAULT_NODE);
         rc = EXIT_USAGE;
@@ -241,7 +252,7 @@ int node_call(const node_opts *o, Evote__V1__ApiRequest *req, long extra_ms, Evo
                 why.detail[0] ? why.detail : net_strerror(err));
         goto out;
     }
-    err = client_conn_call(conn, buf, len, &reply, &reply_len);
+    err = client_conn_call(*connp, buf, len, &reply, &reply_len);
     switch (err) {
     case NET_OK: break;
     case NET_ERR_TIMEOUT:
@@ -307,7 +318,6 @@ int node_call(const node_opts *o, Evote__V1__ApiRequest *req, long extra_ms, Evo
 out:
     if (resp != NULL)
         evote__v1__api_response__free_unpacked(resp, NULL);
-    client_conn_destroy(&conn);
     free(reply);
     free(buf);
     return rc;
@@ -376,6 +386,16 @@ int tip_hash(const Evote__V1__NodeStatus *ns, const ProtobufCBinaryData **out)
  * exit code after printing why. */
 int ask_tx(const node_opts *o, const uint8_t id[CRYPTO_HASH_LEN], long wait_ms, tx_answer *out)
 {
+    client_conn *conn = NULL;
+    int rc = ask_tx_conn(o, &conn, id, wait_ms, out);
+    client_conn_destroy(&conn);
+    return rc;
+}
+
+/* As ask_tx, over *conn (see node_call_conn). */
+int ask_tx_conn(const node_opts *o, client_conn **conn, const uint8_t id[CRYPTO_HASH_LEN], long wait_ms,
+                tx_answer *out)
+{
     Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
     Evote__V1__GetTx get = EVOTE__V1__GET_TX__INIT;
     Evote__V1__ApiResponse *resp = NULL;
@@ -388,7 +408,7 @@ int ask_tx(const node_opts *o, const uint8_t id[CRYPTO_HASH_LEN], long wait_ms, 
     get.wait_ms = (uint32_t)wait_ms;
     req.call_case = EVOTE__V1__API_REQUEST__CALL_GET_TX;
     req.get_tx = &get;
-    rc = node_call(o, &req, wait_ms, &resp);
+    rc = node_call_conn(o, conn, &req, wait_ms, &resp);
     if (rc != 0)
         return rc;
     tx = resp->tx;

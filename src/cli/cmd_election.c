@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@
 #include "crypto.h"
 #include "election.h"
 #include "ledger.h"
+#include "net.h"
 
 /* Long-only option codes (above any character). */
 enum {
@@ -52,6 +54,9 @@ enum {
     O_CHOICE,
     O_CHOICES,
     O_NO_PRECHECK,
+    O_THREADS,
+    O_COUNT,
+    O_OUT_DIR,
 };
 
 #define SIGNER_OPTIONS                                                                           \
@@ -962,7 +967,8 @@ int cli_read_voter_file(const char *cmd, const char *path, uint8_t (**keys)[CRYP
 }
 
 static const char register_help[] =
-    "usage: evote register --key AUTHORITY.key --genesis G --id ID --voters FILE\n"
+    "usage: evote register (or: evote voter register) --key AUTHORITY.key --genesis G\n"
+    "                      --id ID --voters FILE\n"
     "                      [--batch N] [--wait MS] [--node EP] [--timeout MS]\n"
     "\n"
     "Puts voters on an election's roll: FILE holds one voter public key per line\n"
@@ -1839,6 +1845,106 @@ int cmd_trustee(int argc, char **argv)
     return EXIT_USAGE;
 }
 
+/* =============================================================== voter */
+
+static const char voter_keygen_help[] =
+    "usage: evote voter keygen --count N --out-dir DIR\n"
+    "\n"
+    "Generates N voter key pairs (for tests and demonstrations: a real voter\n"
+    "makes its own with 'evote keygen'). The secret keys go to\n"
+    "DIR/voter-000001.key ... (mode 0600; DIR is created with mode 0700; an\n"
+    "existing file is never overwritten); the public keys are printed, one per\n"
+    "line in the same order: a roll for 'evote voter register --voters'.\n";
+
+static int voter_keygen(int argc, char **argv)
+{
+    static const struct option opts[] = {{"count", required_argument, NULL, O_COUNT},
+                                         {"out-dir", required_argument, NULL, O_OUT_DIR},
+                                         {0, 0, 0, 0}};
+    const char *dir = NULL;
+    uint64_t count = 0;
+    int c;
+
+    if (cli_wants_help(argc, argv)) {
+        fputs(voter_keygen_help, stdout);
+        return 0;
+    }
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == O_COUNT) {
+            if (!parse_u64("voter keygen", "--count", optarg, 1, 10000000, &count))
+                return EXIT_USAGE;
+        } else if (c == O_OUT_DIR) {
+            dir = optarg;
+        } else {
+            return usage_error(voter_keygen_help);
+        }
+    }
+    if (!operands_ok("voter keygen", argc, argv, 0, "", voter_keygen_help))
+        return EXIT_USAGE;
+    if (count == 0)
+        return missing_option("voter keygen", "--count N", voter_keygen_help);
+    if (dir == NULL)
+        return missing_option("voter keygen", "--out-dir DIR", voter_keygen_help);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "evote voter keygen: cannot create %s: %s\n", dir, strerror(errno));
+        return EXIT_FAILED;
+    }
+    for (uint64_t i = 1; i <= count; i++) {
+        signing_key *key = NULL;
+        uint8_t pub[CRYPTO_PUBKEY_LEN];
+        char name[32], *path, hex[2 * CRYPTO_PUBKEY_LEN + 1];
+        crypto_err err;
+        snprintf(name, sizeof name, "voter-%06" PRIu64 ".key", i);
+        path = dir_file(dir, name);
+        if (path == NULL) {
+            fprintf(stderr, "evote voter keygen: out of memory\n");
+            return EXIT_FAILED;
+        }
+        err = signing_key_generate(&key);
+        if (err == CRYPTO_OK)
+            err = signing_key_save(key, path);
+        if (err != CRYPTO_OK) {
+            fprintf(stderr, "evote voter keygen: %s: %s (%" PRIu64 " keys written before)\n", path,
+                    crypto_strerror(err), i - 1);
+            signing_key_destroy(&key);
+            free(path);
+            return EXIT_FAILED;
+        }
+        signing_key_pubkey(key, pub);
+        crypto_hex(pub, sizeof pub, hex);
+        printf("%s\n", hex);
+        signing_key_destroy(&key);
+        free(path);
+    }
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "evote voter keygen: cannot write the public keys: %s\n", strerror(errno));
+        return EXIT_FAILED;
+    }
+    return 0;
+}
+
+static const char voter_help[] =
+    "usage: evote voter register ...   put voter public keys on an election's roll\n"
+    "                                  (the same as 'evote register')\n"
+    "       evote voter keygen ...     generate many voter key files at once\n"
+    "\n"
+    "'evote voter <subcommand> --help' describes each one.\n";
+
+int cmd_voter(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(voter_help, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : 0;
+    }
+    if (strcmp(argv[1], "register") == 0)
+        return cmd_register(argc - 1, argv + 1);
+    if (strcmp(argv[1], "keygen") == 0)
+        return voter_keygen(argc - 1, argv + 1);
+    fprintf(stderr, "evote voter: unknown subcommand '%s'\n\n", argv[1]);
+    fputs(voter_help, stderr);
+    return EXIT_USAGE;
+}
+
 /* ================================================================ vote */
 
 /* Marks in sel (one byte per option of q) the options named in text
@@ -1890,10 +1996,452 @@ int cli_parse_selection(const char *cmd, const Evote__V1__Question *q, size_t qi
     return 1;
 }
 
+/* ------------------------------------------------------- vote --voters */
+
+#define BATCH_MAX_NODES 16
+#define BATCH_MAX_THREADS 64
+
+/* One line of a --voters file and what became of its ballot. */
+typedef struct {
+    char *key_path;
+    char *choice; /* the rest of the line: CHOICE[;CHOICE...] */
+    uint8_t *sel; /* slots bytes */
+    unsigned long line;
+    uint8_t code[CRYPTO_HASH_LEN];
+    int accepted;  /* a node took the ballot into its mempool */
+    size_t node;   /* which one */
+    tx_answer ans; /* with --wait */
+} batch_voter;
+
+typedef struct {
+    const char *cmd, *id, *path;
+    const genesis *g;
+    const bc_election *e;
+    size_t slots;
+    batch_voter *v;
+    size_t n;
+    const char *nodes[BATCH_MAX_NODES];
+    size_t n_nodes;
+    long timeout_ms, wait_ms;
+    pthread_mutex_t lock;
+    pthread_barrier_t cast_done;
+    size_t next, next_wait;
+} batch;
+
+/* Reads a --voters file: "KEYFILE CHOICE[;CHOICE...]" per line. Returns: 0,
+ * or an exit code after naming the line. */
+static int batch_read(batch *b)
+{
+    FILE *f = strcmp(b->path, "-") == 0 ? stdin : fopen(b->path, "r");
+    size_t cap = 0, linecap = 0;
+    unsigned long lineno = 0;
+    char *line = NULL;
+    ssize_t got;
+    int rc = 0;
+
+    if (f == NULL) {
+        fprintf(stderr, "evote %s: cannot open %s: %s\n", b->cmd, b->path, strerror(errno));
+        return EXIT_FAILED;
+    }
+    while (rc == 0 && (got = getline(&line, &linecap, f)) != -1) {
+        char *a = line, *end = line + got, *k;
+        batch_voter *bv;
+        lineno++;
+        while (end > a && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        *end = '\0';
+        while (*a == ' ' || *a == '\t')
+            a++;
+        if (*a == '\0' || *a == '#')
+            continue;
+        k = a;
+        while (*a != '\0' && *a != ' ' && *a != '\t')
+            a++;
+        if (*a == '\0') {
+            fprintf(stderr, "evote %s: %s line %lu: expected 'KEYFILE CHOICE', found no choice after the key file\n",
+                    b->cmd, b->path, lineno);
+            rc = EXIT_FAILED;
+            break;
+        }
+        *a++ = '\0';
+        while (*a == ' ' || *a == '\t')
+            a++;
+        if (b->n == cap) {
+            size_t ncap = cap ? 2 * cap : 1024;
+            void *grown = realloc(b->v, ncap * sizeof *b->v);
+            if (grown == NULL) {
+                fprintf(stderr, "evote %s: out of memory\n", b->cmd);
+                rc = EXIT_FAILED;
+                break;
+            }
+            b->v = grown;
+            cap = ncap;
+        }
+        bv = &b->v[b->n];
+        memset(bv, 0, sizeof *bv);
+        bv->line = lineno;
+        bv->key_path = strdup(k);
+        bv->choice = strdup(a);
+        b->n++;
+        if (bv->key_path == NULL || bv->choice == NULL) {
+            fprintf(stderr, "evote %s: out of memory\n", b->cmd);
+            rc = EXIT_FAILED;
+        }
+    }
+    if (rc == 0 && ferror(f)) {
+        fprintf(stderr, "evote %s: cannot read %s: %s\n", b->cmd, b->path, strerror(errno));
+        rc = EXIT_FAILED;
+    }
+    if (rc == 0 && b->n == 0) {
+        fprintf(stderr, "evote %s: %s holds no voter\n", b->cmd, b->path);
+        rc = EXIT_FAILED;
+    }
+    free(line);
+    if (f != stdin)
+        fclose(f);
+    return rc;
+}
+
+/* Parses every line's choices against the questions. Returns: 1, or 0
+ * after naming the line. */
+static int batch_selections(batch *b, const Evote__V1__ElectionCreate *d)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        batch_voter *bv = &b->v[i];
+        char *rest = bv->choice;
+        size_t slots = 0;
+        bv->sel = malloc(b->slots ? b->slots : 1);
+        if (bv->sel == NULL) {
+            fprintf(stderr, "evote %s: out of memory\n", b->cmd);
+            return 0;
+        }
+        for (size_t q = 0; q < d->n_questions; q++) {
+            char *semi = strchr(rest, ';');
+            if ((semi == NULL) != (q + 1 == d->n_questions)) {
+                fprintf(stderr,
+                        "evote %s: %s line %lu: election '%s' has %zu question%s: give one choice per question, "
+                        "separated by ';'\n",
+                        b->cmd, b->path, bv->line, b->id, d->n_questions, d->n_questions == 1 ? "" : "s");
+                return 0;
+            }
+            if (semi != NULL)
+                *semi = '\0';
+            if (!cli_parse_selection(b->cmd, d->questions[q], q, rest, bv->sel + slots)) {
+                fprintf(stderr, "evote %s: (in %s line %lu)\n", b->cmd, b->path, bv->line);
+                return 0;
+            }
+            slots += d->questions[q]->n_options;
+            if (semi != NULL)
+                rest = semi + 1;
+        }
+    }
+    return 1;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* Encrypts, signs and submits voter bv's ballot to node `first` (over
+ * conn[first]); a node that does not answer is skipped for the next one. */
+static void batch_cast(batch *b, batch_voter *bv, const node_opts *os, client_conn **conns, int *dead, size_t first)
+{
+    const node_opts *o;
+    client_conn **conn;
+    size_t tries = 0, k = first;
+    Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+    Evote__V1__Ballot ballot = EVOTE__V1__BALLOT__INIT;
+    Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
+    Evote__V1__SubmitTx submit = EVOTE__V1__SUBMIT_TX__INIT;
+    uint8_t pub[CRYPTO_PUBKEY_LEN], *enc = NULL, *tx = NULL;
+    size_t enc_len = bc_ballot_size(b->e), len = 0;
+    signing_key *key = NULL;
+    crypto_err cerr;
+    char why[512];
+
+    cerr = signing_key_load(bv->key_path, &key);
+    if (cerr != CRYPTO_OK) {
+        fprintf(stderr, "evote %s: %s line %lu: %s: %s\n", b->cmd, b->path, bv->line, bv->key_path,
+                crypto_strerror(cerr));
+        return;
+    }
+    signing_key_pubkey(key, pub);
+    enc = malloc(enc_len);
+    if (enc == NULL || bc_ballot_encrypt(b->e, pub, bv->sel, b->slots, enc, enc_len) != BC_OK) {
+        fprintf(stderr, "evote %s: %s line %lu: cannot encrypt the ballot\n", b->cmd, b->path, bv->line);
+        goto out;
+    }
+    ballot.election_id.data = (uint8_t *)b->id;
+    ballot.election_id.len = strlen(b->id);
+    ballot.encrypted_ballot.data = enc;
+    ballot.encrypted_ballot.len = enc_len;
+    body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_BALLOT;
+    body.ballot = &ballot;
+    body.chain_id.data = (uint8_t *)b->g->chain_id;
+    body.chain_id.len = CRYPTO_CHAIN_ID_LEN;
+    body.created_ms = wall_clock_ms();
+    cerr = crypto_random(&body.nonce, sizeof body.nonce);
+    if (cerr == CRYPTO_OK)
+        cerr = ledger_tx_seal(&body, key, &tx, &len);
+    if (cerr != CRYPTO_OK) {
+        fprintf(stderr, "evote %s: %s line %lu: cannot sign the ballot: %s\n", b->cmd, b->path, bv->line,
+                crypto_strerror(cerr));
+        goto out;
+    }
+    envelope_txid(tx, len, bv->code);
+    submit.tx.data = tx;
+    submit.tx.len = len;
+    req.call_case = EVOTE__V1__API_REQUEST__CALL_SUBMIT;
+    req.submit = &submit;
+    while (dead[k] && tries + 1 < b->n_nodes) { /* this thread found it silent before */
+        k = (k + 1) % b->n_nodes;
+        tries++;
+    }
+    for (int attempt = 0;; attempt++) {
+        Evote__V1__ApiResponse *resp = NULL;
+        o = &os[k];
+        conn = &conns[k];
+        if (node_call_conn(o, conn, &req, 0, &resp) != 0) {
+            dead[k] = 1;
+            if (++tries < b->n_nodes) {
+                k = (k + 1) % b->n_nodes;
+                fprintf(stderr, "evote %s: (%s line %lu: trying %s)\n", b->cmd, b->path, bv->line, os[k].node);
+                continue;
+            }
+            fprintf(stderr, "evote %s: (the ballot of %s line %lu was not cast)\n", b->cmd, b->path, bv->line);
+            break;
+        }
+        if (resp->status == EVOTE__V1__API_STATUS__API_STATUS_BUSY && attempt < 200) {
+            evote__v1__api_response__free_unpacked(resp, NULL);
+            sleep_ms(50);
+            continue;
+        }
+        if (resp->status == EVOTE__V1__API_STATUS__API_STATUS_OK && resp->tx_id.len == CRYPTO_HASH_LEN &&
+            memcmp(resp->tx_id.data, bv->code, CRYPTO_HASH_LEN) == 0) {
+            bv->accepted = 1;
+            bv->node = k;
+        }
+        else if (resp->status == EVOTE__V1__API_STATUS__API_STATUS_REJECTED)
+            fprintf(stderr, "evote %s: %s line %lu (%s): %s rejected the ballot: %s\n", b->cmd, b->path, bv->line,
+                    bv->key_path, o->node, clean(resp->reason, why, sizeof why));
+        else if (resp->status == EVOTE__V1__API_STATUS__API_STATUS_BUSY)
+            fprintf(stderr, "evote %s: %s line %lu: %s stayed busy (mempool full) for 10 s: not cast\n", b->cmd,
+                    b->path, bv->line, o->node);
+        else
+            (void)bad_answer(o, resp, "without the id of the ballot sent");
+        evote__v1__api_response__free_unpacked(resp, NULL);
+        break;
+    }
+out:
+    free(tx);
+    free(enc);
+    signing_key_destroy(&key);
+}
+
+static void *batch_worker(void *arg)
+{
+    batch *b = arg;
+    client_conn *conn[BATCH_MAX_NODES] = {0}, *wconn[BATCH_MAX_NODES] = {0};
+    int dead[BATCH_MAX_NODES] = {0};
+    node_opts o[BATCH_MAX_NODES];
+    size_t i;
+
+    for (size_t k = 0; k < b->n_nodes; k++) {
+        node_opts_init(&o[k], b->cmd);
+        o[k].node = b->nodes[k];
+        o[k].timeout_ms = b->timeout_ms;
+    }
+    for (;;) {
+        pthread_mutex_lock(&b->lock);
+        i = b->next++;
+        pthread_mutex_unlock(&b->lock);
+        if (i >= b->n)
+            break;
+        batch_cast(b, &b->v[i], o, conn, dead, i % b->n_nodes);
+    }
+    pthread_barrier_wait(&b->cast_done);
+    while (b->wait_ms > 0) {
+        pthread_mutex_lock(&b->lock);
+        i = b->next_wait++;
+        pthread_mutex_unlock(&b->lock);
+        if (i >= b->n)
+            break;
+        if (!b->v[i].accepted)
+            continue;
+        /* Ask the node that took it; one that does not answer, the next. */
+        for (size_t t = 0, k = b->v[i].node; t < b->n_nodes; t++, k = (k + 1) % b->n_nodes) {
+            if (ask_tx_conn(&o[k], &wconn[k], b->v[i].code, b->wait_ms, &b->v[i].ans) == 0)
+                break;
+            memset(&b->v[i].ans, 0, sizeof b->v[i].ans);
+        }
+    }
+    for (size_t k = 0; k < b->n_nodes; k++) {
+        client_conn_destroy(&conn[k]);
+        client_conn_destroy(&wconn[k]);
+    }
+    return NULL;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* evote vote --voters FILE: many voters' ballots, encrypted on every core
+ * and submitted over one connection per thread and node. */
+static int vote_batch(batch *b, const char *genesis_path, long threads)
+{
+    Evote__V1__ApiResponse *resp = NULL;
+    const Evote__V1__ElectionRecord *rec;
+    const Evote__V1__ElectionCreate *d;
+    bc_question qs[MAX_Q];
+    bc_election *e = NULL;
+    genesis *g = NULL;
+    pthread_t tid[BATCH_MAX_THREADS];
+    uint8_t ehash[ELECTION_HASH_LEN];
+    node_opts o;
+    size_t started = 0, accepted = 0, counted = 0, refused = 0, pending = 0;
+    double t0, t2;
+    char name[32];
+    int rc;
+
+    if (!id_ok(b->cmd, b->id))
+        return EXIT_USAGE;
+    rc = load_genesis(b->cmd, genesis_path, &g);
+    if (rc == 0)
+        rc = batch_read(b);
+    if (rc != 0)
+        goto out;
+    b->g = g;
+    election_hash(g->chain_id, (const uint8_t *)b->id, strlen(b->id), ehash);
+    node_opts_init(&o, b->cmd);
+    o.timeout_ms = b->timeout_ms;
+    for (size_t k = 0; k < b->n_nodes; k++) { /* the first node that answers */
+        o.node = b->nodes[k];
+        rc = fetch_election(&o, b->id, &resp);
+        if (rc != EXIT_FAILED)
+            break;
+    }
+    if (rc != 0)
+        goto out;
+    rc = EXIT_FAILED;
+    rec = resp->election;
+    d = rec->definition;
+    if (!same_chain(b->cmd, rec, ehash))
+        goto out;
+    if (d->n_questions == 0 || d->n_questions > MAX_Q) {
+        fprintf(stderr, "evote %s: the election has %zu questions\n", b->cmd, d->n_questions);
+        goto out;
+    }
+    for (size_t i = 0; i < d->n_questions; i++) {
+        const Evote__V1__Question *q = d->questions[i];
+        if (b->slots + q->n_options > ELECTION_MAX_SLOTS) {
+            fprintf(stderr, "evote %s: the election has more than %d options\n", b->cmd, ELECTION_MAX_SLOTS);
+            goto out;
+        }
+        qs[i] = (bc_question){(uint32_t)q->n_options, q->min_selections, q->max_selections};
+        b->slots += q->n_options;
+    }
+    if (rec->election_key.len != EC_POINT_LEN) {
+        fprintf(stderr, "evote %s: election '%s' has no election key yet (the trustees' key ceremony is not over): "
+                        "ballots can be cast once an authority opened it\n",
+                b->cmd, b->id);
+        goto out;
+    }
+    if (!batch_selections(b, d)) {
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    if (bc_election_new(&e, rec->election_hash.data, rec->election_key.data, qs, d->n_questions) != BC_OK) {
+        fprintf(stderr, "evote %s: the election's key or questions from %s are unusable: the node is faulty\n",
+                b->cmd, o.node);
+        goto out;
+    }
+    b->e = e;
+    if ((size_t)threads > b->n)
+        threads = (long)b->n;
+    if (pthread_mutex_init(&b->lock, NULL) != 0 || pthread_barrier_init(&b->cast_done, NULL, (unsigned)threads) != 0) {
+        fprintf(stderr, "evote %s: cannot set up the threads\n", b->cmd);
+        goto out;
+    }
+    t0 = mono_s();
+    for (; started < (size_t)threads; started++)
+        if (pthread_create(&tid[started], NULL, batch_worker, b) != 0)
+            break;
+    if (started < (size_t)threads) {
+        /* The barrier counts on every thread: stand in for the missing ones. */
+        fprintf(stderr, "evote %s: could start only %zu of %ld threads\n", b->cmd, started, threads);
+        for (size_t k = started; k < (size_t)threads; k++) {
+            b->next = b->n;
+            pthread_barrier_wait(&b->cast_done);
+        }
+    }
+    for (size_t k = 0; k < started; k++)
+        pthread_join(tid[k], NULL);
+    t2 = mono_s();
+    for (size_t i = 0; i < b->n; i++) {
+        batch_voter *bv = &b->v[i];
+        if (!bv->accepted) {
+            printf("-\n");
+            continue;
+        }
+        print_hex(bv->code, sizeof bv->code);
+        printf("\n");
+        accepted++;
+        if (b->wait_ms == 0)
+            continue;
+        if (bv->ans.state == EVOTE__V1__TX_STATE__TX_STATE_COMMITTED &&
+            bv->ans.result == EVOTE__V1__TX_RESULT__TX_RESULT_OK) {
+            counted++;
+        } else if (bv->ans.state == EVOTE__V1__TX_STATE__TX_STATE_COMMITTED) {
+            refused++;
+            fprintf(stderr, "evote %s: %s line %lu (%s): the ballot is in block %" PRIu64 " but the chain refused it (%s): %s\n",
+                    b->cmd, b->path, bv->line, bv->key_path, bv->ans.height, RESULT_NAME(bv->ans.result, name),
+                    election_result_text(bv->ans.result));
+        } else {
+            pending++;
+            fprintf(stderr, "evote %s: %s line %lu (%s): the ballot is %s after %ld ms\n", b->cmd, b->path,
+                    bv->line, bv->key_path, state_word(bv->ans.state), b->wait_ms);
+        }
+    }
+    fflush(stdout);
+    fprintf(stderr, "evote %s: %zu ballots from %s with %zu threads to %zu node%s in %.1f s (%.0f/s): %zu accepted",
+            b->cmd, b->n, b->path, started, b->n_nodes, b->n_nodes == 1 ? "" : "s", t2 - t0,
+            (double)b->n / (t2 - t0 > 0 ? t2 - t0 : 1e-9), accepted);
+    if (b->wait_ms > 0)
+        fprintf(stderr, ", %zu committed and counted, %zu refused by the chain, %zu not committed", counted, refused,
+                pending);
+    fprintf(stderr, "; %zu not cast\n", b->n - accepted);
+    rc = (accepted == b->n && refused == 0 && pending == 0) ? 0 : EXIT_FAILED;
+    pthread_barrier_destroy(&b->cast_done);
+    pthread_mutex_destroy(&b->lock);
+out:
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->v[i].sel != NULL)
+            crypto_wipe(b->v[i].sel, b->slots);
+        free(b->v[i].sel);
+        free(b->v[i].key_path);
+        free(b->v[i].choice);
+    }
+    free(b->v);
+    bc_election_destroy(&e);
+    if (resp != NULL)
+        evote__v1__api_response__free_unpacked(resp, NULL);
+    genesis_destroy(&g);
+    return rc;
+}
+
 static const char vote_help[] =
     "usage: evote vote --key VOTER.key --genesis G --id ID --choice OPTION\n"
     "                  [--choice ... for each further question] [--choices \"A,C\"]\n"
     "                  [--wait MS] [--node EP] [--timeout MS]\n"
+    "       evote vote --voters FILE --genesis G --id ID [--threads N]\n"
+    "                  [--wait MS] [--node EP]... [--timeout MS]\n"
     "\n"
     "Casts an encrypted ballot: fetches the election (questions and election\n"
     "key) from the node, encrypts one 0/1 per option under the election key with\n"
@@ -1908,7 +2456,22 @@ static const char vote_help[] =
     "  --choices \"A,C\"   for an approval question: the options chosen (\"\" = none)\n"
     "  --no-precheck  submit even when the node says the key is not on the roll or\n"
     "                 has voted (the chain then records the refusal)\n"
-    "  --key K        the voter's secret key file (its public key is on the roll)\n" SIGNER_HELP;
+    "  --key K        the voter's secret key file (its public key is on the roll)\n"
+    "\n"
+    "Many voters at once (--voters FILE): each line of FILE is\n"
+    "  KEYFILE CHOICE[;CHOICE for each further question]\n"
+    "(an approval question takes \"A,C\"; blank lines and '#' comments skipped;\n"
+    "'-' reads standard input). The election is fetched once, the ballots are\n"
+    "encrypted on --threads threads (default: 2 per core, 8 at least) and\n"
+    "submitted over one connection per thread, several in flight; with --node\n"
+    "given more than once, voter i goes to node i mod count. Prints one line per\n"
+    "voter, in FILE's order: the tracking code, or '-' when no node took the\n"
+    "ballot (stderr says why). No roll pre-check: the chain records refusals\n"
+    "(with --wait, they are reported). A voter listed twice in one FILE has two\n"
+    "ballots in no defined order: cast a revote in a later run. Exits 0 when\n"
+    "every ballot was accepted (and, with --wait, committed and counted).\n"
+    "  --voters FILE  the voters and their choices\n"
+    "  --threads N    1..64 worker threads\n" SIGNER_HELP;
 
 int cmd_vote(int argc, char **argv)
 {
@@ -1916,6 +2479,8 @@ int cmd_vote(int argc, char **argv)
                                          {"choice", required_argument, NULL, O_CHOICE},
                                          {"choices", required_argument, NULL, O_CHOICES},
                                          {"no-precheck", no_argument, NULL, O_NO_PRECHECK},
+                                         {"voters", required_argument, NULL, O_VOTERS},
+                                         {"threads", required_argument, NULL, O_THREADS},
                                          {0, 0, 0, 0}};
     Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
     Evote__V1__Ballot ballot = EVOTE__V1__BALLOT__INIT;
@@ -1931,6 +2496,9 @@ int cmd_vote(int argc, char **argv)
     tx_answer ans;
     char hex[2 * CRYPTO_HASH_LEN + 1];
     int c, rc, found = 0, precheck = 1;
+    const char *voters = NULL, *nodes[BATCH_MAX_NODES];
+    size_t n_nodes = 0;
+    uint64_t threads = 0;
     signer s;
 
     if (cli_wants_help(argc, argv)) {
@@ -1947,12 +2515,48 @@ int cmd_vote(int argc, char **argv)
             choices[nc++] = optarg;
         } else if (c == O_NO_PRECHECK) {
             precheck = 0;
+        } else if (c == O_VOTERS) {
+            voters = optarg;
+        } else if (c == O_THREADS) {
+            if (!parse_u64(s.o.cmd, "--threads", optarg, 1, BATCH_MAX_THREADS, &threads))
+                return EXIT_USAGE;
+        } else if (c == OPT_NODE && n_nodes == BATCH_MAX_NODES) {
+            fprintf(stderr, "evote vote: at most %d --node\n", BATCH_MAX_NODES);
+            return EXIT_USAGE;
         } else if ((rc = signer_opt(&s, c, optarg)) != 1) {
             return rc < 0 ? EXIT_USAGE : usage_error(vote_help);
+        } else if (c == OPT_NODE) {
+            nodes[n_nodes++] = optarg;
         }
     }
     if (!operands_ok(s.o.cmd, argc, argv, 0, "", vote_help))
         return EXIT_USAGE;
+    if (voters != NULL) {
+        batch b;
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        if (s.key_path != NULL || nc != 0) {
+            fprintf(stderr, "evote vote: --voters FILE names the keys and choices: no --key or --choice with it\n\n");
+            return usage_error(vote_help);
+        }
+        if (s.genesis_path == NULL)
+            return missing_option(s.o.cmd, "--genesis GENESIS", vote_help);
+        if (s.id == NULL)
+            return missing_option(s.o.cmd, "--id ID", vote_help);
+        memset(&b, 0, sizeof b);
+        b.cmd = s.o.cmd;
+        b.id = s.id;
+        b.path = voters;
+        b.timeout_ms = s.o.timeout_ms;
+        b.wait_ms = s.wait_ms;
+        b.n_nodes = n_nodes ? n_nodes : 1;
+        if (n_nodes == 0)
+            b.nodes[0] = s.o.node;
+        for (size_t k = 0; k < n_nodes; k++)
+            b.nodes[k] = nodes[k];
+        if (threads == 0)
+            threads = cores > 4 && cores < BATCH_MAX_THREADS / 2 ? 2 * (uint64_t)cores : 8;
+        return vote_batch(&b, s.genesis_path, (long)threads);
+    }
     if (nc == 0)
         return missing_option(s.o.cmd, "--choice OPTION", vote_help);
     rc = signer_load(&s, vote_help);

@@ -33,6 +33,7 @@ static const cli_command commands[] = {
     {"notice", "sign and submit a public notice with an authority's key", cmd_notice},
     {"election", "create, open, close or show an election (authorities)", cmd_election},
     {"register", "put voter public keys on an election's roll (authorities)", cmd_register},
+    {"voter", "voter register (= register), voter keygen (many voter key files)", cmd_voter},
     {"trustee", "key ceremony and tally decryption: init, deal, check, decrypt (trustees)", cmd_trustee},
     {"vote", "cast an encrypted ballot; prints its tracking code (voters)", cmd_vote},
     {"track", "show whether the ballot of a tracking code is in the chain and counts", cmd_track},
