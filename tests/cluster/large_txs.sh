@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# cluster_large_txs (registered DISABLED: it fails on the daemon as of this
-# writing; see tests/cluster/CMakeLists.txt). Bursts of legal but large
-# transactions, submitted all at once (pipelined on one connection):
+# cluster_large_txs: bursts of legal but large transactions, submitted all
+# at once (pipelined on one connection):
 #   1. 300 notices with 60,000-byte texts (the limit is 65,536) to a backup,
 #      node1: ~18 MB that node1 must forward to the primary;
 #   2. 2,000 notices with 4,000-byte texts to the primary, node0: ~8 MB,
