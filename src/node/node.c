@@ -1153,7 +1153,10 @@ int node_run(node *n, volatile sig_atomic_t *stop)
             free(bytes);
             drain(n);
         }
-        for (int k = 0; k < 1000; k++) {
+        /* Clients get a bounded share of each turn: a flood of requests (or
+         * of retries after "busy") must never starve the consensus messages
+         * and timers, or the validators would change view under load. */
+        for (int k = 0; k < 128; k++) {
             client_request req;
             if (client_endpoint_recv(n->client, &req) != NET_OK)
                 break;
