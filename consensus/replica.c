@@ -361,6 +361,19 @@ uint64_t replica_last_executed(const replica *r) { return r->last_executed; }
 uint64_t replica_stable_seq(const replica *r) { return r->h; }
 void replica_get_stats(const replica *r, replica_stats *out) { *out = r->stats; }
 
+size_t replica_inflight_batches(const replica *r, const uint8_t **batches, size_t *lens, size_t max)
+{
+    size_t k = 0;
+    for (uint32_t w = 0; w < r->cfg.window && k < max; w++) {
+        const entry *e = &r->log[w];
+        if (e->seq > r->last_executed && e->seq > r->h && e->has_pp && e->batch != NULL) {
+            batches[k] = e->batch;
+            lens[k++] = e->batch_len;
+        }
+    }
+    return k;
+}
+
 void replica_describe(const replica *r, char *buf, size_t len)
 {
     size_t at = 0;

@@ -214,6 +214,12 @@ uint64_t replica_last_executed(const replica *self);
 uint64_t replica_stable_seq(const replica *self);
 void replica_get_stats(const replica *self, replica_stats *out);
 
+/* Out: up to max batches this replica's log proposes above the last
+ * executed seq (after a view change: what the new view re-proposes), so the
+ * embedder's mempool does not propose their transactions again. Pointers
+ * stay valid until the next event. Returns: how many. */
+size_t replica_inflight_batches(const replica *self, const uint8_t **batches, size_t *lens, size_t max);
+
 /* Writes a one-line description of the replica's state (view, status,
  * watermarks, each log entry's votes) for logs and failing tests. */
 void replica_describe(const replica *self, char *buf, size_t len);

@@ -149,6 +149,11 @@ size_t mempool_take(mempool *mp, size_t max_txs, size_t max_bytes, mempool_tx *o
  * primary must not lose them). */
 void mempool_untake_all(mempool *mp);
 
+/* Marks pending transactions as handed out (a batch already proposes
+ * them: after a view change, the batches the new view re-proposes), so
+ * mempool_take does not offer them again. Unknown ids are ignored. */
+void mempool_mark_taken(mempool *mp, const uint8_t (*ids)[CRYPTO_HASH_LEN], size_t n);
+
 /* Removes committed transactions (ids not pending are ignored). */
 void mempool_commit(mempool *mp, const uint8_t (*ids)[CRYPTO_HASH_LEN], size_t n);
 

@@ -391,6 +391,20 @@ size_t mempool_take(mempool *mp, size_t max_txs, size_t max_bytes, mempool_tx *o
     return n;
 }
 
+void mempool_mark_taken(mempool *mp, const uint8_t (*ids)[CRYPTO_HASH_LEN], size_t n)
+{
+    pthread_mutex_lock(&mp->lock);
+    for (size_t i = 0; i < n; i++) {
+        entry *e = find(mp, ids[i]);
+        if (e == NULL || e->taken)
+            continue;
+        list_unlink(&mp->ready, e);
+        e->taken = 1;
+        list_push_back(&mp->taken, e);
+    }
+    pthread_mutex_unlock(&mp->lock);
+}
+
 void mempool_untake_all(mempool *mp)
 {
     pthread_mutex_lock(&mp->lock);

@@ -468,6 +468,30 @@ static void serve_blocks(node *n, replica_action *a)
     }
 }
 
+/* After a view change the mempool gives back what earlier proposals took,
+ * except what the new view re-proposes: the primary must never propose a
+ * transaction twice. */
+static void keep_reproposed_taken(node *n)
+{
+    const uint8_t *batches[256];
+    size_t lens[256], nb = replica_inflight_batches(n->rep, batches, lens, 256);
+
+    for (size_t i = 0; i < nb; i++) {
+        Evote__V1__Batch *b = evote__v1__batch__unpack(NULL, lens[i], batches[i]);
+        uint8_t(*ids)[CRYPTO_HASH_LEN];
+        if (b == NULL)
+            continue;
+        ids = calloc(b->n_txs ? b->n_txs : 1, sizeof *ids);
+        if (ids != NULL) {
+            for (size_t t = 0; t < b->n_txs; t++)
+                envelope_txid(b->txs[t].data, b->txs[t].len, ids[t]);
+            mempool_mark_taken(n->mp, (const uint8_t(*)[CRYPTO_HASH_LEN])ids, b->n_txs);
+            free(ids);
+        }
+        evote__v1__batch__free_unpacked(b, NULL);
+    }
+}
+
 /* Carries out every action the replica asked for, in order. */
 static void drain(node *n)
 {
@@ -519,6 +543,7 @@ static void drain(node *n)
             log_info("view=%" PRIu64 " entered view %" PRIu64 " (primary: validator %u %s)", a.view, a.view,
                      (unsigned)(a.view % n->g->n), n->g->validators[a.view % n->g->n].name);
             mempool_untake_all(n->mp);
+            keep_reproposed_taken(n);
             break;
         }
         replica_action_clear(&a);

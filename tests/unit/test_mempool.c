@@ -247,6 +247,37 @@ static void test_take_untake_and_commit(void **state)
     mempool_destroy(&mp);
 }
 
+/* After a view change the new view re-proposes some batches: their
+ * transactions are marked taken and never offered for a second proposal. */
+static void test_marked_taken_transactions_are_not_offered_again(void **state)
+{
+    enum { N = 3 };
+    mempool *mp = NULL;
+    buf_t txs[N];
+    mempool_verdict v[N];
+    mempool_tx out[N];
+    uint8_t ids[N][32];
+    (void)state;
+    assert_int_equal(mempool_new(chain_id, 100, 1, &mp), LEDGER_OK);
+    for (int i = 0; i < N; i++) {
+        txs[i] = notice((uint64_t)i + 77, chain_id);
+        envelope_txid(txs[i].bytes, txs[i].len, ids[i]);
+        assert_int_equal(mempool_submit(mp, txs[i].bytes, txs[i].len, (uint64_t)i + 1), LEDGER_OK);
+    }
+    collect(mp, v, N);
+    mempool_mark_taken(mp, (const uint8_t(*)[32])&ids[1], 1);
+    mempool_mark_taken(mp, (const uint8_t(*)[32])&ids[1], 1); /* twice: no harm */
+    assert_int_equal(mempool_take(mp, 10, 1 << 20, out), 2);
+    for (int i = 0; i < 2; i++)
+        assert_memory_not_equal(out[i].id, ids[1], 32);
+    assert_int_equal(mempool_take(mp, 10, 1 << 20, out), 0);
+    mempool_untake_all(mp); /* a later view change gives everything back */
+    assert_int_equal(mempool_take(mp, 10, 1 << 20, out), 3);
+    for (int i = 0; i < N; i++)
+        free(txs[i].bytes);
+    mempool_destroy(&mp);
+}
+
 static void test_destroy_with_work_in_flight_loses_nothing_else(void **state)
 {
     enum { N = 200 };
@@ -269,6 +300,7 @@ int main(void)
         cmocka_unit_test(test_same_transaction_twice_is_kept_once),
         cmocka_unit_test(test_full_mempool_answers_busy),
         cmocka_unit_test(test_take_untake_and_commit),
+        cmocka_unit_test(test_marked_taken_transactions_are_not_offered_again),
         cmocka_unit_test(test_destroy_with_work_in_flight_loses_nothing_else),
     };
     return cmocka_run_group_tests_name("mempool", tests, setup, teardown);
