@@ -1,0 +1,251 @@
+#!/usr/bin/env bash
+# Ballot benchmark (a benchmark, not a test: it fails only when something
+# errors, never because the machine is slow).
+#
+#   tests/bench/ballots/run.sh [--voters N] [--latency-sample K]
+#
+#   1. ballot encryption and verification time, 1 question with 3 and with
+#      10 options: the lines of build/tests/bench/ballot/bench_ballot
+#   2. the limit for this run: cores / (4 x one ballot verification, 3 options)
+#   3. a 4-validator cluster on this machine (fresh temporary directory, free
+#      ports from 33000 on, every process killed on exit): an election with 3
+#      options, the key ceremony, N voters (default 2000) + K (default 100)
+#      registered; then
+#        throughput: 'evote vote --voters FILE --node EP0..EP3 --wait MS' casts
+#          the N ballots (encrypted on every core of this same machine,
+#          pipelined); the rate is the one the command reports: N / the time
+#          from its first encryption to the last ballot seen committed
+#          (the script's own wall time of the whole command is printed too)
+#        latency: K ballots cast one by one with
+#          'evote vote --key K --choice C --wait 10000', each timed from the
+#          command's start to its exit (fetch election, encrypt, submit,
+#          commit seen): p50/p99
+#      and the ratio of the throughput to the limit (target >= 80%)
+#   4. tally: the authority closes the polls, 3 of 4 trustees decrypt (in
+#      parallel), time until 'evote result' shows the counts (checked against
+#      the choices cast); bench_ballot's projected 1,000,000-ballot tally
+#      (target <= 10 s)
+#
+# Binaries: $EVOTE_BIN (evote, evoted; default build/src) and
+# $BENCH_BUILD/tests/bench/ballot/bench_ballot (BENCH_BUILD defaults to
+# build/); built when missing. BENCH_KEEP=1 keeps the temporary directory.
+set -euo pipefail
+trap 'echo "run.sh: line $LINENO: a command failed (exit $?)" >&2' ERR
+root=$(cd "$(dirname "$0")/../../.." && pwd)
+build=${BENCH_BUILD:-$root/build}
+bin=${EVOTE_BIN:-$build/src}
+bench_ballot=$build/tests/bench/ballot/bench_ballot
+nvoters=2000
+nlat=100
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --voters) nvoters=$2; shift 2 ;;
+    --latency-sample) nlat=$2; shift 2 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+[[ "$nvoters" =~ ^[0-9]+$ ]] && [ "$nvoters" -ge 1 ] || { echo "run.sh: --voters takes a number >= 1" >&2; exit 2; }
+[[ "$nlat" =~ ^[0-9]+$ ]] || { echo "run.sh: --latency-sample takes a number >= 0" >&2; exit 2; }
+
+if [ ! -x "$bin/evote" ] || [ ! -x "$bin/evoted" ] || [ ! -x "$bench_ballot" ]; then
+  echo "== building evote, evoted and bench_ballot in $build"
+  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$build" -j"$(nproc 2>/dev/null || echo 2)" --target evote evoted bench_ballot >/dev/null
+fi
+for f in "$bin/evote" "$bin/evoted" "$bench_ballot"; do
+  [ -x "$f" ] || { echo "run.sh: $f is not built" >&2; exit 1; }
+done
+evote=$bin/evote
+
+cores=$(nproc)
+tmp=$(mktemp -d /tmp/evote-bench-ballots.XXXXXX)
+pids=()
+bg=()
+cleanup() {
+  local p
+  for p in "${bg[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+echo "machine            $cores cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---- 1. ballot crypto (bench_ballot, run once; its tally projection is used in 4.)
+echo; echo "== 1. ballot encryption and verification (bench_ballot, one core)"
+"$bench_ballot" >"$tmp/bench_ballot.out" 2>&1 || { cat "$tmp/bench_ballot.out" >&2; echo "run.sh: bench_ballot failed" >&2; exit 1; }
+grep -E '^1 question, (3|10) options' "$tmp/bench_ballot.out" | sed 's/^/   /'
+grep -E '^  verify with ' "$tmp/bench_ballot.out" | sed 's/^  /   3 options: /'
+ver3_ms=$(sed -n 's/^1 question, 3 options.* verify \([0-9.]*\) ms.*/\1/p' "$tmp/bench_ballot.out")
+[ -n "$ver3_ms" ] || { echo "run.sh: no 3-option verification time in bench_ballot's output" >&2; exit 1; }
+
+# ---- 2. the limit
+limit=$(awk -v c="$cores" -v v="$ver3_ms" 'BEGIN { printf "%.0f", c / (4 * v / 1000) }')
+echo; echo "== 2. limit for this run"
+echo "   cores / (4 x one verification, 3 options) = $cores / (4 x $ver3_ms ms) = $limit ballots/s"
+
+# ---- 3. cluster
+port_free() { ! ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
+base=
+for _ in $(seq 1 100); do
+  b=$((33000 + (RANDOM % 300) * 10))
+  ok=1
+  for i in 0 1 2 3; do port_free $((b + i)) && port_free $((b + 100 + i)) || ok=0; done
+  if [ $ok = 1 ]; then base=$b; break; fi
+done
+[ -n "$base" ] || { echo "run.sh: no free port range in 33000-36103" >&2; exit 1; }
+
+cd "$tmp"
+"$evote" genesis --dir . --validators 4 --base-port "$base" >/dev/null
+nodes=()
+for i in 0 1 2 3; do
+  nodes+=("$(sed -n 's/^client_listen *= *//p' node$i/evoted.conf)")
+  "$bin/evoted" --config node$i/evoted.conf >>node$i/evoted.log 2>&1 </dev/null &
+  pids[$i]=$!
+done
+echo; echo "== 3. a 4-validator cluster on this machine: peer ports $base-$((base + 3)), clients $((base + 100))-$((base + 103)), in $tmp"
+connected=0
+for _ in $(seq 1 300); do
+  connected=0
+  for n in "${nodes[@]}"; do
+    p=$("$evote" status --node "$n" --timeout 500 --json 2>/dev/null | sed -n 's/.*"peers_connected":\([0-9]*\).*/\1/p' || true)
+    [ "${p:-0}" = 3 ] && connected=$((connected + 1))
+  done
+  [ $connected = 4 ] && break
+  sleep 0.1
+done
+[ $connected = 4 ] || { echo "run.sh: the validators did not connect within 30 s (BENCH_KEEP=1 keeps the logs)" >&2; exit 1; }
+
+G=(--genesis genesis.txt)
+id=bench-ballots
+quiet() { # runs "$@", shows its output only when it fails
+  "$@" >"$tmp/cmd.out" 2>&1 || { cat "$tmp/cmd.out" >&2; echo "run.sh: failed: ${*##*/}" >&2; exit 1; }
+}
+par() { # "$@" once per trustee (TRUSTEE -> 0..3), in parallel
+  local i ps=() rc=0
+  for i in 0 1 2 3; do "${@//TRUSTEE/$i}" >"par.$i.out" 2>&1 & ps+=($!); done
+  for i in 0 1 2 3; do wait "${ps[$i]}" || rc=1; done
+  [ $rc = 0 ] || { cat par.?.out >&2; echo "run.sh: a trustee step failed" >&2; exit 1; }
+}
+t=$(now)
+trustees=$(for i in 0 1 2 3; do "$evote" pubkey --key node$i/validator.key; done | paste -sd, -)
+quiet "$evote" election create --key authority0.key "${G[@]}" --id "$id" --title "Ballot benchmark" \
+  --question "Mayor" --options "Ada,Grace,Edsger" \
+  --open-height 1 --close-height 100000000 --trustees "$trustees" --threshold 3 \
+  --wait 10000 --node "${nodes[0]}"
+par "$evote" trustee init --key nodeTRUSTEE/validator.key "${G[@]}" --id "$id" --dir trusteeTRUSTEE --wait 10000 --node "${nodes[0]}"
+par "$evote" trustee deal --key nodeTRUSTEE/validator.key "${G[@]}" --id "$id" --dir trusteeTRUSTEE --wait 10000 --node "${nodes[0]}"
+par "$evote" trustee check --key nodeTRUSTEE/validator.key "${G[@]}" --id "$id" --dir trusteeTRUSTEE --wait 10000 --node "${nodes[1]}"
+quiet "$evote" election open --key authority0.key "${G[@]}" --id "$id" --wait 10000 --node "${nodes[1]}"
+echo "   election with 1 question, 3 options; key ceremony (4 trustees, threshold 3) and open: $(secs "$t" "$(now)") s"
+
+t=$(now)
+total=$((nvoters + nlat))
+"$evote" voter keygen --count "$total" --out-dir voters >roll.txt 2>keygen.err ||
+  { cat keygen.err >&2; echo "run.sh: evote voter keygen failed" >&2; exit 1; }
+quiet "$evote" voter register --key authority0.key "${G[@]}" --id "$id" --voters roll.txt --wait 60000 --node "${nodes[3]}"
+echo "   $total voters generated and registered ($nvoters for throughput + $nlat for latency): $(secs "$t" "$(now)") s"
+
+# voter v chooses options[(v*v + v/7) % 3]: reproducible, checked in 4.
+awk -v a=1 -v b="$nvoters" 'BEGIN { split("Ada Grace Edsger", o, " ");
+  for (v = a; v <= b; v++) printf "voters/voter-%06d.key %s\n", v, o[(v * v + int(v / 7)) % 3 + 1] }' >votes.txt
+awk -v a=$((nvoters + 1)) -v b="$total" 'BEGIN { split("Ada Grace Edsger", o, " ");
+  for (v = a; v <= b; v++) printf "voters/voter-%06d.key %s\n", v, o[(v * v + int(v / 7)) % 3 + 1] }' >latvotes.txt
+
+nodeargs=()
+for n in "${nodes[@]}"; do nodeargs+=(--node "$n"); done
+h0=$("$evote" tip --node "${nodes[1]}" | cut -d' ' -f1 || true)
+t=$(now)
+t_ms=$(date +%s%3N)
+"$evote" vote --voters votes.txt "${G[@]}" --id "$id" "${nodeargs[@]}" --wait 120000 >codes.txt 2>vote.err &
+bg=($!)
+wait "${bg[0]}" || { cat vote.err >&2; echo "run.sh: evote vote --voters failed" >&2; exit 1; }
+bg=()
+t1=$(now)
+h1=$("$evote" tip --node "${nodes[1]}" | cut -d' ' -f1 || true)
+wall=$(secs "$t" "$t1")
+summary=$(grep -E 'ballots from .* \(([0-9]+)/s\)' vote.err | tail -1 | sed 's/^evote vote: //')
+rate=$(sed -n 's/.* in \([0-9.]*\) s (\([0-9]*\)\/s).*/\2/p' <<<"$summary")
+[ -n "$rate" ] || { cat vote.err >&2; echo "run.sh: no rate in evote vote's report" >&2; exit 1; }
+echo "   throughput: evote vote --voters votes.txt --node EP0 --node EP1 --node EP2 --node EP3 --wait 120000"
+echo "     evote reports: $summary"
+echo "     (its rate: $nvoters / time from its first encryption to the last ballot seen committed;"
+echo "      encryption runs on the same $cores cores as the 4 validators)"
+echo "     whole command, wall time: $wall s = $(awk -v n="$nvoters" -v w="$wall" 'BEGIN { printf "%.0f", n / w }') ballots/s"
+# The chain's view: the blocks committed meanwhile, their proposers' timestamps (same clock).
+if [[ "$h0" =~ ^[0-9]+$ && "$h1" =~ ^[0-9]+$ ]]; then
+  for h in $(seq $((h0 + 1)) "$h1"); do
+    "$evote" block "$h" --json --node "${nodes[1]}" 2>/dev/null |
+      sed -n 's/.*"timestamp_ms":\([0-9]*\),"tx_count":\([0-9]*\).*/\1 \2/p' || true
+  done >blocks.txt
+  awk -v t0="$t_ms" -v n="$nvoters" -v b0="$h0" -v b1="$h1" '
+    $2 > 0 { if (!f) f = $1; l = $1; txs += $2; nb++ }
+    END { if (nb < 2 || l <= f) { print "     chain: too few blocks to measure"; exit }
+      printf "     chain: %d transactions in %d blocks (heights %d..%d, %.0f per block); first block with ballots proposed %.2f s\n", txs, nb, b0 + 1, b1, txs / nb, (f - t0) / 1000
+      printf "       after the command started, the last %.2f s after: %.0f ballots/s between the two\n", (l - t0) / 1000, txs / ((l - f) / 1000) }' blocks.txt
+fi
+
+# latency: K ballots, one at a time
+if [ "$nlat" -gt 0 ]; then
+  : >lat.ms
+  while read -r key choice; do
+    a=$(date +%s%N)
+    quiet "$evote" vote --key "$key" "${G[@]}" --id "$id" --choice "$choice" --wait 10000 --node "${nodes[$((RANDOM % 4))]}"
+    grep -qE 'result (TX_RESULT_)?OK' "$tmp/cmd.out" || { cat "$tmp/cmd.out" >&2; echo "run.sh: a ballot was not counted" >&2; exit 1; }
+    echo $((($(date +%s%N) - a) / 1000)) >>lat.ms
+  done <latvotes.txt
+  sort -n lat.ms >lat.sorted
+  pct() { awk -v p="$1" '{ a[NR] = $1 } END { i = int(NR * p / 100 + 0.999999); if (i < 1) i = 1; if (i > NR) i = NR; printf "%.1f", a[i] / 1000 }' lat.sorted; }
+  echo "   latency: $nlat ballots cast one by one (evote vote --key K --choice C --wait 10000, idle cluster),"
+  echo "     each from the command's start to its exit (fetch, encrypt, submit, commit seen):"
+  echo "     p50 $(pct 50) ms, p99 $(pct 99) ms, min $(pct 0) ms, max $(pct 100) ms"
+fi
+echo "   ratio: $rate ballots/s (evote's rate) / limit $limit = $(awk -v r="$rate" -v l="$limit" 'BEGIN { printf "%.0f", 100 * r / l }')% (target >= 80%)"
+
+# ---- 4. tally
+echo; echo "== 4. tally of $total ballots"
+t=$(now)
+quiet "$evote" election close --key authority0.key "${G[@]}" --id "$id" --wait 10000 --node "${nodes[2]}"
+tc=$(now)
+dp=()
+for i in 0 2 3; do
+  "$evote" trustee decrypt --key node$i/validator.key "${G[@]}" --id "$id" --dir trustee$i \
+    --wait 20000 --node "${nodes[$i]}" >decrypt.$i.out 2>&1 &
+  dp+=($!)
+done
+rc=0
+for p in "${dp[@]}"; do wait "$p" || rc=1; done
+[ $rc = 0 ] || { cat decrypt.?.out >&2; echo "run.sh: a trustee's decryption failed" >&2; exit 1; }
+td=$(now)
+json=
+for _ in $(seq 1 1000); do
+  json=$("$evote" result "$id" --json --node "${nodes[1]}" 2>/dev/null || true)
+  grep -q '"Ada"' <<<"$json" && break
+  json=
+  sleep 0.01
+done
+tr=$(now)
+[ -n "$json" ] || { echo "run.sh: no result 10 s after the decryptions" >&2; exit 1; }
+read -r -a expect < <(cat votes.txt latvotes.txt | awk '{ c[$2]++ } END { printf "%d %d %d\n", c["Ada"], c["Grace"], c["Edsger"] }')
+got=()
+k=0
+for o in Ada Grace Edsger; do
+  got[$k]=$(sed -n "s/.*\"$o\":\([0-9]*\).*/\1/p" <<<"$json")
+  [ "${got[$k]}" = "${expect[$k]}" ] || { echo "run.sh: $o has ${got[$k]} votes on the chain, ${expect[$k]} were cast" >&2; exit 1; }
+  k=$((k + 1))
+done
+echo "   close (committed): $(secs "$t" "$tc") s; 3 of 4 trustees decrypt, in parallel (committed): $(secs "$tc" "$td") s;"
+echo "   result shown $(secs "$td" "$tr") s later; from close to result: $(secs "$t" "$tr") s"
+echo "   result: Ada ${got[0]}, Grace ${got[1]}, Edsger ${got[2]} (= the ballots cast)"
+proj=$(grep -E '^  projected: tally of 1,000,000' "$tmp/bench_ballot.out" | sed 's/^  projected: //')
+echo "   bench_ballot's projection: $proj (target <= 10 s)"
