@@ -103,6 +103,19 @@ EVOTE_WARN_UNUSED crypto_err signing_key_generate(signing_key **out);
 EVOTE_WARN_UNUSED crypto_err signing_key_from_secret(const uint8_t secret[CRYPTO_SECKEY_LEN],
                                                      signing_key **out);
 
+/* A secret key file of exactly len bytes: "<header><text>\n", mode 0600.
+ * Read: refuses a file the group or others can read (KEY_FILE_MODE), one
+ * that is not a regular file of len bytes (KEY_FILE_SIZE), a wrong header or
+ * no final newline (KEY_FILE_FORMAT); KEY_FILE_OPEN when it cannot be read.
+ * Out: buf (room for len + 1), the line with its newline replaced by NUL;
+ * wiped on error. The caller wipes it after use. */
+EVOTE_WARN_UNUSED crypto_err crypto_secret_file_read(const char *path, const char *header, char *buf, size_t len);
+
+/* Creates path with mode 0600 (O_EXCL, O_NOFOLLOW: never overwrites:
+ * KEY_FILE_EXISTS), writes buf and fsyncs; removes the file on failure
+ * (KEY_FILE_WRITE). */
+EVOTE_WARN_UNUSED crypto_err crypto_secret_file_write(const char *path, const char *buf, size_t len);
+
 /* Reads a key file written by signing_key_save(): one line
  * "evote-secret-key-v1 <64 hex digits>\n". Refuses a file that the group or
  * others can read (CRYPTO_ERR_KEY_FILE_MODE), one that is not a regular file

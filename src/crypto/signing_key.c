@@ -1,13 +1,9 @@
 /* BIP340 Schnorr signing keys: generation from the OS, key files that only
  * their owner can read, and signing/verification over tagged hashes. The
  * secret lives only inside struct signing_key and is wiped when it dies. */
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <secp256k1.h>
 #include <secp256k1_extrakeys.h>
@@ -109,49 +105,12 @@ crypto_err signing_key_load(const char *path, signing_key **out)
 {
     char buf[KEY_FILE_LEN + 1];
     uint8_t secret[CRYPTO_SECKEY_LEN];
-    struct stat st;
     crypto_err err;
-    ssize_t got;
-    size_t have = 0;
-    int fd;
 
     *out = NULL;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return CRYPTO_ERR_KEY_FILE_OPEN;
-    if (fstat(fd, &st) != 0) {
-        close(fd);
-        return CRYPTO_ERR_KEY_FILE_OPEN;
-    }
-    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-        close(fd);
-        return CRYPTO_ERR_KEY_FILE_MODE;
-    }
-    if (!S_ISREG(st.st_mode) || st.st_size != (off_t)KEY_FILE_LEN) {
-        close(fd);
-        return CRYPTO_ERR_KEY_FILE_SIZE;
-    }
-    /* Read one byte more than expected to notice a file that grew. */
-    while (have < sizeof buf) {
-        got = read(fd, buf + have, sizeof buf - have);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            break;
-        have += (size_t)got;
-    }
-    close(fd);
-    if (have != KEY_FILE_LEN) {
-        crypto_wipe(buf, sizeof buf);
-        return CRYPTO_ERR_KEY_FILE_SIZE;
-    }
-    buf[KEY_FILE_LEN] = '\0';
-    if (memcmp(buf, KEY_FILE_HEADER, sizeof(KEY_FILE_HEADER) - 1) != 0 ||
-        buf[KEY_FILE_LEN - 1] != '\n') {
-        crypto_wipe(buf, sizeof buf);
-        return CRYPTO_ERR_KEY_FILE_FORMAT;
-    }
-    buf[KEY_FILE_LEN - 1] = '\0';
+    err = crypto_secret_file_read(path, KEY_FILE_HEADER, buf, KEY_FILE_LEN);
+    if (err != CRYPTO_OK)
+        return err;
     err = crypto_unhex(buf + sizeof(KEY_FILE_HEADER) - 1, secret, sizeof secret);
     crypto_wipe(buf, sizeof buf);
     if (err != CRYPTO_OK) {
@@ -166,52 +125,23 @@ crypto_err signing_key_load(const char *path, signing_key **out)
 crypto_err signing_key_save(const signing_key *key, const char *path)
 {
     const secp256k1_context *ctx = signing_context();
-    char buf[KEY_FILE_LEN];
+    char buf[KEY_FILE_LEN], hex[2 * CRYPTO_SECKEY_LEN + 1];
     uint8_t secret[CRYPTO_SECKEY_LEN];
-    size_t done = 0;
-    int fd, ok;
+    crypto_err err;
 
     if (ctx == NULL)
         return CRYPTO_ERR_RANDOM;
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0)
-        return errno == EEXIST ? CRYPTO_ERR_KEY_FILE_EXISTS : CRYPTO_ERR_KEY_FILE_WRITE;
-    /* The umask may only remove bits; make sure of 0600 whatever it is. */
-    if (fchmod(fd, 0600) != 0)
-        goto fail;
     if (!secp256k1_keypair_sec(ctx, secret, &key->keypair))
-        goto fail;
-    memcpy(buf, KEY_FILE_HEADER, sizeof(KEY_FILE_HEADER) - 1);
-    {
-        char hex[2 * CRYPTO_SECKEY_LEN + 1];
-        crypto_hex(secret, sizeof secret, hex);
-        memcpy(buf + sizeof(KEY_FILE_HEADER) - 1, hex, 2 * CRYPTO_SECKEY_LEN);
-        crypto_wipe(hex, sizeof hex);
-    }
-    crypto_wipe(secret, sizeof secret);
-    buf[KEY_FILE_LEN - 1] = '\n';
-    while (done < sizeof buf) {
-        ssize_t w = write(fd, buf + done, sizeof buf - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        done += (size_t)w;
-    }
-    crypto_wipe(buf, sizeof buf);
-    ok = done == sizeof buf && fsync(fd) == 0;
-    if (close(fd) != 0)
-        ok = 0;
-    if (!ok) {
-        unlink(path);
         return CRYPTO_ERR_KEY_FILE_WRITE;
-    }
-    return CRYPTO_OK;
-fail:
+    crypto_hex(secret, sizeof secret, hex);
     crypto_wipe(secret, sizeof secret);
-    close(fd);
-    unlink(path);
-    return CRYPTO_ERR_KEY_FILE_WRITE;
+    memcpy(buf, KEY_FILE_HEADER, sizeof(KEY_FILE_HEADER) - 1);
+    memcpy(buf + sizeof(KEY_FILE_HEADER) - 1, hex, 2 * CRYPTO_SECKEY_LEN);
+    crypto_wipe(hex, sizeof hex);
+    buf[KEY_FILE_LEN - 1] = '\n';
+    err = crypto_secret_file_write(path, buf, sizeof buf);
+    crypto_wipe(buf, sizeof buf);
+    return err;
 }
 
 crypto_err signing_key_sign(const signing_key *key, const char *tag, const uint8_t *msg,

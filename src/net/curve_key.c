@@ -1,11 +1,7 @@
 /* CURVE keys for the transport: Z85 text (the genesis form), key pairs from
  * libsodium through libzmq, and secret key files that only their owner can
  * read — the same rules as the Schnorr key files of src/crypto. */
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <zmq.h>
 
@@ -97,50 +93,27 @@ net_err net_curve_keypair_from_secret(const uint8_t secret[NET_CURVE_KEY_LEN], n
     return err;
 }
 
+static net_err from_crypto(crypto_err err)
+{
+    switch (err) {
+    case CRYPTO_OK: return NET_OK;
+    case CRYPTO_ERR_KEY_FILE_MODE: return NET_ERR_KEY_FILE_MODE;
+    case CRYPTO_ERR_KEY_FILE_SIZE: return NET_ERR_KEY_FILE_SIZE;
+    case CRYPTO_ERR_KEY_FILE_FORMAT: return NET_ERR_KEY_FILE_FORMAT;
+    case CRYPTO_ERR_KEY_FILE_EXISTS: return NET_ERR_KEY_FILE_EXISTS;
+    case CRYPTO_ERR_KEY_FILE_WRITE: return NET_ERR_KEY_FILE_WRITE;
+    default: return NET_ERR_KEY_FILE_OPEN;
+    }
+}
+
 net_err net_curve_secret_load(const char *path, net_curve_keypair *out)
 {
     char buf[CURVE_FILE_LEN + 1];
     uint8_t secret[NET_CURVE_KEY_LEN];
-    struct stat st;
-    net_err err;
-    ssize_t got;
-    size_t have = 0;
-    int fd;
+    net_err err = from_crypto(crypto_secret_file_read(path, CURVE_FILE_HEADER, buf, CURVE_FILE_LEN));
 
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return NET_ERR_KEY_FILE_OPEN;
-    if (fstat(fd, &st) != 0) {
-        close(fd);
-        return NET_ERR_KEY_FILE_OPEN;
-    }
-    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-        close(fd);
-        return NET_ERR_KEY_FILE_MODE;
-    }
-    if (!S_ISREG(st.st_mode) || st.st_size != (off_t)CURVE_FILE_LEN) {
-        close(fd);
-        return NET_ERR_KEY_FILE_SIZE;
-    }
-    /* Read one byte more than expected to notice a file that grew. */
-    while (have < sizeof buf) {
-        got = read(fd, buf + have, sizeof buf - have);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            break;
-        have += (size_t)got;
-    }
-    close(fd);
-    if (have != CURVE_FILE_LEN) {
-        crypto_wipe(buf, sizeof buf);
-        return NET_ERR_KEY_FILE_SIZE;
-    }
-    if (memcmp(buf, CURVE_FILE_HEADER, CURVE_FILE_HEADER_LEN) != 0 || buf[CURVE_FILE_LEN - 1] != '\n') {
-        crypto_wipe(buf, sizeof buf);
-        return NET_ERR_KEY_FILE_FORMAT;
-    }
-    buf[CURVE_FILE_LEN - 1] = '\0';
+    if (err != NET_OK)
+        return err;
     err = net_z85_decode(buf + CURVE_FILE_HEADER_LEN, secret);
     crypto_wipe(buf, sizeof buf);
     if (err != NET_OK) {
@@ -156,38 +129,14 @@ net_err net_curve_secret_save(const net_curve_keypair *kp, const char *path)
 {
     char buf[CURVE_FILE_LEN];
     char z85[NET_CURVE_Z85_LEN + 1];
-    size_t done = 0;
-    int fd, ok;
+    net_err err;
 
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0)
-        return errno == EEXIST ? NET_ERR_KEY_FILE_EXISTS : NET_ERR_KEY_FILE_WRITE;
-    /* The umask may only remove bits; make sure of 0600 whatever it is. */
-    if (fchmod(fd, 0600) != 0) {
-        close(fd);
-        unlink(path);
-        return NET_ERR_KEY_FILE_WRITE;
-    }
     net_z85_encode(kp->secret_key, z85);
     memcpy(buf, CURVE_FILE_HEADER, CURVE_FILE_HEADER_LEN);
     memcpy(buf + CURVE_FILE_HEADER_LEN, z85, NET_CURVE_Z85_LEN);
     buf[CURVE_FILE_LEN - 1] = '\n';
     crypto_wipe(z85, sizeof z85);
-    while (done < sizeof buf) {
-        ssize_t w = write(fd, buf + done, sizeof buf - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        done += (size_t)w;
-    }
+    err = from_crypto(crypto_secret_file_write(path, buf, sizeof buf));
     crypto_wipe(buf, sizeof buf);
-    ok = done == sizeof buf && fsync(fd) == 0;
-    if (close(fd) != 0)
-        ok = 0;
-    if (!ok) {
-        unlink(path);
-        return NET_ERR_KEY_FILE_WRITE;
-    }
-    return NET_OK;
+    return err;
 }
