@@ -109,6 +109,8 @@ struct replica {
     /* Timers as this replica believes them armed. */
     int view_timer_on, retransmit_on, fetch_on;
     uint64_t retransmit_mark; /* last_executed at the previous retransmit tick */
+    uint64_t live_seq;        /* highest seq above ours that f+1 others COMMITted in our view
+                                 since the view timer was armed (0: none) */
     int pending;            /* the mempool has requests waiting */
 
     /* State transfer. */

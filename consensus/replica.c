@@ -864,6 +864,10 @@ static void on_vote(replica *r, uint32_t from, msg *m)
     }
     if (!record_vote(r, is_prepare ? &e->prepares[m->signer] : &e->commits[m->signer], m, digest->data))
         return;
+    /* f+1 replicas committing in our view: at least one honest replica sees
+     * the primary work, so if we stall it is our lag, not the primary. */
+    if (!is_prepare && seq > r->live_seq && count_votes(r, e->commits, digest->data, r->cfg.id) >= r->f + 1)
+        r->live_seq = seq;
     if (!is_prepare && !e->has_pp && count_votes(r, e->commits, digest->data, UINT32_MAX) >= 2 * r->f + 1)
         want_blocks(r, seq); /* committed elsewhere, and we never got its batch */
     check_prepared(r, e);
@@ -1205,6 +1209,7 @@ void update_timers(replica *r)
         if (w && !r->view_timer_on) {
             set_timer(r, REPLICA_TIMER_VIEW, r->timeout_ms);
             r->view_timer_on = 1;
+            r->live_seq = 0;
         } else if (!w && r->view_timer_on) {
             cancel_timer(r, REPLICA_TIMER_VIEW);
             r->view_timer_on = 0;
@@ -1265,6 +1270,14 @@ void replica_on_timer(replica *r, replica_timer t)
         r->view_timer_on = 0;
         if (r->status == STATUS_NORMAL && !waiting(r))
             break;
+        if (r->status == STATUS_NORMAL && r->live_seq > r->last_executed) {
+            /* The others are committing in this view: we are behind (a
+             * restart, a slow disk), not facing a faulty primary. Catch up
+             * instead of asking alone for a view nobody else will join. */
+            want_blocks(r, r->live_seq);
+            r->live_seq = 0;
+            break; /* update_timers re-arms the timer */
+        }
         /* Back-off: each view that fails to make progress waits twice as long. */
         if (r->status == STATUS_VIEW_CHANGE && r->timeout_ms < (1u << 30))
             r->timeout_ms *= 2;

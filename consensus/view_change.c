@@ -569,6 +569,7 @@ void start_view_change(replica *r, uint64_t new_view)
         return;
     r->status = STATUS_VIEW_CHANGE;
     r->view = new_view;
+    r->live_seq = 0;
     for (uint32_t w = 0; w < r->cfg.window; w++)
         if (r->log[w].seq != 0)
             entry_reset_view(r, &r->log[w]);
