@@ -362,7 +362,10 @@ static store_err alloc_store(const char *dir, int read_only, chain_store **out, 
         return STORE_ERR_NOMEM;
     }
     pthread_rwlockattr_init(&attr);
-    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    /* Reader-preferring: a reader that already holds `resize` (a snapshot's
+     * long copy) can never wait behind a queued resize. Growth is rare and
+     * reads are short, so the resize does not starve. */
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_READER_NP);
     if (pthread_rwlock_init(&s->resize, &attr) != 0) {
         pthread_rwlockattr_destroy(&attr);
         free(s->path);
