@@ -19,11 +19,137 @@
 
 #define DEFAULT_BASE_PORT 7100
 #define CLIENT_PORT_OFFSET 100
+#define DEFAULT_CLIENT_PORT 7200
 #define MAX_AUTHORITIES 1000
+#define MAX_HOST 200
+
+/* Where the validators listen. Without hosts: all on 127.0.0.1, validator i
+ * on base_port + i (peers) and base_port + 100 + i (clients). With hosts
+ * (one validator per host, or per container): validator i's genesis endpoint
+ * is tcp://hosts[i]:peer_port, and it listens on every interface of its own
+ * host on peer_port and client_port. */
+typedef struct {
+    long base_port;
+    char **hosts; /* NULL: local; else n host names */
+    long peer_port, client_port;
+} port_plan;
+
+/* Validator i's endpoint in the genesis (where its peers connect). */
+static void plan_endpoint(const port_plan *pp, long i, char *buf, size_t size)
+{
+    if (pp->hosts)
+        snprintf(buf, size, "tcp://%s:%ld", pp->hosts[i], pp->peer_port);
+    else
+        snprintf(buf, size, "tcp://127.0.0.1:%ld", pp->base_port + i);
+}
+
+/* Validator i's peer_listen and client_listen in its evoted.conf. */
+static void plan_peer_listen(const port_plan *pp, long i, char *buf, size_t size)
+{
+    if (pp->hosts)
+        snprintf(buf, size, "tcp://0.0.0.0:%ld", pp->peer_port);
+    else
+        plan_endpoint(pp, i, buf, size);
+}
+
+static void plan_client_listen(const port_plan *pp, long i, char *buf, size_t size)
+{
+    if (pp->hosts)
+        snprintf(buf, size, "tcp://0.0.0.0:%ld", pp->client_port);
+    else
+        snprintf(buf, size, "tcp://127.0.0.1:%ld", pp->base_port + CLIENT_PORT_OFFSET + i);
+}
+
+/* A host name, an IPv4 address or a bracketed IPv6 address ([::1]). */
+static int host_ok(const char *s)
+{
+    size_t len = strlen(s);
+    if (len == 0 || len > MAX_HOST)
+        return 0;
+    if (s[0] == '[') {
+        if (len < 3 || s[len - 1] != ']')
+            return 0;
+        for (size_t i = 1; i + 1 < len; i++)
+            if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') || (s[i] >= 'A' && s[i] <= 'F') ||
+                  s[i] == ':' || s[i] == '.'))
+                return 0;
+        return 1;
+    }
+    if (s[0] == '-' || s[0] == '.')
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-'))
+            return 0;
+    }
+    return strcmp(s, "0.0.0.0") != 0;
+}
+
+/* Splits "H0,H1,..." into *out (malloc'ed array of pointers into a malloc'ed
+ * copy, freed with free_hosts). Returns: the count, or -1 after printing why. */
+static long parse_hosts(const char *list, char ***out)
+{
+    char *copy = strdup(list), *p, *comma;
+    char **hosts = NULL;
+    long n = 0;
+
+    *out = NULL;
+    if (copy == NULL) {
+        fprintf(stderr, "evote genesis: out of memory\n");
+        return -1;
+    }
+    for (p = copy;; p = comma + 1) {
+        char **grown;
+        comma = strchr(p, ',');
+        if (comma)
+            *comma = '\0';
+        if (!host_ok(p)) {
+            fprintf(stderr,
+                    "evote genesis: --hosts: '%.*s' (host %ld) is not a host name or address: give one per "
+                    "validator, separated by commas, e.g. --hosts evoted-0,evoted-1,10.0.0.3,[fd00::4] "
+                    "(letters, digits, '.', '-'; IPv6 in brackets; not 0.0.0.0)\n",
+                    MAX_HOST, p, n);
+            goto fail;
+        }
+        for (long j = 0; j < n; j++)
+            if (strcmp(hosts[j], p) == 0) {
+                fprintf(stderr,
+                        "evote genesis: --hosts: %s is given twice (hosts %ld and %ld): with --hosts every "
+                        "validator uses the same ports, so each needs its own host\n",
+                        p, j, n);
+                goto fail;
+            }
+        grown = realloc(hosts, (size_t)(n + 1) * sizeof *hosts);
+        if (grown == NULL) {
+            fprintf(stderr, "evote genesis: out of memory\n");
+            goto fail;
+        }
+        hosts = grown;
+        hosts[n++] = p;
+        if (comma == NULL)
+            break;
+    }
+    *out = hosts;
+    return n;
+fail:
+    free(hosts);
+    free(copy);
+    return -1;
+}
+
+static void free_hosts(char **hosts)
+{
+    if (hosts) {
+        free(hosts[0]); /* the copy of the list */
+        free(hosts);
+    }
+}
 
 static const char genesis_help[] =
     "usage: evote genesis --dir DIR --validators N [--base-port P] [--authorities M]\n"
     "                     [--chain-name NAME]\n"
+    "       evote genesis --dir DIR --hosts H0,H1,... [--peer-port P] [--client-port C]\n"
+    "                     [--authorities M] [--chain-name NAME]\n"
     "\n"
     "Creates a local test cluster on 127.0.0.1 in DIR (created if missing):\n"
     "  DIR/node<i>/validator.key   Schnorr secret key (mode 0600)\n"
@@ -34,6 +160,12 @@ static const char genesis_help[] =
     "  DIR/genesis.txt             the chain: every validator and authority\n"
     "and prints the chain id. N must be 3f+1 (4, 7, 10, ... 100) so that f faulty\n"
     "validators are tolerated. P defaults to 7100, M to 1, NAME to evote-local.\n"
+    "\n"
+    "With --hosts, one validator per host (or container): validator i's endpoint\n"
+    "in the genesis is tcp://H_i:P and its evoted.conf listens on every interface,\n"
+    "peers on tcp://0.0.0.0:P and clients on tcp://0.0.0.0:C (P defaults to 7100,\n"
+    "C to 7200; the same on every host). N is the number of hosts (--validators,\n"
+    "if given, must agree). deploy/gen-cluster.sh wraps this for docker-compose.\n"
     "Refuses a DIR that already holds a genesis.txt; never overwrites a key.\n"
     "For a real election every validator generates its own keys on its own\n"
     "machine: this command is for tests and demonstrations only.\n";
@@ -148,8 +280,9 @@ static int make_signing_key(const char *key_path, char pub_hex[2 * CRYPTO_PUBKEY
     return 0;
 }
 
-static int make_validator(const char *dir, long i, long base_port, member *m)
+static int make_validator(const char *dir, long i, const port_plan *pp, member *m)
 {
+    char peer_listen[MAX_HOST + 32], client_listen[MAX_HOST + 32];
     char *node_dir = path_join(dir, "node%ld", i);
     char *key_path = path_join(dir, "node%ld/validator.key", i);
     char *curve_path = path_join(dir, "node%ld/curve.key", i);
@@ -184,6 +317,8 @@ static int make_validator(const char *dir, long i, long base_port, member *m)
         fprintf(stderr, "evote genesis: %s: %s\n", curve_path, net_strerror(nerr));
         goto out;
     }
+    plan_peer_listen(pp, i, peer_listen, sizeof peer_listen);
+    plan_client_listen(pp, i, client_listen, sizeof client_listen);
     if (asprintf(&conf,
                  "# evoted configuration of validator node%ld (written by 'evote genesis')\n"
                  "name = node%ld\n"
@@ -191,10 +326,10 @@ static int make_validator(const char *dir, long i, long base_port, member *m)
                  "key = validator.key\n"
                  "curve_key = curve.key\n"
                  "data_dir = data\n"
-                 "peer_listen = tcp://127.0.0.1:%ld\n"
-                 "client_listen = tcp://127.0.0.1:%ld\n"
+                 "peer_listen = %s\n"
+                 "client_listen = %s\n"
                  "log_level = info\n",
-                 i, i, base_port + i, base_port + CLIENT_PORT_OFFSET + i) < 0) {
+                 i, i, peer_listen, client_listen) < 0) {
         conf = NULL;
         fprintf(stderr, "evote genesis: out of memory\n");
         goto out;
@@ -263,7 +398,7 @@ static int append(char **buf, size_t *len, const char *fmt, ...)
     return 0;
 }
 
-static char *genesis_text(const char *chain_name, long n, long base_port, const member *validators, long m,
+static char *genesis_text(const char *chain_name, long n, const port_plan *pp, const member *validators, long m,
                           const member *authorities)
 {
     char *buf = NULL;
@@ -272,13 +407,17 @@ static char *genesis_text(const char *chain_name, long n, long base_port, const 
 
     bad |= append(&buf, &len,
                   "evote-genesis-v1\n"
-                  "# Local test cluster on 127.0.0.1 (written by 'evote genesis'). Any edit,\n"
+                  "# %s (written by 'evote genesis'). Any edit,\n"
                   "# even to a comment, makes another chain.\n"
                   "chain_name %s\n",
+                  pp->hosts ? "Test cluster, one validator per host" : "Local test cluster on 127.0.0.1",
                   chain_name);
-    for (long i = 0; i < n && !bad; i++)
-        bad |= append(&buf, &len, "validator node%ld %s %s tcp://127.0.0.1:%ld\n", i, validators[i].pub_hex,
-                      validators[i].curve_z85, base_port + i);
+    for (long i = 0; i < n && !bad; i++) {
+        char ep[MAX_HOST + 32];
+        plan_endpoint(pp, i, ep, sizeof ep);
+        bad |= append(&buf, &len, "validator node%ld %s %s %s\n", i, validators[i].pub_hex,
+                      validators[i].curve_z85, ep);
+    }
     for (long j = 0; j < m && !bad; j++)
         bad |= append(&buf, &len, "authority authority%ld %s\n", j, authorities[j].pub_hex);
     if (bad) {
@@ -290,14 +429,20 @@ static char *genesis_text(const char *chain_name, long n, long base_port, const 
 
 int cmd_genesis(int argc, char **argv)
 {
+    enum { OPT_HOSTS = 256, OPT_PEER_PORT, OPT_CLIENT_PORT };
     static const struct option opts[] = {{"dir", required_argument, NULL, 'd'},
                                          {"validators", required_argument, NULL, 'n'},
                                          {"base-port", required_argument, NULL, 'p'},
                                          {"authorities", required_argument, NULL, 'a'},
                                          {"chain-name", required_argument, NULL, 'c'},
+                                         {"hosts", required_argument, NULL, OPT_HOSTS},
+                                         {"peer-port", required_argument, NULL, OPT_PEER_PORT},
+                                         {"client-port", required_argument, NULL, OPT_CLIENT_PORT},
                                          {0, 0, 0, 0}};
-    const char *dir = NULL, *chain_name = "evote-local";
-    long n = -1, base_port = DEFAULT_BASE_PORT, m = 1;
+    const char *dir = NULL, *chain_name = "evote-local", *hosts_arg = NULL;
+    long n = -1, m = 1;
+    int base_port_given = 0, host_ports_given = 0;
+    port_plan pp = {DEFAULT_BASE_PORT, NULL, DEFAULT_BASE_PORT, DEFAULT_CLIENT_PORT};
     member *validators = NULL, *authorities = NULL;
     char *genesis_path = NULL, *text = NULL;
     char chain_hex[2 * CRYPTO_CHAIN_ID_LEN + 1];
@@ -314,6 +459,7 @@ int cmd_genesis(int argc, char **argv)
         switch (c) {
         case 'd': dir = optarg; break;
         case 'c': chain_name = optarg; break;
+        case OPT_HOSTS: hosts_arg = optarg; break;
         case 'n':
             if (!parse_long(optarg, 0, 1000000, &n)) {
                 fprintf(stderr, "evote genesis: --validators takes a number, not '%s'\n", optarg);
@@ -321,10 +467,20 @@ int cmd_genesis(int argc, char **argv)
             }
             break;
         case 'p':
-            if (!parse_long(optarg, 1, 65535, &base_port)) {
+            if (!parse_long(optarg, 1, 65535, &pp.base_port)) {
                 fprintf(stderr, "evote genesis: --base-port takes a port number 1..65535, not '%s'\n", optarg);
                 return EXIT_USAGE;
             }
+            base_port_given = 1;
+            break;
+        case OPT_PEER_PORT:
+        case OPT_CLIENT_PORT:
+            if (!parse_long(optarg, 1, 65535, c == OPT_PEER_PORT ? &pp.peer_port : &pp.client_port)) {
+                fprintf(stderr, "evote genesis: --%s takes a port number 1..65535, not '%s'\n",
+                        c == OPT_PEER_PORT ? "peer-port" : "client-port", optarg);
+                return EXIT_USAGE;
+            }
+            host_ports_given = 1;
             break;
         case 'a':
             if (!parse_long(optarg, 0, MAX_AUTHORITIES, &m)) {
@@ -338,33 +494,66 @@ int cmd_genesis(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (dir == NULL || n < 0 || optind != argc) {
+    if (dir == NULL || (n < 0 && hosts_arg == NULL) || optind != argc) {
         fputs(genesis_help, stderr);
         return EXIT_USAGE;
+    }
+    if (hosts_arg != NULL && base_port_given) {
+        fprintf(stderr, "evote genesis: --base-port is for a local cluster; with --hosts use --peer-port and "
+                        "--client-port (the same on every host)\n");
+        return EXIT_USAGE;
+    }
+    if (hosts_arg == NULL && host_ports_given) {
+        fprintf(stderr, "evote genesis: --peer-port and --client-port go with --hosts; a local cluster on "
+                        "127.0.0.1 takes --base-port\n");
+        return EXIT_USAGE;
+    }
+    if (hosts_arg != NULL) {
+        long nh;
+        if (pp.peer_port == pp.client_port) {
+            fprintf(stderr, "evote genesis: --peer-port and --client-port are both %ld: give two different ports\n",
+                    pp.peer_port);
+            return EXIT_USAGE;
+        }
+        nh = parse_hosts(hosts_arg, &pp.hosts);
+        if (nh < 0)
+            return EXIT_USAGE;
+        if (n >= 0 && n != nh) {
+            fprintf(stderr, "evote genesis: --validators %ld but --hosts names %ld hosts: give one host per "
+                            "validator (or leave --validators out)\n",
+                    n, nh);
+            free_hosts(pp.hosts);
+            return EXIT_USAGE;
+        }
+        n = nh;
     }
     if (n < 4 || n > GENESIS_MAX_VALIDATORS || (n - 1) % 3 != 0) {
         fprintf(stderr,
                 "evote genesis: %ld validators: PBFT needs n = 3f+1 to tolerate f faulty validators; "
                 "choose one of 4, 7, 10, 13, ... up to %d\n",
                 n, GENESIS_MAX_VALIDATORS);
-        return EXIT_USAGE;
+        rc = EXIT_USAGE;
+        goto out;
     }
-    if (base_port + CLIENT_PORT_OFFSET + n - 1 > 65535) {
+    if (pp.hosts == NULL && pp.base_port + CLIENT_PORT_OFFSET + n - 1 > 65535) {
         fprintf(stderr, "evote genesis: --base-port %ld is too high: client ports up to %ld would be needed\n",
-                base_port, base_port + CLIENT_PORT_OFFSET + n - 1);
-        return EXIT_USAGE;
+                pp.base_port, pp.base_port + CLIENT_PORT_OFFSET + n - 1);
+        rc = EXIT_USAGE;
+        goto out;
     }
     if (n > CLIENT_PORT_OFFSET) { /* cannot happen with 100 validators at most; kept for clarity */
         fprintf(stderr, "evote genesis: too many validators for the port plan\n");
-        return EXIT_USAGE;
+        rc = EXIT_USAGE;
+        goto out;
     }
     if (!name_ok(chain_name)) {
         fprintf(stderr, "evote genesis: --chain-name takes 1-64 letters, digits, '.', '_' or '-'\n");
-        return EXIT_USAGE;
+        rc = EXIT_USAGE;
+        goto out;
     }
     if (!net_has_curve()) {
         fprintf(stderr, "evote genesis: %s\n", net_strerror(NET_ERR_NO_CURVE));
-        return EXIT_FAILED;
+        goto out;
     }
 
     genesis_path = path_join(dir, "genesis.txt");
@@ -387,12 +576,12 @@ int cmd_genesis(int argc, char **argv)
         goto out;
     }
     for (long i = 0; i < n; i++)
-        if (make_validator(dir, i, base_port, &validators[i]) != 0)
+        if (make_validator(dir, i, &pp, &validators[i]) != 0)
             goto partial;
     for (long j = 0; j < m; j++)
         if (make_authority(dir, j, &authorities[j]) != 0)
             goto partial;
-    text = genesis_text(chain_name, n, base_port, validators, m, authorities);
+    text = genesis_text(chain_name, n, &pp, validators, m, authorities);
     if (text == NULL) {
         fprintf(stderr, "evote genesis: out of memory\n");
         goto partial;
@@ -414,9 +603,12 @@ int cmd_genesis(int argc, char **argv)
     printf("chain %s: %u validators (tolerates f = %u faulty), %u authorit%s\n", g->chain_name, g->n, g->f,
            g->n_authorities, g->n_authorities == 1 ? "y" : "ies");
     printf("wrote %s\n", genesis_path);
-    for (uint32_t i = 0; i < g->n; i++)
-        printf("wrote %s/node%u/{validator.key,curve.key,evoted.conf}  peers %s  clients tcp://127.0.0.1:%ld\n",
-               dir, i, g->validators[i].endpoint, base_port + CLIENT_PORT_OFFSET + (long)i);
+    for (uint32_t i = 0; i < g->n; i++) {
+        char client[MAX_HOST + 32];
+        plan_client_listen(&pp, (long)i, client, sizeof client);
+        printf("wrote %s/node%u/{validator.key,curve.key,evoted.conf}  peers %s  clients %s\n", dir, i,
+               g->validators[i].endpoint, client);
+    }
     for (uint32_t j = 0; j < g->n_authorities; j++)
         printf("wrote %s/authority%u.key{,.pub}  public key %s\n", dir, j, authorities[j].pub_hex);
     printf("start a validator with: evoted --config %s/node0/evoted.conf\n", dir);
@@ -431,5 +623,6 @@ out:
     free(genesis_path);
     free(validators);
     free(authorities);
+    free_hosts(pp.hosts);
     return rc;
 }
