@@ -41,6 +41,7 @@ BASE=
 PORT_LOCK=
 declare -a PIDS=()      # PIDS[i]: pid of node i's evoted ("" when not running)
 declare -a BG_PIDS=()   # background jobs of the test itself
+declare -a NODE_NS=()   # NODE_NS[i]: network namespace node i runs in (netns.sh); unset: this one
 FAILED=1                # until pass() says otherwise
 
 log() { printf '[%s %6.1fs] %s\n' "$T_NAME" "$(awk -v a="$(date +%s.%N)" -v b="$T_START" 'BEGIN { print a - b }')" "$*"; }
@@ -151,6 +152,9 @@ on_exit() {
   for p in "${BG_PIDS[@]}"; do
     [ -n "$p" ] && wait "$p" 2>/dev/null
   done
+  # A test that set up more than processes (netns.sh: namespaces, links,
+  # firewall rules) removes it here, once nothing runs in it any more.
+  if declare -F cleanup_hook > /dev/null; then cleanup_hook; fi
   if [ "$FAILED" = 1 ] || [ $rc != 0 ]; then
     if [ -n "$DIR" ] && [ -d "$DIR/c" ]; then
       if [ -n "$FAIL_NODE" ]; then
@@ -187,11 +191,29 @@ pass() {
 
 ep() { echo "tcp://127.0.0.1:$((BASE + 100 + $1))"; }
 
+# in_node I CMD...: runs CMD where node I is reachable on ep I: in node I's
+# network namespace when NODE_NS[I] is set, else here.
+in_node() {
+  local i=$1
+  shift
+  if [ -n "${NODE_NS[$i]:-}" ]; then
+    ip netns exec "${NODE_NS[$i]}" "$@"
+  else
+    "$@"
+  fi
+}
+
 start_node() { # I [extra evoted args...]
   local i=$1
   shift
   echo "### test: starting node$i" >> "$DIR/c/node$i/evoted.log"
-  "$EVOTED" --config "$DIR/c/node$i/evoted.conf" "$@" >> "$DIR/c/node$i/evoted.log" 2>&1 < /dev/null &
+  # Not through in_node: $! must be evoted's own pid (ip netns exec execs it).
+  if [ -n "${NODE_NS[$i]:-}" ]; then
+    ip netns exec "${NODE_NS[$i]}" "$EVOTED" --config "$DIR/c/node$i/evoted.conf" "$@" \
+      >> "$DIR/c/node$i/evoted.log" 2>&1 < /dev/null &
+  else
+    "$EVOTED" --config "$DIR/c/node$i/evoted.conf" "$@" >> "$DIR/c/node$i/evoted.log" 2>&1 < /dev/null &
+  fi
   PIDS[$i]=$!
 }
 
@@ -215,7 +237,7 @@ kill_node() {
 # ---------------------------------------------------------------- queries
 
 # status_json I: one line of JSON, or nothing when the node does not answer.
-status_json() { "$EVOTE" status --node "$(ep "$1")" --json --timeout "${2:-$((1000 * SCALE))}" 2>/dev/null; }
+status_json() { in_node "$1" "$EVOTE" status --node "$(ep "$1")" --json --timeout "${2:-$((1000 * SCALE))}" 2>/dev/null; }
 
 json_num() { # KEY < JSON
   sed -n "s/.*\"$1\":\([0-9][0-9]*\).*/\1/p"
@@ -241,7 +263,7 @@ same_view() {
   SAME_VIEW=$first
 }
 tip_of() { # I: "HEIGHT HASH"
-  "$EVOTE" tip --node "$(ep "$1")" --timeout $((1000 * SCALE)) 2>/dev/null
+  in_node "$1" "$EVOTE" tip --node "$(ep "$1")" --timeout $((1000 * SCALE)) 2>/dev/null
 }
 
 now_ms() { date +%s%3N; }
@@ -305,7 +327,7 @@ heights_at_least() { # H NODES...
 
 # chain_dump I H FILE: blocks 1..H of node I (cluster_tool chain).
 chain_dump() {
-  "$TOOL" chain --node "$(ep "$1")" --to "$2" > "$3" 2> "$3.err" ||
+  in_node "$1" "$TOOL" chain --node "$(ep "$1")" --to "$2" > "$3" 2> "$3.err" ||
     { cat "$3.err"; fail "cannot read blocks 1..$2 from node$1" "$1"; }
 }
 
@@ -340,6 +362,6 @@ no_errors_logged() {
 notice() { # I TOPIC TEXT [more evote args]: prints the tx id
   local i=$1 topic=$2 text=$3
   shift 3
-  "$EVOTE" notice --key "$AUTH_KEY" --genesis "$GENESIS" --topic "$topic" --text "$text" \
+  in_node "$i" "$EVOTE" notice --key "$AUTH_KEY" --genesis "$GENESIS" --topic "$topic" --text "$text" \
     --node "$(ep "$i")" "$@"
 }
