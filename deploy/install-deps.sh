@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # Installs exactly the Debian 12 packages evote needs to build, test and run.
 # Idempotent: packages already installed are skipped, and when nothing is
-# missing nothing runs (no root needed). Shared by deploy/demo.sh and
-# tests/run.sh.
+# missing nothing runs (no root needed). Shared by deploy/demo.sh,
+# tests/run.sh and deploy/Dockerfile.
+#   deploy/install-deps.sh [--build-only]   --build-only: not the test-only
+#                                           packages (the image's build stage)
 set -euo pipefail
+build_only=0
+case "${1:-}" in
+  --build-only) build_only=1 ;;
+  "") ;;
+  *) echo "usage: $0 [--build-only]" >&2; exit 2 ;;
+esac
 
 PACKAGES=(
   gcc make cmake pkg-config      # toolchain
@@ -13,6 +21,11 @@ PACKAGES=(
   liblmdb-dev lmdb-utils         # LMDB chain store; mdb_copy/mdb_stat for operators
   libcmocka-dev                  # unit tests
 )
+TEST_PACKAGES=(
+  docker-compose                 # ctest compose_config: 'docker-compose config' checks
+                                 # deploy/docker-compose.yml (needs no Docker engine)
+)
+if [ "$build_only" -eq 0 ]; then PACKAGES+=("${TEST_PACKAGES[@]}"); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

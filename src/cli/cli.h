@@ -3,6 +3,9 @@
 #ifndef EVOTE_CLI_H
 #define EVOTE_CLI_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #define EXIT_FAILED 1 /* the operation failed */
 #define EXIT_USAGE 2  /* the command line is wrong */
 
@@ -11,6 +14,26 @@ int cli_wants_help(int argc, char **argv);
 
 /* evote genesis: keys, configs and genesis file of a local test cluster. */
 int cmd_genesis(int argc, char **argv);
+/* Returns: 1 when s is a host name, an IPv4 address or a bracketed IPv6
+ * address peers can connect to (not 0.0.0.0), else 0. */
+int cli_host_ok(const char *s);
+
+/* The genesis ceremony (cmd_ceremony.c). */
+/* Pure: from the text of a public-key list (see README, "The genesis
+ * ceremony") and an optional --chain-name, the genesis text. Checks every
+ * field. Returns: 0 with *genesis_out (malloc'ed), or EXIT_FAILED with err
+ * ("line N: what is wrong and what to do"). */
+int cli_ceremony_assemble(const char *text, size_t len, const char *chain_name, char **genesis_out, char *err,
+                          size_t errsize);
+/* Assembles list_path ("-" = stdin) into a new file out_path, then prints it
+ * as cli_genesis_show does. Returns: 0 or EXIT_FAILED after saying why. */
+int cli_genesis_from_public_keys(const char *list_path, const char *out_path, const char *chain_name);
+/* Prints a genesis file's chain id and members. Returns: 0 or EXIT_FAILED. */
+int cli_genesis_show(const char *path);
+/* evote keygen --curve --out FILE / evote pubkey --curve --key FILE.
+ * Returns: 0 or EXIT_FAILED after saying why. */
+int cli_curve_keygen(const char *out);
+int cli_curve_pubkey(const char *path);
 
 /* The client commands (cmd_client.c): each asks a validator's client
  * endpoint (client_listen) over ZeroMQ, one ApiRequest, one ApiResponse. */
@@ -22,9 +45,6 @@ int cmd_submit(int argc, char **argv);
 int cmd_notice(int argc, char **argv);
 
 /* ------------------------------------------- client helpers (client_util.c) */
-
-#include <stddef.h>
-#include <stdint.h>
 
 #include "api.pb-c.h"
 

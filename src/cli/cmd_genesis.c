@@ -61,7 +61,7 @@ static void plan_client_listen(const port_plan *pp, long i, char *buf, size_t si
 }
 
 /* A host name, an IPv4 address or a bracketed IPv6 address ([::1]). */
-static int host_ok(const char *s)
+int cli_host_ok(const char *s)
 {
     size_t len = strlen(s);
     if (len == 0 || len > MAX_HOST)
@@ -103,7 +103,7 @@ static long parse_hosts(const char *list, char ***out)
         comma = strchr(p, ',');
         if (comma)
             *comma = '\0';
-        if (!host_ok(p)) {
+        if (!cli_host_ok(p)) {
             fprintf(stderr,
                     "evote genesis: --hosts: '%.*s' (host %ld) is not a host name or address: give one per "
                     "validator, separated by commas, e.g. --hosts evoted-0,evoted-1,10.0.0.3,[fd00::4] "
@@ -150,6 +150,8 @@ static const char genesis_help[] =
     "                     [--chain-name NAME]\n"
     "       evote genesis --dir DIR --hosts H0,H1,... [--peer-port P] [--client-port C]\n"
     "                     [--authorities M] [--chain-name NAME]\n"
+    "       evote genesis --from-public-keys FILE --out GENESIS [--chain-name NAME]\n"
+    "       evote genesis --check GENESIS\n"
     "\n"
     "Creates a local test cluster on 127.0.0.1 in DIR (created if missing):\n"
     "  DIR/node<i>/validator.key   Schnorr secret key (mode 0600)\n"
@@ -160,15 +162,29 @@ static const char genesis_help[] =
     "  DIR/genesis.txt             the chain: every validator and authority\n"
     "and prints the chain id. N must be 3f+1 (4, 7, 10, ... 100) so that f faulty\n"
     "validators are tolerated. P defaults to 7100, M to 1, NAME to evote-local.\n"
+    "Refuses a DIR that already holds a genesis.txt; never overwrites a key.\n"
+    "For a real election every validator generates its own keys on its own\n"
+    "machine: this command is for tests and demonstrations only (see\n"
+    "--from-public-keys below).\n"
     "\n"
     "With --hosts, one validator per host (or container): validator i's endpoint\n"
     "in the genesis is tcp://H_i:P and its evoted.conf listens on every interface,\n"
     "peers on tcp://0.0.0.0:P and clients on tcp://0.0.0.0:C (P defaults to 7100,\n"
     "C to 7200; the same on every host). N is the number of hosts (--validators,\n"
     "if given, must agree). deploy/gen-cluster.sh wraps this for docker-compose.\n"
-    "Refuses a DIR that already holds a genesis.txt; never overwrites a key.\n"
-    "For a real election every validator generates its own keys on its own\n"
-    "machine: this command is for tests and demonstrations only.\n";
+    "\n"
+    "--from-public-keys: the genesis ceremony of real authorities. Each one makes\n"
+    "its keys on its own machine ('evote keygen --out validator.key', 'evote\n"
+    "keygen --curve --out curve.key', 'evote keygen --out authority.key') and\n"
+    "sends only the public keys. FILE lists them, '#' starts a comment:\n"
+    "  chain_name national-2027\n"
+    "  validator NAME SCHNORR-PUBKEY(64 hex) CURVE-PUBKEY(40 Z85) tcp://HOST:PORT\n"
+    "  authority NAME SCHNORR-PUBKEY(64 hex)\n"
+    "  checkpoint_interval N / max_batch_txs N   (optional)\n"
+    "Validators are numbered in file order; n must be 3f+1. Every field is\n"
+    "checked; GENESIS is written (never overwritten) and its chain id printed:\n"
+    "every authority runs the same command or 'evote genesis --check GENESIS'\n"
+    "and confirms the chain id to the others out of band.\n";
 
 /* A path under dir: "dir/a" or "dir/a/b". Returns: malloc'ed, or NULL. */
 static char *path_join(const char *dir, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -429,7 +445,7 @@ static char *genesis_text(const char *chain_name, long n, const port_plan *pp, c
 
 int cmd_genesis(int argc, char **argv)
 {
-    enum { OPT_HOSTS = 256, OPT_PEER_PORT, OPT_CLIENT_PORT };
+    enum { OPT_HOSTS = 256, OPT_PEER_PORT, OPT_CLIENT_PORT, OPT_FROM_PUBLIC_KEYS, OPT_OUT, OPT_CHECK };
     static const struct option opts[] = {{"dir", required_argument, NULL, 'd'},
                                          {"validators", required_argument, NULL, 'n'},
                                          {"base-port", required_argument, NULL, 'p'},
@@ -438,7 +454,12 @@ int cmd_genesis(int argc, char **argv)
                                          {"hosts", required_argument, NULL, OPT_HOSTS},
                                          {"peer-port", required_argument, NULL, OPT_PEER_PORT},
                                          {"client-port", required_argument, NULL, OPT_CLIENT_PORT},
+                                         {"from-public-keys", required_argument, NULL, OPT_FROM_PUBLIC_KEYS},
+                                         {"out", required_argument, NULL, OPT_OUT},
+                                         {"check", required_argument, NULL, OPT_CHECK},
                                          {0, 0, 0, 0}};
+    const char *from_keys = NULL, *out_path = NULL, *check_path = NULL;
+    int chain_name_given = 0, local_opts_given = 0;
     const char *dir = NULL, *chain_name = "evote-local", *hosts_arg = NULL;
     long n = -1, m = 1;
     int base_port_given = 0, host_ports_given = 0;
@@ -457,9 +478,12 @@ int cmd_genesis(int argc, char **argv)
     }
     while ((c = getopt_long(argc, argv, "d:n:p:a:c:", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': dir = optarg; break;
-        case 'c': chain_name = optarg; break;
-        case OPT_HOSTS: hosts_arg = optarg; break;
+        case 'd': dir = optarg; local_opts_given = 1; break;
+        case 'c': chain_name = optarg; chain_name_given = 1; break;
+        case OPT_HOSTS: hosts_arg = optarg; local_opts_given = 1; break;
+        case OPT_FROM_PUBLIC_KEYS: from_keys = optarg; break;
+        case OPT_OUT: out_path = optarg; break;
+        case OPT_CHECK: check_path = optarg; break;
         case 'n':
             if (!parse_long(optarg, 0, 1000000, &n)) {
                 fprintf(stderr, "evote genesis: --validators takes a number, not '%s'\n", optarg);
@@ -483,6 +507,7 @@ int cmd_genesis(int argc, char **argv)
             host_ports_given = 1;
             break;
         case 'a':
+            local_opts_given = 1;
             if (!parse_long(optarg, 0, MAX_AUTHORITIES, &m)) {
                 fprintf(stderr, "evote genesis: --authorities takes a number 0..%d, not '%s'\n", MAX_AUTHORITIES,
                         optarg);
@@ -493,6 +518,19 @@ int cmd_genesis(int argc, char **argv)
             fputs(genesis_help, stderr);
             return EXIT_USAGE;
         }
+    }
+    if (from_keys != NULL || check_path != NULL || out_path != NULL) {
+        if (local_opts_given || n >= 0 || base_port_given || host_ports_given || optind != argc ||
+            (from_keys != NULL) + (check_path != NULL) != 1 || (from_keys != NULL) != (out_path != NULL) ||
+            (check_path != NULL && chain_name_given)) {
+            fprintf(stderr, "evote genesis: --from-public-keys FILE --out GENESIS [--chain-name NAME], or --check "
+                            "GENESIS, without the options that make a test cluster\n\n");
+            fputs(genesis_help, stderr);
+            return EXIT_USAGE;
+        }
+        if (check_path != NULL)
+            return cli_genesis_show(check_path);
+        return cli_genesis_from_public_keys(from_keys, out_path, chain_name_given ? chain_name : NULL);
     }
     if (dir == NULL || (n < 0 && hosts_arg == NULL) || optind != argc) {
         fputs(genesis_help, stderr);

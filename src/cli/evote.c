@@ -22,9 +22,9 @@ static int cmd_keygen(int argc, char **argv);
 static int cmd_pubkey(int argc, char **argv);
 
 static const cli_command commands[] = {
-    {"keygen", "generate a Schnorr key pair (secret file mode 0600, public key printed)", cmd_keygen},
+    {"keygen", "generate a Schnorr (or --curve: CURVE) key pair (secret file mode 0600, public key printed)", cmd_keygen},
     {"pubkey", "print the public key of a secret key file", cmd_pubkey},
-    {"genesis", "create keys, configs and a genesis file for a local test cluster", cmd_genesis},
+    {"genesis", "make a test cluster, or a genesis from the authorities' public keys", cmd_genesis},
     {"status", "print a validator's status: view, primary, height, peers, mempool", cmd_status},
     {"tip", "print the height and hash of a validator's last block", cmd_tip},
     {"block", "print the block at a height, its certificate and its transactions", cmd_block},
@@ -72,22 +72,27 @@ static void print_pubkey(const signing_key *key)
 }
 
 static const char keygen_help[] =
-    "usage: evote keygen --out FILE\n"
+    "usage: evote keygen [--curve] --out FILE\n"
     "\n"
     "Generates a BIP340 Schnorr key pair from the operating system's random\n"
     "source. The secret key is written to FILE with mode 0600 (an existing\n"
     "file is never overwritten); the public key is written to FILE.pub and\n"
-    "printed as 64 hex digits. Give only the public key to others.\n";
+    "printed as 64 hex digits. Give only the public key to others.\n"
+    "\n"
+    "--curve: a CURVE key pair instead, a validator's identity on the peer\n"
+    "mesh (curve_key in evoted.conf): the secret goes to FILE (mode 0600), the\n"
+    "public key (40 Z85 characters) to FILE.pub and to stdout.\n";
 
 static int cmd_keygen(int argc, char **argv)
 {
-    static const struct option opts[] = {{"out", required_argument, NULL, 'o'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"out", required_argument, NULL, 'o'}, {"curve", no_argument, NULL, 'C'}, {0, 0, 0, 0}};
     const char *out = NULL;
     signing_key *key = NULL;
     crypto_err err;
     char *pub_path;
     FILE *f;
-    int c;
+    int c, curve = 0;
 
     if (cli_wants_help(argc, argv)) {
         fputs(keygen_help, stdout);
@@ -96,6 +101,8 @@ static int cmd_keygen(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
         if (c == 'o')
             out = optarg;
+        else if (c == 'C')
+            curve = 1;
         else {
             fputs(keygen_help, stderr);
             return EXIT_USAGE;
@@ -105,6 +112,8 @@ static int cmd_keygen(int argc, char **argv)
         fputs(keygen_help, stderr);
         return EXIT_USAGE;
     }
+    if (curve)
+        return cli_curve_keygen(out);
     err = signing_key_generate(&key);
     if (err == CRYPTO_OK)
         err = signing_key_save(key, out);
@@ -138,18 +147,20 @@ static int cmd_keygen(int argc, char **argv)
 }
 
 static const char pubkey_help[] =
-    "usage: evote pubkey --key FILE\n"
+    "usage: evote pubkey [--curve] --key FILE\n"
     "\n"
     "Prints the 64-hex-digit public key of the secret key in FILE (which must\n"
-    "be readable by its owner only).\n";
+    "be readable by its owner only). --curve: FILE is a CURVE secret key\n"
+    "(curve_key in evoted.conf); prints its 40-character Z85 public key.\n";
 
 static int cmd_pubkey(int argc, char **argv)
 {
-    static const struct option opts[] = {{"key", required_argument, NULL, 'k'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"key", required_argument, NULL, 'k'}, {"curve", no_argument, NULL, 'C'}, {0, 0, 0, 0}};
     const char *path = NULL;
     signing_key *key = NULL;
     crypto_err err;
-    int c;
+    int c, curve = 0;
 
     if (cli_wants_help(argc, argv)) {
         fputs(pubkey_help, stdout);
@@ -158,6 +169,8 @@ static int cmd_pubkey(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "k:", opts, NULL)) != -1) {
         if (c == 'k')
             path = optarg;
+        else if (c == 'C')
+            curve = 1;
         else {
             fputs(pubkey_help, stderr);
             return EXIT_USAGE;
@@ -167,6 +180,8 @@ static int cmd_pubkey(int argc, char **argv)
         fputs(pubkey_help, stderr);
         return EXIT_USAGE;
     }
+    if (curve)
+        return cli_curve_pubkey(path);
     err = signing_key_load(path, &key);
     if (err != CRYPTO_OK) {
         fprintf(stderr, "evote pubkey: %s: %s\n", path, crypto_strerror(err));
