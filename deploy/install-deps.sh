@@ -24,6 +24,8 @@ PACKAGES=(
 TEST_PACKAGES=(
   docker-compose                 # ctest compose_config: 'docker-compose config' checks
                                  # deploy/docker-compose.yml (needs no Docker engine)
+  iproute2 nftables              # ctest cluster_netns: ip netns, veth, bridge, tc tbf;
+                                 # nft for packet loss, partitions and the relay's DNAT
 )
 if [ "$build_only" -eq 0 ]; then PACKAGES+=("${TEST_PACKAGES[@]}"); fi
 
