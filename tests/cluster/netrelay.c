@@ -484,6 +484,10 @@ int main(int argc, char **argv)
             pfds[n] = (struct pollfd){.fd = ue ? c->upstream : -1, .events = ue};
             owner[n++] = 2 * i + 1;
         }
+        /* At most 1 s: a signal that lands between the flag checks and poll
+         * is seen within a second. */
+        if (timeout < 0 || timeout > 1000)
+            timeout = 1000;
         int ready = poll(pfds, (nfds_t)n, (int)timeout);
         if (ready < 0) {
             if (errno == EINTR)
