@@ -11,7 +11,10 @@
 # background job the test started is killed (by its own pid) and the
 # temporary directory removed (kept when the test fails or
 # EVOTE_CLUSTER_KEEP=1). On failure the failing node's last 30 log lines
-# (or every node's, when no node is to blame) are printed.
+# (or every node's, when no node is to blame) are printed. A test whose
+# nodes live in network namespaces (netns.sh) sets NODE_NS[i], and every
+# command addressed to node i runs there (in_node); it defines
+# cleanup_hook, which on_exit calls once every process is dead.
 set -uo pipefail
 
 EVOTED=${1:?usage: $0 EVOTED EVOTE CLUSTER_TOOL}
