@@ -20,6 +20,7 @@
 
 #include "audit.h"
 #include "chain_store.h"
+#include "data_file.h"
 #include "kvmap.h"
 
 #define WINDOW_ITEMS 4096 /* transactions per parallel step (a few MB of decoded transactions) */
@@ -500,6 +501,14 @@ static int execute_block(auditor *a, block_item *b)
                        b->items[i].err == LEDGER_ERR_ENVELOPE ? crypto_strerror(b->items[i].detail) : "");
         else
             a->rep->signatures++;
+    {
+        uint64_t hh = 0;
+        uint8_t *copy = NULL;
+        size_t cl;
+        if (chain_store_get_block_by_hash(a->store, hash, &copy, &cl, &hh) != STORE_OK || hh != H)
+            audit_fail(a->rep, H, NULL, NULL, "the snapshot's block-hash index does not point at this block");
+        free(copy);
+    }
     if (b->batch == NULL)
         goto next;
     memset(&view, 0, sizeof view);
@@ -951,6 +960,18 @@ int audit_run(const audit_options *opt, audit_report *rep, char *why, size_t why
     }
     snprintf(rep->chain_name, sizeof rep->chain_name, "%s", a.g->chain_name);
     crypto_hex(a.g->chain_id, CRYPTO_CHAIN_ID_LEN, rep->chain_id);
+    {
+        /* The structure of the file first: LMDB trusts what it maps. */
+        char file[4096], reason[256];
+        data_file_info info;
+        int e = 0;
+        snprintf(file, sizeof file, "%.4000s/data.mdb", opt->snapshot_dir);
+        if (data_file_check(file, &info, &e, reason, sizeof reason) == DATA_FILE_OK &&
+            !audit_pages_check(file, info.page_size, info.last_page, reason, sizeof reason)) {
+            snprintf(why, why_len, "%s: the file is damaged: %s", file, reason);
+            goto done;
+        }
+    }
     se = chain_store_open_readonly(opt->snapshot_dir, a.g->chain_id, &a.store, &serr);
     if (se != STORE_OK) {
         snprintf(why, why_len, "%s\n  (%s)", serr.detail[0] ? serr.detail : opt->snapshot_dir, store_strerror(se));
