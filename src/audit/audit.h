@@ -69,6 +69,8 @@ typedef struct {
     uint64_t ballot_proofs;            /* ballots whose proofs were checked */
     unsigned threads;
     double seconds;
+    double sequential_cpu;             /* CPU seconds of the calling thread outside the
+                                          parallel parts (Amdahl's serial fraction) */
     audit_election *elections;
     size_t n_elections;
     audit_failure failures[AUDIT_MAX_FAILURES];

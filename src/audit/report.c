@@ -161,9 +161,10 @@ void audit_report_json(const audit_report *r, FILE *out)
     fputs(",\"chain_name\":", out);
     json_str(out, r->chain_name);
     fprintf(out, ",\"chain_id\":\"%s\",\"height\":%llu,\"tip_hash\":\"%s\",\"transactions\":%llu,"
-                 "\"signatures\":%llu,\"ballot_proofs\":%llu,\"threads\":%u,\"seconds\":%.3f,\"elections\":[",
+                 "\"signatures\":%llu,\"ballot_proofs\":%llu,\"threads\":%u,\"seconds\":%.3f,\"sequential_cpu_seconds\":%.3f,\"elections\":[",
             r->chain_id, (unsigned long long)r->height, r->tip_hash, (unsigned long long)r->transactions,
-            (unsigned long long)r->signatures, (unsigned long long)r->ballot_proofs, r->threads, r->seconds);
+            (unsigned long long)r->signatures, (unsigned long long)r->ballot_proofs, r->threads, r->seconds,
+            r->sequential_cpu);
     for (size_t i = 0; i < r->n_elections; i++) {
         const audit_election *e = &r->elections[i];
         int first = 1;
