@@ -621,7 +621,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "reusing the chain in %s\n", dir);
     audit_pool_destroy(&pool);
 
-    single = single_ballot_seconds(dir, nballots < 500 ? nballots : 500, &single_cpu);
+    single = single_ballot_seconds(dir, nballots < 2000 ? nballots : 2000, &single_cpu);
     memset(&opt, 0, sizeof opt);
     snprintf(path, sizeof path, "%.2000s/genesis.txt", dir);
     opt.genesis_path = path;
