@@ -15,7 +15,9 @@
 
 #include "../../src/audit/kvmap.h"
 #include "audit.h"
+#include "chain_store.h"
 #include "consensus.pb-c.h"
+#include "data_file.h"
 
 static const char *curve_keys[4] = {
     "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7", "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID",
@@ -360,6 +362,97 @@ static void test_pool_runs_every_index_once(void **state)
     assert_null(p);
 }
 
+/* ---------------------------------------------------------- page walk */
+
+/* A real chain store with some state, then its data.mdb damaged in place. */
+static char *make_store(char *dir)
+{
+    chain_store *cs = NULL;
+    uint8_t chain[CRYPTO_CHAIN_ID_LEN] = {7};
+    chain_store_state_change ch[200];
+    uint8_t keys[200][8], val[300];
+    static char file[300];
+    memset(val, 0x5a, sizeof val);
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(chain_store_open(dir, chain, NULL, &cs, NULL), STORE_OK);
+    for (int i = 0; i < 200; i++) {
+        memcpy(keys[i], "key", 3);
+        snprintf((char *)keys[i] + 3, 5, "%04d", i);
+        ch[i] = (chain_store_state_change){keys[i], 7, val, sizeof val, 0};
+    }
+    assert_int_equal(chain_store_put_state(cs, ch, 200), STORE_OK);
+    chain_store_destroy(&cs);
+    snprintf(file, sizeof file, "%s/data.mdb", dir);
+    return file;
+}
+
+/* Reads page pg of file into buf (4096 bytes), or writes it back. */
+static void page_io(const char *file, uint64_t pg, uint8_t *buf, int write)
+{
+    FILE *f = fopen(file, write ? "r+b" : "rb");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, (long)(pg * 4096), SEEK_SET), 0);
+    if (write)
+        assert_int_equal(fwrite(buf, 1, 4096, f), 4096);
+    else
+        assert_int_equal(fread(buf, 1, 4096, f), 4096);
+    fclose(f);
+}
+
+static uint64_t first_leaf(const char *file, uint64_t last)
+{
+    uint8_t p[4096];
+    for (uint64_t pg = 2; pg <= last; pg++) {
+        page_io(file, pg, p, 0);
+        if (p[10] & 0x02)
+            return pg;
+    }
+    fail_msg("no leaf page");
+    return 0;
+}
+
+static void test_page_walk_accepts_a_sound_file_and_finds_damage(void **state)
+{
+    char dir[] = "/tmp/evote-test-audit-XXXXXX", why[256], cmd[64];
+    const char *file = make_store(dir);
+    data_file_info info;
+    uint8_t p[4096], orig[4096];
+    uint64_t leaf;
+    int e;
+    (void)state;
+    assert_int_equal(data_file_check(file, &info, &e, why, sizeof why), DATA_FILE_OK);
+    if (info.page_size != 4096) /* the test reads 4 KiB pages */
+        skip();
+    assert_int_equal(audit_pages_check(file, info.page_size, info.last_page, why, sizeof why), 1);
+    leaf = first_leaf(file, info.last_page);
+    page_io(file, leaf, orig, 0);
+
+    memcpy(p, orig, sizeof p);
+    p[0] ^= 0x40; /* the page number */
+    page_io(file, leaf, p, 1);
+    assert_int_equal(audit_pages_check(file, info.page_size, info.last_page, why, sizeof why), 0);
+    assert_non_null(strstr(why, "says it is page"));
+
+    memcpy(p, orig, sizeof p);
+    p[16] = 0xff; /* the first node's offset: past the page */
+    p[17] = 0x0f;
+    page_io(file, leaf, p, 1);
+    assert_int_equal(audit_pages_check(file, info.page_size, info.last_page, why, sizeof why), 0);
+    assert_non_null(strstr(why, "outside the page"));
+
+    memcpy(p, orig, sizeof p);
+    p[12] = 0xf1; /* lower beyond upper */
+    p[13] = 0x0f;
+    page_io(file, leaf, p, 1);
+    assert_int_equal(audit_pages_check(file, info.page_size, info.last_page, why, sizeof why), 0);
+    assert_non_null(strstr(why, "impossible bounds"));
+
+    page_io(file, leaf, orig, 1);
+    assert_int_equal(audit_pages_check(file, info.page_size, info.last_page, why, sizeof why), 1);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -374,6 +467,7 @@ int main(void)
         cmocka_unit_test(test_report_track_superseded),
         cmocka_unit_test(test_kvmap_put_get_delete_grow),
         cmocka_unit_test(test_pool_runs_every_index_once),
+        cmocka_unit_test(test_page_walk_accepts_a_sound_file_and_finds_damage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
