@@ -530,8 +530,8 @@ static store_err open_common(const char *dir, const uint8_t *chain_id, const cha
         err = open_error(dir, rc, why);
         goto fail;
     }
-    if (read_only)
-        flags |= MDB_RDONLY | MDB_NOLOCK;
+    if (read_only) /* 1: a copy, no lock file; 2: a live store, as a registered reader */
+        flags |= MDB_RDONLY | (read_only == 1 ? MDB_NOLOCK : 0);
     rc = mdb_env_open(s->env, dir, flags, 0600);
     if (rc != MDB_SUCCESS) {
         err = open_error(dir, rc, why);
@@ -1328,4 +1328,58 @@ store_err chain_store_snapshot(chain_store *self, const char *dir)
     err = from_mdb(self, rc);
     unlink(file); /* never leave a partial copy that looks like a store */
     return err == STORE_ERR_NOT_FOUND ? STORE_ERR_SNAPSHOT_DIR : err;
+}
+
+store_err chain_store_snapshot_dir(const char *data_dir, const char *out_dir, store_error *why)
+{
+    chain_store *s = NULL;
+    store_err err;
+
+    if (data_dir == NULL || out_dir == NULL) {
+        set_why(why, EINVAL, "chain_store_snapshot_dir: NULL argument");
+        return STORE_ERR_BAD_ARG;
+    }
+    err = open_common(data_dir, NULL, NULL, 2, &s, why);
+    if (err != STORE_OK)
+        return err;
+    /* The node may grow its map while we copy: a read-only reader then gets
+     * MDB_MAP_RESIZED and must adopt the new size before trying again. */
+    for (int attempt = 0;; attempt++) {
+        err = chain_store_snapshot(s, out_dir);
+        if (err != STORE_ERR_LMDB || attempt == 5)
+            break;
+        if (mdb_env_set_mapsize(s->env, 0) != MDB_SUCCESS)
+            break;
+    }
+    if (err != STORE_OK)
+        set_why(why, 0, "%s -> %s: %s", data_dir, out_dir, store_strerror(err));
+    chain_store_destroy(&s);
+    return err;
+}
+
+store_err chain_store_iterate_state(chain_store *self, chain_store_state_fn fn, void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int rc;
+
+    if (self == NULL || fn == NULL)
+        return STORE_ERR_BAD_ARG;
+    if ((rc = txn_begin(self, MDB_RDONLY, &txn)) != MDB_SUCCESS)
+        return from_mdb(self, rc);
+    rc = mdb_cursor_open(txn, self->state, &cur);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    while (rc == MDB_SUCCESS) {
+        if (fn(ctx, k.mv_data, k.mv_size, v.mv_data, v.mv_size) != 0)
+            break;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    if (rc == MDB_NOTFOUND)
+        rc = MDB_SUCCESS;
+    if (cur)
+        mdb_cursor_close(cur);
+    txn_end(self, txn, 0);
+    return from_mdb(self, rc);
 }

@@ -256,6 +256,23 @@ EVOTE_WARN_UNUSED store_err chain_store_iterate(chain_store *self, uint64_t from
  * _DISK_FULL, _LMDB. */
 EVOTE_WARN_UNUSED store_err chain_store_snapshot(chain_store *self, const char *dir);
 
+/* Hot snapshot of the store a node is running on, from ANOTHER process on
+ * the same host: opens `data_dir` read-only with LMDB's lock file (a reader
+ * slot keeps the pages the copy reads from being reused by the writer), so
+ * the node goes on appending, and copies it compacted into `out_dir` as
+ * chain_store_snapshot does. Never writes to data_dir except the reader
+ * slot in lock.mdb. Out: *why on failure (may be NULL).
+ * Returns: STORE_OK, _NO_STORE, _CORRUPT, _NOT_CHAIN_STORE, _SNAPSHOT_DIR,
+ *          _IO, _DISK_FULL, _NOMEM, _LMDB. */
+EVOTE_WARN_UNUSED store_err chain_store_snapshot_dir(const char *data_dir, const char *out_dir, store_error *why);
+
+/* Called for every key of the "state" database in key order, inside one
+ * read transaction (key and value point into the map, valid during the
+ * call). Returns from the callback: 0 to go on, anything else to stop. */
+typedef int (*chain_store_state_fn)(void *ctx, const uint8_t *key, size_t key_len, const uint8_t *value,
+                                    size_t value_len);
+EVOTE_WARN_UNUSED store_err chain_store_iterate_state(chain_store *self, chain_store_state_fn fn, void *ctx);
+
 /* Out: the current map size in bytes (grows with the chain). */
 size_t chain_store_map_size(chain_store *self);
 

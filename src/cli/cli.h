@@ -156,4 +156,7 @@ int cli_read_voter_file(const char *cmd, const char *path, uint8_t (**keys)[32],
  * Returns: 1, or 0 after saying what is wrong. */
 int cli_parse_selection(const char *cmd, const Evote__V1__Question *q, size_t qi, const char *text, uint8_t *sel);
 
+/* evote snapshot (cmd_snapshot.c): a hot copy of a running node's chain store. */
+int cmd_snapshot(int argc, char **argv);
+
 #endif

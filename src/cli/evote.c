@@ -38,6 +38,7 @@ static const cli_command commands[] = {
     {"vote", "cast an encrypted ballot; prints its tracking code (voters)", cmd_vote},
     {"track", "show whether the ballot of a tracking code is in the chain and counts", cmd_track},
     {"result", "print an election's result and how to verify it", cmd_result},
+    {"snapshot", "copy a running validator's chain store for evote-audit (offline)", cmd_snapshot},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -1,0 +1,243 @@
+/* The audit report: recording failures, and rendering for people (text)
+ * and for programs (JSON). Pure: no file or network access beyond `out`. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+
+void audit_fail(audit_report *r, uint64_t height, const uint8_t *tx_id, const char *election, const char *fmt, ...)
+{
+    va_list ap;
+    r->n_failures++;
+    if (election != NULL)
+        for (size_t i = 0; i < r->n_elections; i++)
+            if (strcmp(r->elections[i].id, election) == 0)
+                r->elections[i].failures++;
+    if (r->n_failures_kept >= AUDIT_MAX_FAILURES)
+        return;
+    audit_failure *f = &r->failures[r->n_failures_kept++];
+    memset(f, 0, sizeof *f);
+    f->height = height;
+    if (tx_id != NULL) {
+        f->has_tx = 1;
+        memcpy(f->tx_id, tx_id, CRYPTO_HASH_LEN);
+    }
+    if (election != NULL)
+        snprintf(f->election, sizeof f->election, "%s", election);
+    va_start(ap, fmt);
+    vsnprintf(f->what, sizeof f->what, fmt, ap);
+    va_end(ap);
+}
+
+void audit_report_free(audit_report *r)
+{
+    for (size_t i = 0; i < r->n_elections; i++) {
+        for (size_t k = 0; k < r->elections[i].n_options; k++)
+            free(r->elections[i].options[k]);
+        free(r->elections[i].options);
+    }
+    free(r->elections);
+    r->elections = NULL;
+    r->n_elections = 0;
+}
+
+static const char *reason_name(int code)
+{
+    const char *s = protobuf_c_enum_descriptor_get_value(&evote__v1__tx_result__descriptor, code)
+                        ? protobuf_c_enum_descriptor_get_value(&evote__v1__tx_result__descriptor, code)->name
+                        : NULL;
+    return s ? s : "UNKNOWN";
+}
+
+static const char *track_status_name(int s)
+{
+    return s == 1 ? "COUNTED" : s == 2 ? "SUPERSEDED" : s == 3 ? "REJECTED" : "NOT_A_BALLOT";
+}
+
+static void failure_text(const audit_failure *f, FILE *out)
+{
+    char id[2 * CRYPTO_HASH_LEN + 1];
+    fputs("  FAILED", out);
+    if (f->height)
+        fprintf(out, " height %llu", (unsigned long long)f->height);
+    if (f->has_tx) {
+        crypto_hex(f->tx_id, CRYPTO_HASH_LEN, id);
+        fprintf(out, " tx %s", id);
+    }
+    if (f->election[0])
+        fprintf(out, " election %s", f->election);
+    fprintf(out, ": %s\n", f->what);
+}
+
+void audit_report_text(const audit_report *r, FILE *out)
+{
+    fprintf(out, "chain %s (%.16s...), blocks 1..%llu, tip %.16s...\n", r->chain_name, r->chain_id,
+             (unsigned long long)r->height, r->tip_hash);
+    fprintf(out, "checked: %llu transactions, %llu signatures, %llu ballot proofs, on %u threads in %.2f s\n",
+            (unsigned long long)r->transactions, (unsigned long long)r->signatures,
+            (unsigned long long)r->ballot_proofs, r->threads, r->seconds);
+    for (size_t i = 0; i < r->n_elections; i++) {
+        const audit_election *e = &r->elections[i];
+        uint64_t rejected = 0;
+        for (int c = 0; c < AUDIT_RESULT_CODES; c++)
+            rejected += e->rejected[c];
+        fprintf(out, "\nelection %s%s%s%s\n", e->id, e->title[0] ? " \"" : "", e->title, e->title[0] ? "\"" : "");
+        if (!e->defined)
+            fputs("  (never created on this chain)\n", out);
+        fprintf(out, "  trustees %u, threshold %u, qualified dealers %u, %s\n", e->trustees, e->threshold,
+                e->qualified, e->closed ? "closed" : "not closed");
+        fprintf(out, "  voters registered  %llu\n", (unsigned long long)e->voters_registered);
+        fprintf(out, "  ballots cast       %llu\n", (unsigned long long)e->ballots_cast);
+        fprintf(out, "  ballots counted    %llu\n", (unsigned long long)e->ballots_counted);
+        fprintf(out, "  superseded         %llu (replaced by the same voter's later ballot)\n",
+                (unsigned long long)e->ballots_superseded);
+        fprintf(out, "  rejected           %llu\n", (unsigned long long)rejected);
+        for (int c = 0; c < AUDIT_RESULT_CODES; c++)
+            if (e->rejected[c])
+                fprintf(out, "    %-28s %llu\n", reason_name(c), (unsigned long long)e->rejected[c]);
+        if (e->has_result) {
+            fprintf(out, "  result (height %llu, trustees", (unsigned long long)e->result_height);
+            for (size_t k = 0; k < e->n_result_trustees; k++)
+                fprintf(out, " %u", e->result_trustees[k]);
+            fputs("):\n", out);
+            for (size_t k = 0; k < e->n_options; k++)
+                fprintf(out, "    %-30s %llu\n", e->options[k], (unsigned long long)e->counts[k]);
+        } else
+            fputs("  result             none on this chain yet\n", out);
+        fprintf(out, "  %s\n", e->failures ? "FAILED: see the failures below" : "VERIFIED");
+    }
+    if (r->track_asked) {
+        char code[2 * CRYPTO_HASH_LEN + 1], by[2 * CRYPTO_HASH_LEN + 1];
+        crypto_hex(r->track_code, CRYPTO_HASH_LEN, code);
+        fprintf(out, "\ntracking code %s\n", code);
+        if (!r->track_found)
+            fputs("  not in this snapshot\n", out);
+        else {
+            fprintf(out, "  in block %llu (transaction %u), election %s\n", (unsigned long long)r->track_height,
+                    r->track_index, r->track_election);
+            fprintf(out, "  certificate signed by %s\n", r->track_signers);
+            fprintf(out, "  %s", track_status_name(r->track_status));
+            if (r->track_status == 2) {
+                crypto_hex(r->track_replaced_by, CRYPTO_HASH_LEN, by);
+                fprintf(out, ": replaced by %s", by);
+            } else if (r->track_status == 3)
+                fprintf(out, ": %s", reason_name(r->track_result));
+            fputc('\n', out);
+        }
+    }
+    fputc('\n', out);
+    for (size_t i = 0; i < r->n_failures_kept; i++)
+        failure_text(&r->failures[i], out);
+    if (r->n_failures > r->n_failures_kept)
+        fprintf(out, "  ... and %llu more failures\n", (unsigned long long)(r->n_failures - r->n_failures_kept));
+    if (r->n_failures == 0)
+        fputs("VERIFIED: every block, certificate, transaction, ballot and result checks out\n", out);
+    else
+        fprintf(out, "VERIFICATION FAILED: %llu problem%s found\n", (unsigned long long)r->n_failures,
+                r->n_failures == 1 ? "" : "s");
+}
+
+/* JSON string: escapes quotes, backslashes and control bytes. */
+static void json_str(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(out, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(out, "\\u%04x", c);
+        else
+            fputc(c, out);
+    }
+    fputc('"', out);
+}
+
+void audit_report_json(const audit_report *r, FILE *out)
+{
+    fputs("{\"verified\":", out);
+    fputs(r->n_failures == 0 ? "true" : "false", out);
+    fputs(",\"chain_name\":", out);
+    json_str(out, r->chain_name);
+    fprintf(out, ",\"chain_id\":\"%s\",\"height\":%llu,\"tip_hash\":\"%s\",\"transactions\":%llu,"
+                 "\"signatures\":%llu,\"ballot_proofs\":%llu,\"threads\":%u,\"seconds\":%.3f,\"sequential_cpu_seconds\":%.3f,\"elections\":[",
+            r->chain_id, (unsigned long long)r->height, r->tip_hash, (unsigned long long)r->transactions,
+            (unsigned long long)r->signatures, (unsigned long long)r->ballot_proofs, r->threads, r->seconds,
+            r->sequential_cpu);
+    for (size_t i = 0; i < r->n_elections; i++) {
+        const audit_election *e = &r->elections[i];
+        int first = 1;
+        fputs(i ? ",{\"id\":" : "{\"id\":", out);
+        json_str(out, e->id);
+        fputs(",\"title\":", out);
+        json_str(out, e->title);
+        fprintf(out, ",\"verified\":%s,\"failures\":%llu,\"trustees\":%u,\"threshold\":%u,\"closed\":%s,"
+                     "\"voters_registered\":%llu,\"ballots_cast\":%llu,\"ballots_accepted\":%llu,"
+                     "\"ballots_counted\":%llu,\"ballots_superseded\":%llu,\"rejected\":{",
+                e->failures ? "false" : "true", (unsigned long long)e->failures, e->trustees, e->threshold,
+                e->closed ? "true" : "false", (unsigned long long)e->voters_registered,
+                (unsigned long long)e->ballots_cast, (unsigned long long)e->ballots_accepted,
+                (unsigned long long)e->ballots_counted, (unsigned long long)e->ballots_superseded);
+        for (int c = 0; c < AUDIT_RESULT_CODES; c++)
+            if (e->rejected[c]) {
+                fprintf(out, "%s\"%s\":%llu", first ? "" : ",", reason_name(c), (unsigned long long)e->rejected[c]);
+                first = 0;
+            }
+        fputs("},\"result\":", out);
+        if (!e->has_result)
+            fputs("null", out);
+        else {
+            fprintf(out, "{\"height\":%llu,\"trustees\":[", (unsigned long long)e->result_height);
+            for (size_t k = 0; k < e->n_result_trustees; k++)
+                fprintf(out, "%s%u", k ? "," : "", e->result_trustees[k]);
+            fputs("],\"counts\":[", out);
+            for (size_t k = 0; k < e->n_options; k++) {
+                fputs(k ? ",{\"option\":" : "{\"option\":", out);
+                json_str(out, e->options[k]);
+                fprintf(out, ",\"count\":%llu}", (unsigned long long)e->counts[k]);
+            }
+            fputs("]}", out);
+        }
+        fputc('}', out);
+    }
+    fputs("],\"failures\":[", out);
+    for (size_t i = 0; i < r->n_failures_kept; i++) {
+        const audit_failure *f = &r->failures[i];
+        char id[2 * CRYPTO_HASH_LEN + 1];
+        fprintf(out, "%s{\"height\":%llu,\"tx\":", i ? "," : "", (unsigned long long)f->height);
+        if (f->has_tx) {
+            crypto_hex(f->tx_id, CRYPTO_HASH_LEN, id);
+            fprintf(out, "\"%s\"", id);
+        } else
+            fputs("null", out);
+        fputs(",\"election\":", out);
+        if (f->election[0])
+            json_str(out, f->election);
+        else
+            fputs("null", out);
+        fputs(",\"what\":", out);
+        json_str(out, f->what);
+        fputc('}', out);
+    }
+    fprintf(out, "],\"failure_count\":%llu", (unsigned long long)r->n_failures);
+    if (r->track_asked) {
+        char code[2 * CRYPTO_HASH_LEN + 1], by[2 * CRYPTO_HASH_LEN + 1];
+        crypto_hex(r->track_code, CRYPTO_HASH_LEN, code);
+        fprintf(out, ",\"track\":{\"code\":\"%s\",\"found\":%s", code, r->track_found ? "true" : "false");
+        if (r->track_found) {
+            fprintf(out, ",\"height\":%llu,\"index\":%u,\"election\":", (unsigned long long)r->track_height,
+                    r->track_index);
+            json_str(out, r->track_election);
+            fprintf(out, ",\"status\":\"%s\",\"result\":\"%s\",\"signers\":", track_status_name(r->track_status),
+                    reason_name(r->track_result));
+            json_str(out, r->track_signers);
+            if (r->track_status == 2) {
+                crypto_hex(r->track_replaced_by, CRYPTO_HASH_LEN, by);
+                fprintf(out, ",\"replaced_by\":\"%s\"", by);
+            }
+        }
+        fputc('}', out);
+    }
+    fputs("}\n", out);
+}

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# evote-audit on a real election: 4 validators run deploy/election-demo.sh
+# (40 voters, 3 options, revoting with 4 revotes, an unregistered key's
+# ballot rejected by the chain, 3 of 4 trustees decrypt), then a few more
+# rejected ballots; node1 is snapshotted with `evote snapshot` while notices
+# keep it writing, node2 with `mdb_copy -c`. Both audit VERIFIED (exit 0),
+# the JSON report says what the chain says, --track finds a counted and a
+# replaced ballot, and the audit leaves the snapshot's bytes and mtime as
+# they were. Then tampered copies — a vote ciphertext changed, a ballot
+# removed, two blocks swapped, a certificate with 2f signatures, a forged
+# count, bytes flipped inside live records — must each fail (exit 1) naming
+# the height; a truncated file cannot be read (exit 2).
+source "$(dirname "$0")/lib.sh" "$@"
+AUDIT=${4:?usage: $0 EVOTED EVOTE CLUSTER_TOOL EVOTE_AUDIT AUDIT_TAMPER}
+TAMPER=${5:?usage: $0 EVOTED EVOTE CLUSTER_TOOL EVOTE_AUDIT AUDIT_TAMPER}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+
+cluster_init audit 4
+start_all
+wait_ready
+for i in 0 1 2 3; do echo "${PIDS[$i]}" > "$DIR/c/node$i/evoted.pid"; done # election-demo uses them
+
+log "election: 40 voters, 4 revotes, 3 trustees decrypt"
+EVOTE_BIN=$(dirname "$EVOTE") bash "$ROOT/deploy/election-demo.sh" --voters 40 --revotes 4 "$DIR/c" \
+  > "$DIR/demo.out" 2>&1 || { tail -40 "$DIR/demo.out"; fail "the election demo failed"; }
+ID=$(cat "$DIR/c/election.id")
+G=(--genesis "$GENESIS")
+# Two more ballots the chain itself rejects: after the close (NOT_OPEN).
+for v in 1 2; do
+  "$EVOTE" vote --key "$DIR/c/voters/voter-00000$v.key" "${G[@]}" --id "$ID" --choice Ada --no-precheck \
+    --wait $((10000 * SCALE)) --node "$(ep 1)" > /dev/null 2>&1 && fail "a ballot after the close was accepted"
+done
+
+log "snapshots while node1 keeps writing"
+( k=0; while [ ! -e "$DIR/stop-load" ]; do k=$((k + 1)); notice $((k % 4)) load "notice $k" > /dev/null 2>&1; done ) &
+LOAD=$!
+BG_PIDS+=($LOAD)
+sleep 1
+"$EVOTE" snapshot --data "$DIR/c/node1/data" --out "$DIR/snap1" > "$DIR/snap1.out" 2>&1 ||
+  { cat "$DIR/snap1.out"; fail "evote snapshot failed"; }
+mkdir -m 700 "$DIR/snap2"
+mkdir -m 700 "$DIR/snap2"
+mdb_copy -c "$DIR/c/node2/data" "$DIR/snap2" 2> "$DIR/snap2.out" || { cat "$DIR/snap2.out"; fail "mdb_copy failed"; }
+"$EVOTE" snapshot --data "$DIR/c/node1/data" --out "$DIR/snap1" > /dev/null 2>&1 &&
+  fail "evote snapshot wrote into a directory that is not empty"
+touch "$DIR/stop-load"
+wait "$LOAD"
+
+audit() { # OUT SNAPSHOT [args...]: runs evote-audit, prints its exit code
+  local out=$1 snap=$2 rc
+  shift 2
+  "$AUDIT" --genesis "$GENESIS" --snapshot "$snap" "$@" > "$out" 2> "$out.err"
+  rc=$?
+  echo $rc
+}
+
+before=$(sha256sum "$DIR/snap1/data.mdb"; stat -c '%Y %s' "$DIR/snap1/data.mdb" "$DIR/snap1")
+rc=$(audit "$DIR/a1.txt" "$DIR/snap1")
+[ "$rc" = 0 ] || { cat "$DIR/a1.txt" "$DIR/a1.txt.err" | head -60; fail "the audit of the evote snapshot exits $rc"; }
+grep -q '^VERIFIED' "$DIR/a1.txt" || fail "the audit does not say VERIFIED"
+grep -q "election $ID" "$DIR/a1.txt" || fail "the report has no section for election $ID"
+grep -qE 'ballots counted +40$' "$DIR/a1.txt" || { cat "$DIR/a1.txt"; fail "the report does not count 40 ballots"; }
+grep -qE 'superseded +4 ' "$DIR/a1.txt" || { cat "$DIR/a1.txt"; fail "the report does not show 4 superseded ballots"; }
+grep -qE 'TX_RESULT_NOT_REGISTERED +1$' "$DIR/a1.txt" || { cat "$DIR/a1.txt"; fail "the stranger's ballot is not reported as rejected"; }
+grep -qE 'TX_RESULT_NOT_OPEN +2$' "$DIR/a1.txt" || { cat "$DIR/a1.txt"; fail "the late ballots are not reported as rejected"; }
+after=$(sha256sum "$DIR/snap1/data.mdb"; stat -c '%Y %s' "$DIR/snap1/data.mdb" "$DIR/snap1")
+[ "$before" = "$after" ] || fail "the audit changed the snapshot (bytes or mtime)"
+[ ! -e "$DIR/snap1/lock.mdb" ] || fail "the audit created a lock file in the snapshot"
+log "$(grep -E '^checked' "$DIR/a1.txt")"
+
+rc=$(audit "$DIR/a2.txt" "$DIR/snap2")
+[ "$rc" = 0 ] || { head -40 "$DIR/a2.txt" "$DIR/a2.txt.err"; fail "the audit of the mdb_copy snapshot exits $rc"; }
+
+rc=$(audit "$DIR/j.json" "$DIR/snap1" --json --election "$ID")
+[ "$rc" = 0 ] || fail "the JSON audit exits $rc"
+j=$(cat "$DIR/j.json")
+for want in '"verified":true' '"ballots_counted":40' '"ballots_superseded":4' '"voters_registered":40' \
+            '"failure_count":0' "\"id\":\"$ID\"" '"option":"Mayor: Ada"'; do
+  case "$j" in *"$want"*) ;; *) echo "$j"; fail "the JSON report lacks $want" ;; esac
+done
+# The published counts equal the last choice of every voter (what the demo checked on the nodes).
+read -r -a expect < <(cat "$DIR/c/votes.txt" "$DIR/c/revotes.txt" | awk '{ last[$1] = $2 } END {
+  for (k in last) c[last[k]]++; printf "%d %d %d\n", c["Ada"], c["Grace"], c["Edsger"] }')
+k=0
+for o in Ada Grace Edsger; do
+  case "$j" in *"\"option\":\"Mayor: $o\",\"count\":${expect[$k]}}"*) ;;
+    *) fail "the JSON report's count for $o is not ${expect[$k]}" ;; esac
+  k=$((k + 1))
+done
+# Balanced braces: a cheap well-formedness check without python.
+[ "$(tr -cd '{' < "$DIR/j.json" | wc -c)" = "$(tr -cd '}' < "$DIR/j.json" | wc -c)" ] || fail "unbalanced JSON"
+
+log "--track"
+counted=$(head -1 "$DIR/c/recodes.txt")
+replaced=$(cat "$DIR/c/replaced.txt")
+rc=$(audit "$DIR/t1.txt" "$DIR/snap1" --track "$counted")
+[ "$rc" = 0 ] && grep -q '^  COUNTED' "$DIR/t1.txt" && grep -q 'certificate signed by node' "$DIR/t1.txt" ||
+  { cat "$DIR/t1.txt"; fail "--track of a counted ballot"; }
+rc=$(audit "$DIR/t2.txt" "$DIR/snap1" --track "$replaced")
+[ "$rc" = 0 ] && grep -q "^  SUPERSEDED: replaced by $counted" "$DIR/t2.txt" ||
+  { cat "$DIR/t2.txt"; fail "--track of a replaced ballot"; }
+rc=$(audit "$DIR/t3.txt" "$DIR/snap1" --track "$(printf '%064d' 7)")
+[ "$rc" = 3 ] || fail "--track of an unknown code exits $rc, not 3"
+
+log "tampered copies"
+tamper() { ASAN_OPTIONS=detect_leaks=0 "$TAMPER" "$@"; } # a test tool: it does not free what it changes
+copy() { rm -rf "$DIR/bad"; cp -r "$DIR/snap1" "$DIR/bad"; }
+must_fail() { # WHAT HEIGHT [TXID]
+  local rc
+  rc=$(audit "$DIR/bad.txt" "$DIR/bad")
+  [ "$rc" = 1 ] || { head -30 "$DIR/bad.txt" "$DIR/bad.txt.err"; fail "$1: evote-audit exits $rc, not 1"; }
+  grep -q '^VERIFIED' "$DIR/bad.txt" && fail "$1: reported VERIFIED"
+  grep -q "FAILED height $2[ :]" "$DIR/bad.txt" || { head -30 "$DIR/bad.txt"; fail "$1: no failure at height $2"; }
+  log "$1: $(grep -m1 'FAILED height' "$DIR/bad.txt")"
+}
+copy; read -r h tx < <(tamper "$DIR/bad" ballot); must_fail "changed vote ciphertext" "$h"
+copy; read -r h tx < <(tamper "$DIR/bad" remove); must_fail "removed ballot" "$h"
+copy; read -r h < <(tamper "$DIR/bad" swap 5 6); must_fail "swapped blocks" 5
+copy; read -r h < <(tamper "$DIR/bad" cert 7); must_fail "certificate with 2f signatures" 7
+grep -q 'only 2 distinct validators signed' "$DIR/bad.txt" || fail "the 2f certificate is not explained"
+copy; read -r h < <(tamper "$DIR/bad" result); must_fail "forged result count" "$h"
+grep -q 'published count of "Mayor: Ada"' "$DIR/bad.txt" || fail "the forged count is not named"
+for seed in $(seq 1 20); do
+  copy
+  read -r h off < <(tamper "$DIR/bad" flip "$seed")
+  rc=$(audit "$DIR/bad.txt" "$DIR/bad")
+  [ "$rc" = 1 ] || [ "$rc" = 2 ] || { head -20 "$DIR/bad.txt" "$DIR/bad.txt.err"; fail "flip seed $seed (height $h, offset $off): exit $rc"; }
+  grep -q '^VERIFIED' "$DIR/bad.txt" && fail "flip seed $seed: VERIFIED"
+  [ "$rc" = 2 ] || grep -q "FAILED height $h[ :]" "$DIR/bad.txt" || { head -20 "$DIR/bad.txt"; fail "flip seed $seed: no failure at height $h"; }
+done
+log "20 flipped bytes inside live block records: all refused"
+copy; truncate -s $(( $(stat -c %s "$DIR/bad/data.mdb") / 2 )) "$DIR/bad/data.mdb"
+rc=$(audit "$DIR/bad.txt" "$DIR/bad")
+[ "$rc" = 2 ] && grep -q 'cannot read' "$DIR/bad.txt.err" || { cat "$DIR/bad.txt.err"; fail "a truncated snapshot: exit $rc, not 2"; }
+rc=$(audit "$DIR/bad.txt" "$DIR/nothing-here")
+[ "$rc" = 2 ] || fail "a missing snapshot: exit $rc, not 2"
+pass
