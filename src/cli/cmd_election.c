@@ -57,6 +57,7 @@ enum {
     O_NO_PRECHECK,
     O_THREADS,
     O_WINDOW,
+    O_ENCRYPT_ONLY,
     O_COUNT,
     O_OUT_DIR,
 };
@@ -2046,6 +2047,7 @@ typedef struct {
     long timeout_ms, wait_ms;
     size_t window;      /* submissions in flight per node */
     long busy_limit_ms; /* how long a ballot is retried while nodes are busy */
+    const char *encrypt_only; /* --encrypt-only FILE: write the sealed ballots there, submit nothing */
     pthread_mutex_t lock;
     size_t next;
     size_t busy_answers;
@@ -2292,6 +2294,7 @@ typedef struct {
     size_t submitting[BATCH_MAX_NODES], asking[BATCH_MAX_NODES];
     size_t *queue, q_head, q_len; /* ring of voters ready to send (submit or ask) */
     size_t *later, n_later;       /* voters waiting for their due time */
+    double last_heard[BATCH_MAX_NODES]; /* the node's last reply (or our first request) */
     uint32_t gen;
     size_t open;                  /* voters not final */
     double last_commit;           /* when the last commit answer came */
@@ -2388,6 +2391,8 @@ static int pipe_send(pipe_state *p, size_t i, size_t k)
         fprintf(stderr, "evote %s: cannot send to %s: %s\n", b->cmd, b->nodes[k], net_strerror(err));
         return 0;
     }
+    if (p->submitting[k] + p->asking[k] == 0)
+        p->last_heard[k] = now; /* nothing owed before: silence counts from here */
     bv->rid = req.request_id;
     bv->node = k;
     bv->sent_at = now;
@@ -2632,15 +2637,31 @@ static int batch_pipeline(batch *b)
                 pipe_drop_node(&p, k, "cannot take more requests");
             }
         }
-        /* Requests unanswered past their time: the node is given up on. */
+        /* Requests unanswered past their time. A node silent for the whole
+         * timeout is given up on; one that answers others (slow, busy
+         * verifying) keeps its connection, and a request it owes for three
+         * timeouts is sent again elsewhere (the same bytes: taken once). */
         if (now >= next_scan) {
+            double timeout_s = (double)b->timeout_ms / 1000.0;
             for (size_t i = 0; i < b->n; i++) {
                 batch_voter *bv = &b->v[i];
-                if ((bv->state == BV_SUBMITTING || bv->state == BV_ASKING) && now > bv->reply_by) {
+                size_t k = bv->node;
+                if ((bv->state != BV_SUBMITTING && bv->state != BV_ASKING) || now <= bv->reply_by)
+                    continue;
+                if (now - p.last_heard[k] > timeout_s) {
                     char why[160];
                     snprintf(why, sizeof why, "did not answer within %ld ms (is evoted running there?)",
                              b->timeout_ms);
-                    pipe_drop_node(&p, bv->node, why);
+                    pipe_drop_node(&p, k, why);
+                } else if (now > bv->reply_by + 2 * timeout_s) {
+                    if (bv->state == BV_ASKING)
+                        p.asking[k]--;
+                    else
+                        p.submitting[k]--;
+                    bv->state = bv->state == BV_ASKING ? BV_TO_ASK : BV_TO_SUBMIT;
+                    bv->rid = 0; /* a late answer is ignored */
+                    bv->node = (k + 1) % b->n_nodes;
+                    pipe_push(&p, i);
                 }
             }
             next_scan = now + 0.2;
@@ -2675,6 +2696,7 @@ static int batch_pipeline(batch *b)
                                                                    : net_strerror(err));
                     break;
                 }
+                p.last_heard[k] = mono_s();
                 pipe_on_reply(&p, k, reply, len);
                 free(reply);
             }
@@ -2688,6 +2710,82 @@ out:
     free(p.queue);
     free(p.later);
     return ok;
+}
+
+/* --encrypt-only FILE: one line per sealed ballot, its signed transaction
+ * in hex (what SubmitTx carries), in the voters' order; stdout gets the
+ * tracking codes as a cast would. Written to FILE.tmp and renamed, so FILE
+ * is whole or absent. Returns: 0, or EXIT_FAILED after saying why. */
+static int batch_write_sealed(batch *b, double secs, size_t threads)
+{
+    size_t len = strlen(b->encrypt_only), sealed = 0;
+    char *tmp = malloc(len + 5), *hex = NULL;
+    size_t hex_cap = 0;
+    FILE *f = NULL;
+    int rc = EXIT_FAILED;
+
+    if (tmp == NULL) {
+        fprintf(stderr, "evote %s: out of memory\n", b->cmd);
+        return EXIT_FAILED;
+    }
+    memcpy(tmp, b->encrypt_only, len);
+    memcpy(tmp + len, ".tmp", 5);
+    f = fopen(tmp, "w");
+    if (f == NULL) {
+        fprintf(stderr, "evote %s: cannot create %s: %s\n", b->cmd, tmp, strerror(errno));
+        goto out;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        batch_voter *bv = &b->v[i];
+        if (bv->state != BV_TO_SUBMIT) {
+            printf("-\n");
+            continue;
+        }
+        if (2 * bv->tx_len + 1 > hex_cap) {
+            char *grown = realloc(hex, 2 * bv->tx_len + 1);
+            if (grown == NULL) {
+                fprintf(stderr, "evote %s: out of memory\n", b->cmd);
+                goto out;
+            }
+            hex = grown;
+            hex_cap = 2 * bv->tx_len + 1;
+        }
+        crypto_hex(bv->tx, bv->tx_len, hex);
+        fprintf(f, "%s\n", hex);
+        print_hex(bv->code, sizeof bv->code);
+        printf("\n");
+        sealed++;
+    }
+    if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0) {
+        fprintf(stderr, "evote %s: cannot write %s: %s\n", b->cmd, tmp, strerror(errno));
+        goto out;
+    }
+    if (fclose(f) != 0) {
+        f = NULL;
+        fprintf(stderr, "evote %s: cannot write %s: %s\n", b->cmd, tmp, strerror(errno));
+        goto out;
+    }
+    f = NULL;
+    if (rename(tmp, b->encrypt_only) != 0) {
+        fprintf(stderr, "evote %s: cannot rename %s to %s: %s\n", b->cmd, tmp, b->encrypt_only, strerror(errno));
+        goto out;
+    }
+    fflush(stdout);
+    fprintf(stderr, "evote %s: %zu ballots from %s: encrypted and signed on %zu thread%s in %.1f s (%.0f/s); "
+                    "%zu written to %s, none submitted\n",
+            b->cmd, b->n, b->path, threads, threads == 1 ? "" : "s", secs, (double)sealed / (secs > 0 ? secs : 1e-9),
+            sealed, b->encrypt_only);
+    rc = sealed == b->n ? 0 : EXIT_FAILED;
+out:
+    if (f != NULL) {
+        fclose(f);
+        unlink(tmp);
+    } else if (rc != 0) {
+        unlink(tmp);
+    }
+    free(hex);
+    free(tmp);
+    return rc;
 }
 
 /* evote vote --voters FILE: many voters' ballots, encrypted and signed on
@@ -2766,6 +2864,10 @@ static int vote_batch(batch *b, const char *genesis_path, long threads)
     t1 = mono_s();
     for (size_t i = 0; i < b->n; i++)
         sealed += b->v[i].state == BV_TO_SUBMIT;
+    if (b->encrypt_only != NULL) {
+        rc = batch_write_sealed(b, t1 - t0, started);
+        goto out;
+    }
     if (sealed > 0 && !batch_pipeline(b))
         goto out;
     t2 = mono_s();
@@ -2834,6 +2936,7 @@ static const char vote_help[] =
     "                  [--choice ... for each further question] [--choices \"A,C\"]\n"
     "                  [--wait MS] [--node EP] [--timeout MS]\n"
     "       evote vote --voters FILE --genesis G --id ID [--threads N] [--window N]\n"
+    "                  [--encrypt-only OUT]\n"
     "                  [--wait MS] [--node EP]... [--timeout MS]\n"
     "\n"
     "Casts an encrypted ballot: fetches the election (questions and election\n"
@@ -2873,7 +2976,11 @@ static const char vote_help[] =
     "accepted (and, with --wait, committed and counted).\n"
     "  --voters FILE  the voters and their choices\n"
     "  --threads N    1..64 threads that encrypt and sign\n"
-    "  --window N     1..1000 ballots in flight per node (default 64)\n" SIGNER_HELP;
+    "  --window N     1..1000 ballots in flight per node (default 64)\n"
+    "  --encrypt-only OUT  encrypt and sign only: write each sealed ballot (its\n"
+    "                 signed transaction, hex, one per line) to OUT and print the\n"
+    "                 tracking codes; nothing is submitted (for benchmarks that\n"
+    "                 feed a validator's pipeline directly)\n" SIGNER_HELP;
 
 int cmd_vote(int argc, char **argv)
 {
@@ -2884,6 +2991,7 @@ int cmd_vote(int argc, char **argv)
                                          {"voters", required_argument, NULL, O_VOTERS},
                                          {"threads", required_argument, NULL, O_THREADS},
                                          {"window", required_argument, NULL, O_WINDOW},
+                                         {"encrypt-only", required_argument, NULL, O_ENCRYPT_ONLY},
                                          {0, 0, 0, 0}};
     Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
     Evote__V1__Ballot ballot = EVOTE__V1__BALLOT__INIT;
@@ -2902,6 +3010,7 @@ int cmd_vote(int argc, char **argv)
     const char *voters = NULL, *nodes[BATCH_MAX_NODES];
     size_t n_nodes = 0;
     uint64_t threads = 0, window = BATCH_WINDOW;
+    const char *encrypt_only = NULL;
     signer s;
 
     if (cli_wants_help(argc, argv)) {
@@ -2923,6 +3032,8 @@ int cmd_vote(int argc, char **argv)
         } else if (c == O_THREADS) {
             if (!parse_u64(s.o.cmd, "--threads", optarg, 1, BATCH_MAX_THREADS, &threads))
                 return EXIT_USAGE;
+        } else if (c == O_ENCRYPT_ONLY) {
+            encrypt_only = optarg;
         } else if (c == O_WINDOW) {
             if (!parse_u64(s.o.cmd, "--window", optarg, 1, 1000, &window))
                 return EXIT_USAGE;
@@ -2937,6 +3048,10 @@ int cmd_vote(int argc, char **argv)
     }
     if (!operands_ok(s.o.cmd, argc, argv, 0, "", vote_help))
         return EXIT_USAGE;
+    if (encrypt_only != NULL && voters == NULL) {
+        fprintf(stderr, "evote vote: --encrypt-only OUT goes with --voters FILE\n\n");
+        return usage_error(vote_help);
+    }
     if (voters != NULL) {
         batch b;
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -2960,6 +3075,7 @@ int cmd_vote(int argc, char **argv)
         for (size_t k = 0; k < n_nodes; k++)
             b.nodes[k] = nodes[k];
         b.window = (size_t)window;
+        b.encrypt_only = encrypt_only;
         b.busy_limit_ms = 60000;
         if (threads == 0)
             threads = cores < 1 ? 1 : cores > BATCH_MAX_THREADS ? BATCH_MAX_THREADS : (uint64_t)cores;

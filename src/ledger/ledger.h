@@ -114,6 +114,8 @@ typedef struct {
 
 typedef struct {
     uint64_t submitted, accepted, duplicates, busy;
+    uint64_t verified;             /* transactions the workers decoded and checked */
+    uint64_t skipped;              /* not checked again: the same bytes pending or just committed */
     uint64_t rejected[LEDGER_ERR_BALLOT + 1]; /* by ledger_err */
     size_t queued;                 /* waiting for a worker */
     size_t pending;                /* accepted, not yet committed */
@@ -154,7 +156,10 @@ void mempool_untake_all(mempool *mp);
  * mempool_take does not offer them again. Unknown ids are ignored. */
 void mempool_mark_taken(mempool *mp, const uint8_t (*ids)[CRYPTO_HASH_LEN], size_t n);
 
-/* Removes committed transactions (ids not pending are ignored). */
+/* Removes committed transactions. Ids not pending: copies still queued for
+ * verification are dropped unverified (a client's copy gets an accepted,
+ * duplicate verdict; the block's execution checked the transaction); others
+ * are ignored. */
 void mempool_commit(mempool *mp, const uint8_t (*ids)[CRYPTO_HASH_LEN], size_t n);
 
 /* Returns: 1 when a transaction with this id passed verification and is

@@ -30,6 +30,7 @@ typedef struct {
 } entry_list;
 
 typedef struct job {
+    uint8_t id[CRYPTO_HASH_LEN]; /* envelope_txid of bytes */
     uint8_t *bytes;
     size_t len;
     uint64_t ticket;
@@ -84,6 +85,11 @@ static void list_unlink(entry_list *l, entry *e)
     else
         l->tail = e->prev;
     e->prev = e->next = NULL;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    return memcmp(a, b, CRYPTO_HASH_LEN);
 }
 
 /* Transaction ids are hash outputs: their first bytes index the table. */
@@ -165,6 +171,31 @@ static void settle(mempool *mp, job *j, ledger_tx *tx, ledger_err err, crypto_er
     mp->verdicts_tail = vn;
 }
 
+/* Called with the lock held: the verdict for a job whose exact bytes need no
+ * verification — already pending here (verified then), or committed (checked
+ * by the block's execution): accepted, marked duplicate, nothing kept. The
+ * job is freed. Returns: 1 when a verdict was queued (signal it). */
+static int settle_known(mempool *mp, job *j)
+{
+    verdict_node *vn = j->ticket != 0 ? calloc(1, sizeof *vn) : NULL;
+    mp->stats.duplicates++;
+    mp->stats.skipped++;
+    if (vn != NULL) {
+        vn->v.ticket = j->ticket;
+        vn->v.err = LEDGER_OK;
+        vn->v.duplicate = 1;
+        memcpy(vn->v.id, j->id, CRYPTO_HASH_LEN);
+        if (mp->verdicts_tail)
+            mp->verdicts_tail->next = vn;
+        else
+            mp->verdicts_head = vn;
+        mp->verdicts_tail = vn;
+    }
+    free(j->bytes);
+    free(j);
+    return vn != NULL;
+}
+
 static void *worker(void *arg)
 {
     mempool *mp = arg;
@@ -179,7 +210,16 @@ static void *worker(void *arg)
         if (mp->jobs_head == NULL)
             mp->jobs_tail = NULL;
         mp->n_jobs--;
+        /* The same bytes already verified and pending (a client's retry, a
+         * ballot sent to two validators and forwarded by both): the
+         * signature and the proofs are not checked a second time. */
+        if (find(mp, j->id) != NULL) {
+            if (settle_known(mp, j))
+                signal_verdicts(mp);
+            continue;
+        }
         mp->n_busy++;
+        mp->stats.verified++;
         pthread_mutex_unlock(&mp->lock);
 
         ledger_tx *tx = NULL;
@@ -322,6 +362,7 @@ ledger_err mempool_submit(mempool *mp, const uint8_t *bytes, size_t len, uint64_
     }
     if (len)
         memcpy(copy, bytes, len);
+    envelope_txid(copy, len, j->id);
     j->bytes = copy;
     j->len = len;
     j->ticket = ticket;
@@ -424,11 +465,20 @@ void mempool_untake_all(mempool *mp)
 
 void mempool_commit(mempool *mp, const uint8_t (*ids)[CRYPTO_HASH_LEN], size_t n)
 {
+    uint8_t (*queued)[CRYPTO_HASH_LEN] = NULL; /* committed before their verification: sorted */
+    size_t n_queued = 0;
+    int signal = 0;
+
     pthread_mutex_lock(&mp->lock);
+    if (mp->n_jobs > 0 && n > 0)
+        queued = malloc(n * sizeof *queued); /* without it, the jobs are merely verified */
     for (size_t i = 0; i < n; i++) {
         entry *e = find(mp, ids[i]);
-        if (e == NULL)
+        if (e == NULL) {
+            if (queued != NULL)
+                memcpy(queued[n_queued++], ids[i], CRYPTO_HASH_LEN);
             continue;
+        }
         hash_remove(mp, e);
         list_unlink(e->taken ? &mp->taken : &mp->ready, e);
         mp->n_pending--;
@@ -436,7 +486,29 @@ void mempool_commit(mempool *mp, const uint8_t (*ids)[CRYPTO_HASH_LEN], size_t n
         free(e->ballot_cts);
         free(e);
     }
+    /* Queued copies of what just committed (a forwarded ballot the block
+     * executed before a worker reached it) are not verified again: the block's
+     * execution checked them. */
+    if (n_queued > 0) {
+        qsort(queued, n_queued, sizeof *queued, cmp_id);
+        for (job **pj = &mp->jobs_head, *prev = NULL; *pj != NULL;) {
+            job *j = *pj;
+            if (bsearch(j->id, queued, n_queued, sizeof *queued, cmp_id) == NULL) {
+                prev = j;
+                pj = &j->next;
+                continue;
+            }
+            *pj = j->next;
+            if (mp->jobs_tail == j)
+                mp->jobs_tail = prev;
+            mp->n_jobs--;
+            signal |= settle_known(mp, j);
+        }
+    }
     pthread_mutex_unlock(&mp->lock);
+    free(queued);
+    if (signal)
+        signal_verdicts(mp);
 }
 
 int mempool_is_verified(mempool *mp, const uint8_t id[CRYPTO_HASH_LEN])
