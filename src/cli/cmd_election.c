@@ -2047,6 +2047,7 @@ typedef struct {
     long timeout_ms, wait_ms;
     size_t window;      /* submissions in flight per node */
     long busy_limit_ms; /* how long a ballot is retried while nodes are busy */
+    long silence_ms;    /* a node owing answers and silent this long is given up */
     const char *encrypt_only; /* --encrypt-only FILE: write the sealed ballots there, submit nothing */
     pthread_mutex_t lock;
     size_t next;
@@ -2391,8 +2392,6 @@ static int pipe_send(pipe_state *p, size_t i, size_t k)
         fprintf(stderr, "evote %s: cannot send to %s: %s\n", b->cmd, b->nodes[k], net_strerror(err));
         return 0;
     }
-    if (p->submitting[k] + p->asking[k] == 0)
-        p->last_heard[k] = now; /* nothing owed before: silence counts from here */
     bv->rid = req.request_id;
     bv->node = k;
     bv->sent_at = now;
@@ -2637,31 +2636,37 @@ static int batch_pipeline(batch *b)
                 pipe_drop_node(&p, k, "cannot take more requests");
             }
         }
-        /* Requests unanswered past their time. A node silent for the whole
-         * timeout is given up on; one that answers others (slow, busy
-         * verifying) keeps its connection, and a request it owes for three
-         * timeouts is sent again elsewhere (the same bytes: taken once). */
+        /* A node that owes answers and has sent none for silence_ms is given
+         * up on (its ballots go to the others). Only silence counts: a node
+         * that answers, however slowly (its mempool verifying a queue of
+         * ballots on a busy machine), keeps its place; the last node left
+         * is waited for as long as --wait. */
         if (now >= next_scan) {
-            double timeout_s = (double)b->timeout_ms / 1000.0;
+            size_t live = 0;
+            /* Per node: how long it has been silent about an answer it owes
+             * past its time (a parked commit query is not owed before its
+             * wait is over): since the later of its last answer and the
+             * request. */
+            double silent[BATCH_MAX_NODES] = {0};
             for (size_t i = 0; i < b->n; i++) {
-                batch_voter *bv = &b->v[i];
-                size_t k = bv->node;
-                if ((bv->state != BV_SUBMITTING && bv->state != BV_ASKING) || now <= bv->reply_by)
-                    continue;
-                if (now - p.last_heard[k] > timeout_s) {
+                const batch_voter *bv = &b->v[i];
+                if ((bv->state == BV_SUBMITTING || bv->state == BV_ASKING) && now > bv->reply_by) {
+                    double since = bv->sent_at > p.last_heard[bv->node] ? bv->sent_at : p.last_heard[bv->node];
+                    if (now - since > silent[bv->node])
+                        silent[bv->node] = now - since;
+                }
+            }
+            for (size_t k = 0; k < b->n_nodes; k++)
+                live += !p.dead[k];
+            for (size_t k = 0; k < b->n_nodes; k++) {
+                double limit = (double)b->silence_ms / 1000.0;
+                if (live == 1 && limit < (double)b->wait_ms / 1000.0)
+                    limit = (double)b->wait_ms / 1000.0;
+                if (!p.dead[k] && silent[k] > limit) {
                     char why[160];
-                    snprintf(why, sizeof why, "did not answer within %ld ms (is evoted running there?)",
-                             b->timeout_ms);
+                    snprintf(why, sizeof why, "answered nothing for %.0f s (is evoted running there?)", limit);
                     pipe_drop_node(&p, k, why);
-                } else if (now > bv->reply_by + 2 * timeout_s) {
-                    if (bv->state == BV_ASKING)
-                        p.asking[k]--;
-                    else
-                        p.submitting[k]--;
-                    bv->state = bv->state == BV_ASKING ? BV_TO_ASK : BV_TO_SUBMIT;
-                    bv->rid = 0; /* a late answer is ignored */
-                    bv->node = (k + 1) % b->n_nodes;
-                    pipe_push(&p, i);
+                    live--;
                 }
             }
             next_scan = now + 0.2;
@@ -2963,9 +2968,9 @@ static const char vote_help[] =
     "--window ballots in flight on each (voter i goes to node i mod count\n"
     "first, to another node when that one's window is full), answers matched\n"
     "to ballots; a node that is busy (mempool full) is asked again with\n"
-    "back-off, one that does not answer within --timeout is given up and its\n"
-    "ballots go to the others (the same signed bytes: a ballot is never cast\n"
-    "twice). With --wait, each accepted ballot's commit is awaited at the node\n"
+    "back-off, one that answers nothing for 3 x --timeout (15 s at least) is\n"
+    "given up and its ballots go to the others (the same signed bytes: a\n"
+    "ballot is never cast twice). With --wait, each accepted ballot's commit is awaited at the node\n"
     "that took it. Prints one line per voter, in FILE's order: the tracking\n"
     "code, or '-' when no node took the ballot (stderr says why). stderr ends\n"
     "with the encryption time, and the ballots committed (accepted without\n"
@@ -3077,6 +3082,7 @@ int cmd_vote(int argc, char **argv)
         b.window = (size_t)window;
         b.encrypt_only = encrypt_only;
         b.busy_limit_ms = 60000;
+        b.silence_ms = 3 * b.timeout_ms > 15000 ? 3 * b.timeout_ms : 15000;
         if (threads == 0)
             threads = cores < 1 ? 1 : cores > BATCH_MAX_THREADS ? BATCH_MAX_THREADS : (uint64_t)cores;
         return vote_batch(&b, s.genesis_path, (long)threads);
