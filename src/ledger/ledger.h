@@ -156,10 +156,10 @@ void mempool_untake_all(mempool *mp);
  * mempool_take does not offer them again. Unknown ids are ignored. */
 void mempool_mark_taken(mempool *mp, const uint8_t (*ids)[CRYPTO_HASH_LEN], size_t n);
 
-/* Removes committed transactions. Ids not pending: copies still queued for
- * verification are dropped unverified (a client's copy gets an accepted,
- * duplicate verdict; the block's execution checked the transaction); others
- * are ignored. */
+/* Removes committed transactions and remembers the last 65,536 committed
+ * ids: copies still queued for verification, or submitted later, are not
+ * verified (a client's copy gets an accepted, duplicate verdict; the block's
+ * execution checked the transaction) nor kept. */
 void mempool_commit(mempool *mp, const uint8_t (*ids)[CRYPTO_HASH_LEN], size_t n);
 
 /* Returns: 1 when a transaction with this id passed verification and is

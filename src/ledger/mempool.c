@@ -42,6 +42,18 @@ typedef struct verdict_node {
     struct verdict_node *next;
 } verdict_node;
 
+/* The ids of the last RECENT_MAX committed transactions, so a copy that
+ * arrives after its block (gossip is not ordered with blocks) is not
+ * verified again: a ring of ids with a chained hash index. */
+#define RECENT_MAX 65536u
+#define RECENT_NONE UINT32_MAX
+typedef struct {
+    uint8_t (*ids)[CRYPTO_HASH_LEN]; /* ring, RECENT_MAX entries */
+    uint32_t *next;                  /* hash chain through the ring */
+    uint32_t *heads;                 /* RECENT_MAX buckets */
+    uint32_t n, pos;                 /* entries used; next slot to (over)write */
+} recent_set;
+
 struct mempool {
     uint8_t chain_id[CRYPTO_CHAIN_ID_LEN];
     size_t capacity;
@@ -61,6 +73,7 @@ struct mempool {
     int efd;
     mempool_stats stats;
     election_cache *elections; /* ballots are checked here when set */
+    recent_set recent;         /* recently committed ids (empty without memory) */
 };
 
 static void list_push_back(entry_list *l, entry *e)
@@ -106,6 +119,45 @@ static entry *find(const mempool *mp, const uint8_t id[CRYPTO_HASH_LEN])
         if (memcmp(e->id, id, CRYPTO_HASH_LEN) == 0)
             return e;
     return NULL;
+}
+
+static uint32_t recent_bucket(const uint8_t id[CRYPTO_HASH_LEN])
+{
+    uint32_t h;
+    memcpy(&h, id + 8, sizeof h); /* other bytes than the pool's index: either is uniform */
+    return h & (RECENT_MAX - 1);
+}
+
+static int recent_has(const recent_set *r, const uint8_t id[CRYPTO_HASH_LEN])
+{
+    if (r->ids == NULL)
+        return 0;
+    for (uint32_t i = r->heads[recent_bucket(id)]; i != RECENT_NONE; i = r->next[i])
+        if (memcmp(r->ids[i], id, CRYPTO_HASH_LEN) == 0)
+            return 1;
+    return 0;
+}
+
+static void recent_add(recent_set *r, const uint8_t id[CRYPTO_HASH_LEN])
+{
+    uint32_t slot, b;
+    if (r->ids == NULL || recent_has(r, id))
+        return;
+    slot = r->pos;
+    if (r->n == RECENT_MAX) { /* the oldest leaves its chain */
+        uint32_t *p = &r->heads[recent_bucket(r->ids[slot])];
+        while (*p != RECENT_NONE && *p != slot)
+            p = &r->next[*p];
+        if (*p == slot)
+            *p = r->next[slot];
+    } else {
+        r->n++;
+    }
+    memcpy(r->ids[slot], id, CRYPTO_HASH_LEN);
+    b = recent_bucket(id);
+    r->next[slot] = r->heads[b];
+    r->heads[b] = slot;
+    r->pos = (slot + 1) % RECENT_MAX;
 }
 
 static void hash_remove(mempool *mp, entry *e)
@@ -211,9 +263,10 @@ static void *worker(void *arg)
             mp->jobs_tail = NULL;
         mp->n_jobs--;
         /* The same bytes already verified and pending (a client's retry, a
-         * ballot sent to two validators and forwarded by both): the
-         * signature and the proofs are not checked a second time. */
-        if (find(mp, j->id) != NULL) {
+         * ballot sent to two validators and forwarded by both), or
+         * committed a moment ago (forwarded copies arriving after the
+         * block): the signature and the proofs are not checked again. */
+        if (find(mp, j->id) != NULL || recent_has(&mp->recent, j->id)) {
             if (settle_known(mp, j))
                 signal_verdicts(mp);
             continue;
@@ -288,6 +341,17 @@ ledger_err mempool_new(const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN], size_t capac
     while (mp->n_buckets < 2 * capacity)
         mp->n_buckets *= 2;
     mp->buckets = calloc(mp->n_buckets, sizeof *mp->buckets);
+    mp->recent.ids = malloc(RECENT_MAX * sizeof *mp->recent.ids);
+    mp->recent.next = malloc(RECENT_MAX * sizeof *mp->recent.next);
+    mp->recent.heads = malloc(RECENT_MAX * sizeof *mp->recent.heads);
+    if (mp->recent.ids == NULL || mp->recent.next == NULL || mp->recent.heads == NULL) {
+        free(mp->recent.ids); /* an optimisation only: run without it */
+        free(mp->recent.next);
+        free(mp->recent.heads);
+        memset(&mp->recent, 0, sizeof mp->recent);
+    } else {
+        memset(mp->recent.heads, 0xff, RECENT_MAX * sizeof *mp->recent.heads); /* RECENT_NONE */
+    }
     mp->threads = calloc(workers, sizeof *mp->threads);
     mp->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     pthread_mutex_init(&mp->lock, NULL);
@@ -342,6 +406,9 @@ void mempool_destroy(mempool **pmp)
     pthread_mutex_destroy(&mp->lock);
     free(mp->buckets);
     free(mp->threads);
+    free(mp->recent.ids);
+    free(mp->recent.next);
+    free(mp->recent.heads);
     free(mp);
     *pmp = NULL;
 }
@@ -474,6 +541,7 @@ void mempool_commit(mempool *mp, const uint8_t (*ids)[CRYPTO_HASH_LEN], size_t n
         queued = malloc(n * sizeof *queued); /* without it, the jobs are merely verified */
     for (size_t i = 0; i < n; i++) {
         entry *e = find(mp, ids[i]);
+        recent_add(&mp->recent, ids[i]);
         if (e == NULL) {
             if (queued != NULL)
                 memcpy(queued[n_queued++], ids[i], CRYPTO_HASH_LEN);

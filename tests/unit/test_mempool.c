@@ -169,9 +169,10 @@ static void test_same_transaction_twice_is_kept_once(void **state)
 }
 
 /* A block may commit transactions whose copies still wait for a worker (a
- * forwarded ballot executed before the mempool reached it): those copies are
- * never verified or kept; a client's gets an accepted, duplicate verdict;
- * every verdict arrives once, whatever the workers had done by then. */
+ * forwarded ballot executed before the mempool reached it), or arrive later:
+ * those copies are never verified or kept; a client's gets an accepted,
+ * duplicate verdict; every verdict arrives once, whatever the workers had
+ * done by then. */
 static void test_committed_transactions_still_queued_are_not_verified(void **state)
 {
     enum { N = 400 };
@@ -209,6 +210,21 @@ static void test_committed_transactions_still_queued_are_not_verified(void **sta
      * verdict comes: node.c on_verdicts). */
     assert_true(st.pending >= N / 2);
     assert_true(st.pending <= N / 2 + 1);
+    /* A copy arriving after the commit (gossip behind the block): accepted
+     * as a duplicate, neither verified nor kept. */
+    {
+        mempool_stats after;
+        mempool_verdict late;
+        assert_int_equal(mempool_submit(mp, tx[N - 1].bytes, tx[N - 1].len, 9999), LEDGER_OK);
+        collect(mp, &late, 1);
+        assert_int_equal(late.ticket, 9999);
+        assert_int_equal(late.err, LEDGER_OK);
+        assert_true(late.duplicate);
+        assert_memory_equal(late.id, ids[N - 1], 32);
+        mempool_get_stats(mp, &after);
+        assert_int_equal(after.verified, st.verified);
+        assert_int_equal(after.pending, st.pending);
+    }
     for (size_t i = 0; i < N; i++)
         free(tx[i].bytes);
     free(v);
