@@ -176,7 +176,9 @@ void mempool_set_elections(mempool *mp, election_cache *cache);
 
 /* Returns: 1 and the ciphertexts of a pending ballot whose proofs passed
  * here (valid until the transaction is committed or the pool destroyed),
- * 0 otherwise. Fits ledger_chain_view.ballot_verdict. */
+ * 0 otherwise. When a worker is verifying that very transaction, waits for
+ * its verdict (at most one verification) rather than answer 0 and have the
+ * caller verify it a second time. Fits ledger_chain_view.ballot_verdict. */
 int mempool_ballot_verdict(mempool *mp, const uint8_t id[CRYPTO_HASH_LEN], const elgamal_ct **cts, size_t *n);
 
 /* ------------------------------------------------------------- genesis */

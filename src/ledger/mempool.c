@@ -35,6 +35,7 @@ typedef struct job {
     size_t len;
     uint64_t ticket;
     struct job *next;
+    struct job *busy_next; /* in mempool.busy while a worker verifies it */
 } job;
 
 typedef struct verdict_node {
@@ -65,6 +66,8 @@ struct mempool {
     job *jobs_head, *jobs_tail;
     size_t n_jobs;
     size_t n_busy; /* jobs a worker is verifying right now */
+    job *busy;     /* those jobs */
+    pthread_cond_t settled; /* broadcast when a worker settles a job */
     verdict_node *verdicts_head, *verdicts_tail;
     entry **buckets;
     size_t n_buckets; /* power of two */
@@ -272,6 +275,8 @@ static void *worker(void *arg)
             continue;
         }
         mp->n_busy++;
+        j->busy_next = mp->busy;
+        mp->busy = j;
         mp->stats.verified++;
         pthread_mutex_unlock(&mp->lock);
 
@@ -303,10 +308,16 @@ static void *worker(void *arg)
 
         pthread_mutex_lock(&mp->lock);
         mp->n_busy--;
+        for (job **pb = &mp->busy; *pb != NULL; pb = &(*pb)->busy_next)
+            if (*pb == j) {
+                *pb = j->busy_next;
+                break;
+            }
         if (vn != NULL)
             settle(mp, j, tx, err, detail, vn, cts, n_cts);
         else
             free(cts);
+        pthread_cond_broadcast(&mp->settled);
         pthread_mutex_unlock(&mp->lock);
         /* Without memory for a verdict the client sees no answer and will
          * time out; the transaction is not kept either way. */
@@ -356,6 +367,7 @@ ledger_err mempool_new(const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN], size_t capac
     mp->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     pthread_mutex_init(&mp->lock, NULL);
     pthread_cond_init(&mp->work, NULL);
+    pthread_cond_init(&mp->settled, NULL);
     if (mp->buckets == NULL || mp->threads == NULL || mp->efd < 0) {
         mempool_destroy(&mp);
         return LEDGER_ERR_NOMEM;
@@ -403,6 +415,7 @@ void mempool_destroy(mempool **pmp)
     if (mp->efd >= 0)
         close(mp->efd);
     pthread_cond_destroy(&mp->work);
+    pthread_cond_destroy(&mp->settled);
     pthread_mutex_destroy(&mp->lock);
     free(mp->buckets);
     free(mp->threads);
@@ -604,12 +617,27 @@ void mempool_set_elections(mempool *mp, election_cache *cache)
     pthread_mutex_unlock(&mp->lock);
 }
 
+static int busy_with(const mempool *mp, const uint8_t id[CRYPTO_HASH_LEN])
+{
+    for (const job *j = mp->busy; j != NULL; j = j->busy_next)
+        if (memcmp(j->id, id, CRYPTO_HASH_LEN) == 0)
+            return 1;
+    return 0;
+}
+
 int mempool_ballot_verdict(mempool *mp, const uint8_t id[CRYPTO_HASH_LEN], const elgamal_ct **cts, size_t *n)
 {
     entry *e;
     int ok = 0;
     pthread_mutex_lock(&mp->lock);
     e = find(mp, id);
+    /* A worker verifying this very ballot now: its verdict comes within one
+     * verification, the time the caller would spend checking it itself —
+     * waiting for it does the work once instead of twice. */
+    while (e == NULL && !mp->stopping && busy_with(mp, id)) {
+        pthread_cond_wait(&mp->settled, &mp->lock);
+        e = find(mp, id);
+    }
     if (e != NULL && e->ballot_cts != NULL) {
         *cts = e->ballot_cts;
         *n = e->n_ballot_cts;
