@@ -114,6 +114,8 @@ typedef struct {
 
 typedef struct {
     uint64_t submitted, accepted, duplicates, busy;
+    uint64_t verified;             /* transactions the workers decoded and checked */
+    uint64_t skipped;              /* not checked again: the same bytes pending or just committed */
     uint64_t rejected[LEDGER_ERR_BALLOT + 1]; /* by ledger_err */
     size_t queued;                 /* waiting for a worker */
     size_t pending;                /* accepted, not yet committed */
@@ -154,7 +156,10 @@ void mempool_untake_all(mempool *mp);
  * mempool_take does not offer them again. Unknown ids are ignored. */
 void mempool_mark_taken(mempool *mp, const uint8_t (*ids)[CRYPTO_HASH_LEN], size_t n);
 
-/* Removes committed transactions (ids not pending are ignored). */
+/* Removes committed transactions and remembers the last 65,536 committed
+ * ids: copies still queued for verification, or submitted later, are not
+ * verified (a client's copy gets an accepted, duplicate verdict; the block's
+ * execution checked the transaction) nor kept. */
 void mempool_commit(mempool *mp, const uint8_t (*ids)[CRYPTO_HASH_LEN], size_t n);
 
 /* Returns: 1 when a transaction with this id passed verification and is
@@ -171,7 +176,9 @@ void mempool_set_elections(mempool *mp, election_cache *cache);
 
 /* Returns: 1 and the ciphertexts of a pending ballot whose proofs passed
  * here (valid until the transaction is committed or the pool destroyed),
- * 0 otherwise. Fits ledger_chain_view.ballot_verdict. */
+ * 0 otherwise. When a worker is verifying that very transaction, waits for
+ * its verdict (at most one verification) rather than answer 0 and have the
+ * caller verify it a second time. Fits ledger_chain_view.ballot_verdict. */
 int mempool_ballot_verdict(mempool *mp, const uint8_t id[CRYPTO_HASH_LEN], const elgamal_ct **cts, size_t *n);
 
 /* ------------------------------------------------------------- genesis */

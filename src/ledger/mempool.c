@@ -30,16 +30,30 @@ typedef struct {
 } entry_list;
 
 typedef struct job {
+    uint8_t id[CRYPTO_HASH_LEN]; /* envelope_txid of bytes */
     uint8_t *bytes;
     size_t len;
     uint64_t ticket;
     struct job *next;
+    struct job *busy_next; /* in mempool.busy while a worker verifies it */
 } job;
 
 typedef struct verdict_node {
     mempool_verdict v;
     struct verdict_node *next;
 } verdict_node;
+
+/* The ids of the last RECENT_MAX committed transactions, so a copy that
+ * arrives after its block (gossip is not ordered with blocks) is not
+ * verified again: a ring of ids with a chained hash index. */
+#define RECENT_MAX 65536u
+#define RECENT_NONE UINT32_MAX
+typedef struct {
+    uint8_t (*ids)[CRYPTO_HASH_LEN]; /* ring, RECENT_MAX entries */
+    uint32_t *next;                  /* hash chain through the ring */
+    uint32_t *heads;                 /* RECENT_MAX buckets */
+    uint32_t n, pos;                 /* entries used; next slot to (over)write */
+} recent_set;
 
 struct mempool {
     uint8_t chain_id[CRYPTO_CHAIN_ID_LEN];
@@ -52,6 +66,8 @@ struct mempool {
     job *jobs_head, *jobs_tail;
     size_t n_jobs;
     size_t n_busy; /* jobs a worker is verifying right now */
+    job *busy;     /* those jobs */
+    pthread_cond_t settled; /* broadcast when a worker settles a job */
     verdict_node *verdicts_head, *verdicts_tail;
     entry **buckets;
     size_t n_buckets; /* power of two */
@@ -60,6 +76,7 @@ struct mempool {
     int efd;
     mempool_stats stats;
     election_cache *elections; /* ballots are checked here when set */
+    recent_set recent;         /* recently committed ids (empty without memory) */
 };
 
 static void list_push_back(entry_list *l, entry *e)
@@ -86,6 +103,11 @@ static void list_unlink(entry_list *l, entry *e)
     e->prev = e->next = NULL;
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+    return memcmp(a, b, CRYPTO_HASH_LEN);
+}
+
 /* Transaction ids are hash outputs: their first bytes index the table. */
 static size_t bucket_of(const mempool *mp, const uint8_t id[CRYPTO_HASH_LEN])
 {
@@ -100,6 +122,45 @@ static entry *find(const mempool *mp, const uint8_t id[CRYPTO_HASH_LEN])
         if (memcmp(e->id, id, CRYPTO_HASH_LEN) == 0)
             return e;
     return NULL;
+}
+
+static uint32_t recent_bucket(const uint8_t id[CRYPTO_HASH_LEN])
+{
+    uint32_t h;
+    memcpy(&h, id + 8, sizeof h); /* other bytes than the pool's index: either is uniform */
+    return h & (RECENT_MAX - 1);
+}
+
+static int recent_has(const recent_set *r, const uint8_t id[CRYPTO_HASH_LEN])
+{
+    if (r->ids == NULL)
+        return 0;
+    for (uint32_t i = r->heads[recent_bucket(id)]; i != RECENT_NONE; i = r->next[i])
+        if (memcmp(r->ids[i], id, CRYPTO_HASH_LEN) == 0)
+            return 1;
+    return 0;
+}
+
+static void recent_add(recent_set *r, const uint8_t id[CRYPTO_HASH_LEN])
+{
+    uint32_t slot, b;
+    if (r->ids == NULL || recent_has(r, id))
+        return;
+    slot = r->pos;
+    if (r->n == RECENT_MAX) { /* the oldest leaves its chain */
+        uint32_t *p = &r->heads[recent_bucket(r->ids[slot])];
+        while (*p != RECENT_NONE && *p != slot)
+            p = &r->next[*p];
+        if (*p == slot)
+            *p = r->next[slot];
+    } else {
+        r->n++;
+    }
+    memcpy(r->ids[slot], id, CRYPTO_HASH_LEN);
+    b = recent_bucket(id);
+    r->next[slot] = r->heads[b];
+    r->heads[b] = slot;
+    r->pos = (slot + 1) % RECENT_MAX;
 }
 
 static void hash_remove(mempool *mp, entry *e)
@@ -165,6 +226,31 @@ static void settle(mempool *mp, job *j, ledger_tx *tx, ledger_err err, crypto_er
     mp->verdicts_tail = vn;
 }
 
+/* Called with the lock held: the verdict for a job whose exact bytes need no
+ * verification — already pending here (verified then), or committed (checked
+ * by the block's execution): accepted, marked duplicate, nothing kept. The
+ * job is freed. Returns: 1 when a verdict was queued (signal it). */
+static int settle_known(mempool *mp, job *j)
+{
+    verdict_node *vn = j->ticket != 0 ? calloc(1, sizeof *vn) : NULL;
+    mp->stats.duplicates++;
+    mp->stats.skipped++;
+    if (vn != NULL) {
+        vn->v.ticket = j->ticket;
+        vn->v.err = LEDGER_OK;
+        vn->v.duplicate = 1;
+        memcpy(vn->v.id, j->id, CRYPTO_HASH_LEN);
+        if (mp->verdicts_tail)
+            mp->verdicts_tail->next = vn;
+        else
+            mp->verdicts_head = vn;
+        mp->verdicts_tail = vn;
+    }
+    free(j->bytes);
+    free(j);
+    return vn != NULL;
+}
+
 static void *worker(void *arg)
 {
     mempool *mp = arg;
@@ -179,7 +265,19 @@ static void *worker(void *arg)
         if (mp->jobs_head == NULL)
             mp->jobs_tail = NULL;
         mp->n_jobs--;
+        /* The same bytes already verified and pending (a client's retry, a
+         * ballot sent to two validators and forwarded by both), or
+         * committed a moment ago (forwarded copies arriving after the
+         * block): the signature and the proofs are not checked again. */
+        if (find(mp, j->id) != NULL || recent_has(&mp->recent, j->id)) {
+            if (settle_known(mp, j))
+                signal_verdicts(mp);
+            continue;
+        }
         mp->n_busy++;
+        j->busy_next = mp->busy;
+        mp->busy = j;
+        mp->stats.verified++;
         pthread_mutex_unlock(&mp->lock);
 
         ledger_tx *tx = NULL;
@@ -210,10 +308,16 @@ static void *worker(void *arg)
 
         pthread_mutex_lock(&mp->lock);
         mp->n_busy--;
+        for (job **pb = &mp->busy; *pb != NULL; pb = &(*pb)->busy_next)
+            if (*pb == j) {
+                *pb = j->busy_next;
+                break;
+            }
         if (vn != NULL)
             settle(mp, j, tx, err, detail, vn, cts, n_cts);
         else
             free(cts);
+        pthread_cond_broadcast(&mp->settled);
         pthread_mutex_unlock(&mp->lock);
         /* Without memory for a verdict the client sees no answer and will
          * time out; the transaction is not kept either way. */
@@ -248,10 +352,22 @@ ledger_err mempool_new(const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN], size_t capac
     while (mp->n_buckets < 2 * capacity)
         mp->n_buckets *= 2;
     mp->buckets = calloc(mp->n_buckets, sizeof *mp->buckets);
+    mp->recent.ids = malloc(RECENT_MAX * sizeof *mp->recent.ids);
+    mp->recent.next = malloc(RECENT_MAX * sizeof *mp->recent.next);
+    mp->recent.heads = malloc(RECENT_MAX * sizeof *mp->recent.heads);
+    if (mp->recent.ids == NULL || mp->recent.next == NULL || mp->recent.heads == NULL) {
+        free(mp->recent.ids); /* an optimisation only: run without it */
+        free(mp->recent.next);
+        free(mp->recent.heads);
+        memset(&mp->recent, 0, sizeof mp->recent);
+    } else {
+        memset(mp->recent.heads, 0xff, RECENT_MAX * sizeof *mp->recent.heads); /* RECENT_NONE */
+    }
     mp->threads = calloc(workers, sizeof *mp->threads);
     mp->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     pthread_mutex_init(&mp->lock, NULL);
     pthread_cond_init(&mp->work, NULL);
+    pthread_cond_init(&mp->settled, NULL);
     if (mp->buckets == NULL || mp->threads == NULL || mp->efd < 0) {
         mempool_destroy(&mp);
         return LEDGER_ERR_NOMEM;
@@ -299,9 +415,13 @@ void mempool_destroy(mempool **pmp)
     if (mp->efd >= 0)
         close(mp->efd);
     pthread_cond_destroy(&mp->work);
+    pthread_cond_destroy(&mp->settled);
     pthread_mutex_destroy(&mp->lock);
     free(mp->buckets);
     free(mp->threads);
+    free(mp->recent.ids);
+    free(mp->recent.next);
+    free(mp->recent.heads);
     free(mp);
     *pmp = NULL;
 }
@@ -322,6 +442,7 @@ ledger_err mempool_submit(mempool *mp, const uint8_t *bytes, size_t len, uint64_
     }
     if (len)
         memcpy(copy, bytes, len);
+    envelope_txid(copy, len, j->id);
     j->bytes = copy;
     j->len = len;
     j->ticket = ticket;
@@ -424,11 +545,21 @@ void mempool_untake_all(mempool *mp)
 
 void mempool_commit(mempool *mp, const uint8_t (*ids)[CRYPTO_HASH_LEN], size_t n)
 {
+    uint8_t (*queued)[CRYPTO_HASH_LEN] = NULL; /* committed before their verification: sorted */
+    size_t n_queued = 0;
+    int signal = 0;
+
     pthread_mutex_lock(&mp->lock);
+    if (mp->n_jobs > 0 && n > 0)
+        queued = malloc(n * sizeof *queued); /* without it, the jobs are merely verified */
     for (size_t i = 0; i < n; i++) {
         entry *e = find(mp, ids[i]);
-        if (e == NULL)
+        recent_add(&mp->recent, ids[i]);
+        if (e == NULL) {
+            if (queued != NULL)
+                memcpy(queued[n_queued++], ids[i], CRYPTO_HASH_LEN);
             continue;
+        }
         hash_remove(mp, e);
         list_unlink(e->taken ? &mp->taken : &mp->ready, e);
         mp->n_pending--;
@@ -436,7 +567,29 @@ void mempool_commit(mempool *mp, const uint8_t (*ids)[CRYPTO_HASH_LEN], size_t n
         free(e->ballot_cts);
         free(e);
     }
+    /* Queued copies of what just committed (a forwarded ballot the block
+     * executed before a worker reached it) are not verified again: the block's
+     * execution checked them. */
+    if (n_queued > 0) {
+        qsort(queued, n_queued, sizeof *queued, cmp_id);
+        for (job **pj = &mp->jobs_head, *prev = NULL; *pj != NULL;) {
+            job *j = *pj;
+            if (bsearch(j->id, queued, n_queued, sizeof *queued, cmp_id) == NULL) {
+                prev = j;
+                pj = &j->next;
+                continue;
+            }
+            *pj = j->next;
+            if (mp->jobs_tail == j)
+                mp->jobs_tail = prev;
+            mp->n_jobs--;
+            signal |= settle_known(mp, j);
+        }
+    }
     pthread_mutex_unlock(&mp->lock);
+    free(queued);
+    if (signal)
+        signal_verdicts(mp);
 }
 
 int mempool_is_verified(mempool *mp, const uint8_t id[CRYPTO_HASH_LEN])
@@ -464,12 +617,27 @@ void mempool_set_elections(mempool *mp, election_cache *cache)
     pthread_mutex_unlock(&mp->lock);
 }
 
+static int busy_with(const mempool *mp, const uint8_t id[CRYPTO_HASH_LEN])
+{
+    for (const job *j = mp->busy; j != NULL; j = j->busy_next)
+        if (memcmp(j->id, id, CRYPTO_HASH_LEN) == 0)
+            return 1;
+    return 0;
+}
+
 int mempool_ballot_verdict(mempool *mp, const uint8_t id[CRYPTO_HASH_LEN], const elgamal_ct **cts, size_t *n)
 {
     entry *e;
     int ok = 0;
     pthread_mutex_lock(&mp->lock);
     e = find(mp, id);
+    /* A worker verifying this very ballot now: its verdict comes within one
+     * verification, the time the caller would spend checking it itself —
+     * waiting for it does the work once instead of twice. */
+    while (e == NULL && !mp->stopping && busy_with(mp, id)) {
+        pthread_cond_wait(&mp->settled, &mp->lock);
+        e = find(mp, id);
+    }
     if (e != NULL && e->ballot_cts != NULL) {
         *cts = e->ballot_cts;
         *n = e->n_ballot_cts;

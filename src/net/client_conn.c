@@ -141,6 +141,8 @@ void client_conn_destroy(client_conn **pself)
     *pself = NULL;
 }
 
+static net_err read_reply(client_conn *self, uint8_t **resp, size_t *resp_len);
+
 /* Waits until sock is readable or the deadline passes. Returns: 1, 0 on
  * timeout, -1 on error. */
 static int wait_readable(void *sock, int64_t deadline)
@@ -162,12 +164,9 @@ static int wait_readable(void *sock, int64_t deadline)
     }
 }
 
-net_err client_conn_call(client_conn *self, const uint8_t *req, size_t len, uint8_t **resp, size_t *resp_len)
+net_err client_conn_send(client_conn *self, const uint8_t *req, size_t len)
 {
-    int64_t deadline = now_ms() + self->timeout_ms;
-    zmq_msg_t delim, body;
     net_err err;
-    int rc;
 
     if (req == NULL || len == 0)
         return NET_ERR_EMPTY;
@@ -179,18 +178,71 @@ net_err client_conn_call(client_conn *self, const uint8_t *req, size_t len, uint
             return err;
     }
     /* A DEALER's queue to its one endpoint exists from connect on, so these
-     * sends do not block even before the connection is up. */
+     * sends do not block even before the connection is up. A request is two
+     * frames: ZeroMQ queues a multi-part message whole or not at all. */
     if (zmq_send(self->sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
         zmq_send(self->sock, req, len, ZMQ_DONTWAIT) < 0) {
         int e = zmq_errno();
         close_socket(self);
-        return e == EAGAIN ? NET_ERR_TIMEOUT : (e == ENOMEM ? NET_ERR_NOMEM : NET_ERR_ZMQ);
+        return e == EAGAIN ? NET_ERR_QUEUE_FULL : (e == ENOMEM ? NET_ERR_NOMEM : NET_ERR_ZMQ);
     }
+    return NET_OK;
+}
+
+void *client_conn_poll_socket(client_conn *self)
+{
+    return self->sock;
+}
+
+void client_conn_reset(client_conn *self)
+{
+    close_socket(self);
+}
+
+net_err client_conn_recv(client_conn *self, int wait_ms, uint8_t **resp, size_t *resp_len)
+{
+    int rc;
+
+    if (self->sock == NULL)
+        return NET_ERR_TIMEOUT;
+    rc = wait_readable(self->sock, now_ms() + (wait_ms > 0 ? wait_ms : 0));
+    if (rc == 0 && wait_ms <= 0) { /* a zero wait: one non-blocking look */
+        zmq_pollitem_t item = {.socket = self->sock, .events = ZMQ_POLLIN};
+        rc = zmq_poll(&item, 1, 0);
+        rc = rc < 0 ? -1 : (rc > 0 && (item.revents & ZMQ_POLLIN) ? 1 : 0);
+    }
+    if (rc == 0)
+        return NET_ERR_TIMEOUT;
+    if (rc < 0) {
+        close_socket(self);
+        return NET_ERR_ZMQ;
+    }
+    return read_reply(self, resp, resp_len);
+}
+
+net_err client_conn_call(client_conn *self, const uint8_t *req, size_t len, uint8_t **resp, size_t *resp_len)
+{
+    int64_t deadline = now_ms() + self->timeout_ms;
+    net_err err;
+    int rc;
+
+    err = client_conn_send(self, req, len);
+    if (err != NET_OK)
+        return err == NET_ERR_QUEUE_FULL ? NET_ERR_TIMEOUT : err;
     rc = wait_readable(self->sock, deadline);
     if (rc <= 0) {
         close_socket(self);
         return rc == 0 ? NET_ERR_TIMEOUT : NET_ERR_ZMQ;
     }
+    return read_reply(self, resp, resp_len);
+}
+
+/* Reads one reply from a readable socket; a malformed one costs the socket
+ * (the rest of it is discarded with it). */
+static net_err read_reply(client_conn *self, uint8_t **resp, size_t *resp_len)
+{
+    zmq_msg_t delim, body;
+
     /* The reply must be exactly [empty][non-empty body]. */
     zmq_msg_init(&delim);
     if (zmq_msg_recv(&delim, self->sock, ZMQ_DONTWAIT) < 0) {

@@ -365,4 +365,31 @@ void client_conn_destroy(client_conn **self);
 EVOTE_WARN_UNUSED net_err client_conn_call(client_conn *self, const uint8_t *req, size_t len,
                                            uint8_t **resp, size_t *resp_len);
 
+/* Pipelined use (many requests in flight on one connection, e.g. casting
+ * many ballots): client_conn_send queues a request without waiting;
+ * client_conn_recv takes the next reply, whichever request it answers — the
+ * caller matches replies to requests by ApiResponse.request_id and decides
+ * what a missing reply means. Same thread rule as client_conn_call; do not
+ * mix client_conn_call with requests still in flight.
+ *
+ * Queues one request. Returns: NET_OK; NET_ERR_QUEUE_FULL (the send queue is
+ * full: too many requests the node has not read; the socket is discarded, so
+ * the requests still in flight will get no reply here); NET_ERR_EMPTY;
+ * NET_ERR_TOO_LARGE; NET_ERR_NOMEM; NET_ERR_ZMQ. */
+EVOTE_WARN_UNUSED net_err client_conn_send(client_conn *self, const uint8_t *req, size_t len);
+
+/* Waits up to wait_ms (0: just looks) for the next reply.
+ * Returns: NET_OK; NET_ERR_TIMEOUT (none yet; the socket is kept);
+ *   NET_ERR_MALFORMED, NET_ERR_ZMQ (the socket is discarded); NET_ERR_NOMEM.
+ * Out: *resp (malloc'ed, the caller frees), *resp_len >= 1. */
+EVOTE_WARN_UNUSED net_err client_conn_recv(client_conn *self, int wait_ms, uint8_t **resp, size_t *resp_len);
+
+/* Returns: the socket to put in a zmq_poll for ZMQ_POLLIN (only for
+ * polling), or NULL when none is open (before a send, after a discard). */
+void *client_conn_poll_socket(client_conn *self);
+
+/* Discards the socket: replies to requests in flight are never delivered
+ * (use when giving up on them, e.g. before resending elsewhere). */
+void client_conn_reset(client_conn *self);
+
 #endif

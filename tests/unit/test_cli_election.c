@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
+#include <zmq.h>
 
 #include "../../src/cli/client_util.c"
 #include "../../src/cli/cmd_election.c"
@@ -309,6 +311,203 @@ static void test_api_track_unknown_and_malformed_codes(void **state)
     chain_store_destroy(&s);
 }
 
+
+/* ---------------------------------------------- pipelined --voters casting */
+
+/* A node's client API as evote vote --voters sees it, over a real ZeroMQ
+ * ROUTER (client_endpoint), answering by the ballot's first byte: 'B' is
+ * BUSY twice and then accepted, 'R' REJECTED with a reason, anything else
+ * accepted; a commit query is answered PENDING once (as a node whose waiter
+ * table is full does), then COMMITTED. mute = 1: receives, never answers. */
+#define PIPE_VOTERS 300
+typedef struct {
+    client_endpoint *ep;
+    int mute;
+    volatile int stop;
+    uint8_t ids[PIPE_VOTERS][32];
+    int busy[PIPE_VOTERS], accepted[PIPE_VOTERS], asked[PIPE_VOTERS];
+    size_t n_ids, submits, requests;
+} fake_node;
+
+static size_t fake_index(fake_node *f, const uint8_t id[32])
+{
+    for (size_t i = 0; i < f->n_ids; i++)
+        if (memcmp(f->ids[i], id, 32) == 0)
+            return i;
+    memcpy(f->ids[f->n_ids], id, 32);
+    return f->n_ids++;
+}
+
+static void *fake_node_run(void *arg)
+{
+    fake_node *f = arg;
+    while (!f->stop) {
+        zmq_pollitem_t it = {.socket = client_endpoint_poll_socket(f->ep), .events = ZMQ_POLLIN};
+        client_request rq;
+        if (zmq_poll(&it, 1, 20) <= 0)
+            continue;
+        while (client_endpoint_recv(f->ep, &rq) == NET_OK) {
+            Evote__V1__ApiRequest *req = evote__v1__api_request__unpack(NULL, rq.len, rq.data);
+            Evote__V1__ApiResponse r = EVOTE__V1__API_RESPONSE__INIT;
+            Evote__V1__TxStatus ts = EVOTE__V1__TX_STATUS__INIT;
+            uint8_t id[32], out[512];
+            size_t i;
+            f->requests++;
+            if (req == NULL || f->mute) {
+                if (req)
+                    evote__v1__api_request__free_unpacked(req, NULL);
+                free(rq.data);
+                continue;
+            }
+            r.request_id = req->request_id;
+            r.reason = "";
+            if (req->call_case == EVOTE__V1__API_REQUEST__CALL_SUBMIT) {
+                const ProtobufCBinaryData *tx = &req->submit->tx;
+                f->submits++;
+                envelope_txid(tx->data, tx->len, id);
+                i = fake_index(f, id);
+                if (tx->data[0] == 'B' && f->busy[i] < 2) {
+                    f->busy[i]++;
+                    r.status = EVOTE__V1__API_STATUS__API_STATUS_BUSY;
+                    r.reason = "the mempool is full: retry later";
+                } else if (tx->data[0] == 'R') {
+                    r.status = EVOTE__V1__API_STATUS__API_STATUS_REJECTED;
+                    r.reason = "the ballot was refused: this key is not on the election's roll";
+                } else {
+                    f->accepted[i]++;
+                    r.status = EVOTE__V1__API_STATUS__API_STATUS_OK;
+                    r.tx_id = (ProtobufCBinaryData){32, f->ids[i]};
+                }
+            } else if (req->call_case == EVOTE__V1__API_REQUEST__CALL_GET_TX && req->get_tx->id.len == 32) {
+                i = fake_index(f, req->get_tx->id.data);
+                ts.id = (ProtobufCBinaryData){32, f->ids[i]};
+                ts.state = f->asked[i]++ == 0 ? EVOTE__V1__TX_STATE__TX_STATE_PENDING
+                                              : EVOTE__V1__TX_STATE__TX_STATE_COMMITTED;
+                ts.height = 7;
+                ts.result = EVOTE__V1__TX_RESULT__TX_RESULT_OK;
+                r.status = EVOTE__V1__API_STATUS__API_STATUS_OK;
+                r.tx = &ts;
+            } else {
+                r.status = EVOTE__V1__API_STATUS__API_STATUS_BAD_REQUEST;
+            }
+            assert_true(evote__v1__api_response__get_packed_size(&r) <= sizeof out);
+            evote__v1__api_response__pack(&r, out);
+            assert_int_equal(client_endpoint_reply(f->ep, &rq.reply, out, evote__v1__api_response__get_packed_size(&r)), NET_OK);
+            evote__v1__api_request__free_unpacked(req, NULL);
+            free(rq.data);
+        }
+    }
+    return NULL;
+}
+
+static void fake_node_start(fake_node *f, int mute, pthread_t *t)
+{
+    client_endpoint_config cfg;
+    memset(f, 0, sizeof *f);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.endpoint = "tcp://127.0.0.1:*";
+    assert_int_equal(client_endpoint_new(&cfg, &f->ep, NULL), NET_OK);
+    f->mute = mute;
+    assert_int_equal(pthread_create(t, NULL, fake_node_run, f), 0);
+}
+
+static void fake_node_stop(fake_node *f, pthread_t t)
+{
+    f->stop = 1;
+    pthread_join(t, NULL);
+    client_endpoint_destroy(&f->ep);
+}
+
+/* Every ballot is accepted exactly once and its commit seen, through busy
+ * answers, a commit query answered "pending", and a node that never answers
+ * (its ballots go to the live one); the one rejected ballot in the middle is
+ * reported with the node's reason and never counted. */
+static void test_pipelined_cast_retries_busy_and_reports_a_rejection(void **state)
+{
+    static fake_node live, mute;
+    pthread_t tl, tm;
+    batch b;
+    char err_path[128], text[65536];
+    size_t got, rejected_at = PIPE_VOTERS / 2;
+    int saved;
+    FILE *f;
+    (void)state;
+
+    fake_node_start(&live, 0, &tl);
+    fake_node_start(&mute, 1, &tm);
+    memset(&b, 0, sizeof b);
+    b.cmd = "vote";
+    b.path = "voters.txt";
+    b.nodes[0] = client_endpoint_endpoint(live.ep);
+    b.nodes[1] = client_endpoint_endpoint(mute.ep); /* voters 1, 3, 5... go here first */
+    b.n_nodes = 2;
+    b.timeout_ms = 5000;
+    b.silence_ms = 3000; /* the mute node is given up after 3 s of silence */
+    b.wait_ms = 20000;
+    b.window = 8; /* far fewer than the ballots: the window must turn over */
+    b.busy_limit_ms = 20000;
+    b.n = PIPE_VOTERS;
+    b.v = calloc(b.n, sizeof *b.v);
+    assert_non_null(b.v);
+    for (size_t i = 0; i < b.n; i++) {
+        batch_voter *bv = &b.v[i];
+        bv->line = i + 1;
+        bv->key_path = "voter.key";
+        bv->tx_len = 40;
+        bv->tx = malloc(bv->tx_len);
+        assert_non_null(bv->tx);
+        memset(bv->tx, (int)(i & 0xff), bv->tx_len);
+        bv->tx[0] = i == rejected_at ? 'R' : i % 7 == 0 ? 'B' : 'x';
+        bv->tx[1] = (uint8_t)(i >> 8);
+        envelope_txid(bv->tx, bv->tx_len, bv->code);
+        bv->state = BV_TO_SUBMIT;
+    }
+    snprintf(err_path, sizeof err_path, "%s/stderr.txt", dir);
+    fflush(stderr);
+    saved = dup(2);
+    f = fopen(err_path, "w");
+    assert_non_null(f);
+    dup2(fileno(f), 2);
+    assert_int_equal(batch_pipeline(&b), 1);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    fclose(f);
+    fake_node_stop(&live, tl);
+    fake_node_stop(&mute, tm);
+
+    f = fopen(err_path, "r");
+    assert_non_null(f);
+    got = fread(text, 1, sizeof text - 1, f);
+    text[got] = '\0';
+    fclose(f);
+    assert_non_null(strstr(text, "voters.txt line 151 (voter.key)"));
+    assert_non_null(strstr(text, "rejected the ballot: the ballot was refused: this key is not on the election's roll"));
+    assert_non_null(strstr(text, "answered nothing for 3 s"));
+    assert_true(mute.requests > 0);
+    for (size_t i = 0; i < b.n; i++) {
+        batch_voter *bv = &b.v[i];
+        if (i == rejected_at) {
+            assert_int_equal(bv->state, BV_REJECTED);
+            assert_false(bv->accepted);
+            continue;
+        }
+        assert_int_equal(bv->state, BV_DONE);
+        assert_true(bv->accepted);
+        assert_int_equal(bv->node, 0);
+        assert_int_equal(bv->ans.state, EVOTE__V1__TX_STATE__TX_STATE_COMMITTED);
+        assert_int_equal(bv->ans.result, EVOTE__V1__TX_RESULT__TX_RESULT_OK);
+        assert_null(bv->tx);
+    }
+    /* Each ballot reached the live node's mempool once; busy ones were retried. */
+    assert_int_equal(live.n_ids, PIPE_VOTERS);
+    for (size_t i = 0; i < live.n_ids; i++)
+        assert_true(live.accepted[i] <= 1);
+    assert_int_equal(b.busy_answers, 2 * ((PIPE_VOTERS + 6) / 7));
+    assert_true(b.last_commit > 0);
+    free(b.v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_times_parse_as_utc),
         cmocka_unit_test_setup_teardown(test_api_get_election_and_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_track_unknown_and_malformed_codes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pipelined_cast_retries_busy_and_reports_a_rejection, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

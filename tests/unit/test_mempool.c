@@ -161,7 +161,73 @@ static void test_same_transaction_twice_is_kept_once(void **state)
     mempool_get_stats(mp, &st);
     assert_int_equal(st.pending, 1);
     assert_int_equal(st.duplicates, 1);
+    /* The second copy was recognised by its id, not verified again. */
+    assert_int_equal(st.verified, 1);
+    assert_int_equal(st.skipped, 1);
     free(tx.bytes);
+    mempool_destroy(&mp);
+}
+
+/* A block may commit transactions whose copies still wait for a worker (a
+ * forwarded ballot executed before the mempool reached it), or arrive later:
+ * those copies are never verified or kept; a client's gets an accepted,
+ * duplicate verdict; every verdict arrives once, whatever the workers had
+ * done by then. */
+static void test_committed_transactions_still_queued_are_not_verified(void **state)
+{
+    enum { N = 400 };
+    mempool *mp = NULL;
+    buf_t tx[N];
+    uint8_t ids[N][32];
+    mempool_verdict *v = calloc(N, sizeof *v);
+    int seen[N] = {0};
+    mempool_stats st;
+    (void)state;
+    assert_non_null(v);
+    assert_int_equal(mempool_new(chain_id, N, 1, &mp), LEDGER_OK);
+    for (size_t i = 0; i < N; i++) {
+        tx[i] = notice(1000 + i, chain_id);
+        envelope_txid(tx[i].bytes, tx[i].len, ids[i]);
+    }
+    for (size_t i = 0; i < N; i++)
+        assert_int_equal(mempool_submit(mp, tx[i].bytes, tx[i].len, i + 1), LEDGER_OK);
+    /* The second half commits now, most of it still queued. */
+    mempool_commit(mp, (const uint8_t(*)[32])ids + N / 2, N / 2);
+    collect(mp, v, N);
+    for (size_t i = 0; i < N; i++) {
+        size_t t = (size_t)v[i].ticket - 1;
+        assert_true(t < N);
+        assert_int_equal(seen[t]++, 0);
+        assert_int_equal(v[i].err, LEDGER_OK);
+        assert_memory_equal(v[i].id, ids[t], 32);
+        if (t < N / 2)
+            assert_false(v[i].duplicate);
+    }
+    mempool_get_stats(mp, &st);
+    assert_int_equal(st.verified + st.skipped, N);
+    /* Pending: the first half, plus at most the one the (single) worker was
+     * verifying during the commit (the node commits it again when its
+     * verdict comes: node.c on_verdicts). */
+    assert_true(st.pending >= N / 2);
+    assert_true(st.pending <= N / 2 + 1);
+    /* A copy arriving after the commit (gossip behind the block): accepted
+     * as a duplicate, neither verified nor kept. */
+    {
+        mempool_stats after;
+        mempool_verdict late;
+        assert_int_equal(mempool_submit(mp, tx[N - 1].bytes, tx[N - 1].len, 9999), LEDGER_OK);
+        collect(mp, &late, 1);
+        assert_int_equal(late.ticket, 9999);
+        assert_int_equal(late.err, LEDGER_OK);
+        assert_true(late.duplicate);
+        assert_memory_equal(late.id, ids[N - 1], 32);
+        mempool_get_stats(mp, &after);
+        assert_int_equal(after.verified, st.verified);
+        assert_int_equal(after.pending, st.pending);
+    }
+    for (size_t i = 0; i < N; i++)
+        free(tx[i].bytes);
+    free(v);
     mempool_destroy(&mp);
 }
 
@@ -298,6 +364,7 @@ int main(void)
         cmocka_unit_test(test_valid_transactions_are_verified_and_pending),
         cmocka_unit_test(test_invalid_transactions_get_a_reason_and_are_not_kept),
         cmocka_unit_test(test_same_transaction_twice_is_kept_once),
+        cmocka_unit_test(test_committed_transactions_still_queued_are_not_verified),
         cmocka_unit_test(test_full_mempool_answers_busy),
         cmocka_unit_test(test_take_untake_and_commit),
         cmocka_unit_test(test_marked_taken_transactions_are_not_offered_again),

@@ -2,7 +2,7 @@
 # Ballot benchmark (a benchmark, not a test: it fails only when something
 # errors, never because the machine is slow).
 #
-#   tests/bench/ballots/run.sh [--voters N] [--latency-sample K]
+#   tests/bench/ballots/run.sh [--voters N] [--latency-sample K] [--validator-ballots M]
 #
 #   1. ballot encryption and verification time, 1 question with 3 and with
 #      10 options: the lines of build/tests/bench/ballot/bench_ballot
@@ -12,12 +12,15 @@
 #      options, the key ceremony, N voters (default 2000) + K (default 100)
 #      registered; then
 #        throughput: 'evote vote --voters FILE --node EP0..EP3 --wait MS' casts
-#          the N ballots (encrypted on every core of this same machine,
-#          pipelined); the rate is the one the command reports: N / the time
-#          from its first encryption to the last ballot seen committed
-#          (the script's own wall time of the whole command is printed too)
+#          the N ballots: all encrypted and signed first on every core (the
+#          voters' work, timed apart), then submitted pipelined; the rate is
+#          the one the command reports: ballots committed / the time from
+#          its first submission to the last commit seen (the wall time of
+#          the whole command is printed too); and the load-independent
+#          figure: CPU time (utime+stime) of the 4 evoted per committed
+#          ballot, and the ballots/s it means on idle cores
 #        latency: K ballots cast one by one with
-#          'evote vote --key K --choice C --wait 10000', each timed from the
+#          'evote vote --key K --choice C --wait 60000', each timed from the
 #          command's start to its exit (fetch election, encrypt, submit,
 #          commit seen): p50/p99
 #      and the ratio of the throughput to the limit (target >= 80%)
@@ -25,35 +28,46 @@
 #      parallel), time until 'evote result' shows the counts (checked against
 #      the choices cast); bench_ballot's projected 1,000,000-ballot tally
 #      (target <= 10 s)
+#   5. one validator alone (target >= 1,500 ballots/s): a stopped copy of
+#      validator 3's data directory, M (default 3000) more registered voters'
+#      ballots sealed by 'evote vote --encrypt-only', and bench_validator
+#      driving the real pipeline in one process once the cluster is stopped
+#      (mempool verification on every core, batch check, execution with the
+#      election rules, LMDB append with a signed commit certificate)
 #
 # Binaries: $EVOTE_BIN (evote, evoted; default build/src) and
 # $BENCH_BUILD/tests/bench/ballot/bench_ballot (BENCH_BUILD defaults to
-# build/); built when missing. BENCH_KEEP=1 keeps the temporary directory.
+# build/); built when missing. BENCH_KEEP=1 keeps the temporary directory;
+# BENCH_PERF=DIR records validators 0 and 1 with perf during the throughput run.
 set -euo pipefail
 trap 'echo "run.sh: line $LINENO: a command failed (exit $?)" >&2' ERR
 root=$(cd "$(dirname "$0")/../../.." && pwd)
 build=${BENCH_BUILD:-$root/build}
 bin=${EVOTE_BIN:-$build/src}
 bench_ballot=$build/tests/bench/ballot/bench_ballot
+bench_validator=$build/tests/bench/ballots/bench_validator
 nvoters=2000
 nlat=100
+nval=3000
 while [ $# -gt 0 ]; do
   case "$1" in
     --voters) nvoters=$2; shift 2 ;;
     --latency-sample) nlat=$2; shift 2 ;;
+    --validator-ballots) nval=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
 [[ "$nvoters" =~ ^[0-9]+$ ]] && [ "$nvoters" -ge 1 ] || { echo "run.sh: --voters takes a number >= 1" >&2; exit 2; }
 [[ "$nlat" =~ ^[0-9]+$ ]] || { echo "run.sh: --latency-sample takes a number >= 0" >&2; exit 2; }
+[[ "$nval" =~ ^[0-9]+$ ]] || { echo "run.sh: --validator-ballots takes a number >= 0" >&2; exit 2; }
 
-if [ ! -x "$bin/evote" ] || [ ! -x "$bin/evoted" ] || [ ! -x "$bench_ballot" ]; then
-  echo "== building evote, evoted and bench_ballot in $build"
+if [ ! -x "$bin/evote" ] || [ ! -x "$bin/evoted" ] || [ ! -x "$bench_ballot" ] || [ ! -x "$bench_validator" ]; then
+  echo "== building evote, evoted, bench_ballot and bench_validator in $build"
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build "$build" -j"$(nproc 2>/dev/null || echo 2)" --target evote evoted bench_ballot >/dev/null
+  cmake --build "$build" -j"$(nproc 2>/dev/null || echo 2)" --target evote evoted bench_ballot bench_validator >/dev/null
 fi
-for f in "$bin/evote" "$bin/evoted" "$bench_ballot"; do
+for f in "$bin/evote" "$bin/evoted" "$bench_ballot" "$bench_validator"; do
   [ -x "$f" ] || { echo "run.sh: $f is not built" >&2; exit 1; }
 done
 evote=$bin/evote
@@ -115,7 +129,11 @@ for i in 0 1 2 3; do
 done
 echo; echo "== 3. a 4-validator cluster on this machine: peer ports $base-$((base + 3)), clients $((base + 100))-$((base + 103)), in $tmp"
 connected=0
-for _ in $(seq 1 300); do
+deadline=$(($(date +%s) + 60))
+while [ "$(date +%s)" -lt "$deadline" ]; do
+  for i in 0 1 2 3; do
+    kill -0 "${pids[$i]}" 2>/dev/null || { tail -n 3 "node$i/evoted.log" >&2; echo "run.sh: validator $i stopped (another program took its port? run again)" >&2; exit 1; }
+  done
   connected=0
   for n in "${nodes[@]}"; do
     p=$("$evote" status --node "$n" --timeout 500 --json 2>/dev/null | sed -n 's/.*"peers_connected":\([0-9]*\).*/\1/p' || true)
@@ -124,7 +142,7 @@ for _ in $(seq 1 300); do
   [ $connected = 4 ] && break
   sleep 0.1
 done
-[ $connected = 4 ] || { echo "run.sh: the validators did not connect within 30 s (BENCH_KEEP=1 keeps the logs)" >&2; exit 1; }
+[ $connected = 4 ] || { echo "run.sh: the validators did not connect within 60 s (BENCH_KEEP=1 keeps the logs)" >&2; exit 1; }
 
 G=(--genesis genesis.txt)
 id=bench-ballots
@@ -150,21 +168,48 @@ quiet "$evote" election open --key authority0.key "${G[@]}" --id "$id" --wait 10
 echo "   election with 1 question, 3 options; key ceremony (4 trustees, threshold 3) and open: $(secs "$t" "$(now)") s"
 
 t=$(now)
-total=$((nvoters + nlat))
+total=$((nvoters + nlat + nval))
 "$evote" voter keygen --count "$total" --out-dir voters >roll.txt 2>keygen.err ||
   { cat keygen.err >&2; echo "run.sh: evote voter keygen failed" >&2; exit 1; }
 quiet "$evote" voter register --key authority0.key "${G[@]}" --id "$id" --voters roll.txt --wait 60000 --node "${nodes[3]}"
-echo "   $total voters generated and registered ($nvoters for throughput + $nlat for latency): $(secs "$t" "$(now)") s"
+echo "   $total voters generated and registered ($nvoters for throughput + $nlat for latency + $nval for 5.): $(secs "$t" "$(now)") s"
 
 # voter v chooses options[(v*v + v/7) % 3]: reproducible, checked in 4.
 awk -v a=1 -v b="$nvoters" 'BEGIN { split("Ada Grace Edsger", o, " ");
   for (v = a; v <= b; v++) printf "voters/voter-%06d.key %s\n", v, o[(v * v + int(v / 7)) % 3 + 1] }' >votes.txt
-awk -v a=$((nvoters + 1)) -v b="$total" 'BEGIN { split("Ada Grace Edsger", o, " ");
+awk -v a=$((nvoters + 1)) -v b=$((nvoters + nlat)) 'BEGIN { split("Ada Grace Edsger", o, " ");
   for (v = a; v <= b; v++) printf "voters/voter-%06d.key %s\n", v, o[(v * v + int(v / 7)) % 3 + 1] }' >latvotes.txt
+awk -v a=$((nvoters + nlat + 1)) -v b="$total" 'BEGIN { split("Ada Grace Edsger", o, " ");
+  for (v = a; v <= b; v++) printf "voters/voter-%06d.key %s\n", v, o[(v * v + int(v / 7)) % 3 + 1] }' >valvotes.txt
 
 nodeargs=()
 for n in "${nodes[@]}"; do nodeargs+=(--node "$n"); done
+# CPU time (user + system, clock ticks) of the 4 validators so far: the
+# load-independent cost of the run, whatever else this machine is doing.
+cpu_ticks() {
+  local p sum=0 f
+  for p in "${pids[@]}"; do
+    f=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null) || { echo "run.sh: validator $p is gone" >&2; exit 1; }
+    read -r -a st <<<"$f"
+    sum=$((sum + st[11] + st[12])) # utime, stime (fields 14 and 15 of /proc/PID/stat)
+  done
+  echo "$sum"
+}
+hz=$(getconf CLK_TCK)
 h0=$("$evote" tip --node "${nodes[1]}" | cut -d' ' -f1 || true)
+cpu0=$(cpu_ticks)
+perfs=()
+if [ -n "${BENCH_PERF:-}" ]; then # BENCH_PERF=DIR: perf record of validators 0 (primary) and 1 during the run
+  mkdir -p "$BENCH_PERF"
+  for i in 0 1; do
+    if [ -n "${BENCH_PERF_EVENTS:-}" ]; then # e.g. probes made with 'perf probe -x evoted FUNCTION'
+      perf stat --per-thread -e "$BENCH_PERF_EVENTS" -p "${pids[$i]}" -o "$BENCH_PERF/evoted$i.stat" >/dev/null 2>&1 &
+    else
+      perf record -F 499 -g -p "${pids[$i]}" -o "$BENCH_PERF/evoted$i.perf" >"$BENCH_PERF/perf$i.log" 2>&1 &
+    fi
+    perfs+=($!)
+  done
+fi
 t=$(now)
 t_ms=$(date +%s%3N)
 "$evote" vote --voters votes.txt "${G[@]}" --id "$id" "${nodeargs[@]}" --wait 120000 >codes.txt 2>vote.err &
@@ -172,16 +217,27 @@ bg=($!)
 wait "${bg[0]}" || { cat vote.err >&2; echo "run.sh: evote vote --voters failed" >&2; exit 1; }
 bg=()
 t1=$(now)
+cpu1=$(cpu_ticks)
+for p in "${perfs[@]}"; do kill -INT "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
 h1=$("$evote" tip --node "${nodes[1]}" | cut -d' ' -f1 || true)
 wall=$(secs "$t" "$t1")
-summary=$(grep -E 'ballots from .* \(([0-9]+)/s\)' vote.err | tail -1 | sed 's/^evote vote: //')
-rate=$(sed -n 's/.* in \([0-9.]*\) s (\([0-9]*\)\/s).*/\2/p' <<<"$summary")
-[ -n "$rate" ] || { cat vote.err >&2; echo "run.sh: no rate in evote vote's report" >&2; exit 1; }
+enc_line=$(grep -E 'ballots from .*: encrypted and signed' vote.err | tail -1 | sed 's/^evote vote: //')
+summary=$(grep -E 'ballots committed in .* from the first submission' vote.err | tail -1 | sed 's/^evote vote: //')
+rate=$(sed -n 's/.* committed in \([0-9.]*\) s from the first submission (\([0-9]*\)\/s).*/\2/p' <<<"$summary")
+committed=$(sed -n 's/^\([0-9]*\) ballots committed in .*/\1/p' <<<"$summary")
+[ -n "$rate" ] && [ -n "$committed" ] || { cat vote.err >&2; echo "run.sh: no rate in evote vote's report" >&2; exit 1; }
 echo "   throughput: evote vote --voters votes.txt --node EP0 --node EP1 --node EP2 --node EP3 --wait 120000"
-echo "     evote reports: $summary"
-echo "     (its rate: $nvoters / time from its first encryption to the last ballot seen committed;"
-echo "      encryption runs on the same $cores cores as the 4 validators)"
-echo "     whole command, wall time: $wall s = $(awk -v n="$nvoters" -v w="$wall" 'BEGIN { printf "%.0f", n / w }') ballots/s"
+echo "     evote reports: $enc_line"
+echo "                    $summary"
+echo "     (the rate: ballots committed / time from the first submission to the last commit seen;"
+echo "      the voters' encryption comes before it, on every core, and is not in it)"
+echo "     whole command, wall time (encryption included): $wall s = $(awk -v n="$nvoters" -v w="$wall" 'BEGIN { printf "%.0f", n / w }') ballots/s"
+awk -v c0="$cpu0" -v c1="$cpu1" -v hz="$hz" -v n="$committed" -v cores="$cores" -v v="$ver3_ms" 'BEGIN {
+  if (n < 1) { print "     validators CPU: no ballot committed"; exit }
+  cpu = (c1 - c0) / hz; per = 1000 * cpu / n
+  printf "     validators CPU (utime+stime of the 4 evoted, whole command): %.2f s = %.2f ms per committed ballot\n", cpu, per
+  printf "       (4 x one verification = %.2f ms): %.0f ballots/s on %d idle cores, the load-independent figure\n", 4 * v, 1000 * cores / per, cores }'
+cpu_rate=$(awk -v c0="$cpu0" -v c1="$cpu1" -v hz="$hz" -v n="$committed" -v cores="$cores" 'BEGIN { if (n < 1 || c1 <= c0) print 0; else printf "%.0f", cores * n * hz / (c1 - c0) }')
 # The chain's view: the blocks committed meanwhile, their proposers' timestamps (same clock).
 if [[ "$h0" =~ ^[0-9]+$ && "$h1" =~ ^[0-9]+$ ]]; then
   for h in $(seq $((h0 + 1)) "$h1"); do
@@ -200,17 +256,28 @@ if [ "$nlat" -gt 0 ]; then
   : >lat.ms
   while read -r key choice; do
     a=$(date +%s%N)
-    quiet "$evote" vote --key "$key" "${G[@]}" --id "$id" --choice "$choice" --wait 10000 --node "${nodes[$((RANDOM % 4))]}"
+    quiet "$evote" vote --key "$key" "${G[@]}" --id "$id" --choice "$choice" --wait 60000 --node "${nodes[$((RANDOM % 4))]}"
     grep -qE 'result (TX_RESULT_)?OK' "$tmp/cmd.out" || { cat "$tmp/cmd.out" >&2; echo "run.sh: a ballot was not counted" >&2; exit 1; }
     echo $((($(date +%s%N) - a) / 1000)) >>lat.ms
   done <latvotes.txt
   sort -n lat.ms >lat.sorted
   pct() { awk -v p="$1" '{ a[NR] = $1 } END { i = int(NR * p / 100 + 0.999999); if (i < 1) i = 1; if (i > NR) i = NR; printf "%.1f", a[i] / 1000 }' lat.sorted; }
-  echo "   latency: $nlat ballots cast one by one (evote vote --key K --choice C --wait 10000, idle cluster),"
+  echo "   latency: $nlat ballots cast one by one (evote vote --key K --choice C --wait 60000, idle cluster),"
   echo "     each from the command's start to its exit (fetch, encrypt, submit, commit seen):"
   echo "     p50 $(pct 50) ms, p99 $(pct 99) ms, min $(pct 0) ms, max $(pct 100) ms"
 fi
+# For 5.: the extra voters' ballots sealed (not cast), and a stopped copy of
+# validator 3's data directory (the election open, every voter registered).
+if [ "$nval" -gt 0 ]; then
+  quiet "$evote" vote --voters valvotes.txt "${G[@]}" --id "$id" --node "${nodes[3]}" --encrypt-only sealed.txt
+  kill -TERM "${pids[3]}"
+  wait "${pids[3]}" 2>/dev/null || true
+  cp -a node3/data vdata
+  "$bin/evoted" --config node3/evoted.conf >>node3/evoted.log 2>&1 </dev/null &
+  pids[3]=$!
+fi
 echo "   ratio: $rate ballots/s (evote's rate) / limit $limit = $(awk -v r="$rate" -v l="$limit" 'BEGIN { printf "%.0f", 100 * r / l }')% (target >= 80%)"
+echo "          $cpu_rate ballots/s (validators' CPU on $cores idle cores) / limit $limit = $(awk -v r="$cpu_rate" -v l="$limit" 'BEGIN { printf "%.0f", 100 * r / l }')%"
 
 # ---- 4. tally
 echo; echo "== 4. tally of $total ballots"
@@ -249,3 +316,18 @@ echo "   result shown $(secs "$td" "$tr") s later; from close to result: $(secs 
 echo "   result: Ada ${got[0]}, Grace ${got[1]}, Edsger ${got[2]} (= the ballots cast)"
 proj=$(grep -E '^  projected: tally of 1,000,000' "$tmp/bench_ballot.out" | sed 's/^  projected: //')
 echo "   bench_ballot's projection: $proj (target <= 10 s)"
+
+# ---- 5. one validator alone
+if [ "$nval" -gt 0 ]; then
+  echo; echo "== 5. one validator's pipeline alone (bench_validator; the cluster stopped first)"
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  pids=()
+  "$bench_validator" --genesis genesis.txt --data vdata --keys node0/validator.key,node1/validator.key,node2/validator.key \
+    --ballots sealed.txt >bench_validator.out 2>&1 || { cat bench_validator.out >&2; echo "run.sh: bench_validator failed" >&2; exit 1; }
+  sed 's/^/   /' bench_validator.out
+  vrate=$(sed -n 's/.* s: \([0-9]*\) ballots\/s on .*/\1/p' bench_validator.out)
+  vcpu=$(sed -n 's/.* ballots\/s per core, \([0-9]*\) ballots\/s on .*/\1/p' bench_validator.out)
+  echo "   $nval ballots (3 options) through validator 3's pipeline: ${vrate:-?} ballots/s measured,"
+  echo "     ${vcpu:-?} ballots/s from its CPU time on $cores idle cores (target >= 1,500)"
+fi
