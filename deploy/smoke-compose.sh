@@ -158,7 +158,7 @@ fi
 say "building $image from deploy/Dockerfile (BASE=$base, --network host; log $work/build.log)"
 "$docker" build --network host --build-arg "BASE=$base" -f "$root/deploy/Dockerfile" -t "$image" "$root" \
   >"$work/build.log" 2>&1 || { tail -n 30 "$work/build.log" >&2; die "docker build failed (tail above; whole log $work/build.log)"; }
-say "image $image: $(( $("$docker" image inspect -f '{{.Size}}' "$image") / 1000000 )) MB (base $base: $(( $("$docker" image inspect -f '{{.Size}}' "$base") / 1000000 )) MB); $(grep -m1 'runtime packages:' "$work/build.log" || true)"
+say "image $image: $(( $("$docker" image inspect -f '{{.Size}}' "$image") / 1000000 )) MB (base $base: $(( $("$docker" image inspect -f '{{.Size}}' "$base") / 1000000 )) MB); $(grep -m1 '^runtime packages:' "$work/build.log" || true)"
 
 # --------------------------------------------------- 5. cluster and stack
 bin=${EVOTE_BIN:-$root/build/src}
