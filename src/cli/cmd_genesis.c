@@ -29,7 +29,8 @@ static const char genesis_help[] =
     "  DIR/node<i>/validator.key   Schnorr secret key (mode 0600)\n"
     "  DIR/node<i>/curve.key       CURVE secret key for the peer mesh (mode 0600)\n"
     "  DIR/node<i>/evoted.conf     evoted configuration: peers at tcp://127.0.0.1:P+i,\n"
-    "                              clients at tcp://127.0.0.1:P+100+i, chain in node<i>/data\n"
+    "                              clients at tcp://127.0.0.1:P+100+i, /healthz and /metrics\n"
+    "                              at http://127.0.0.1:P+200+i, chain in node<i>/data\n"
     "  DIR/authority<j>.key, .pub  an election authority's key pair (secret mode 0600)\n"
     "  DIR/genesis.txt             the chain: every validator and authority\n"
     "and prints the chain id. N must be 3f+1 (4, 7, 10, ... 100) so that f faulty\n"
@@ -193,8 +194,10 @@ static int make_validator(const char *dir, long i, long base_port, member *m)
                  "data_dir = data\n"
                  "peer_listen = tcp://127.0.0.1:%ld\n"
                  "client_listen = tcp://127.0.0.1:%ld\n"
+                 "http_listen = 127.0.0.1:%ld\n"
                  "log_level = info\n",
-                 i, i, base_port + i, base_port + CLIENT_PORT_OFFSET + i) < 0) {
+                 i, i, base_port + i, base_port + CLIENT_PORT_OFFSET + i,
+                 base_port + 2 * CLIENT_PORT_OFFSET + i) < 0) {
         conf = NULL;
         fprintf(stderr, "evote genesis: out of memory\n");
         goto out;
@@ -349,9 +352,9 @@ int cmd_genesis(int argc, char **argv)
                 n, GENESIS_MAX_VALIDATORS);
         return EXIT_USAGE;
     }
-    if (base_port + CLIENT_PORT_OFFSET + n - 1 > 65535) {
-        fprintf(stderr, "evote genesis: --base-port %ld is too high: client ports up to %ld would be needed\n",
-                base_port, base_port + CLIENT_PORT_OFFSET + n - 1);
+    if (base_port + 2 * CLIENT_PORT_OFFSET + n - 1 > 65535) {
+        fprintf(stderr, "evote genesis: --base-port %ld is too high: HTTP ports up to %ld would be needed\n",
+                base_port, base_port + 2 * CLIENT_PORT_OFFSET + n - 1);
         return EXIT_USAGE;
     }
     if (n > CLIENT_PORT_OFFSET) { /* cannot happen with 100 validators at most; kept for clarity */
