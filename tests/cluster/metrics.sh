@@ -5,6 +5,8 @@
 #      text (every sample under a # HELP and # TYPE) naming every metric;
 #   2. 30 notices committed: height, blocks, committed transactions,
 #      consensus messages by type (sent and received), mempool counters move;
+#      a small election: 3 ballots move the committed ballot counter, a
+#      stranger's ballot is counted by its result code;
 #   3. bad transactions (another chain's, junk, empty) move the rejection
 #      counter with their reason;
 #   4. 404 for another path, 405 (with Allow) for POST, HEAD works;
@@ -164,6 +166,38 @@ last=$(mval "$DIR/after.1" evote_last_commit_timestamp_seconds | cut -d. -f1)
   fail "node1: evote_last_commit_timestamp_seconds $last is not a recent Unix time (now $now)" 1
 [ "$(mval "$DIR/after.1" evote_height)" -ge 1 ] || fail "node1: evote_height is 0 after 30 commits" 1
 log "after 30 notices: height $(mval "$DIR/after.0" evote_height), committed tx, messages by type and mempool counters moved on all 4"
+
+# ------------------------------------------------- 2b. ballots
+# A small election (one trustee, node0's key; three voters): the committed
+# ballot counter moves by 3; a ballot by a key not on the roll is committed
+# with result not_registered.
+E=(--genesis "$GENESIS" --id metrics-e --wait $((20000 * SCALE)) --node "$(ep 0)")
+step() { # DESCRIPTION evote-args...
+  local what=$1 out
+  shift
+  out=$("$EVOTE" "$@" 2>&1) || fail "$what: $out" 0
+}
+step "election create" election create --key "$AUTH_KEY" "${E[@]}" --title T --question Q --options "A,B" \
+  --open-height 1 --close-height 1000000 --trustees "$("$EVOTE" pubkey --key "$DIR/c/node0/validator.key")" --threshold 1
+step "trustee init" trustee init --key "$DIR/c/node0/validator.key" "${E[@]}" --dir "$DIR/trustee"
+step "trustee deal" trustee deal --key "$DIR/c/node0/validator.key" "${E[@]}" --dir "$DIR/trustee"
+step "election open" election open --key "$AUTH_KEY" "${E[@]}"
+"$EVOTE" voter keygen --count 3 --out-dir "$DIR/voters" > "$DIR/roll.txt" 2> "$DIR/keygen.err" ||
+  fail "voter keygen: $(cat "$DIR/keygen.err")"
+step "voter register" voter register --key "$AUTH_KEY" "${E[@]}" --voters "$DIR/roll.txt"
+ls "$DIR"/voters/*.key | awk '{ print $1, (NR % 2 ? "A" : "B") }' > "$DIR/votes.txt"
+ballots=$(m 1 evote_committed_ballots_total)
+step "3 ballots" vote --voters "$DIR/votes.txt" "${E[@]}"
+"$EVOTE" keygen --out "$DIR/stranger.key" > /dev/null 2>&1 || fail "keygen"
+refused=$(m 1 'evote_committed_transaction_results_total{result="not_registered"}')
+step "a stranger's ballot" vote --key "$DIR/stranger.key" --choice A --no-precheck "${E[@]}" --wait 0
+for i in 1 2; do
+  WAIT_NODE=$i wait_until 30 "node$i's evote_committed_ballots_total to reach $((ballots + 3))" \
+    metric_at_least "$i" evote_committed_ballots_total $((ballots + 3))
+  WAIT_NODE=$i wait_until 30 "node$i's not_registered results to grow from ${refused:-0}" \
+    metric_at_least "$i" 'evote_committed_transaction_results_total{result="not_registered"}' $((${refused:-0} + 1))
+done
+log "an election: 3 ballots counted in evote_committed_ballots_total, a stranger's ballot as not_registered"
 
 # ------------------------------------------------- 3. rejections by reason
 "$EVOTE" genesis --dir "$DIR/other" --validators 4 --base-port "$BASE" > /dev/null 2>&1 ||
