@@ -214,15 +214,25 @@ for i in 0 1 2 3; do
   fi
 done
 say "client endpoints: ${node[*]}"
-# /healthz straight from the host too, when the image serves it.
-if grep -q '^http_listen' "$cluster/node0/evoted.conf" && command -v curl >/dev/null; then
+# /healthz and /metrics straight from the host too (published port, or the
+# container's address).
+declare -a http
+if grep -q '^http_listen = .' "$cluster/node0/evoted.conf"; then
+  command -v curl >/dev/null || die "curl is missing: run ./deploy/install-deps.sh"
   for i in 0 1 2 3; do
-    code=$(curl -s -o /dev/null -w '%{http_code}' "http://$publish:$((9100 + i))/healthz" || true)
-    [ "$code" = 200 ] || code=$(curl -s -o /dev/null -w '%{http_code}' "http://$(ip_of "$i"):9100/healthz" || true)
+    http[$i]=http://$publish:$((9100 + i))
+    code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "${http[$i]}/healthz" || true)
+    if [ "$code" != 200 ]; then
+      http[$i]=http://$(ip_of "$i"):9100
+      code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "${http[$i]}/healthz" || true)
+    fi
     [ "$code" = 200 ] || die "GET /healthz on evoted-$i answered '$code', not 200"
   done
-  say "GET /healthz: 200 on all 4"
+  say "GET /healthz: 200 on all 4 (${http[*]})"
 fi
+metric() { # NODE NAME : the value of an unlabelled metric
+  curl -s -m 5 "${http[$1]}/metrics" | awk -v m="$2" '$1 == m {print $2; exit}'
+}
 
 notices() { # FROM COUNT NODE... : commits COUNT notices, round robin over the nodes
   local from=$1 count=$2 k; shift 2
@@ -267,6 +277,13 @@ notices 0 24 "${node[0]}" "${node[1]}" "${node[2]}" "${node[3]}"
 agree 1 0 1 2 3
 t=$(tip 0)
 say "the 4 chains agree: height ${t%% *}, tip ${t#* }, every block hash equal"
+if [ -n "${http[0]:-}" ]; then
+  for i in 0 1 2 3; do
+    m=$(metric "$i" evote_height)
+    [ "$m" = "${t%% *}" ] || die "evoted-$i: /metrics says evote_height $m, the chain is at ${t%% *}"
+  done
+  say "GET /metrics: evote_height ${t%% *} on all 4, evote_committed_transactions_total $(metric 0 evote_committed_transactions_total) on evoted-0"
+fi
 h_before=${t%% *}
 
 victim=3
