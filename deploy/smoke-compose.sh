@@ -158,7 +158,7 @@ fi
 say "building $image from deploy/Dockerfile (BASE=$base, --network host; log $work/build.log)"
 "$docker" build --network host --build-arg "BASE=$base" -f "$root/deploy/Dockerfile" -t "$image" "$root" \
   >"$work/build.log" 2>&1 || { tail -n 30 "$work/build.log" >&2; die "docker build failed (tail above; whole log $work/build.log)"; }
-say "image $image: $(( $("$docker" image inspect -f '{{.Size}}' "$image") / 1000000 )) MB (base $base: $(( $("$docker" image inspect -f '{{.Size}}' "$base") / 1000000 )) MB); $(grep -m1 '^runtime packages:' "$work/build.log" || true)"
+say "image $image: $(( $("$docker" image inspect -f '{{.Size}}' "$image") / 1000000 )) MB (base $base: $(( $("$docker" image inspect -f '{{.Size}}' "$base") / 1000000 )) MB); $(grep -m1 '^runtime packages:' "$work/build.log" || echo 'build cached')"
 
 # --------------------------------------------------- 5. cluster and stack
 bin=${EVOTE_BIN:-$root/build/src}
@@ -231,7 +231,9 @@ if grep -q '^http_listen = .' "$cluster/node0/evoted.conf"; then
   say "GET /healthz: 200 on all 4 (${http[*]})"
 fi
 metric() { # NODE NAME : the value of an unlabelled metric
-  curl -s -m 5 "${http[$1]}/metrics" | awk -v m="$2" '$1 == m {print $2; exit}'
+  local body
+  body=$(curl -s -m 5 "${http[$1]}/metrics") || { echo "unreachable"; return 0; }
+  awk -v m="$2" '$1 == m {print $2; exit}' <<<"$body"
 }
 
 notices() { # FROM COUNT NODE... : commits COUNT notices, round robin over the nodes
