@@ -291,7 +291,9 @@ h_before=${t%% *}
 # A hot backup of a running validator, as README.md ("Back up") says.
 backup=$cluster/backup
 mkdir -p "$backup/snap" && chown -R 10001:10001 "$backup"
-"$docker" run --rm --volumes-from "$(cid 0)" -v "$backup:/backup" --entrypoint mdb_copy "$image" \
+# --pid container:: LMDB marks its readers by process id in the lock file;
+# in a PID namespace of its own, mdb_copy would be pid 1 like evoted (EAGAIN).
+"$docker" run --rm --pid "container:$(cid 0)" --volumes-from "$(cid 0)" -v "$backup:/backup" --entrypoint mdb_copy "$image" \
   -c /var/lib/evote /backup/snap || die "mdb_copy of evoted-0's running chain store failed"
 [ -s "$backup/snap/data.mdb" ] || die "the hot backup has no data.mdb"
 say "hot backup of running evoted-0 with mdb_copy -c: $(( $(stat -c %s "$backup/snap/data.mdb") / 1024 )) KiB"
