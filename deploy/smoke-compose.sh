@@ -8,8 +8,8 @@
 #   4. builds the evote image (docker build --network host)
 #   5. generates a 4-validator cluster (deploy/gen-cluster.sh), brings the
 #      compose stack up, waits until every validator is healthy
-#   6. commits notices through the published client ports, checks the 4
-#      chains agree block by block
+#   6. commits notices through the published client ports and runs a small
+#      election (deploy/election-demo.sh), checks the 4 chains agree block by block
 #   7. kills one container, checks the other 3 keep committing, restarts it
 #      and checks it catches up to the same chain
 #   8. tears the stack down, volumes included
@@ -288,6 +288,18 @@ if [ -n "${http[0]:-}" ]; then
 fi
 h_before=${t%% *}
 
+# A small election: trustees (the validators' keys), roll, encrypted ballots
+# with revotes, tally decryption, result checked against every voter's choice.
+say "a small election on the stack (deploy/election-demo.sh --voters 12 --revotes 2; log $cluster/election.log)"
+EVOTE_NODES="${node[*]}" EVOTE_BIN=$bin "$root/deploy/election-demo.sh" --voters 12 --revotes 2 "$cluster" \
+  >"$cluster/election.log" 2>&1 || { tail -n 25 "$cluster/election.log" >&2; die "the election failed (log above)"; }
+say "election: $(grep -m1 '^(checked:' "$cluster/election.log")"
+t=$(tip 0)
+agree "${t%% *}" 0 1 2 3
+t=$(tip 0)
+say "after the election the 4 chains agree: height ${t%% *}, tip ${t#* }"
+h_before=${t%% *}
+
 # A hot backup of a running validator, as README.md ("Back up") says.
 backup=$cluster/backup
 mkdir -p "$backup/snap" && chown -R 10001:10001 "$backup"
@@ -322,4 +334,4 @@ say "evoted-$victim caught up: the 4 chains agree at height ${t%% *}, tip ${t#* 
 restarts=0
 for i in 0 1 2; do restarts=$(( restarts + $("$docker" inspect -f '{{.RestartCount}}' "$(cid "$i")") )); done
 [ "$restarts" -eq 0 ] || die "containers restarted unexpectedly ($restarts restarts): see docker logs"
-say "PASS: built, deployed, committed 40 transactions, 4 chains agree, survived a killed validator (total $(( $(date +%s) - t0 )) s)"
+say "PASS: built, deployed, committed 40 notices and an election, 4 chains agree, survived a killed validator (total $(( $(date +%s) - t0 )) s)"
