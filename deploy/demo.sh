@@ -8,7 +8,8 @@
 # cast. Then the crashed validator restarts and catches up, and the cluster
 # stops. Prints how to inspect the election afterwards.
 # Data goes to demo-data/ (or $EVOTE_DEMO_DIR), wiped at the start of a run;
-# ports 7100-7103 (peers) and 7200-7203 (clients) must be free.
+# ports 7100-7103 (peers), 7200-7203 (clients) and 7300-7303 (HTTP: /healthz,
+# /metrics) must be free.
 #   EVOTE_DEMO_VOTERS   how many voters (default 1000)
 #   EVOTE_DEMO_CRASH    0: no crash during the vote (default 1)
 set -euo pipefail

@@ -25,6 +25,9 @@
 #   EVOTE_DEMO_STEP number the sections from this + 1 (default 0)
 #   EVOTE_BASE_PORT peers listen on P..P+3, clients on P+100..P+103 (default
 #                   7300; for an existing DIR, the ports of its genesis)
+#   EVOTE_NODES     "EP0 EP1 EP2 EP3": the validators' client endpoints, for a
+#                   cluster running elsewhere (docker-compose: DIR is
+#                   gen-cluster.sh's OUTDIR); nothing is started or stopped
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -65,18 +68,25 @@ elapsed() { awk -v a="$t_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f s", 
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 cd "$dir"
-if [ ! -f genesis.txt ]; then
-  "$evote" genesis --dir . --validators 4 --base-port "$base" >/dev/null
-fi
 nodes=()
-for i in 0 1 2 3; do
-  nodes+=("$(sed -n 's/^client_listen *= *//p' node$i/evoted.conf)")
-done
-running=1
-for i in 0 1 2 3; do
-  pid=$(cat node$i/evoted.pid 2>/dev/null || true)
-  { [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; } || running=0
-done
+if [ -n "${EVOTE_NODES:-}" ]; then
+  read -r -a nodes <<<"$EVOTE_NODES"
+  [ ${#nodes[@]} = 4 ] && [ -f genesis.txt ] || { echo "election-demo: EVOTE_NODES takes 4 client endpoints, and DIR must hold their genesis.txt and node<i>/validator.key" >&2; exit 2; }
+  [ $crash = 0 ] || { echo "election-demo: --crash kills a local validator: not with EVOTE_NODES" >&2; exit 2; }
+  running=1
+else
+  if [ ! -f genesis.txt ]; then
+    "$evote" genesis --dir . --validators 4 --base-port "$base" >/dev/null
+  fi
+  for i in 0 1 2 3; do
+    nodes+=("$(sed -n 's/^client_listen *= *//p' node$i/evoted.conf)")
+  done
+  running=1
+  for i in 0 1 2 3; do
+    pid=$(cat node$i/evoted.pid 2>/dev/null || true)
+    { [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; } || running=0
+  done
+fi
 if [ $running = 0 ]; then
   trap '"$root/deploy/local-cluster.sh" stop "$dir" >/dev/null 2>&1 || true' EXIT
   echo "== starting 4 validators in $dir (clients on ${nodes[0]} .. ${nodes[3]})"

@@ -20,6 +20,8 @@ PACKAGES=(
   libsecp256k1-dev               # BIP340 Schnorr signatures, group operations
   liblmdb-dev lmdb-utils         # LMDB chain store; mdb_copy/mdb_stat for operators
   libcmocka-dev                  # unit tests
+  libmicrohttpd-dev              # evoted's /healthz and /metrics HTTP endpoint
+  curl                           # cluster tests scrape /healthz and /metrics
 )
 TEST_PACKAGES=(
   docker-compose                 # ctest compose_config: 'docker-compose config' checks

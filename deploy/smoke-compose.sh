@@ -8,8 +8,8 @@
 #   4. builds the evote image (docker build --network host)
 #   5. generates a 4-validator cluster (deploy/gen-cluster.sh), brings the
 #      compose stack up, waits until every validator is healthy
-#   6. commits notices through the published client ports, checks the 4
-#      chains agree block by block
+#   6. commits notices through the published client ports and runs a small
+#      election (deploy/election-demo.sh), checks the 4 chains agree block by block
 #   7. kills one container, checks the other 3 keep committing, restarts it
 #      and checks it catches up to the same chain
 #   8. tears the stack down, volumes included
@@ -158,7 +158,7 @@ fi
 say "building $image from deploy/Dockerfile (BASE=$base, --network host; log $work/build.log)"
 "$docker" build --network host --build-arg "BASE=$base" -f "$root/deploy/Dockerfile" -t "$image" "$root" \
   >"$work/build.log" 2>&1 || { tail -n 30 "$work/build.log" >&2; die "docker build failed (tail above; whole log $work/build.log)"; }
-say "image $image: $(( $("$docker" image inspect -f '{{.Size}}' "$image") / 1000000 )) MB (base $base: $(( $("$docker" image inspect -f '{{.Size}}' "$base") / 1000000 )) MB); $(grep -m1 'runtime packages:' "$work/build.log" || true)"
+say "image $image: $(( $("$docker" image inspect -f '{{.Size}}' "$image") / 1000000 )) MB (base $base: $(( $("$docker" image inspect -f '{{.Size}}' "$base") / 1000000 )) MB); $(grep -m1 '^runtime packages:' "$work/build.log" || echo 'build cached')"
 
 # --------------------------------------------------- 5. cluster and stack
 bin=${EVOTE_BIN:-$root/build/src}
@@ -214,15 +214,27 @@ for i in 0 1 2 3; do
   fi
 done
 say "client endpoints: ${node[*]}"
-# /healthz straight from the host too, when the image serves it.
-if grep -q '^http_listen' "$cluster/node0/evoted.conf" && command -v curl >/dev/null; then
+# /healthz and /metrics straight from the host too (published port, or the
+# container's address).
+declare -a http
+if grep -q '^http_listen = .' "$cluster/node0/evoted.conf"; then
+  command -v curl >/dev/null || die "curl is missing: run ./deploy/install-deps.sh"
   for i in 0 1 2 3; do
-    code=$(curl -s -o /dev/null -w '%{http_code}' "http://$publish:$((9100 + i))/healthz" || true)
-    [ "$code" = 200 ] || code=$(curl -s -o /dev/null -w '%{http_code}' "http://$(ip_of "$i"):9100/healthz" || true)
+    http[$i]=http://$publish:$((9100 + i))
+    code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "${http[$i]}/healthz" || true)
+    if [ "$code" != 200 ]; then
+      http[$i]=http://$(ip_of "$i"):9100
+      code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "${http[$i]}/healthz" || true)
+    fi
     [ "$code" = 200 ] || die "GET /healthz on evoted-$i answered '$code', not 200"
   done
-  say "GET /healthz: 200 on all 4"
+  say "GET /healthz: 200 on all 4 (${http[*]})"
 fi
+metric() { # NODE NAME : the value of an unlabelled metric
+  local body
+  body=$(curl -s -m 5 "${http[$1]}/metrics") || { echo "unreachable"; return 0; }
+  awk -v m="$2" '$1 == m {print $2; exit}' <<<"$body"
+}
 
 notices() { # FROM COUNT NODE... : commits COUNT notices, round robin over the nodes
   local from=$1 count=$2 k; shift 2
@@ -267,7 +279,36 @@ notices 0 24 "${node[0]}" "${node[1]}" "${node[2]}" "${node[3]}"
 agree 1 0 1 2 3
 t=$(tip 0)
 say "the 4 chains agree: height ${t%% *}, tip ${t#* }, every block hash equal"
+if [ -n "${http[0]:-}" ]; then
+  for i in 0 1 2 3; do
+    m=$(metric "$i" evote_height)
+    [ "$m" = "${t%% *}" ] || die "evoted-$i: /metrics says evote_height $m, the chain is at ${t%% *}"
+  done
+  say "GET /metrics: evote_height ${t%% *} on all 4, evote_committed_transactions_total $(metric 0 evote_committed_transactions_total) on evoted-0"
+fi
 h_before=${t%% *}
+
+# A small election: trustees (the validators' keys), roll, encrypted ballots
+# with revotes, tally decryption, result checked against every voter's choice.
+say "a small election on the stack (deploy/election-demo.sh --voters 12 --revotes 2; log $cluster/election.log)"
+EVOTE_NODES="${node[*]}" EVOTE_BIN=$bin "$root/deploy/election-demo.sh" --voters 12 --revotes 2 "$cluster" \
+  >"$cluster/election.log" 2>&1 || { tail -n 25 "$cluster/election.log" >&2; die "the election failed (log above)"; }
+say "election: $(grep -m1 '^(checked:' "$cluster/election.log")"
+t=$(tip 0)
+agree "${t%% *}" 0 1 2 3
+t=$(tip 0)
+say "after the election the 4 chains agree: height ${t%% *}, tip ${t#* }"
+h_before=${t%% *}
+
+# A hot backup of a running validator, as README.md ("Back up") says.
+backup=$cluster/backup
+mkdir -p "$backup/snap" && chown -R 10001:10001 "$backup"
+# --pid container:: LMDB marks its readers by process id in the lock file;
+# in a PID namespace of its own, mdb_copy would be pid 1 like evoted (EAGAIN).
+"$docker" run --rm --pid "container:$(cid 0)" --volumes-from "$(cid 0)" -v "$backup:/backup" --entrypoint mdb_copy "$image" \
+  -c /var/lib/evote /backup/snap || die "mdb_copy of evoted-0's running chain store failed"
+[ -s "$backup/snap/data.mdb" ] || die "the hot backup has no data.mdb"
+say "hot backup of running evoted-0 with mdb_copy -c: $(( $(stat -c %s "$backup/snap/data.mdb") / 1024 )) KiB"
 
 victim=3
 say "killing evoted-$victim (docker kill: SIGKILL)"
@@ -293,4 +334,4 @@ say "evoted-$victim caught up: the 4 chains agree at height ${t%% *}, tip ${t#* 
 restarts=0
 for i in 0 1 2; do restarts=$(( restarts + $("$docker" inspect -f '{{.RestartCount}}' "$(cid "$i")") )); done
 [ "$restarts" -eq 0 ] || die "containers restarted unexpectedly ($restarts restarts): see docker logs"
-say "PASS: built, deployed, committed 40 transactions, 4 chains agree, survived a killed validator (total $(( $(date +%s) - t0 )) s)"
+say "PASS: built, deployed, committed 40 notices and an election, 4 chains agree, survived a killed validator (total $(( $(date +%s) - t0 )) s)"

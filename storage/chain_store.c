@@ -612,6 +612,28 @@ size_t chain_store_map_size(chain_store *self)
     return v;
 }
 
+store_err chain_store_usage(chain_store *self, uint64_t *used, uint64_t *file)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    struct stat fs;
+    char path[PATH_MAX];
+    int rc;
+
+    pthread_rwlock_rdlock(&self->resize);
+    rc = mdb_env_info(self->env, &info);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_stat(self->env, &st);
+    pthread_rwlock_unlock(&self->resize);
+    if (rc != MDB_SUCCESS)
+        return STORE_ERR_IO;
+    *used = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    if ((size_t)snprintf(path, sizeof path, "%s/data.mdb", self->path) >= sizeof path || stat(path, &fs) != 0)
+        return STORE_ERR_IO;
+    *file = (uint64_t)fs.st_size;
+    return STORE_OK;
+}
+
 /* ------------------------------------------------------------- append */
 
 typedef struct {

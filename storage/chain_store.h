@@ -276,4 +276,9 @@ EVOTE_WARN_UNUSED store_err chain_store_iterate_state(chain_store *self, chain_s
 /* Out: the current map size in bytes (grows with the chain). */
 size_t chain_store_map_size(chain_store *self);
 
+/* For monitoring. Out: *used, the bytes of the pages in use (up to the last
+ * page written); *file, the size of data.mdb. Returns: STORE_OK, or
+ * STORE_ERR_IO when data.mdb cannot be examined. */
+EVOTE_WARN_UNUSED store_err chain_store_usage(chain_store *self, uint64_t *used, uint64_t *file);
+
 #endif

@@ -4,14 +4,18 @@
 # UndefinedBehaviorSanitizer. Exits non-zero if anything fails.
 #   ./tests/run.sh            everything (what CI runs)
 #   ./tests/run.sh --quick    skip the sanitizer pass
+#   ./tests/run.sh --all      also deploy/smoke-compose.sh: the docker-compose
+#                             stack for real (root, several minutes; with --quick too)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 quick=0
+all=0
 for arg in "$@"; do
   case "$arg" in
     --quick) quick=1 ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    --all) all=1 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "tests/run.sh: unknown option '$arg' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -33,5 +37,9 @@ start=$(date +%s)
 run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEVOTE_SANITIZE=OFF
 if [ "$quick" -eq 0 ]; then
   run_suite sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEVOTE_SANITIZE=ON
+fi
+if [ "$all" -eq 1 ]; then
+  echo "== deploy/smoke-compose.sh"
+  ./deploy/smoke-compose.sh
 fi
 echo "== all tests passed in $(( $(date +%s) - start )) s"

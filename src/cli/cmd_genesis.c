@@ -20,6 +20,7 @@
 #define DEFAULT_BASE_PORT 7100
 #define CLIENT_PORT_OFFSET 100
 #define DEFAULT_CLIENT_PORT 7200
+#define DEFAULT_HTTP_PORT 9100
 #define MAX_AUTHORITIES 1000
 #define MAX_HOST 200
 
@@ -27,11 +28,12 @@
  * on base_port + i (peers) and base_port + 100 + i (clients). With hosts
  * (one validator per host, or per container): validator i's genesis endpoint
  * is tcp://hosts[i]:peer_port, and it listens on every interface of its own
- * host on peer_port and client_port. */
+ * host on peer_port, client_port and http_port (/healthz, /metrics); locally
+ * HTTP is on base_port + 200 + i. */
 typedef struct {
     long base_port;
     char **hosts; /* NULL: local; else n host names */
-    long peer_port, client_port;
+    long peer_port, client_port, http_port;
 } port_plan;
 
 /* Validator i's endpoint in the genesis (where its peers connect). */
@@ -58,6 +60,15 @@ static void plan_client_listen(const port_plan *pp, long i, char *buf, size_t si
         snprintf(buf, size, "tcp://0.0.0.0:%ld", pp->client_port);
     else
         snprintf(buf, size, "tcp://127.0.0.1:%ld", pp->base_port + CLIENT_PORT_OFFSET + i);
+}
+
+/* http_listen: IP:port, no scheme. */
+static void plan_http_listen(const port_plan *pp, long i, char *buf, size_t size)
+{
+    if (pp->hosts)
+        snprintf(buf, size, "0.0.0.0:%ld", pp->http_port);
+    else
+        snprintf(buf, size, "127.0.0.1:%ld", pp->base_port + 2 * CLIENT_PORT_OFFSET + i);
 }
 
 /* A host name, an IPv4 address or a bracketed IPv6 address ([::1]). */
@@ -149,7 +160,7 @@ static const char genesis_help[] =
     "usage: evote genesis --dir DIR --validators N [--base-port P] [--authorities M]\n"
     "                     [--chain-name NAME]\n"
     "       evote genesis --dir DIR --hosts H0,H1,... [--peer-port P] [--client-port C]\n"
-    "                     [--authorities M] [--chain-name NAME]\n"
+    "                     [--http-port H] [--authorities M] [--chain-name NAME]\n"
     "       evote genesis --from-public-keys FILE --out GENESIS [--chain-name NAME]\n"
     "       evote genesis --check GENESIS\n"
     "\n"
@@ -157,7 +168,8 @@ static const char genesis_help[] =
     "  DIR/node<i>/validator.key   Schnorr secret key (mode 0600)\n"
     "  DIR/node<i>/curve.key       CURVE secret key for the peer mesh (mode 0600)\n"
     "  DIR/node<i>/evoted.conf     evoted configuration: peers at tcp://127.0.0.1:P+i,\n"
-    "                              clients at tcp://127.0.0.1:P+100+i, chain in node<i>/data\n"
+    "                              clients at tcp://127.0.0.1:P+100+i, /healthz and /metrics\n"
+    "                              at http://127.0.0.1:P+200+i, chain in node<i>/data\n"
     "  DIR/authority<j>.key, .pub  an election authority's key pair (secret mode 0600)\n"
     "  DIR/genesis.txt             the chain: every validator and authority\n"
     "and prints the chain id. N must be 3f+1 (4, 7, 10, ... 100) so that f faulty\n"
@@ -169,8 +181,9 @@ static const char genesis_help[] =
     "\n"
     "With --hosts, one validator per host (or container): validator i's endpoint\n"
     "in the genesis is tcp://H_i:P and its evoted.conf listens on every interface,\n"
-    "peers on tcp://0.0.0.0:P and clients on tcp://0.0.0.0:C (P defaults to 7100,\n"
-    "C to 7200; the same on every host). N is the number of hosts (--validators,\n"
+    "peers on tcp://0.0.0.0:P, clients on tcp://0.0.0.0:C, /healthz and /metrics\n"
+    "on 0.0.0.0:H (P defaults to 7100, C to 7200, H to 9100; the same on every\n"
+    "host). N is the number of hosts (--validators,\n"
     "if given, must agree). deploy/gen-cluster.sh wraps this for docker-compose.\n"
     "\n"
     "--from-public-keys: the genesis ceremony of real authorities. Each one makes\n"
@@ -298,7 +311,7 @@ static int make_signing_key(const char *key_path, char pub_hex[2 * CRYPTO_PUBKEY
 
 static int make_validator(const char *dir, long i, const port_plan *pp, member *m)
 {
-    char peer_listen[MAX_HOST + 32], client_listen[MAX_HOST + 32];
+    char peer_listen[MAX_HOST + 32], client_listen[MAX_HOST + 32], http_listen[64];
     char *node_dir = path_join(dir, "node%ld", i);
     char *key_path = path_join(dir, "node%ld/validator.key", i);
     char *curve_path = path_join(dir, "node%ld/curve.key", i);
@@ -335,6 +348,7 @@ static int make_validator(const char *dir, long i, const port_plan *pp, member *
     }
     plan_peer_listen(pp, i, peer_listen, sizeof peer_listen);
     plan_client_listen(pp, i, client_listen, sizeof client_listen);
+    plan_http_listen(pp, i, http_listen, sizeof http_listen);
     if (asprintf(&conf,
                  "# evoted configuration of validator node%ld (written by 'evote genesis')\n"
                  "name = node%ld\n"
@@ -344,8 +358,9 @@ static int make_validator(const char *dir, long i, const port_plan *pp, member *
                  "data_dir = data\n"
                  "peer_listen = %s\n"
                  "client_listen = %s\n"
+                 "http_listen = %s\n"
                  "log_level = info\n",
-                 i, i, peer_listen, client_listen) < 0) {
+                 i, i, peer_listen, client_listen, http_listen) < 0) {
         conf = NULL;
         fprintf(stderr, "evote genesis: out of memory\n");
         goto out;
@@ -445,7 +460,7 @@ static char *genesis_text(const char *chain_name, long n, const port_plan *pp, c
 
 int cmd_genesis(int argc, char **argv)
 {
-    enum { OPT_HOSTS = 256, OPT_PEER_PORT, OPT_CLIENT_PORT, OPT_FROM_PUBLIC_KEYS, OPT_OUT, OPT_CHECK };
+    enum { OPT_HOSTS = 256, OPT_PEER_PORT, OPT_CLIENT_PORT, OPT_HTTP_PORT, OPT_FROM_PUBLIC_KEYS, OPT_OUT, OPT_CHECK };
     static const struct option opts[] = {{"dir", required_argument, NULL, 'd'},
                                          {"validators", required_argument, NULL, 'n'},
                                          {"base-port", required_argument, NULL, 'p'},
@@ -454,6 +469,7 @@ int cmd_genesis(int argc, char **argv)
                                          {"hosts", required_argument, NULL, OPT_HOSTS},
                                          {"peer-port", required_argument, NULL, OPT_PEER_PORT},
                                          {"client-port", required_argument, NULL, OPT_CLIENT_PORT},
+                                         {"http-port", required_argument, NULL, OPT_HTTP_PORT},
                                          {"from-public-keys", required_argument, NULL, OPT_FROM_PUBLIC_KEYS},
                                          {"out", required_argument, NULL, OPT_OUT},
                                          {"check", required_argument, NULL, OPT_CHECK},
@@ -463,7 +479,7 @@ int cmd_genesis(int argc, char **argv)
     const char *dir = NULL, *chain_name = "evote-local", *hosts_arg = NULL;
     long n = -1, m = 1;
     int base_port_given = 0, host_ports_given = 0;
-    port_plan pp = {DEFAULT_BASE_PORT, NULL, DEFAULT_BASE_PORT, DEFAULT_CLIENT_PORT};
+    port_plan pp = {DEFAULT_BASE_PORT, NULL, DEFAULT_BASE_PORT, DEFAULT_CLIENT_PORT, DEFAULT_HTTP_PORT};
     member *validators = NULL, *authorities = NULL;
     char *genesis_path = NULL, *text = NULL;
     char chain_hex[2 * CRYPTO_CHAIN_ID_LEN + 1];
@@ -499,9 +515,13 @@ int cmd_genesis(int argc, char **argv)
             break;
         case OPT_PEER_PORT:
         case OPT_CLIENT_PORT:
-            if (!parse_long(optarg, 1, 65535, c == OPT_PEER_PORT ? &pp.peer_port : &pp.client_port)) {
+        case OPT_HTTP_PORT:
+            if (!parse_long(optarg, 1, 65535,
+                            c == OPT_PEER_PORT     ? &pp.peer_port
+                            : c == OPT_CLIENT_PORT ? &pp.client_port
+                                                   : &pp.http_port)) {
                 fprintf(stderr, "evote genesis: --%s takes a port number 1..65535, not '%s'\n",
-                        c == OPT_PEER_PORT ? "peer-port" : "client-port", optarg);
+                        c == OPT_PEER_PORT ? "peer-port" : c == OPT_CLIENT_PORT ? "client-port" : "http-port", optarg);
                 return EXIT_USAGE;
             }
             host_ports_given = 1;
@@ -542,15 +562,16 @@ int cmd_genesis(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (hosts_arg == NULL && host_ports_given) {
-        fprintf(stderr, "evote genesis: --peer-port and --client-port go with --hosts; a local cluster on "
-                        "127.0.0.1 takes --base-port\n");
+        fprintf(stderr, "evote genesis: --peer-port, --client-port and --http-port go with --hosts; a local "
+                        "cluster on 127.0.0.1 takes --base-port\n");
         return EXIT_USAGE;
     }
     if (hosts_arg != NULL) {
         long nh;
-        if (pp.peer_port == pp.client_port) {
-            fprintf(stderr, "evote genesis: --peer-port and --client-port are both %ld: give two different ports\n",
-                    pp.peer_port);
+        if (pp.peer_port == pp.client_port || pp.peer_port == pp.http_port || pp.client_port == pp.http_port) {
+            fprintf(stderr, "evote genesis: --peer-port %ld, --client-port %ld and --http-port %ld must be three "
+                            "different ports\n",
+                    pp.peer_port, pp.client_port, pp.http_port);
             return EXIT_USAGE;
         }
         nh = parse_hosts(hosts_arg, &pp.hosts);
@@ -573,9 +594,9 @@ int cmd_genesis(int argc, char **argv)
         rc = EXIT_USAGE;
         goto out;
     }
-    if (pp.hosts == NULL && pp.base_port + CLIENT_PORT_OFFSET + n - 1 > 65535) {
-        fprintf(stderr, "evote genesis: --base-port %ld is too high: client ports up to %ld would be needed\n",
-                pp.base_port, pp.base_port + CLIENT_PORT_OFFSET + n - 1);
+    if (pp.hosts == NULL && pp.base_port + 2 * CLIENT_PORT_OFFSET + n - 1 > 65535) {
+        fprintf(stderr, "evote genesis: --base-port %ld is too high: HTTP ports up to %ld would be needed\n",
+                pp.base_port, pp.base_port + 2 * CLIENT_PORT_OFFSET + n - 1);
         rc = EXIT_USAGE;
         goto out;
     }

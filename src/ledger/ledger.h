@@ -112,11 +112,16 @@ typedef struct {
     const uint8_t *id;
 } mempool_tx;
 
+#define LEDGER_TX_RESULT_SLOTS 32 /* room for every evote.v1.TxResult code */
+
 typedef struct {
     uint64_t submitted, accepted, duplicates, busy;
     uint64_t verified;             /* transactions the workers decoded and checked */
     uint64_t skipped;              /* not checked again: the same bytes pending or just committed */
     uint64_t rejected[LEDGER_ERR_BALLOT + 1]; /* by ledger_err */
+    uint64_t refused[LEDGER_TX_RESULT_SLOTS]; /* rejections by the TxResult a client is told:
+                                                 bad signature, wrong chain, malformed, or a
+                                                 ballot's reason (out of memory not counted) */
     size_t queued;                 /* waiting for a worker */
     size_t pending;                /* accepted, not yet committed */
 } mempool_stats;

@@ -218,6 +218,11 @@ static void settle(mempool *mp, job *j, ledger_tx *tx, ledger_err err, crypto_er
     free(cts); /* not kept (refused, duplicate) */
     if (vn->v.err != LEDGER_OK && vn->v.err <= LEDGER_ERR_BALLOT)
         mp->stats.rejected[vn->v.err]++;
+    if (vn->v.err != LEDGER_OK && vn->v.err != LEDGER_ERR_NOMEM) {
+        Evote__V1__TxResult r = vn->v.err == LEDGER_ERR_BALLOT ? vn->v.ballot : ledger_result_for(vn->v.err, detail);
+        if ((unsigned)r < LEDGER_TX_RESULT_SLOTS)
+            mp->stats.refused[r]++;
+    }
     vn->next = NULL;
     if (mp->verdicts_tail)
         mp->verdicts_tail->next = vn;

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "config.h"
 
@@ -83,6 +85,51 @@ static int endpoint_ok(const char *s)
     return strncmp(s, "tcp://", 6) == 0 && strlen(s) < CONFIG_MAX_ENDPOINT && strchr(s + 6, ':');
 }
 
+int config_http_address(const char *s, struct sockaddr_storage *addr, socklen_t *addr_len)
+{
+    char host[INET6_ADDRSTRLEN + 2];
+    const char *colon, *port_text;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    uint32_t port;
+    size_t hl;
+
+    if (s == NULL || (colon = strrchr(s, ':')) == NULL)
+        return 0;
+    port_text = colon + 1;
+    if (!set_u32(&port, port_text, 1, 65535))
+        return 0;
+    hl = (size_t)(colon - s);
+    if (hl == 0 || hl >= sizeof host)
+        return 0;
+    memcpy(host, s, hl);
+    host[hl] = '\0';
+    memset(&ss, 0, sizeof ss);
+    if (host[0] == '[') {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+        if (hl < 3 || host[hl - 1] != ']')
+            return 0;
+        host[hl - 1] = '\0';
+        if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1)
+            return 0;
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        len = sizeof *a6;
+    } else {
+        struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+        if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
+            return 0;
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+        len = sizeof *a4;
+    }
+    if (addr != NULL)
+        *addr = ss;
+    if (addr_len != NULL)
+        *addr_len = len;
+    return 1;
+}
+
 config_err node_config_load(const char *path, node_config *out, config_error *why)
 {
     char line[CONFIG_MAX_PATH + 128], dir[CONFIG_MAX_PATH], tmp[CONFIG_MAX_PATH];
@@ -126,7 +173,7 @@ config_err node_config_load(const char *path, node_config *out, config_error *wh
         *eq = '\0';
         key = trim(key);
         value = trim(eq + 1);
-        if (*value == '\0') {
+        if (*value == '\0' && strcmp(key, "http_listen") != 0) { /* empty http_listen: no server */
             err = fail(why, lineno, CONFIG_ERR_SYNTAX, "%s has no value", key);
         } else if (strcmp(key, "name") == 0) {
             if (strlen(value) >= sizeof out->name)
@@ -156,6 +203,13 @@ config_err node_config_load(const char *path, node_config *out, config_error *wh
         } else if (strcmp(key, "view_change_timeout_ms") == 0) {
             if (!set_u32(&out->view_change_timeout_ms, value, 10, 600000))
                 err = fail(why, lineno, CONFIG_ERR_SYNTAX, "view_change_timeout_ms must be 10..600000");
+        } else if (strcmp(key, "http_listen") == 0) {
+            if (*value != '\0' && !config_http_address(value, NULL, NULL))
+                err = fail(why, lineno, CONFIG_ERR_SYNTAX,
+                           "http_listen must be IP:port (e.g. 127.0.0.1:9100 or 0.0.0.0:9100; [::1]:9100 for "
+                           "IPv6; no host names; port 1..65535), or empty for no HTTP server");
+            else
+                snprintf(out->http_listen, sizeof out->http_listen, "%s", value);
         } else {
             err = fail(why, lineno, CONFIG_ERR_UNKNOWN, "unknown key '%.60s'", key);
         }

@@ -12,11 +12,15 @@
  *   log_level = info                   # error | warn | info | debug
  *   mempool_capacity = 20000
  *   view_change_timeout_ms = 1000
+ *   http_listen = 127.0.0.1:9100       # /healthz and /metrics (README, "Health and
+ *                                      # metrics"); IP:port, [IPv6]:port; absent or
+ *                                      # empty: no HTTP server
  */
 #ifndef EVOTE_NODE_CONFIG_H
 #define EVOTE_NODE_CONFIG_H
 
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "crypto.h"
 
@@ -36,6 +40,7 @@ typedef struct {
     log_level log_level;
     uint32_t mempool_capacity;
     uint32_t view_change_timeout_ms;
+    char http_listen[CONFIG_MAX_ENDPOINT];   /* "" = no HTTP server */
 } node_config;
 
 typedef enum {
@@ -57,6 +62,12 @@ const char *config_strerror(config_err err);
  * relative to the file's directory. Required: name, genesis, key, curve_key,
  * data_dir. Out: *out; *why (may be NULL) names the line and reason. */
 EVOTE_WARN_UNUSED config_err node_config_load(const char *path, node_config *out, config_error *why);
+
+/* Parses an http_listen value: an IPv4 address and a port ("127.0.0.1:9100",
+ * "0.0.0.0:9100") or a bracketed IPv6 address and a port ("[::1]:9100").
+ * Host names are refused (the address must not depend on a resolver).
+ * Out: *addr, *addr_len (may be NULL). Returns: 1 on success. */
+int config_http_address(const char *s, struct sockaddr_storage *addr, socklen_t *addr_len);
 
 /* Parses a log level name. Returns: 1 on success. */
 int log_level_parse(const char *s, log_level *out);

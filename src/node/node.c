@@ -18,8 +18,10 @@
 #include "api_election.h"
 #include "chain_store.h"
 #include "consensus.pb-c.h"
+#include "http.h"
 #include "ledger.h"
 #include "log.h"
+#include "metrics.h"
 #include "net.h"
 #include "node.h"
 #include "replica.h"
@@ -90,6 +92,10 @@ struct node {
 
     uint64_t last_pending_report;
     int fatal;
+
+    metrics_snapshot m;   /* counters (event loop only), published to http */
+    http_server *http;    /* NULL: no http_listen */
+    uint64_t last_publish;
 };
 
 static uint64_t mono_ms(void)
@@ -322,6 +328,8 @@ static void flush(node *n)
         n->meta = NULL;
     }
     for (size_t i = 0; i < n->n_out; i++) {
+        n->m.msgs_sent[metrics_peer_message_kind(n->out[i].bytes, n->out[i].len)] +=
+            n->out[i].to < 0 ? n->g->n - 1 : 1;
         net_err err = n->out[i].to < 0 ? peer_net_broadcast(n->net, n->out[i].bytes, n->out[i].len)
                                        : peer_net_send(n->net, (uint32_t)n->out[i].to, n->out[i].bytes,
                                                        n->out[i].len);
@@ -423,6 +431,7 @@ static void execute(node *n, replica_action *a)
     free(n->meta); /* written with the block */
     n->meta = NULL;
     mempool_commit(n->mp, (const uint8_t(*)[CRYPTO_HASH_LEN])ids, batch->n_txs);
+    metrics_note_block(&n->m, batch->txs, batch->n_txs, results, nres, wall_ms());
     hex8(hash, h);
     log_info("view=%" PRIu64 " seq=%" PRIu64 " committed block %s with %zu transactions", a->view, a->seq, h,
              batch->n_txs);
@@ -544,6 +553,7 @@ static void drain(node *n)
                      (unsigned)(a.view % n->g->n), n->g->validators[a.view % n->g->n].name);
             mempool_untake_all(n->mp);
             keep_reproposed_taken(n);
+            n->m.view_changes++;
             break;
         }
         replica_action_clear(&a);
@@ -774,6 +784,7 @@ static void on_peer(node *n, uint32_t from, const uint8_t *bytes, size_t len)
             evote__v1__envelope__free_unpacked(e, NULL);
         }
     }
+    n->m.msgs_received[kind > 0 && kind < METRICS_KINDS ? kind : 0]++;
     if (kind == EVOTE__V1__KIND__KIND_REQUEST_BATCH) {
         if (!on_request_batch(n, from, p))
             log_debug("dropped a malformed forwarded batch from validator %u", from);
@@ -824,6 +835,7 @@ static void on_client(node *n, const client_request *req)
         if (q->submit->tx.len == 0 || q->submit->tx.len > MAX_TX_BYTES) {
             reply_status(n, to, q->request_id, EVOTE__V1__API_STATUS__API_STATUS_REJECTED,
                          "the transaction is empty or larger than 1 MiB: no valid transaction is that large");
+            n->m.rejected_too_large++;
             break;
         }
         submit(n, q->submit->tx.data, q->submit->tx.len, to, q->request_id, 1);
@@ -910,6 +922,61 @@ static void on_client(node *n, const client_request *req)
         break;
     }
     evote__v1__api_request__free_unpacked(q, NULL);
+}
+
+/* --------------------------------------------------------------- metrics */
+
+/* The snapshot /metrics and /healthz serve (see metrics.h): counters kept
+ * by the loop as things happen, gauges read here; at most every 100 ms. */
+static void metrics_publish(node *n, uint64_t now)
+{
+    mempool_stats ms;
+    peer_net_stats ps;
+    metrics_snapshot *m = &n->m;
+
+    if (n->http == NULL || (now - n->last_publish < 100 && n->last_publish != 0))
+        return;
+    n->last_publish = now;
+    m->height = replica_last_executed(n->rep);
+    m->view = replica_view(n->rep);
+    m->primary = replica_primary(n->rep);
+    m->stable_checkpoint = replica_stable_seq(n->rep);
+    mempool_get_stats(n->mp, &ms);
+    m->mempool_pending = ms.pending;
+    m->verify_queue = ms.queued;
+    m->mempool_submitted = ms.submitted;
+    m->mempool_accepted = ms.accepted;
+    for (size_t r = 0; r < METRICS_RESULTS && r < LEDGER_TX_RESULT_SLOTS; r++)
+        m->rejected_by_result[r] = ms.refused[r];
+    m->rejected_busy = ms.busy;
+    m->rejected_duplicate = ms.duplicates;
+    m->rejected_nomem = ms.rejected[LEDGER_ERR_NOMEM];
+    peer_net_get_stats(n->net, &ps);
+    m->peers_connected = peer_net_connected_count(n->net);
+    m->peer_dropped_queue_full = ps.dropped_queue_full;
+    m->peer_dropped_oversized = ps.dropped_oversized;
+    m->store_map_bytes = chain_store_map_size(n->store);
+    m->store_ok = chain_store_usage(n->store, &m->store_used_bytes, &m->store_file_bytes) == STORE_OK;
+    m->published_mono_ms = now;
+    http_server_publish(n->http, m);
+}
+
+/* Identity of the snapshot, and the HTTP server when http_listen is set. */
+static int metrics_start(node *n, char *why, size_t why_len)
+{
+    metrics_snapshot *m = &n->m;
+
+    snprintf(m->name, sizeof m->name, "%s", n->cfg.name);
+    snprintf(m->chain, sizeof m->chain, "%s", n->g->chain_name);
+    m->self = n->self;
+    m->n = n->g->n;
+    m->f = n->g->f;
+    m->start_mono_ms = mono_ms();
+    m->start_unix_ms = wall_ms();
+    m->mempool_capacity = n->cfg.mempool_capacity;
+    if (n->cfg.http_listen[0] == '\0')
+        return 1;
+    return http_server_new(n->cfg.http_listen, m, &n->http, why, why_len);
 }
 
 /* ------------------------------------------------------------- lifecycle */
@@ -1063,10 +1130,14 @@ int node_new(const node_config *cfg, node **out, char *why, size_t why_len)
         snprintf(why, why_len, "consensus: %s", replica_strerror(re));
         goto out;
     }
+    if (!metrics_start(n, why, why_len))
+        goto out;
     log_info("view=%" PRIu64 " started as validator %u of %u (f=%u), chain %s, height %" PRIu64
              ", peers at %s, clients at %s",
              replica_view(n->rep), n->self, n->g->n, n->g->f, n->g->chain_name, rs.last_executed,
              peer_net_listen_endpoint(n->net), client_endpoint_endpoint(n->client));
+    if (n->http != NULL)
+        log_info("health at http://%s/healthz, metrics at http://%s/metrics", cfg->http_listen, cfg->http_listen);
     ok = 1;
 out:
     net_curve_keypair_wipe(&curve);
@@ -1087,6 +1158,7 @@ void node_destroy(node **self)
     if (self == NULL || *self == NULL)
         return;
     n = *self;
+    http_server_destroy(&n->http); /* first: its thread reads only its own copy, but stops before all else */
     replica_destroy(&n->rep);
     client_endpoint_destroy(&n->client);
     peer_net_destroy(&n->net);
@@ -1139,6 +1211,7 @@ int node_run(node *n, volatile sig_atomic_t *stop)
 
     replica_start(n->rep);
     settle(n);
+    metrics_publish(n, mono_ms());
     while (!*stop && !n->fatal) {
         uint64_t now = mono_ms(), next = now + 1000;
         long timeout;
@@ -1199,6 +1272,7 @@ int node_run(node *n, volatile sig_atomic_t *stop)
         }
         answer_waiters(n, 1);
         settle(n);
+        metrics_publish(n, mono_ms());
     }
     if (n->fatal)
         return 1;

@@ -59,21 +59,23 @@ listening_ports() {
   done | sort -u
 }
 
-# Picks BASE so that BASE..BASE+N-1 (peers) and BASE+100..BASE+100+N-1
-# (clients) are free, starting from a slot derived from the pid and the test
-# name, and reserves it with an atomic mkdir under /tmp (a stale reservation
-# of a dead test is taken over). Ports stay below 32768, the start of the
-# kernel's ephemeral range.
+# Picks BASE so that BASE..BASE+N-1 (peers), BASE+100..BASE+100+N-1
+# (clients) and BASE+200..BASE+200+N-1 (HTTP: /healthz, /metrics) are free,
+# starting from a slot derived from the pid and the test name, and reserves
+# it with an atomic mkdir under /tmp (a stale reservation of a dead test is
+# taken over). Slots are 300 ports apart; ports stay below 32768, the start
+# of the kernel's ephemeral range.
 pick_ports() {
   local n=$1 slot start k lockroot=/tmp/evote-cluster-ports used p ok
   mkdir -p "$lockroot"
-  start=$(( ($$ + $(printf '%s' "$T_NAME" | cksum | cut -d' ' -f1)) % 60 ))
+  start=$(( ($$ + $(printf '%s' "$T_NAME" | cksum | cut -d' ' -f1)) % 40 ))
   used=" $(listening_ports | tr '\n' ' ') "
-  for k in $(seq 0 59); do
-    slot=$(( (start + k) % 60 ))
-    BASE=$(( 20000 + slot * 200 ))
+  for k in $(seq 0 39); do
+    slot=$(( (start + k) % 40 ))
+    BASE=$(( 20000 + slot * 300 ))
     ok=1
-    for p in $(seq "$BASE" $((BASE + n - 1))) $(seq $((BASE + 100)) $((BASE + 100 + n - 1))); do
+    for p in $(seq "$BASE" $((BASE + n - 1))) $(seq $((BASE + 100)) $((BASE + 100 + n - 1))) \
+             $(seq $((BASE + 200)) $((BASE + 200 + n - 1))); do
       case "$used" in *" $p "*) ok=0; break ;; esac
     done
     [ $ok = 1 ] || continue
@@ -103,7 +105,7 @@ cluster_init() {
   trap 'exit 1' INT TERM
   DIR=$(mktemp -d "${TMPDIR:-/tmp}/evote-$T_NAME.XXXXXX")
   pick_ports "$N"
-  log "dir $DIR, peer ports $BASE.., client ports $((BASE + 100)).., time scale $SCALE"
+  log "dir $DIR, peer ports $BASE.., client ports $((BASE + 100)).., HTTP ports $((BASE + 200)).., time scale $SCALE"
   "$EVOTE" genesis --dir "$DIR/c" --validators "$N" --base-port "$BASE" > "$DIR/genesis.out" 2>&1 ||
     { cat "$DIR/genesis.out"; fail "evote genesis failed"; }
   GENESIS=$DIR/c/genesis.txt
@@ -193,6 +195,8 @@ pass() {
 # -------------------------------------------------------------- processes
 
 ep() { echo "tcp://127.0.0.1:$((BASE + 100 + $1))"; }
+http_port() { echo $((BASE + 200 + $1)); }        # node I's /healthz and /metrics
+http_url() { echo "http://127.0.0.1:$((BASE + 200 + $1))"; }
 
 # in_node I CMD...: runs CMD where node I is reachable on ep I: in node I's
 # network namespace when NODE_NS[I] is set, else here.

@@ -28,6 +28,7 @@ for i in 0 1 2 3; do
   grep -qx 'data_dir = /var/lib/evote' "$d/evoted.conf" || fail "$d/evoted.conf: data_dir is not /var/lib/evote"
   grep -qx 'peer_listen = tcp://0.0.0.0:7100' "$d/evoted.conf" || fail "$d/evoted.conf: peer_listen"
   grep -qx 'client_listen = tcp://0.0.0.0:7200' "$d/evoted.conf" || fail "$d/evoted.conf: client_listen"
+  grep -qx 'http_listen = 0.0.0.0:9100' "$d/evoted.conf" || fail "$d/evoted.conf: http_listen"
   grep -q "^validator node$i [0-9a-f]\{64\} .* tcp://evoted-$i:7100\$" "$tmp/c/genesis.txt" \
     || fail "genesis: validator node$i is not at tcp://evoted-$i:7100"
   [ "$(stat -c %a "$d")" = 700 ] || fail "$d is not mode 0700"

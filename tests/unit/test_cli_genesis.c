@@ -117,17 +117,19 @@ static void test_hosts_give_every_validator_its_host_and_the_same_ports(void **s
     conf = read_text(path_in("c/node1/evoted.conf"));
     assert_non_null(strstr(conf, "\npeer_listen = tcp://0.0.0.0:7100\n"));
     assert_non_null(strstr(conf, "\nclient_listen = tcp://0.0.0.0:7200\n"));
+    assert_non_null(strstr(conf, "\nhttp_listen = 0.0.0.0:9100\n"));
     assert_non_null(strstr(conf, "\nname = node1\n"));
     free(conf);
     assert_int_equal(stat(path_in("c/node3/curve.key"), &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
 
     assert_int_equal(run_genesis("--dir", path_in("p"), "--hosts", "a,b,c,d", "--peer-port", "9000", "--client-port",
-                                 "9001", "--validators", "4", NULL),
+                                 "9001", "--http-port", "9002", "--validators", "4", NULL),
                      0);
     conf = read_text(path_in("p/node0/evoted.conf"));
     assert_non_null(strstr(conf, "\npeer_listen = tcp://0.0.0.0:9000\n"));
     assert_non_null(strstr(conf, "\nclient_listen = tcp://0.0.0.0:9001\n"));
+    assert_non_null(strstr(conf, "\nhttp_listen = 0.0.0.0:9002\n"));
     free(conf);
     conf = read_text(path_in("p/genesis.txt"));
     assert_non_null(strstr(conf, " tcp://d:9000\n"));
@@ -142,6 +144,7 @@ static void test_hosts_without_hosts_stay_local(void **state)
     conf = read_text(path_in("l/node2/evoted.conf"));
     assert_non_null(strstr(conf, "\npeer_listen = tcp://127.0.0.1:8102\n"));
     assert_non_null(strstr(conf, "\nclient_listen = tcp://127.0.0.1:8202\n"));
+    assert_non_null(strstr(conf, "\nhttp_listen = 127.0.0.1:8302\n"));
     free(conf);
 }
 
@@ -160,6 +163,7 @@ static void test_hosts_bad_lists_are_usage_errors(void **state)
     assert_int_equal(run_genesis("--dir", path_in("x"), "--hosts", "a,b,c,d", "--peer-port", "7000", "--client-port",
                                  "7000", NULL),
                      EXIT_USAGE);
+    assert_int_equal(run_genesis("--dir", path_in("x"), "--hosts", "a,b,c,d", "--http-port", "7100", NULL), EXIT_USAGE);
     assert_int_equal(run_genesis("--dir", path_in("x"), "--validators", "4", "--peer-port", "7000", NULL), EXIT_USAGE);
     assert_int_equal(access(path_in("x"), F_OK), -1); /* nothing made */
 }

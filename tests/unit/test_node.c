@@ -1,4 +1,4 @@
-/* Unit tests of src/node: the evoted configuration file. */
+/* Unit tests of src/node: the evoted configuration file and the log. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -74,6 +76,44 @@ static void test_config_parses_and_resolves_relative_paths(void **state)
     assert_int_equal(c.log_level, LOG_DEBUG);
     assert_int_equal(c.mempool_capacity, 5000);
     assert_int_equal(c.view_change_timeout_ms, 1000);
+    assert_string_equal(c.http_listen, ""); /* absent: no HTTP server */
+}
+
+static void test_config_http_listen_takes_ip_and_port(void **state)
+{
+    char text[2048];
+    node_config c;
+    config_error why;
+    struct sockaddr_storage a;
+    socklen_t len;
+    (void)state;
+    snprintf(text, sizeof text, "%shttp_listen = 0.0.0.0:9100\n", good);
+    write_config(text);
+    assert_int_equal(node_config_load(path, &c, &why), CONFIG_OK);
+    assert_string_equal(c.http_listen, "0.0.0.0:9100");
+    snprintf(text, sizeof text, "%shttp_listen =\n", good); /* empty: no HTTP server */
+    write_config(text);
+    assert_int_equal(node_config_load(path, &c, &why), CONFIG_OK);
+    assert_string_equal(c.http_listen, "");
+
+    assert_true(config_http_address("127.0.0.1:9100", &a, &len));
+    assert_int_equal(a.ss_family, AF_INET);
+    assert_int_equal(ntohs(((struct sockaddr_in *)&a)->sin_port), 9100);
+    assert_int_equal(len, sizeof(struct sockaddr_in));
+    assert_true(config_http_address("[::1]:65535", &a, &len));
+    assert_int_equal(a.ss_family, AF_INET6);
+    assert_int_equal(ntohs(((struct sockaddr_in6 *)&a)->sin6_port), 65535);
+    assert_false(config_http_address("localhost:9100", &a, &len)); /* no resolver */
+    assert_false(config_http_address("127.0.0.1", &a, &len));
+    assert_false(config_http_address("127.0.0.1:", &a, &len));
+    assert_false(config_http_address("127.0.0.1:0", &a, &len));
+    assert_false(config_http_address("127.0.0.1:65536", &a, &len));
+    assert_false(config_http_address("127.0.0.1:+80", &a, &len));
+    assert_false(config_http_address(":9100", &a, &len));
+    assert_false(config_http_address("::1:9100", &a, &len));
+    assert_false(config_http_address("[::1:9100", &a, &len));
+    assert_false(config_http_address("http://127.0.0.1:9100", &a, &len));
+    assert_false(config_http_address("256.0.0.1:9100", &a, &len));
 }
 
 static void expect(const char *extra, config_err want, unsigned line, const char *words)
@@ -101,6 +141,9 @@ static void test_config_errors_name_the_line(void **state)
     expect("view_change_timeout_ms = 5\n", CONFIG_ERR_SYNTAX, 10, "view_change");
     expect("peer_listen = 0.0.0.0:7101\n", CONFIG_ERR_SYNTAX, 10, "tcp://");
     expect("name =\n", CONFIG_ERR_SYNTAX, 10, "no value");
+    expect("http_listen = 9100\n", CONFIG_ERR_SYNTAX, 10, "http_listen must be IP:port");
+    expect("http_listen = tcp://127.0.0.1:9100\n", CONFIG_ERR_SYNTAX, 10, "http_listen");
+    expect("http_listen = metrics.local:9100\n", CONFIG_ERR_SYNTAX, 10, "no host names");
 }
 
 static void test_config_missing_required_key_or_file(void **state)
@@ -178,6 +221,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_parses_and_resolves_relative_paths),
+        cmocka_unit_test(test_config_http_listen_takes_ip_and_port),
         cmocka_unit_test(test_config_errors_name_the_line),
         cmocka_unit_test(test_config_missing_required_key_or_file),
         cmocka_unit_test(test_log_level_names),

@@ -114,7 +114,7 @@ base=
 for _ in $(seq 1 100); do
   b=$((33000 + (RANDOM % 300) * 10))
   ok=1
-  for i in 0 1 2 3; do port_free $((b + i)) && port_free $((b + 100 + i)) || ok=0; done
+  for i in 0 1 2 3; do port_free $((b + i)) && port_free $((b + 100 + i)) && port_free $((b + 200 + i)) || ok=0; done
   if [ $ok = 1 ]; then base=$b; break; fi
 done
 [ -n "$base" ] || { echo "run.sh: no free port range in 33000-36103" >&2; exit 1; }
