@@ -6,13 +6,20 @@
  * lists — `ready` (never handed out) and `taken` (in a proposed batch) — so
  * take, untake and commit cost O(what they touch). Verdicts wait in a FIFO
  * and an eventfd tells the event loop there is something to collect. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ledger.h"
+
+#define MEMPOOL_QUEUE_MIN 1024       /* waiting for a worker, for a client's transaction */
+#define MEMPOOL_QUEUE_PER_WORKER 256 /* ~10 ms of verification per worker */
+#define MEMPOOL_WORKER_NICE 10       /* workers' nice value: consensus first */
 
 typedef struct entry {
     uint8_t id[CRYPTO_HASH_LEN];
@@ -120,6 +127,36 @@ static void signal_verdicts(mempool *mp)
     (void)w;
 }
 
+/* Called with the lock held. */
+static void push_verdict(mempool *mp, verdict_node *vn)
+{
+    vn->next = NULL;
+    if (mp->verdicts_tail)
+        mp->verdicts_tail->next = vn;
+    else
+        mp->verdicts_head = vn;
+    mp->verdicts_tail = vn;
+}
+
+/* Called with the lock held: a verified transaction joins the pending set
+ * (bytes: a malloc'ed copy whose ownership moves to the entry). */
+static entry *insert_pending(mempool *mp, const uint8_t id[CRYPTO_HASH_LEN], uint8_t *bytes, size_t len)
+{
+    entry *e = calloc(1, sizeof *e);
+    if (e == NULL)
+        return NULL;
+    memcpy(e->id, id, CRYPTO_HASH_LEN);
+    e->bytes = bytes;
+    e->len = len;
+    size_t b = bucket_of(mp, e->id);
+    e->hnext = mp->buckets[b];
+    mp->buckets[b] = e;
+    list_push_back(&mp->ready, e);
+    mp->n_pending++;
+    mp->stats.accepted++;
+    return e;
+}
+
 /* Called with the lock held: record the outcome of one verification. */
 static void settle(mempool *mp, job *j, ledger_tx *tx, ledger_err err, crypto_err detail,
                    verdict_node *vn, elgamal_ct *cts, size_t n_cts)
@@ -134,40 +171,33 @@ static void settle(mempool *mp, job *j, ledger_tx *tx, ledger_err err, crypto_er
             vn->v.duplicate = 1;
             mp->stats.duplicates++;
         } else {
-            entry *e = calloc(1, sizeof *e);
+            entry *e = insert_pending(mp, tx->id, j->bytes, j->len);
             if (e == NULL) {
                 vn->v.err = LEDGER_ERR_NOMEM;
             } else {
-                memcpy(e->id, tx->id, CRYPTO_HASH_LEN);
+                j->bytes = NULL;     /* ownership moved to the entry */
                 e->ballot_cts = cts; /* ownership moves too (NULL: not a checked ballot) */
                 e->n_ballot_cts = n_cts;
                 cts = NULL;
-                e->bytes = j->bytes; /* ownership moves to the entry */
-                e->len = j->len;
-                j->bytes = NULL;
-                size_t b = bucket_of(mp, e->id);
-                e->hnext = mp->buckets[b];
-                mp->buckets[b] = e;
-                list_push_back(&mp->ready, e);
-                mp->n_pending++;
-                mp->stats.accepted++;
             }
         }
     }
     free(cts); /* not kept (refused, duplicate) */
     if (vn->v.err != LEDGER_OK && vn->v.err <= LEDGER_ERR_BALLOT)
         mp->stats.rejected[vn->v.err]++;
-    vn->next = NULL;
-    if (mp->verdicts_tail)
-        mp->verdicts_tail->next = vn;
-    else
-        mp->verdicts_head = vn;
-    mp->verdicts_tail = vn;
+    push_verdict(mp, vn);
 }
 
 static void *worker(void *arg)
 {
     mempool *mp = arg;
+    /* Verification of new transactions yields the CPU to the event loop
+     * (consensus, block validation, execution): under saturation a
+     * validator must keep voting, or its peers change view. Best effort. */
+    errno = 0;
+    int prio = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+    if (errno == 0 && prio < MEMPOOL_WORKER_NICE)
+        (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), MEMPOOL_WORKER_NICE);
     pthread_mutex_lock(&mp->lock);
     for (;;) {
         while (!mp->stopping && mp->jobs_head == NULL)
@@ -180,6 +210,32 @@ static void *worker(void *arg)
             mp->jobs_tail = NULL;
         mp->n_jobs--;
         mp->n_busy++;
+        pthread_mutex_unlock(&mp->lock);
+
+        /* Already verified here (a copy forwarded again, a client retry, a
+         * transaction the block check verified): never verify it twice. */
+        uint8_t id[CRYPTO_HASH_LEN];
+        envelope_txid(j->bytes, j->len, id);
+        pthread_mutex_lock(&mp->lock);
+        if (find(mp, id) != NULL) {
+            verdict_node *dn = calloc(1, sizeof *dn);
+            mp->n_busy--;
+            mp->stats.duplicates++;
+            if (dn != NULL) {
+                dn->v.ticket = j->ticket;
+                dn->v.err = LEDGER_OK;
+                dn->v.duplicate = 1;
+                memcpy(dn->v.id, id, CRYPTO_HASH_LEN);
+                push_verdict(mp, dn);
+            }
+            pthread_mutex_unlock(&mp->lock);
+            if (dn != NULL)
+                signal_verdicts(mp);
+            free(j->bytes);
+            free(j);
+            pthread_mutex_lock(&mp->lock);
+            continue;
+        }
         pthread_mutex_unlock(&mp->lock);
 
         ledger_tx *tx = NULL;
@@ -311,10 +367,34 @@ int mempool_fd(const mempool *mp)
     return mp->efd;
 }
 
+/* Called with the lock held. A client's transaction (ticket != 0) also
+ * waits for its verdict behind at most MEMPOOL_QUEUE_MIN verifications (or
+ * MEMPOOL_QUEUE_PER_WORKER per worker, if more): beyond, "busy" pushes back
+ * at once instead of letting the queue (and every client's wait) grow. */
+static int full(const mempool *mp, uint64_t ticket)
+{
+    size_t queued = mp->n_jobs + mp->n_busy, limit = (size_t)mp->n_threads * MEMPOOL_QUEUE_PER_WORKER;
+    if (limit < MEMPOOL_QUEUE_MIN)
+        limit = MEMPOOL_QUEUE_MIN;
+    return queued + mp->n_pending >= mp->capacity || (ticket != 0 && queued >= limit);
+}
+
 ledger_err mempool_submit(mempool *mp, const uint8_t *bytes, size_t len, uint64_t ticket)
 {
-    job *j = malloc(sizeof *j);
-    uint8_t *copy = malloc(len ? len : 1);
+    job *j;
+    uint8_t *copy;
+    /* Refusing costs nothing when full: a flood of retries must not eat the
+     * time the validator needs for consensus. */
+    pthread_mutex_lock(&mp->lock);
+    if (full(mp, ticket)) {
+        mp->stats.submitted++;
+        mp->stats.busy++;
+        pthread_mutex_unlock(&mp->lock);
+        return LEDGER_ERR_BUSY;
+    }
+    pthread_mutex_unlock(&mp->lock);
+    j = malloc(sizeof *j);
+    copy = malloc(len ? len : 1);
     if (j == NULL || copy == NULL) {
         free(j);
         free(copy);
@@ -328,7 +408,7 @@ ledger_err mempool_submit(mempool *mp, const uint8_t *bytes, size_t len, uint64_
     j->next = NULL;
     pthread_mutex_lock(&mp->lock);
     mp->stats.submitted++;
-    if (mp->n_jobs + mp->n_busy + mp->n_pending >= mp->capacity) {
+    if (full(mp, ticket)) {
         mp->stats.busy++;
         pthread_mutex_unlock(&mp->lock);
         free(copy);
@@ -448,6 +528,19 @@ int mempool_is_verified(mempool *mp, const uint8_t id[CRYPTO_HASH_LEN])
     return found;
 }
 
+void mempool_add_verified(mempool *mp, const uint8_t *bytes, size_t len, const uint8_t id[CRYPTO_HASH_LEN])
+{
+    uint8_t *copy;
+    pthread_mutex_lock(&mp->lock);
+    if (find(mp, id) == NULL && (copy = malloc(len ? len : 1)) != NULL) {
+        if (len)
+            memcpy(copy, bytes, len);
+        if (insert_pending(mp, id, copy, len) == NULL)
+            free(copy);
+    }
+    pthread_mutex_unlock(&mp->lock);
+}
+
 void mempool_get_stats(mempool *mp, mempool_stats *out)
 {
     pthread_mutex_lock(&mp->lock);
@@ -462,6 +555,19 @@ void mempool_set_elections(mempool *mp, election_cache *cache)
     pthread_mutex_lock(&mp->lock);
     mp->elections = cache;
     pthread_mutex_unlock(&mp->lock);
+}
+
+int mempool_get_tx(mempool *mp, const uint8_t id[CRYPTO_HASH_LEN], const uint8_t **bytes, size_t *len)
+{
+    entry *e;
+    pthread_mutex_lock(&mp->lock);
+    e = find(mp, id);
+    if (e != NULL) {
+        *bytes = e->bytes;
+        *len = e->len;
+    }
+    pthread_mutex_unlock(&mp->lock);
+    return e != NULL;
 }
 
 int mempool_ballot_verdict(mempool *mp, const uint8_t id[CRYPTO_HASH_LEN], const elgamal_ct **cts, size_t *n)

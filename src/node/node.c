@@ -645,6 +645,9 @@ static void submit(node *n, const uint8_t *bytes, size_t len, const client_reply
     n->n_subs++;
 }
 
+static void gossip_add(node *n, const uint8_t id[CRYPTO_HASH_LEN]);
+static void gossip_flush(node *n);
+
 static void on_verdicts(node *n)
 {
     mempool_verdict v[256];
@@ -660,6 +663,8 @@ static void on_verdicts(node *n)
                 mempool_commit(n->mp, (const uint8_t(*)[CRYPTO_HASH_LEN])v[i].id, 1);
             if (v[i].ticket == 0)
                 continue; /* forwarded: nobody to answer */
+            if (v[i].err == LEDGER_OK && !v[i].duplicate)
+                gossip_add(n, v[i].id);
             /* Client submissions only, answered roughly in order: the one
              * we look for is almost always among the first. */
             for (k = n->subs_head; k < n->n_subs && n->subs[k].ticket != v[i].ticket; k++)
@@ -694,7 +699,26 @@ static void on_verdicts(node *n)
 }
 
 /* Accepted client transactions go to every other validator, so the primary
- * of any view has them (and backups can tell a primary that ignores them). */
+ * of any view has them (and backups can tell a primary that ignores them).
+ * Only after their verdict: a transaction refused, answered "busy" or
+ * already known here is not forwarded, so it costs the others nothing. */
+static void gossip_add(node *n, const uint8_t id[CRYPTO_HASH_LEN])
+{
+    const uint8_t *bytes;
+    size_t len;
+
+    if (!mempool_get_tx(n->mp, id, &bytes, &len))
+        return; /* committed meanwhile */
+    if (n->gossip_bytes + len > GOSSIP_MAX_BYTES || n->n_gossip == GOSSIP_MAX)
+        gossip_flush(n);
+    n->gossip[n->n_gossip] = malloc(len ? len : 1);
+    if (n->gossip[n->n_gossip] == NULL)
+        return;
+    memcpy(n->gossip[n->n_gossip], bytes, len);
+    n->gossip_lens[n->n_gossip++] = len;
+    n->gossip_bytes += len;
+}
+
 static void gossip_flush(node *n)
 {
     Evote__V1__RequestBatch rb = EVOTE__V1__REQUEST_BATCH__INIT;
@@ -826,19 +850,7 @@ static void on_client(node *n, const client_request *req)
                          "the transaction is empty or larger than 1 MiB: no valid transaction is that large");
             break;
         }
-        submit(n, q->submit->tx.data, q->submit->tx.len, to, q->request_id, 1);
-        if (n->gossip_bytes + q->submit->tx.len > GOSSIP_MAX_BYTES)
-            gossip_flush(n);
-        if (n->n_gossip < GOSSIP_MAX) { /* verified again by each receiver */
-            n->gossip[n->n_gossip] = malloc(q->submit->tx.len);
-            if (n->gossip[n->n_gossip] != NULL) {
-                memcpy(n->gossip[n->n_gossip], q->submit->tx.data, q->submit->tx.len);
-                n->gossip_lens[n->n_gossip++] = q->submit->tx.len;
-                n->gossip_bytes += q->submit->tx.len;
-            }
-        }
-        if (n->n_gossip == GOSSIP_MAX)
-            gossip_flush(n);
+        submit(n, q->submit->tx.data, q->submit->tx.len, to, q->request_id, 1); /* gossiped once accepted */
         break;
     case EVOTE__V1__API_REQUEST__CALL_GET_TX: {
         const Evote__V1__GetTx *g = q->get_tx;
