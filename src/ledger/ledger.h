@@ -136,7 +136,6 @@ int mempool_fd(const mempool *mp);
  * already waiting for verification (a client gets "busy", not a long wait).
  * A transaction already pending here is answered as a duplicate without
  * being verified again.
- * Workers run at a lower priority (nice 10) than the caller's thread.
  * Returns: LEDGER_OK (queued), LEDGER_ERR_BUSY (full: nothing queued),
  * LEDGER_ERR_NOMEM. Every refusal of the transaction itself (bad signature,
  * wrong chain...) comes later, in its verdict. */

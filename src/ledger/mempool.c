@@ -6,20 +6,16 @@
  * lists — `ready` (never handed out) and `taken` (in a proposed batch) — so
  * take, untake and commit cost O(what they touch). Verdicts wait in a FIFO
  * and an eventfd tells the event loop there is something to collect. */
-#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ledger.h"
 
 #define MEMPOOL_QUEUE_MIN 1024       /* waiting for a worker, for a client's transaction */
 #define MEMPOOL_QUEUE_PER_WORKER 256 /* ~10 ms of verification per worker */
-#define MEMPOOL_WORKER_NICE 10       /* workers' nice value: consensus first */
 
 typedef struct entry {
     uint8_t id[CRYPTO_HASH_LEN];
@@ -191,13 +187,6 @@ static void settle(mempool *mp, job *j, ledger_tx *tx, ledger_err err, crypto_er
 static void *worker(void *arg)
 {
     mempool *mp = arg;
-    /* Verification of new transactions yields the CPU to the event loop
-     * (consensus, block validation, execution): under saturation a
-     * validator must keep voting, or its peers change view. Best effort. */
-    errno = 0;
-    int prio = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
-    if (errno == 0 && prio < MEMPOOL_WORKER_NICE)
-        (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), MEMPOOL_WORKER_NICE);
     pthread_mutex_lock(&mp->lock);
     for (;;) {
         while (!mp->stopping && mp->jobs_head == NULL)
