@@ -141,6 +141,11 @@ int mempool_fd(const mempool *mp);
  * wrong chain...) comes later, in its verdict. */
 EVOTE_WARN_UNUSED ledger_err mempool_submit(mempool *mp, const uint8_t *bytes, size_t len, uint64_t ticket);
 
+/* mempool_submit ahead of everything waiting, even when full: for the
+ * transactions of a proposed block that a backup must check (bounded by the
+ * block size). Returns: LEDGER_OK or LEDGER_ERR_NOMEM. */
+EVOTE_WARN_UNUSED ledger_err mempool_submit_first(mempool *mp, const uint8_t *bytes, size_t len, uint64_t ticket);
+
 /* Out: up to max verdicts. Returns: how many (0 when none; never blocks). */
 size_t mempool_poll_verdicts(mempool *mp, mempool_verdict *out, size_t max);
 

@@ -415,6 +415,32 @@ ledger_err mempool_submit(mempool *mp, const uint8_t *bytes, size_t len, uint64_
     return LEDGER_OK;
 }
 
+ledger_err mempool_submit_first(mempool *mp, const uint8_t *bytes, size_t len, uint64_t ticket)
+{
+    job *j = malloc(sizeof *j);
+    uint8_t *copy = malloc(len ? len : 1);
+    if (j == NULL || copy == NULL) {
+        free(j);
+        free(copy);
+        return LEDGER_ERR_NOMEM;
+    }
+    if (len)
+        memcpy(copy, bytes, len);
+    j->bytes = copy;
+    j->len = len;
+    j->ticket = ticket;
+    pthread_mutex_lock(&mp->lock);
+    mp->stats.submitted++;
+    j->next = mp->jobs_head;
+    mp->jobs_head = j;
+    if (mp->jobs_tail == NULL)
+        mp->jobs_tail = j;
+    mp->n_jobs++;
+    pthread_cond_signal(&mp->work);
+    pthread_mutex_unlock(&mp->lock);
+    return LEDGER_OK;
+}
+
 size_t mempool_poll_verdicts(mempool *mp, mempool_verdict *out, size_t max)
 {
     size_t n = 0;

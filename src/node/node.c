@@ -49,6 +49,21 @@ typedef struct {
     int from_client;
 } submission;
 
+/* A proposed batch whose unverified transactions the mempool's workers
+ * check, off the event loop; the replica gets the verdict when the last
+ * one is in (replica_on_batch_validated). */
+#define MAX_VALIDATIONS 64
+#define TICKET_VALIDATION (UINT64_C(1) << 63) /* | validation id: not a client's ticket */
+
+typedef struct {
+    uint64_t id;
+    uint64_t seq;
+    uint8_t digest[CRYPTO_HASH_LEN];
+    uint8_t *batch;
+    size_t len;
+    size_t outstanding; /* verdicts still to come */
+} validation;
+
 typedef struct {
     int to; /* -1: broadcast */
     uint8_t *bytes;
@@ -88,6 +103,10 @@ struct node {
     replica_action *batches; /* PERSIST_BATCH actions not yet written */
     size_t n_batches, cap_batches;
 
+    validation vals[MAX_VALIDATIONS];
+    size_t n_vals;
+    uint64_t next_val_id;
+
     uint64_t last_pending_report;
     int fatal;
 };
@@ -126,9 +145,8 @@ static int cb_verify(void *ctx, const uint8_t pub[CRYPTO_PUBKEY_LEN], const char
     return crypto_verify(pub, tag, msg, len, sig) == CRYPTO_OK;
 }
 
-static int cb_validate(void *ctx, uint64_t seq, const uint8_t *batch, size_t len)
+static int check_batch(node *n, uint64_t seq, const uint8_t *batch, size_t len)
 {
-    node *n = ctx;
     size_t bad = 0;
     ledger_err err = ledger_batch_check(batch, len, n->g->chain_id, seq, wall_ms(), MAX_SKEW_MS,
                                         n->g->max_batch_txs, n->mp, &bad);
@@ -138,6 +156,71 @@ static int cb_validate(void *ctx, uint64_t seq, const uint8_t *batch, size_t len
         return 0;
     }
     return 1;
+}
+
+/* A backup checks a proposal. Transactions its mempool has not verified yet
+ * go to the workers, ahead of the queue, and the replica waits for the
+ * verdict (on_verdicts -> validation_done) while the event loop goes on;
+ * the checks themselves are ledger_batch_check's, run once every signature
+ * is known. Anything unusual (a malformed batch, no memory) is checked here
+ * and now. */
+static int cb_validate(void *ctx, uint64_t seq, const uint8_t *batch, size_t len)
+{
+    node *n = ctx;
+    Evote__V1__Batch *b;
+    validation *v;
+    int sync = 1;
+
+    if (n->n_vals == MAX_VALIDATIONS)
+        return check_batch(n, seq, batch, len);
+    b = evote__v1__batch__unpack(NULL, len, batch);
+    v = &n->vals[n->n_vals];
+    memset(v, 0, sizeof *v);
+    if (b != NULL && b->seq == seq && b->n_txs <= n->g->max_batch_txs && b->chain_id.len == CRYPTO_CHAIN_ID_LEN &&
+        memcmp(b->chain_id.data, n->g->chain_id, CRYPTO_CHAIN_ID_LEN) == 0) {
+        v->id = ++n->next_val_id & ~TICKET_VALIDATION;
+        for (size_t i = 0; i < b->n_txs; i++) {
+            uint8_t id[CRYPTO_HASH_LEN];
+            envelope_txid(b->txs[i].data, b->txs[i].len, id);
+            if (mempool_is_verified(n->mp, id))
+                continue;
+            if (mempool_submit_first(n->mp, b->txs[i].data, b->txs[i].len, TICKET_VALIDATION | v->id) == LEDGER_OK)
+                v->outstanding++;
+        }
+        if (v->outstanding > 0 && (v->batch = malloc(len)) != NULL) {
+            memcpy(v->batch, batch, len);
+            v->len = len;
+            v->seq = seq;
+            crypto_tagged_hash(CRYPTO_TAG_BATCH, batch, len, v->digest);
+            n->n_vals++;
+            sync = 0;
+        }
+        /* else: all verified already (or no memory: the verdicts that come
+         * find no validation and are dropped) */
+    }
+    if (b != NULL)
+        evote__v1__batch__free_unpacked(b, NULL);
+    return sync ? check_batch(n, seq, batch, len) : REPLICA_VALIDATE_LATER;
+}
+
+/* A verdict for a transaction of a proposal being validated. */
+static void validation_verdict(node *n, uint64_t ticket)
+{
+    uint64_t id = ticket & ~TICKET_VALIDATION;
+    for (size_t i = 0; i < n->n_vals; i++) {
+        validation *v = &n->vals[i];
+        if (v->id != id)
+            continue;
+        if (--v->outstanding == 0) {
+            validation done = *v;
+            n->vals[i] = n->vals[--n->n_vals];
+            /* Every signature is now known to the mempool (or failed, and is
+             * checked again here: only a faulty primary pays for that). */
+            replica_on_batch_validated(n->rep, done.seq, done.digest, check_batch(n, done.seq, done.batch, done.len));
+            free(done.batch);
+        }
+        return;
+    }
 }
 
 static int cb_load_batch(void *ctx, uint64_t seq, const uint8_t digest[CRYPTO_HASH_LEN], uint8_t **batch,
@@ -601,6 +684,9 @@ static void propose(node *n)
 
 /* ---------------------------------------------------------- mempool side */
 
+static void gossip_add(node *n, const uint8_t *bytes, size_t len);
+static void gossip_flush(node *n);
+
 static void submit(node *n, const uint8_t *bytes, size_t len, const client_reply_handle *to, uint64_t rid,
                    int from_client)
 {
@@ -638,6 +724,7 @@ static void submit(node *n, const uint8_t *bytes, size_t len, const client_reply
                          ledger_strerror(err));
         return;
     }
+    gossip_add(n, bytes, len); /* verified again by each receiver */
     n->subs[n->n_subs].ticket = ticket;
     n->subs[n->n_subs].reply = *to;
     n->subs[n->n_subs].request_id = rid;
@@ -645,8 +732,6 @@ static void submit(node *n, const uint8_t *bytes, size_t len, const client_reply
     n->n_subs++;
 }
 
-static void gossip_add(node *n, const uint8_t id[CRYPTO_HASH_LEN]);
-static void gossip_flush(node *n);
 
 static void on_verdicts(node *n)
 {
@@ -663,8 +748,11 @@ static void on_verdicts(node *n)
                 mempool_commit(n->mp, (const uint8_t(*)[CRYPTO_HASH_LEN])v[i].id, 1);
             if (v[i].ticket == 0)
                 continue; /* forwarded: nobody to answer */
-            if (v[i].err == LEDGER_OK && !v[i].duplicate)
-                gossip_add(n, v[i].id);
+            if (v[i].ticket & TICKET_VALIDATION) {
+                validation_verdict(n, v[i].ticket);
+                drain(n);
+                continue;
+            }
             /* Client submissions only, answered roughly in order: the one
              * we look for is almost always among the first. */
             for (k = n->subs_head; k < n->n_subs && n->subs[k].ticket != v[i].ticket; k++)
@@ -698,17 +786,12 @@ static void on_verdicts(node *n)
     }
 }
 
-/* Accepted client transactions go to every other validator, so the primary
- * of any view has them (and backups can tell a primary that ignores them).
- * Only after their verdict: a transaction refused, answered "busy" or
- * already known here is not forwarded, so it costs the others nothing. */
-static void gossip_add(node *n, const uint8_t id[CRYPTO_HASH_LEN])
+/* Client transactions the mempool queued go to every other validator, so
+ * the primary of any view has them (and backups can tell a primary that
+ * ignores them). One answered "busy" is not forwarded: a client retrying
+ * must not cost every validator a verification per retry. */
+static void gossip_add(node *n, const uint8_t *bytes, size_t len)
 {
-    const uint8_t *bytes;
-    size_t len;
-
-    if (!mempool_get_tx(n->mp, id, &bytes, &len))
-        return; /* committed meanwhile */
     if (n->gossip_bytes + len > GOSSIP_MAX_BYTES || n->n_gossip == GOSSIP_MAX)
         gossip_flush(n);
     n->gossip[n->n_gossip] = malloc(len ? len : 1);
@@ -1122,6 +1205,8 @@ void node_destroy(node **self)
     for (size_t i = 0; i < n->n_batches; i++)
         replica_action_clear(&n->batches[i]);
     free(n->batches);
+    for (size_t i = 0; i < n->n_vals; i++)
+        free(n->vals[i].batch);
     free(n);
     *self = NULL;
 }
