@@ -35,6 +35,11 @@ typedef struct {
     uint8_t helped[REPLICA_MAX_N];   /* own COMMIT already resent to that laggard */
     uint8_t *my_prepare, *my_commit; /* own envelopes, for retransmission */
     size_t my_prepare_len, my_commit_len;
+    /* A PRE-PREPARE of the current view whose batch the embedder is still
+     * validating (validate_batch answered REPLICA_VALIDATE_LATER). */
+    uint8_t *val_env, *val_batch;
+    size_t val_env_len, val_batch_len;
+    uint8_t val_digest[CRYPTO_HASH_LEN];
 
     /* The prepared certificate of the highest view this replica saw for seq
      * (kept across views: it goes into VIEW-CHANGE messages). */

@@ -187,6 +187,10 @@ void entry_reset_view(replica *r, entry *e)
     free(e->batch);
     free(e->my_prepare);
     free(e->my_commit);
+    free(e->val_env);
+    free(e->val_batch);
+    e->val_env = e->val_batch = NULL;
+    e->val_env_len = e->val_batch_len = 0;
     e->pp_env = e->batch = e->my_prepare = e->my_commit = NULL;
     e->pp_len = e->batch_len = e->my_prepare_len = e->my_commit_len = 0;
     e->has_pp = e->prepared = e->committed = e->sent_prepare = e->sent_commit = 0;
@@ -745,6 +749,9 @@ static int digest_field_ok(const ProtobufCBinaryData *d)
     return d->len == CRYPTO_HASH_LEN;
 }
 
+static void accept_pre_prepare(replica *r, entry *e, uint8_t *env, size_t env_len, uint8_t *batch, size_t batch_len,
+                               const uint8_t digest[CRYPTO_HASH_LEN]);
+
 static void on_pre_prepare(replica *r, uint32_t from, msg *m, const Evote__V1__PeerMessage *pm)
 {
     const Evote__V1__PrePrepare *b = m->body;
@@ -802,27 +809,72 @@ static void on_pre_prepare(replica *r, uint32_t from, msg *m, const Evote__V1__P
         r->stats.dropped_conflicting++;
         return;
     }
-    if (!r->cb.validate_batch(r->cb.ctx, b->seq, batch, batch_len)) {
-        r->stats.rejected_batches++;
+    if (e->val_env != NULL) { /* this seq's proposal is being validated */
+        if (memcmp(e->val_digest, b->digest.data, CRYPTO_HASH_LEN) != 0)
+            r->stats.dropped_conflicting++;
         return;
     }
-    e->pp_env = dup_bytes(m->env, m->env_len);
-    e->batch = dup_bytes(batch, batch_len);
-    if (e->pp_env == NULL || e->batch == NULL) {
-        free(e->pp_env);
-        free(e->batch);
-        e->pp_env = e->batch = NULL;
+    int valid = r->cb.validate_batch(r->cb.ctx, b->seq, batch, batch_len);
+    uint8_t *env_copy = dup_bytes(m->env, m->env_len), *batch_copy = dup_bytes(batch, batch_len);
+    if (env_copy == NULL || batch_copy == NULL || (valid != 1 && valid != REPLICA_VALIDATE_LATER)) {
+        if (valid != 1 && valid != REPLICA_VALIDATE_LATER)
+            r->stats.rejected_batches++;
+        free(env_copy);
+        free(batch_copy);
         return;
     }
-    e->pp_len = m->env_len;
+    if (valid == REPLICA_VALIDATE_LATER) { /* replica_on_batch_validated goes on */
+        e->val_env = env_copy;
+        e->val_env_len = m->env_len;
+        e->val_batch = batch_copy;
+        e->val_batch_len = batch_len;
+        memcpy(e->val_digest, b->digest.data, CRYPTO_HASH_LEN);
+        return;
+    }
+    accept_pre_prepare(r, e, env_copy, m->env_len, batch_copy, batch_len, b->digest.data);
+}
+
+/* A validated PRE-PREPARE enters the log (taking env and batch): the batch
+ * is persisted, then this backup PREPAREs. */
+static void accept_pre_prepare(replica *r, entry *e, uint8_t *env, size_t env_len, uint8_t *batch, size_t batch_len,
+                               const uint8_t digest[CRYPTO_HASH_LEN])
+{
+    e->pp_env = env;
+    e->batch = batch;
+    e->pp_len = env_len;
     e->batch_len = batch_len;
-    memcpy(e->digest, b->digest.data, CRYPTO_HASH_LEN);
+    memcpy(e->digest, digest, CRYPTO_HASH_LEN);
     e->has_pp = 1;
     persist_batch(r, e->seq, e->digest, e->batch, e->batch_len);
     /* Votes that arrived first for another digest stay, and are simply not
      * counted for this one. */
     send_prepare(r, e);
     check_prepared(r, e);
+}
+
+void replica_on_batch_validated(replica *r, uint64_t seq, const uint8_t digest[CRYPTO_HASH_LEN], int ok)
+{
+    entry *e;
+    begin_event(r);
+    e = log_entry(r, seq, 0);
+    /* A view change since (entry_reset_view), a moved window or another
+     * proposal: the verdict is about nothing this replica still holds. */
+    if (e != NULL && e->val_env != NULL && memcmp(e->val_digest, digest, CRYPTO_HASH_LEN) == 0) {
+        uint8_t *env = e->val_env, *batch = e->val_batch;
+        size_t env_len = e->val_env_len, batch_len = e->val_batch_len;
+        e->val_env = e->val_batch = NULL;
+        e->val_env_len = e->val_batch_len = 0;
+        if (!ok)
+            r->stats.rejected_batches++;
+        if (ok && r->status == STATUS_NORMAL && !e->has_pp && seq > r->last_executed &&
+            (e->my_prepare == NULL || memcmp(e->prepares[r->cfg.id].digest, digest, CRYPTO_HASH_LEN) == 0)) {
+            accept_pre_prepare(r, e, env, env_len, batch, batch_len, digest);
+        } else {
+            free(env);
+            free(batch);
+        }
+    }
+    end_event(r);
 }
 
 static void on_vote(replica *r, uint32_t from, msg *m)
@@ -868,7 +920,8 @@ static void on_vote(replica *r, uint32_t from, msg *m)
      * the primary work, so if we stall it is our lag, not the primary. */
     if (!is_prepare && seq > r->live_seq && count_votes(r, e->commits, digest->data, r->cfg.id) >= r->f + 1)
         r->live_seq = seq;
-    if (!is_prepare && !e->has_pp && count_votes(r, e->commits, digest->data, UINT32_MAX) >= 2 * r->f + 1)
+    if (!is_prepare && !e->has_pp && e->val_env == NULL &&
+        count_votes(r, e->commits, digest->data, UINT32_MAX) >= 2 * r->f + 1)
         want_blocks(r, seq); /* committed elsewhere, and we never got its batch */
     check_prepared(r, e);
 }

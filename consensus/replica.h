@@ -48,6 +48,8 @@
  * message limit is 16 MiB; batches left out come by state transfer. */
 #define REPLICA_MAX_ATTACHED (8u * 1024u * 1024u)
 
+#define REPLICA_VALIDATE_LATER 2 /* validate_batch: the verdict comes later */
+
 typedef struct {
     /* Signs tagged_hash(tag, msg) with this replica's key.
      * Returns: 1 on success, 0 on failure. */
@@ -56,8 +58,10 @@ typedef struct {
     int (*verify)(void *ctx, const uint8_t pubkey[CRYPTO_PUBKEY_LEN], const char *tag, const uint8_t *msg,
                   size_t len, const uint8_t sig[CRYPTO_SIG_LEN]);
     /* Returns: 1 when the batch a primary proposed for seq is acceptable
-     * (ledger_batch_check: format, chain, seq, time, transactions). A backup
-     * never prepares a batch this refuses. */
+     * (ledger_batch_check: format, chain, seq, time, transactions), 0 when
+     * not; or REPLICA_VALIDATE_LATER: the embedder checks it elsewhere (its
+     * worker threads) and gives the answer with replica_on_batch_validated.
+     * A backup never prepares a batch refused, nor one still being checked. */
     int (*validate_batch)(void *ctx, uint64_t seq, const uint8_t *batch, size_t len);
     /* The batch with this digest at seq, from what PERSIST_BATCH stored or
      * from the stored block at seq (after a restart: the consensus meta
@@ -185,6 +189,12 @@ int replica_can_propose(const replica *self, uint64_t *seq);
  * gave. Returns: 1 if taken, 0 if the replica can no longer propose it (the
  * embedder gives the transactions back to the mempool). */
 int replica_propose(replica *self, uint64_t seq, const uint8_t *batch, size_t len);
+
+/* The verdict on a batch validate_batch answered REPLICA_VALIDATE_LATER for
+ * (seq, digest = tagged_hash(CRYPTO_TAG_BATCH, batch)): ok = 1 acceptable.
+ * Ignored when the replica no longer waits for it (a view change, another
+ * proposal); while it waits, the same proposal again is not validated twice. */
+void replica_on_batch_validated(replica *self, uint64_t seq, const uint8_t digest[CRYPTO_HASH_LEN], int ok);
 
 /* The local mempool has (1) or has no (0) transactions waiting: a backup with
  * waiting requests expects the primary to propose, or it changes view. */

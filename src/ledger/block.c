@@ -53,6 +53,8 @@ ledger_err ledger_batch_check(const uint8_t *batch, size_t len, const uint8_t ch
             err = LEDGER_ERR_BATCH_TX;
             if (bad_tx)
                 *bad_tx = i;
+        } else if (mp != NULL) {
+            mempool_add_verified(mp, b->txs[i].data, b->txs[i].len, ids[i]);
         }
         ledger_tx_destroy(&tx);
     }

@@ -137,11 +137,21 @@ void mempool_destroy(mempool **mp);
 /* Returns: a file descriptor that is readable while verdicts are waiting. */
 int mempool_fd(const mempool *mp);
 
-/* Queues a copy of bytes for verification; its verdict will carry ticket.
+/* Queues a copy of bytes for verification; its verdict will carry ticket
+ * (0: a forwarded transaction nobody waits for). Full means capacity
+ * reached, or, for a ticket != 0, max(1024, 256 per worker) transactions
+ * already waiting for verification (a client gets "busy", not a long wait).
+ * A transaction already pending here is answered as a duplicate without
+ * being verified again.
  * Returns: LEDGER_OK (queued), LEDGER_ERR_BUSY (full: nothing queued),
  * LEDGER_ERR_NOMEM. Every refusal of the transaction itself (bad signature,
  * wrong chain...) comes later, in its verdict. */
 EVOTE_WARN_UNUSED ledger_err mempool_submit(mempool *mp, const uint8_t *bytes, size_t len, uint64_t ticket);
+
+/* mempool_submit ahead of everything waiting, even when full: for the
+ * transactions of a proposed block that a backup must check (bounded by the
+ * block size). Returns: LEDGER_OK or LEDGER_ERR_NOMEM. */
+EVOTE_WARN_UNUSED ledger_err mempool_submit_first(mempool *mp, const uint8_t *bytes, size_t len, uint64_t ticket);
 
 /* Out: up to max verdicts. Returns: how many (0 when none; never blocks). */
 size_t mempool_poll_verdicts(mempool *mp, mempool_verdict *out, size_t max);
@@ -170,6 +180,15 @@ void mempool_commit(mempool *mp, const uint8_t (*ids)[CRYPTO_HASH_LEN], size_t n
 /* Returns: 1 when a transaction with this id passed verification and is
  * pending here (its signature need not be checked again). */
 int mempool_is_verified(mempool *mp, const uint8_t id[CRYPTO_HASH_LEN]);
+
+/* Adds a transaction the caller verified itself (ledger_tx_decode passed,
+ * e.g. in ledger_batch_check) to the pending set, so that no copy of it is
+ * verified again. Does nothing when it is already pending. */
+void mempool_add_verified(mempool *mp, const uint8_t *bytes, size_t len, const uint8_t id[CRYPTO_HASH_LEN]);
+
+/* Returns: 1 and the bytes of a pending transaction (owned by the mempool:
+ * valid until it is committed or the pool destroyed), 0 when not pending. */
+int mempool_get_tx(mempool *mp, const uint8_t id[CRYPTO_HASH_LEN], const uint8_t **bytes, size_t *len);
 
 void mempool_get_stats(mempool *mp, mempool_stats *out);
 
@@ -261,7 +280,8 @@ int genesis_is_authority(const genesis *g, const uint8_t pubkey[CRYPTO_PUBKEY_LE
  * for this chain and this seq, its timestamp is within max_skew_ms of now_ms,
  * it has at most max_txs transactions, none twice, and every one passes
  * ledger_tx_decode (signature included) — except those the mempool already
- * verified (pass mp = NULL to verify all). A primary proposing anything else
+ * verified (pass mp = NULL to verify all); those verified here are added to
+ * mp as verified, so no later copy of them is verified again. A primary proposing anything else
  * is faulty, and the batch is refused whole.
  * Out: *bad_tx, the index of the offending transaction (may be NULL). */
 EVOTE_WARN_UNUSED ledger_err ledger_batch_check(const uint8_t *batch, size_t len,

@@ -14,6 +14,9 @@
 
 #include "ledger.h"
 
+#define MEMPOOL_QUEUE_MIN 1024       /* waiting for a worker, for a client's transaction */
+#define MEMPOOL_QUEUE_PER_WORKER 256 /* ~10 ms of verification per worker */
+
 typedef struct entry {
     uint8_t id[CRYPTO_HASH_LEN];
     uint8_t *bytes;
@@ -181,6 +184,36 @@ static void signal_verdicts(mempool *mp)
     (void)w;
 }
 
+/* Called with the lock held. */
+static void push_verdict(mempool *mp, verdict_node *vn)
+{
+    vn->next = NULL;
+    if (mp->verdicts_tail)
+        mp->verdicts_tail->next = vn;
+    else
+        mp->verdicts_head = vn;
+    mp->verdicts_tail = vn;
+}
+
+/* Called with the lock held: a verified transaction joins the pending set
+ * (bytes: a malloc'ed copy whose ownership moves to the entry). */
+static entry *insert_pending(mempool *mp, const uint8_t id[CRYPTO_HASH_LEN], uint8_t *bytes, size_t len)
+{
+    entry *e = calloc(1, sizeof *e);
+    if (e == NULL)
+        return NULL;
+    memcpy(e->id, id, CRYPTO_HASH_LEN);
+    e->bytes = bytes;
+    e->len = len;
+    size_t b = bucket_of(mp, e->id);
+    e->hnext = mp->buckets[b];
+    mp->buckets[b] = e;
+    list_push_back(&mp->ready, e);
+    mp->n_pending++;
+    mp->stats.accepted++;
+    return e;
+}
+
 /* Called with the lock held: record the outcome of one verification. */
 static void settle(mempool *mp, job *j, ledger_tx *tx, ledger_err err, crypto_err detail,
                    verdict_node *vn, elgamal_ct *cts, size_t n_cts)
@@ -195,23 +228,14 @@ static void settle(mempool *mp, job *j, ledger_tx *tx, ledger_err err, crypto_er
             vn->v.duplicate = 1;
             mp->stats.duplicates++;
         } else {
-            entry *e = calloc(1, sizeof *e);
+            entry *e = insert_pending(mp, tx->id, j->bytes, j->len);
             if (e == NULL) {
                 vn->v.err = LEDGER_ERR_NOMEM;
             } else {
-                memcpy(e->id, tx->id, CRYPTO_HASH_LEN);
+                j->bytes = NULL;     /* ownership moved to the entry */
                 e->ballot_cts = cts; /* ownership moves too (NULL: not a checked ballot) */
                 e->n_ballot_cts = n_cts;
                 cts = NULL;
-                e->bytes = j->bytes; /* ownership moves to the entry */
-                e->len = j->len;
-                j->bytes = NULL;
-                size_t b = bucket_of(mp, e->id);
-                e->hnext = mp->buckets[b];
-                mp->buckets[b] = e;
-                list_push_back(&mp->ready, e);
-                mp->n_pending++;
-                mp->stats.accepted++;
             }
         }
     }
@@ -223,12 +247,7 @@ static void settle(mempool *mp, job *j, ledger_tx *tx, ledger_err err, crypto_er
         if ((unsigned)r < LEDGER_TX_RESULT_SLOTS)
             mp->stats.refused[r]++;
     }
-    vn->next = NULL;
-    if (mp->verdicts_tail)
-        mp->verdicts_tail->next = vn;
-    else
-        mp->verdicts_head = vn;
-    mp->verdicts_tail = vn;
+    push_verdict(mp, vn);
 }
 
 /* Called with the lock held: the verdict for a job whose exact bytes need no
@@ -436,10 +455,34 @@ int mempool_fd(const mempool *mp)
     return mp->efd;
 }
 
+/* Called with the lock held. A client's transaction (ticket != 0) also
+ * waits for its verdict behind at most MEMPOOL_QUEUE_MIN verifications (or
+ * MEMPOOL_QUEUE_PER_WORKER per worker, if more): beyond, "busy" pushes back
+ * at once instead of letting the queue (and every client's wait) grow. */
+static int full(const mempool *mp, uint64_t ticket)
+{
+    size_t queued = mp->n_jobs + mp->n_busy, limit = (size_t)mp->n_threads * MEMPOOL_QUEUE_PER_WORKER;
+    if (limit < MEMPOOL_QUEUE_MIN)
+        limit = MEMPOOL_QUEUE_MIN;
+    return queued + mp->n_pending >= mp->capacity || (ticket != 0 && queued >= limit);
+}
+
 ledger_err mempool_submit(mempool *mp, const uint8_t *bytes, size_t len, uint64_t ticket)
 {
-    job *j = malloc(sizeof *j);
-    uint8_t *copy = malloc(len ? len : 1);
+    job *j;
+    uint8_t *copy;
+    /* Refusing costs nothing when full: a flood of retries must not eat the
+     * time the validator needs for consensus. */
+    pthread_mutex_lock(&mp->lock);
+    if (full(mp, ticket)) {
+        mp->stats.submitted++;
+        mp->stats.busy++;
+        pthread_mutex_unlock(&mp->lock);
+        return LEDGER_ERR_BUSY;
+    }
+    pthread_mutex_unlock(&mp->lock);
+    j = malloc(sizeof *j);
+    copy = malloc(len ? len : 1);
     if (j == NULL || copy == NULL) {
         free(j);
         free(copy);
@@ -454,7 +497,7 @@ ledger_err mempool_submit(mempool *mp, const uint8_t *bytes, size_t len, uint64_
     j->next = NULL;
     pthread_mutex_lock(&mp->lock);
     mp->stats.submitted++;
-    if (mp->n_jobs + mp->n_busy + mp->n_pending >= mp->capacity) {
+    if (full(mp, ticket)) {
         mp->stats.busy++;
         pthread_mutex_unlock(&mp->lock);
         free(copy);
@@ -466,6 +509,33 @@ ledger_err mempool_submit(mempool *mp, const uint8_t *bytes, size_t len, uint64_
     else
         mp->jobs_head = j;
     mp->jobs_tail = j;
+    mp->n_jobs++;
+    pthread_cond_signal(&mp->work);
+    pthread_mutex_unlock(&mp->lock);
+    return LEDGER_OK;
+}
+
+ledger_err mempool_submit_first(mempool *mp, const uint8_t *bytes, size_t len, uint64_t ticket)
+{
+    job *j = malloc(sizeof *j);
+    uint8_t *copy = malloc(len ? len : 1);
+    if (j == NULL || copy == NULL) {
+        free(j);
+        free(copy);
+        return LEDGER_ERR_NOMEM;
+    }
+    if (len)
+        memcpy(copy, bytes, len);
+    envelope_txid(copy, len, j->id);
+    j->bytes = copy;
+    j->len = len;
+    j->ticket = ticket;
+    pthread_mutex_lock(&mp->lock);
+    mp->stats.submitted++;
+    j->next = mp->jobs_head;
+    mp->jobs_head = j;
+    if (mp->jobs_tail == NULL)
+        mp->jobs_tail = j;
     mp->n_jobs++;
     pthread_cond_signal(&mp->work);
     pthread_mutex_unlock(&mp->lock);
@@ -606,6 +676,19 @@ int mempool_is_verified(mempool *mp, const uint8_t id[CRYPTO_HASH_LEN])
     return found;
 }
 
+void mempool_add_verified(mempool *mp, const uint8_t *bytes, size_t len, const uint8_t id[CRYPTO_HASH_LEN])
+{
+    uint8_t *copy;
+    pthread_mutex_lock(&mp->lock);
+    if (find(mp, id) == NULL && (copy = malloc(len ? len : 1)) != NULL) {
+        if (len)
+            memcpy(copy, bytes, len);
+        if (insert_pending(mp, id, copy, len) == NULL)
+            free(copy);
+    }
+    pthread_mutex_unlock(&mp->lock);
+}
+
 void mempool_get_stats(mempool *mp, mempool_stats *out)
 {
     pthread_mutex_lock(&mp->lock);
@@ -628,6 +711,19 @@ static int busy_with(const mempool *mp, const uint8_t id[CRYPTO_HASH_LEN])
         if (memcmp(j->id, id, CRYPTO_HASH_LEN) == 0)
             return 1;
     return 0;
+}
+
+int mempool_get_tx(mempool *mp, const uint8_t id[CRYPTO_HASH_LEN], const uint8_t **bytes, size_t *len)
+{
+    entry *e;
+    pthread_mutex_lock(&mp->lock);
+    e = find(mp, id);
+    if (e != NULL) {
+        *bytes = e->bytes;
+        *len = e->len;
+    }
+    pthread_mutex_unlock(&mp->lock);
+    return e != NULL;
 }
 
 int mempool_ballot_verdict(mempool *mp, const uint8_t id[CRYPTO_HASH_LEN], const elgamal_ct **cts, size_t *n)

@@ -51,6 +51,21 @@ typedef struct {
     int from_client;
 } submission;
 
+/* A proposed batch whose unverified transactions the mempool's workers
+ * check, off the event loop; the replica gets the verdict when the last
+ * one is in (replica_on_batch_validated). */
+#define MAX_VALIDATIONS 64
+#define TICKET_VALIDATION (UINT64_C(1) << 63) /* | validation id: not a client's ticket */
+
+typedef struct {
+    uint64_t id;
+    uint64_t seq;
+    uint8_t digest[CRYPTO_HASH_LEN];
+    uint8_t *batch;
+    size_t len;
+    size_t outstanding; /* verdicts still to come */
+} validation;
+
 typedef struct {
     int to; /* -1: broadcast */
     uint8_t *bytes;
@@ -89,6 +104,10 @@ struct node {
     size_t meta_len;
     replica_action *batches; /* PERSIST_BATCH actions not yet written */
     size_t n_batches, cap_batches;
+
+    validation vals[MAX_VALIDATIONS];
+    size_t n_vals;
+    uint64_t next_val_id;
 
     uint64_t last_pending_report;
     int fatal;
@@ -132,9 +151,8 @@ static int cb_verify(void *ctx, const uint8_t pub[CRYPTO_PUBKEY_LEN], const char
     return crypto_verify(pub, tag, msg, len, sig) == CRYPTO_OK;
 }
 
-static int cb_validate(void *ctx, uint64_t seq, const uint8_t *batch, size_t len)
+static int check_batch(node *n, uint64_t seq, const uint8_t *batch, size_t len)
 {
-    node *n = ctx;
     size_t bad = 0;
     ledger_err err = ledger_batch_check(batch, len, n->g->chain_id, seq, wall_ms(), MAX_SKEW_MS,
                                         n->g->max_batch_txs, n->mp, &bad);
@@ -144,6 +162,71 @@ static int cb_validate(void *ctx, uint64_t seq, const uint8_t *batch, size_t len
         return 0;
     }
     return 1;
+}
+
+/* A backup checks a proposal. Transactions its mempool has not verified yet
+ * go to the workers, ahead of the queue, and the replica waits for the
+ * verdict (on_verdicts -> validation_done) while the event loop goes on;
+ * the checks themselves are ledger_batch_check's, run once every signature
+ * is known. Anything unusual (a malformed batch, no memory) is checked here
+ * and now. */
+static int cb_validate(void *ctx, uint64_t seq, const uint8_t *batch, size_t len)
+{
+    node *n = ctx;
+    Evote__V1__Batch *b;
+    validation *v;
+    int sync = 1;
+
+    if (n->n_vals == MAX_VALIDATIONS)
+        return check_batch(n, seq, batch, len);
+    b = evote__v1__batch__unpack(NULL, len, batch);
+    v = &n->vals[n->n_vals];
+    memset(v, 0, sizeof *v);
+    if (b != NULL && b->seq == seq && b->n_txs <= n->g->max_batch_txs && b->chain_id.len == CRYPTO_CHAIN_ID_LEN &&
+        memcmp(b->chain_id.data, n->g->chain_id, CRYPTO_CHAIN_ID_LEN) == 0) {
+        v->id = ++n->next_val_id & ~TICKET_VALIDATION;
+        for (size_t i = 0; i < b->n_txs; i++) {
+            uint8_t id[CRYPTO_HASH_LEN];
+            envelope_txid(b->txs[i].data, b->txs[i].len, id);
+            if (mempool_is_verified(n->mp, id))
+                continue;
+            if (mempool_submit_first(n->mp, b->txs[i].data, b->txs[i].len, TICKET_VALIDATION | v->id) == LEDGER_OK)
+                v->outstanding++;
+        }
+        if (v->outstanding > 0 && (v->batch = malloc(len)) != NULL) {
+            memcpy(v->batch, batch, len);
+            v->len = len;
+            v->seq = seq;
+            crypto_tagged_hash(CRYPTO_TAG_BATCH, batch, len, v->digest);
+            n->n_vals++;
+            sync = 0;
+        }
+        /* else: all verified already (or no memory: the verdicts that come
+         * find no validation and are dropped) */
+    }
+    if (b != NULL)
+        evote__v1__batch__free_unpacked(b, NULL);
+    return sync ? check_batch(n, seq, batch, len) : REPLICA_VALIDATE_LATER;
+}
+
+/* A verdict for a transaction of a proposal being validated. */
+static void validation_verdict(node *n, uint64_t ticket)
+{
+    uint64_t id = ticket & ~TICKET_VALIDATION;
+    for (size_t i = 0; i < n->n_vals; i++) {
+        validation *v = &n->vals[i];
+        if (v->id != id)
+            continue;
+        if (--v->outstanding == 0) {
+            validation done = *v;
+            n->vals[i] = n->vals[--n->n_vals];
+            /* Every signature is now known to the mempool (or failed, and is
+             * checked again here: only a faulty primary pays for that). */
+            replica_on_batch_validated(n->rep, done.seq, done.digest, check_batch(n, done.seq, done.batch, done.len));
+            free(done.batch);
+        }
+        return;
+    }
 }
 
 static int cb_load_batch(void *ctx, uint64_t seq, const uint8_t digest[CRYPTO_HASH_LEN], uint8_t **batch,
@@ -611,6 +694,9 @@ static void propose(node *n)
 
 /* ---------------------------------------------------------- mempool side */
 
+static void gossip_add(node *n, const uint8_t *bytes, size_t len);
+static void gossip_flush(node *n);
+
 static void submit(node *n, const uint8_t *bytes, size_t len, const client_reply_handle *to, uint64_t rid,
                    int from_client)
 {
@@ -648,12 +734,14 @@ static void submit(node *n, const uint8_t *bytes, size_t len, const client_reply
                          ledger_strerror(err));
         return;
     }
+    gossip_add(n, bytes, len); /* verified again by each receiver */
     n->subs[n->n_subs].ticket = ticket;
     n->subs[n->n_subs].reply = *to;
     n->subs[n->n_subs].request_id = rid;
     n->subs[n->n_subs].from_client = 1;
     n->n_subs++;
 }
+
 
 static void on_verdicts(node *n)
 {
@@ -670,6 +758,11 @@ static void on_verdicts(node *n)
                 mempool_commit(n->mp, (const uint8_t(*)[CRYPTO_HASH_LEN])v[i].id, 1);
             if (v[i].ticket == 0)
                 continue; /* forwarded: nobody to answer */
+            if (v[i].ticket & TICKET_VALIDATION) {
+                validation_verdict(n, v[i].ticket);
+                drain(n);
+                continue;
+            }
             /* Client submissions only, answered roughly in order: the one
              * we look for is almost always among the first. */
             for (k = n->subs_head; k < n->n_subs && n->subs[k].ticket != v[i].ticket; k++)
@@ -703,8 +796,22 @@ static void on_verdicts(node *n)
     }
 }
 
-/* Accepted client transactions go to every other validator, so the primary
- * of any view has them (and backups can tell a primary that ignores them). */
+/* Client transactions the mempool queued go to every other validator, so
+ * the primary of any view has them (and backups can tell a primary that
+ * ignores them). One answered "busy" is not forwarded: a client retrying
+ * must not cost every validator a verification per retry. */
+static void gossip_add(node *n, const uint8_t *bytes, size_t len)
+{
+    if (n->gossip_bytes + len > GOSSIP_MAX_BYTES || n->n_gossip == GOSSIP_MAX)
+        gossip_flush(n);
+    n->gossip[n->n_gossip] = malloc(len ? len : 1);
+    if (n->gossip[n->n_gossip] == NULL)
+        return;
+    memcpy(n->gossip[n->n_gossip], bytes, len);
+    n->gossip_lens[n->n_gossip++] = len;
+    n->gossip_bytes += len;
+}
+
 static void gossip_flush(node *n)
 {
     Evote__V1__RequestBatch rb = EVOTE__V1__REQUEST_BATCH__INIT;
@@ -838,19 +945,7 @@ static void on_client(node *n, const client_request *req)
             n->m.rejected_too_large++;
             break;
         }
-        submit(n, q->submit->tx.data, q->submit->tx.len, to, q->request_id, 1);
-        if (n->gossip_bytes + q->submit->tx.len > GOSSIP_MAX_BYTES)
-            gossip_flush(n);
-        if (n->n_gossip < GOSSIP_MAX) { /* verified again by each receiver */
-            n->gossip[n->n_gossip] = malloc(q->submit->tx.len);
-            if (n->gossip[n->n_gossip] != NULL) {
-                memcpy(n->gossip[n->n_gossip], q->submit->tx.data, q->submit->tx.len);
-                n->gossip_lens[n->n_gossip++] = q->submit->tx.len;
-                n->gossip_bytes += q->submit->tx.len;
-            }
-        }
-        if (n->n_gossip == GOSSIP_MAX)
-            gossip_flush(n);
+        submit(n, q->submit->tx.data, q->submit->tx.len, to, q->request_id, 1); /* gossiped once accepted */
         break;
     case EVOTE__V1__API_REQUEST__CALL_GET_TX: {
         const Evote__V1__GetTx *g = q->get_tx;
@@ -1182,6 +1277,8 @@ void node_destroy(node **self)
     for (size_t i = 0; i < n->n_batches; i++)
         replica_action_clear(&n->batches[i]);
     free(n->batches);
+    for (size_t i = 0; i < n->n_vals; i++)
+        free(n->vals[i].batch);
     free(n);
     *self = NULL;
 }

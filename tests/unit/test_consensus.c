@@ -1049,6 +1049,81 @@ static void test_batch_refused_by_validate_is_not_prepared(void **state)
     assert_int_equal(s.by_kind_sent[EVOTE__V1__KIND__KIND_PREPARE], 0);
 }
 
+/* validate_batch may answer later: no PREPARE until the verdict, the same
+ * proposal again is not validated twice, a stale or refused verdict
+ * prepares nothing, and a good one prepares (the batch persisted first). */
+static void test_batch_validated_later_prepares_only_on_a_good_verdict(void **state)
+{
+    fixture *f = *state;
+    replica_stats s;
+    int persist, prep;
+
+    validate_answer = REPLICA_VALIDATE_LATER;
+    primary_pre_prepares(f);
+    assert_int_equal(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_PREPARE), -1);
+    assert_int_equal(find_type(&f->acts, REPLICA_ACT_PERSIST_BATCH), -1);
+    validate_answer = 0; /* must not be asked again for the same proposal */
+    primary_pre_prepares(f);
+    s = stats_of(f->r);
+    assert_int_equal(s.rejected_batches, 0);
+    assert_int_equal(s.dropped_conflicting, 0);
+    /* a verdict about another digest is ignored */
+    replica_on_batch_validated(f->r, 1, f->digest2, 1);
+    take(f->r, &f->acts);
+    assert_int_equal(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_PREPARE), -1);
+    replica_on_batch_validated(f->r, 1, f->digest, 1);
+    take(f->r, &f->acts);
+    persist = find_type(&f->acts, REPLICA_ACT_PERSIST_BATCH);
+    prep = find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_PREPARE);
+    assert_true(persist >= 0);
+    assert_true(prep > persist);
+    /* a second verdict changes nothing */
+    actions_clear(&f->acts);
+    replica_on_batch_validated(f->r, 1, f->digest, 1);
+    take(f->r, &f->acts);
+    assert_int_equal(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_PREPARE), -1);
+    s = stats_of(f->r);
+    assert_int_equal(s.by_kind_sent[EVOTE__V1__KIND__KIND_PREPARE], 1);
+}
+
+static void test_batch_refused_later_is_not_prepared(void **state)
+{
+    fixture *f = *state;
+    replica_stats s;
+
+    validate_answer = REPLICA_VALIDATE_LATER;
+    primary_pre_prepares(f);
+    replica_on_batch_validated(f->r, 1, f->digest, 0);
+    take(f->r, &f->acts);
+    s = stats_of(f->r);
+    assert_int_equal(s.rejected_batches, 1);
+    assert_int_equal(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_PREPARE), -1);
+    assert_int_equal(s.by_kind_sent[EVOTE__V1__KIND__KIND_PREPARE], 0);
+    /* the primary may send it again: it is validated afresh */
+    validate_answer = 1;
+    primary_pre_prepares(f);
+    assert_true(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_PREPARE) >= 0);
+}
+
+/* A view change while a proposal is validated: its verdict is stale. */
+static void test_verdict_after_a_view_change_prepares_nothing(void **state)
+{
+    fixture *f = *state;
+
+    validate_answer = REPLICA_VALIDATE_LATER;
+    primary_pre_prepares(f);
+    replica_on_pending(f->r, 1); /* requests wait: the view timer runs */
+    take(f->r, &f->acts);
+    replica_on_timer(f->r, REPLICA_TIMER_VIEW);
+    take(f->r, &f->acts);
+    assert_true(replica_in_view_change(f->r));
+    actions_clear(&f->acts);
+    replica_on_batch_validated(f->r, 1, f->digest, 1);
+    take(f->r, &f->acts);
+    assert_int_equal(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_PREPARE), -1);
+    assert_int_equal(find_type(&f->acts, REPLICA_ACT_PERSIST_BATCH), -1);
+}
+
 /* A CHECKPOINT for seq with state digest d, signed by signer. */
 static uint8_t *checkpoint_msg(uint32_t signer, uint64_t seq, const uint8_t d[CRYPTO_HASH_LEN], size_t *len)
 {
@@ -1379,6 +1454,9 @@ int main(void)
         T(test_2f_plus_1_commits_execute_with_valid_certificate),
         T(test_certificate_needs_2f_plus_1_distinct_matching_commits),
         T(test_batch_refused_by_validate_is_not_prepared),
+        T(test_batch_validated_later_prepares_only_on_a_good_verdict),
+        T(test_batch_refused_later_is_not_prepared),
+        T(test_verdict_after_a_view_change_prepares_nothing),
         T(test_checkpoint_becomes_stable_at_2f_plus_1_and_moves_window),
         T(test_stale_votes_get_the_stable_proof_once_per_peer),
         T(test_view_timer_firing_broadcasts_view_change),

@@ -231,6 +231,83 @@ static void test_committed_transactions_still_queued_are_not_verified(void **sta
     mempool_destroy(&mp);
 }
 
+/* The verdict cache: a transaction the block check verified (added with
+ * mempool_add_verified) is never verified again. The test adds one whose
+ * signature is broken: verifying it would refuse it; the cache answers. */
+static void test_known_transaction_is_not_verified_again(void **state)
+{
+    mempool *mp = NULL;
+    buf_t tx = notice(8, chain_id);
+    mempool_verdict v[1];
+    mempool_stats st;
+    uint8_t id[32];
+    const uint8_t *bytes = NULL;
+    size_t len = 0;
+    (void)state;
+    tx.bytes[tx.len - 1] ^= 1; /* the signature is the envelope's last field */
+    envelope_txid(tx.bytes, tx.len, id);
+    assert_int_equal(mempool_new(chain_id, 100, 1, &mp), LEDGER_OK);
+    assert_false(mempool_get_tx(mp, id, &bytes, &len));
+    mempool_add_verified(mp, tx.bytes, tx.len, id);
+    mempool_add_verified(mp, tx.bytes, tx.len, id); /* once */
+    assert_true(mempool_is_verified(mp, id));
+    assert_true(mempool_get_tx(mp, id, &bytes, &len));
+    assert_int_equal(len, tx.len);
+    assert_memory_equal(bytes, tx.bytes, tx.len);
+    assert_int_equal(mempool_submit(mp, tx.bytes, tx.len, 5), LEDGER_OK);
+    collect(mp, v, 1);
+    assert_int_equal(v[0].ticket, 5);
+    assert_int_equal(v[0].err, LEDGER_OK);
+    assert_true(v[0].duplicate);
+    assert_memory_equal(v[0].id, id, 32);
+    mempool_get_stats(mp, &st);
+    assert_int_equal(st.pending, 1);
+    assert_int_equal(st.duplicates, 1);
+    mempool_commit(mp, (const uint8_t(*)[32])id, 1);
+    assert_false(mempool_get_tx(mp, id, &bytes, &len));
+    /* once committed it is gone from the pool, but remembered among the
+     * recently committed ids: a late copy is a duplicate, not verified */
+    assert_int_equal(mempool_submit(mp, tx.bytes, tx.len, 6), LEDGER_OK);
+    collect(mp, v, 1);
+    assert_int_equal(v[0].ticket, 6);
+    assert_int_equal(v[0].err, LEDGER_OK);
+    assert_true(v[0].duplicate);
+    mempool_get_stats(mp, &st);
+    assert_int_equal(st.verified, 0);
+    assert_int_equal(st.pending, 0);
+    free(tx.bytes);
+    mempool_destroy(&mp);
+}
+
+/* A client's transaction is refused "busy" once too many wait for a
+ * worker, long before capacity; a forwarded one (ticket 0) is not. */
+static void test_long_verification_queue_answers_busy_to_clients(void **state)
+{
+    enum { N = 3000 };
+    mempool *mp = NULL;
+    buf_t *txs = calloc(N + 100, sizeof *txs);
+    mempool_stats st;
+    size_t busy = 0, queued_fwd = 0;
+    (void)state;
+    assert_non_null(txs);
+    for (int i = 0; i < N + 100; i++)
+        txs[i] = notice(10000 + (uint64_t)i, chain_id);
+    assert_int_equal(mempool_new(chain_id, 100000, 1, &mp), LEDGER_OK);
+    /* a submission takes a copy; a verification ~40 us: the queue grows */
+    for (int i = 0; i < N; i++)
+        busy += mempool_submit(mp, txs[i].bytes, txs[i].len, (uint64_t)i + 1) == LEDGER_ERR_BUSY;
+    for (int i = N; i < N + 100; i++)
+        queued_fwd += mempool_submit(mp, txs[i].bytes, txs[i].len, 0) == LEDGER_OK;
+    assert_true(busy > 0);
+    assert_int_equal(queued_fwd, 100);
+    mempool_get_stats(mp, &st);
+    assert_int_equal(st.busy, busy);
+    mempool_destroy(&mp); /* drops the queued work */
+    for (int i = 0; i < N + 100; i++)
+        free(txs[i].bytes);
+    free(txs);
+}
+
 static void test_full_mempool_answers_busy(void **state)
 {
     enum { CAP = 8 };
@@ -365,6 +442,8 @@ int main(void)
         cmocka_unit_test(test_invalid_transactions_get_a_reason_and_are_not_kept),
         cmocka_unit_test(test_same_transaction_twice_is_kept_once),
         cmocka_unit_test(test_committed_transactions_still_queued_are_not_verified),
+        cmocka_unit_test(test_known_transaction_is_not_verified_again),
+        cmocka_unit_test(test_long_verification_queue_answers_busy_to_clients),
         cmocka_unit_test(test_full_mempool_answers_busy),
         cmocka_unit_test(test_take_untake_and_commit),
         cmocka_unit_test(test_marked_taken_transactions_are_not_offered_again),

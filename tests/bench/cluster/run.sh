@@ -117,12 +117,12 @@ start_cluster() { # name: a fresh chain in $top_tmp/name, 4 validators, connecte
   [ $connected = 4 ] || { echo "run.sh: the validators did not connect within 30 s (BENCH_KEEP=1 keeps the logs)" >&2; exit 1; }
 }
 
-rss() { # prints each live node's peak RSS
+rss() { # prints each live node's peak and current RSS, split into anonymous and file-backed pages
   local i out=
   for i in 0 1 2 3; do
     if kill -0 "${pids[$i]}" 2>/dev/null; then
       out+="                   node$i $(awk '/VmHWM/ {h=$2} /VmRSS/ {r=$2} /RssAnon/ {a=$2} /RssFile/ {f=$2}
-        END {printf "%.1f MB (now %.1f: heap %.1f + mapped files %.1f)", h/1024, r/1024, a/1024, f/1024}' /proc/${pids[$i]}/status)"$'\n'
+        END {printf "VmHWM %.1f MB peak; VmRSS %.1f MB now = RssAnon %.1f MB (heap, stacks) + RssFile %.1f MB (file-backed: the LMDB map, libraries)", h/1024, r/1024, a/1024, f/1024}' /proc/${pids[$i]}/status)"$'\n'
     else
       out+="                   node$i (killed)"$'\n'
     fi
@@ -145,14 +145,43 @@ limit=$((vps * cores / 4))
 echo "verify             one crypto_verify: $(sed -n 's/.*us=\([0-9.]*\).*/\1/p' <<<"$vline") us on one core = $vps/s"
 echo "limit              4 x one Schnorr verification per tx on $cores cores: $vps x $cores / 4 = $limit tx/s"
 
+clk_tck=$(getconf CLK_TCK)
+cpu_ticks() { # pid -> utime+stime of all its threads, in clock ticks (0 when gone)
+  awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+cpu_before=()
+cpu_mark() { # CPU of each node when the load starts (after the generator's pre-signing)
+  local i
+  for i in 0 1 2 3; do cpu_before[$i]=$(cpu_ticks "${pids[$i]}"); done
+}
+cpu_report() { # label: CPU time per committed transaction, per node, the cluster and the generator
+  local i t d total=0 n out= committed gen
+  committed=$(field "$1" committed); committed=${committed:-0}
+  gen=$(field "$1" gen_cpu_us_per_tx)
+  for i in 0 1 2 3; do
+    t=$(cpu_ticks "${pids[$i]}")
+    d=$(( t > cpu_before[$i] ? t - cpu_before[$i] : 0 ))
+    total=$((total + d))
+    out+="node$i $(awk -v d="$d" -v hz="$clk_tck" -v c="$committed" 'BEGIN { u = c > 0 ? d / hz * 1e6 / c : 0; printf "%.1f s = %.0f us/tx", d / hz, u }')  "
+  done
+  echo "CPU per tx         $out"
+  awk -v d="$total" -v hz="$clk_tck" -v c="$committed" -v g="${gen:-0}" -v cores="$cores" 'BEGIN {
+    u = c > 0 ? d / hz * 1e6 / c : 0
+    printf "CPU per tx total   4 validators %.1f s CPU / %d committed tx = %.0f us/tx; generator %.0f us/tx; ", d / hz, c, u, g
+    m = (u + g) > 0 ? cores * 1e6 / (u + g) : 0
+    printf "%d cores allow %.0f tx/s at that cost\n", cores, m }'
+}
 run_load() { # label args... (in the background, so that a signal ends the run at once)
   local label=$1; shift
   "$load" load --genesis "$tmp/genesis.txt" --key "$tmp/authority0.key" --nodes "$nodes" --window "$window" \
     --threads "$cores" "$@" >"$top_tmp/$label.out" 2>&1 &
   loader=$!
+  while kill -0 "$loader" 2>/dev/null && ! grep -qs presigned "$top_tmp/$label.out"; do sleep 0.05; done
+  cpu_mark
   wait "$loader" || true
   loader=
   cat "$top_tmp/$label.out"
+  cpu_report "$label"
 }
 field() { sed -n "s/^RESULT.* $2=\([-0-9.]*\).*/\1/p" "$top_tmp/$1.out"; }
 
@@ -162,7 +191,7 @@ echo; echo "== phase 1: $([ "$rate" = 0 ] && echo "as fast as possible" || echo 
 start_cluster phase1
 run_load phase1 --observe "${eps[1]}" --duration "$duration" --rate "$rate" --count "$count"
 echo "view changes       $(views)"
-echo "peak RSS (VmHWM; heap = RssAnon, mapped files = RssFile, mostly the LMDB map)"; rss
+echo "memory             (RssAnon is what the node allocated; RssFile is mostly LMDB pages the kernel may drop)"; rss
 max=$(field phase1 committed_tps)
 max=${max:-0}
 
@@ -172,7 +201,7 @@ echo; echo "== phase 2: half of phase 1's committed rate: $half tx/s for $half_d
 start_cluster phase2
 run_load phase2 --observe "${eps[1]}" --duration "$half_duration" --rate "$half"
 echo "view changes       $(views)"
-echo "peak RSS (VmHWM; heap = RssAnon, mapped files = RssFile, mostly the LMDB map)"; rss
+echo "memory             (RssAnon is what the node allocated; RssFile is mostly LMDB pages the kernel may drop)"; rss
 
 # ---- long mode
 if [ -n "${BENCH_TXS:-}" ]; then
@@ -211,4 +240,4 @@ else
   echo "primary kill       node$primary killed; NO block committed after the kill during the phase"
 fi
 echo "view changes       $(views)"
-echo "peak RSS (VmHWM; heap = RssAnon, mapped files = RssFile, mostly the LMDB map)"; rss
+echo "memory             (RssAnon is what the node allocated; RssFile is mostly LMDB pages the kernel may drop)"; rss
