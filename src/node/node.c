@@ -275,6 +275,68 @@ static int tx_committed(void *ctx, const uint8_t id[CRYPTO_HASH_LEN])
     return chain_store_find_tx(n->store, id, NULL, NULL, NULL) == STORE_OK;
 }
 
+/* Election ids whose record has a key Y and is still open, collected from
+ * the state in one read transaction (the cache loads them after it: LMDB
+ * allows one read transaction per thread). */
+typedef struct {
+    uint8_t (*ids)[ELECTION_MAX_ID];
+    size_t *lens, n, cap;
+} open_elections;
+
+static int collect_open_election(void *ctx, const uint8_t *key, size_t key_len, const uint8_t *value,
+                                 size_t value_len)
+{
+    open_elections *oe = ctx;
+    Evote__V1__ElectionRecord *rec;
+    if (key_len == 0 || key[0] < ELECTION_KEY_ELECTION)
+        return 0;
+    if (key[0] > ELECTION_KEY_ELECTION)
+        return 1; /* keys are ordered: no election record after this */
+    rec = evote__v1__election_record__unpack(NULL, value_len, value);
+    if (rec == NULL)
+        return 0; /* execution reports a bad record when it reads it */
+    if (rec->election_key.len != 0 && !rec->closed && rec->definition != NULL &&
+        rec->definition->election_id.len > 0 && rec->definition->election_id.len <= ELECTION_MAX_ID) {
+        if (oe->n == oe->cap) {
+            size_t cap = oe->cap ? oe->cap * 2 : 8;
+            void *ids = realloc(oe->ids, cap * sizeof *oe->ids), *lens;
+            if (ids != NULL)
+                oe->ids = ids;
+            lens = ids != NULL ? realloc(oe->lens, cap * sizeof *oe->lens) : NULL;
+            if (lens == NULL) {
+                evote__v1__election_record__free_unpacked(rec, NULL);
+                return 1;
+            }
+            oe->lens = lens;
+            oe->cap = cap;
+        }
+        memcpy(oe->ids[oe->n], rec->definition->election_id.data, rec->definition->election_id.len);
+        oe->lens[oe->n++] = rec->definition->election_id.len;
+    }
+    evote__v1__election_record__free_unpacked(rec, NULL);
+    return 0;
+}
+
+/* After a restart the ballot verifiers of open elections are loaded at once,
+ * so the mempool's workers check ballots' proofs from the first one on
+ * (otherwise every ballot waits for execution to check it on the event loop
+ * until one ballot of that election has executed). Only an optimization: a
+ * failure is logged and changes no result. */
+static void load_open_elections(node *n)
+{
+    open_elections oe = {0};
+    size_t loaded = 0;
+    if (chain_store_iterate_state(n->store, collect_open_election, &oe) != STORE_OK)
+        log_warn("could not list the open elections: ballots are checked at execution until their first block");
+    for (size_t i = 0; i < oe.n; i++)
+        if (election_cache_load(n->elections, &n->state, oe.ids[i], oe.lens[i]) == ELECTION_OK)
+            loaded++;
+    if (oe.n > 0)
+        log_info("loaded the ballot verifiers of %zu of %zu open elections", loaded, oe.n);
+    free(oe.ids);
+    free(oe.lens);
+}
+
 /* --------------------------------------------------------------- replies */
 
 static void reply(node *n, const client_reply_handle *to, Evote__V1__ApiResponse *resp)
@@ -1175,6 +1237,7 @@ int node_new(const node_config *cfg, node **out, char *why, size_t why_len)
         goto out;
     }
     mempool_set_elections(n->mp, n->elections);
+    load_open_elections(n);
     memset(&pc, 0, sizeof pc);
     pc.validators = vals;
     pc.n = n->g->n;
