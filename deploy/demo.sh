@@ -5,8 +5,9 @@
 # voters, encrypted ballots, the primary killed during the vote (the others
 # change view and the vote goes on), 50 revotes, an unregistered key refused,
 # close, 3 of 4 trustees decrypt, the result checked against the choices
-# cast. Then the crashed validator restarts and catches up, and the cluster
-# stops. Prints how to inspect the election afterwards.
+# cast. Then the crashed validator restarts and catches up, an auditor
+# re-verifies the whole chain offline from a snapshot (evote-audit), and the
+# cluster stops. Prints how to inspect the election afterwards.
 # Data goes to demo-data/ (or $EVOTE_DEMO_DIR), wiped at the start of a run;
 # ports 7100-7103 (peers), 7200-7203 (clients) and 7300-7303 (HTTP: /healthz,
 # /metrics) must be free.
@@ -21,7 +22,7 @@ elapsed() { awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f s", b - a
 ./deploy/install-deps.sh
 echo "== building"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc 2>/dev/null || echo 2)" --target evote evoted >/dev/null
+cmake --build build -j"$(nproc 2>/dev/null || echo 2)" --target evote evoted evote-audit >/dev/null
 bin=$root/build/src
 evote=$bin/evote
 export EVOTE_BIN=$bin
@@ -91,7 +92,14 @@ tips=$(for i in 0 1 2 3; do "$evote" block "$h" --node "$(node "$i")" --hash-onl
 echo "  the four validators hold the same block $h ($(echo "$tips" | cut -c1-16)...), hence the same chain"
 
 echo
-echo "== 8. stop (SIGTERM: clean shutdown) ($(elapsed))"
+echo "== 8. an auditor re-verifies everything offline from a hot snapshot of node2 ($(elapsed))"
+rm -rf "$demo/snapshot"
+"$evote" snapshot --data "$demo/node2/data" --out "$demo/snapshot" | sed 's/^/  /'
+"$bin/evote-audit" --genesis "$demo/genesis.txt" --snapshot "$demo/snapshot" --election "$id" >"$demo/audit.txt" ||
+  { cat "$demo/audit.txt"; echo "demo: the audit did not verify" >&2; exit 1; }
+sed 's/^/  /' "$demo/audit.txt"
+echo
+echo "== 9. stop (SIGTERM: clean shutdown) ($(elapsed))"
 "$root/deploy/local-cluster.sh" stop "$demo" | sed 's/^/  /'
 trap - EXIT
 echo
@@ -104,3 +112,4 @@ echo "      (every voter's tracking code: $demo/codes.txt, revotes: $demo/recode
 [ -s "$demo/replaced.txt" ] &&
   echo "  build/src/evote track $(cat "$demo/replaced.txt") --genesis $demo/genesis.txt   # REPLACED by a revote"
 echo "  deploy/local-cluster.sh stop $demo"
+echo "  build/src/evote-audit --genesis $demo/genesis.txt --snapshot $demo/snapshot --json   # offline, no validator needed"
