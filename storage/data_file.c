@@ -11,9 +11,13 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crypto.h"
 #include "data_file.h"
 
 #define LMDB_MAGIC 0xBEEFC0DEu
@@ -199,4 +203,109 @@ data_file_status data_file_check(const char *path, data_file_info *info, int *er
 out:
     close(fd);
     return status;
+}
+
+/* ------------------------------------------------------------ snapshot seal */
+
+#define SEAL_MAGIC "evote-snapshot-seal v1"
+
+/* The digest of a whole file, mapped read-only. Returns: 1, or 0 (why). */
+static int file_digest(const char *path, uint8_t out[CRYPTO_HASH_LEN], uint64_t *size, char *why, size_t why_len)
+{
+    struct stat st;
+    void *map = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        snprintf(why, why_len, "cannot read %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    if (st.st_size > 0) {
+        map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (map == MAP_FAILED) {
+            snprintf(why, why_len, "cannot map %s: %s", path, strerror(errno));
+            close(fd);
+            return 0;
+        }
+    }
+    crypto_tagged_hash(CRYPTO_TAG_SNAPSHOT, map, (size_t)st.st_size, out);
+    if (map != NULL)
+        munmap(map, (size_t)st.st_size);
+    close(fd);
+    *size = (uint64_t)st.st_size;
+    return 1;
+}
+
+int data_file_seal_write(const char *dir, char *why, size_t why_len)
+{
+    char data[4200], seal[4200], tmp[4300], hex[2 * CRYPTO_HASH_LEN + 1];
+    uint8_t d[CRYPTO_HASH_LEN];
+    uint64_t size;
+    FILE *f;
+    int fd;
+    snprintf(data, sizeof data, "%.4096s/data.mdb", dir);
+    snprintf(seal, sizeof seal, "%.4096s/" DATA_FILE_SEAL_NAME, dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", seal);
+    if (!file_digest(data, d, &size, why, why_len))
+        return 0;
+    crypto_hex(d, CRYPTO_HASH_LEN, hex);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (f == NULL) {
+        snprintf(why, why_len, "cannot write %s: %s", tmp, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    fprintf(f, SEAL_MAGIC "\nsize %" PRIu64 "\ndigest %s\n", size, hex);
+    if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+        snprintf(why, why_len, "cannot write %s: %s", tmp, strerror(errno));
+        fclose(f);
+        unlink(tmp);
+        return 0;
+    }
+    fclose(f);
+    if (rename(tmp, seal) != 0) {
+        snprintf(why, why_len, "cannot rename %s: %s", tmp, strerror(errno));
+        unlink(tmp);
+        return 0;
+    }
+    return 1;
+}
+
+int data_file_seal_check(const char *dir, char *why, size_t why_len)
+{
+    char data[4200], seal[4200], text[512], hex[2 * CRYPTO_HASH_LEN + 1];
+    uint8_t want[CRYPTO_HASH_LEN], got[CRYPTO_HASH_LEN];
+    uint64_t want_size = 0, size;
+    size_t n;
+    FILE *f;
+    snprintf(data, sizeof data, "%.4096s/data.mdb", dir);
+    snprintf(seal, sizeof seal, "%.4096s/" DATA_FILE_SEAL_NAME, dir);
+    f = fopen(seal, "re");
+    if (f == NULL) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(why, why_len, "%s cannot be read: %s", seal, strerror(errno));
+        return -1;
+    }
+    n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    if (sscanf(text, SEAL_MAGIC "\nsize %" SCNu64 "\ndigest %64[0-9a-f]\n", &want_size, hex) != 2 ||
+        strlen(hex) != 2 * CRYPTO_HASH_LEN || crypto_unhex(hex, want, CRYPTO_HASH_LEN) != CRYPTO_OK) {
+        snprintf(why, why_len, "%s is not a seal written by evote snapshot (damaged?)", seal);
+        return -1;
+    }
+    if (!file_digest(data, got, &size, why, why_len))
+        return -1;
+    if (size != want_size || !crypto_equal(got, want, CRYPTO_HASH_LEN)) {
+        snprintf(why, why_len,
+                 "data.mdb is not the file evote snapshot wrote: its %s differs from %s (the copy was damaged or "
+                 "altered after it was taken; take a new snapshot from a validator)",
+                 size != want_size ? "size" : "digest", DATA_FILE_SEAL_NAME);
+        return -1;
+    }
+    return 1;
 }

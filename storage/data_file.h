@@ -29,4 +29,24 @@ typedef struct {
 data_file_status data_file_check(const char *path, data_file_info *info, int *errno_out, char *reason,
                                  size_t reason_len);
 
+/* ------------------------------------------------------------ snapshot seal
+ * `evote snapshot` writes, next to the copied data.mdb, the file
+ * data.mdb.seal: "evote-snapshot-seal v1\nsize N\ndigest HEX\n" where
+ * digest = tagged_hash(CRYPTO_TAG_SNAPSHOT, every byte of data.mdb). LMDB
+ * pages have no checksums, and bytes in a page's unused area or in a free
+ * page change no recorded fact, so only the seal reveals that the file was
+ * damaged or altered there after the copy. It proves nothing against someone
+ * who rewrites the seal too: the signatures and proofs in the live records
+ * are what evote-audit trusts. */
+#define DATA_FILE_SEAL_NAME "data.mdb.seal"
+
+/* Writes dir/data.mdb.seal (mode 0600) for dir/data.mdb.
+ * Returns: 1 written, 0 not (why says what went wrong). */
+int data_file_seal_write(const char *dir, char *why, size_t why_len);
+
+/* Checks dir/data.mdb against dir/data.mdb.seal.
+ * Returns: 1 the seal matches; 0 there is no seal (an mdb_copy copy);
+ * -1 the seal does not match or cannot be read (why says which). */
+int data_file_seal_check(const char *dir, char *why, size_t why_len);
+
 #endif

@@ -68,6 +68,7 @@ typedef struct {
     uint64_t signatures;               /* transaction and certificate signatures verified */
     uint64_t ballot_proofs;            /* ballots whose proofs were checked */
     unsigned threads;
+    int seal;                          /* data.mdb.seal: 1 matches, 0 absent, -1 mismatch */
     double seconds;
     double sequential_cpu;             /* CPU seconds of the calling thread outside the
                                           parallel parts (Amdahl's serial fraction) */

@@ -6,6 +6,7 @@
 
 #include "chain_store.h"
 #include "cli.h"
+#include "data_file.h"
 
 static const char snapshot_help[] =
     "usage: evote snapshot --data DATA_DIR --out DIR\n"
@@ -14,7 +15,9 @@ static const char snapshot_help[] =
     "holding data.mdb) into DIR (created 0700; it must be empty), compacted and\n"
     "consistent, while the validator keeps running. Run it on the validator's\n"
     "host as the user evoted runs as. `mdb_copy -c DATA_DIR DIR` (lmdb-utils)\n"
-    "makes an equivalent copy. Audit the copy with:\n"
+    "makes an equivalent copy, without the seal: DIR/data.mdb.seal records the\n"
+    "digest of the copied file, so evote-audit also notices a byte changed where\n"
+    "no record lives (LMDB pages carry no checksum). Audit the copy with:\n"
     "  evote-audit --genesis genesis.txt --snapshot DIR\n";
 
 int cmd_snapshot(int argc, char **argv)
@@ -49,6 +52,15 @@ int cmd_snapshot(int argc, char **argv)
         fprintf(stderr, "evote snapshot: %s\n  (%s)\n", why.detail[0] ? why.detail : data, store_strerror(err));
         return EXIT_FAILED;
     }
-    printf("snapshot of %s written to %s\n", data, out);
+    {
+        char reason[512];
+        if (!data_file_seal_write(out, reason, sizeof reason)) {
+            fprintf(stderr, "evote snapshot: the copy in %s is complete, but its seal could not be written: %s\n"
+                            "  (evote-audit still verifies it, like an mdb_copy copy; free some space and retry)\n",
+                    out, reason);
+            return EXIT_FAILED;
+        }
+    }
+    printf("snapshot of %s written to %s (sealed: %s)\n", data, out, DATA_FILE_SEAL_NAME);
     return 0;
 }

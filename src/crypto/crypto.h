@@ -66,6 +66,7 @@ void crypto_tagged_hash(const char *tag, const uint8_t *msg, size_t len,
 #define CRYPTO_TAG_BLOCK "evote/v1/block"     /* block hash: BlockHeader bytes */
 #define CRYPTO_TAG_RESULTS "evote/v1/results" /* packed per-tx result codes */
 #define CRYPTO_TAG_MERKLE "evote/v1/merkle"   /* inner node of the tx Merkle tree */
+#define CRYPTO_TAG_SNAPSHOT "evote/v1/snapshot" /* seal of a snapshot's data.mdb */
 
 /* Returns: the signature tag "evote/v1/<kind>" of an envelope kind, or NULL
  * for a kind outside the schema (including KIND_UNSPECIFIED). */
