@@ -284,6 +284,14 @@ echo; echo "== 4. tally of $total ballots"
 t=$(now)
 quiet "$evote" election close --key authority0.key "${G[@]}" --id "$id" --wait 10000 --node "${nodes[2]}"
 tc=$(now)
+# Each trustee asks its own validator, which may be a block behind the one
+# that took the close: wait until each has executed it.
+for i in 0 2 3; do
+  for _ in $(seq 1 200); do
+    "$evote" election show "$id" --node "${nodes[$i]}" 2>/dev/null | grep -q '^closed' && break
+    sleep 0.05
+  done
+done
 dp=()
 for i in 0 2 3; do
   "$evote" trustee decrypt --key node$i/validator.key "${G[@]}" --id "$id" --dir trustee$i \
