@@ -722,29 +722,96 @@ static int compare_state(void *ctx, const uint8_t *key, size_t klen, const uint8
     return 0;
 }
 
+/* The counted ballots of one election (each voter's last accepted one),
+ * summed in parallel: each chunk of voters on a worker, then the chunks'
+ * sums added (the group is commutative: the same tally in any order). */
+typedef struct {
+    const uint8_t *val;
+    size_t len;
+} counted_ref;
+
 typedef struct {
     const followed_election *t;
-    elgamal_sum *sums;
-    uint64_t counted;
-    int bad;
+    counted_ref *refs;
+    size_t n, cap;
+    int nomem;
+    size_t chunks;
+    elgamal_sum *sums; /* chunks x slots */
+    int *bad;          /* per chunk: counted ciphertexts that are not points */
 } tally_ctx;
 
-static int add_counted(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+static int collect_counted(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
     tally_ctx *c = ctx;
     (void)klen;
     if (memcmp(key, c->t->e, ELECTION_HASH_LEN) != 0)
         return 0;
-    c->counted++;
-    for (size_t s = 0; s < c->t->slots && 8 + CRYPTO_HASH_LEN + (s + 1) * ELGAMAL_CT_LEN <= vlen; s++) {
-        elgamal_ct ct;
-        if (elgamal_parse(&ct, val + 8 + CRYPTO_HASH_LEN + s * ELGAMAL_CT_LEN, 0) != BC_OK) {
-            c->bad++;
-            continue;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 1024;
+        counted_ref *r = realloc(c->refs, cap * sizeof *r);
+        if (r == NULL) {
+            c->nomem = 1;
+            return 1;
         }
-        elgamal_sum_add(&c->sums[s], &ct);
+        c->refs = r;
+        c->cap = cap;
     }
+    c->refs[c->n++] = (counted_ref){val, vlen};
     return 0;
+}
+
+static void sum_chunk(void *ctx, size_t i)
+{
+    tally_ctx *c = ctx;
+    size_t lo = c->n * i / c->chunks, hi = c->n * (i + 1) / c->chunks;
+    elgamal_sum *sums = &c->sums[i * c->t->slots];
+    for (size_t k = lo; k < hi; k++) {
+        const uint8_t *val = c->refs[k].val;
+        for (size_t s = 0; s < c->t->slots && 8 + CRYPTO_HASH_LEN + (s + 1) * ELGAMAL_CT_LEN <= c->refs[k].len; s++) {
+            elgamal_ct ct;
+            if (elgamal_parse(&ct, val + 8 + CRYPTO_HASH_LEN + s * ELGAMAL_CT_LEN, 0) != BC_OK) {
+                c->bad[i]++;
+                continue;
+            }
+            elgamal_sum_add(&sums[s], &ct);
+        }
+    }
+}
+
+/* Out: mine[slots], the tally of the counted ballots; *counted, *bad.
+ * Returns: 1, or 0 out of memory. */
+static int sum_counted(auditor *a, const followed_election *t, elgamal_ct *mine, uint64_t *counted, int *bad)
+{
+    tally_ctx c = {t, NULL, 0, 0, 0, 0, NULL, NULL};
+    int ok = 0;
+    kvmap_each(a->voters, collect_counted, &c);
+    c.chunks = (size_t)a->rep->threads * 4;
+    if (c.chunks > c.n)
+        c.chunks = c.n ? c.n : 1;
+    c.sums = malloc(c.chunks * t->slots * sizeof *c.sums);
+    c.bad = calloc(c.chunks, sizeof *c.bad);
+    if (!c.nomem && c.sums != NULL && c.bad != NULL) {
+        for (size_t i = 0; i < c.chunks * t->slots; i++)
+            elgamal_sum_init(&c.sums[i]);
+        audit_pool_run(a->pool, c.chunks, sum_chunk, &c);
+        *bad = 0;
+        for (size_t i = 0; i < c.chunks; i++)
+            *bad += c.bad[i];
+        for (size_t s = 0; s < t->slots; s++) {
+            elgamal_sum_result(&c.sums[s], &mine[s]);
+            for (size_t i = 1; i < c.chunks; i++) {
+                elgamal_ct part;
+                elgamal_sum_result(&c.sums[i * t->slots + s], &part);
+                elgamal_add(&mine[s], &mine[s], &part);
+            }
+        }
+        *counted = c.n;
+        ok = 1;
+    }
+    free(c.refs);
+    free(c.sums);
+    free(c.bad);
+    return ok;
 }
 
 /* The tracked ballot's final status: counted, or replaced by a later one. */
@@ -798,7 +865,8 @@ static void check_election(auditor *a, followed_election *t)
     audit_election *re = rep_of(a, t);
     Evote__V1__ElectionRecord *rec = NULL;
     Evote__V1__ElectionResult *res = NULL;
-    tally_ctx tc = {t, NULL, 0, 0};
+    uint64_t n_counted = 0;
+    int n_bad = 0;
     elgamal_ct mine[ELECTION_MAX_SLOTS], stored[ELECTION_MAX_SLOTS];
     uint64_t counted = 0, accepted = 0;
     size_t slots = 0;
@@ -812,27 +880,25 @@ static void check_election(auditor *a, followed_election *t)
     re->closed = rec->closed;
     if (rec->election_key.len == 0)
         goto out;
-    tc.sums = malloc(t->slots * sizeof *tc.sums);
-    if (tc.sums == NULL || t->slots == 0)
+    if (t->slots == 0)
         goto out;
-    for (size_t s = 0; s < t->slots; s++)
-        elgamal_sum_init(&tc.sums[s]);
-    kvmap_each(a->voters, add_counted, &tc);
-    for (size_t s = 0; s < t->slots; s++)
-        elgamal_sum_result(&tc.sums[s], &mine[s]);
-    re->ballots_counted = tc.counted;
-    re->ballots_superseded = re->ballots_accepted - tc.counted;
-    if (tc.bad)
-        audit_fail(a->rep, 0, NULL, re->id, "%d counted ciphertexts are not valid points", tc.bad);
+    if (!sum_counted(a, t, mine, &n_counted, &n_bad)) {
+        audit_fail(a->rep, 0, NULL, re->id, "out of memory while summing the tally: run the audit on a larger machine");
+        goto out;
+    }
+    re->ballots_counted = n_counted;
+    re->ballots_superseded = re->ballots_accepted - n_counted;
+    if (n_bad)
+        audit_fail(a->rep, 0, NULL, re->id, "%d counted ciphertexts are not valid points", n_bad);
     /* the tally as the snapshot records it */
     if (election_get_tally(&a->snap_reader, a->g->chain_id, t->id, t->id_len, &counted, &accepted, stored,
                            ELECTION_MAX_SLOTS, &slots) != ELECTION_OK || slots != t->slots) {
         audit_fail(a->rep, 0, NULL, re->id, "the snapshot holds no readable tally for this election");
         goto out;
     }
-    if (counted != tc.counted)
+    if (counted != n_counted)
         audit_fail(a->rep, 0, NULL, re->id, "the snapshot's tally counts %" PRIu64 " ballots, the last ballot "
-                   "of each voter gives %" PRIu64, counted, tc.counted);
+                   "of each voter gives %" PRIu64, counted, n_counted);
     for (size_t s = 0; s < slots; s++)
         if (!ec_point_equal(&mine[s].a, &stored[s].a) || !ec_point_equal(&mine[s].b, &stored[s].b)) {
             audit_fail(a->rep, 0, NULL, re->id, "the tally of option %zu is not the sum of the counted ballots", s);
@@ -853,9 +919,9 @@ static void check_election(auditor *a, followed_election *t)
                    res->n_counts, slots);
         goto out;
     }
-    if (res->ballots_counted != tc.counted)
+    if (res->ballots_counted != n_counted)
         audit_fail(a->rep, res->height, NULL, re->id, "the published result says %" PRIu64 " ballots were "
-                   "counted, the chain's ballots give %" PRIu64, res->ballots_counted, tc.counted);
+                   "counted, the chain's ballots give %" PRIu64, res->ballots_counted, n_counted);
     {
         /* Re-derive the counts from the trustees' shares, each re-verified
          * against its verification key X_j and the tally summed above. */
@@ -889,7 +955,7 @@ static void check_election(auditor *a, followed_election *t)
         if (got < re->threshold)
             audit_fail(a->rep, res->height, NULL, re->id, "a result is published but only %zu valid decryption "
                        "shares are on the chain (%u needed)", got, re->threshold);
-        else if (dlog_table_new(&table, tc.counted) != BC_OK)
+        else if (dlog_table_new(&table, n_counted) != BC_OK)
             audit_fail(a->rep, 0, NULL, re->id, "out of memory for the discrete logarithm table");
         else
             for (size_t s = 0; s < slots; s++) {
@@ -910,7 +976,6 @@ static void check_election(auditor *a, followed_election *t)
         free(d);
     }
 out:
-    free(tc.sums);
     if (res)
         evote__v1__election_result__free_unpacked(res, NULL);
     if (rec)
