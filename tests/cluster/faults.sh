@@ -149,10 +149,17 @@ log "node$P restarted, caught up and in view $SAME_VIEW"
 progress "all 4 back" 0 1 2 3
 
 # ------------------------------------------------- 3. SIGSTOP / SIGCONT
-wait_until 20 "all 4 nodes in one view" same_view 0 1 2 3
-S=$(st_field 0 primary)
-V1=$(st_field 0 view)
-[ -n "$S" ] && [ -n "$V1" ] || fail "node0 does not answer status" 0
+# PBFT never takes a replica back to a lower view: a restarted node whose
+# view timer fired alone (under load, before it hears the others' COMMITs)
+# asks for the next view and stays out of the quorum until the next view
+# change — which this step causes; the check after SIGCONT then requires
+# all four in one view again. (README, Consensus: known weaknesses.)
+wait_until 20 "2f+1 nodes in one view" quorum_view 0 1 2 3
+[ -z "$QUORUM_OUT" ] ||
+  log "node$QUORUM_OUT asked alone for a later view than the quorum's $QUORUM_VIEW; it must rejoin at the next view change"
+S=$(st_field "$QUORUM_NODE" primary)
+V1=$QUORUM_VIEW
+[ -n "$S" ] && [ -n "$V1" ] || fail "node$QUORUM_NODE does not answer status" "$QUORUM_NODE"
 down "$S"
 event stop "$S"
 echo "### test: SIGSTOP node$S" >> "$DIR/c/node$S/evoted.log"
