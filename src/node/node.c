@@ -92,6 +92,7 @@ struct node {
     size_t subs_head, n_subs, cap_subs; /* [subs_head, n_subs) live; ticket 0 = answered */
     uint64_t next_ticket;
 
+    uint64_t logged_vc_view; /* the last view change logged (asked for) */
     waiter *waiters;      /* get_tx with wait_ms, until committed or deadline */
     size_t n_waiters;
 
@@ -1359,6 +1360,15 @@ static void settle(node *n)
         replica_on_pending(n->rep, ms.pending > 0);
         n->last_pending_report = now;
         drain(n);
+    }
+    if (replica_in_view_change(n->rep) && replica_view(n->rep) != n->logged_vc_view) {
+        /* One line per view asked for: which replica gave up on which view,
+         * and what it was waiting for (the entry of the view is logged by
+         * REPLICA_ACT_VIEW_CHANGED). */
+        n->logged_vc_view = replica_view(n->rep);
+        log_info("view=%" PRIu64 " asked for a view change to view %" PRIu64 " (executed up to seq %" PRIu64
+                 ", %zu transactions waiting here)",
+                 n->logged_vc_view - 1, n->logged_vc_view, replica_last_executed(n->rep), ms.pending);
     }
     propose(n);
     gossip_flush(n);
