@@ -46,6 +46,10 @@ int cmd_notice(int argc, char **argv);
 
 /* ------------------------------------------- client helpers (client_util.c) */
 
+/* Appends printf output to the growing string *buf of *len bytes (kept
+ * NUL-terminated; *buf may start NULL). Returns: 0, or -1 out of memory. */
+int cli_append(char **buf, size_t *len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #include "api.pb-c.h"
 
 #define DEFAULT_NODE "tcp://127.0.0.1:7200"

@@ -5,6 +5,7 @@
  * transaction with an optional wait for its commit. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -544,4 +545,26 @@ void format_time(uint64_t ms, char *buf, size_t size)
         return;
     }
     snprintf(buf, size, "%s.%03u UTC", day, (unsigned)(ms % 1000));
+}
+
+int cli_append(char **buf, size_t *len, const char *fmt, ...)
+{
+    char *piece = NULL, *grown;
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vasprintf(&piece, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -1;
+    grown = realloc(*buf, *len + (size_t)n + 1);
+    if (grown == NULL) {
+        free(piece);
+        return -1;
+    }
+    memcpy(grown + *len, piece, (size_t)n + 1);
+    *buf = grown;
+    *len += (size_t)n;
+    free(piece);
+    return 0;
 }

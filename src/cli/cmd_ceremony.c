@@ -266,49 +266,26 @@ static int cer_split(char *s, char **f)
     }
 }
 
-static int cer_append(char **buf, size_t *len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int cer_append(char **buf, size_t *len, const char *fmt, ...)
-{
-    char *piece = NULL, *grown;
-    va_list ap;
-    int n;
-    va_start(ap, fmt);
-    n = vasprintf(&piece, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return -1;
-    grown = realloc(*buf, *len + (size_t)n + 1);
-    if (grown == NULL) {
-        free(piece);
-        return -1;
-    }
-    memcpy(grown + *len, piece, (size_t)n + 1);
-    *buf = grown;
-    *len += (size_t)n;
-    free(piece);
-    return 0;
-}
-
 static char *render(const ceremony *c)
 {
     char *buf = NULL;
     size_t len = 0;
     int fail = 0;
-    fail |= cer_append(&buf, &len,
+    fail |= cli_append(&buf, &len,
                    "evote-genesis-v1\n"
                    "# Assembled by 'evote genesis --from-public-keys' from the authorities' public keys.\n"
                    "# Any edit, even to a comment, makes another chain.\n"
                    "chain_name %s\n",
                    c->chain_name);
     if (c->checkpoint_interval)
-        fail |= cer_append(&buf, &len, "checkpoint_interval %lu\n", c->checkpoint_interval);
+        fail |= cli_append(&buf, &len, "checkpoint_interval %lu\n", c->checkpoint_interval);
     if (c->max_batch_txs)
-        fail |= cer_append(&buf, &len, "max_batch_txs %lu\n", c->max_batch_txs);
+        fail |= cli_append(&buf, &len, "max_batch_txs %lu\n", c->max_batch_txs);
     for (size_t i = 0; i < c->n && !fail; i++)
-        fail |= cer_append(&buf, &len, "validator %s %s %s %s\n", c->validators[i].name, c->validators[i].pub_hex,
+        fail |= cli_append(&buf, &len, "validator %s %s %s %s\n", c->validators[i].name, c->validators[i].pub_hex,
                        c->validators[i].curve_z85, c->validators[i].endpoint);
     for (size_t j = 0; j < c->m && !fail; j++)
-        fail |= cer_append(&buf, &len, "authority %s %s\n", c->authorities[j].name, c->authorities[j].pub_hex);
+        fail |= cli_append(&buf, &len, "authority %s %s\n", c->authorities[j].name, c->authorities[j].pub_hex);
     if (fail) {
         free(buf);
         return NULL;

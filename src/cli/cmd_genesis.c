@@ -405,30 +405,6 @@ out:
     return rc;
 }
 
-/* Appends printf output to a growing string. Returns: 0 or -1. */
-static int append(char **buf, size_t *len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int append(char **buf, size_t *len, const char *fmt, ...)
-{
-    char *piece = NULL, *grown;
-    va_list ap;
-    int n;
-    va_start(ap, fmt);
-    n = vasprintf(&piece, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return -1;
-    grown = realloc(*buf, *len + (size_t)n + 1);
-    if (grown == NULL) {
-        free(piece);
-        return -1;
-    }
-    memcpy(grown + *len, piece, (size_t)n + 1);
-    *buf = grown;
-    *len += (size_t)n;
-    free(piece);
-    return 0;
-}
-
 static char *genesis_text(const char *chain_name, long n, const port_plan *pp, const member *validators, long m,
                           const member *authorities)
 {
@@ -436,7 +412,7 @@ static char *genesis_text(const char *chain_name, long n, const port_plan *pp, c
     size_t len = 0;
     int bad = 0;
 
-    bad |= append(&buf, &len,
+    bad |= cli_append(&buf, &len,
                   "evote-genesis-v1\n"
                   "# %s (written by 'evote genesis'). Any edit,\n"
                   "# even to a comment, makes another chain.\n"
@@ -446,11 +422,11 @@ static char *genesis_text(const char *chain_name, long n, const port_plan *pp, c
     for (long i = 0; i < n && !bad; i++) {
         char ep[MAX_HOST + 32];
         plan_endpoint(pp, i, ep, sizeof ep);
-        bad |= append(&buf, &len, "validator node%ld %s %s %s\n", i, validators[i].pub_hex,
+        bad |= cli_append(&buf, &len, "validator node%ld %s %s %s\n", i, validators[i].pub_hex,
                       validators[i].curve_z85, ep);
     }
     for (long j = 0; j < m && !bad; j++)
-        bad |= append(&buf, &len, "authority authority%ld %s\n", j, authorities[j].pub_hex);
+        bad |= cli_append(&buf, &len, "authority authority%ld %s\n", j, authorities[j].pub_hex);
     if (bad) {
         free(buf);
         return NULL;

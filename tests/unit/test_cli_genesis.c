@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../../src/cli/client_util.c"
 #include "../../src/cli/cmd_ceremony.c"
 #include "../../src/cli/cmd_genesis.c"
 
