@@ -467,10 +467,36 @@ static int full(const mempool *mp, uint64_t ticket)
     return queued + mp->n_pending >= mp->capacity || (ticket != 0 && queued >= limit);
 }
 
+/* A job holding a copy of bytes and their transaction id (computed here,
+ * outside the lock). Returns: the job, or NULL out of memory. */
+static job *job_new(const uint8_t *bytes, size_t len, uint64_t ticket)
+{
+    job *j = malloc(sizeof *j);
+    uint8_t *copy = malloc(len ? len : 1);
+    if (j == NULL || copy == NULL) {
+        free(j);
+        free(copy);
+        return NULL;
+    }
+    if (len)
+        memcpy(copy, bytes, len);
+    envelope_txid(copy, len, j->id);
+    j->bytes = copy;
+    j->len = len;
+    j->ticket = ticket;
+    j->next = NULL;
+    return j;
+}
+
+static void job_free(job *j)
+{
+    free(j->bytes);
+    free(j);
+}
+
 ledger_err mempool_submit(mempool *mp, const uint8_t *bytes, size_t len, uint64_t ticket)
 {
     job *j;
-    uint8_t *copy;
     /* Refusing costs nothing when full: a flood of retries must not eat the
      * time the validator needs for consensus. */
     pthread_mutex_lock(&mp->lock);
@@ -481,27 +507,14 @@ ledger_err mempool_submit(mempool *mp, const uint8_t *bytes, size_t len, uint64_
         return LEDGER_ERR_BUSY;
     }
     pthread_mutex_unlock(&mp->lock);
-    j = malloc(sizeof *j);
-    copy = malloc(len ? len : 1);
-    if (j == NULL || copy == NULL) {
-        free(j);
-        free(copy);
+    if ((j = job_new(bytes, len, ticket)) == NULL)
         return LEDGER_ERR_NOMEM;
-    }
-    if (len)
-        memcpy(copy, bytes, len);
-    envelope_txid(copy, len, j->id);
-    j->bytes = copy;
-    j->len = len;
-    j->ticket = ticket;
-    j->next = NULL;
     pthread_mutex_lock(&mp->lock);
     mp->stats.submitted++;
     if (full(mp, ticket)) {
         mp->stats.busy++;
         pthread_mutex_unlock(&mp->lock);
-        free(copy);
-        free(j);
+        job_free(j);
         return LEDGER_ERR_BUSY;
     }
     if (mp->jobs_tail)
@@ -517,19 +530,9 @@ ledger_err mempool_submit(mempool *mp, const uint8_t *bytes, size_t len, uint64_
 
 ledger_err mempool_submit_first(mempool *mp, const uint8_t *bytes, size_t len, uint64_t ticket)
 {
-    job *j = malloc(sizeof *j);
-    uint8_t *copy = malloc(len ? len : 1);
-    if (j == NULL || copy == NULL) {
-        free(j);
-        free(copy);
+    job *j = job_new(bytes, len, ticket);
+    if (j == NULL)
         return LEDGER_ERR_NOMEM;
-    }
-    if (len)
-        memcpy(copy, bytes, len);
-    envelope_txid(copy, len, j->id);
-    j->bytes = copy;
-    j->len = len;
-    j->ticket = ticket;
     pthread_mutex_lock(&mp->lock);
     mp->stats.submitted++;
     j->next = mp->jobs_head;
