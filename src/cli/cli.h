@@ -50,6 +50,12 @@ int cmd_notice(int argc, char **argv);
  * NUL-terminated; *buf may start NULL). Returns: 0, or -1 out of memory. */
 int cli_append(char **buf, size_t *len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Writes secret_path + ".pub" holding pub_text and a newline, never over an
+ * existing file. On failure it only warns (the secret key is what matters)
+ * and names the command that prints the public key again: pubkey_cmd,
+ * e.g. "evote pubkey --key". */
+void cli_write_pub_file(const char *secret_path, const char *pub_text, const char *pubkey_cmd);
+
 #include "api.pb-c.h"
 
 #define DEFAULT_NODE "tcp://127.0.0.1:7200"

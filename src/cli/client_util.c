@@ -568,3 +568,26 @@ int cli_append(char **buf, size_t *len, const char *fmt, ...)
     free(piece);
     return 0;
 }
+
+void cli_write_pub_file(const char *secret_path, const char *pub_text, const char *pubkey_cmd)
+{
+    char *pub_path = NULL;
+    FILE *f = NULL;
+    int saved = ENOMEM;
+    if (asprintf(&pub_path, "%s.pub", secret_path) >= 0) {
+        f = fopen(pub_path, "wx");
+        saved = errno;
+    }
+    if (f != NULL) {
+        fprintf(f, "%s\n", pub_text);
+        if (fclose(f) != 0) {
+            saved = errno;
+            f = NULL;
+        }
+    }
+    if (f == NULL)
+        fprintf(stderr, "evote keygen: warning: could not write %s.pub (%s); the secret key %s is complete, "
+                        "'%s %s' prints its public key\n",
+                secret_path, strerror(saved), secret_path, pubkey_cmd, secret_path);
+    free(pub_path);
+}

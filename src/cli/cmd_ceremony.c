@@ -548,9 +548,8 @@ static net_err curve_keypair_for_genesis(net_curve_keypair *kp, char z85[NET_CUR
 int cli_curve_keygen(const char *out)
 {
     net_curve_keypair kp;
-    char z85[NET_CURVE_Z85_LEN + 1], *pub_path = NULL;
+    char z85[NET_CURVE_Z85_LEN + 1];
     net_err err;
-    FILE *f;
 
     if (!net_has_curve()) {
         fprintf(stderr, "evote keygen: %s\n", net_strerror(NET_ERR_NO_CURVE));
@@ -565,19 +564,7 @@ int cli_curve_keygen(const char *out)
         fprintf(stderr, "evote keygen: %s: %s\n", out, net_strerror(err));
         return EXIT_FAILED;
     }
-    if (asprintf(&pub_path, "%s.pub", out) < 0)
-        pub_path = NULL;
-    f = pub_path ? fopen(pub_path, "wx") : NULL;
-    if (f != NULL) {
-        fprintf(f, "%s\n", z85);
-        if (fclose(f) != 0)
-            f = NULL;
-    }
-    if (f == NULL)
-        fprintf(stderr, "evote keygen: warning: could not write %s.pub (%s); the secret key %s is complete, "
-                        "'evote pubkey --curve --key %s' prints its public key\n",
-                out, strerror(errno), out, out);
-    free(pub_path);
+    cli_write_pub_file(out, z85, "evote pubkey --curve --key");
     printf("%s\n", z85);
     return 0;
 }

@@ -91,8 +91,6 @@ static int cmd_keygen(int argc, char **argv)
     const char *out = NULL;
     signing_key *key = NULL;
     crypto_err err;
-    char *pub_path;
-    FILE *f;
     int c, curve = 0;
 
     if (cli_wants_help(argc, argv)) {
@@ -123,25 +121,13 @@ static int cmd_keygen(int argc, char **argv)
         signing_key_destroy(&key);
         return EXIT_FAILED;
     }
-    if (asprintf(&pub_path, "%s.pub", out) < 0) {
-        signing_key_destroy(&key);
-        return EXIT_FAILED;
-    }
-    f = fopen(pub_path, "wx");
-    if (f != NULL) {
+    {
         uint8_t pub[CRYPTO_PUBKEY_LEN];
         char hex[2 * CRYPTO_PUBKEY_LEN + 1];
         signing_key_pubkey(key, pub);
         crypto_hex(pub, sizeof pub, hex);
-        fprintf(f, "%s\n", hex);
-        if (fclose(f) != 0)
-            f = NULL;
+        cli_write_pub_file(out, hex, "evote pubkey --key");
     }
-    if (f == NULL)
-        fprintf(stderr, "evote keygen: warning: could not write %s (%s); the secret key %s is "
-                        "complete, 'evote pubkey --key %s' prints its public key\n",
-                pub_path, strerror(errno), out, out);
-    free(pub_path);
     print_pubkey(key);
     signing_key_destroy(&key);
     return 0;
