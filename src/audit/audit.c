@@ -188,6 +188,21 @@ static audit_election *rep_of(auditor *a, const followed_election *t)
     return &a->rep->elections[t - a->el];
 }
 
+/* A ballot's proofs, checked in parallel before execution: t->pre and its
+ * parsed ciphertexts, or R(UNSPECIFIED) when its election has no key (yet). */
+static void precheck(auditor *a, tx_item *t)
+{
+    t->cts = malloc(ELECTION_MAX_SLOTS * sizeof *t->cts);
+    if (t->cts == NULL)
+        return;
+    t->pre = election_precheck_ballot(a->cache, t->tx->body, t->tx->envelope->signer.data, t->cts,
+                                      ELECTION_MAX_SLOTS, &t->n_cts);
+    if (t->pre == R(UNSPECIFIED)) {
+        free(t->cts);
+        t->cts = NULL;
+    }
+}
+
 /* ------------------------------------------------------ parallel part */
 
 static void check_item(void *ctx, size_t k)
@@ -205,15 +220,7 @@ static void check_item(void *ctx, size_t k)
     t->pre = R(UNSPECIFIED);
     if (t->err != LEDGER_OK || t->tx->body->payload_case != EVOTE__V1__TX_BODY__PAYLOAD_BALLOT)
         return;
-    t->cts = malloc(ELECTION_MAX_SLOTS * sizeof *t->cts);
-    if (t->cts == NULL)
-        return;
-    t->pre = election_precheck_ballot(a->cache, t->tx->body, t->tx->envelope->signer.data, t->cts,
-                                      ELECTION_MAX_SLOTS, &t->n_cts);
-    if (t->pre == R(UNSPECIFIED)) {
-        free(t->cts);
-        t->cts = NULL;
-    }
+    precheck(a, t);
 }
 
 /* A ballot left unchecked by check_item because its election had no key
@@ -221,16 +228,7 @@ static void check_item(void *ctx, size_t k)
 static void precheck_item(void *ctx, size_t k)
 {
     auditor *a = ctx;
-    tx_item *t = &a->jobs[k].b->items[a->jobs[k].i];
-    t->cts = malloc(ELECTION_MAX_SLOTS * sizeof *t->cts);
-    if (t->cts == NULL)
-        return;
-    t->pre = election_precheck_ballot(a->cache, t->tx->body, t->tx->envelope->signer.data, t->cts,
-                                      ELECTION_MAX_SLOTS, &t->n_cts);
-    if (t->pre == R(UNSPECIFIED)) {
-        free(t->cts);
-        t->cts = NULL;
-    }
+    precheck(a, &a->jobs[k].b->items[a->jobs[k].i]);
 }
 
 /* Loads the verifier of every election whose key re-execution has derived.
