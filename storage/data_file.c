@@ -198,6 +198,8 @@ data_file_status data_file_check(const char *path, data_file_info *info, int *er
         info->txnid = cur->txnid;
         info->map_size = cur->mapsize;
         info->file_size = (uint64_t)st.st_size;
+        info->root[0] = cur->root[0];
+        info->root[1] = cur->root[1];
         status = DATA_FILE_OK;
     }
 out:

@@ -22,6 +22,7 @@ typedef struct {
     uint64_t txnid;
     uint64_t map_size;   /* recorded in the newest meta */
     uint64_t file_size;
+    uint64_t root[2];    /* of the newest meta: free-list and main B-tree (UINT64_MAX: empty) */
 } data_file_info;
 
 /* Checks `path` (a data.mdb). Out: *info when DATA_FILE_OK; *errno_out for

@@ -1,8 +1,11 @@
 /* A structural walk of a snapshot's data.mdb before LMDB maps it. LMDB
  * trusts its file: a flipped byte in a node offset or a child page number
- * makes it read outside a page (a crash, or a wrong answer). The walk checks
- * every page up to the newest meta's last page, so that LMDB only ever
- * follows offsets and page numbers that stay inside the file.
+ * makes it read outside a page (a crash, or a wrong answer). The walk
+ * follows the B-trees from the newest meta's roots (the free list, the main
+ * tree and every named database in it) and checks every page it reaches —
+ * the pages LMDB would read — so that LMDB only ever follows offsets and page
+ * numbers that stay inside the file. Free pages are not read: they hold old
+ * data (a copy made without compaction, such as plain mdb_copy, keeps them).
  *
  * Layout relied on (LMDB 0.9.x data format version 1, 64-bit, host byte
  * order; struct MDB_page and MDB_node of liblmdb's mdb.c, as in
@@ -29,6 +32,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "data_file.h"
 
 #define HDR 16
 #define P_BRANCH 0x01
@@ -37,6 +41,9 @@
 #define P_META 0x08
 #define P_LEAF2 0x20
 #define F_BIGDATA 0x01
+#define F_SUBDATA 0x02
+#define DB_ROOT_OFF 40 /* md_root in a 48-byte MDB_db */
+#define DB_SIZE 48
 #define NODE_HDR 8
 
 static uint16_t rd16(const uint8_t *p)
@@ -121,20 +128,61 @@ static int page_bad(const uint8_t *p, uint32_t ps, uint64_t pgno, uint64_t last,
     return 0;
 }
 
+typedef struct {
+    uint64_t *items;
+    size_t n, cap;
+} pg_stack;
+
+static int push(pg_stack *st, uint64_t pg)
+{
+    if (st->n == st->cap) {
+        size_t cap = st->cap ? 2 * st->cap : 256;
+        uint64_t *it = realloc(st->items, cap * sizeof *it);
+        if (it == NULL)
+            return 0;
+        st->items = it;
+        st->cap = cap;
+    }
+    st->items[st->n++] = pg;
+    return 1;
+}
+
+/* Marks pg (and, for an overflow run, the pages after it) as reached.
+ * Returns: 0 when one was reached already (two parents: damage). */
+static int mark(uint8_t *seen, uint64_t pg, uint64_t count)
+{
+    for (uint64_t i = pg; i < pg + count; i++) {
+        if (seen[i / 8] & (1u << (i % 8)))
+            return 0;
+        seen[i / 8] |= (uint8_t)(1u << (i % 8));
+    }
+    return 1;
+}
+
 int audit_pages_check(const char *path, uint32_t page_size, uint64_t last_page, char *why, size_t len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    uint8_t *p = malloc(page_size);
-    uint64_t pg = 2;
-    int bad = 0;
+    uint8_t *p = malloc(page_size), *seen = calloc(last_page / 8 + 1, 1);
+    pg_stack st = {NULL, 0, 0};
+    data_file_info info;
+    int bad = 0, e = 0;
 
-    if (fd < 0 || p == NULL) {
+    if (fd < 0 || p == NULL || seen == NULL ||
+        data_file_check(path, &info, &e, why, len) != DATA_FILE_OK) {
         snprintf(why, len, "%s: cannot read", path);
         bad = 1;
         goto out;
     }
-    while (pg <= last_page) {
-        uint64_t skip;
+    for (int r = 0; r < 2; r++)
+        if (info.root[r] != UINT64_MAX && !push(&st, info.root[r]))
+            goto nomem;
+    while (!bad && st.n > 0) {
+        uint64_t pg = st.items[--st.n], skip;
+        if (pg < 2 || pg > last_page) {
+            snprintf(why, len, "a tree points at page %llu, outside the data", (unsigned long long)pg);
+            bad = 1;
+            break;
+        }
         if (pread(fd, p, page_size, (off_t)(pg * page_size)) != (ssize_t)page_size) {
             snprintf(why, len, "%s: page %llu cannot be read (truncated?)", path, (unsigned long long)pg);
             bad = 1;
@@ -144,11 +192,38 @@ int audit_pages_check(const char *path, uint32_t page_size, uint64_t last_page, 
             bad = 1;
             break;
         }
-        pg += skip;
+        if (!mark(seen, pg, skip)) {
+            snprintf(why, len, "page %llu is reached twice: the trees are damaged", (unsigned long long)pg);
+            bad = 1;
+            break;
+        }
+        if (rd16(p + 10) & P_OVERFLOW)
+            continue;
+        uint16_t flags = rd16(p + 10), lower = rd16(p + 12);
+        for (unsigned k = 0; !bad && k < (unsigned)(lower - HDR) / 2; k++) {
+            const uint8_t *n = p + rd16(p + HDR + 2 * k);
+            uint32_t dsize = (uint32_t)rd16(n) | (uint32_t)rd16(n + 2) << 16;
+            uint16_t nflags = rd16(n + 4), ksize = rd16(n + 6);
+            uint64_t next = UINT64_MAX;
+            if (flags & P_BRANCH)
+                next = dsize | (uint64_t)nflags << 32;
+            else if (nflags & F_BIGDATA)
+                next = rd64(n + NODE_HDR + ksize); /* page_bad checked it lies in the page */
+            else if ((nflags & F_SUBDATA) && dsize == DB_SIZE)
+                next = rd64(n + NODE_HDR + ksize + DB_ROOT_OFF); /* a named database's root */
+            if (next != UINT64_MAX && !push(&st, next))
+                goto nomem;
+        }
     }
+    goto out;
+nomem:
+    snprintf(why, len, "%s: out of memory while checking the pages", path);
+    bad = 1;
 out:
     if (fd >= 0)
         close(fd);
     free(p);
+    free(seen);
+    free(st.items);
     return bad ? 0 : 1;
 }
