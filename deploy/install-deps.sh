@@ -21,6 +21,7 @@ PACKAGES=(
   liblmdb-dev lmdb-utils         # LMDB chain store; mdb_copy/mdb_stat for operators
   libcmocka-dev                  # unit tests
   libmicrohttpd-dev              # evoted's /healthz and /metrics HTTP endpoint
+  libssl-dev                     # OpenSSL's libcrypto: SHA-256 with the CPU's SHA instructions
   curl                           # cluster tests scrape /healthz and /metrics
 )
 TEST_PACKAGES=(

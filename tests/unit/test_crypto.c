@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <secp256k1.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -84,6 +86,36 @@ static void test_tagged_hash_matches_bip340_definition(void **state)
     crypto_tagged_hash(crypto_kind_tag(EVOTE__V1__KIND__KIND_PREPARE), msg, sizeof msg, out);
     unhex_ok("3c2de6a1143ef2a919c616eb847022a9cf5b7402c20c56023b7f9f61ff661490", want, 32);
     assert_memory_equal(out, want, 32);
+}
+
+/* crypto_tagged_hash uses libcrypto's SHA-256 and caches tag hashes per
+ * thread: the bytes must equal libsecp256k1's tagged hash for every length
+ * (block boundaries included), and a tag buffer reused with other contents
+ * must not hit the cache. */
+static void test_tagged_hash_equals_libsecp256k1(void **state)
+{
+    static uint8_t msg[1100];
+    uint8_t out[32], want[32];
+    char tag[80];
+    (void)state;
+    for (size_t i = 0; i < sizeof msg; i++)
+        msg[i] = (uint8_t)(i * 131 + 7);
+    for (size_t len = 0; len <= sizeof msg; len += (len < 140 ? 1 : 37)) {
+        crypto_tagged_hash("evote/v1/txid", msg, len, out);
+        assert_int_equal(secp256k1_tagged_sha256(secp256k1_context_static, want,
+                                                 (const unsigned char *)"evote/v1/txid", 13, msg, len), 1);
+        assert_memory_equal(out, want, 32);
+    }
+    for (int round = 0; round < 20; round++) {
+        /* same buffer, same length, other bytes; and tags longer than the cache keeps */
+        size_t tl = round < 10 ? 12 : 70;
+        memset(tag, 'a' + round, tl);
+        tag[tl] = 0;
+        crypto_tagged_hash(tag, msg, 64, out);
+        assert_int_equal(secp256k1_tagged_sha256(secp256k1_context_static, want, (const unsigned char *)tag, tl,
+                                                 msg, 64), 1);
+        assert_memory_equal(out, want, 32);
+    }
 }
 
 static void test_every_kind_has_a_distinct_tag(void **state)
@@ -570,6 +602,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tagged_hash_matches_bip340_definition),
+        cmocka_unit_test(test_tagged_hash_equals_libsecp256k1),
         cmocka_unit_test(test_every_kind_has_a_distinct_tag),
         cmocka_unit_test(test_merkle_root_matches_recursive_definition),
         cmocka_unit_test(test_hex_round_trip_and_rejections),
