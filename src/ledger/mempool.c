@@ -78,6 +78,7 @@ struct mempool {
     entry_list ready, taken;
     size_t n_pending;
     int efd;
+    int signalled; /* efd written since the last drain (under lock) */
     mempool_stats stats;
     election_cache *elections; /* ballots are checked here when set */
     recent_set recent;         /* recently committed ids (empty without memory) */
@@ -178,6 +179,18 @@ static void hash_remove(mempool *mp, entry *e)
         p = &(*p)->hnext;
     if (*p)
         *p = e->hnext;
+}
+
+/* Called with the lock held, after a verdict was queued: returns 1 when the
+ * caller must signal the eventfd. Once signalled, the event loop will drain
+ * every verdict queued until it takes the lock in mempool_poll_verdicts, so
+ * one write per drain is enough (not one syscall and wake-up per verdict). */
+static int claim_signal(mempool *mp)
+{
+    if (mp->signalled)
+        return 0;
+    mp->signalled = 1;
+    return 1;
 }
 
 static void signal_verdicts(mempool *mp)
@@ -299,7 +312,7 @@ static void *worker(void *arg)
          * committed a moment ago (forwarded copies arriving after the
          * block): the signature and the proofs are not checked again. */
         if (find(mp, j->id) != NULL || recent_has(&mp->recent, j->id)) {
-            if (settle_known(mp, j))
+            if (settle_known(mp, j) && claim_signal(mp))
                 signal_verdicts(mp);
             continue;
         }
@@ -347,10 +360,11 @@ static void *worker(void *arg)
         else
             free(cts);
         pthread_cond_broadcast(&mp->settled);
-        pthread_mutex_unlock(&mp->lock);
         /* Without memory for a verdict the client sees no answer and will
          * time out; the transaction is not kept either way. */
-        if (vn != NULL)
+        int sig = vn != NULL && claim_signal(mp);
+        pthread_mutex_unlock(&mp->lock);
+        if (sig)
             signal_verdicts(mp);
         ledger_tx_destroy(&tx);
         free(j->bytes);
@@ -568,6 +582,7 @@ size_t mempool_poll_verdicts(mempool *mp, mempool_verdict *out, size_t max)
         free(v);
     }
     int more = mp->verdicts_head != NULL;
+    mp->signalled = more; /* more: signalled again below */
     pthread_mutex_unlock(&mp->lock);
     if (more)
         signal_verdicts(mp);
@@ -672,6 +687,7 @@ void mempool_commit(mempool *mp, const uint8_t (*ids)[CRYPTO_HASH_LEN], size_t n
             signal |= settle_known(mp, j);
         }
     }
+    signal = signal && claim_signal(mp);
     pthread_mutex_unlock(&mp->lock);
     free(queued);
     if (signal)
