@@ -111,6 +111,8 @@ struct replica {
     uint64_t *peer_active;  /* [n] highest view it sent a PRE-PREPARE, PREPARE or COMMIT in
                                (it works in that view: the view's NEW-VIEW exists) */
     uint64_t *helped_stable;/* [n] stable checkpoint last sent to that laggard */
+    uint64_t *nv_sent_view; /* [n] the view whose NEW-VIEW we last sent that replica when it */
+    uint64_t *nv_sent_from; /*     asked for state from that height (not resent for the same) */
 
     /* The view timer and its back-off (see "timers" in replica.c). */
     uint32_t timeout_ms;      /* T: doubles per view left, halves after a timely stretch */
@@ -126,6 +128,7 @@ struct replica {
 
     /* Timers as this replica believes them armed. */
     int view_timer_on, retransmit_on, fetch_on;
+    int retransmit_idle;      /* the retransmit timer runs its slow idle period (IDLE_PROBE) */
     uint64_t retransmit_mark; /* last_executed at the previous retransmit tick */
     int pending;            /* the mempool has requests waiting */
 

@@ -280,8 +280,11 @@ replica_err replica_new(const replica_config *cfg, const replica_callbacks *cb, 
     r->helped_stable = calloc(n, sizeof *r->helped_stable);
     r->peer_commit = calloc(n, sizeof *r->peer_commit);
     r->peer_active = calloc(n, sizeof *r->peer_active);
+    r->nv_sent_view = calloc(n, sizeof *r->nv_sent_view);
+    r->nv_sent_from = calloc(n, sizeof *r->nv_sent_from);
     if (r->pubkeys == NULL || r->log == NULL || r->ckpts == NULL || r->vcs == NULL || r->peer_view == NULL ||
-        r->helped_stable == NULL || r->peer_commit == NULL || r->peer_active == NULL)
+        r->helped_stable == NULL || r->peer_commit == NULL || r->peer_active == NULL || r->nv_sent_view == NULL ||
+        r->nv_sent_from == NULL)
         goto nomem;
     memcpy(r->pubkeys, cfg->pubkeys, n * sizeof *r->pubkeys);
     r->cfg.pubkeys = (const uint8_t(*)[CRYPTO_PUBKEY_LEN])r->pubkeys;
@@ -353,6 +356,8 @@ void replica_destroy(replica **self)
     free(r->helped_stable);
     free(r->peer_commit);
     free(r->peer_active);
+    free(r->nv_sent_view);
+    free(r->nv_sent_from);
     while (replica_pop_action(r, &a))
         replica_action_clear(&a);
     free(r->acts);
@@ -1167,11 +1172,17 @@ static void on_state_request(replica *r, uint32_t from, msg *m)
         r->stats.dropped_wrong_sender++;
         return;
     }
-    /* A replica asking is restarting or behind: it may not know the view. */
-    if (r->status == STATUS_NORMAL && r->new_view_msg != NULL) {
+    /* A replica asking is restarting or behind: it may not know the view.
+     * Not twice for the same question, though: a NEW-VIEW can be large, and
+     * an idle replica asks every few seconds (update_timers); one that lost
+     * the answer gets it from the next peer it asks. */
+    if (r->status == STATUS_NORMAL && r->new_view_msg != NULL &&
+        (r->nv_sent_view[from] != r->view || r->nv_sent_from[from] != q->from_height)) {
         uint8_t *copy = dup_bytes(r->new_view_msg, r->new_view_len);
         if (copy != NULL)
             send_to(r, from, EVOTE__V1__KIND__KIND_NEW_VIEW, copy, r->new_view_len);
+        r->nv_sent_view[from] = r->view;
+        r->nv_sent_from[from] = q->from_height;
     }
     if (r->own_ckpt_env != NULL && r->own_ckpt_seq >= q->from_height)
         send_env(r, from, EVOTE__V1__KIND__KIND_CHECKPOINT, r->own_ckpt_env, r->own_ckpt_len, NULL, 0);
@@ -1308,6 +1319,7 @@ static void on_state_response(replica *r, msg *m)
 #define TIMEOUT_MAX 32   /* T never exceeds 32 times the configured timeout */
 #define DECAY_RUN 32     /* timely executions in a row before T halves */
 #define MAX_EXTENSIONS 3 /* extensions of the view timer for one seq in one view */
+#define IDLE_PROBE 16    /* an idle replica probes a peer every 16 retransmit periods (8 s) */
 
 /* T doubles (rule 1): when this replica leaves a view for a higher one —
  * whether its own timer ran out or it followed f+1 others, so that the
@@ -1483,14 +1495,34 @@ void update_timers(replica *r)
             r->view_timer_early = 0;
         }
     }
-    if ((w || r->status == STATUS_VIEW_CHANGE) && !r->retransmit_on) {
+    if ((w || r->status == STATUS_VIEW_CHANGE) && (!r->retransmit_on || r->retransmit_idle)) {
         set_timer(r, REPLICA_TIMER_RETRANSMIT, retransmit_period(r));
         r->retransmit_on = 1;
+        r->retransmit_idle = 0;
+    } else if (!r->retransmit_on) {
+        /* Idle: nothing waits here, so nothing would tell this replica
+         * that the others went on without it (its link was cut while they
+         * committed, and they are idle now). Now and then it asks a peer
+         * for anything newer: one small message; the peer answers only if
+         * it has more (blocks with certificates, or the NEW-VIEW of a view
+         * this replica never worked in). */
+        uint64_t p = (uint64_t)retransmit_period(r) * IDLE_PROBE;
+        set_timer(r, REPLICA_TIMER_RETRANSMIT, p > UINT32_MAX ? UINT32_MAX : (uint32_t)p);
+        r->retransmit_on = 1;
+        r->retransmit_idle = 1;
     }
 }
 
 static void retransmit(replica *r)
 {
+    if (r->retransmit_idle) { /* the idle period ran out (update_timers) */
+        r->retransmit_idle = 0;
+        if (!r->fetching && r->status == STATUS_NORMAL && !waiting(r)) {
+            r->probing = 1;
+            send_state_request(r, 0);
+            return;
+        }
+    }
     /* Only when stuck: if anything executed since the last tick, the
      * protocol is moving and resending (PRE-PREPAREs carry whole batches)
      * would only add load. */

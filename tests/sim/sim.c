@@ -109,10 +109,13 @@ typedef enum {
     SC_IGNORE,          /* the first primary never proposes: idem */
     SC_RESTART,         /* a backup crashes and restarts under load: nobody changes view */
     SC_RESTART_PRIMARY, /* the primary crashes and restarts under load: all end in one view */
+    SC_IDLE_LAGGARD,    /* a backup cut off, idle, while the others commit requests it never
+                           hears of; healed on an idle cluster: it must catch up anyway */
     SC_KINDS
 } scenario_kind;
 
-static const char *scenario_name[] = {"random", "slow", "silent", "stall", "ignore", "restart", "restart-primary"};
+static const char *scenario_name[] = {"random",  "slow",    "silent",          "stall",
+                                      "ignore",  "restart", "restart-primary", "idle-laggard"};
 
 typedef struct {
     uint8_t *batch;
@@ -147,6 +150,7 @@ typedef struct {
     int crash_mid;           /* crash after this many actions of the next event (-1: no) */
     uint32_t incarnation;    /* boots so far: a verdict for an earlier process is void */
     uint64_t first_view_at;  /* when it first entered a view above 0 (0: never) */
+    uint8_t unheard[MAX_REQ]; /* SC_IDLE_LAGGARD: submitted while it was cut off: not in its mempool */
 } node;
 
 typedef enum {
@@ -186,6 +190,7 @@ static struct {
     uint32_t validate_ms; /* > 0: proposals are checked "on worker threads", taking up to this */
     uint64_t stall_at;   /* BYZ_STALL starts stalling then */
     int scenario;        /* scenario_kind */
+    uint64_t all_done_at; /* when every honest replica had executed every request (0: never) */
     int partition[MAXN]; /* side of each replica; messages cross only on one side */
     int faults_on;
     /* Requests. */
@@ -844,7 +849,7 @@ static void pump(uint32_t id)
         return;
     chain_marks(nd, mark);
     for (uint32_t q = 0; q < W.n_req; q++)
-        if (!mark[q] && W.submitted[q])
+        if (!mark[q] && W.submitted[q] && !nd->unheard[q])
             pending = 1;
     replica_on_pending(nd->r, pending);
     drain(id);
@@ -855,7 +860,7 @@ static void pump(uint32_t id)
         size_t nt = 0, len;
         uint8_t *bytes;
         for (uint32_t q = 0; q < W.n_req && nt < 8; q++) {
-            if (mark[q] || nd->proposed[q] || !W.submitted[q])
+            if (mark[q] || nd->proposed[q] || !W.submitted[q] || nd->unheard[q])
                 continue;
             memcpy(reqbytes[nt], "req:", 4);
             memcpy(reqbytes[nt] + 4, &q, 4);
@@ -983,6 +988,7 @@ typedef struct {
     /* What the scenario checks at the end (besides safety and liveness). */
     uint64_t view_by;       /* > 0: every honest replica entered a view above 0 by then */
     uint64_t max_view;      /* no honest replica went above this view */
+    uint64_t done_by;       /* > 0: every honest replica executed every request by then */
     int one_view;           /* every honest replica ends in one view, not changing view */
 } plan;
 
@@ -1181,6 +1187,40 @@ static void plan_scenario(plan *pl, uint64_t *submit_until, uint64_t *heal_at)
             pl->one_view = 1;
         }
         break;
+    case SC_IDLE_LAGGARD:
+        /* The last replica hears the first requests, executes them, then is
+         * cut off (idle: nothing waits there) while the others commit more
+         * requests it never hears of; the network heals once all is quiet.
+         * Nothing new will be sent: it must ask by itself, within a few
+         * idle probes (16 retransmit periods each). */
+        {
+            event pe = {0};
+            *submit_until = 8000;
+            *heal_at = *submit_until + 1000;
+            W.n_req = 0;
+            submit_requests(10 + (uint32_t)rnd_below(10), 0, 1500);
+            {
+                uint32_t first = W.n_req, more = 20 + (uint32_t)rnd_below(20);
+                for (uint32_t q = first; q < first + more; q++) {
+                    event sv = {0};
+                    sv.type = EV_SUBMIT;
+                    sv.at = 3000 + rnd_below(*submit_until - 3000);
+                    sv.to = q;
+                    W.req_nonce[q] = rnd();
+                    push_event(sv);
+                }
+                W.n_req = first + more;
+            }
+            pe.type = EV_PARTITION;
+            pe.at = 2500;
+            pe.gen = 1ull << (W.n - 1);
+            push_event(pe);
+            pl->partitions = 1;
+            pl->done_by = *heal_at + 3ull * 16 * SIM_RETRANSMIT_MS + 1000;
+            pl->max_view = 0;
+            pl->one_view = 1;
+        }
+        break;
     default:
         break;
     }
@@ -1200,7 +1240,10 @@ static void scenario_check(const plan *pl)
         if (!node_is_honest(i) || nd->r == NULL)
             continue;
         v = replica_view(nd->r);
-        if (pl->view_by > 0 && (nd->first_view_at == 0 || nd->first_view_at > pl->view_by))
+        if (pl->done_by > 0 && (W.all_done_at == 0 || W.all_done_at > pl->done_by))
+            fail("TOO SLOW: every request executed everywhere at t=%" PRIu64 "; the bound was t=%" PRIu64,
+                 W.all_done_at, pl->done_by);
+        else if (pl->view_by > 0 && (nd->first_view_at == 0 || nd->first_view_at > pl->view_by))
             fail("TOO SLOW: replica %u left view 0 at t=%" PRIu64 " (0: never); the bound was t=%" PRIu64, i,
                  nd->first_view_at, pl->view_by);
         else if (v > pl->max_view)
@@ -1302,6 +1345,9 @@ static int run(uint64_t seed, uint32_t n, int real_crypto, int scenario, plan *p
             break;
         case EV_SUBMIT:
             W.submitted[e.to] = 1;
+            if (W.scenario == SC_IDLE_LAGGARD) /* the client is on replica 0's side */
+                for (uint32_t i = 0; i < n; i++)
+                    W.nodes[i].unheard[e.to] = W.faults_on && W.partition[i] != W.partition[0];
             for (uint32_t i = 0; i < n; i++)
                 pump(i);
             break;
@@ -1377,8 +1423,10 @@ static int run(uint64_t seed, uint32_t n, int real_crypto, int scenario, plan *p
                     if (!mark[q])
                         all = 0;
             }
-            if (all)
+            if (all) {
+                W.all_done_at = now_ms;
                 break;
+            }
         }
     }
     if (!W.failure[0]) {

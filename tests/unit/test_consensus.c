@@ -1637,6 +1637,58 @@ static void test_view_others_work_in_is_not_given_up(void **state)
     assert_int_equal(stats_of(f->r).by_kind_sent[EVOTE__V1__KIND__KIND_VIEW_CHANGE], 2); /* views 1 and 2 */
 }
 
+/* An idle replica (nothing waits) asks a peer for anything newer every 16
+ * retransmit periods (8 s by default): otherwise one that fell behind on an
+ * idle cluster would never learn it. Once something waits, the usual
+ * period is back. */
+static void test_idle_replica_probes_a_peer_now_and_then(void **state)
+{
+    fixture *f = *state;
+
+    replica_on_pending(f->r, 0);
+    take(f->r, &f->acts);
+    fire(f, f->r, REPLICA_TIMER_RETRANSMIT);
+    assert_true(find_msg(&f->acts, REPLICA_ACT_SEND, EVOTE__V1__KIND__KIND_STATE_REQUEST) >= 0);
+    assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_RETRANSMIT), 8000);
+    replica_on_pending(f->r, 1);
+    take(f->r, &f->acts);
+    assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_RETRANSMIT), 500);
+}
+
+/* The NEW-VIEW that goes with an answer to a state request (the asker may
+ * not know the view) is not sent twice for the same question: idle
+ * replicas ask every few seconds, and a NEW-VIEW can be megabytes. */
+static size_t new_views_sent_for(fixture *f, uint32_t asker, uint64_t from_height)
+{
+    Evote__V1__StateRequest q = EVOTE__V1__STATE_REQUEST__INIT;
+    uint8_t *m;
+    size_t len;
+
+    q.chain_id.data = chain_id;
+    q.chain_id.len = CRYPTO_CHAIN_ID_LEN;
+    q.from_height = from_height;
+    q.replica = asker;
+    m = peer_msg(EVOTE__V1__KIND__KIND_STATE_REQUEST, &q.base, asker, 0, NULL, 0, &len);
+    deliver(f, f->r, asker, m, len);
+    return count_sends(&f->acts, asker, EVOTE__V1__KIND__KIND_NEW_VIEW);
+}
+
+static void test_new_view_is_not_resent_for_the_same_question(void **state)
+{
+    fixture *f = *state;
+    const uint32_t vcs[3] = {0, 2, 3};
+    uint8_t *m;
+    size_t len;
+
+    m = new_view_msg(2, 2, vcs, 3, &len);
+    deliver(f, f->r, 2, m, len);
+    assert_int_equal(replica_view(f->r), 2);
+    assert_int_equal(new_views_sent_for(f, 3, 1), 1);
+    assert_int_equal(new_views_sent_for(f, 3, 1), 0);
+    assert_int_equal(new_views_sent_for(f, 0, 1), 1); /* another asker */
+    assert_int_equal(new_views_sent_for(f, 3, 2), 1); /* another question */
+}
+
 /* ------------------------------------------------------ crash and restart */
 
 static void test_persist_meta_precedes_prepare_and_restored_replica_keeps_its_vote(void **state)
@@ -1784,6 +1836,8 @@ int main(void)
         T(test_timeout_doubles_per_view_and_decays_after_a_timely_run),
         T(test_new_view_wait_is_extended_once_for_a_live_primary),
         T(test_view_others_work_in_is_not_given_up),
+        T(test_idle_replica_probes_a_peer_now_and_then),
+        T(test_new_view_is_not_resent_for_the_same_question),
         T(test_persist_meta_precedes_prepare_and_restored_replica_keeps_its_vote),
         T(test_corrupt_meta_is_refused),
         T(test_state_request_yields_serve_blocks),
