@@ -115,7 +115,7 @@ struct replica {
     uint64_t *nv_sent_from; /*     asked for state from that height (not resent for the same) */
 
     /* The view timer and its back-off (see "timers" in replica.c). */
-    uint32_t timeout_ms;      /* T: doubles per view left, halves after a timely stretch */
+    uint32_t timeout_ms;      /* T: doubles per view left or slow wait, halves after a timely stretch */
     uint32_t timely_run;      /* executions in a row that came within T/4 of the wait's start */
     int view_timer_early;     /* the view timer runs its first quarter (T/4) */
     uint64_t vt_seq;          /* the seq the view timer waits for, in this view (0: none) */

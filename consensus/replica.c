@@ -417,9 +417,17 @@ void replica_describe(const replica *r, char *buf, size_t len)
 
 static void send_state_request(replica *r, uint64_t through);
 
+static void own_checkpoint(replica *r, uint64_t seq, const uint8_t block_hash[CRYPTO_HASH_LEN]);
+
 void replica_start(replica *r)
 {
     begin_event(r);
+    /* Storage ends on a checkpoint seq not yet stable: sign it again. The
+     * CHECKPOINT sent before the crash may have been lost with the others'
+     * memory (all restarted at once); if every replica stopped at the top
+     * of its window, that checkpoint is the only way the window moves. */
+    if (r->last_executed > r->h && r->last_executed % r->cfg.checkpoint_interval == 0)
+        own_checkpoint(r, r->last_executed, r->last_hash);
     if (r->probing || r->fetch_target > r->last_executed)
         send_state_request(r, r->fetch_target > r->last_executed ? r->fetch_target : 0);
     end_event(r);
@@ -1072,11 +1080,6 @@ static void on_checkpoint(replica *r, msg *m)
 
 void replica_on_executed(replica *r, uint64_t seq, const uint8_t block_hash[CRYPTO_HASH_LEN])
 {
-    Evote__V1__Checkpoint c = EVOTE__V1__CHECKPOINT__INIT;
-    uint8_t *env;
-    size_t len;
-    msg m;
-
     begin_event(r);
     if (seq == 0 || seq > r->last_executed)
         goto out;
@@ -1084,6 +1087,20 @@ void replica_on_executed(replica *r, uint64_t seq, const uint8_t block_hash[CRYP
         memcpy(r->last_hash, block_hash, CRYPTO_HASH_LEN);
     if (seq % r->cfg.checkpoint_interval != 0 || seq <= r->own_ckpt_seq)
         goto out;
+    own_checkpoint(r, seq, block_hash);
+out:
+    end_event(r);
+}
+
+/* Signs and broadcasts this replica's CHECKPOINT for seq (a multiple of K)
+ * and counts it like anyone's. */
+static void own_checkpoint(replica *r, uint64_t seq, const uint8_t block_hash[CRYPTO_HASH_LEN])
+{
+    Evote__V1__Checkpoint c = EVOTE__V1__CHECKPOINT__INIT;
+    uint8_t *env;
+    size_t len;
+    msg m;
+
     c.chain_id.data = r->cfg.chain_id;
     c.chain_id.len = CRYPTO_CHAIN_ID_LEN;
     c.seq = seq;
@@ -1091,7 +1108,7 @@ void replica_on_executed(replica *r, uint64_t seq, const uint8_t block_hash[CRYP
     c.state_digest.len = CRYPTO_HASH_LEN;
     c.replica = r->cfg.id;
     if (!msg_seal(r, EVOTE__V1__KIND__KIND_CHECKPOINT, &c.base, &env, &len))
-        goto out;
+        return;
     free(r->own_ckpt_env);
     r->own_ckpt_env = env;
     r->own_ckpt_len = len;
@@ -1106,8 +1123,6 @@ void replica_on_executed(replica *r, uint64_t seq, const uint8_t block_hash[CRYP
     m.env_len = len;
     m.body = &c;
     on_checkpoint(r, &m);
-out:
-    end_event(r);
 }
 
 /* ---------------------------------------------------------- state transfer */

@@ -6,13 +6,21 @@
  * replicas crash (possibly in the middle of carrying out an event's actions)
  * and restart from what they persisted, and up to f replicas are Byzantine
  * (equivocating primary, conflicting votes, forged signatures, replays,
- * silence, garbage, a NEW-VIEW with a bad O-set). At the heal time every
+ * silence, garbage, a NEW-VIEW with a bad O-set, a primary that stalls
+ * after proposing, one that never proposes); proposals may be checked "on
+ * worker threads", their verdict coming later. At the heal time every
  * fault stops. Checked throughout: SAFETY — no two honest replicas execute
  * different batches at one seq, and a replica's executed blocks survive its
  * restarts. Checked at the end: LIVENESS — every request was executed by
  * every honest replica within a bounded simulated time after healing.
  *
- *   sim [--n N] [--seeds FIRST:COUNT] [--real-crypto] [--verbose]
+ * --scenario runs a fixed plan instead (plan_scenario: a slow but honest
+ * cluster, a silent / stalling / non-proposing primary, restarts under
+ * load, a laggard on an idle cluster), with its own checks on top
+ * (scenario_check: how many views, how soon the primary was replaced,
+ * whether all end in one view, how soon all requests executed).
+ *
+ *   sim [--n N] [--seeds FIRST:COUNT] [--scenario NAME|all] [--real-crypto] [--verbose]
  *   SIM_SEED=s   run that one seed with its trace
  *   SIM_LONG=k   run k seeds (from a random start, printed)
  *

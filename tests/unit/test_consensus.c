@@ -1310,6 +1310,34 @@ static void test_stale_votes_get_the_stable_proof_once_per_peer(void **state)
     assert_int_equal(helped, 3);
 }
 
+/* Restarted on a checkpoint seq that is not stable yet: the replica signs
+ * its CHECKPOINT again (the one sent before the crash may be lost with the
+ * others' memory; if all stopped at the top of the window, nothing else
+ * could move it). */
+static void test_restart_on_a_checkpoint_seq_signs_it_again(void **state)
+{
+    fixture *f = *state;
+    replica_restore rs = {0};
+    Evote__V1__Checkpoint *c;
+    replica *r;
+    int at;
+
+    rs.last_executed = K_SMALL;
+    memset(rs.last_hash, 0xcd, sizeof rs.last_hash);
+    r = new_replica_k(&rs, K_SMALL);
+    replica_start(r);
+    take(r, &f->acts);
+    at = find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_CHECKPOINT);
+    assert_true(at >= 0);
+    c = sent_body(&f->acts.a[at], &evote__v1__checkpoint__descriptor);
+    assert_non_null(c);
+    assert_int_equal(c->seq, K_SMALL);
+    assert_memory_equal(c->state_digest.data, rs.last_hash, CRYPTO_HASH_LEN);
+    evote__v1__checkpoint__free_unpacked(c, NULL);
+    actions_clear(&f->acts);
+    replica_destroy(&r);
+}
+
 /* ------------------------------------------------------------ view change */
 
 static void test_view_timer_firing_broadcasts_view_change(void **state)
@@ -1824,6 +1852,7 @@ int main(void)
         T(test_verdict_after_a_view_change_prepares_nothing),
         T(test_checkpoint_becomes_stable_at_2f_plus_1_and_moves_window),
         T(test_stale_votes_get_the_stable_proof_once_per_peer),
+        T(test_restart_on_a_checkpoint_seq_signs_it_again),
         T(test_view_timer_firing_broadcasts_view_change),
         T(test_new_view_from_non_primary_is_dropped),
         T(test_new_view_with_fewer_than_2f_plus_1_view_changes_is_dropped),
