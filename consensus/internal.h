@@ -108,20 +108,36 @@ struct replica {
     uint8_t *new_view_msg;  /* the NEW-VIEW PeerMessage that started `view` */
     size_t new_view_len;
     uint64_t *peer_view;    /* [n] highest view seen in a valid message */
+    uint64_t *peer_active;  /* [n] highest view it sent a PRE-PREPARE, PREPARE or COMMIT in
+                               (it works in that view: the view's NEW-VIEW exists) */
     uint64_t *helped_stable;/* [n] stable checkpoint last sent to that laggard */
-    uint32_t timeout_ms;    /* current request timeout (doubles per failed view) */
+    uint64_t *nv_sent_view; /* [n] the view whose NEW-VIEW we last sent that replica when it */
+    uint64_t *nv_sent_from; /*     asked for state from that height (not resent for the same) */
+
+    /* The view timer and its back-off (see "timers" in replica.c). */
+    uint32_t timeout_ms;      /* T: doubles per view left or slow wait, halves after a timely stretch */
+    uint32_t timely_run;      /* executions in a row that came within T/4 of the wait's start */
+    int view_timer_early;     /* the view timer runs its first quarter (T/4) */
+    uint64_t vt_seq;          /* the seq the view timer waits for, in this view (0: none) */
+    int vt_level;             /* the progress of vt_seq already credited (progress_of) */
+    uint32_t vt_extensions;   /* extensions granted for vt_seq in this view */
+    uint64_t vt_live;         /* committing_seq when the view timer was last (re)armed */
+    uint32_t vt_period;       /* T when the wait for vt_seq began: the length of its extensions */
+    int vc_extended;          /* the wait for this view's NEW-VIEW was extended once */
+    uint64_t *peer_commit;    /* [n] highest seq each replica COMMITted in our view */
 
     /* Timers as this replica believes them armed. */
     int view_timer_on, retransmit_on, fetch_on;
+    int retransmit_idle;      /* the retransmit timer runs its slow idle period (IDLE_PROBE) */
     uint64_t retransmit_mark; /* last_executed at the previous retransmit tick */
-    uint64_t live_seq;        /* highest seq above ours that f+1 others COMMITted in our view
-                                 since the view timer was armed (0: none) */
     int pending;            /* the mempool has requests waiting */
 
     /* State transfer. */
     uint64_t fetch_target;  /* a seq known committed (0: none) */
     int fetching;
     int probing;            /* after a restart: ask for anything newer */
+    int recovering;         /* restarted, first state probe not finished: not yet fit to
+                               judge the primary (the view timer waits) */
     uint32_t fetch_peer;
 
     /* Actions waiting to be popped (a FIFO). */
@@ -180,6 +196,8 @@ void send_prepare(replica *r, entry *e);
 void check_prepared(replica *r, entry *e);
 void try_execute(replica *r);
 void update_timers(replica *r);
+void backoff(replica *r);
+void view_timer_forget(replica *r);
 void adopt_stable(replica *r, uint64_t seq, const uint8_t digest[CRYPTO_HASH_LEN], uint8_t *const *proof,
                   const size_t *proof_lens, size_t n_proof);
 void want_blocks(replica *r, uint64_t through);

@@ -278,8 +278,13 @@ replica_err replica_new(const replica_config *cfg, const replica_callbacks *cb, 
     r->vcs = calloc(n, sizeof *r->vcs);
     r->peer_view = calloc(n, sizeof *r->peer_view);
     r->helped_stable = calloc(n, sizeof *r->helped_stable);
+    r->peer_commit = calloc(n, sizeof *r->peer_commit);
+    r->peer_active = calloc(n, sizeof *r->peer_active);
+    r->nv_sent_view = calloc(n, sizeof *r->nv_sent_view);
+    r->nv_sent_from = calloc(n, sizeof *r->nv_sent_from);
     if (r->pubkeys == NULL || r->log == NULL || r->ckpts == NULL || r->vcs == NULL || r->peer_view == NULL ||
-        r->helped_stable == NULL)
+        r->helped_stable == NULL || r->peer_commit == NULL || r->peer_active == NULL || r->nv_sent_view == NULL ||
+        r->nv_sent_from == NULL)
         goto nomem;
     memcpy(r->pubkeys, cfg->pubkeys, n * sizeof *r->pubkeys);
     r->cfg.pubkeys = (const uint8_t(*)[CRYPTO_PUBKEY_LEN])r->pubkeys;
@@ -295,6 +300,7 @@ replica_err replica_new(const replica_config *cfg, const replica_callbacks *cb, 
         if (restore->last_executed > 0)
             memcpy(r->last_hash, restore->last_hash, CRYPTO_HASH_LEN);
         r->probing = restore->last_executed > 0 || restore->meta != NULL;
+        r->recovering = r->probing;
         if (restore->meta != NULL && !meta_restore(r, restore->meta, restore->meta_len)) {
             replica_destroy(&r);
             return REPLICA_ERR_META;
@@ -348,6 +354,10 @@ void replica_destroy(replica **self)
     free(r->new_view_msg);
     free(r->peer_view);
     free(r->helped_stable);
+    free(r->peer_commit);
+    free(r->peer_active);
+    free(r->nv_sent_view);
+    free(r->nv_sent_from);
     while (replica_pop_action(r, &a))
         replica_action_clear(&a);
     free(r->acts);
@@ -407,9 +417,17 @@ void replica_describe(const replica *r, char *buf, size_t len)
 
 static void send_state_request(replica *r, uint64_t through);
 
+static void own_checkpoint(replica *r, uint64_t seq, const uint8_t block_hash[CRYPTO_HASH_LEN]);
+
 void replica_start(replica *r)
 {
     begin_event(r);
+    /* Storage ends on a checkpoint seq not yet stable: sign it again. The
+     * CHECKPOINT sent before the crash may have been lost with the others'
+     * memory (all restarted at once); if every replica stopped at the top
+     * of its window, that checkpoint is the only way the window moves. */
+    if (r->last_executed > r->h && r->last_executed % r->cfg.checkpoint_interval == 0)
+        own_checkpoint(r, r->last_executed, r->last_hash);
     if (r->probing || r->fetch_target > r->last_executed)
         send_state_request(r, r->fetch_target > r->last_executed ? r->fetch_target : 0);
     end_event(r);
@@ -663,6 +681,8 @@ out:
     return ok;
 }
 
+static void executed_in_time(replica *r);
+
 static void emit_execute(replica *r, uint64_t seq, uint8_t *batch, size_t batch_len, uint8_t *cert, size_t cert_len)
 {
     replica_action a = {0};
@@ -675,8 +695,8 @@ static void emit_execute(replica *r, uint64_t seq, uint8_t *batch, size_t batch_
     a.certificate_len = cert_len;
     r->last_executed = seq;
     r->stats.executed++;
-    r->timeout_ms = r->cfg.view_change_timeout_ms; /* progress: back-off over */
     if (r->view_timer_on && r->status == STATUS_NORMAL) {
+        executed_in_time(r);
         cancel_timer(r, REPLICA_TIMER_VIEW); /* restarted by update_timers if still waiting */
         r->view_timer_on = 0;
     }
@@ -910,6 +930,10 @@ static void on_vote(replica *r, uint32_t from, msg *m)
         r->stats.dropped_wrong_role++; /* the primary's vote is its PRE-PREPARE */
         return;
     }
+    /* How far each replica has committed in our view, window or not: the
+     * view timer's evidence that the cluster goes on without us. */
+    if (!is_prepare && view == r->view && r->status == STATUS_NORMAL && seq > r->peer_commit[m->signer])
+        r->peer_commit[m->signer] = seq;
     if (view != r->view || r->status != STATUS_NORMAL || seq <= r->h || seq > r->h + r->cfg.window) {
         if (view <= r->view)
             help_laggard(r, from, view, seq, !is_prepare);
@@ -923,10 +947,6 @@ static void on_vote(replica *r, uint32_t from, msg *m)
     }
     if (!record_vote(r, is_prepare ? &e->prepares[m->signer] : &e->commits[m->signer], m, digest->data))
         return;
-    /* f+1 replicas committing in our view: at least one honest replica sees
-     * the primary work, so if we stall it is our lag, not the primary. */
-    if (!is_prepare && seq > r->live_seq && count_votes(r, e->commits, digest->data, r->cfg.id) >= r->f + 1)
-        r->live_seq = seq;
     if (!is_prepare && !e->has_pp && e->val_env == NULL &&
         count_votes(r, e->commits, digest->data, UINT32_MAX) >= 2 * r->f + 1)
         want_blocks(r, seq); /* committed elsewhere, and we never got its batch */
@@ -1067,11 +1087,6 @@ static void on_checkpoint(replica *r, msg *m)
 
 void replica_on_executed(replica *r, uint64_t seq, const uint8_t block_hash[CRYPTO_HASH_LEN])
 {
-    Evote__V1__Checkpoint c = EVOTE__V1__CHECKPOINT__INIT;
-    uint8_t *env;
-    size_t len;
-    msg m;
-
     begin_event(r);
     if (seq == 0 || seq > r->last_executed)
         goto out;
@@ -1079,6 +1094,20 @@ void replica_on_executed(replica *r, uint64_t seq, const uint8_t block_hash[CRYP
         memcpy(r->last_hash, block_hash, CRYPTO_HASH_LEN);
     if (seq % r->cfg.checkpoint_interval != 0 || seq <= r->own_ckpt_seq)
         goto out;
+    own_checkpoint(r, seq, block_hash);
+out:
+    end_event(r);
+}
+
+/* Signs and broadcasts this replica's CHECKPOINT for seq (a multiple of K)
+ * and counts it like anyone's. */
+static void own_checkpoint(replica *r, uint64_t seq, const uint8_t block_hash[CRYPTO_HASH_LEN])
+{
+    Evote__V1__Checkpoint c = EVOTE__V1__CHECKPOINT__INIT;
+    uint8_t *env;
+    size_t len;
+    msg m;
+
     c.chain_id.data = r->cfg.chain_id;
     c.chain_id.len = CRYPTO_CHAIN_ID_LEN;
     c.seq = seq;
@@ -1086,7 +1115,7 @@ void replica_on_executed(replica *r, uint64_t seq, const uint8_t block_hash[CRYP
     c.state_digest.len = CRYPTO_HASH_LEN;
     c.replica = r->cfg.id;
     if (!msg_seal(r, EVOTE__V1__KIND__KIND_CHECKPOINT, &c.base, &env, &len))
-        goto out;
+        return;
     free(r->own_ckpt_env);
     r->own_ckpt_env = env;
     r->own_ckpt_len = len;
@@ -1101,11 +1130,11 @@ void replica_on_executed(replica *r, uint64_t seq, const uint8_t block_hash[CRYP
     m.env_len = len;
     m.body = &c;
     on_checkpoint(r, &m);
-out:
-    end_event(r);
 }
 
 /* ---------------------------------------------------------- state transfer */
+
+static uint32_t retransmit_period(const replica *r);
 
 static void send_state_request(replica *r, uint64_t through)
 {
@@ -1126,7 +1155,7 @@ static void send_state_request(replica *r, uint64_t through)
         free(env);
     }
     r->fetching = 1;
-    set_timer(r, REPLICA_TIMER_FETCH, r->cfg.retransmit_ms);
+    set_timer(r, REPLICA_TIMER_FETCH, retransmit_period(r));
     r->fetch_on = 1;
 }
 
@@ -1145,6 +1174,7 @@ void want_blocks(replica *r, uint64_t through)
 static void fetch_done(replica *r)
 {
     r->probing = 0;
+    r->recovering = 0;
     r->fetching = 0;
     if (r->fetch_on) {
         cancel_timer(r, REPLICA_TIMER_FETCH);
@@ -1164,11 +1194,17 @@ static void on_state_request(replica *r, uint32_t from, msg *m)
         r->stats.dropped_wrong_sender++;
         return;
     }
-    /* A replica asking is restarting or behind: it may not know the view. */
-    if (r->status == STATUS_NORMAL && r->new_view_msg != NULL) {
+    /* A replica asking is restarting or behind: it may not know the view.
+     * Not twice for the same question, though: a NEW-VIEW can be large, and
+     * an idle replica asks every few seconds (update_timers); one that lost
+     * the answer gets it from the next peer it asks. */
+    if (r->status == STATUS_NORMAL && r->new_view_msg != NULL &&
+        (r->nv_sent_view[from] != r->view || r->nv_sent_from[from] != q->from_height)) {
         uint8_t *copy = dup_bytes(r->new_view_msg, r->new_view_len);
         if (copy != NULL)
             send_to(r, from, EVOTE__V1__KIND__KIND_NEW_VIEW, copy, r->new_view_len);
+        r->nv_sent_view[from] = r->view;
+        r->nv_sent_from[from] = q->from_height;
     }
     if (r->own_ckpt_env != NULL && r->own_ckpt_seq >= q->from_height)
         send_env(r, from, EVOTE__V1__KIND__KIND_CHECKPOINT, r->own_ckpt_env, r->own_ckpt_len, NULL, 0);
@@ -1244,7 +1280,144 @@ static void on_state_response(replica *r, msg *m)
     fetch_done(r);
 }
 
-/* ------------------------------------------------------------------ timers */
+/* ------------------------------------------------------------------ timers
+ *
+ * THE VIEW TIMER (Castro & Liskov's request timer, TOCS 2002 section 4.4).
+ * A replica that waits — requests in its mempool, or a proposal not yet
+ * executed — expects the next seq to execute within T; when it does not,
+ * it asks for a view change. Taken literally (T fixed, doubled only while
+ * view changes fail, back to the base at the first execution), an honest
+ * cluster whose blocks take longer than T — a saturated machine checking
+ * 850 signatures per proposal, 2 MiB batches, a 2 Mbit/s link — changes
+ * view over and over, and a replica whose timer happens to run out first
+ * asks alone for a view nobody else wants (PBFT never takes it back to a
+ * lower view: it stays out of the quorum until the next real view change).
+ * Three rules keep T fitted to the cluster's real pace while a faulty
+ * primary is still replaced within a bound:
+ *
+ * 1. A back-off that decays slowly (backoff, executed_in_time). T doubles
+ *    when this replica leaves a view for a higher one, and when a wait
+ *    needed an extension because the seq was moving but slowly (rule 2;
+ *    once per seq): the cluster is slower than T. Up to TIMEOUT_MAX times
+ *    the configured timeout. Progress does not bring it straight back: T
+ *    halves, never below the configured timeout, only after DECAY_RUN
+ *    executions in a row that each came within T/4 of the wait's start
+ *    (the halved T then still has twice the margin those blocks needed).
+ *    The timer runs in two steps, T/4 then the rest, to tell. Under a load
+ *    that makes blocks take 3 s, T climbs to 4 s and stays there.
+ *
+ * 2. Visible progress extends the wait, boundedly (extend_view_timer).
+ *    When T runs out, the replica looks for evidence that the seq it waits
+ *    for is moving: the primary's PRE-PREPARE for it is here (even while
+ *    its batch is still being checked: the first time), or since the last
+ *    look it got new matching PREPAREs or COMMITs for it or committed it
+ *    (its batch still to fetch), or f+1 other replicas COMMITted newer
+ *    seqs in this view (the cluster goes on and this replica lags behind:
+ *    it asks a peer for blocks instead), or it has just restarted and not
+ *    yet heard what it missed (replica_start's probe: it cannot tell a
+ *    silent primary from its own lag). Then it waits once more as long as
+ *    the first wait, at most MAX_EXTENSIONS times for one seq in one view,
+ *    each time for something new that only a primary proposing for real
+ *    can cause; heartbeats, checkpoints and votes on other seqs are no
+ *    progress.
+ *
+ * 3. The wait for a NEW-VIEW (armed once 2f+1 ask for the view) takes two
+ *    message delays after the last VIEW-CHANGE the new primary needed: if
+ *    that primary asked for the view too, it is alive, and the wait is
+ *    extended once. And a replica never gives up a view that f+1 others
+ *    already work in (PRE-PREPAREs, PREPAREs, COMMITs of it: one of them
+ *    honest, so its NEW-VIEW exists): it asks one of them for it instead.
+ *
+ * So a primary that sends nothing, or proposes nothing while requests
+ * wait (whatever else it sends), is left T after a backup starts waiting;
+ * one that proposes but lets nothing commit, at most (1 + MAX_EXTENSIONS)
+ * T after the last execution; a new primary that never sends its NEW-VIEW,
+ * after 2T. T is at most TIMEOUT_MAX times the configured timeout, and
+ * comes back towards it by halves as soon as blocks are fast again. The
+ * cost: after a slow stretch a faulty primary is detected more slowly (T
+ * is larger), which PBFT's liveness argument allows (T grows until it
+ * exceeds the real delays; safety never depends on timers). */
+
+#define TIMEOUT_MAX 32   /* T never exceeds 32 times the configured timeout */
+#define DECAY_RUN 32     /* timely executions in a row before T halves */
+#define MAX_EXTENSIONS 3 /* extensions of the view timer for one seq in one view */
+#define IDLE_PROBE 16    /* an idle replica probes a peer every 16 retransmit periods (8 s) */
+
+/* T doubles (rule 1): when this replica leaves a view for a higher one —
+ * whether its own timer ran out or it followed f+1 others, so that the
+ * replicas' T stay close — and when a wait needed an extension. */
+void backoff(replica *r)
+{
+    uint64_t cap = (uint64_t)r->cfg.view_change_timeout_ms * TIMEOUT_MAX, t = (uint64_t)r->timeout_ms * 2;
+    if (cap > UINT32_MAX / 2)
+        cap = UINT32_MAX / 2;
+    r->timeout_ms = (uint32_t)(t < cap ? t : cap);
+    r->timely_run = 0;
+}
+
+/* A new view: the view timer's bookkeeping (extensions granted, peers'
+ * commits) was about the old one. */
+void view_timer_forget(replica *r)
+{
+    r->vt_seq = 0;
+    r->vt_level = 0;
+    r->vt_extensions = 0;
+    r->vt_live = 0;
+    r->view_timer_early = 0;
+    r->vc_extended = 0;
+    memset(r->peer_commit, 0, r->cfg.n * sizeof *r->peer_commit);
+}
+
+/* Retransmissions and state-transfer retries slow down with T: when the
+ * cluster is slow, resending whole batches more often only adds load. */
+static uint32_t retransmit_period(const replica *r)
+{
+    uint64_t p = (uint64_t)r->cfg.retransmit_ms * r->timeout_ms / r->cfg.view_change_timeout_ms;
+    return p > UINT32_MAX ? UINT32_MAX : p == 0 ? 1 : (uint32_t)p;
+}
+
+/* How far seq has come in this view, as a count that only grows: the
+ * primary's PRE-PREPARE (accepted, or its batch being checked) 1, each
+ * matching PREPARE and COMMIT (own included) 1 more, committed (its batch
+ * still to fetch) 1 more. 0: nothing from the primary for it. */
+static int progress_of(const replica *r, uint64_t seq)
+{
+    const entry *e;
+    int k;
+    if (seq <= r->h || seq > r->h + r->cfg.window)
+        return 0;
+    e = &r->log[seq % r->cfg.window];
+    if (e->seq != seq || (!e->has_pp && e->val_env == NULL))
+        return 0;
+    k = 1 + e->committed;
+    if (e->has_pp)
+        k += (int)(count_votes(r, e->prepares, e->digest, UINT32_MAX) +
+                   count_votes(r, e->commits, e->digest, UINT32_MAX));
+    return k;
+}
+
+/* The highest seq that f+1 other replicas have COMMITted in this view (at
+ * least one of them honest, so the primary does get seqs prepared). */
+static uint64_t committing_seq(const replica *r)
+{
+    uint64_t top[REPLICA_MAX_N];
+    uint32_t k = 0;
+
+    for (uint32_t i = 0; i < r->cfg.n; i++) {
+        uint64_t v = r->peer_commit[i];
+        uint32_t at = k++;
+        if (i == r->cfg.id) {
+            k--;
+            continue;
+        }
+        while (at > 0 && top[at - 1] < v) { /* keep top[] sorted, highest first */
+            top[at] = top[at - 1];
+            at--;
+        }
+        top[at] = v;
+    }
+    return k > r->f ? top[r->f] : 0;
+}
 
 static int waiting(const replica *r)
 {
@@ -1261,28 +1434,117 @@ static int waiting(const replica *r)
     return 0;
 }
 
+/* Starts a wait for the next seq: its first quarter, then the rest. The
+ * extensions granted so far for that seq in this view still count. */
+static void arm_view_timer(replica *r)
+{
+    uint64_t s = r->last_executed + 1;
+    int level = progress_of(r, s);
+
+    if (r->vt_seq != s) {
+        r->vt_seq = s;
+        r->vt_level = level;
+        r->vt_extensions = 0;
+        r->vt_period = r->timeout_ms;
+    } else if (level > r->vt_level) {
+        r->vt_level = level;
+    }
+    r->vt_live = committing_seq(r);
+    r->view_timer_early = 1;
+    set_timer(r, REPLICA_TIMER_VIEW, r->timeout_ms / 4 ? r->timeout_ms / 4 : 1);
+    r->view_timer_on = 1;
+}
+
+/* An execution ended a wait: was it timely (within T/4)? DECAY_RUN timely
+ * ones in a row halve T. */
+static void executed_in_time(replica *r)
+{
+    if (!r->view_timer_early) {
+        r->timely_run = 0;
+        return;
+    }
+    r->view_timer_early = 0;
+    if (++r->timely_run < DECAY_RUN)
+        return;
+    r->timely_run = 0;
+    r->timeout_ms /= 2;
+    if (r->timeout_ms < r->cfg.view_change_timeout_ms)
+        r->timeout_ms = r->cfg.view_change_timeout_ms;
+}
+
+/* T ran out: wait again if there is new evidence of progress (rule 2
+ * above). Returns: 1 extended, 0 not (leave the view). */
+static int extend_view_timer(replica *r)
+{
+    uint64_t s = r->last_executed + 1, live = committing_seq(r);
+    int level = progress_of(r, s);
+    /* The first time, a PRE-PREPARE already there is enough (with several
+     * seqs in flight it often came before the previous seq executed, and
+     * only the commit round is left); after that, only new progress. */
+    int moved = level > r->vt_level || (r->vt_extensions == 0 && level > 0);
+    int ahead = live > r->vt_live && live > r->last_executed;
+
+    if (r->vt_seq != s || r->vt_extensions >= MAX_EXTENSIONS || (!moved && !ahead && !r->recovering))
+        return 0;
+    if (level > r->vt_level)
+        r->vt_level = level;
+    /* The cluster is slower than T: the next waits get twice as long, as
+     * after a view change but without one (once per seq; this wait keeps
+     * its length, which bounds it). A lag of our own is no reason. */
+    if (moved && r->vt_extensions == 0)
+        backoff(r);
+    r->vt_extensions++;
+    r->vt_live = live;
+    if (ahead && !r->fetching) { /* we lag: ask a peer for what it has (certificates: nothing trusted) */
+        r->probing = 1;
+        send_state_request(r, 0);
+    }
+    set_timer(r, REPLICA_TIMER_VIEW, r->vt_period);
+    r->view_timer_on = 1;
+    return 1;
+}
+
 void update_timers(replica *r)
 {
     int w = waiting(r);
 
     if (r->status == STATUS_NORMAL) {
         if (w && !r->view_timer_on) {
-            set_timer(r, REPLICA_TIMER_VIEW, r->timeout_ms);
-            r->view_timer_on = 1;
-            r->live_seq = 0;
+            arm_view_timer(r);
         } else if (!w && r->view_timer_on) {
             cancel_timer(r, REPLICA_TIMER_VIEW);
             r->view_timer_on = 0;
+            r->view_timer_early = 0;
         }
     }
-    if ((w || r->status == STATUS_VIEW_CHANGE) && !r->retransmit_on) {
-        set_timer(r, REPLICA_TIMER_RETRANSMIT, r->cfg.retransmit_ms);
+    if ((w || r->status == STATUS_VIEW_CHANGE) && (!r->retransmit_on || r->retransmit_idle)) {
+        set_timer(r, REPLICA_TIMER_RETRANSMIT, retransmit_period(r));
         r->retransmit_on = 1;
+        r->retransmit_idle = 0;
+    } else if (!r->retransmit_on) {
+        /* Idle: nothing waits here, so nothing would tell this replica
+         * that the others went on without it (its link was cut while they
+         * committed, and they are idle now). Now and then it asks a peer
+         * for anything newer: one small message; the peer answers only if
+         * it has more (blocks with certificates, or the NEW-VIEW of a view
+         * this replica never worked in). */
+        uint64_t p = (uint64_t)retransmit_period(r) * IDLE_PROBE;
+        set_timer(r, REPLICA_TIMER_RETRANSMIT, p > UINT32_MAX ? UINT32_MAX : (uint32_t)p);
+        r->retransmit_on = 1;
+        r->retransmit_idle = 1;
     }
 }
 
 static void retransmit(replica *r)
 {
+    if (r->retransmit_idle) { /* the idle period ran out (update_timers) */
+        r->retransmit_idle = 0;
+        if (!r->fetching && r->status == STATUS_NORMAL && !waiting(r)) {
+            r->probing = 1;
+            send_state_request(r, 0);
+            return;
+        }
+    }
     /* Only when stuck: if anything executed since the last tick, the
      * protocol is moving and resending (PRE-PREPAREs carry whole batches)
      * would only add load. */
@@ -1320,6 +1582,15 @@ static void retransmit(replica *r)
         broadcast_env(r, EVOTE__V1__KIND__KIND_CHECKPOINT, r->own_ckpt_env, r->own_ckpt_len, NULL, 0);
 }
 
+/* Replicas other than this one that work (normal case) in view v or later. */
+static uint32_t active_in(const replica *r, uint64_t v)
+{
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < r->cfg.n; i++)
+        k += i != r->cfg.id && r->peer_active[i] >= v;
+    return k;
+}
+
 void replica_on_timer(replica *r, replica_timer t)
 {
     begin_event(r);
@@ -1328,19 +1599,45 @@ void replica_on_timer(replica *r, replica_timer t)
         if (!r->view_timer_on)
             break;
         r->view_timer_on = 0;
-        if (r->status == STATUS_NORMAL && !waiting(r))
-            break;
-        if (r->status == STATUS_NORMAL && r->live_seq > r->last_executed) {
-            /* The others are committing in this view: we are behind (a
-             * restart, a slow disk), not facing a faulty primary. Catch up
-             * instead of asking alone for a view nobody else will join. */
-            want_blocks(r, r->live_seq);
-            r->live_seq = 0;
-            break; /* update_timers re-arms the timer */
+        if (r->status == STATUS_NORMAL) {
+            if (r->view_timer_early) { /* T/4 passed: the rest of T */
+                r->view_timer_early = 0;
+                set_timer(r, REPLICA_TIMER_VIEW, r->timeout_ms - r->timeout_ms / 4);
+                r->view_timer_on = 1;
+                break;
+            }
+            if (!waiting(r) || extend_view_timer(r))
+                break; /* update_timers re-arms the timer if needed */
         }
-        /* Back-off: each view that fails to make progress waits twice as long. */
-        if (r->status == STATUS_VIEW_CHANGE && r->timeout_ms < (1u << 30))
-            r->timeout_ms *= 2;
+        if (r->status == STATUS_VIEW_CHANGE && active_in(r, r->view) >= r->f + 1) {
+            /* No NEW-VIEW yet, but f+1 others already work in the view we
+             * ask for (one of them honest): it started without us. Asking
+             * for the next one alone would leave us out; ask for its NEW-VIEW
+             * again and wait. */
+            if (!r->fetching) {
+                uint32_t k = r->fetch_peer;
+                do /* one of them, the next after the last asked */
+                    k = (k + 1) % r->cfg.n;
+                while (k == r->cfg.id || r->peer_active[k] < r->view);
+                r->fetch_peer = (k + r->cfg.n - 1) % r->cfg.n; /* send_state_request moves on to k */
+                r->probing = 1;
+                send_state_request(r, 0);
+            }
+            set_timer(r, REPLICA_TIMER_VIEW, r->timeout_ms);
+            r->view_timer_on = 1;
+            break;
+        }
+        if (r->status == STATUS_VIEW_CHANGE && !r->vc_extended &&
+            (r->vcs[primary_of(r, r->view)].view >= r->view || r->peer_active[primary_of(r, r->view)] >= r->view)) {
+            /* Its primary asked for this view too (or works in it): it is
+             * alive, and its NEW-VIEW takes two message delays after the
+             * last VIEW-CHANGE it needed. Once, T more. */
+            r->vc_extended = 1;
+            set_timer(r, REPLICA_TIMER_VIEW, r->timeout_ms);
+            r->view_timer_on = 1;
+            break;
+        }
+        /* No progress in this view (or no NEW-VIEW for the one asked for). */
         start_view_change(r, r->view + 1);
         break;
     case REPLICA_TIMER_RETRANSMIT:
@@ -1375,12 +1672,19 @@ static void maybe_learn_view(replica *r, uint32_t from)
     uint32_t above = 0;
     for (uint32_t i = 0; i < r->cfg.n; i++)
         above += i != r->cfg.id && r->peer_view[i] > r->view;
-    if (above < r->f + 1 || r->fetching || r->peer_view[from] <= r->view)
+    if (r->fetching)
+        return;
+    /* Or: we ask for view v, and `from` already works in it — its NEW-VIEW
+     * is on the way or was lost; asking costs one message, and what comes
+     * back is checked like any NEW-VIEW. */
+    if ((above < r->f + 1 || r->peer_view[from] <= r->view) &&
+        (r->status != STATUS_VIEW_CHANGE || r->peer_active[from] < r->view))
         return;
     r->fetch_peer = (from + r->cfg.n - 1) % r->cfg.n; /* send_state_request moves on to `from` */
     r->probing = 1;
     send_state_request(r, 0);
 }
+
 
 /* ------------------------------------------------------------- dispatcher */
 
@@ -1412,6 +1716,8 @@ void replica_on_message(replica *r, uint32_t from, const uint8_t *bytes, size_t 
         const Evote__V1__PrePrepare *b = m.body;
         if (b->view > r->peer_view[m.signer])
             r->peer_view[m.signer] = b->view;
+        if (b->view > r->peer_active[m.signer])
+            r->peer_active[m.signer] = b->view;
         on_pre_prepare(r, from, &m, pm);
         maybe_learn_view(r, m.signer);
         break;
@@ -1422,6 +1728,8 @@ void replica_on_message(replica *r, uint32_t from, const uint8_t *bytes, size_t 
                                                              : ((Evote__V1__Commit *)m.body)->view;
         if (v > r->peer_view[m.signer])
             r->peer_view[m.signer] = v;
+        if (v > r->peer_active[m.signer])
+            r->peer_active[m.signer] = v;
         on_vote(r, from, &m);
         maybe_learn_view(r, m.signer);
         break;

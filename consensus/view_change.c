@@ -354,9 +354,12 @@ static void enter_view(replica *r, uint64_t view, const oset *o, const Evote__V1
 {
     replica_action a = {0};
 
+    if (r->status == STATUS_NORMAL && view > r->view)
+        backoff(r); /* straight from a lower view (it missed the view change): as if it had asked */
     r->view = view;
     r->status = STATUS_NORMAL;
     r->stats.view_changes++;
+    view_timer_forget(r);
     if (r->view_timer_on) {
         cancel_timer(r, REPLICA_TIMER_VIEW);
         r->view_timer_on = 0;
@@ -569,7 +572,8 @@ void start_view_change(replica *r, uint64_t new_view)
         return;
     r->status = STATUS_VIEW_CHANGE;
     r->view = new_view;
-    r->live_seq = 0;
+    backoff(r);
+    view_timer_forget(r);
     for (uint32_t w = 0; w < r->cfg.window; w++)
         if (r->log[w].seq != 0)
             entry_reset_view(r, &r->log[w]);

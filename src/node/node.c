@@ -222,8 +222,16 @@ static void validation_verdict(node *n, uint64_t ticket)
             validation done = *v;
             n->vals[i] = n->vals[--n->n_vals];
             /* Every signature is now known to the mempool (or failed, and is
-             * checked again here: only a faulty primary pays for that). */
-            replica_on_batch_validated(n->rep, done.seq, done.digest, check_batch(n, done.seq, done.batch, done.len));
+             * checked again here: only a faulty primary pays for that).
+             * Unless the seq executed meanwhile (a replica catching up by
+             * state transfer): there is nothing to decide, and checking
+             * would put the block's transactions back in the mempool
+             * (ledger_batch_check adds what it verifies) as requests
+             * waiting forever, on which this replica's view timer would
+             * fire alone. */
+            if (done.seq > replica_last_executed(n->rep))
+                replica_on_batch_validated(n->rep, done.seq, done.digest,
+                                           check_batch(n, done.seq, done.batch, done.len));
             free(done.batch);
         }
         return;

@@ -269,27 +269,6 @@ same_view() {
   done
   SAME_VIEW=$first
 }
-# quorum_view NODES...: at least 2f+1 of the listed nodes report one view.
-# Sets QUORUM_VIEW, QUORUM_NODE (one node in it) and QUORUM_OUT (the others).
-quorum_view() {
-  local i x v best= bestn=0 n
-  declare -A cnt=() who=()
-  for i in "$@"; do
-    x=$(view_of "$i")
-    [ -n "$x" ] || continue
-    cnt[$x]=$(( ${cnt[$x]:-0} + 1 ))
-    who[$x]=$i
-  done
-  for v in "${!cnt[@]}"; do
-    n=${cnt[$v]}
-    if [ "$n" -gt "$bestn" ]; then best=$v; bestn=$n; fi
-  done
-  [ -n "$best" ] && [ "$bestn" -ge $(( 2 * ( ( $# - 1 ) / 3 ) + 1 )) ] || return 1
-  QUORUM_VIEW=$best
-  QUORUM_NODE=${who[$best]}
-  QUORUM_OUT=
-  for i in "$@"; do [ "$(view_of "$i")" = "$best" ] || QUORUM_OUT="$QUORUM_OUT $i"; done
-}
 tip_of() { # I: "HEIGHT HASH"
   in_node "$1" "$EVOTE" tip --node "$(ep "$1")" --timeout $((1000 * SCALE)) 2>/dev/null
 }

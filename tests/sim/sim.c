@@ -6,13 +6,21 @@
  * replicas crash (possibly in the middle of carrying out an event's actions)
  * and restart from what they persisted, and up to f replicas are Byzantine
  * (equivocating primary, conflicting votes, forged signatures, replays,
- * silence, garbage, a NEW-VIEW with a bad O-set). At the heal time every
+ * silence, garbage, a NEW-VIEW with a bad O-set, a primary that stalls
+ * after proposing, one that never proposes); proposals may be checked "on
+ * worker threads", their verdict coming later. At the heal time every
  * fault stops. Checked throughout: SAFETY — no two honest replicas execute
  * different batches at one seq, and a replica's executed blocks survive its
  * restarts. Checked at the end: LIVENESS — every request was executed by
  * every honest replica within a bounded simulated time after healing.
  *
- *   sim [--n N] [--seeds FIRST:COUNT] [--real-crypto] [--verbose]
+ * --scenario runs a fixed plan instead (plan_scenario: a slow but honest
+ * cluster, a silent / stalling / non-proposing primary, restarts under
+ * load, a laggard on an idle cluster), with its own checks on top
+ * (scenario_check: how many views, how soon the primary was replaced,
+ * whether all end in one view, how soon all requests executed).
+ *
+ *   sim [--n N] [--seeds FIRST:COUNT] [--scenario NAME|all] [--real-crypto] [--verbose]
  *   SIM_SEED=s   run that one seed with its trace
  *   SIM_LONG=k   run k seeds (from a random start, printed)
  *
@@ -32,6 +40,9 @@
 
 #define MAXN 16
 #define MAX_REQ 4096
+/* The simulated replicas' timers (node_boot). */
+#define SIM_TIMEOUT_MS 400
+#define SIM_RETRANSMIT_MS 150
 
 /* ------------------------------------------------------------ randomness */
 
@@ -85,11 +96,34 @@ typedef enum {
     BYZ_SILENT,       /* receives, never sends (a silent primary) */
     BYZ_BAD_NEW_VIEW, /* as new primary: a NEW-VIEW with a wrong O-set */
     BYZ_GARBAGE,      /* random bytes and truncated messages */
+    BYZ_STALL,        /* from W.stall_at: PRE-PREPAREs to only 2f backups, no COMMIT, no
+                         blocks served (proposes, but nothing it proposes can commit) */
+    BYZ_IGNORE,       /* never proposes, otherwise honest (votes, checkpoints: alive,
+                         but ignores the requests) */
     BYZ_KINDS
 } byz_kind;
 
-static const char *byz_name[] = {"none",   "equivocate", "conflict",     "forge",
-                                 "replay", "silent",     "bad-new-view", "garbage"};
+static const char *byz_name[] = {"none",   "equivocate", "conflict",     "forge", "replay",
+                                 "silent", "bad-new-view", "garbage",    "stall", "ignore"};
+
+/* Scenarios: a fixed fault plan (the seed still drives delays and
+ * requests) with its own check, on top of safety and liveness. */
+typedef enum {
+    SC_RANDOM = 0,      /* the random fault plan */
+    SC_SLOW,            /* every message (and the check of every proposal) slower than the base
+                           timeout for a long stretch: few view changes */
+    SC_SILENT,          /* the first primary never sends anything: a view change within a bound */
+    SC_STALL,           /* the first primary stalls after a while (BYZ_STALL): idem */
+    SC_IGNORE,          /* the first primary never proposes: idem */
+    SC_RESTART,         /* a backup crashes and restarts under load: nobody changes view */
+    SC_RESTART_PRIMARY, /* the primary crashes and restarts under load: all end in one view */
+    SC_IDLE_LAGGARD,    /* a backup cut off, idle, while the others commit requests it never
+                           hears of; healed on an idle cluster: it must catch up anyway */
+    SC_KINDS
+} scenario_kind;
+
+static const char *scenario_name[] = {"random",  "slow",    "silent",          "stall",
+                                      "ignore",  "restart", "restart-primary", "idle-laggard"};
 
 typedef struct {
     uint8_t *batch;
@@ -122,9 +156,22 @@ typedef struct {
     uint8_t proposed[MAX_REQ];
     uint8_t done[MAX_REQ];   /* requests in its chain (derived from blocks) */
     int crash_mid;           /* crash after this many actions of the next event (-1: no) */
+    uint32_t incarnation;    /* boots so far: a verdict for an earlier process is void */
+    uint64_t first_view_at;  /* when it first entered a view above 0 (0: never) */
+    uint8_t unheard[MAX_REQ]; /* SC_IDLE_LAGGARD: submitted while it was cut off: not in its mempool */
 } node;
 
-typedef enum { EV_DELIVER = 1, EV_TIMER, EV_SUBMIT, EV_CRASH, EV_RESTART, EV_PARTITION, EV_HEAL, EV_RESTART_ALL } ev_type;
+typedef enum {
+    EV_DELIVER = 1,
+    EV_TIMER,
+    EV_SUBMIT,
+    EV_CRASH,
+    EV_RESTART,
+    EV_PARTITION,
+    EV_HEAL,
+    EV_RESTART_ALL,
+    EV_VERDICT /* the embedder's (slow) check of a proposal is done: seq in gen, digest in bytes */
+} ev_type;
 
 typedef struct {
     uint64_t at, order;
@@ -147,6 +194,11 @@ static struct {
     /* Network. */
     double loss, dup;
     uint32_t max_delay;
+    uint32_t min_delay;  /* every delivery takes at least this (SC_SLOW) */
+    uint32_t validate_ms; /* > 0: proposals are checked "on worker threads", taking up to this */
+    uint64_t stall_at;   /* BYZ_STALL starts stalling then */
+    int scenario;        /* scenario_kind */
+    uint64_t all_done_at; /* when every honest replica had executed every request (0: never) */
     int partition[MAXN]; /* side of each replica; messages cross only on one side */
     int faults_on;
     /* Requests. */
@@ -268,11 +320,10 @@ static int sim_verify(void *ctx, const uint8_t pub[32], const char *tag, const u
 
 /* A batch is acceptable when it parses, is for this chain and seq, and every
  * request in it is one a client submitted. */
-static int sim_validate(void *ctx, uint64_t seq, const uint8_t *batch, size_t len)
+static int batch_ok(uint64_t seq, const uint8_t *batch, size_t len)
 {
     Evote__V1__Batch *b = evote__v1__batch__unpack(NULL, len, batch);
     int ok;
-    (void)ctx;
     if (b == NULL)
         return 0;
     ok = b->seq == seq && b->chain_id.len == 32 && memcmp(b->chain_id.data, W.chain_id, 32) == 0;
@@ -287,6 +338,29 @@ static int sim_validate(void *ctx, uint64_t seq, const uint8_t *batch, size_t le
     }
     evote__v1__batch__free_unpacked(b, NULL);
     return ok;
+}
+
+/* With W.validate_ms, like evoted, whose mempool workers check a proposal's
+ * signatures while the event loop goes on: the verdict comes later
+ * (EV_VERDICT, replica_on_batch_validated). */
+static int sim_validate(void *ctx, uint64_t seq, const uint8_t *batch, size_t len)
+{
+    node *nd = ctx;
+    event e = {0};
+
+    if (W.validate_ms == 0 || nd == NULL)
+        return batch_ok(seq, batch, len);
+    e.type = EV_VERDICT;
+    e.to = (uint32_t)(nd - W.nodes);
+    e.from = nd->incarnation;
+    e.gen = seq;
+    e.at = now_ms + 1 + rnd_below(W.validate_ms);
+    e.bytes = malloc(33);
+    crypto_tagged_hash(CRYPTO_TAG_BATCH, batch, len, e.bytes);
+    e.bytes[32] = (uint8_t)batch_ok(seq, batch, len);
+    e.len = 33;
+    push_event(e);
+    return REPLICA_VALIDATE_LATER;
 }
 
 /* -------------------------------------------------------------- network */
@@ -322,7 +396,7 @@ static void net_send(uint32_t from, uint32_t to, const uint8_t *bytes, size_t le
         e.type = EV_DELIVER;
         e.from = from;
         e.to = to;
-        e.at = now_ms + 1 + (W.faults_on ? rnd_below(W.max_delay) : rnd_below(5));
+        e.at = now_ms + 1 + (W.faults_on ? W.min_delay + rnd_below(W.max_delay) : rnd_below(5));
         e.bytes = malloc(len);
         memcpy(e.bytes, bytes, len);
         e.len = len;
@@ -419,7 +493,15 @@ static uint8_t *byz_mutate(uint32_t id, uint32_t to, const uint8_t *bytes, size_
         evote__v1__peer_message__free_unpacked(pm, NULL);
         return NULL;
     }
-    if (nd->byz == BYZ_EQUIVOCATE && env->kind == EVOTE__V1__KIND__KIND_PRE_PREPARE && to % 2 == 1) {
+    if (nd->byz == BYZ_STALL && now_ms >= W.stall_at) {
+        /* Its PRE-PREPAREs reach 2f backups only, and it never COMMITs: those
+         * 2f prepare and commit, but 2f COMMITs are one short of a quorum.
+         * (It commits, with its own: it serves no blocks either.) */
+        uint32_t after = (to + W.n - id) % W.n; /* 1..n-1: position after the stalling replica */
+        if (env->kind == EVOTE__V1__KIND__KIND_COMMIT || env->kind == EVOTE__V1__KIND__KIND_STATE_RESPONSE ||
+            (env->kind == EVOTE__V1__KIND__KIND_PRE_PREPARE && after > 2 * W.f))
+            *drop = 1;
+    } else if (nd->byz == BYZ_EQUIVOCATE && env->kind == EVOTE__V1__KIND__KIND_PRE_PREPARE && to % 2 == 1) {
         Evote__V1__PrePrepare *pp = evote__v1__pre_prepare__unpack(NULL, env->body.len, env->body.data);
         Evote__V1__Batch *b = pm->n_batches ? evote__v1__batch__unpack(NULL, pm->batches[0].len, pm->batches[0].data)
                                             : NULL;
@@ -743,6 +825,8 @@ static void drain(uint32_t id)
             break;
         case REPLICA_ACT_VIEW_CHANGED:
             trace("r%u enters view %" PRIu64, id, a.view);
+            if (a.view > 0 && nd->first_view_at == 0)
+                nd->first_view_at = now_ms;
             memset(nd->proposed, 0, sizeof nd->proposed); /* the mempool takes back what it gave */
             break;
         }
@@ -773,18 +857,18 @@ static void pump(uint32_t id)
         return;
     chain_marks(nd, mark);
     for (uint32_t q = 0; q < W.n_req; q++)
-        if (!mark[q] && W.submitted[q])
+        if (!mark[q] && W.submitted[q] && !nd->unheard[q])
             pending = 1;
     replica_on_pending(nd->r, pending);
     drain(id);
-    while (nd->alive && replica_can_propose(nd->r, &seq)) {
+    while (nd->alive && nd->byz != BYZ_IGNORE && replica_can_propose(nd->r, &seq)) {
         Evote__V1__Batch b = EVOTE__V1__BATCH__INIT;
         ProtobufCBinaryData txs[8];
         uint8_t reqbytes[8][12];
         size_t nt = 0, len;
         uint8_t *bytes;
         for (uint32_t q = 0; q < W.n_req && nt < 8; q++) {
-            if (mark[q] || nd->proposed[q] || !W.submitted[q])
+            if (mark[q] || nd->proposed[q] || !W.submitted[q] || nd->unheard[q])
                 continue;
             memcpy(reqbytes[nt], "req:", 4);
             memcpy(reqbytes[nt] + 4, &q, 4);
@@ -866,8 +950,8 @@ static void node_boot(uint32_t id)
     cfg.checkpoint_interval = 8;
     cfg.window = 16;
     cfg.max_inflight = 3;
-    cfg.view_change_timeout_ms = 400;
-    cfg.retransmit_ms = 150;
+    cfg.view_change_timeout_ms = SIM_TIMEOUT_MS;
+    cfg.retransmit_ms = SIM_RETRANSMIT_MS;
     cfg.max_blocks_per_fetch = 16;
     rs.last_executed = nd->height;
     if (nd->height)
@@ -880,6 +964,7 @@ static void node_boot(uint32_t id)
         return;
     }
     nd->alive = 1;
+    nd->incarnation++;
     nd->crash_mid = -1;
     memset(nd->timer_gen, 0, sizeof nd->timer_gen);
     memset(nd->proposed, 0, sizeof nd->proposed);
@@ -907,6 +992,12 @@ typedef struct {
     uint32_t byz_id;
     int crashes;
     int partitions;
+    int scenario;           /* scenario_kind */
+    /* What the scenario checks at the end (besides safety and liveness). */
+    uint64_t view_by;       /* > 0: every honest replica entered a view above 0 by then */
+    uint64_t max_view;      /* no honest replica went above this view */
+    uint64_t done_by;       /* > 0: every honest replica executed every request by then */
+    int one_view;           /* every honest replica ends in one view, not changing view */
 } plan;
 
 static void world_free(void)
@@ -936,9 +1027,246 @@ static void world_free(void)
         signing_key_destroy(&W.real_key[i]);
 }
 
-static int run(uint64_t seed, uint32_t n, int real_crypto, plan *pl)
+/* Requests: count of them, at random times in [from, until). */
+static void submit_requests(uint32_t count, uint64_t from, uint64_t until)
 {
-    uint64_t submit_until, heal_at, deadline, events = 0;
+    W.n_req = count;
+    for (uint32_t q = 0; q < W.n_req; q++) {
+        event s = {0};
+        s.type = EV_SUBMIT;
+        s.at = q == 0 ? from : from + rnd_below(until - from);
+        s.to = q;
+        W.req_nonce[q] = rnd();
+        push_event(s);
+    }
+}
+
+static void crash_at(uint32_t who, uint64_t at, uint64_t restart_at, int mid)
+{
+    event cr = {0}, rs = {0};
+    cr.type = EV_CRASH;
+    cr.to = who;
+    cr.at = at;
+    cr.gen = mid;
+    rs.type = EV_RESTART;
+    rs.to = who;
+    rs.at = restart_at;
+    push_event(cr);
+    push_event(rs);
+}
+
+/* The random fault plan: loss, duplication, delays, partitions, crashes
+ * (also in the middle of an event), power cuts, one Byzantine replica. */
+static void plan_random(plan *pl, uint64_t *submit_until, uint64_t *heal_at)
+{
+    uint32_t n = W.n;
+
+    W.loss = chance(0.3) ? 0.0 : (double)rnd_below(20) / 100.0;
+    W.dup = (double)rnd_below(10) / 100.0;
+    W.max_delay = 5 + (uint32_t)rnd_below(chance(0.2) ? 600 : 60);
+    if (chance(0.3))
+        W.validate_ms = 1 + (uint32_t)rnd_below(300);
+    if (chance(0.5)) {
+        pl->byz = 1 + (int)rnd_below(BYZ_KINDS - 1);
+        pl->byz_id = (uint32_t)rnd_below(n);
+        if (chance(0.5) && (pl->byz == BYZ_EQUIVOCATE || pl->byz == BYZ_SILENT || pl->byz == BYZ_STALL ||
+                            pl->byz == BYZ_IGNORE))
+            pl->byz_id = 0; /* the first primary */
+        if (pl->byz == BYZ_BAD_NEW_VIEW)
+            pl->byz_id = 1; /* primary of view 1 */
+        W.nodes[pl->byz_id].byz = pl->byz;
+    }
+    pl->crashes = (int)rnd_below(4);
+    pl->partitions = (int)rnd_below(3);
+    *submit_until = 3000 + rnd_below(4000);
+    *heal_at = *submit_until + rnd_below(3000);
+    W.stall_at = rnd_below(*heal_at);
+    trace("seed %" PRIu64 " n=%u loss=%.2f dup=%.2f delay<%u check<%u byz=%s@r%u crashes=%d partitions=%d", pl->seed,
+          n, W.loss, W.dup, W.max_delay, W.validate_ms, byz_name[pl->byz], pl->byz_id, pl->crashes, pl->partitions);
+
+    /* Requests at random times until submit_until. */
+    submit_requests(20 + (uint32_t)rnd_below(80), 0, *submit_until);
+    /* Crashes of honest replicas (never more than f faulty at once with the
+     * Byzantine one: crashes then only hit... the Byzantine one's peers if
+     * no Byzantine). */
+    for (int c = 0; c < pl->crashes; c++) {
+        uint32_t who = (uint32_t)rnd_below(n);
+        uint64_t at, back;
+        if (pl->byz && W.f < 2)
+            break; /* n=4: f = 1, taken by the Byzantine replica */
+        at = rnd_below(*heal_at);
+        back = at + 1 + rnd_below(*heal_at - at + 2000);
+        crash_at(who, at, back > *heal_at ? *heal_at : back, chance(0.3)); /* 0.3: in the middle of an event */
+    }
+    for (int p = 0; p < pl->partitions; p++) {
+        event pe = {0}, he = {0};
+        pe.type = EV_PARTITION;
+        pe.at = rnd_below(*heal_at);
+        pe.gen = rnd();
+        he.type = EV_HEAL;
+        he.at = pe.at + rnd_below(3000);
+        if (he.at > *heal_at)
+            he.at = *heal_at;
+        push_event(pe);
+        push_event(he);
+    }
+    if (chance(0.2)) { /* every replica restarts at once (a power cut) */
+        event ra = {0};
+        ra.type = EV_RESTART_ALL;
+        ra.at = rnd_below(*heal_at + 2000);
+        push_event(ra);
+    }
+}
+
+/* The scenarios' plans. T is the base timeout (SIM_TIMEOUT_MS); the
+ * bounds below are what replica.c's timer rules promise (see update_timers
+ * there), plus a few message delays. */
+static void plan_scenario(plan *pl, uint64_t *submit_until, uint64_t *heal_at)
+{
+    const uint64_t T = SIM_TIMEOUT_MS;
+    uint64_t t0;
+
+    W.max_delay = 5 + (uint32_t)rnd_below(56); /* a normal network: 1..60 ms */
+    switch (pl->scenario) {
+    case SC_SLOW:
+        /* Every message takes 1.25T..2T and, on half the seeds, every
+         * proposal's check up to T more, for 30 s: a block takes 4..7 T. An
+         * honest, slow cluster: after the timeout has grown to fit, views
+         * stay; requests all execute. */
+        W.min_delay = (uint32_t)(T + T / 4);
+        W.max_delay = (uint32_t)(3 * T / 4);
+        if (chance(0.5))
+            W.validate_ms = (uint32_t)T;
+        *submit_until = 30000;
+        *heal_at = *submit_until + 1000;
+        submit_requests(150 + (uint32_t)rnd_below(100), 0, *submit_until);
+        pl->max_view = 3; /* was 20 or so with a timeout back to T at every execution */
+        pl->one_view = 1;
+        break;
+    case SC_SILENT:
+    case SC_IGNORE:
+        /* The primary of view 0 never sends anything / never proposes (but
+         * votes and checkpoints): the first request is at t0, every backup
+         * waits for it from then, and must have moved on within T (no
+         * progress, no extension) and the view change's messages. */
+        pl->byz = pl->scenario == SC_SILENT ? BYZ_SILENT : BYZ_IGNORE;
+        pl->byz_id = 0;
+        W.nodes[0].byz = pl->byz;
+        t0 = 500 + rnd_below(1000);
+        *submit_until = t0 + 4000;
+        *heal_at = *submit_until + 1000;
+        submit_requests(30 + (uint32_t)rnd_below(30), t0, *submit_until);
+        pl->view_by = t0 + T + 10 * W.max_delay + 100;
+        pl->one_view = 1;
+        break;
+    case SC_STALL:
+        /* The primary of view 0 works for a while, then proposes blocks
+         * that cannot commit (BYZ_STALL). The next seq's timer is armed at
+         * the latest when the last good block executes, shortly after
+         * W.stall_at; it may be extended at most 3 times (4T in all). */
+        pl->byz = BYZ_STALL;
+        pl->byz_id = 0;
+        W.nodes[0].byz = BYZ_STALL;
+        W.stall_at = 2000 + rnd_below(2000);
+        *submit_until = W.stall_at + 6000;
+        *heal_at = *submit_until + 1000;
+        submit_requests(100 + (uint32_t)rnd_below(100), 0, *submit_until);
+        pl->view_by = W.stall_at + 4 * T + 20 * W.max_delay + 200;
+        pl->one_view = 1;
+        break;
+    case SC_RESTART:
+    case SC_RESTART_PRIMARY:
+        /* Under steady load, a backup (or the primary) crashes and restarts
+         * seconds later, far behind (the others went through several
+         * checkpoints). The restarted replica must catch up without asking
+         * alone for a new view: with a backup, no replica ever leaves view
+         * 0; with the primary, the others change view once (maybe twice,
+         * if the timers of the first new view were too short) and the
+         * restarted one joins them. */
+        {
+            uint32_t who = pl->scenario == SC_RESTART ? 1 + (uint32_t)rnd_below(W.n - 1) : 0;
+            uint64_t at = 2000 + rnd_below(2000);
+            *submit_until = at + 12000;
+            *heal_at = *submit_until + 1000;
+            submit_requests(800 + (uint32_t)rnd_below(800), 0, *submit_until);
+            crash_at(who, at, at + 2000 + rnd_below(4000), 0);
+            pl->crashes = 1;
+            pl->max_view = pl->scenario == SC_RESTART ? 0 : 2;
+            pl->one_view = 1;
+        }
+        break;
+    case SC_IDLE_LAGGARD:
+        /* The last replica hears the first requests, executes them, then is
+         * cut off (idle: nothing waits there) while the others commit more
+         * requests it never hears of; the network heals once all is quiet.
+         * Nothing new will be sent: it must ask by itself, within a few
+         * idle probes (16 retransmit periods each). */
+        {
+            event pe = {0};
+            *submit_until = 8000;
+            *heal_at = *submit_until + 1000;
+            W.n_req = 0;
+            submit_requests(10 + (uint32_t)rnd_below(10), 0, 1500);
+            {
+                uint32_t first = W.n_req, more = 20 + (uint32_t)rnd_below(20);
+                for (uint32_t q = first; q < first + more; q++) {
+                    event sv = {0};
+                    sv.type = EV_SUBMIT;
+                    sv.at = 3000 + rnd_below(*submit_until - 3000);
+                    sv.to = q;
+                    W.req_nonce[q] = rnd();
+                    push_event(sv);
+                }
+                W.n_req = first + more;
+            }
+            pe.type = EV_PARTITION;
+            pe.at = 2500;
+            pe.gen = 1ull << (W.n - 1);
+            push_event(pe);
+            pl->partitions = 1;
+            pl->done_by = *heal_at + 3ull * 16 * SIM_RETRANSMIT_MS + 1000;
+            pl->max_view = 0;
+            pl->one_view = 1;
+        }
+        break;
+    default:
+        break;
+    }
+    trace("seed %" PRIu64 " n=%u scenario %s: delay %u..%u check<%u byz=%s@r%u", pl->seed, W.n,
+          scenario_name[pl->scenario], W.min_delay + 1, W.min_delay + W.max_delay, W.validate_ms, byz_name[pl->byz],
+          pl->byz_id);
+}
+
+/* The scenario's own promises, at the end of a run that kept safety and
+ * liveness. */
+static void scenario_check(const plan *pl)
+{
+    uint64_t view = UINT64_MAX;
+    for (uint32_t i = 0; i < W.n && !W.failure[0]; i++) {
+        const node *nd = &W.nodes[i];
+        uint64_t v;
+        if (!node_is_honest(i) || nd->r == NULL)
+            continue;
+        v = replica_view(nd->r);
+        if (pl->done_by > 0 && (W.all_done_at == 0 || W.all_done_at > pl->done_by))
+            fail("TOO SLOW: every request executed everywhere at t=%" PRIu64 "; the bound was t=%" PRIu64,
+                 W.all_done_at, pl->done_by);
+        else if (pl->view_by > 0 && (nd->first_view_at == 0 || nd->first_view_at > pl->view_by))
+            fail("TOO SLOW: replica %u left view 0 at t=%" PRIu64 " (0: never); the bound was t=%" PRIu64, i,
+                 nd->first_view_at, pl->view_by);
+        else if (v > pl->max_view)
+            fail("VIEW CHURN: replica %u is in view %" PRIu64 "; at most %" PRIu64 " expected", i, v, pl->max_view);
+        else if (pl->one_view && replica_in_view_change(nd->r))
+            fail("APART: replica %u ends asking for view %" PRIu64 " (a view change nobody else joined)", i, v);
+        else if (pl->one_view && view != UINT64_MAX && v != view)
+            fail("APART: replica %u ends in view %" PRIu64 ", another honest one in view %" PRIu64, i, v, view);
+        view = v;
+    }
+}
+
+static int run(uint64_t seed, uint32_t n, int real_crypto, int scenario, plan *pl)
+{
+    uint64_t submit_until = 0, heal_at = 0, deadline, events = 0;
     event e;
     int ok;
 
@@ -968,78 +1296,17 @@ static int run(uint64_t seed, uint32_t n, int real_crypto, plan *pl)
                 W.pubkeys[i][k] = (uint8_t)rnd();
         }
     }
-    /* The fault plan. */
     memset(pl, 0, sizeof *pl);
     pl->seed = seed;
+    pl->scenario = scenario;
+    pl->max_view = UINT64_MAX;
+    W.scenario = scenario;
     W.faults_on = 1;
-    W.loss = chance(0.3) ? 0.0 : (double)rnd_below(20) / 100.0;
-    W.dup = (double)rnd_below(10) / 100.0;
-    W.max_delay = 5 + (uint32_t)rnd_below(chance(0.2) ? 600 : 60);
-    if (chance(0.5)) {
-        pl->byz = 1 + (int)rnd_below(BYZ_KINDS - 1);
-        pl->byz_id = (uint32_t)rnd_below(n);
-        if (chance(0.5) && (pl->byz == BYZ_EQUIVOCATE || pl->byz == BYZ_SILENT))
-            pl->byz_id = 0; /* the first primary */
-        if (pl->byz == BYZ_BAD_NEW_VIEW)
-            pl->byz_id = 1; /* primary of view 1 */
-        W.nodes[pl->byz_id].byz = pl->byz;
-    }
-    pl->crashes = (int)rnd_below(4);
-    pl->partitions = (int)rnd_below(3);
-    submit_until = 3000 + rnd_below(4000);
-    heal_at = submit_until + rnd_below(3000);
+    if (scenario == SC_RANDOM)
+        plan_random(pl, &submit_until, &heal_at);
+    else
+        plan_scenario(pl, &submit_until, &heal_at);
     deadline = heal_at + 60000;
-    trace("seed %" PRIu64 " n=%u loss=%.2f dup=%.2f delay<%u byz=%s@r%u crashes=%d partitions=%d", seed, n, W.loss,
-          W.dup, W.max_delay, byz_name[pl->byz], pl->byz_id, pl->crashes, pl->partitions);
-
-    /* Requests at random times until submit_until. */
-    W.n_req = 20 + (uint32_t)rnd_below(80);
-    for (uint32_t q = 0; q < W.n_req; q++) {
-        event s = {0};
-        s.type = EV_SUBMIT;
-        s.at = rnd_below(submit_until);
-        s.to = q;
-        W.req_nonce[q] = rnd();
-        push_event(s);
-    }
-    /* Crashes of honest replicas (never more than f faulty at once with the
-     * Byzantine one: crashes then only hit... the Byzantine one's peers if
-     * no Byzantine). */
-    for (int c = 0; c < pl->crashes; c++) {
-        event cr = {0}, rs = {0};
-        uint32_t who = (uint32_t)rnd_below(n);
-        if (pl->byz && W.f < 2)
-            break; /* n=4: f = 1, taken by the Byzantine replica */
-        cr.type = EV_CRASH;
-        cr.to = who;
-        cr.at = rnd_below(heal_at);
-        cr.gen = chance(0.3); /* crash in the middle of an event's actions */
-        rs.type = EV_RESTART;
-        rs.to = who;
-        rs.at = cr.at + 1 + rnd_below(heal_at - cr.at + 2000);
-        if (rs.at > heal_at)
-            rs.at = heal_at;
-        push_event(cr);
-        push_event(rs);
-    }
-    for (int p = 0; p < pl->partitions; p++) {
-        event pe = {0}, he = {0};
-        pe.type = EV_PARTITION;
-        pe.at = rnd_below(heal_at);
-        pe.gen = rnd();
-        he.type = EV_HEAL;
-        he.at = pe.at + rnd_below(3000);
-        if (he.at > heal_at)
-            he.at = heal_at;
-        push_event(pe);
-        push_event(he);
-    }
-    if (chance(0.2)) { /* every replica restarts at once (a power cut) */
-        event ra = {0};
-        ra.type = EV_RESTART_ALL;
-        ra.at = rnd_below(heal_at + 2000);
-        push_event(ra);
-    }
     {
         event he = {0};
         he.type = EV_HEAL;
@@ -1067,12 +1334,28 @@ static int run(uint64_t seed, uint32_t n, int real_crypto, plan *pl)
             break;
         case EV_TIMER:
             if (W.nodes[e.to].alive && W.nodes[e.to].timer_gen[e.timer] == e.gen) {
+                uint64_t v = replica_view(W.nodes[e.to].r);
+                char d[400] = "";
+                if (e.timer == REPLICA_TIMER_VIEW)
+                    replica_describe(W.nodes[e.to].r, d, sizeof d);
                 replica_on_timer(W.nodes[e.to].r, (replica_timer)e.timer);
+                if (replica_view(W.nodes[e.to].r) != v) /* what it waited for, when it gave up */
+                    trace("r%u asks for view %" PRIu64 ", its view timer ran out: %s", e.to,
+                          replica_view(W.nodes[e.to].r), d);
+                pump(e.to);
+            }
+            break;
+        case EV_VERDICT:
+            if (W.nodes[e.to].alive && W.nodes[e.to].incarnation == e.from) {
+                replica_on_batch_validated(W.nodes[e.to].r, e.gen, e.bytes, e.bytes[32]);
                 pump(e.to);
             }
             break;
         case EV_SUBMIT:
             W.submitted[e.to] = 1;
+            if (W.scenario == SC_IDLE_LAGGARD) /* the client is on replica 0's side */
+                for (uint32_t i = 0; i < n; i++)
+                    W.nodes[i].unheard[e.to] = W.faults_on && W.partition[i] != W.partition[0];
             for (uint32_t i = 0; i < n; i++)
                 pump(i);
             break;
@@ -1148,8 +1431,10 @@ static int run(uint64_t seed, uint32_t n, int real_crypto, plan *pl)
                     if (!mark[q])
                         all = 0;
             }
-            if (all)
+            if (all) {
+                W.all_done_at = now_ms;
                 break;
+            }
         }
     }
     if (!W.failure[0]) {
@@ -1168,6 +1453,8 @@ static int run(uint64_t seed, uint32_t n, int real_crypto, plan *pl)
                 }
         }
     }
+    if (!W.failure[0])
+        scenario_check(pl);
     ok = W.failure[0] == 0;
     return ok;
 }
@@ -1213,8 +1500,8 @@ static void print_summary(uint64_t seed)
 int main(int argc, char **argv)
 {
     uint32_t n = 4;
-    uint64_t first = 0, count = 100, failures = 0;
-    int real = 0;
+    uint64_t first = 0, count = 100, failures = 0, runs = 0;
+    int real = 0, sc_first = SC_RANDOM, sc_last = SC_RANDOM;
     const char *env_seed = getenv("SIM_SEED"), *env_long = getenv("SIM_LONG");
 
     for (int i = 1; i < argc; i++) {
@@ -1229,8 +1516,25 @@ int main(int argc, char **argv)
             real = 1;
         else if (strcmp(argv[i], "--verbose") == 0)
             verbose = 1;
-        else {
-            fprintf(stderr, "usage: sim [--n N] [--seeds FIRST:COUNT] [--real-crypto] [--verbose]\n");
+        else if (strcmp(argv[i], "--scenario") == 0 && i + 1 < argc) {
+            const char *name = argv[++i];
+            sc_first = -1;
+            if (strcmp(name, "all") == 0) {
+                sc_first = SC_RANDOM + 1;
+                sc_last = SC_KINDS - 1;
+            }
+            for (int k = 0; k < SC_KINDS; k++)
+                if (strcmp(name, scenario_name[k]) == 0)
+                    sc_first = sc_last = k;
+            if (sc_first < 0) {
+                fprintf(stderr, "sim: unknown scenario %s (random, slow, silent, stall, ignore, restart, "
+                                "restart-primary, all)\n",
+                        name);
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "usage: sim [--n N] [--seeds FIRST:COUNT] [--scenario NAME|all] [--real-crypto] "
+                            "[--verbose]\n");
             return 2;
         }
     }
@@ -1248,45 +1552,49 @@ int main(int argc, char **argv)
         printf("sim: long mode, seeds %" PRIu64 "..%" PRIu64 "\n", first, first + count - 1);
     }
     for (uint64_t s = first; s < first + count; s++) {
-        plan pl;
-        int ok = run(s, n, real, &pl);
-        if (!ok) {
-            failures++;
-            fprintf(stderr, "sim: FAILED seed %" PRIu64 " (n=%u%s): %s\n", s, n, real ? ", real crypto" : "",
-                    W.failure);
-            trace_dump();
-            for (uint32_t i = 0; i < n; i++) {
-                replica_stats st;
-                if (W.nodes[i].r == NULL) {
-                    fprintf(stderr, "  r%u: down\n", i);
-                    continue;
+        for (int sc = sc_first; sc <= sc_last; sc++) {
+            plan pl;
+            int ok = run(s, n, real, sc, &pl);
+            runs++;
+            if (!ok) {
+                failures++;
+                fprintf(stderr, "sim: FAILED seed %" PRIu64 " (n=%u%s%s%s): %s\n", s, n, real ? ", real crypto" : "",
+                        sc ? ", scenario " : "", sc ? scenario_name[sc] : "", W.failure);
+                trace_dump();
+                for (uint32_t i = 0; i < n; i++) {
+                    replica_stats st;
+                    if (W.nodes[i].r == NULL) {
+                        fprintf(stderr, "  r%u: down\n", i);
+                        continue;
+                    }
+                    replica_get_stats(W.nodes[i].r, &st);
+                    fprintf(stderr,
+                            "  r%u%s: view %" PRIu64 "%s h=%" PRIu64 " executed=%" PRIu64 " | recv %" PRIu64
+                            " malformed %" PRIu64 " badsig %" PRIu64 " sender %" PRIu64 " range %" PRIu64
+                            " role %" PRIu64
+                            " conflict %" PRIu64 " digest %" PRIu64 " proof %" PRIu64 " rejected %" PRIu64
+                            " transfers %" PRIu64 "\n",
+                            i, W.nodes[i].byz ? " (byzantine)" : "", replica_view(W.nodes[i].r),
+                            replica_in_view_change(W.nodes[i].r) ? " (changing)" : "", replica_stable_seq(W.nodes[i].r),
+                            replica_last_executed(W.nodes[i].r), st.received, st.dropped_malformed,
+                            st.dropped_bad_signature, st.dropped_wrong_sender, st.dropped_out_of_range,
+                            st.dropped_wrong_role, st.dropped_conflicting, st.dropped_bad_digest, st.dropped_bad_proof,
+                            st.rejected_batches, st.state_transfers);
+                    {
+                        char d[2048];
+                        replica_describe(W.nodes[i].r, d, sizeof d);
+                        fprintf(stderr, "      %s\n", d);
+                    }
                 }
-                replica_get_stats(W.nodes[i].r, &st);
-                fprintf(stderr,
-                        "  r%u%s: view %" PRIu64 "%s h=%" PRIu64 " executed=%" PRIu64 " | recv %" PRIu64
-                        " malformed %" PRIu64 " badsig %" PRIu64 " sender %" PRIu64 " range %" PRIu64 " role %" PRIu64
-                        " conflict %" PRIu64 " digest %" PRIu64 " proof %" PRIu64 " rejected %" PRIu64
-                        " transfers %" PRIu64 "\n",
-                        i, W.nodes[i].byz ? " (byzantine)" : "", replica_view(W.nodes[i].r),
-                        replica_in_view_change(W.nodes[i].r) ? " (changing)" : "", replica_stable_seq(W.nodes[i].r),
-                        replica_last_executed(W.nodes[i].r), st.received, st.dropped_malformed,
-                        st.dropped_bad_signature, st.dropped_wrong_sender, st.dropped_out_of_range,
-                        st.dropped_wrong_role, st.dropped_conflicting, st.dropped_bad_digest, st.dropped_bad_proof,
-                        st.rejected_batches, st.state_transfers);
-                {
-                    char d[2048];
-                    replica_describe(W.nodes[i].r, d, sizeof d);
-                    fprintf(stderr, "      %s\n", d);
-                }
+                fprintf(stderr, "sim: reproduce with SIM_SEED=%" PRIu64 " %s --n %u%s%s%s\n", s, argv[0], n,
+                        real ? " --real-crypto" : "", sc ? " --scenario " : "", sc ? scenario_name[sc] : "");
+            } else if (count == 1) {
+                print_summary(s);
             }
-            fprintf(stderr, "sim: reproduce with SIM_SEED=%" PRIu64 " %s --n %u%s\n", s, argv[0], n,
-                    real ? " --real-crypto" : "");
-        } else if (count == 1) {
-            print_summary(s);
+            add_totals();
+            byz_runs[pl.byz]++;
+            world_free();
         }
-        add_totals();
-        byz_runs[pl.byz]++;
-        world_free();
     }
     printf("sim: honest replicas received %" PRIu64 " messages; dropped: malformed %" PRIu64 ", bad signature %" PRIu64
            ", wrong sender %" PRIu64 ", out of range %" PRIu64 ", wrong role %" PRIu64 ", conflicting %" PRIu64
@@ -1300,6 +1608,6 @@ int main(int argc, char **argv)
     for (int k = 0; k < BYZ_KINDS; k++)
         printf(" %s %" PRIu64, byz_name[k], byz_runs[k]);
     printf("\n");
-    printf("sim: n=%u, %" PRIu64 " runs, %" PRIu64 " failed\n", n, count, failures);
+    printf("sim: n=%u, %" PRIu64 " runs, %" PRIu64 " failed\n", n, runs, failures);
     return failures ? 1 : 0;
 }

@@ -510,6 +510,59 @@ static void vote_from(fixture *f, Evote__V1__Kind kind, uint32_t signer, const u
     deliver(f, f->r, signer, m, len);
 }
 
+/* Fires timer t and pops the replica's actions. */
+static void fire(fixture *f, replica *r, replica_timer t)
+{
+    replica_on_timer(r, t);
+    take(r, &f->acts);
+}
+
+/* The delay of the last SET_TIMER of timer t among the actions, or -1. */
+static long timer_delay(const actions *x, replica_timer t)
+{
+    long d = -1;
+    for (size_t i = 0; i < x->n; i++)
+        if (x->a[i].type == REPLICA_ACT_SET_TIMER && x->a[i].timer == t)
+            d = (long)x->a[i].delay_ms;
+    return d;
+}
+
+/* The view timer runs out (its first quarter, then the rest): pops the
+ * actions of the second firing. */
+static void view_timer_runs_out(fixture *f, replica *r)
+{
+    fire(f, r, REPLICA_TIMER_VIEW);
+    assert_int_equal(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE), -1);
+    fire(f, r, REPLICA_TIMER_VIEW);
+}
+
+/* Seq goes through in view (primary view mod N) with replica ME as a
+ * backup: the primary's PRE-PREPARE, a PREPARE from the third backup,
+ * COMMITs from both other backups. Asserts that ME executes it. */
+static void agree(fixture *f, uint64_t view, uint64_t seq)
+{
+    uint32_t p = (uint32_t)(view % N), o[2], k = 0;
+    uint8_t d[CRYPTO_HASH_LEN], *b, *m;
+    size_t bl, len;
+
+    for (uint32_t i = 0; i < N; i++)
+        if (i != p && i != ME)
+            o[k++] = i;
+    b = make_batch(seq, 0, &bl);
+    digest_of(b, bl, d);
+    m = pre_prepare(p, view, seq, d, b, bl, &len);
+    deliver(f, f->r, p, m, len);
+    m = vote_msg(EVOTE__V1__KIND__KIND_PREPARE, o[0], view, seq, d, &len);
+    deliver(f, f->r, o[0], m, len);
+    m = vote_msg(EVOTE__V1__KIND__KIND_COMMIT, o[0], view, seq, d, &len);
+    deliver(f, f->r, o[0], m, len);
+    m = vote_msg(EVOTE__V1__KIND__KIND_COMMIT, o[1], view, seq, d, &len);
+    deliver(f, f->r, o[1], m, len);
+    assert_true(find_type(&f->acts, REPLICA_ACT_EXECUTE) >= 0);
+    assert_int_equal(replica_last_executed(f->r), seq);
+    free(b);
+}
+
 /* ------------------------------------------------------------ normal case */
 
 static void test_pre_prepare_from_primary_makes_backup_broadcast_prepare(void **state)
@@ -1114,8 +1167,8 @@ static void test_verdict_after_a_view_change_prepares_nothing(void **state)
     primary_pre_prepares(f);
     replica_on_pending(f->r, 1); /* requests wait: the view timer runs */
     take(f->r, &f->acts);
-    replica_on_timer(f->r, REPLICA_TIMER_VIEW);
-    take(f->r, &f->acts);
+    view_timer_runs_out(f, f->r); /* the proposal is being checked: T more, once */
+    fire(f, f->r, REPLICA_TIMER_VIEW);
     assert_true(replica_in_view_change(f->r));
     actions_clear(&f->acts);
     replica_on_batch_validated(f->r, 1, f->digest, 1);
@@ -1257,6 +1310,34 @@ static void test_stale_votes_get_the_stable_proof_once_per_peer(void **state)
     assert_int_equal(helped, 3);
 }
 
+/* Restarted on a checkpoint seq that is not stable yet: the replica signs
+ * its CHECKPOINT again (the one sent before the crash may be lost with the
+ * others' memory; if all stopped at the top of the window, nothing else
+ * could move it). */
+static void test_restart_on_a_checkpoint_seq_signs_it_again(void **state)
+{
+    fixture *f = *state;
+    replica_restore rs = {0};
+    Evote__V1__Checkpoint *c;
+    replica *r;
+    int at;
+
+    rs.last_executed = K_SMALL;
+    memset(rs.last_hash, 0xcd, sizeof rs.last_hash);
+    r = new_replica_k(&rs, K_SMALL);
+    replica_start(r);
+    take(r, &f->acts);
+    at = find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_CHECKPOINT);
+    assert_true(at >= 0);
+    c = sent_body(&f->acts.a[at], &evote__v1__checkpoint__descriptor);
+    assert_non_null(c);
+    assert_int_equal(c->seq, K_SMALL);
+    assert_memory_equal(c->state_digest.data, rs.last_hash, CRYPTO_HASH_LEN);
+    evote__v1__checkpoint__free_unpacked(c, NULL);
+    actions_clear(&f->acts);
+    replica_destroy(&r);
+}
+
 /* ------------------------------------------------------------ view change */
 
 static void test_view_timer_firing_broadcasts_view_change(void **state)
@@ -1268,8 +1349,8 @@ static void test_view_timer_firing_broadcasts_view_change(void **state)
     primary_pre_prepares(f); /* a request is waiting: the view timer runs */
     at = find_type(&f->acts, REPLICA_ACT_SET_TIMER);
     assert_true(at >= 0);
-    replica_on_timer(f->r, REPLICA_TIMER_VIEW);
-    take(f->r, &f->acts);
+    view_timer_runs_out(f, f->r); /* T, and T more: the primary did propose */
+    fire(f, f->r, REPLICA_TIMER_VIEW);
     at = find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE);
     assert_true(at >= 0);
     vc = sent_body(&f->acts.a[at], &evote__v1__view_change__descriptor);
@@ -1322,6 +1403,318 @@ static void test_new_view_with_fewer_than_2f_plus_1_view_changes_is_dropped(void
     assert_false(replica_in_view_change(f->r));
     assert_true(find_type(&f->acts, REPLICA_ACT_VIEW_CHANGED) >= 0);
     assert_int_equal(stats_of(f->r).view_changes, 1);
+}
+
+/* ------------------------------------------------------------- view timer */
+
+/* A primary that sends nothing while requests wait: the backup waits T
+ * (default 1000 ms: a quarter, then the rest) and asks for view 1. What the
+ * primary sends besides proposals — a checkpoint, votes — is no progress. */
+static void test_silent_primary_is_left_after_one_timeout(void **state)
+{
+    fixture *f = *state;
+    uint8_t d[CRYPTO_HASH_LEN] = {7}, *m;
+    size_t len;
+
+    replica_on_pending(f->r, 1);
+    take(f->r, &f->acts);
+    assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_VIEW), 250);
+    fire(f, f->r, REPLICA_TIMER_VIEW);
+    assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_VIEW), 750);
+    assert_int_equal(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE), -1);
+    m = checkpoint_msg(0, 64, d, &len);
+    deliver(f, f->r, 0, m, len);
+    m = vote_msg(EVOTE__V1__KIND__KIND_COMMIT, 0, 0, 1, d, &len); /* one replica alone: not f+1 */
+    deliver(f, f->r, 0, m, len);
+    fire(f, f->r, REPLICA_TIMER_VIEW);
+    assert_true(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE) >= 0);
+    assert_true(replica_in_view_change(f->r));
+    assert_int_equal(replica_view(f->r), 1);
+}
+
+/* The view timer is extended when the seq it waits for moves (the
+ * primary's PRE-PREPARE arrives, even while its batch is being checked;
+ * it prepares) or when f+1 others commit newer seqs — each time only for
+ * new evidence, and at most 3 times for one seq in one view: a primary
+ * that proposes but lets nothing commit is left after 4T. */
+static void test_progress_extends_the_view_timer_at_most_three_times(void **state)
+{
+    fixture *f = *state;
+    uint8_t d[CRYPTO_HASH_LEN] = {9}, *m;
+    size_t len;
+
+    replica_on_pending(f->r, 1);
+    take(f->r, &f->acts);
+    fire(f, f->r, REPLICA_TIMER_VIEW); /* quarter */
+    validate_answer = REPLICA_VALIDATE_LATER;
+    primary_pre_prepares(f); /* arrives, being checked */
+    fire(f, f->r, REPLICA_TIMER_VIEW);
+    assert_int_equal(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE), -1);
+    assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_VIEW), 1000); /* extension 1 */
+    replica_on_batch_validated(f->r, 1, f->digest, 1);
+    take(f->r, &f->acts);
+    vote_from(f, EVOTE__V1__KIND__KIND_PREPARE, 2, f->digest); /* prepared */
+    assert_true(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_COMMIT) >= 0);
+    fire(f, f->r, REPLICA_TIMER_VIEW);
+    assert_int_equal(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE), -1);
+    assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_VIEW), 1000); /* extension 2 */
+    /* Replicas 2 and 3 commit seq 5 (f+1 others): the cluster goes on. */
+    m = vote_msg(EVOTE__V1__KIND__KIND_COMMIT, 2, 0, 5, d, &len);
+    deliver(f, f->r, 2, m, len);
+    m = vote_msg(EVOTE__V1__KIND__KIND_COMMIT, 3, 0, 5, d, &len);
+    deliver(f, f->r, 3, m, len);
+    fire(f, f->r, REPLICA_TIMER_VIEW);
+    assert_int_equal(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE), -1);
+    assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_VIEW), 1000); /* extension 3 */
+    /* More evidence, but the budget for seq 1 in view 0 is spent. */
+    m = vote_msg(EVOTE__V1__KIND__KIND_COMMIT, 2, 0, 6, d, &len);
+    deliver(f, f->r, 2, m, len);
+    m = vote_msg(EVOTE__V1__KIND__KIND_COMMIT, 3, 0, 6, d, &len);
+    deliver(f, f->r, 3, m, len);
+    fire(f, f->r, REPLICA_TIMER_VIEW);
+    assert_true(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE) >= 0);
+}
+
+/* Each extension needs new evidence (a PRE-PREPARE already there counts
+ * the first time): the same progress counts once at most. */
+static void test_progress_counts_once_for_the_view_timer(void **state)
+{
+    fixture *f = *state;
+
+    primary_pre_prepares(f); /* waiting for seq 1 starts here, with its PRE-PREPARE in */
+    replica_on_pending(f->r, 1);
+    take(f->r, &f->acts);
+    view_timer_runs_out(f, f->r);
+    assert_int_equal(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE), -1);
+    assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_VIEW), 1000);
+    fire(f, f->r, REPLICA_TIMER_VIEW); /* nothing new since */
+    assert_true(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE) >= 0);
+}
+
+static void test_prepared_extends_the_view_timer_once(void **state)
+{
+    fixture *f = *state;
+
+    primary_pre_prepares(f);
+    vote_from(f, EVOTE__V1__KIND__KIND_PREPARE, 2, f->digest); /* prepared during the wait */
+    view_timer_runs_out(f, f->r);
+    assert_int_equal(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE), -1);
+    fire(f, f->r, REPLICA_TIMER_VIEW); /* no commit in T more */
+    assert_true(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE) >= 0);
+}
+
+/* f+1 others COMMIT far ahead (beyond our window: we restarted, or lag):
+ * this replica is behind, not facing a faulty primary. It asks a peer for
+ * blocks instead of asking alone for a view nobody else wants. */
+static void test_laggard_probes_for_blocks_instead_of_changing_view(void **state)
+{
+    fixture *f = *state;
+    uint8_t d[CRYPTO_HASH_LEN] = {3}, *m;
+    size_t len;
+
+    replica_on_pending(f->r, 1);
+    take(f->r, &f->acts);
+    fire(f, f->r, REPLICA_TIMER_VIEW);
+    m = vote_msg(EVOTE__V1__KIND__KIND_COMMIT, 2, 0, 3 * WINDOW, d, &len);
+    deliver(f, f->r, 2, m, len);
+    m = vote_msg(EVOTE__V1__KIND__KIND_COMMIT, 0, 0, 3 * WINDOW, d, &len);
+    deliver(f, f->r, 0, m, len);
+    fire(f, f->r, REPLICA_TIMER_VIEW);
+    assert_int_equal(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE), -1);
+    assert_true(find_msg(&f->acts, REPLICA_ACT_SEND, EVOTE__V1__KIND__KIND_STATE_REQUEST) >= 0);
+    assert_false(replica_in_view_change(f->r));
+    /* Nothing new from them in the next T: now it is the primary. */
+    fire(f, f->r, REPLICA_TIMER_VIEW);
+    assert_true(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE) >= 0);
+}
+
+/* A restarted replica first asks a peer what it missed; until that probe
+ * is over (answered, or timed out) its view timer waits. */
+static void test_restarted_replica_probes_before_suspecting_the_primary(void **state)
+{
+    fixture *f = *state;
+    replica_restore rs = {0};
+    replica *r;
+
+    rs.last_executed = 5;
+    memset(rs.last_hash, 0xab, sizeof rs.last_hash);
+    r = new_replica(&rs);
+    replica_start(r);
+    take(r, &f->acts);
+    assert_true(find_msg(&f->acts, REPLICA_ACT_SEND, EVOTE__V1__KIND__KIND_STATE_REQUEST) >= 0);
+    replica_on_pending(r, 1);
+    take(r, &f->acts);
+    view_timer_runs_out(f, r);
+    assert_int_equal(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE), -1);
+    assert_false(replica_in_view_change(r));
+    fire(f, r, REPLICA_TIMER_FETCH); /* no peer answered: the probe is over */
+    fire(f, r, REPLICA_TIMER_VIEW);
+    assert_true(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE) >= 0);
+    actions_clear(&f->acts);
+    replica_destroy(&r);
+}
+
+/* Leaving a view doubles T; the new view's executions do not reset it:
+ * only 32 executions in a row within T/4 halve it (and never below the
+ * configured timeout). Retransmissions slow down with T. */
+static void test_timeout_doubles_per_view_and_decays_after_a_timely_run(void **state)
+{
+    fixture *f = *state;
+    const uint32_t vcs[3] = {0, 2, 3};
+    uint8_t *m;
+    size_t len;
+
+    replica_on_pending(f->r, 1);
+    take(f->r, &f->acts);
+    view_timer_runs_out(f, f->r); /* view 1 asked for: T = 2000 */
+    assert_true(replica_in_view_change(f->r));
+    fire(f, f->r, REPLICA_TIMER_RETRANSMIT);
+    assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_RETRANSMIT), 1000);
+    m = new_view_msg(2, 2, vcs, 3, &len); /* view 2 (primary 2) starts */
+    deliver(f, f->r, 2, m, len);
+    assert_int_equal(replica_view(f->r), 2);
+    assert_false(replica_in_view_change(f->r));
+    assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_VIEW), 500);
+    for (uint64_t s = 1; s <= 31; s++) {
+        agree(f, 2, s);
+        assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_VIEW), 500); /* still 2000 / 4 */
+    }
+    agree(f, 2, 32);
+    assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_VIEW), 250); /* halved: 1000 / 4 */
+    /* A late execution breaks the run. */
+    fire(f, f->r, REPLICA_TIMER_VIEW); /* the quarter passes */
+    agree(f, 2, 33);
+    assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_VIEW), 250);
+    for (uint64_t s = 34; s <= 70; s++)
+        agree(f, 2, s);
+    assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_VIEW), 250); /* never below the configured T */
+}
+
+/* A VIEW-CHANGE for new_view from signer (empty), as a PeerMessage. */
+static uint8_t *view_change_msg(uint32_t signer, uint64_t new_view, size_t *len)
+{
+    Evote__V1__Envelope *e = empty_view_change(signer, new_view);
+    size_t el = evote__v1__envelope__get_packed_size(e);
+    uint8_t *eb = malloc(el), *out;
+
+    assert_non_null(eb);
+    evote__v1__envelope__pack(e, eb);
+    out = wrap(eb, el, NULL, 0, len);
+    free(eb);
+    evote__v1__envelope__free_unpacked(e, NULL);
+    return out;
+}
+
+/* Replica ME asks for view 2 with replicas 0 and 2 (2f+1: the wait for the
+ * NEW-VIEW runs). */
+static void three_ask_for_view_2(fixture *f)
+{
+    uint8_t *m;
+    size_t len;
+
+    replica_on_pending(f->r, 1);
+    take(f->r, &f->acts);
+    view_timer_runs_out(f, f->r); /* asks for view 1 */
+    assert_int_equal(replica_view(f->r), 1);
+    m = view_change_msg(0, 2, &len);
+    deliver(f, f->r, 0, m, len);
+    m = view_change_msg(2, 2, &len); /* f+1 others in view 2: it follows them */
+    deliver(f, f->r, 2, m, len);
+    assert_int_equal(replica_view(f->r), 2);
+    assert_true(replica_in_view_change(f->r));
+    assert_true(timer_delay(&f->acts, REPLICA_TIMER_VIEW) > 0);
+}
+
+/* The new primary (replica 2) asked for view 2 too: it is alive, and its
+ * NEW-VIEW takes two message delays; the wait for it is extended once. */
+static void test_new_view_wait_is_extended_once_for_a_live_primary(void **state)
+{
+    fixture *f = *state;
+
+    three_ask_for_view_2(f);
+    fire(f, f->r, REPLICA_TIMER_VIEW);
+    assert_int_equal(replica_view(f->r), 2);
+    fire(f, f->r, REPLICA_TIMER_VIEW);
+    assert_int_equal(replica_view(f->r), 3);
+    assert_true(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE) >= 0);
+}
+
+/* f+1 others already work in view 2 (PREPAREs of view 2): it started and
+ * this replica missed its NEW-VIEW. It asks them for it and never moves
+ * on alone to view 3. */
+static void test_view_others_work_in_is_not_given_up(void **state)
+{
+    fixture *f = *state;
+    uint8_t d[CRYPTO_HASH_LEN] = {5}, *m;
+    size_t len;
+    int at;
+
+    three_ask_for_view_2(f);
+    m = vote_msg(EVOTE__V1__KIND__KIND_PREPARE, 0, 2, 1, d, &len);
+    deliver(f, f->r, 0, m, len);
+    at = find_msg(&f->acts, REPLICA_ACT_SEND, EVOTE__V1__KIND__KIND_STATE_REQUEST);
+    assert_true(at >= 0);
+    assert_int_equal(f->acts.a[at].to, 0); /* it answers with its NEW-VIEW */
+    m = vote_msg(EVOTE__V1__KIND__KIND_PREPARE, 3, 2, 1, d, &len);
+    deliver(f, f->r, 3, m, len);
+    for (int i = 0; i < 5; i++) {
+        fire(f, f->r, REPLICA_TIMER_FETCH);
+        fire(f, f->r, REPLICA_TIMER_VIEW);
+        assert_int_equal(replica_view(f->r), 2);
+    }
+    assert_int_equal(stats_of(f->r).by_kind_sent[EVOTE__V1__KIND__KIND_VIEW_CHANGE], 2); /* views 1 and 2 */
+}
+
+/* An idle replica (nothing waits) asks a peer for anything newer every 16
+ * retransmit periods (8 s by default): otherwise one that fell behind on an
+ * idle cluster would never learn it. Once something waits, the usual
+ * period is back. */
+static void test_idle_replica_probes_a_peer_now_and_then(void **state)
+{
+    fixture *f = *state;
+
+    replica_on_pending(f->r, 0);
+    take(f->r, &f->acts);
+    fire(f, f->r, REPLICA_TIMER_RETRANSMIT);
+    assert_true(find_msg(&f->acts, REPLICA_ACT_SEND, EVOTE__V1__KIND__KIND_STATE_REQUEST) >= 0);
+    assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_RETRANSMIT), 8000);
+    replica_on_pending(f->r, 1);
+    take(f->r, &f->acts);
+    assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_RETRANSMIT), 500);
+}
+
+/* The NEW-VIEW that goes with an answer to a state request (the asker may
+ * not know the view) is not sent twice for the same question: idle
+ * replicas ask every few seconds, and a NEW-VIEW can be megabytes. */
+static size_t new_views_sent_for(fixture *f, uint32_t asker, uint64_t from_height)
+{
+    Evote__V1__StateRequest q = EVOTE__V1__STATE_REQUEST__INIT;
+    uint8_t *m;
+    size_t len;
+
+    q.chain_id.data = chain_id;
+    q.chain_id.len = CRYPTO_CHAIN_ID_LEN;
+    q.from_height = from_height;
+    q.replica = asker;
+    m = peer_msg(EVOTE__V1__KIND__KIND_STATE_REQUEST, &q.base, asker, 0, NULL, 0, &len);
+    deliver(f, f->r, asker, m, len);
+    return count_sends(&f->acts, asker, EVOTE__V1__KIND__KIND_NEW_VIEW);
+}
+
+static void test_new_view_is_not_resent_for_the_same_question(void **state)
+{
+    fixture *f = *state;
+    const uint32_t vcs[3] = {0, 2, 3};
+    uint8_t *m;
+    size_t len;
+
+    m = new_view_msg(2, 2, vcs, 3, &len);
+    deliver(f, f->r, 2, m, len);
+    assert_int_equal(replica_view(f->r), 2);
+    assert_int_equal(new_views_sent_for(f, 3, 1), 1);
+    assert_int_equal(new_views_sent_for(f, 3, 1), 0);
+    assert_int_equal(new_views_sent_for(f, 0, 1), 1); /* another asker */
+    assert_int_equal(new_views_sent_for(f, 3, 2), 1); /* another question */
 }
 
 /* ------------------------------------------------------ crash and restart */
@@ -1459,9 +1852,21 @@ int main(void)
         T(test_verdict_after_a_view_change_prepares_nothing),
         T(test_checkpoint_becomes_stable_at_2f_plus_1_and_moves_window),
         T(test_stale_votes_get_the_stable_proof_once_per_peer),
+        T(test_restart_on_a_checkpoint_seq_signs_it_again),
         T(test_view_timer_firing_broadcasts_view_change),
         T(test_new_view_from_non_primary_is_dropped),
         T(test_new_view_with_fewer_than_2f_plus_1_view_changes_is_dropped),
+        T(test_silent_primary_is_left_after_one_timeout),
+        T(test_progress_extends_the_view_timer_at_most_three_times),
+        T(test_progress_counts_once_for_the_view_timer),
+        T(test_prepared_extends_the_view_timer_once),
+        T(test_laggard_probes_for_blocks_instead_of_changing_view),
+        T(test_restarted_replica_probes_before_suspecting_the_primary),
+        T(test_timeout_doubles_per_view_and_decays_after_a_timely_run),
+        T(test_new_view_wait_is_extended_once_for_a_live_primary),
+        T(test_view_others_work_in_is_not_given_up),
+        T(test_idle_replica_probes_a_peer_now_and_then),
+        T(test_new_view_is_not_resent_for_the_same_question),
         T(test_persist_meta_precedes_prepare_and_restored_replica_keeps_its_vote),
         T(test_corrupt_meta_is_refused),
         T(test_state_request_yields_serve_blocks),
