@@ -614,7 +614,10 @@ void check_prepared(replica *r, entry *e)
     free(e->proof_batch);
     e->proof = bytes;
     e->proof_len = len;
-    e->proof_batch = dup_bytes(e->batch, e->batch_len);
+    /* Prepared on a digest whose batch this replica lacks (a NEW-VIEW's
+     * re-proposal with the batch not attached): no batch, not an empty
+     * one, or a later view would re-propose and execute "it". */
+    e->proof_batch = e->batch != NULL ? dup_bytes(e->batch, e->batch_len) : NULL;
     e->proof_batch_len = e->proof_batch ? e->batch_len : 0;
     e->has_proof = 1;
     e->proof_view = r->view;

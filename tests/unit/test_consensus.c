@@ -1717,6 +1717,113 @@ static void test_new_view_is_not_resent_for_the_same_question(void **state)
     assert_int_equal(new_views_sent_for(f, 3, 2), 1); /* another question */
 }
 
+/* An agreement message's bare Envelope (for proofs). Out: malloc'ed. */
+static Evote__V1__Envelope *agreement_envelope(Evote__V1__Kind kind, uint32_t signer, uint64_t view, uint64_t seq,
+                                               const uint8_t digest[CRYPTO_HASH_LEN])
+{
+    Evote__V1__PeerMessage *pm;
+    Evote__V1__Envelope *e;
+    size_t len;
+    uint8_t *m = agreement_msg(kind, signer, signer, chain_id, view, seq, digest, 0, NULL, 0, &len);
+
+    pm = evote__v1__peer_message__unpack(NULL, len, m);
+    assert_non_null(pm);
+    e = evote__v1__envelope__unpack(NULL, pm->envelope.len, pm->envelope.data);
+    assert_non_null(e);
+    evote__v1__peer_message__free_unpacked(pm, NULL);
+    free(m);
+    return e;
+}
+
+/* A NEW-VIEW for `view` from its primary whose V holds empty VIEW-CHANGEs
+ * from vc_signers plus, from `prover`, one carrying the prepared
+ * certificate (PRE-PREPARE of proof_view's primary, PREPAREs of p1 and p2)
+ * for (proof_view, seq 1, digest); O re-proposes digest at seq 1, the batch
+ * not attached. Out: malloc'ed PeerMessage. */
+static uint8_t *new_view_reproposing(uint64_t view, uint32_t prover, const uint32_t *vc_signers, size_t n_vc,
+                                     uint64_t proof_view, uint32_t p1, uint32_t p2,
+                                     const uint8_t digest[CRYPTO_HASH_LEN], size_t *len)
+{
+    Evote__V1__NewView nv = EVOTE__V1__NEW_VIEW__INIT;
+    Evote__V1__ViewChange vc = EVOTE__V1__VIEW_CHANGE__INIT;
+    Evote__V1__PreparedProof pp = EVOTE__V1__PREPARED_PROOF__INIT, *ppp = &pp;
+    Evote__V1__Envelope *vcs[N], *prep[2], *o;
+    uint32_t primary = (uint32_t)(view % N);
+    uint8_t *bytes, *out;
+    size_t blen;
+
+    pp.pre_prepare = agreement_envelope(EVOTE__V1__KIND__KIND_PRE_PREPARE, (uint32_t)(proof_view % N), proof_view,
+                                        1, digest);
+    prep[0] = agreement_envelope(EVOTE__V1__KIND__KIND_PREPARE, p1, proof_view, 1, digest);
+    prep[1] = agreement_envelope(EVOTE__V1__KIND__KIND_PREPARE, p2, proof_view, 1, digest);
+    pp.n_prepares = 2;
+    pp.prepares = prep;
+    vc.chain_id.data = chain_id;
+    vc.chain_id.len = CRYPTO_CHAIN_ID_LEN;
+    vc.new_view = view;
+    vc.n_prepared = 1;
+    vc.prepared = &ppp;
+    vc.replica = prover;
+    bytes = seal(EVOTE__V1__KIND__KIND_VIEW_CHANGE, &vc.base, prover, 0, &blen);
+    vcs[0] = evote__v1__envelope__unpack(NULL, blen, bytes);
+    assert_non_null(vcs[0]);
+    free(bytes);
+    for (size_t i = 0; i < n_vc; i++)
+        vcs[1 + i] = empty_view_change(vc_signers[i], view);
+    o = agreement_envelope(EVOTE__V1__KIND__KIND_PRE_PREPARE, primary, view, 1, digest);
+    nv.chain_id.data = chain_id;
+    nv.chain_id.len = CRYPTO_CHAIN_ID_LEN;
+    nv.view = view;
+    nv.n_view_changes = 1 + n_vc;
+    nv.view_changes = vcs;
+    nv.n_pre_prepares = 1;
+    nv.pre_prepares = &o;
+    nv.replica = primary;
+    out = peer_msg(EVOTE__V1__KIND__KIND_NEW_VIEW, &nv.base, primary, 0, NULL, 0, len);
+    for (size_t i = 0; i < 1 + n_vc; i++)
+        evote__v1__envelope__free_unpacked(vcs[i], NULL);
+    evote__v1__envelope__free_unpacked(o, NULL);
+    evote__v1__envelope__free_unpacked(pp.pre_prepare, NULL);
+    evote__v1__envelope__free_unpacked(prep[0], NULL);
+    evote__v1__envelope__free_unpacked(prep[1], NULL);
+    return out;
+}
+
+/* A seq prepared in a NEW-VIEW's re-proposal whose batch this replica never
+ * got, then re-proposed again (batch still not attached) and committed:
+ * the replica fetches the block; it never executes an empty batch under
+ * the certificate of another (it did: the prepared certificate kept an
+ * empty copy of the missing batch, which the next view took for it). */
+static void test_prepared_without_its_batch_is_fetched_not_executed_empty(void **state)
+{
+    fixture *f = *state;
+    const uint32_t v2[2] = {2, 3}, v3[2] = {0, 3};
+    uint8_t *m;
+    size_t len;
+
+    /* View 2 re-proposes seq 1 (prepared in view 0 by 0, 2, 3; ME never saw it). */
+    m = new_view_reproposing(2, 0, v2, 2, 0, 2, 3, f->digest, &len);
+    deliver(f, f->r, 2, m, len);
+    assert_int_equal(replica_view(f->r), 2);
+    assert_true(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_PREPARE) >= 0);
+    m = vote_msg(EVOTE__V1__KIND__KIND_PREPARE, 3, 2, 1, f->digest, &len);
+    deliver(f, f->r, 3, m, len); /* prepared in view 2, without the batch */
+    assert_true(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_COMMIT) >= 0);
+    /* View 3 re-proposes it (2's certificate from view 2), batch not attached. */
+    m = new_view_reproposing(3, 2, v3, 2, 2, ME, 3, f->digest, &len);
+    deliver(f, f->r, 3, m, len);
+    assert_int_equal(replica_view(f->r), 3);
+    m = vote_msg(EVOTE__V1__KIND__KIND_PREPARE, 0, 3, 1, f->digest, &len);
+    deliver(f, f->r, 0, m, len);
+    m = vote_msg(EVOTE__V1__KIND__KIND_COMMIT, 0, 3, 1, f->digest, &len);
+    deliver(f, f->r, 0, m, len);
+    m = vote_msg(EVOTE__V1__KIND__KIND_COMMIT, 3, 3, 1, f->digest, &len);
+    deliver(f, f->r, 3, m, len); /* committed */
+    assert_int_equal(find_type(&f->acts, REPLICA_ACT_EXECUTE), -1);
+    assert_int_equal(replica_last_executed(f->r), 0);
+    assert_true(find_msg(&f->acts, REPLICA_ACT_SEND, EVOTE__V1__KIND__KIND_STATE_REQUEST) >= 0);
+}
+
 /* ------------------------------------------------------ crash and restart */
 
 static void test_persist_meta_precedes_prepare_and_restored_replica_keeps_its_vote(void **state)
@@ -1867,6 +1974,7 @@ int main(void)
         T(test_view_others_work_in_is_not_given_up),
         T(test_idle_replica_probes_a_peer_now_and_then),
         T(test_new_view_is_not_resent_for_the_same_question),
+        T(test_prepared_without_its_batch_is_fetched_not_executed_empty),
         T(test_persist_meta_precedes_prepare_and_restored_replica_keeps_its_vote),
         T(test_corrupt_meta_is_refused),
         T(test_state_request_yields_serve_blocks),
