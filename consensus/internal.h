@@ -115,9 +115,9 @@ struct replica {
     uint64_t *nv_sent_from; /*     asked for state from that height (not resent for the same) */
 
     /* The view timer and its back-off (see "timers" in replica.c). */
-    uint32_t timeout_ms;      /* T: doubles per view left or slow wait, halves after a timely stretch */
+    uint32_t timeout_ms;      /* T: doubles per view left or wait past T/2, halves after a timely stretch */
     uint32_t timely_run;      /* executions in a row that came within T/4 of the wait's start */
-    int view_timer_early;     /* the view timer runs its first quarter (T/4) */
+    int view_timer_stage;     /* the current wait: 0 before T/4, 1 before T/2, 2 past T/2 */
     uint64_t vt_seq;          /* the seq the view timer waits for, in this view (0: none) */
     int vt_level;             /* the progress of vt_seq already credited (progress_of) */
     uint32_t vt_extensions;   /* extensions granted for vt_seq in this view */

@@ -1300,14 +1300,15 @@ static void on_state_response(replica *r, msg *m)
  *
  * 1. A back-off that decays slowly (backoff, executed_in_time). T doubles
  *    when this replica leaves a view for a higher one, and when a wait
- *    needed an extension because the seq was moving but slowly (rule 2;
- *    once per seq): the cluster is slower than T. Up to TIMEOUT_MAX times
- *    the configured timeout. Progress does not bring it straight back: T
- *    halves, never below the configured timeout, only after DECAY_RUN
- *    executions in a row that each came within T/4 of the wait's start
- *    (the halved T then still has twice the margin those blocks needed).
- *    The timer runs in two steps, T/4 then the rest, to tell. Under a load
- *    that makes blocks take 3 s, T climbs to 4 s and stays there.
+ *    ended by an execution lasted more than T/2 (extended or not): T was
+ *    tight for the cluster's pace, and is raised before it fails, not
+ *    after. Up to TIMEOUT_MAX times the configured timeout. Progress does
+ *    not bring it straight back: T halves, never below the configured
+ *    timeout, only after DECAY_RUN executions in a row that each came
+ *    within T/4 of the wait's start (the halved T still has twice the
+ *    margin those blocks needed); waits between T/4 and T/2 change
+ *    nothing. The timer runs in steps (T/4, T/2, T) to tell. Under a load
+ *    that makes blocks take 3 s, T climbs to 8 s and stays there.
  *
  * 2. Visible progress extends the wait, boundedly (extend_view_timer).
  *    When T runs out, the replica looks for evidence that the seq it waits
@@ -1366,7 +1367,7 @@ void view_timer_forget(replica *r)
     r->vt_level = 0;
     r->vt_extensions = 0;
     r->vt_live = 0;
-    r->view_timer_early = 0;
+    r->view_timer_stage = 0;
     r->vc_extended = 0;
     memset(r->peer_commit, 0, r->cfg.n * sizeof *r->peer_commit);
 }
@@ -1453,20 +1454,25 @@ static void arm_view_timer(replica *r)
         r->vt_level = level;
     }
     r->vt_live = committing_seq(r);
-    r->view_timer_early = 1;
+    r->view_timer_stage = 0;
     set_timer(r, REPLICA_TIMER_VIEW, r->timeout_ms / 4 ? r->timeout_ms / 4 : 1);
     r->view_timer_on = 1;
 }
 
-/* An execution ended a wait: was it timely (within T/4)? DECAY_RUN timely
- * ones in a row halve T. */
+/* An execution ended a wait. Within T/4: timely, and DECAY_RUN timely
+ * ones in a row halve T. Past T/2 (extended or not): T was tight for this
+ * cluster's pace, the next waits get 2T. In between: neither. */
 static void executed_in_time(replica *r)
 {
-    if (!r->view_timer_early) {
+    int stage = r->view_timer_stage;
+
+    r->view_timer_stage = 0;
+    if (stage > 0) {
         r->timely_run = 0;
+        if (stage > 1)
+            backoff(r);
         return;
     }
-    r->view_timer_early = 0;
     if (++r->timely_run < DECAY_RUN)
         return;
     r->timely_run = 0;
@@ -1491,11 +1497,6 @@ static int extend_view_timer(replica *r)
         return 0;
     if (level > r->vt_level)
         r->vt_level = level;
-    /* The cluster is slower than T: the next waits get twice as long, as
-     * after a view change but without one (once per seq; this wait keeps
-     * its length, which bounds it). A lag of our own is no reason. */
-    if (moved && r->vt_extensions == 0)
-        backoff(r);
     r->vt_extensions++;
     r->vt_live = live;
     if (ahead && !r->fetching) { /* we lag: ask a peer for what it has (certificates: nothing trusted) */
@@ -1517,7 +1518,7 @@ void update_timers(replica *r)
         } else if (!w && r->view_timer_on) {
             cancel_timer(r, REPLICA_TIMER_VIEW);
             r->view_timer_on = 0;
-            r->view_timer_early = 0;
+            r->view_timer_stage = 0;
         }
     }
     if ((w || r->status == STATUS_VIEW_CHANGE) && (!r->retransmit_on || r->retransmit_idle)) {
@@ -1603,9 +1604,10 @@ void replica_on_timer(replica *r, replica_timer t)
             break;
         r->view_timer_on = 0;
         if (r->status == STATUS_NORMAL) {
-            if (r->view_timer_early) { /* T/4 passed: the rest of T */
-                r->view_timer_early = 0;
-                set_timer(r, REPLICA_TIMER_VIEW, r->timeout_ms - r->timeout_ms / 4);
+            if (r->view_timer_stage < 2) { /* T/4, then T/2 passed: on to T/2, then T */
+                uint32_t T = r->timeout_ms;
+                set_timer(r, REPLICA_TIMER_VIEW, r->view_timer_stage == 0 ? T / 2 - T / 4 : T - T / 2);
+                r->view_timer_stage++;
                 r->view_timer_on = 1;
                 break;
             }

@@ -527,12 +527,22 @@ static long timer_delay(const actions *x, replica_timer t)
     return d;
 }
 
-/* The view timer runs out (its first quarter, then the rest): pops the
- * actions of the second firing. */
+/* The view timer passes T/4, then T/2 (its steps: nothing but the next
+ * step happens). */
+static void view_timer_past_half(fixture *f, replica *r)
+{
+    for (int i = 0; i < 2; i++) {
+        fire(f, r, REPLICA_TIMER_VIEW);
+        assert_int_equal(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE), -1);
+        assert_true(timer_delay(&f->acts, REPLICA_TIMER_VIEW) > 0);
+    }
+}
+
+/* The view timer runs out (T/4, T/2, then T): pops the actions of the last
+ * firing. */
 static void view_timer_runs_out(fixture *f, replica *r)
 {
-    fire(f, r, REPLICA_TIMER_VIEW);
-    assert_int_equal(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE), -1);
+    view_timer_past_half(f, r);
     fire(f, r, REPLICA_TIMER_VIEW);
 }
 
@@ -1420,7 +1430,9 @@ static void test_silent_primary_is_left_after_one_timeout(void **state)
     take(f->r, &f->acts);
     assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_VIEW), 250);
     fire(f, f->r, REPLICA_TIMER_VIEW);
-    assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_VIEW), 750);
+    assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_VIEW), 250);
+    fire(f, f->r, REPLICA_TIMER_VIEW);
+    assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_VIEW), 500);
     assert_int_equal(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE), -1);
     m = checkpoint_msg(0, 64, d, &len);
     deliver(f, f->r, 0, m, len);
@@ -1445,7 +1457,7 @@ static void test_progress_extends_the_view_timer_at_most_three_times(void **stat
 
     replica_on_pending(f->r, 1);
     take(f->r, &f->acts);
-    fire(f, f->r, REPLICA_TIMER_VIEW); /* quarter */
+    view_timer_past_half(f, f->r);
     validate_answer = REPLICA_VALIDATE_LATER;
     primary_pre_prepares(f); /* arrives, being checked */
     fire(f, f->r, REPLICA_TIMER_VIEW);
@@ -1514,7 +1526,7 @@ static void test_laggard_probes_for_blocks_instead_of_changing_view(void **state
 
     replica_on_pending(f->r, 1);
     take(f->r, &f->acts);
-    fire(f, f->r, REPLICA_TIMER_VIEW);
+    view_timer_past_half(f, f->r);
     m = vote_msg(EVOTE__V1__KIND__KIND_COMMIT, 2, 0, 3 * WINDOW, d, &len);
     deliver(f, f->r, 2, m, len);
     m = vote_msg(EVOTE__V1__KIND__KIND_COMMIT, 0, 0, 3 * WINDOW, d, &len);
@@ -1556,7 +1568,8 @@ static void test_restarted_replica_probes_before_suspecting_the_primary(void **s
 
 /* Leaving a view doubles T; the new view's executions do not reset it:
  * only 32 executions in a row within T/4 halve it (and never below the
- * configured timeout). Retransmissions slow down with T. */
+ * configured timeout); one past T/2 doubles it. Retransmissions slow down
+ * with T. */
 static void test_timeout_doubles_per_view_and_decays_after_a_timely_run(void **state)
 {
     fixture *f = *state;
@@ -1588,6 +1601,10 @@ static void test_timeout_doubles_per_view_and_decays_after_a_timely_run(void **s
     for (uint64_t s = 34; s <= 70; s++)
         agree(f, 2, s);
     assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_VIEW), 250); /* never below the configured T */
+    /* A block that came after T/2: T was tight, it doubles. */
+    view_timer_past_half(f, f->r);
+    agree(f, 2, 71);
+    assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_VIEW), 500);
 }
 
 /* A VIEW-CHANGE for new_view from signer (empty), as a PeerMessage. */
