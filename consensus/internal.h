@@ -129,6 +129,8 @@ struct replica {
     /* Timers as this replica believes them armed. */
     int view_timer_on, retransmit_on, fetch_on;
     int retransmit_idle;      /* the retransmit timer runs its slow idle period (IDLE_PROBE) */
+    uint32_t retransmit_now;  /* retransmit period: doubles while stuck, the setting again on progress */
+    uint32_t fetch_now;       /* state transfer retry: doubles while no answer helps, idem */
     uint64_t retransmit_mark; /* last_executed at the previous retransmit tick */
     int pending;            /* the mempool has requests waiting */
 
