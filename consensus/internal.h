@@ -138,8 +138,9 @@ struct replica {
     uint64_t fetch_target;  /* a seq known committed (0: none) */
     int fetching;
     int probing;            /* after a restart: ask for anything newer */
-    int recovering;         /* restarted, first state probe not finished: not yet fit to
-                               judge the primary (the view timer waits) */
+    int recovering;         /* restarted, not yet heard from 2f others: not yet fit to
+                               judge the primary alone (the view timer waits) */
+    uint8_t heard[REPLICA_MAX_N]; /* while recovering: who sent a valid message since the start */
     uint32_t fetch_peer;
 
     /* Actions waiting to be popped (a FIFO). */

@@ -1169,7 +1169,6 @@ void want_blocks(replica *r, uint64_t through)
 static void fetch_done(replica *r)
 {
     r->probing = 0;
-    r->recovering = 0;
     r->fetch_now = r->cfg.retransmit_ms;
     r->fetching = 0;
     if (r->fetch_on) {
@@ -1312,13 +1311,15 @@ static void on_state_response(replica *r, msg *m)
  *    look it got new matching PREPAREs or COMMITs for it or committed it
  *    (its batch still to fetch), or f+1 other replicas COMMITted newer
  *    seqs in this view (the cluster goes on and this replica lags behind:
- *    it asks a peer for blocks instead), or it has just restarted and not
- *    yet heard what it missed (replica_start's probe: it cannot tell a
- *    silent primary from its own lag). Then it waits once more as long as
- *    the first wait, at most MAX_EXTENSIONS times for one seq in one view,
- *    each time for something new that only a primary proposing for real
- *    can cause; heartbeats, checkpoints and votes on other seqs are no
- *    progress.
+ *    it asks a peer for blocks instead). Then it waits once more as long
+ *    as the first wait, at most MAX_EXTENSIONS times for one seq in one
+ *    view, each time for something new that only a primary proposing for
+ *    real can cause; heartbeats, checkpoints and votes on other seqs are
+ *    no progress. A replica that has restarted waits, asking peers for
+ *    what it missed, until it has heard from 2f others (a quorum with
+ *    itself): until then it cannot tell a silent primary from its own
+ *    isolation or lag (these waits are not counted; it still joins a view
+ *    change that f+1 others ask for).
  *
  * 3. The wait for a NEW-VIEW (armed once 2f+1 ask for the view) takes two
  *    message delays after the last VIEW-CHANGE the new primary needed: if
@@ -1494,7 +1495,16 @@ static int extend_view_timer(replica *r)
     int moved = level > r->vt_level || (r->vt_extensions == 0 && level > 0);
     int ahead = live > r->vt_live && live > r->last_executed;
 
-    if (r->vt_seq != s || r->vt_extensions >= MAX_EXTENSIONS || (!moved && !ahead && !r->recovering))
+    if (r->recovering) { /* not counted: it has not yet heard from a quorum */
+        if (!r->fetching) {
+            r->probing = 1;
+            send_state_request(r, 0);
+        }
+        set_timer(r, REPLICA_TIMER_VIEW, r->vt_period);
+        r->view_timer_on = 1;
+        return 1;
+    }
+    if (r->vt_seq != s || r->vt_extensions >= MAX_EXTENSIONS || (!moved && !ahead))
         return 0;
     if (level > r->vt_level)
         r->vt_level = level;
@@ -1721,6 +1731,17 @@ void replica_on_message(replica *r, uint32_t from, const uint8_t *bytes, size_t 
         goto out;
     }
     r->stats.by_kind_received[m.kind]++;
+    if (r->recovering && m.signer != r->cfg.id && !r->heard[m.signer]) {
+        /* Restarted: until 2f others (a quorum with us) have shown they
+         * are there and what they do, a silent primary and our own
+         * isolation or lag look the same; we do not ask alone for a view. */
+        uint32_t k = 0;
+        r->heard[m.signer] = 1;
+        for (uint32_t i = 0; i < r->cfg.n; i++)
+            k += r->heard[i];
+        if (k >= 2 * r->f)
+            r->recovering = 0;
+    }
     switch (m.kind) {
     case EVOTE__V1__KIND__KIND_PRE_PREPARE: {
         const Evote__V1__PrePrepare *b = m.body;

@@ -1540,12 +1540,15 @@ static void test_laggard_probes_for_blocks_instead_of_changing_view(void **state
     assert_true(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE) >= 0);
 }
 
-/* A restarted replica first asks a peer what it missed; until that probe
- * is over (answered, or timed out) its view timer waits. */
-static void test_restarted_replica_probes_before_suspecting_the_primary(void **state)
+/* A restarted replica asks its peers what it missed, and does not suspect
+ * the primary on its own before it has heard from 2f others (a quorum with
+ * itself): a silent primary and its own isolation look the same. */
+static void test_restarted_replica_hears_a_quorum_before_suspecting_the_primary(void **state)
 {
     fixture *f = *state;
     replica_restore rs = {0};
+    uint8_t d[CRYPTO_HASH_LEN] = {1}, *m;
+    size_t len;
     replica *r;
 
     rs.last_executed = 5;
@@ -1556,11 +1559,17 @@ static void test_restarted_replica_probes_before_suspecting_the_primary(void **s
     assert_true(find_msg(&f->acts, REPLICA_ACT_SEND, EVOTE__V1__KIND__KIND_STATE_REQUEST) >= 0);
     replica_on_pending(r, 1);
     take(r, &f->acts);
-    view_timer_runs_out(f, r);
-    assert_int_equal(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE), -1);
+    for (int i = 0; i < 6; i++) { /* more than the 3 extensions a replica that heard them gets */
+        view_timer_runs_out(f, r);
+        assert_int_equal(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE), -1);
+        fire(f, r, REPLICA_TIMER_FETCH); /* nobody answers */
+    }
     assert_false(replica_in_view_change(r));
-    fire(f, r, REPLICA_TIMER_FETCH); /* no peer answered: the probe is over */
-    fire(f, r, REPLICA_TIMER_VIEW);
+    m = checkpoint_msg(2, 64, d, &len); /* two others speak: a quorum with us */
+    deliver(f, r, 2, m, len);
+    m = checkpoint_msg(3, 64, d, &len);
+    deliver(f, r, 3, m, len);
+    fire(f, r, REPLICA_TIMER_VIEW); /* the wait running now ends with nothing new */
     assert_true(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE) >= 0);
     actions_clear(&f->acts);
     replica_destroy(&r);
@@ -2011,7 +2020,7 @@ int main(void)
         T(test_progress_counts_once_for_the_view_timer),
         T(test_prepared_extends_the_view_timer_once),
         T(test_laggard_probes_for_blocks_instead_of_changing_view),
-        T(test_restarted_replica_probes_before_suspecting_the_primary),
+        T(test_restarted_replica_hears_a_quorum_before_suspecting_the_primary),
         T(test_timeout_doubles_per_view_and_decays_after_a_timely_run),
         T(test_new_view_wait_is_extended_once_for_a_live_primary),
         T(test_view_others_work_in_is_not_given_up),
