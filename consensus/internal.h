@@ -129,6 +129,8 @@ struct replica {
     /* Timers as this replica believes them armed. */
     int view_timer_on, retransmit_on, fetch_on;
     int retransmit_idle;      /* the retransmit timer runs its slow idle period (IDLE_PROBE) */
+    uint32_t retransmit_now;  /* retransmit period: doubles while stuck, the setting again on progress */
+    uint32_t fetch_now;       /* state transfer retry: doubles while no answer helps, idem */
     uint64_t retransmit_mark; /* last_executed at the previous retransmit tick */
     int pending;            /* the mempool has requests waiting */
 
@@ -136,8 +138,9 @@ struct replica {
     uint64_t fetch_target;  /* a seq known committed (0: none) */
     int fetching;
     int probing;            /* after a restart: ask for anything newer */
-    int recovering;         /* restarted, first state probe not finished: not yet fit to
-                               judge the primary (the view timer waits) */
+    int recovering;         /* restarted, not yet heard from 2f others: not yet fit to
+                               judge the primary alone (the view timer waits) */
+    uint8_t heard[REPLICA_MAX_N]; /* while recovering: who sent a valid message since the start */
     uint32_t fetch_peer;
 
     /* Actions waiting to be popped (a FIFO). */

@@ -272,6 +272,7 @@ replica_err replica_new(const replica_config *cfg, const replica_callbacks *cb, 
         r->cfg.max_blocks_per_fetch = 64;
     r->f = (n - 1) / 3;
     r->timeout_ms = r->cfg.view_change_timeout_ms;
+    r->retransmit_now = r->fetch_now = r->cfg.retransmit_ms;
     r->pubkeys = malloc(n * sizeof *r->pubkeys);
     r->log = calloc(r->cfg.window, sizeof *r->log);
     r->ckpts = calloc((size_t)n * CKPT_KEEP, sizeof *r->ckpts);
@@ -1137,8 +1138,6 @@ static void own_checkpoint(replica *r, uint64_t seq, const uint8_t block_hash[CR
 
 /* ---------------------------------------------------------- state transfer */
 
-static uint32_t retransmit_period(const replica *r);
-
 static void send_state_request(replica *r, uint64_t through)
 {
     Evote__V1__StateRequest q = EVOTE__V1__STATE_REQUEST__INIT;
@@ -1158,7 +1157,7 @@ static void send_state_request(replica *r, uint64_t through)
         free(env);
     }
     r->fetching = 1;
-    set_timer(r, REPLICA_TIMER_FETCH, retransmit_period(r));
+    set_timer(r, REPLICA_TIMER_FETCH, r->fetch_now);
     r->fetch_on = 1;
 }
 
@@ -1177,7 +1176,7 @@ void want_blocks(replica *r, uint64_t through)
 static void fetch_done(replica *r)
 {
     r->probing = 0;
-    r->recovering = 0;
+    r->fetch_now = r->cfg.retransmit_ms;
     r->fetching = 0;
     if (r->fetch_on) {
         cancel_timer(r, REPLICA_TIMER_FETCH);
@@ -1272,8 +1271,10 @@ static void on_state_response(replica *r, msg *m)
                 e->committed = 1;
         }
     }
-    if (r->last_executed > before)
+    if (r->last_executed > before) {
+        r->fetch_now = r->cfg.retransmit_ms;
         try_execute(r);
+    }
     if (r->last_executed < r->fetch_target || (r->probing && r->last_executed > before)) {
         if (r->last_executed > before) /* that peer has more: ask it again */
             r->fetch_peer = (r->fetch_peer + r->cfg.n - 1) % r->cfg.n;
@@ -1317,13 +1318,15 @@ static void on_state_response(replica *r, msg *m)
  *    look it got new matching PREPAREs or COMMITs for it or committed it
  *    (its batch still to fetch), or f+1 other replicas COMMITted newer
  *    seqs in this view (the cluster goes on and this replica lags behind:
- *    it asks a peer for blocks instead), or it has just restarted and not
- *    yet heard what it missed (replica_start's probe: it cannot tell a
- *    silent primary from its own lag). Then it waits once more as long as
- *    the first wait, at most MAX_EXTENSIONS times for one seq in one view,
- *    each time for something new that only a primary proposing for real
- *    can cause; heartbeats, checkpoints and votes on other seqs are no
- *    progress.
+ *    it asks a peer for blocks instead). Then it waits once more as long
+ *    as the first wait, at most MAX_EXTENSIONS times for one seq in one
+ *    view, each time for something new that only a primary proposing for
+ *    real can cause; heartbeats, checkpoints and votes on other seqs are
+ *    no progress. A replica that has restarted waits, asking peers for
+ *    what it missed, until it has heard from 2f others (a quorum with
+ *    itself): until then it cannot tell a silent primary from its own
+ *    isolation or lag (these waits are not counted; it still joins a view
+ *    change that f+1 others ask for).
  *
  * 3. The wait for a NEW-VIEW (armed once 2f+1 ask for the view) takes two
  *    message delays after the last VIEW-CHANGE the new primary needed: if
@@ -1372,12 +1375,18 @@ void view_timer_forget(replica *r)
     memset(r->peer_commit, 0, r->cfg.n * sizeof *r->peer_commit);
 }
 
-/* Retransmissions and state-transfer retries slow down with T: when the
- * cluster is slow, resending whole batches more often only adds load. */
-static uint32_t retransmit_period(const replica *r)
+/* Retransmissions and state-transfer retries back off while they do not
+ * help, doubling up to T/2, and start again from the setting on progress:
+ * on a slow link a block that takes 20 s is not re-sent 40 times, a lost
+ * message is still re-sent soon, and twice within any wait. (Not simply
+ * T/2: blocks that wait for a retransmission would take longer as T grows,
+ * and T would grow with them.) */
+static uint32_t slower(const replica *r, uint32_t ms)
 {
-    uint64_t p = (uint64_t)r->cfg.retransmit_ms * r->timeout_ms / r->cfg.view_change_timeout_ms;
-    return p > UINT32_MAX ? UINT32_MAX : p == 0 ? 1 : (uint32_t)p;
+    uint64_t cap = r->timeout_ms / 2, t = (uint64_t)ms * 2;
+    if (cap < r->cfg.retransmit_ms)
+        cap = r->cfg.retransmit_ms;
+    return (uint32_t)(t < cap ? t : cap);
 }
 
 /* How far seq has come in this view, as a count that only grows: the
@@ -1493,7 +1502,16 @@ static int extend_view_timer(replica *r)
     int moved = level > r->vt_level || (r->vt_extensions == 0 && level > 0);
     int ahead = live > r->vt_live && live > r->last_executed;
 
-    if (r->vt_seq != s || r->vt_extensions >= MAX_EXTENSIONS || (!moved && !ahead && !r->recovering))
+    if (r->recovering) { /* not counted: it has not yet heard from a quorum */
+        if (!r->fetching) {
+            r->probing = 1;
+            send_state_request(r, 0);
+        }
+        set_timer(r, REPLICA_TIMER_VIEW, r->vt_period);
+        r->view_timer_on = 1;
+        return 1;
+    }
+    if (r->vt_seq != s || r->vt_extensions >= MAX_EXTENSIONS || (!moved && !ahead))
         return 0;
     if (level > r->vt_level)
         r->vt_level = level;
@@ -1522,7 +1540,7 @@ void update_timers(replica *r)
         }
     }
     if ((w || r->status == STATUS_VIEW_CHANGE) && (!r->retransmit_on || r->retransmit_idle)) {
-        set_timer(r, REPLICA_TIMER_RETRANSMIT, retransmit_period(r));
+        set_timer(r, REPLICA_TIMER_RETRANSMIT, r->retransmit_now);
         r->retransmit_on = 1;
         r->retransmit_idle = 0;
     } else if (!r->retransmit_on) {
@@ -1532,7 +1550,7 @@ void update_timers(replica *r)
          * for anything newer: one small message; the peer answers only if
          * it has more (blocks with certificates, or the NEW-VIEW of a view
          * this replica never worked in). */
-        uint64_t p = (uint64_t)retransmit_period(r) * IDLE_PROBE;
+        uint64_t p = (uint64_t)r->cfg.retransmit_ms * IDLE_PROBE;
         set_timer(r, REPLICA_TIMER_RETRANSMIT, p > UINT32_MAX ? UINT32_MAX : (uint32_t)p);
         r->retransmit_on = 1;
         r->retransmit_idle = 1;
@@ -1554,8 +1572,10 @@ static void retransmit(replica *r)
      * would only add load. */
     if (r->status == STATUS_NORMAL && r->last_executed != r->retransmit_mark) {
         r->retransmit_mark = r->last_executed;
+        r->retransmit_now = r->cfg.retransmit_ms;
         return;
     }
+    r->retransmit_now = slower(r, r->retransmit_now);
     /* Stuck: maybe because the others went on without us. Ask one peer (a
      * different one each time) for anything newer; its answer carries
      * certificates, so nothing needs trusting. */
@@ -1650,12 +1670,14 @@ void replica_on_timer(replica *r, replica_timer t)
         retransmit(r);
         break;
     case REPLICA_TIMER_FETCH:
-        /* No (useful) answer in time: ask the next peer. */
+        /* No (useful) answer in time: ask the next peer, waiting longer. */
         r->fetch_on = 0;
-        if (r->last_executed < r->fetch_target)
+        if (r->last_executed < r->fetch_target) {
+            r->fetch_now = slower(r, r->fetch_now);
             send_state_request(r, r->fetch_target);
-        else
+        } else {
             fetch_done(r);
+        }
         break;
     }
     end_event(r);
@@ -1716,6 +1738,17 @@ void replica_on_message(replica *r, uint32_t from, const uint8_t *bytes, size_t 
         goto out;
     }
     r->stats.by_kind_received[m.kind]++;
+    if (r->recovering && m.signer != r->cfg.id && !r->heard[m.signer]) {
+        /* Restarted: until 2f others (a quorum with us) have shown they
+         * are there and what they do, a silent primary and our own
+         * isolation or lag look the same; we do not ask alone for a view. */
+        uint32_t k = 0;
+        r->heard[m.signer] = 1;
+        for (uint32_t i = 0; i < r->cfg.n; i++)
+            k += r->heard[i];
+        if (k >= 2 * r->f)
+            r->recovering = 0;
+    }
     switch (m.kind) {
     case EVOTE__V1__KIND__KIND_PRE_PREPARE: {
         const Evote__V1__PrePrepare *b = m.body;

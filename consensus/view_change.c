@@ -360,6 +360,7 @@ static void enter_view(replica *r, uint64_t view, const oset *o, const Evote__V1
     r->status = STATUS_NORMAL;
     r->stats.view_changes++;
     view_timer_forget(r);
+    r->retransmit_now = r->cfg.retransmit_ms; /* a view entered: progress */
     if (r->view_timer_on) {
         cancel_timer(r, REPLICA_TIMER_VIEW);
         r->view_timer_on = 0;

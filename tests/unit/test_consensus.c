@@ -1540,12 +1540,15 @@ static void test_laggard_probes_for_blocks_instead_of_changing_view(void **state
     assert_true(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE) >= 0);
 }
 
-/* A restarted replica first asks a peer what it missed; until that probe
- * is over (answered, or timed out) its view timer waits. */
-static void test_restarted_replica_probes_before_suspecting_the_primary(void **state)
+/* A restarted replica asks its peers what it missed, and does not suspect
+ * the primary on its own before it has heard from 2f others (a quorum with
+ * itself): a silent primary and its own isolation look the same. */
+static void test_restarted_replica_hears_a_quorum_before_suspecting_the_primary(void **state)
 {
     fixture *f = *state;
     replica_restore rs = {0};
+    uint8_t d[CRYPTO_HASH_LEN] = {1}, *m;
+    size_t len;
     replica *r;
 
     rs.last_executed = 5;
@@ -1556,11 +1559,17 @@ static void test_restarted_replica_probes_before_suspecting_the_primary(void **s
     assert_true(find_msg(&f->acts, REPLICA_ACT_SEND, EVOTE__V1__KIND__KIND_STATE_REQUEST) >= 0);
     replica_on_pending(r, 1);
     take(r, &f->acts);
-    view_timer_runs_out(f, r);
-    assert_int_equal(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE), -1);
+    for (int i = 0; i < 6; i++) { /* more than the 3 extensions a replica that heard them gets */
+        view_timer_runs_out(f, r);
+        assert_int_equal(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE), -1);
+        fire(f, r, REPLICA_TIMER_FETCH); /* nobody answers */
+    }
     assert_false(replica_in_view_change(r));
-    fire(f, r, REPLICA_TIMER_FETCH); /* no peer answered: the probe is over */
-    fire(f, r, REPLICA_TIMER_VIEW);
+    m = checkpoint_msg(2, 64, d, &len); /* two others speak: a quorum with us */
+    deliver(f, r, 2, m, len);
+    m = checkpoint_msg(3, 64, d, &len);
+    deliver(f, r, 3, m, len);
+    fire(f, r, REPLICA_TIMER_VIEW); /* the wait running now ends with nothing new */
     assert_true(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE) >= 0);
     actions_clear(&f->acts);
     replica_destroy(&r);
@@ -1568,8 +1577,7 @@ static void test_restarted_replica_probes_before_suspecting_the_primary(void **s
 
 /* Leaving a view doubles T; the new view's executions do not reset it:
  * only 32 executions in a row within T/4 halve it (and never below the
- * configured timeout); one past T/2 doubles it. Retransmissions slow down
- * with T. */
+ * configured timeout); one past T/2 doubles it. */
 static void test_timeout_doubles_per_view_and_decays_after_a_timely_run(void **state)
 {
     fixture *f = *state;
@@ -1581,8 +1589,6 @@ static void test_timeout_doubles_per_view_and_decays_after_a_timely_run(void **s
     take(f->r, &f->acts);
     view_timer_runs_out(f, f->r); /* view 1 asked for: T = 2000 */
     assert_true(replica_in_view_change(f->r));
-    fire(f, f->r, REPLICA_TIMER_RETRANSMIT);
-    assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_RETRANSMIT), 1000);
     m = new_view_msg(2, 2, vcs, 3, &len); /* view 2 (primary 2) starts */
     deliver(f, f->r, 2, m, len);
     assert_int_equal(replica_view(f->r), 2);
@@ -1680,6 +1686,35 @@ static void test_view_others_work_in_is_not_given_up(void **state)
         assert_int_equal(replica_view(f->r), 2);
     }
     assert_int_equal(stats_of(f->r).by_kind_sent[EVOTE__V1__KIND__KIND_VIEW_CHANGE], 2); /* views 1 and 2 */
+}
+
+/* Retransmissions back off while nothing moves, doubling up to T/2 (a
+ * block that takes 20 s on a slow link is not re-sent 40 times), and start
+ * again from the setting once something moves. */
+static void test_retransmissions_back_off_while_stuck(void **state)
+{
+    fixture *f = *state;
+    const uint32_t vcs[3] = {0, 2, 3};
+    uint8_t *m;
+    size_t len;
+
+    replica_on_pending(f->r, 1);
+    take(f->r, &f->acts);
+    assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_RETRANSMIT), 500);
+    fire(f, f->r, REPLICA_TIMER_RETRANSMIT);
+    assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_RETRANSMIT), 500); /* T/2 = 500: no room */
+    view_timer_runs_out(f, f->r); /* view 1 asked for: T = 2000 */
+    fire(f, f->r, REPLICA_TIMER_RETRANSMIT);
+    assert_true(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE) >= 0); /* resent */
+    assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_RETRANSMIT), 1000);
+    fire(f, f->r, REPLICA_TIMER_RETRANSMIT);
+    assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_RETRANSMIT), 1000); /* at most T/2 */
+    m = new_view_msg(2, 2, vcs, 3, &len);
+    deliver(f, f->r, 2, m, len);
+    agree(f, 2, 1);
+    fire(f, f->r, REPLICA_TIMER_RETRANSMIT); /* progress since the last tick: nothing resent */
+    assert_int_equal(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_PREPARE), -1);
+    assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_RETRANSMIT), 500);
 }
 
 /* An idle replica (nothing waits) asks a peer for anything newer every 16
@@ -1985,10 +2020,11 @@ int main(void)
         T(test_progress_counts_once_for_the_view_timer),
         T(test_prepared_extends_the_view_timer_once),
         T(test_laggard_probes_for_blocks_instead_of_changing_view),
-        T(test_restarted_replica_probes_before_suspecting_the_primary),
+        T(test_restarted_replica_hears_a_quorum_before_suspecting_the_primary),
         T(test_timeout_doubles_per_view_and_decays_after_a_timely_run),
         T(test_new_view_wait_is_extended_once_for_a_live_primary),
         T(test_view_others_work_in_is_not_given_up),
+        T(test_retransmissions_back_off_while_stuck),
         T(test_idle_replica_probes_a_peer_now_and_then),
         T(test_new_view_is_not_resent_for_the_same_question),
         T(test_prepared_without_its_batch_is_fetched_not_executed_empty),
