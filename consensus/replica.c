@@ -450,13 +450,6 @@ int replica_can_propose(const replica *r, uint64_t *seq)
     return 1;
 }
 
-uint64_t replica_in_flight(const replica *r)
-{
-    if (r->status != STATUS_NORMAL || primary_of(r, r->view) != r->cfg.id || r->seq_next - 1 < r->last_executed)
-        return 0;
-    return r->seq_next - 1 - r->last_executed;
-}
-
 static uint8_t *seal_vote(replica *r, Evote__V1__Kind kind, uint64_t seq, const uint8_t digest[CRYPTO_HASH_LEN],
                           size_t *len)
 {

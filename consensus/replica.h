@@ -185,10 +185,6 @@ void replica_on_message(replica *self, uint32_t from, const uint8_t *bytes, size
  * seq, timestamp, transactions) and calls replica_propose. */
 int replica_can_propose(const replica *self, uint64_t *seq);
 
-/* Primary: how many of its proposals are not executed here yet (0 when not
- * the primary of a normal view). */
-uint64_t replica_in_flight(const replica *self);
-
 /* The primary proposes the serialized Batch for the seq replica_can_propose
  * gave. Returns: 1 if taken, 0 if the replica can no longer propose it (the
  * embedder gives the transactions back to the mempool). */

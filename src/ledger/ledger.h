@@ -124,7 +124,6 @@ typedef struct {
                                                  ballot's reason (out of memory not counted) */
     size_t queued;                 /* waiting for a worker */
     size_t pending;                /* accepted, not yet committed */
-    size_t ready, ready_bytes;     /* of those, not yet handed out by mempool_take */
 } mempool_stats;
 
 /* In: chain_id, capacity (queued + pending transactions at most), workers

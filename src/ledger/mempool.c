@@ -30,7 +30,6 @@ typedef struct entry {
 
 typedef struct {
     entry *head, *tail;
-    size_t count, bytes; /* entries in the list, their bytes */
 } entry_list;
 
 typedef struct job {
@@ -93,8 +92,6 @@ static void list_push_back(entry_list *l, entry *e)
     else
         l->head = e;
     l->tail = e;
-    l->count++;
-    l->bytes += e->len;
 }
 
 static void list_unlink(entry_list *l, entry *e)
@@ -108,8 +105,6 @@ static void list_unlink(entry_list *l, entry *e)
     else
         l->tail = e->prev;
     e->prev = e->next = NULL;
-    l->count--;
-    l->bytes -= e->len;
 }
 
 static int cmp_id(const void *a, const void *b)
@@ -636,10 +631,7 @@ void mempool_untake_all(mempool *mp)
         else
             mp->ready.tail = mp->taken.tail;
         mp->ready.head = mp->taken.head;
-        mp->ready.count += mp->taken.count;
-        mp->ready.bytes += mp->taken.bytes;
         mp->taken.head = mp->taken.tail = NULL;
-        mp->taken.count = mp->taken.bytes = 0;
     }
     pthread_mutex_unlock(&mp->lock);
 }
@@ -722,8 +714,6 @@ void mempool_get_stats(mempool *mp, mempool_stats *out)
     *out = mp->stats;
     out->queued = mp->n_jobs + mp->n_busy;
     out->pending = mp->n_pending;
-    out->ready = mp->ready.count;
-    out->ready_bytes = mp->ready.bytes;
     pthread_mutex_unlock(&mp->lock);
 }
 

@@ -714,34 +714,13 @@ static void drain(node *n)
     }
 }
 
-/* Whether the primary should propose now. Every block costs each validator
- * about the same whatever its size: a signed PRE-PREPARE, 2 x 3 votes to
- * verify and 2 to sign, two durable LMDB commits whose B-tree pages are
- * shared by the block's transactions. So small blocks go out at once only
- * while fewer than SMALL_IN_FLIGHT proposals are executing (one round of
- * latency, one more overlapping it); beyond that, the next proposal waits
- * until enough is ready to be worth a block (1/8 of the batch limit, in
- * transactions or bytes) or a proposal executes. Light load: latency as
- * with a deeper pipeline; heavy load: batches grow with the load instead of
- * the pipeline filling with small blocks. */
-#define SMALL_IN_FLIGHT 2
-static int worth_proposing(node *n)
-{
-    mempool_stats st;
-
-    if (replica_in_flight(n->rep) < SMALL_IN_FLIGHT)
-        return 1;
-    mempool_get_stats(n->mp, &st);
-    return st.ready >= n->g->max_batch_txs / 8 + 1 || st.ready_bytes >= MAX_BATCH_BYTES / 8;
-}
-
 /* The primary turns pending transactions into batches while it may. */
 static void propose(node *n)
 {
     uint64_t seq;
     mempool_tx *txs = NULL;
 
-    while (!n->fatal && replica_can_propose(n->rep, &seq) && worth_proposing(n)) {
+    while (!n->fatal && replica_can_propose(n->rep, &seq)) {
         Evote__V1__Batch b = EVOTE__V1__BATCH__INIT;
         ProtobufCBinaryData *bd;
         size_t k, len;
