@@ -791,8 +791,8 @@ static void test_misbehaving_dealer_is_disqualified_by_a_valid_complaint(void **
 
     /* Trustee 3 finds the bad share and complains. */
     election_state_reader rd = {mem_get, &c.st};
-    uint8_t key[1 + 32 + 4], *v;
-    size_t vlen;
+    uint8_t key[1 + 32 + 4], *v = NULL;
+    size_t vlen = 0;
     key[0] = ELECTION_KEY_DEALING;
     memcpy(key + 1, k.e, 32);
     key[33] = key[34] = key[35] = 0;
