@@ -183,7 +183,10 @@ int mempool_is_verified(mempool *mp, const uint8_t id[CRYPTO_HASH_LEN]);
 
 /* Adds a transaction the caller verified itself (ledger_tx_decode passed,
  * e.g. in ledger_batch_check) to the pending set, so that no copy of it is
- * verified again. Does nothing when it is already pending. */
+ * verified again. Does nothing when it is already pending, or already
+ * committed (among the recently committed ids, or by the committed check
+ * below): a faulty primary re-proposing an old transaction must not leave
+ * it pending here, where it would look like a request the primary ignores. */
 void mempool_add_verified(mempool *mp, const uint8_t *bytes, size_t len, const uint8_t id[CRYPTO_HASH_LEN]);
 
 /* Returns: 1 and the bytes of a pending transaction (owned by the mempool:
@@ -197,6 +200,13 @@ void mempool_get_stats(mempool *mp, mempool_stats *out);
  * proofs fail is refused (LEDGER_ERR_BALLOT, the reason in verdict.ballot);
  * one that passes is remembered with its ciphertexts. */
 void mempool_set_elections(mempool *mp, election_cache *cache);
+
+/* How mempool_add_verified asks the chain whether a transaction is already
+ * in a block (e.g. a lookup in the chain store), for ids older than the
+ * recently committed ones it remembers. Called on mempool_add_verified's
+ * thread, without the mempool's lock. fn == NULL: no such check. */
+void mempool_set_committed_check(mempool *mp, int (*fn)(void *ctx, const uint8_t id[CRYPTO_HASH_LEN]),
+                                 void *ctx);
 
 /* Returns: 1 and the ciphertexts of a pending ballot whose proofs passed
  * here (valid until the transaction is committed or the pool destroyed),

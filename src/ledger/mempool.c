@@ -81,6 +81,8 @@ struct mempool {
     mempool_stats stats;
     election_cache *elections; /* ballots are checked here when set */
     recent_set recent;         /* recently committed ids (empty without memory) */
+    int (*committed)(void *ctx, const uint8_t id[CRYPTO_HASH_LEN]); /* may be NULL */
+    void *committed_ctx;
 };
 
 static void list_push_back(entry_list *l, entry *e)
@@ -698,8 +700,16 @@ int mempool_is_verified(mempool *mp, const uint8_t id[CRYPTO_HASH_LEN])
 void mempool_add_verified(mempool *mp, const uint8_t *bytes, size_t len, const uint8_t id[CRYPTO_HASH_LEN])
 {
     uint8_t *copy;
+    int (*committed)(void *, const uint8_t *);
+    void *ctx;
     pthread_mutex_lock(&mp->lock);
-    if (find(mp, id) == NULL && (copy = malloc(len ? len : 1)) != NULL) {
+    committed = mp->committed;
+    ctx = mp->committed_ctx;
+    pthread_mutex_unlock(&mp->lock);
+    if (committed != NULL && committed(ctx, id))
+        return;
+    pthread_mutex_lock(&mp->lock);
+    if (find(mp, id) == NULL && !recent_has(&mp->recent, id) && (copy = malloc(len ? len : 1)) != NULL) {
         if (len)
             memcpy(copy, bytes, len);
         if (insert_pending(mp, id, copy, len) == NULL)
@@ -721,6 +731,15 @@ void mempool_set_elections(mempool *mp, election_cache *cache)
 {
     pthread_mutex_lock(&mp->lock);
     mp->elections = cache;
+    pthread_mutex_unlock(&mp->lock);
+}
+
+void mempool_set_committed_check(mempool *mp, int (*fn)(void *ctx, const uint8_t id[CRYPTO_HASH_LEN]),
+                                 void *ctx)
+{
+    pthread_mutex_lock(&mp->lock);
+    mp->committed = fn;
+    mp->committed_ctx = ctx;
     pthread_mutex_unlock(&mp->lock);
 }
 

@@ -279,6 +279,55 @@ static void test_known_transaction_is_not_verified_again(void **state)
     mempool_destroy(&mp);
 }
 
+static int committed_if_first_byte_odd(void *ctx, const uint8_t id[32])
+{
+    (*(int *)ctx)++;
+    return id[0] & 1;
+}
+
+/* A faulty primary may re-propose transactions that are already in a block.
+ * The batch check verifies them and offers them to mempool_add_verified,
+ * which must not make them pending again: a backup would take them for
+ * requests the primary ignores, and its view timer would fire alone. */
+static void test_committed_transaction_is_not_added_back(void **state)
+{
+    mempool *mp = NULL;
+    buf_t tx = notice(9, chain_id), old_odd = {0}, old_even = {0};
+    uint8_t id[32], id_odd[32], id_even[32];
+    int calls = 0;
+    (void)state;
+    envelope_txid(tx.bytes, tx.len, id);
+    assert_int_equal(mempool_new(chain_id, 100, 1, &mp), LEDGER_OK);
+    /* committed a moment ago: among the recently committed ids */
+    mempool_add_verified(mp, tx.bytes, tx.len, id);
+    mempool_commit(mp, (const uint8_t(*)[32])id, 1);
+    mempool_add_verified(mp, tx.bytes, tx.len, id);
+    assert_false(mempool_is_verified(mp, id));
+    /* committed long ago: the chain says so through the committed check */
+    for (uint64_t nonce = 100; old_odd.bytes == NULL || old_even.bytes == NULL; nonce++) {
+        buf_t t = notice(nonce, chain_id);
+        uint8_t tid[32];
+        envelope_txid(t.bytes, t.len, tid);
+        buf_t *slot = (tid[0] & 1) ? &old_odd : &old_even;
+        if (slot->bytes == NULL) {
+            *slot = t;
+            memcpy((tid[0] & 1) ? id_odd : id_even, tid, 32);
+        } else {
+            free(t.bytes);
+        }
+    }
+    mempool_set_committed_check(mp, committed_if_first_byte_odd, &calls);
+    mempool_add_verified(mp, old_odd.bytes, old_odd.len, id_odd);
+    mempool_add_verified(mp, old_even.bytes, old_even.len, id_even);
+    assert_int_equal(calls, 2);
+    assert_false(mempool_is_verified(mp, id_odd));
+    assert_true(mempool_is_verified(mp, id_even));
+    free(tx.bytes);
+    free(old_odd.bytes);
+    free(old_even.bytes);
+    mempool_destroy(&mp);
+}
+
 /* A client's transaction is refused "busy" once too many wait for a
  * worker, long before capacity; a forwarded one (ticket 0) is not. */
 static void test_long_verification_queue_answers_busy_to_clients(void **state)
@@ -445,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_known_transaction_is_not_verified_again),
         cmocka_unit_test(test_long_verification_queue_answers_busy_to_clients),
         cmocka_unit_test(test_full_mempool_answers_busy),
+        cmocka_unit_test(test_committed_transaction_is_not_added_back),
         cmocka_unit_test(test_take_untake_and_commit),
         cmocka_unit_test(test_marked_taken_transactions_are_not_offered_again),
         cmocka_unit_test(test_destroy_with_work_in_flight_loses_nothing_else),
