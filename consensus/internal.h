@@ -125,6 +125,8 @@ struct replica {
     uint32_t vt_period;       /* T when the wait for vt_seq began: the length of its extensions */
     int vc_extended;          /* the wait for this view's NEW-VIEW was extended once */
     uint64_t *peer_commit;    /* [n] highest seq each replica COMMITted in our view */
+    uint64_t *peer_suspect;   /* [n] 1 + the highest view each replica (this one too) said its
+                                 view timer ran out in (SUSPECT); 0: none */
 
     /* Timers as this replica believes them armed. */
     int view_timer_on, retransmit_on, fetch_on;

@@ -30,6 +30,7 @@ static const ProtobufCMessageDescriptor *body_descriptor(Evote__V1__Kind kind)
     case EVOTE__V1__KIND__KIND_NEW_VIEW: return &evote__v1__new_view__descriptor;
     case EVOTE__V1__KIND__KIND_STATE_REQUEST: return &evote__v1__state_request__descriptor;
     case EVOTE__V1__KIND__KIND_STATE_RESPONSE: return &evote__v1__state_response__descriptor;
+    case EVOTE__V1__KIND__KIND_SUSPECT: return &evote__v1__suspect__descriptor;
     default: return NULL;
     }
 }
@@ -82,6 +83,12 @@ static void body_fields(Evote__V1__Kind kind, const void *body, ProtobufCBinaryD
     }
     case EVOTE__V1__KIND__KIND_STATE_RESPONSE: {
         const Evote__V1__StateResponse *b = body;
+        *chain = b->chain_id;
+        *who = b->replica;
+        break;
+    }
+    case EVOTE__V1__KIND__KIND_SUSPECT: {
+        const Evote__V1__Suspect *b = body;
         *chain = b->chain_id;
         *who = b->replica;
         break;

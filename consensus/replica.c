@@ -280,11 +280,13 @@ replica_err replica_new(const replica_config *cfg, const replica_callbacks *cb, 
     r->peer_view = calloc(n, sizeof *r->peer_view);
     r->helped_stable = calloc(n, sizeof *r->helped_stable);
     r->peer_commit = calloc(n, sizeof *r->peer_commit);
+    r->peer_suspect = calloc(n, sizeof *r->peer_suspect);
     r->peer_active = calloc(n, sizeof *r->peer_active);
     r->nv_sent_view = calloc(n, sizeof *r->nv_sent_view);
     r->nv_sent_from = calloc(n, sizeof *r->nv_sent_from);
     if (r->pubkeys == NULL || r->log == NULL || r->ckpts == NULL || r->vcs == NULL || r->peer_view == NULL ||
-        r->helped_stable == NULL || r->peer_commit == NULL || r->peer_active == NULL || r->nv_sent_view == NULL ||
+        r->helped_stable == NULL || r->peer_commit == NULL || r->peer_suspect == NULL || r->peer_active == NULL ||
+        r->nv_sent_view == NULL ||
         r->nv_sent_from == NULL)
         goto nomem;
     memcpy(r->pubkeys, cfg->pubkeys, n * sizeof *r->pubkeys);
@@ -356,6 +358,7 @@ void replica_destroy(replica **self)
     free(r->peer_view);
     free(r->helped_stable);
     free(r->peer_commit);
+    free(r->peer_suspect);
     free(r->peer_active);
     free(r->nv_sent_view);
     free(r->nv_sent_from);
@@ -1328,6 +1331,18 @@ static void on_state_response(replica *r, msg *m)
  *    already work in (PRE-PREPAREs, PREPAREs, COMMITs of it: one of them
  *    honest, so its NEW-VIEW exists): it asks one of them for it instead.
  *
+ * 4. Leaving a view takes f+1 (suspect_primary). When T runs out with no
+ *    extension left, the replica broadcasts a SUSPECT for the view, which
+ *    binds it to nothing: it goes on voting in the view. It sends its
+ *    VIEW-CHANGE only once f+1 replicas, itself included, suspect the view
+ *    (or asked for a later one): then at least one other replica saw the
+ *    primary fail too. A replica that lags alone, or waits alone for
+ *    requests only it holds, stays in the quorum instead of dropping out
+ *    by asking alone for a view nobody else wants (which it could never
+ *    take back). It suspects again each time T runs out. A faulty primary
+ *    makes every honest backup's timer run out: 2f of them suspect, and
+ *    the view changes one message delay later than before.
+ *
  * So a primary that sends nothing, or proposes nothing while requests
  * wait (whatever else it sends), is left T after a backup starts waiting;
  * one that proposes but lets nothing commit, at most (1 + MAX_EXTENSIONS)
@@ -1608,6 +1623,58 @@ static uint32_t active_in(const replica *r, uint64_t v)
     return k;
 }
 
+/* Replicas, this one included, that said their view timer ran out in our
+ * view (SUSPECT) or asked for a later view (VIEW-CHANGE). */
+static uint32_t suspects(const replica *r)
+{
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < r->cfg.n; i++)
+        k += r->peer_suspect[i] == r->view + 1 || r->vcs[i].view > r->view;
+    return k;
+}
+
+/* Rule 4: once this replica suspects its view and f+1 agree, leave it. */
+static void maybe_leave_view(replica *r)
+{
+    if (r->status == STATUS_NORMAL && r->peer_suspect[r->cfg.id] == r->view + 1 && suspects(r) >= r->f + 1)
+        start_view_change(r, r->view + 1);
+}
+
+/* The view timer ran out for good (rule 4): say so, and leave the view if
+ * f+1 replicas now suspect it; otherwise wait again in it. */
+static void suspect_primary(replica *r)
+{
+    Evote__V1__Suspect s = EVOTE__V1__SUSPECT__INIT;
+    uint8_t *env;
+    size_t len;
+
+    r->peer_suspect[r->cfg.id] = r->view + 1;
+    s.chain_id.data = r->cfg.chain_id;
+    s.chain_id.len = CRYPTO_CHAIN_ID_LEN;
+    s.view = r->view;
+    s.replica = r->cfg.id;
+    if (msg_seal(r, EVOTE__V1__KIND__KIND_SUSPECT, &s.base, &env, &len)) {
+        broadcast_env(r, EVOTE__V1__KIND__KIND_SUSPECT, env, len, NULL, 0);
+        free(env);
+    }
+    r->stats.suspects_sent++;
+    maybe_leave_view(r);
+    if (r->status == STATUS_NORMAL) {
+        set_timer(r, REPLICA_TIMER_VIEW, r->vt_period ? r->vt_period : r->timeout_ms);
+        r->view_timer_on = 1;
+    }
+}
+
+static void on_suspect(replica *r, const msg *m)
+{
+    const Evote__V1__Suspect *b = m->body;
+    if (b->view + 1 > r->peer_suspect[m->signer])
+        r->peer_suspect[m->signer] = b->view + 1;
+    if (b->view > r->peer_view[m->signer])
+        r->peer_view[m->signer] = b->view;
+    maybe_leave_view(r);
+}
+
 void replica_on_timer(replica *r, replica_timer t)
 {
     begin_event(r);
@@ -1626,6 +1693,8 @@ void replica_on_timer(replica *r, replica_timer t)
             }
             if (!waiting(r) || extend_view_timer(r))
                 break; /* update_timers re-arms the timer if needed */
+            suspect_primary(r);
+            break;
         }
         if (r->status == STATUS_VIEW_CHANGE && active_in(r, r->view) >= r->f + 1) {
             /* No NEW-VIEW yet, but f+1 others already work in the view we
@@ -1770,6 +1839,11 @@ void replica_on_message(replica *r, uint32_t from, const uint8_t *bytes, size_t 
         break;
     case EVOTE__V1__KIND__KIND_VIEW_CHANGE:
         on_view_change(r, &m, pm);
+        maybe_leave_view(r); /* a VIEW-CHANGE counts as a suspicion of the views below it */
+        break;
+    case EVOTE__V1__KIND__KIND_SUSPECT:
+        on_suspect(r, &m);
+        maybe_learn_view(r, m.signer);
         break;
     case EVOTE__V1__KIND__KIND_NEW_VIEW:
         on_new_view(r, &m, pm, bytes, len);

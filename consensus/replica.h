@@ -161,8 +161,9 @@ typedef struct {
     uint64_t executed;             /* batches handed out for execution */
     uint64_t view_changes;         /* views entered after view 0 */
     uint64_t state_transfers;      /* blocks taken through state transfer */
-    uint64_t by_kind_received[11]; /* indexed by Evote__V1__Kind */
-    uint64_t by_kind_sent[11];
+    uint64_t suspects_sent;        /* SUSPECTs sent: this replica's view timer ran out */
+    uint64_t by_kind_received[12]; /* indexed by Evote__V1__Kind */
+    uint64_t by_kind_sent[12];
 } replica_stats;
 
 typedef struct replica replica;

@@ -102,6 +102,7 @@ const char *crypto_kind_tag(Evote__V1__Kind kind)
     case EVOTE__V1__KIND__KIND_STATE_REQUEST: return "evote/v1/state-request";
     case EVOTE__V1__KIND__KIND_STATE_RESPONSE: return "evote/v1/state-response";
     case EVOTE__V1__KIND__KIND_REQUEST_BATCH: return "evote/v1/request-batch";
+    case EVOTE__V1__KIND__KIND_SUSPECT: return "evote/v1/suspect";
     default: return NULL;
     }
 }

@@ -161,6 +161,11 @@ size_t mempool_poll_verdicts(mempool *mp, mempool_verdict *out, size_t max);
  * committed. Returns: how many. */
 size_t mempool_take(mempool *mp, size_t max_txs, size_t max_bytes, mempool_tx *out);
 
+/* Like mempool_take, but hands nothing out: the oldest pending transactions
+ * not handed out yet, left as they are (to send them to the other
+ * validators again). The bytes are valid until they are committed. */
+size_t mempool_peek(mempool *mp, size_t max_txs, size_t max_bytes, mempool_tx *out);
+
 /* Makes every handed-out, uncommitted transaction available to
  * mempool_take again, ahead of newer ones (after a view change the new
  * primary must not lose them). */

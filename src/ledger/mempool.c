@@ -607,6 +607,23 @@ size_t mempool_take(mempool *mp, size_t max_txs, size_t max_bytes, mempool_tx *o
     return n;
 }
 
+size_t mempool_peek(mempool *mp, size_t max_txs, size_t max_bytes, mempool_tx *out)
+{
+    size_t n = 0, bytes = 0;
+    pthread_mutex_lock(&mp->lock);
+    for (entry *e = mp->ready.head; e != NULL && n < max_txs; e = e->next) {
+        if (n > 0 && bytes + e->len > max_bytes)
+            break;
+        out[n].bytes = e->bytes;
+        out[n].len = e->len;
+        out[n].id = e->id;
+        bytes += e->len;
+        n++;
+    }
+    pthread_mutex_unlock(&mp->lock);
+    return n;
+}
+
 void mempool_mark_taken(mempool *mp, const uint8_t (*ids)[CRYPTO_HASH_LEN], size_t n)
 {
     pthread_mutex_lock(&mp->lock);

@@ -148,7 +148,7 @@ static void messages(text *t, const char *name, const char *help, const uint64_t
     for (int k = 0; k < METRICS_KINDS; k++) {
         /* Every consensus kind always appears (rate() needs the zero);
          * transactions and unreadable messages only once seen. */
-        int always = k >= EVOTE__V1__KIND__KIND_PRE_PREPARE && k <= EVOTE__V1__KIND__KIND_REQUEST_BATCH;
+        int always = k >= EVOTE__V1__KIND__KIND_PRE_PREPARE && k <= EVOTE__V1__KIND__KIND_SUSPECT;
         const char *l = k == 0 ? "unreadable" : enum_label(&evote__v1__kind__descriptor, k, "KIND_", label, sizeof label);
         if (l == NULL)
             l = "unknown";

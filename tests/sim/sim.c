@@ -119,11 +119,14 @@ typedef enum {
     SC_RESTART_PRIMARY, /* the primary crashes and restarts under load: all end in one view */
     SC_IDLE_LAGGARD,    /* a backup cut off, idle, while the others commit requests it never
                            hears of; healed on an idle cluster: it must catch up anyway */
+    SC_LONE_LAG,        /* everything sent to one backup takes 2..3 T for a long stretch under
+                           load: its timer runs out alone, and nobody may change view */
     SC_KINDS
 } scenario_kind;
 
 static const char *scenario_name[] = {"random",  "slow",    "silent",          "stall",
-                                      "ignore",  "restart", "restart-primary", "idle-laggard"};
+                                      "ignore",  "restart", "restart-primary", "idle-laggard",
+                                      "lone-lag"};
 
 typedef struct {
     uint8_t *batch;
@@ -197,6 +200,9 @@ static struct {
     uint32_t min_delay;  /* every delivery takes at least this (SC_SLOW) */
     uint32_t validate_ms; /* > 0: proposals are checked "on worker threads", taking up to this */
     uint64_t stall_at;   /* BYZ_STALL starts stalling then */
+    uint32_t lag_to;     /* > 0: messages to replica lag_to - 1 take lag_ms..1.5 lag_ms more, */
+    uint64_t lag_from, lag_until; /* sent in [lag_from, lag_until) (SC_LONE_LAG) */
+    uint32_t lag_ms;
     int scenario;        /* scenario_kind */
     uint64_t all_done_at; /* when every honest replica had executed every request (0: never) */
     int partition[MAXN]; /* side of each replica; messages cross only on one side */
@@ -397,6 +403,8 @@ static void net_send(uint32_t from, uint32_t to, const uint8_t *bytes, size_t le
         e.from = from;
         e.to = to;
         e.at = now_ms + 1 + (W.faults_on ? W.min_delay + rnd_below(W.max_delay) : rnd_below(5));
+        if (W.lag_to == to + 1 && now_ms >= W.lag_from && now_ms < W.lag_until)
+            e.at += W.lag_ms + rnd_below(W.lag_ms / 2);
         e.bytes = malloc(len);
         memcpy(e.bytes, bytes, len);
         e.len = len;
@@ -1229,6 +1237,23 @@ static void plan_scenario(plan *pl, uint64_t *submit_until, uint64_t *heal_at)
             pl->one_view = 1;
         }
         break;
+    case SC_LONE_LAG:
+        /* Under steady load, everything sent to the last replica takes 2T
+         * to 3T more for 8 s, then the network is normal again. Its view
+         * timer runs out while nobody else's does; it may suspect the
+         * primary, but alone it must not leave the view (it could never
+         * come back to it): no replica ever leaves view 0, and once the lag
+         * is gone it is in step again. */
+        W.lag_to = W.n;
+        W.lag_from = 1000;
+        W.lag_until = 9000;
+        W.lag_ms = (uint32_t)(2 * T);
+        *submit_until = 12000;
+        *heal_at = *submit_until + 1000;
+        submit_requests(400 + (uint32_t)rnd_below(400), 0, *submit_until);
+        pl->max_view = 0;
+        pl->one_view = 1;
+        break;
     default:
         break;
     }
@@ -1528,7 +1553,7 @@ int main(int argc, char **argv)
                     sc_first = sc_last = k;
             if (sc_first < 0) {
                 fprintf(stderr, "sim: unknown scenario %s (random, slow, silent, stall, ignore, restart, "
-                                "restart-primary, all)\n",
+                                "restart-primary, idle-laggard, lone-lag, all)\n",
                         name);
                 return 2;
             }

@@ -517,6 +517,10 @@ static void fire(fixture *f, replica *r, replica_timer t)
     take(r, &f->acts);
 }
 
+static uint8_t *suspect_msg(uint32_t signer, uint64_t view, size_t *len);
+static uint8_t *view_change_msg(uint32_t signer, uint64_t new_view, size_t *len);
+static void another_suspects(fixture *f, replica *r, uint64_t view);
+
 /* The delay of the last SET_TIMER of timer t among the actions, or -1. */
 static long timer_delay(const actions *x, replica_timer t)
 {
@@ -1172,6 +1176,7 @@ static void test_batch_refused_later_is_not_prepared(void **state)
 static void test_verdict_after_a_view_change_prepares_nothing(void **state)
 {
     fixture *f = *state;
+    another_suspects(f, f->r, 0); /* with this replica, f+1 suspect view 0 */
 
     validate_answer = REPLICA_VALIDATE_LATER;
     primary_pre_prepares(f);
@@ -1198,6 +1203,27 @@ static uint8_t *checkpoint_msg(uint32_t signer, uint64_t seq, const uint8_t d[CR
     c.state_digest.len = CRYPTO_HASH_LEN;
     c.replica = signer;
     return peer_msg(EVOTE__V1__KIND__KIND_CHECKPOINT, &c.base, signer, 0, NULL, 0, len);
+}
+
+/* A SUSPECT for view, signed by signer. */
+static uint8_t *suspect_msg(uint32_t signer, uint64_t view, size_t *len)
+{
+    Evote__V1__Suspect s = EVOTE__V1__SUSPECT__INIT;
+    s.chain_id.data = chain_id;
+    s.chain_id.len = CRYPTO_CHAIN_ID_LEN;
+    s.view = view;
+    s.replica = signer;
+    return peer_msg(EVOTE__V1__KIND__KIND_SUSPECT, &s.base, signer, 0, NULL, 0, len);
+}
+
+/* Replica 3 says its view timer ran out in view: with this replica's own
+ * timer running out, f+1 suspect the view, and it is left (rule 4). */
+static void another_suspects(fixture *f, replica *r, uint64_t view)
+{
+    size_t len;
+    uint8_t *m = suspect_msg(3, view, &len);
+    deliver(f, r, 3, m, len);
+    actions_clear(&f->acts);
 }
 
 static size_t count_sends(const actions *x, uint32_t to, Evote__V1__Kind kind)
@@ -1353,6 +1379,7 @@ static void test_restart_on_a_checkpoint_seq_signs_it_again(void **state)
 static void test_view_timer_firing_broadcasts_view_change(void **state)
 {
     fixture *f = *state;
+    another_suspects(f, f->r, 0); /* with this replica, f+1 suspect view 0 */
     Evote__V1__ViewChange *vc;
     int at;
 
@@ -1425,6 +1452,7 @@ static void test_silent_primary_is_left_after_one_timeout(void **state)
     fixture *f = *state;
     uint8_t d[CRYPTO_HASH_LEN] = {7}, *m;
     size_t len;
+    another_suspects(f, f->r, 0); /* with this replica, f+1 suspect view 0 */
 
     replica_on_pending(f->r, 1);
     take(f->r, &f->acts);
@@ -1444,6 +1472,100 @@ static void test_silent_primary_is_left_after_one_timeout(void **state)
     assert_int_equal(replica_view(f->r), 1);
 }
 
+/* Rule 4: a replica whose view timer runs out while nobody else's does (it
+ * lags, or waits for requests only it holds) says so with a SUSPECT and
+ * goes on working in the view; it asks for the next view once one other
+ * replica suspects it too (f+1 = 2), or asks for a later view. */
+static void test_lone_timeout_suspects_and_stays_in_the_view(void **state)
+{
+    fixture *f = *state;
+    Evote__V1__Suspect *s;
+    uint8_t *m;
+    size_t len;
+    int at;
+
+    replica_on_pending(f->r, 1);
+    take(f->r, &f->acts);
+    view_timer_runs_out(f, f->r);
+    at = find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_SUSPECT);
+    assert_true(at >= 0);
+    s = sent_body(&f->acts.a[at], &evote__v1__suspect__descriptor);
+    assert_non_null(s);
+    assert_int_equal(s->view, 0);
+    assert_int_equal(s->replica, ME);
+    evote__v1__suspect__free_unpacked(s, NULL);
+    assert_int_equal(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE), -1);
+    assert_false(replica_in_view_change(f->r));
+    assert_int_equal(stats_of(f->r).suspects_sent, 1);
+    assert_true(timer_delay(&f->acts, REPLICA_TIMER_VIEW) > 0); /* it waits again */
+    /* Still in view 0: it prepares what the primary proposes. */
+    primary_pre_prepares(f);
+    assert_true(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_PREPARE) >= 0);
+    /* Its timer runs out again: it says so again, still alone. */
+    actions_clear(&f->acts);
+    fire(f, f->r, REPLICA_TIMER_VIEW); /* the PRE-PREPARE: one extension */
+    fire(f, f->r, REPLICA_TIMER_VIEW);
+    assert_true(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_SUSPECT) >= 0);
+    assert_false(replica_in_view_change(f->r));
+    /* A SUSPECT for another view is no second voice for this one. */
+    m = suspect_msg(2, 5, &len);
+    deliver(f, f->r, 2, m, len);
+    assert_false(replica_in_view_change(f->r));
+    /* Replica 3 suspects view 0 too: f+1, the view is left. */
+    m = suspect_msg(3, 0, &len);
+    deliver(f, f->r, 3, m, len);
+    assert_true(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE) >= 0);
+    assert_true(replica_in_view_change(f->r));
+    assert_int_equal(replica_view(f->r), 1);
+}
+
+/* Others' suspicions alone do not move a replica whose own timer has not
+ * run out (they ask for the view themselves, and f+1 VIEW-CHANGEs bring it
+ * along); a SUSPECT whose body names another replica than its signer is
+ * dropped. */
+static void test_suspicions_of_others_need_this_replicas_own(void **state)
+{
+    fixture *f = *state;
+    Evote__V1__Suspect sb = EVOTE__V1__SUSPECT__INIT;
+    uint64_t before;
+    uint8_t *m;
+    size_t len;
+
+    m = suspect_msg(2, 0, &len);
+    deliver(f, f->r, 2, m, len);
+    m = suspect_msg(3, 0, &len);
+    deliver(f, f->r, 3, m, len);
+    assert_int_equal(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE), -1);
+    assert_false(replica_in_view_change(f->r));
+    assert_int_equal(replica_view(f->r), 0);
+    before = stats_of(f->r).dropped_wrong_sender;
+    sb.chain_id.data = chain_id;
+    sb.chain_id.len = CRYPTO_CHAIN_ID_LEN;
+    sb.view = 0;
+    sb.replica = 2;
+    m = peer_msg(EVOTE__V1__KIND__KIND_SUSPECT, &sb.base, 0, 0, NULL, 0, &len); /* signed by 0 */
+    deliver(f, f->r, 0, m, len);
+    assert_int_equal(stats_of(f->r).dropped_wrong_sender, before + 1);
+}
+
+/* Its own timer ran out, and one other replica asks for view 1: f+1. */
+static void test_own_suspicion_and_one_view_change_leave_the_view(void **state)
+{
+    fixture *f = *state;
+    uint8_t *m;
+    size_t len;
+
+    replica_on_pending(f->r, 1);
+    take(f->r, &f->acts);
+    view_timer_runs_out(f, f->r);
+    assert_false(replica_in_view_change(f->r));
+    m = view_change_msg(2, 1, &len);
+    deliver(f, f->r, 2, m, len);
+    assert_true(replica_in_view_change(f->r));
+    assert_int_equal(replica_view(f->r), 1);
+    assert_true(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE) >= 0);
+}
+
 /* The view timer is extended when the seq it waits for moves (the
  * primary's PRE-PREPARE arrives, even while its batch is being checked;
  * it prepares) or when f+1 others commit newer seqs — each time only for
@@ -1454,6 +1576,7 @@ static void test_progress_extends_the_view_timer_at_most_three_times(void **stat
     fixture *f = *state;
     uint8_t d[CRYPTO_HASH_LEN] = {9}, *m;
     size_t len;
+    another_suspects(f, f->r, 0); /* with this replica, f+1 suspect view 0 */
 
     replica_on_pending(f->r, 1);
     take(f->r, &f->acts);
@@ -1492,6 +1615,7 @@ static void test_progress_extends_the_view_timer_at_most_three_times(void **stat
 static void test_progress_counts_once_for_the_view_timer(void **state)
 {
     fixture *f = *state;
+    another_suspects(f, f->r, 0); /* with this replica, f+1 suspect view 0 */
 
     primary_pre_prepares(f); /* waiting for seq 1 starts here, with its PRE-PREPARE in */
     replica_on_pending(f->r, 1);
@@ -1506,6 +1630,7 @@ static void test_progress_counts_once_for_the_view_timer(void **state)
 static void test_prepared_extends_the_view_timer_once(void **state)
 {
     fixture *f = *state;
+    another_suspects(f, f->r, 0); /* with this replica, f+1 suspect view 0 */
 
     primary_pre_prepares(f);
     vote_from(f, EVOTE__V1__KIND__KIND_PREPARE, 2, f->digest); /* prepared during the wait */
@@ -1523,6 +1648,7 @@ static void test_laggard_probes_for_blocks_instead_of_changing_view(void **state
     fixture *f = *state;
     uint8_t d[CRYPTO_HASH_LEN] = {3}, *m;
     size_t len;
+    another_suspects(f, f->r, 0); /* with this replica, f+1 suspect view 0 */
 
     replica_on_pending(f->r, 1);
     take(f->r, &f->acts);
@@ -1557,6 +1683,8 @@ static void test_restarted_replica_hears_a_quorum_before_suspecting_the_primary(
     replica_start(r);
     take(r, &f->acts);
     assert_true(find_msg(&f->acts, REPLICA_ACT_SEND, EVOTE__V1__KIND__KIND_STATE_REQUEST) >= 0);
+    m = suspect_msg(2, 0, &len); /* replica 2 suspects view 0 too (and counts as heard) */
+    deliver(f, r, 2, m, len);
     replica_on_pending(r, 1);
     take(r, &f->acts);
     for (int i = 0; i < 6; i++) { /* more than the 3 extensions a replica that heard them gets */
@@ -1565,9 +1693,7 @@ static void test_restarted_replica_hears_a_quorum_before_suspecting_the_primary(
         fire(f, r, REPLICA_TIMER_FETCH); /* nobody answers */
     }
     assert_false(replica_in_view_change(r));
-    m = checkpoint_msg(2, 64, d, &len); /* two others speak: a quorum with us */
-    deliver(f, r, 2, m, len);
-    m = checkpoint_msg(3, 64, d, &len);
+    m = checkpoint_msg(3, 64, d, &len); /* a second other speaks: a quorum with us */
     deliver(f, r, 3, m, len);
     fire(f, r, REPLICA_TIMER_VIEW); /* the wait running now ends with nothing new */
     assert_true(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE) >= 0);
@@ -1584,6 +1710,7 @@ static void test_timeout_doubles_per_view_and_decays_after_a_timely_run(void **s
     const uint32_t vcs[3] = {0, 2, 3};
     uint8_t *m;
     size_t len;
+    another_suspects(f, f->r, 0); /* with this replica, f+1 suspect view 0 */
 
     replica_on_pending(f->r, 1);
     take(f->r, &f->acts);
@@ -1635,6 +1762,7 @@ static void three_ask_for_view_2(fixture *f)
     uint8_t *m;
     size_t len;
 
+    another_suspects(f, f->r, 0);
     replica_on_pending(f->r, 1);
     take(f->r, &f->acts);
     view_timer_runs_out(f, f->r); /* asks for view 1 */
@@ -1698,6 +1826,7 @@ static void test_retransmissions_back_off_while_stuck(void **state)
     uint8_t *m;
     size_t len;
 
+    another_suspects(f, f->r, 0); /* with this replica, f+1 suspect view 0 */
     replica_on_pending(f->r, 1);
     take(f->r, &f->acts);
     assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_RETRANSMIT), 500);
@@ -2015,6 +2144,9 @@ int main(void)
         T(test_view_timer_firing_broadcasts_view_change),
         T(test_new_view_from_non_primary_is_dropped),
         T(test_new_view_with_fewer_than_2f_plus_1_view_changes_is_dropped),
+        T(test_lone_timeout_suspects_and_stays_in_the_view),
+        T(test_suspicions_of_others_need_this_replicas_own),
+        T(test_own_suspicion_and_one_view_change_leave_the_view),
         T(test_silent_primary_is_left_after_one_timeout),
         T(test_progress_extends_the_view_timer_at_most_three_times),
         T(test_progress_counts_once_for_the_view_timer),

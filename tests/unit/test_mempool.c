@@ -407,12 +407,22 @@ static void test_take_untake_and_commit(void **state)
         assert_int_equal(mempool_submit(mp, txs[i].bytes, txs[i].len, (uint64_t)i), LEDGER_OK);
     }
     collect(mp, v, N);
+    /* peeking hands nothing out: the same oldest ones, again and again */
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(mempool_peek(mp, 4, SIZE_MAX, out), 4);
+        for (int i = 0; i < 4; i++)
+            assert_memory_equal(out[i].id, order[i], 32);
+    }
+    assert_int_equal(mempool_peek(mp, N, txs[0].len + 1, out), 1);
     assert_int_equal(mempool_take(mp, 3, SIZE_MAX, out), 3);
     for (int i = 0; i < 3; i++) {
         assert_memory_equal(out[i].id, order[i], 32);
         assert_int_equal(out[i].len, txs[i].len);
         assert_memory_equal(out[i].bytes, txs[i].bytes, txs[i].len);
     }
+    /* nor peeked at: a primary's taken ones are in its proposals already */
+    assert_int_equal(mempool_peek(mp, 1, SIZE_MAX, out), 1);
+    assert_memory_equal(out[0].id, order[3], 32);
     /* taken ones are not handed out twice */
     assert_int_equal(mempool_take(mp, 2, SIZE_MAX, out), 2);
     assert_memory_equal(out[0].id, order[3], 32);
