@@ -239,7 +239,8 @@ static void settle(mempool *mp, job *j, ledger_tx *tx, ledger_err err, crypto_er
     vn->v.duplicate = 0;
     if (err == LEDGER_OK) {
         memcpy(vn->v.id, tx->id, CRYPTO_HASH_LEN);
-        if (find(mp, tx->id)) {
+        /* Pending already, or committed while it was being verified. */
+        if (find(mp, tx->id) || recent_has(&mp->recent, tx->id)) {
             vn->v.duplicate = 1;
             mp->stats.duplicates++;
         } else {
@@ -586,17 +587,21 @@ size_t mempool_poll_verdicts(mempool *mp, mempool_verdict *out, size_t max)
     return n;
 }
 
-size_t mempool_take(mempool *mp, size_t max_txs, size_t max_bytes, mempool_tx *out)
+/* The oldest pending transactions not handed out yet, up to max_txs and
+ * max_bytes (at least one); take: hand them out too. */
+static size_t oldest_ready(mempool *mp, size_t max_txs, size_t max_bytes, mempool_tx *out, int take)
 {
     size_t n = 0, bytes = 0;
     pthread_mutex_lock(&mp->lock);
-    while (n < max_txs && mp->ready.head) {
-        entry *e = mp->ready.head;
+    for (entry *e = mp->ready.head, *next; e != NULL && n < max_txs; e = next) {
+        next = e->next;
         if (n > 0 && bytes + e->len > max_bytes)
             break;
-        list_unlink(&mp->ready, e);
-        list_push_back(&mp->taken, e);
-        e->taken = 1;
+        if (take) {
+            list_unlink(&mp->ready, e);
+            list_push_back(&mp->taken, e);
+            e->taken = 1;
+        }
         out[n].bytes = e->bytes;
         out[n].len = e->len;
         out[n].id = e->id;
@@ -607,21 +612,14 @@ size_t mempool_take(mempool *mp, size_t max_txs, size_t max_bytes, mempool_tx *o
     return n;
 }
 
+size_t mempool_take(mempool *mp, size_t max_txs, size_t max_bytes, mempool_tx *out)
+{
+    return oldest_ready(mp, max_txs, max_bytes, out, 1);
+}
+
 size_t mempool_peek(mempool *mp, size_t max_txs, size_t max_bytes, mempool_tx *out)
 {
-    size_t n = 0, bytes = 0;
-    pthread_mutex_lock(&mp->lock);
-    for (entry *e = mp->ready.head; e != NULL && n < max_txs; e = e->next) {
-        if (n > 0 && bytes + e->len > max_bytes)
-            break;
-        out[n].bytes = e->bytes;
-        out[n].len = e->len;
-        out[n].id = e->id;
-        bytes += e->len;
-        n++;
-    }
-    pthread_mutex_unlock(&mp->lock);
-    return n;
+    return oldest_ready(mp, max_txs, max_bytes, out, 0);
 }
 
 void mempool_mark_taken(mempool *mp, const uint8_t (*ids)[CRYPTO_HASH_LEN], size_t n)

@@ -826,7 +826,7 @@ static void on_verdicts(node *n)
             /* A transaction forwarded after it was committed (gossip is not
              * ordered with blocks) must not wait in the pool: a backup would
              * take it for a request the primary ignores. */
-            if (v[i].err == LEDGER_OK && tx_committed(n, v[i].id))
+            if (v[i].err == LEDGER_OK && !v[i].duplicate && tx_committed(n, v[i].id))
                 mempool_commit(n->mp, (const uint8_t(*)[CRYPTO_HASH_LEN])v[i].id, 1);
             if (v[i].ticket == 0)
                 continue; /* forwarded: nobody to answer */

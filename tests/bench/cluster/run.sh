@@ -19,6 +19,12 @@
 #            every 2 ms). Blocks the old primary proposed before dying may
 #            still commit; they are not counted.
 #
+# BENCH_MEMORY_LIMIT=150M runs each validator in its own memory cgroup with
+# that hard limit, page cache included (cgroup v1 'memory' or v2, writable
+# by this user): the kernel then reclaims the LMDB file pages a validator
+# maps before it may kill it. After each phase: each cgroup's peak usage,
+# how often the limit was hit (reclaim) and the OOM kills (must be 0).
+#
 # Binaries: $EVOTE_BIN (evoted, evote; default $BENCH_BUILD/src) and
 # $BENCH_BUILD/tests/bench/cluster/bench_cluster_load (BENCH_BUILD defaults
 # to ./build). Ports: a free range in 26000-29999. BENCH_KEEP=1 keeps the
@@ -67,9 +73,50 @@ stop_cluster() {
   done
   pids=()
 }
+mem_root= mem_v=
+if [ -n "${BENCH_MEMORY_LIMIT:-}" ]; then
+  mem_limit=$(numfmt --from=iec "$BENCH_MEMORY_LIMIT") || { echo "run.sh: BENCH_MEMORY_LIMIT=$BENCH_MEMORY_LIMIT is not a size (e.g. 150M)" >&2; exit 2; }
+  if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+    mem_v=2 mem_root=/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/self/cgroup)/evote-bench.$$
+  else
+    mem_v=1 mem_root=/sys/fs/cgroup/memory$(sed -n 's/^[0-9]*:memory://p' /proc/self/cgroup)/evote-bench.$$
+  fi
+  mkdir "$mem_root" 2>/dev/null || { echo "run.sh: cannot create the memory cgroup $mem_root (BENCH_MEMORY_LIMIT needs a writable cgroup 'memory' controller)" >&2; exit 1; }
+fi
+mem_cg() { # i -> the cgroup directory of validator i (created, limited)
+  local cg=$mem_root/node$1
+  if [ ! -d "$cg" ]; then
+    mkdir -p "$cg"
+    if [ "$mem_v" = 1 ]; then echo "$mem_limit" >"$cg/memory.limit_in_bytes"; else echo "$mem_limit" >"$cg/memory.max"; fi
+  fi
+  echo "$cg"
+}
+mem_report() { # each validator's cgroup: peak usage, limit hits, OOM kills
+  local i cg peak hits ooms
+  [ -n "$mem_root" ] || return 0
+  for i in 0 1 2 3; do
+    cg=$mem_root/node$i
+    [ -d "$cg" ] || continue
+    if [ "$mem_v" = 1 ]; then
+      peak=$(cat "$cg/memory.max_usage_in_bytes"); hits=$(cat "$cg/memory.failcnt")
+      ooms=$(sed -n 's/^oom_kill //p' "$cg/memory.oom_control"); ooms=${ooms:-0}
+    else
+      peak=$(cat "$cg/memory.peak" 2>/dev/null || echo 0); hits=$(sed -n 's/^max //p' "$cg/memory.events")
+      ooms=$(sed -n 's/^oom_kill //p' "$cg/memory.events")
+    fi
+    echo "                   node$i cgroup limit $BENCH_MEMORY_LIMIT: peak $(awk -v b="$peak" 'BEGIN {printf "%.1f", b/1048576}') MB (page cache included), limit reached $hits times (the kernel reclaimed), OOM kills $ooms"
+  done
+}
+mem_cleanup() {
+  local i
+  [ -n "$mem_root" ] && [ -d "$mem_root" ] || return 0
+  for i in 0 1 2 3; do rmdir "$mem_root/node$i" 2>/dev/null || true; done
+  rmdir "$mem_root" 2>/dev/null || true
+}
 cleanup() {
   if [ -n "$loader" ]; then kill -TERM "$loader" 2>/dev/null || true; wait "$loader" 2>/dev/null || true; fi
   stop_cluster
+  mem_cleanup
   if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "kept $top_tmp"; else rm -rf "$top_tmp"; fi
 }
 trap cleanup EXIT
@@ -93,7 +140,12 @@ done
 
 start_node() { # i
   local conf=$tmp/node$1/evoted.conf
-  "$bin/evoted" --config "$conf" >>"$tmp/node$1/evoted.log" 2>&1 </dev/null &
+  if [ -n "$mem_root" ]; then # in its cgroup from its first page on
+    CG=$(mem_cg "$1") sh -c 'echo $$ >"$CG/cgroup.procs" && exec "$0" "$@"' \
+      "$bin/evoted" --config "$conf" >>"$tmp/node$1/evoted.log" 2>&1 </dev/null &
+  else
+    "$bin/evoted" --config "$conf" >>"$tmp/node$1/evoted.log" 2>&1 </dev/null &
+  fi
   pids[$1]=$!
 }
 
@@ -103,6 +155,7 @@ status_field() { # i field-regex -> value (first number after the label)
 start_cluster() { # name: a fresh chain in $top_tmp/name, 4 validators, connected
   local connected=0
   stop_cluster
+  mem_cleanup # fresh cgroups: each phase's peaks are its own
   tmp=$top_tmp/$1
   "$bin/evote" genesis --dir "$tmp" --validators 4 --base-port "$base" >/dev/null
   for i in 0 1 2 3; do start_node $i; done
@@ -191,7 +244,7 @@ echo; echo "== phase 1: $([ "$rate" = 0 ] && echo "as fast as possible" || echo 
 start_cluster phase1
 run_load phase1 --observe "${eps[1]}" --duration "$duration" --rate "$rate" --count "$count"
 echo "view changes       $(views)"
-echo "memory             (RssAnon is what the node allocated; RssFile is mostly LMDB pages the kernel may drop)"; rss
+echo "memory             (RssAnon is what the node allocated; RssFile is mostly LMDB pages the kernel may drop)"; rss; mem_report
 max=$(field phase1 committed_tps)
 max=${max:-0}
 
@@ -201,7 +254,7 @@ echo; echo "== phase 2: half of phase 1's committed rate: $half tx/s for $half_d
 start_cluster phase2
 run_load phase2 --observe "${eps[1]}" --duration "$half_duration" --rate "$half"
 echo "view changes       $(views)"
-echo "memory             (RssAnon is what the node allocated; RssFile is mostly LMDB pages the kernel may drop)"; rss
+echo "memory             (RssAnon is what the node allocated; RssFile is mostly LMDB pages the kernel may drop)"; rss; mem_report
 
 # ---- long mode
 if [ -n "${BENCH_TXS:-}" ]; then
@@ -212,7 +265,7 @@ if [ -n "${BENCH_TXS:-}" ]; then
   run_load long --observe "${eps[1]}" --duration "$long_cap" --rate "$long_rate" --count "$BENCH_TXS" --drain 60
   echo "view changes       $(views)"
   echo "peak RSS after $BENCH_TXS tx (LMDB data file $(du -sh "$tmp/node1/data/data.mdb" | cut -f1)):"
-  rss
+  rss; mem_report
 fi
 
 # ---- phase 3: kill -9 the primary under light load
@@ -240,4 +293,4 @@ else
   echo "primary kill       node$primary killed; NO block committed after the kill during the phase"
 fi
 echo "view changes       $(views)"
-echo "memory             (RssAnon is what the node allocated; RssFile is mostly LMDB pages the kernel may drop)"; rss
+echo "memory             (RssAnon is what the node allocated; RssFile is mostly LMDB pages the kernel may drop)"; rss; mem_report
