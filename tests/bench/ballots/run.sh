@@ -109,7 +109,7 @@ echo; echo "== 2. limit for this run"
 echo "   cores / (4 x one verification, 3 options) = $cores / (4 x $ver3_ms ms) = $limit ballots/s"
 
 # ---- 3. cluster
-port_free() { ! ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
+port_free() { ! ss -Htan "sport = :$1" 2>/dev/null | grep -q .; } # any state: 33000+ is in the ephemeral range
 base=
 for _ in $(seq 1 100); do
   b=$((33000 + (RANDOM % 300) * 10))
