@@ -286,8 +286,7 @@ replica_err replica_new(const replica_config *cfg, const replica_callbacks *cb, 
     r->nv_sent_from = calloc(n, sizeof *r->nv_sent_from);
     if (r->pubkeys == NULL || r->log == NULL || r->ckpts == NULL || r->vcs == NULL || r->peer_view == NULL ||
         r->helped_stable == NULL || r->peer_commit == NULL || r->peer_suspect == NULL || r->peer_active == NULL ||
-        r->nv_sent_view == NULL ||
-        r->nv_sent_from == NULL)
+        r->nv_sent_view == NULL || r->nv_sent_from == NULL)
         goto nomem;
     memcpy(r->pubkeys, cfg->pubkeys, n * sizeof *r->pubkeys);
     r->cfg.pubkeys = (const uint8_t(*)[CRYPTO_PUBKEY_LEN])r->pubkeys;
