@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs an N-validator evote cluster on 127.0.0.1 (N = 3f+1: 4, 7, ...).
-#   deploy/local-cluster.sh start N [DIR]   generate keys/genesis/configs (once) and start
+#   deploy/local-cluster.sh start N [DIR]   generate keys/genesis/configs (once) and start every
+#                                           validator not running (after a crash: just that one)
 #   deploy/local-cluster.sh stop [DIR]      SIGTERM every validator, wait for a clean exit
 #   deploy/local-cluster.sh status [DIR]    which validators run, and each one's view
 # DIR defaults to $EVOTE_CLUSTER_DIR or ./cluster-data. Each validator keeps its
@@ -9,7 +10,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${EVOTE_BIN:-$root/build/src}
 cmd=${1:-}
-usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; }
 
 pids_of() { # DIR -> lines "name pid"
   local d
@@ -18,7 +19,9 @@ pids_of() { # DIR -> lines "name pid"
   done
 }
 
-alive() { kill -0 "$1" 2>/dev/null; }
+alive() { # a live process (a killed one not yet reaped is a zombie: not alive)
+  kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
 
 case "$cmd" in
   start)
@@ -30,11 +33,13 @@ case "$cmd" in
       "$bin/evote" genesis --dir "$dir" --validators "$n" >/dev/null
       echo "local-cluster: generated keys, genesis and configs for $n validators in $dir"
     fi
-    while read -r name pid; do
-      if alive "$pid"; then echo "local-cluster: $name already runs (pid $pid)" >&2; exit 1; fi
-    done < <(pids_of "$dir")
     for conf in "$dir"/*/evoted.conf; do
       node=$(dirname "$conf")
+      pid=$(cat "$node/evoted.pid" 2>/dev/null || true)
+      if [ -n "$pid" ] && alive "$pid"; then
+        echo "local-cluster: $(basename "$node") already runs (pid $pid)"
+        continue
+      fi
       nohup "$bin/evoted" --config "$conf" >>"$node/evoted.log" 2>&1 </dev/null &
       echo $! > "$node/evoted.pid"
       echo "local-cluster: started $(basename "$node") (pid $!, log $node/evoted.log)"
