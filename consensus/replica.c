@@ -1644,6 +1644,7 @@ static void maybe_leave_view(replica *r)
 static void suspect_primary(replica *r)
 {
     Evote__V1__Suspect s = EVOTE__V1__SUSPECT__INIT;
+    replica_action a = {0};
     uint8_t *env;
     size_t len;
 
@@ -1657,6 +1658,9 @@ static void suspect_primary(replica *r)
         free(env);
     }
     r->stats.suspects_sent++;
+    a.type = REPLICA_ACT_SUSPECTED;
+    a.view = r->view;
+    push_action(r, &a);
     maybe_leave_view(r);
     if (r->status == STATUS_NORMAL) {
         set_timer(r, REPLICA_TIMER_VIEW, r->vt_period ? r->vt_period : r->timeout_ms);

@@ -123,6 +123,9 @@ typedef enum {
                                    gives back what it handed to an earlier primary */
     REPLICA_ACT_PERSIST_BATCH,  /* store batch (seq, digest) durably before later sends;
                                    load_batch must find it until block seq is stored */
+    REPLICA_ACT_SUSPECTED,      /* this replica's view timer ran out in `view` and it sent a
+                                   SUSPECT: maybe the primary lacks what waits here (the
+                                   embedder may send it to every validator again) */
 } replica_action_type;
 
 typedef struct {

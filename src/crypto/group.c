@@ -461,11 +461,7 @@ void ec_point_mul_public(ec_point *out, const ec_point *p, const ec_scalar *s)
 
 /* ------------------------------------------------------ fixed-base table */
 
-#ifndef EVOTE_FB_BITS
 #define FB_BITS 8
-#else
-#define FB_BITS EVOTE_FB_BITS
-#endif
 #define FB_WINDOWS (256 / FB_BITS)
 #define FB_ENTRIES ((1 << FB_BITS) - 1)
 

@@ -93,7 +93,6 @@ struct node {
     uint64_t next_ticket;
 
     uint64_t logged_vc_view; /* the last view change logged (asked for) */
-    uint64_t logged_suspects; /* SUSPECTs sent when the last one was logged */
     waiter *waiters;      /* get_tx with wait_ms, until committed or deadline */
     size_t n_waiters;
 
@@ -656,6 +655,31 @@ static void keep_reproposed_taken(node *n)
     }
 }
 
+static void gossip_add(node *n, const uint8_t *bytes, size_t len);
+static void gossip_flush(node *n);
+
+/* This replica's view timer ran out (it sent a SUSPECT). Maybe the primary
+ * never got what waits here (a forwarded copy lost on the way): send the
+ * oldest waiting transactions to every validator again, as PBFT's clients
+ * do when a request times out; a validator that has them pays a lookup. */
+static void suspected(node *n, uint64_t view)
+{
+    mempool_tx *txs = malloc(GOSSIP_MAX * sizeof *txs);
+    mempool_stats ms;
+    size_t k = txs ? mempool_peek(n->mp, GOSSIP_MAX, GOSSIP_MAX_BYTES, txs) : 0;
+
+    for (size_t i = 0; i < k; i++)
+        gossip_add(n, txs[i].bytes, txs[i].len);
+    free(txs);
+    if (replica_in_view_change(n->rep))
+        return; /* f+1 suspect already: the view change says the rest */
+    mempool_get_stats(n->mp, &ms);
+    log_info("view=%" PRIu64 " suspects the primary: nothing executed in time (executed up to seq %" PRIu64
+             ", %zu transactions waiting here, the %zu oldest sent to every validator again); the view changes "
+             "once f+1 validators suspect it, until then this one keeps working in it",
+             view, replica_last_executed(n->rep), ms.pending, k);
+}
+
 /* Carries out every action the replica asked for, in order. */
 static void drain(node *n)
 {
@@ -702,6 +726,9 @@ static void drain(node *n)
             }
             n->batches[n->n_batches++] = a;
             memset(&a, 0, sizeof a); /* the list owns its buffers now */
+            break;
+        case REPLICA_ACT_SUSPECTED:
+            suspected(n, a.view);
             break;
         case REPLICA_ACT_VIEW_CHANGED:
             log_info("view=%" PRIu64 " entered view %" PRIu64 " (primary: validator %u %s)", a.view, a.view,
@@ -765,9 +792,6 @@ static void propose(node *n)
 }
 
 /* ---------------------------------------------------------- mempool side */
-
-static void gossip_add(node *n, const uint8_t *bytes, size_t len);
-static void gossip_flush(node *n);
 
 static void submit(node *n, const uint8_t *bytes, size_t len, const client_reply_handle *to, uint64_t rid,
                    int from_client)
@@ -1379,28 +1403,6 @@ static void settle(node *n)
         log_info("view=%" PRIu64 " asked for a view change to view %" PRIu64 " (executed up to seq %" PRIu64
                  ", %zu transactions waiting here)",
                  n->logged_vc_view - 1, n->logged_vc_view, replica_last_executed(n->rep), ms.pending);
-    }
-    {
-        replica_stats rs;
-        replica_get_stats(n->rep, &rs);
-        if (rs.suspects_sent != n->logged_suspects) {
-            /* Maybe the primary never got what waits here (a forwarded
-             * copy lost on the way): send the oldest waiting transactions
-             * to every validator again, as PBFT's clients do when a request
-             * times out. Copies a validator already has cost it a lookup. */
-            mempool_tx *txs = malloc(GOSSIP_MAX * sizeof *txs);
-            size_t k = txs ? mempool_peek(n->mp, GOSSIP_MAX, GOSSIP_MAX_BYTES, txs) : 0;
-            for (size_t i = 0; i < k; i++)
-                gossip_add(n, txs[i].bytes, txs[i].len);
-            free(txs);
-            n->logged_suspects = rs.suspects_sent;
-            if (!replica_in_view_change(n->rep))
-                log_info("view=%" PRIu64 " suspects the primary: nothing executed in time (executed up to seq "
-                         "%" PRIu64 ", %zu transactions waiting here, the %zu oldest sent to every validator "
-                         "again); the view changes once f+1 validators suspect it, until then this one keeps "
-                         "working in it",
-                         replica_view(n->rep), replica_last_executed(n->rep), ms.pending, k);
-        }
     }
     propose(n);
     gossip_flush(n);

@@ -831,6 +831,9 @@ static void drain(uint32_t id)
         case REPLICA_ACT_SERVE_BLOCKS:
             serve_blocks(id, a.to, a.from, a.through);
             break;
+        case REPLICA_ACT_SUSPECTED:
+            trace("r%u suspects the primary of view %" PRIu64, id, a.view);
+            break;
         case REPLICA_ACT_VIEW_CHANGED:
             trace("r%u enters view %" PRIu64, id, a.view);
             if (a.view > 0 && nd->first_view_at == 0)

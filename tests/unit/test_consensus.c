@@ -1497,6 +1497,9 @@ static void test_lone_timeout_suspects_and_stays_in_the_view(void **state)
     assert_int_equal(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE), -1);
     assert_false(replica_in_view_change(f->r));
     assert_int_equal(stats_of(f->r).suspects_sent, 1);
+    at = find_type(&f->acts, REPLICA_ACT_SUSPECTED); /* the embedder hears of it */
+    assert_true(at >= 0);
+    assert_int_equal(f->acts.a[at].view, 0);
     assert_true(timer_delay(&f->acts, REPLICA_TIMER_VIEW) > 0); /* it waits again */
     /* Still in view 0: it prepares what the primary proposes. */
     primary_pre_prepares(f);
