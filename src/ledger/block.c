@@ -114,11 +114,40 @@ static int execute_tx(const genesis *g, const ledger_tx *tx, const ledger_chain_
     return err == ELECTION_OK;
 }
 
+/* The ids of a batch seen so far, for its duplicates: an open-addressing
+ * table of indexes into ids (+1; 0 is an empty slot), at most half full.
+ * Ids are hash outputs, so their first bytes place them. */
+static size_t seen_size(size_t n_txs)
+{
+    size_t size = 16;
+    while (size < 2 * n_txs)
+        size *= 2;
+    return size;
+}
+
+/* Returns: 1 when ids[i] equals an earlier ids[j]; records i otherwise. */
+static int seen_before(uint32_t *seen, size_t mask, const uint8_t (*ids)[CRYPTO_HASH_LEN], size_t i)
+{
+    uint64_t h;
+    memcpy(&h, ids[i], sizeof h);
+    for (size_t at = (size_t)h & mask;; at = (at + 1) & mask) {
+        if (seen[at] == 0) {
+            seen[at] = (uint32_t)i + 1;
+            return 0;
+        }
+        if (memcmp(ids[seen[at] - 1], ids[i], CRYPTO_HASH_LEN) == 0)
+            return 1;
+    }
+}
+
 ledger_err ledger_execute_batch(const genesis *g, const uint8_t *batch, size_t len, const ledger_chain_view *view,
                                 uint32_t max_txs, Evote__V1__TxResult *results, size_t *n)
 {
     Evote__V1__Batch *b = evote__v1__batch__unpack(NULL, len, batch);
     uint8_t (*ids)[CRYPTO_HASH_LEN];
+    uint32_t *seen;
+    size_t seen_mask;
+    int owned; /* ids is ours, not the caller's view->ids_out */
     uint64_t block_time;
 
     *n = 0;
@@ -128,8 +157,14 @@ ledger_err ledger_execute_batch(const genesis *g, const uint8_t *batch, size_t l
         evote__v1__batch__free_unpacked(b, NULL);
         return LEDGER_ERR_BATCH_SIZE;
     }
-    ids = malloc((b->n_txs ? b->n_txs : 1) * sizeof *ids);
-    if (ids == NULL) {
+    owned = view == NULL || view->ids_out == NULL;
+    ids = owned ? malloc((b->n_txs ? b->n_txs : 1) * sizeof *ids) : view->ids_out;
+    seen_mask = seen_size(b->n_txs) - 1;
+    seen = calloc(seen_mask + 1, sizeof *seen);
+    if (ids == NULL || seen == NULL) {
+        if (owned)
+            free(ids);
+        free(seen);
         evote__v1__batch__free_unpacked(b, NULL);
         return LEDGER_ERR_NOMEM;
     }
@@ -143,18 +178,22 @@ ledger_err ledger_execute_batch(const genesis *g, const uint8_t *batch, size_t l
         ledger_tx *tx = NULL;
         crypto_err detail = CRYPTO_OK;
         ledger_err err = ledger_tx_decode_committed(b->txs[i].data, b->txs[i].len, g->chain_id, &tx, &detail);
-        int dup = 0;
+        int dup;
 
-        envelope_txid(b->txs[i].data, b->txs[i].len, ids[i]);
-        for (size_t j = 0; j < i && !dup; j++)
-            dup = memcmp(ids[j], ids[i], CRYPTO_HASH_LEN) == 0;
+        if (err == LEDGER_OK)
+            memcpy(ids[i], tx->id, CRYPTO_HASH_LEN); /* the same hash, already made */
+        else
+            envelope_txid(b->txs[i].data, b->txs[i].len, ids[i]);
+        dup = seen_before(seen, seen_mask, ids, i);
         if (err != LEDGER_OK)
             results[i] = ledger_result_for(err, detail);
         else if (dup || (view && view->tx_committed && view->tx_committed(view->ctx, ids[i])))
             results[i] = EVOTE__V1__TX_RESULT__TX_RESULT_DUPLICATE;
         else if (!execute_tx(g, tx, view, block_time, &results[i])) {
             ledger_tx_destroy(&tx);
-            free(ids);
+            if (owned)
+                free(ids);
+            free(seen);
             evote__v1__batch__free_unpacked(b, NULL);
             if (view->changes != NULL)
                 election_changes_clear(view->changes);
@@ -163,7 +202,9 @@ ledger_err ledger_execute_batch(const genesis *g, const uint8_t *batch, size_t l
         ledger_tx_destroy(&tx);
     }
     *n = b->n_txs;
-    free(ids);
+    if (owned)
+        free(ids);
+    free(seen);
     evote__v1__batch__free_unpacked(b, NULL);
     return LEDGER_OK;
 }
@@ -191,6 +232,16 @@ ledger_err ledger_block_assemble(const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN], ui
                                  size_t n_results, uint8_t **block, size_t *block_len,
                                  uint8_t hash[CRYPTO_HASH_LEN])
 {
+    return ledger_block_assemble_ids(chain_id, height, prev_hash, prev_timestamp_ms, batch, batch_len, NULL,
+                                     results, n_results, block, block_len, hash);
+}
+
+ledger_err ledger_block_assemble_ids(const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN], uint64_t height,
+                                     const uint8_t prev_hash[CRYPTO_HASH_LEN], uint64_t prev_timestamp_ms,
+                                     const uint8_t *batch, size_t batch_len, const uint8_t (*known)[CRYPTO_HASH_LEN],
+                                     const Evote__V1__TxResult *results, size_t n_results, uint8_t **block,
+                                     size_t *block_len, uint8_t hash[CRYPTO_HASH_LEN])
+{
     Evote__V1__BlockHeader h = EVOTE__V1__BLOCK_HEADER__INIT;
     Evote__V1__Block blk = EVOTE__V1__BLOCK__INIT;
     uint8_t digest[CRYPTO_HASH_LEN], root[CRYPTO_HASH_LEN], rhash[CRYPTO_HASH_LEN];
@@ -209,14 +260,17 @@ ledger_err ledger_block_assemble(const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN], ui
         evote__v1__batch__free_unpacked(b, NULL);
         return LEDGER_ERR_BATCH_SEQ;
     }
-    ids = malloc((b->n_txs ? b->n_txs : 1) * sizeof *ids);
-    if (ids == NULL) {
-        evote__v1__batch__free_unpacked(b, NULL);
-        return LEDGER_ERR_NOMEM;
+    if (known == NULL) {
+        ids = malloc((b->n_txs ? b->n_txs : 1) * sizeof *ids);
+        if (ids == NULL) {
+            evote__v1__batch__free_unpacked(b, NULL);
+            return LEDGER_ERR_NOMEM;
+        }
+        for (size_t i = 0; i < b->n_txs; i++)
+            envelope_txid(b->txs[i].data, b->txs[i].len, ids[i]);
+        known = (const uint8_t(*)[CRYPTO_HASH_LEN])ids;
     }
-    for (size_t i = 0; i < b->n_txs; i++)
-        envelope_txid(b->txs[i].data, b->txs[i].len, ids[i]);
-    crypto_merkle_root((const uint8_t(*)[CRYPTO_HASH_LEN])ids, b->n_txs, root);
+    crypto_merkle_root(known, b->n_txs, root);
     crypto_tagged_hash(CRYPTO_TAG_BATCH, batch, batch_len, digest);
     if (ledger_results_hash(results, n_results, rhash) != LEDGER_OK) {
         err = LEDGER_ERR_NOMEM;

@@ -320,6 +320,9 @@ typedef struct {
     /* Returns: 1 and *cts, *n when election_precheck_ballot already accepted
      * this exact transaction (a mempool verdict); may be NULL. */
     int (*ballot_verdict)(void *ctx, const uint8_t id[CRYPTO_HASH_LEN], const elgamal_ct **cts, size_t *n);
+    /* Out, when not NULL: each transaction's id, in batch order (room for
+     * max_txs ids), for ledger_block_assemble_ids and the store. */
+    uint8_t (*ids_out)[CRYPTO_HASH_LEN];
 } ledger_chain_view;
 
 /* Deterministic execution of a committed batch: every honest replica
@@ -351,6 +354,17 @@ EVOTE_WARN_UNUSED ledger_err ledger_block_assemble(const uint8_t chain_id[CRYPTO
                                                    size_t batch_len, const Evote__V1__TxResult *results,
                                                    size_t n_results, uint8_t **block, size_t *block_len,
                                                    uint8_t hash[CRYPTO_HASH_LEN]);
+
+/* ledger_block_assemble with the transaction ids already known (the
+ * ids_out of ledger_execute_batch for the same batch), so they are not
+ * hashed again. ids must hold one id per transaction of the batch. */
+EVOTE_WARN_UNUSED ledger_err ledger_block_assemble_ids(const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN], uint64_t height,
+                                                       const uint8_t prev_hash[CRYPTO_HASH_LEN],
+                                                       uint64_t prev_timestamp_ms, const uint8_t *batch,
+                                                       size_t batch_len, const uint8_t (*ids)[CRYPTO_HASH_LEN],
+                                                       const Evote__V1__TxResult *results, size_t n_results,
+                                                       uint8_t **block, size_t *block_len,
+                                                       uint8_t hash[CRYPTO_HASH_LEN]);
 
 /* The results hash of a block: tagged_hash("evote/v1/results", one
  * little-endian uint32 per result code). */

@@ -540,19 +540,19 @@ static void execute(node *n, replica_action *a)
     view.ballot_verdict = ballot_verdict;
     view.height = a->seq;
     view.prev_timestamp_ms = tip_ts;
+    view.ids_out = ids;
     election_changes_clear(n->changes);
     lerr = ledger_execute_batch(n->g, a->batch, a->batch_len, &view, n->g->max_batch_txs, results, &nres);
     if (lerr == LEDGER_OK)
-        lerr = ledger_block_assemble(n->g->chain_id, a->seq, tip_hash, tip_ts, a->batch, a->batch_len, results,
-                                     nres, &block, &block_len, hash);
+        lerr = ledger_block_assemble_ids(n->g->chain_id, a->seq, tip_hash, tip_ts, a->batch, a->batch_len,
+                                         (const uint8_t(*)[CRYPTO_HASH_LEN])ids, results, nres, &block,
+                                         &block_len, hash);
     if (lerr != LEDGER_OK) {
         log_error("seq=%" PRIu64 " cannot execute the committed batch: %s; stopping", a->seq,
                   ledger_strerror(lerr));
         n->fatal = 1;
         goto out;
     }
-    for (size_t i = 0; i < batch->n_txs; i++)
-        envelope_txid(batch->txs[i].data, batch->txs[i].len, ids[i]);
     n_state = election_changes_count(n->changes);
     if (n_state > 0 && (state = calloc(n_state, sizeof *state)) == NULL) {
         log_error("seq=%" PRIu64 " out of memory for the election state changes; stopping", a->seq);

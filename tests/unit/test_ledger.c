@@ -726,6 +726,53 @@ static void test_execution_hands_election_payloads_to_the_rules(void **state)
     free(t);
 }
 
+/* A batch of 40 where the last 20 repeat the first 20 in another order:
+ * every repeat is a DUPLICATE, whatever the order, and the ids execution
+ * hands out (ids_out) are the transactions' ids, which give the same block
+ * as ledger_block_assemble hashing them itself. */
+static void test_execution_duplicates_and_ids_out(void **state)
+{
+    char *t = genesis_text(4, NULL);
+    genesis *g = NULL;
+    enum { HALF = 20 };
+    buf_t txs[2 * HALF];
+    uint8_t ids[2 * HALF][CRYPTO_HASH_LEN], want[CRYPTO_HASH_LEN];
+    Evote__V1__TxResult r[2 * HALF];
+    size_t n = 0;
+    (void)state;
+    assert_int_equal(parse_text(t, &g, NULL), LEDGER_OK);
+    for (size_t i = 0; i < HALF; i++)
+        txs[i] = notice_by(key, g->chain_id, 100 + i);
+    for (size_t i = 0; i < HALF; i++)
+        txs[HALF + i] = txs[(7 * i + 3) % HALF]; /* a permutation: 7 and 20 are coprime */
+    buf_t b = make_batch(g->chain_id, 1, 1000, txs, 2 * HALF);
+    ledger_chain_view view = {.ids_out = ids};
+    assert_int_equal(ledger_execute_batch(g, b.bytes, b.len, &view, 2 * HALF, r, &n), LEDGER_OK);
+    assert_int_equal(n, 2 * HALF);
+    for (size_t i = 0; i < 2 * HALF; i++) {
+        assert_int_equal(r[i], i < HALF ? EVOTE__V1__TX_RESULT__TX_RESULT_OK : EVOTE__V1__TX_RESULT__TX_RESULT_DUPLICATE);
+        envelope_txid(txs[i].bytes, txs[i].len, want);
+        assert_memory_equal(ids[i], want, CRYPTO_HASH_LEN);
+    }
+    uint8_t prev[CRYPTO_HASH_LEN] = {1}, h1[CRYPTO_HASH_LEN], h2[CRYPTO_HASH_LEN];
+    uint8_t *blk1 = NULL, *blk2 = NULL;
+    size_t len1 = 0, len2 = 0;
+    assert_int_equal(ledger_block_assemble(g->chain_id, 1, prev, 0, b.bytes, b.len, r, n, &blk1, &len1, h1),
+                     LEDGER_OK);
+    assert_int_equal(ledger_block_assemble_ids(g->chain_id, 1, prev, 0, b.bytes, b.len,
+                                               (const uint8_t(*)[CRYPTO_HASH_LEN])ids, r, n, &blk2, &len2, h2),
+                     LEDGER_OK);
+    assert_int_equal(len1, len2);
+    assert_memory_equal(blk1, blk2, len1);
+    assert_memory_equal(h1, h2, CRYPTO_HASH_LEN);
+    free(blk1);
+    free(blk2);
+    free(b.bytes);
+    free_bufs(txs, HALF);
+    genesis_destroy(&g);
+    free(t);
+}
+
 static void test_execution_records_state_dependent_result_codes(void **state)
 {
     char *t = genesis_text(4, NULL); /* `key` is its only authority */
@@ -857,6 +904,7 @@ int main(void)
         cmocka_unit_test(test_batch_check_accepts_a_good_proposal),
         cmocka_unit_test(test_batch_check_refuses_what_a_faulty_primary_proposes),
         cmocka_unit_test(test_execution_records_state_dependent_result_codes),
+        cmocka_unit_test(test_execution_duplicates_and_ids_out),
         cmocka_unit_test(test_execution_hands_election_payloads_to_the_rules),
         cmocka_unit_test(test_block_links_to_parent_and_commits_to_batch_and_results),
         cmocka_unit_test(test_strerror_covers_every_code),
