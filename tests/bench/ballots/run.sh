@@ -38,7 +38,8 @@
 # Binaries: $EVOTE_BIN (evote, evoted; default build/src) and
 # $BENCH_BUILD/tests/bench/ballot/bench_ballot (BENCH_BUILD defaults to
 # build/); built when missing. BENCH_KEEP=1 keeps the temporary directory;
-# BENCH_PERF=DIR records validators 0 and 1 with perf during the throughput run.
+# BENCH_PERF=DIR records validators 0 and 1 with perf during the throughput run
+# (BENCH_PERF_CALLGRAPH="--call-graph dwarf" for call chains through evoted).
 set -euo pipefail
 trap 'echo "run.sh: line $LINENO: a command failed (exit $?)" >&2' ERR
 root=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -205,7 +206,7 @@ if [ -n "${BENCH_PERF:-}" ]; then # BENCH_PERF=DIR: perf record of validators 0 
     if [ -n "${BENCH_PERF_EVENTS:-}" ]; then # e.g. probes made with 'perf probe -x evoted FUNCTION'
       perf stat --per-thread -e "$BENCH_PERF_EVENTS" -p "${pids[$i]}" -o "$BENCH_PERF/evoted$i.stat" >/dev/null 2>&1 &
     else
-      perf record -F 499 -g -p "${pids[$i]}" -o "$BENCH_PERF/evoted$i.perf" >"$BENCH_PERF/perf$i.log" 2>&1 &
+      perf record -F 499 ${BENCH_PERF_CALLGRAPH:--g} -p "${pids[$i]}" -o "$BENCH_PERF/evoted$i.perf" >"$BENCH_PERF/perf$i.log" 2>&1 &
     fi
     perfs+=($!)
   done
