@@ -124,6 +124,7 @@ typedef struct {
                                                  ballot's reason (out of memory not counted) */
     size_t queued;                 /* waiting for a worker */
     size_t pending;                /* accepted, not yet committed */
+    size_t ready;                  /* of pending, not in a proposed batch */
 } mempool_stats;
 
 /* In: chain_id, capacity (queued + pending transactions at most), workers

@@ -76,6 +76,7 @@ struct mempool {
     size_t n_buckets; /* power of two */
     entry_list ready, taken;
     size_t n_pending;
+    size_t n_taken; /* of n_pending, in a proposed batch */
     int efd;
     int signalled; /* efd written since the last drain (under lock) */
     mempool_stats stats;
@@ -601,6 +602,7 @@ static size_t oldest_ready(mempool *mp, size_t max_txs, size_t max_bytes, mempoo
             list_unlink(&mp->ready, e);
             list_push_back(&mp->taken, e);
             e->taken = 1;
+            mp->n_taken++;
         }
         out[n].bytes = e->bytes;
         out[n].len = e->len;
@@ -631,6 +633,7 @@ void mempool_mark_taken(mempool *mp, const uint8_t (*ids)[CRYPTO_HASH_LEN], size
             continue;
         list_unlink(&mp->ready, e);
         e->taken = 1;
+        mp->n_taken++;
         list_push_back(&mp->taken, e);
     }
     pthread_mutex_unlock(&mp->lock);
@@ -649,6 +652,7 @@ void mempool_untake_all(mempool *mp)
             mp->ready.tail = mp->taken.tail;
         mp->ready.head = mp->taken.head;
         mp->taken.head = mp->taken.tail = NULL;
+        mp->n_taken = 0;
     }
     pthread_mutex_unlock(&mp->lock);
 }
@@ -672,6 +676,8 @@ void mempool_commit(mempool *mp, const uint8_t (*ids)[CRYPTO_HASH_LEN], size_t n
         }
         hash_remove(mp, e);
         list_unlink(e->taken ? &mp->taken : &mp->ready, e);
+        if (e->taken)
+            mp->n_taken--;
         mp->n_pending--;
         free(e->bytes);
         free(e->ballot_cts);
@@ -739,6 +745,7 @@ void mempool_get_stats(mempool *mp, mempool_stats *out)
     *out = mp->stats;
     out->queued = mp->n_jobs + mp->n_busy;
     out->pending = mp->n_pending;
+    out->ready = mp->n_pending - mp->n_taken;
     pthread_mutex_unlock(&mp->lock);
 }
 

@@ -429,6 +429,10 @@ static void test_take_untake_and_commit(void **state)
     /* byte limit: at least one, then stop before exceeding */
     assert_int_equal(mempool_take(mp, N, txs[5].len + 1, out), 1);
     assert_memory_equal(out[0].id, order[5], 32);
+    mempool_stats st;
+    mempool_get_stats(mp, &st);
+    assert_int_equal(st.pending, N);
+    assert_int_equal(st.ready, N - 6); /* 0..5 taken */
     /* commit 0 and 3; view change gives back 1, 2, 4, 5 ahead of 6.. */
     uint8_t done[2][32];
     memcpy(done[0], order[0], 32);
@@ -436,8 +440,15 @@ static void test_take_untake_and_commit(void **state)
     mempool_commit(mp, (const uint8_t(*)[32])done, 2);
     assert_false(mempool_is_verified(mp, order[0]));
     assert_true(mempool_is_verified(mp, order[1]));
+    mempool_get_stats(mp, &st);
+    assert_int_equal(st.pending, N - 2);
+    assert_int_equal(st.ready, N - 6);
     mempool_untake_all(mp);
+    mempool_get_stats(mp, &st);
+    assert_int_equal(st.ready, N - 2);
     assert_int_equal(mempool_take(mp, N, SIZE_MAX, out), N - 2);
+    mempool_get_stats(mp, &st);
+    assert_int_equal(st.ready, 0);
     const int want[] = {1, 2, 4, 5, 6, 7, 8, 9};
     for (int i = 0; i < N - 2; i++)
         assert_memory_equal(out[i].id, order[want[i]], 32);
@@ -469,6 +480,9 @@ static void test_marked_taken_transactions_are_not_offered_again(void **state)
     collect(mp, v, N);
     mempool_mark_taken(mp, (const uint8_t(*)[32])&ids[1], 1);
     mempool_mark_taken(mp, (const uint8_t(*)[32])&ids[1], 1); /* twice: no harm */
+    mempool_stats st;
+    mempool_get_stats(mp, &st);
+    assert_int_equal(st.ready, N - 1); /* counted once */
     assert_int_equal(mempool_take(mp, 10, 1 << 20, out), 2);
     for (int i = 0; i < 2; i++)
         assert_memory_not_equal(out[i].id, ids[1], 32);
