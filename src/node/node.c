@@ -745,7 +745,7 @@ static void drain(node *n)
 }
 
 #define PACE_MIN_TXS 512 /* a batch this full goes at once */
-#define PACE_WAIT_MS 20  /* otherwise at most this long after the last proposal */
+#define PACE_WAIT_MS 50  /* otherwise at most this long after the last proposal */
 
 /* Whether the primary waits for a fuller batch: only while a proposal of
  * its own is in flight (so an idle cluster answers at once), fewer than
