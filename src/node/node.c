@@ -868,20 +868,12 @@ static void submit(node *n, const uint8_t *bytes, size_t len, const client_reply
 }
 
 
-/* At most VERDICTS_PER_TURN verdicts per turn of the event loop: under load
- * the workers settle transactions as fast as this loop answers them (and a
- * proposal's last verdict may execute blocks), so an unbounded loop could
- * keep peers, clients and timers waiting. What is left stays announced
- * (mempool_poll_verdicts signals again). */
-#define VERDICTS_PER_TURN 1024
-
 static void on_verdicts(node *n)
 {
     mempool_verdict v[256];
-    size_t got, done = 0;
+    size_t got;
 
-    while (done < VERDICTS_PER_TURN && (got = mempool_poll_verdicts(n->mp, v, 256)) > 0) {
-        done += got;
+    while ((got = mempool_poll_verdicts(n->mp, v, 256)) > 0) {
         for (size_t i = 0; i < got; i++) {
             size_t k;
             /* A transaction forwarded after it was committed (gossip is not
