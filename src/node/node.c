@@ -30,7 +30,8 @@
  * pipeline (3 copies out, validation, two durable writes) well within the
  * view-change timeout on a small machine. */
 #define MAX_BATCH_BYTES (2u * 1024u * 1024u)
-#define MAX_SERVE_BYTES (8u * 1024u * 1024u) /* one StateResponse, under the 16 MiB peer limit */
+#define MAX_SERVE_BYTES (2u * 1024u * 1024u) /* one StateResponse: its blocks execute in one event */
+#define PEER_TURN_MS 100                       /* peer messages handled per turn of the event loop, at most */
 #define MAX_SKEW_MS 30000
 #define GOSSIP_MAX 512
 #define GOSSIP_MAX_BYTES (4u * 1024u * 1024u) /* one RequestBatch, well under the 16 MiB peer limit */
@@ -1475,8 +1476,11 @@ int node_run(node *n, volatile sig_atomic_t *stop)
             log_error("zmq_poll failed: %s", zmq_strerror(errno));
             return 1;
         }
-        /* Peers: drain what is waiting (bounded, so clients are served too). */
-        for (int k = 0; k < 1000; k++) {
+        /* Peers: drain what is waiting, bounded in count and in time so
+         * clients and timers are served too (a validator catching up
+         * executes whole fetched blocks per message). */
+        uint64_t peers_until = mono_ms() + PEER_TURN_MS;
+        for (int k = 0; k < 1000 && mono_ms() < peers_until; k++) {
             uint32_t from;
             uint8_t *bytes;
             size_t len;
