@@ -723,11 +723,15 @@ void mempool_add_verified(mempool *mp, const uint8_t *bytes, size_t len, const u
     uint8_t *copy;
     int (*committed)(void *, const uint8_t *);
     void *ctx;
+    int known;
+    /* The pool's own memory first; the chain store (a lookup in LMDB) only
+     * for what it does not know. */
     pthread_mutex_lock(&mp->lock);
+    known = find(mp, id) != NULL || recent_has(&mp->recent, id);
     committed = mp->committed;
     ctx = mp->committed_ctx;
     pthread_mutex_unlock(&mp->lock);
-    if (committed != NULL && committed(ctx, id))
+    if (known || (committed != NULL && committed(ctx, id)))
         return;
     pthread_mutex_lock(&mp->lock);
     if (find(mp, id) == NULL && !recent_has(&mp->recent, id) && (copy = malloc(len ? len : 1)) != NULL) {
