@@ -86,6 +86,7 @@ struct replica {
     uint64_t last_executed;
     uint8_t last_hash[CRYPTO_HASH_LEN];
     uint64_t seq_next;      /* primary: next seq to assign */
+    uint64_t view_base;     /* the seq the current view started from (its NEW-VIEW's max-s; 0 in view 0) */
 
     entry *log;             /* [window], slot = seq % window */
     uint64_t top_seq;       /* highest seq ever given a log entry */
@@ -203,6 +204,8 @@ void try_execute(replica *r);
 void update_timers(replica *r);
 void backoff(replica *r);
 void view_timer_forget(replica *r);
+uint64_t term_end(const replica *r);
+void maybe_rotate(replica *r);
 void adopt_stable(replica *r, uint64_t seq, const uint8_t digest[CRYPTO_HASH_LEN], uint8_t *const *proof,
                   const size_t *proof_lens, size_t n_proof);
 void want_blocks(replica *r, uint64_t through);
@@ -211,7 +214,8 @@ int checkpoint_proof_valid(replica *r, uint64_t seq, Evote__V1__Envelope **envs,
 
 /* --------------------------------------------------------- view_change.c */
 
-void start_view_change(replica *r, uint64_t new_view);
+/* rotation: the primary's term ended (no timeout back-off). */
+void start_view_change(replica *r, uint64_t new_view, int rotation);
 void on_view_change(replica *r, msg *m, const Evote__V1__PeerMessage *pm);
 void on_new_view(replica *r, msg *m, const Evote__V1__PeerMessage *pm, const uint8_t *raw, size_t raw_len);
 void vc_slot_clear(vc_slot *s);

@@ -146,6 +146,7 @@ static void end_event(replica *r)
     replica_action a = {0};
     size_t mark = r->event_mark;
 
+    maybe_rotate(r);
     update_timers(r);
     if (!r->meta_dirty)
         return;
@@ -376,6 +377,34 @@ uint32_t replica_primary(const replica *r) { return primary_of(r, r->view); }
 int replica_in_view_change(const replica *r) { return r->status == STATUS_VIEW_CHANGE; }
 uint64_t replica_last_executed(const replica *r) { return r->last_executed; }
 uint64_t replica_stable_seq(const replica *r) { return r->h; }
+uint64_t replica_term_end(const replica *r) { return term_end(r); }
+
+/* ------------------------------------------------------------ rotation */
+
+/* The last seq the current view's primary may propose: the checkpoint
+ * term_checkpoints intervals past the last one at or below the view's
+ * start. Every replica that entered the view computes the same (view_base
+ * comes from the NEW-VIEW), so a backup can refuse a PRE-PREPARE beyond it. */
+uint64_t term_end(const replica *r)
+{
+    uint64_t k = r->cfg.checkpoint_interval;
+    if (r->cfg.term_checkpoints == 0)
+        return UINT64_MAX;
+    return (r->view_base / k + r->cfg.term_checkpoints) * k;
+}
+
+/* The term's last checkpoint is stable: the primary is done, and every
+ * honest replica sees this at the same seq, so each moves to the next view
+ * on its own. Nothing above the term's end was proposed, so the
+ * VIEW-CHANGEs carry no prepared batch and the NEW-VIEW re-proposes none.
+ * Not a sign of trouble: the view-change timeout does not grow. */
+void maybe_rotate(replica *r)
+{
+    if (r->status != STATUS_NORMAL || r->cfg.term_checkpoints == 0 || r->h < term_end(r))
+        return;
+    r->stats.rotations++;
+    start_view_change(r, r->view + 1, 1);
+}
 void replica_get_stats(const replica *r, replica_stats *out) { *out = r->stats; }
 
 size_t replica_inflight_batches(const replica *r, const uint8_t **batches, size_t *lens, size_t max)
@@ -401,6 +430,12 @@ void replica_describe(const replica *r, char *buf, size_t len)
     if (k < 0 || (size_t)k >= len)
         return;
     at = (size_t)k;
+    if (r->cfg.term_checkpoints != 0 && at + 32 < len) {
+        k = snprintf(buf + at, len - at, " term-end %llu |", (unsigned long long)term_end(r));
+        if (k < 0)
+            return;
+        at += (size_t)k;
+    }
     for (uint32_t w = 0; w < r->cfg.window && at + 64 < len; w++) {
         const entry *e = &r->log[w];
         uint32_t p = 0, c = 0;
@@ -444,7 +479,7 @@ int replica_can_propose(const replica *r, uint64_t *seq)
         return 0;
     if (r->fetch_target > r->last_executed) /* behind: cannot judge what is new */
         return 0;
-    if (r->seq_next > r->h + r->cfg.window)
+    if (r->seq_next > r->h + r->cfg.window || r->seq_next > term_end(r))
         return 0;
     if (r->seq_next - 1 - r->last_executed >= r->cfg.max_inflight && r->seq_next - 1 >= r->last_executed)
         return 0;
@@ -802,6 +837,10 @@ static void on_pre_prepare(replica *r, uint32_t from, msg *m, const Evote__V1__P
     }
     if (b->seq <= r->h || b->seq > r->h + r->cfg.window) {
         help_laggard(r, from, b->view, b->seq, 0);
+        r->stats.dropped_out_of_range++;
+        return;
+    }
+    if (b->seq > term_end(r)) { /* past the primary's term: the next primary's */
         r->stats.dropped_out_of_range++;
         return;
     }
@@ -1636,7 +1675,7 @@ static uint32_t suspects(const replica *r)
 static void maybe_leave_view(replica *r)
 {
     if (r->status == STATUS_NORMAL && r->peer_suspect[r->cfg.id] == r->view + 1 && suspects(r) >= r->f + 1)
-        start_view_change(r, r->view + 1);
+        start_view_change(r, r->view + 1, 0);
 }
 
 /* The view timer ran out for good (rule 4): say so, and leave the view if
@@ -1728,7 +1767,7 @@ void replica_on_timer(replica *r, replica_timer t)
             break;
         }
         /* No progress in this view (or no NEW-VIEW for the one asked for). */
-        start_view_change(r, r->view + 1);
+        start_view_change(r, r->view + 1, 0);
         break;
     case REPLICA_TIMER_RETRANSMIT:
         r->retransmit_on = 0;

@@ -83,6 +83,15 @@ typedef struct {
     uint32_t view_change_timeout_ms; /* first request timeout (0 = 1000), doubles per failed view */
     uint32_t retransmit_ms;          /* resend own votes while stuck (0 = timeout/2) */
     uint32_t max_blocks_per_fetch;   /* state transfer step (0 = 64) */
+    /* A primary's term, in checkpoint intervals (0 = no rotation). The
+     * primary of a view proposes up to the checkpoint `term_checkpoints`
+     * intervals past the last checkpoint at or below the seq its view
+     * started from; once that checkpoint is stable, every replica moves on
+     * to the next view on its own (no suspicion, no timeout back-off). So a
+     * primary that leaves some requests out while committing others
+     * (censorship) holds them back for one term at most: the next primary
+     * has them too. Identical on every replica (the genesis fixes it). */
+    uint32_t term_checkpoints;
 } replica_config;
 
 /* Where the replica starts: what storage holds. A new chain starts with all
@@ -165,6 +174,7 @@ typedef struct {
     uint64_t view_changes;         /* views entered after view 0 */
     uint64_t state_transfers;      /* blocks taken through state transfer */
     uint64_t suspects_sent;        /* SUSPECTs sent: this replica's view timer ran out */
+    uint64_t rotations;            /* views left because the primary's term ended */
     uint64_t by_kind_received[12]; /* indexed by Evote__V1__Kind */
     uint64_t by_kind_sent[12];
 } replica_stats;
@@ -226,6 +236,9 @@ uint32_t replica_primary(const replica *self);
 int replica_in_view_change(const replica *self);
 uint64_t replica_last_executed(const replica *self);
 uint64_t replica_stable_seq(const replica *self);
+/* The last seq the primary of the current view may propose (its term's
+ * end), or UINT64_MAX without rotation. */
+uint64_t replica_term_end(const replica *self);
 void replica_get_stats(const replica *self, replica_stats *out);
 
 /* Out: up to max batches this replica's log proposes above the last

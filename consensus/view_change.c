@@ -415,6 +415,7 @@ static void enter_view(replica *r, uint64_t view, const oset *o, const Evote__V1
     /* The new primary continues right after the O-set: what an earlier view
      * proposed above max-s never prepared anywhere that counts, and its seqs
      * are free again. */
+    r->view_base = o->max_s;
     r->seq_next = o->max_s + 1;
     if (r->seq_next <= r->h)
         r->seq_next = r->h + 1;
@@ -563,7 +564,7 @@ static void arm_vc_timer(replica *r)
     r->view_timer_on = 1;
 }
 
-void start_view_change(replica *r, uint64_t new_view)
+void start_view_change(replica *r, uint64_t new_view, int rotation)
 {
     uint8_t *pm, *env;
     size_t pm_len, env_len;
@@ -573,7 +574,8 @@ void start_view_change(replica *r, uint64_t new_view)
         return;
     r->status = STATUS_VIEW_CHANGE;
     r->view = new_view;
-    backoff(r);
+    if (!rotation)
+        backoff(r);
     view_timer_forget(r);
     for (uint32_t w = 0; w < r->cfg.window; w++)
         if (r->log[w].seq != 0)
@@ -626,7 +628,7 @@ static void maybe_jump(replica *r)
                 views[i] = views[k];
                 views[k] = t;
             }
-    start_view_change(r, views[r->f]);
+    start_view_change(r, views[r->f], 0);
 }
 
 void on_view_change(replica *r, msg *m, const Evote__V1__PeerMessage *pm)
@@ -832,6 +834,8 @@ static void meta_encode(replica *r, wbuf *w)
     wb_uint(w, 6, r->last_executed);
     if (r->status == STATUS_NORMAL && r->new_view_msg != NULL)
         wb_bytes(w, 8, r->new_view_msg, r->new_view_len);
+    if (r->status == STATUS_NORMAL)
+        wb_uint(w, 9, r->view_base);
 }
 
 int meta_build(replica *r, uint8_t **out, size_t *len)
@@ -887,6 +891,7 @@ int meta_restore(replica *r, const uint8_t *bytes, size_t len)
         !checkpoint_proof_valid(r, cm->stable_seq, cm->checkpoint_proof, cm->n_checkpoint_proof, d))
         goto out;
     r->view = cm->view;
+    r->view_base = cm->view_base;
     if (cm->stable_seq > 0) {
         uint8_t **envs = calloc(cm->n_checkpoint_proof, sizeof *envs);
         size_t *lens = calloc(cm->n_checkpoint_proof, sizeof *lens), ne = 0;

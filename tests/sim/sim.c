@@ -100,11 +100,14 @@ typedef enum {
                          blocks served (proposes, but nothing it proposes can commit) */
     BYZ_IGNORE,       /* never proposes, otherwise honest (votes, checkpoints: alive,
                          but ignores the requests) */
+    BYZ_CENSOR,       /* as primary: proposes, but never a request whose number is a
+                         multiple of 3 (commits the others, so no timer runs out) */
     BYZ_KINDS
 } byz_kind;
 
 static const char *byz_name[] = {"none",   "equivocate", "conflict",     "forge", "replay",
-                                 "silent", "bad-new-view", "garbage",    "stall", "ignore"};
+                                 "silent", "bad-new-view", "garbage",    "stall", "ignore",
+                                 "censor"};
 
 /* Scenarios: a fixed fault plan (the seed still drives delays and
  * requests) with its own check, on top of safety and liveness. */
@@ -121,12 +124,14 @@ typedef enum {
                            hears of; healed on an idle cluster: it must catch up anyway */
     SC_LONE_LAG,        /* everything sent to one backup takes 2..3 T for a long stretch under
                            load: its timer runs out alone, and nobody may change view */
+    SC_CENSOR,          /* the first primary leaves a third of the requests out: with primary
+                           rotation, each waits one term at most; nobody suspects anyone */
     SC_KINDS
 } scenario_kind;
 
 static const char *scenario_name[] = {"random",  "slow",    "silent",          "stall",
                                       "ignore",  "restart", "restart-primary", "idle-laggard",
-                                      "lone-lag"};
+                                      "lone-lag", "censor"};
 
 typedef struct {
     uint8_t *batch;
@@ -204,6 +209,7 @@ static struct {
     uint64_t lag_from, lag_until; /* sent in [lag_from, lag_until) (SC_LONE_LAG) */
     uint32_t lag_ms;
     int scenario;        /* scenario_kind */
+    uint32_t term_checkpoints; /* replica_config.term_checkpoints of every replica */
     uint64_t all_done_at; /* when every honest replica had executed every request (0: never) */
     int partition[MAXN]; /* side of each replica; messages cross only on one side */
     int faults_on;
@@ -211,6 +217,8 @@ static struct {
     uint32_t n_req;
     uint64_t req_nonce[MAX_REQ];
     uint8_t submitted[MAX_REQ];
+    uint64_t submitted_at[MAX_REQ], executed_at[MAX_REQ]; /* executed_at: first honest replica */
+    uint64_t first_suspect_at; /* an honest replica's first SUSPECT (0: none) */
     /* Safety: the first digest executed at each seq. */
     uint8_t (*decided)[32];
     uint8_t *decided_set;
@@ -669,8 +677,11 @@ static void mark_batch(node *nd, const uint8_t *batch, size_t len)
         uint32_t id;
         if (b->txs[i].len == 12) {
             memcpy(&id, b->txs[i].data + 4, 4);
-            if (id < W.n_req)
+            if (id < W.n_req) {
                 nd->done[id] = 1;
+                if (W.executed_at[id] == 0 && nd->byz == BYZ_NONE)
+                    W.executed_at[id] = now_ms;
+            }
         }
     }
     evote__v1__batch__free_unpacked(b, NULL);
@@ -833,6 +844,8 @@ static void drain(uint32_t id)
             break;
         case REPLICA_ACT_SUSPECTED:
             trace("r%u suspects the primary of view %" PRIu64, id, a.view);
+            if (W.first_suspect_at == 0 && node_is_honest(id))
+                W.first_suspect_at = now_ms;
             break;
         case REPLICA_ACT_VIEW_CHANGED:
             trace("r%u enters view %" PRIu64, id, a.view);
@@ -880,6 +893,8 @@ static void pump(uint32_t id)
         uint8_t *bytes;
         for (uint32_t q = 0; q < W.n_req && nt < 8; q++) {
             if (mark[q] || nd->proposed[q] || !W.submitted[q] || nd->unheard[q])
+                continue;
+            if (nd->byz == BYZ_CENSOR && q % 3 == 0)
                 continue;
             memcpy(reqbytes[nt], "req:", 4);
             memcpy(reqbytes[nt] + 4, &q, 4);
@@ -964,6 +979,7 @@ static void node_boot(uint32_t id)
     cfg.view_change_timeout_ms = SIM_TIMEOUT_MS;
     cfg.retransmit_ms = SIM_RETRANSMIT_MS;
     cfg.max_blocks_per_fetch = 16;
+    cfg.term_checkpoints = W.term_checkpoints;
     rs.last_executed = nd->height;
     if (nd->height)
         memcpy(rs.last_hash, nd->blocks[nd->height].hash, 32);
@@ -1009,6 +1025,10 @@ typedef struct {
     uint64_t max_view;      /* no honest replica went above this view */
     uint64_t done_by;       /* > 0: every honest replica executed every request by then */
     int one_view;           /* every honest replica ends in one view, not changing view */
+    uint64_t max_wait;      /* > 0: every request executed (first honest replica) within this of its
+                               submission */
+    uint64_t max_wait_before;   /* ... for the requests submitted before this */
+    uint64_t no_suspects_until; /* > 0: no honest replica's view timer ran out before then */
 } plan;
 
 static void world_free(void)
@@ -1087,13 +1107,18 @@ static void plan_random(plan *pl, uint64_t *submit_until, uint64_t *heal_at)
             pl->byz_id = 1; /* primary of view 1 */
         W.nodes[pl->byz_id].byz = pl->byz;
     }
+    /* Primary rotation on half the seeds (a term of 1..3 checkpoints); a
+     * censoring primary is only ever replaced by it. */
+    if (chance(0.5) || pl->byz == BYZ_CENSOR)
+        W.term_checkpoints = 1 + (uint32_t)rnd_below(3);
     pl->crashes = (int)rnd_below(4);
     pl->partitions = (int)rnd_below(3);
     *submit_until = 3000 + rnd_below(4000);
     *heal_at = *submit_until + rnd_below(3000);
     W.stall_at = rnd_below(*heal_at);
-    trace("seed %" PRIu64 " n=%u loss=%.2f dup=%.2f delay<%u check<%u byz=%s@r%u crashes=%d partitions=%d", pl->seed,
-          n, W.loss, W.dup, W.max_delay, W.validate_ms, byz_name[pl->byz], pl->byz_id, pl->crashes, pl->partitions);
+    trace("seed %" PRIu64 " n=%u loss=%.2f dup=%.2f delay<%u check<%u byz=%s@r%u crashes=%d partitions=%d term=%u",
+          pl->seed, n, W.loss, W.dup, W.max_delay, W.validate_ms, byz_name[pl->byz], pl->byz_id, pl->crashes,
+          pl->partitions, W.term_checkpoints);
 
     /* Requests at random times until submit_until. */
     submit_requests(20 + (uint32_t)rnd_below(80), 0, *submit_until);
@@ -1257,6 +1282,32 @@ static void plan_scenario(plan *pl, uint64_t *submit_until, uint64_t *heal_at)
         pl->max_view = 0;
         pl->one_view = 1;
         break;
+    case SC_CENSOR:
+        /* Under steady load the primary of view 0 (and of every view it is
+         * primary of again) leaves every third request out and commits the
+         * rest, so no view timer runs out. Its term (2 checkpoints, 16
+         * seqs) ends, and the next primary proposes what waited. With
+         * SIM_NO_ROTATION=1 (term_checkpoints = 0) the censored requests
+         * wait until the load ends (10 s): every seed fails. */
+        pl->byz = BYZ_CENSOR;
+        pl->byz_id = 0;
+        W.nodes[0].byz = BYZ_CENSOR;
+        W.term_checkpoints = getenv("SIM_NO_ROTATION") ? 0 : 2;
+        *submit_until = 10000;
+        *heal_at = *submit_until + 1000;
+        submit_requests(300 + (uint32_t)rnd_below(300), 0, *submit_until);
+        /* While requests keep coming, no term can stall: 3 s covers a
+         * term of the censor (16 seqs take up to 1.6 s here) and the
+         * rotation after it. Once they stop, the censor is left with only
+         * requests it ignores and proposes nothing: the view timer replaces
+         * it (up to 4 T, then the view change). Rotation itself is no
+         * suspicion: no timer may run out while the load lasts. */
+        pl->max_wait = 3000;
+        pl->max_wait_before = *submit_until - 3000;
+        pl->done_by = *submit_until + 5000;
+        pl->no_suspects_until = *submit_until;
+        pl->one_view = 1;
+        break;
     default:
         break;
     }
@@ -1270,6 +1321,13 @@ static void plan_scenario(plan *pl, uint64_t *submit_until, uint64_t *heal_at)
 static void scenario_check(const plan *pl)
 {
     uint64_t view = UINT64_MAX;
+    if (pl->no_suspects_until > 0 && W.first_suspect_at > 0 && W.first_suspect_at < pl->no_suspects_until)
+        fail("SUSPECTED: an honest replica's view timer ran out at t=%" PRIu64 " (none expected before t=%" PRIu64
+             ")", W.first_suspect_at, pl->no_suspects_until);
+    for (uint32_t q = 0; q < W.n_req && pl->max_wait > 0 && !W.failure[0]; q++)
+        if (W.submitted_at[q] < pl->max_wait_before && W.executed_at[q] - W.submitted_at[q] > pl->max_wait)
+            fail("TOO SLOW: request %u waited %" PRIu64 " ms (submitted at t=%" PRIu64 "); the bound was %" PRIu64
+                 " ms", q, W.executed_at[q] - W.submitted_at[q], W.submitted_at[q], pl->max_wait);
     for (uint32_t i = 0; i < W.n && !W.failure[0]; i++) {
         const node *nd = &W.nodes[i];
         uint64_t v;
@@ -1381,6 +1439,7 @@ static int run(uint64_t seed, uint32_t n, int real_crypto, int scenario, plan *p
             break;
         case EV_SUBMIT:
             W.submitted[e.to] = 1;
+            W.submitted_at[e.to] = now_ms;
             if (W.scenario == SC_IDLE_LAGGARD) /* the client is on replica 0's side */
                 for (uint32_t i = 0; i < n; i++)
                     W.nodes[i].unheard[e.to] = W.faults_on && W.partition[i] != W.partition[0];
@@ -1509,6 +1568,7 @@ static void add_totals(void)
         totals.rejected_batches += st.rejected_batches;
         totals.state_transfers += st.state_transfers;
         totals.view_changes += st.view_changes;
+        totals.rotations += st.rotations;
     }
 }
 
@@ -1627,11 +1687,11 @@ int main(int argc, char **argv)
     printf("sim: honest replicas received %" PRIu64 " messages; dropped: malformed %" PRIu64 ", bad signature %" PRIu64
            ", wrong sender %" PRIu64 ", out of range %" PRIu64 ", wrong role %" PRIu64 ", conflicting %" PRIu64
            ", bad digest %" PRIu64 ", bad proof %" PRIu64 "; batches refused %" PRIu64 "; views entered %" PRIu64
-           "; blocks by state transfer %" PRIu64 "\n",
+           " (%" PRIu64 " left at a term's end); blocks by state transfer %" PRIu64 "\n",
            totals.received, totals.dropped_malformed, totals.dropped_bad_signature, totals.dropped_wrong_sender,
            totals.dropped_out_of_range, totals.dropped_wrong_role, totals.dropped_conflicting,
            totals.dropped_bad_digest, totals.dropped_bad_proof, totals.rejected_batches, totals.view_changes,
-           totals.state_transfers);
+           totals.rotations, totals.state_transfers);
     printf("sim: runs per Byzantine behaviour:");
     for (int k = 0; k < BYZ_KINDS; k++)
         printf(" %s %" PRIu64, byz_name[k], byz_runs[k]);

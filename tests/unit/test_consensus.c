@@ -418,12 +418,13 @@ typedef struct {
     uint8_t digest2[CRYPTO_HASH_LEN];
 } fixture;
 
-static replica *new_replica_k(const replica_restore *restore, uint32_t checkpoint_interval)
+static replica *new_replica_kt(const replica_restore *restore, uint32_t checkpoint_interval, uint32_t term)
 {
     replica_config cfg = {0};
     replica *r = NULL;
 
     cfg.checkpoint_interval = checkpoint_interval;
+    cfg.term_checkpoints = term;
     cfg.n = N;
     cfg.id = ME;
     cfg.pubkeys = (const uint8_t(*)[CRYPTO_PUBKEY_LEN])pubkeys;
@@ -431,6 +432,11 @@ static replica *new_replica_k(const replica_restore *restore, uint32_t checkpoin
     assert_int_equal(replica_new(&cfg, &callbacks, restore, &r), REPLICA_OK);
     assert_non_null(r);
     return r;
+}
+
+static replica *new_replica_k(const replica_restore *restore, uint32_t checkpoint_interval)
+{
+    return new_replica_kt(restore, checkpoint_interval, 0);
 }
 
 static replica *new_replica(const replica_restore *restore)
@@ -1241,9 +1247,9 @@ static size_t count_sends(const actions *x, uint32_t to, Evote__V1__Kind kind)
  * 1..K_SMALL (each pre-prepared by 0, prepared by 2, committed by 2 and 3,
  * stored with a fake hash). Its own CHECKPOINT for K_SMALL has gone out;
  * *hash is the state digest at K_SMALL. */
-static replica *replica_at_first_checkpoint(fixture *f, uint8_t hash[CRYPTO_HASH_LEN])
+static replica *replica_at_first_checkpoint_t(fixture *f, uint8_t hash[CRYPTO_HASH_LEN], uint32_t term)
 {
-    replica *r = new_replica_k(NULL, K_SMALL);
+    replica *r = new_replica_kt(NULL, K_SMALL, term);
     uint8_t *m;
     size_t len;
 
@@ -1271,6 +1277,11 @@ static replica *replica_at_first_checkpoint(fixture *f, uint8_t hash[CRYPTO_HASH
     assert_true(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_CHECKPOINT) >= 0);
     assert_int_equal(replica_last_executed(r), K_SMALL);
     return r;
+}
+
+static replica *replica_at_first_checkpoint(fixture *f, uint8_t hash[CRYPTO_HASH_LEN])
+{
+    return replica_at_first_checkpoint_t(f, hash, 0);
 }
 
 static void test_checkpoint_becomes_stable_at_2f_plus_1_and_moves_window(void **state)
@@ -1308,6 +1319,71 @@ static void test_checkpoint_becomes_stable_at_2f_plus_1_and_moves_window(void **
         free(b);
     }
     actions_clear(&f->acts);
+    replica_destroy(&r);
+}
+
+/* Primary rotation, a term of one checkpoint interval: view 0's primary
+ * may propose up to seq K. A backup refuses a PRE-PREPARE beyond it; once
+ * the checkpoint at K is stable it asks for view 1 by itself (no SUSPECT,
+ * no view timer, no back-off), and view 1's term ends one interval later. */
+static void test_term_end_refuses_later_proposals_then_rotates(void **state)
+{
+    fixture *f = *state;
+    uint8_t hash[CRYPTO_HASH_LEN], d[CRYPTO_HASH_LEN], *m, *b;
+    size_t len, blen;
+    uint64_t seq = 0;
+    replica *r = replica_at_first_checkpoint_t(f, hash, 1), *again;
+    replica_restore rs = {0};
+    int meta_at;
+
+    assert_int_equal(replica_term_end(r), K_SMALL);
+    b = make_batch(K_SMALL + 1, 0, &blen);
+    digest_of(b, blen, d);
+    m = pre_prepare(0, 0, K_SMALL + 1, d, b, blen, &len);
+    deliver(f, r, 0, m, len);
+    assert_int_equal(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_PREPARE), -1);
+    assert_int_equal(stats_of(r).dropped_out_of_range, 1);
+    free(b);
+
+    m = checkpoint_msg(0, K_SMALL, hash, &len);
+    deliver(f, r, 0, m, len);
+    assert_false(replica_in_view_change(r));
+    m = checkpoint_msg(2, K_SMALL, hash, &len);
+    deliver(f, r, 2, m, len);
+    assert_int_equal(replica_stable_seq(r), K_SMALL);
+    assert_true(replica_in_view_change(r));
+    assert_int_equal(replica_view(r), 1);
+    assert_true(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE) >= 0);
+    assert_int_equal(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_SUSPECT), -1);
+    assert_int_equal(stats_of(r).rotations, 1);
+    assert_int_equal(stats_of(r).suspects_sent, 0);
+
+    /* Replica 1 is view 1's primary: with the VIEW-CHANGEs of 0 and 2 it
+     * sends the NEW-VIEW and proposes from K + 1 to 2K. */
+    m = view_change_msg(0, 1, &len);
+    deliver(f, r, 0, m, len);
+    actions_clear(&f->acts);
+    m = view_change_msg(2, 1, &len);
+    deliver(f, r, 2, m, len);
+    assert_true(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_NEW_VIEW) >= 0);
+    assert_false(replica_in_view_change(r));
+    assert_int_equal(replica_view(r), 1);
+    assert_int_equal(replica_term_end(r), 2 * K_SMALL);
+    assert_true(replica_can_propose(r, &seq));
+    assert_int_equal(seq, K_SMALL + 1);
+
+    /* The term survives a restart: it is in the consensus meta. */
+    meta_at = find_type(&f->acts, REPLICA_ACT_PERSIST_META);
+    assert_true(meta_at >= 0);
+    rs.last_executed = K_SMALL;
+    memcpy(rs.last_hash, hash, CRYPTO_HASH_LEN);
+    rs.meta = f->acts.a[meta_at].bytes;
+    rs.meta_len = f->acts.a[meta_at].len;
+    again = new_replica_kt(&rs, K_SMALL, 1);
+    assert_int_equal(replica_view(again), 1);
+    assert_int_equal(replica_term_end(again), 2 * K_SMALL);
+    actions_clear(&f->acts);
+    replica_destroy(&again);
     replica_destroy(&r);
 }
 
@@ -2142,6 +2218,7 @@ int main(void)
         T(test_batch_refused_later_is_not_prepared),
         T(test_verdict_after_a_view_change_prepares_nothing),
         T(test_checkpoint_becomes_stable_at_2f_plus_1_and_moves_window),
+        T(test_term_end_refuses_later_proposals_then_rotates),
         T(test_stale_votes_get_the_stable_proof_once_per_peer),
         T(test_restart_on_a_checkpoint_seq_signs_it_again),
         T(test_view_timer_firing_broadcasts_view_change),
