@@ -6,6 +6,7 @@
  * only (comments and spacing are dropped), so every authority can run the
  * same command on the same list and must find the same chain id, which
  * they then confirm to each other out of band. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -38,6 +39,7 @@ typedef struct {
     char chain_name[GENESIS_MAX_NAME + 1];
     unsigned chain_name_line;
     unsigned long checkpoint_interval, max_batch_txs; /* 0 = not given */
+    long primary_term;                                 /* -1 = not given */
     entry validators[GENESIS_MAX_VALIDATORS];
     size_t n;
     entry *authorities; /* GENESIS_MAX_AUTHORITIES */
@@ -240,9 +242,23 @@ static int take_line(ceremony *c, unsigned line, char **f, int nf)
             return bad(c, line, "%s takes one number from 1 to 100000", f[0]);
         return 1;
     }
+    if (strcmp(f[0], "primary_term") == 0) {
+        char *end;
+        long v;
+        if (c->primary_term >= 0)
+            return bad(c, line, "primary_term is given twice");
+        if (nf != 2 || !isdigit((unsigned char)f[1][0]))
+            return bad(c, line, "primary_term takes one number from 0 to 1000 (0: no rotation)");
+        errno = 0;
+        v = strtol(f[1], &end, 10);
+        if (errno != 0 || v > 1000 || *end != '\0')
+            return bad(c, line, "primary_term takes one number from 0 to 1000 (0: no rotation)");
+        c->primary_term = v;
+        return 1;
+    }
     return bad(c, line,
                "unknown entry '%.40s': a line is 'validator ...', 'authority ...', 'chain_name ...', "
-               "'checkpoint_interval N' or 'max_batch_txs N' ('#' starts a comment)",
+               "'checkpoint_interval N', 'max_batch_txs N' or 'primary_term N' ('#' starts a comment)",
                f[0]);
 }
 
@@ -281,6 +297,8 @@ static char *render(const ceremony *c)
         fail |= cli_append(&buf, &len, "checkpoint_interval %lu\n", c->checkpoint_interval);
     if (c->max_batch_txs)
         fail |= cli_append(&buf, &len, "max_batch_txs %lu\n", c->max_batch_txs);
+    if (c->primary_term >= 0)
+        fail |= cli_append(&buf, &len, "primary_term %ld\n", c->primary_term);
     for (size_t i = 0; i < c->n && !fail; i++)
         fail |= cli_append(&buf, &len, "validator %s %s %s %s\n", c->validators[i].name, c->validators[i].pub_hex,
                        c->validators[i].curve_z85, c->validators[i].endpoint);
@@ -306,6 +324,8 @@ int cli_ceremony_assemble(const char *text, size_t len, const char *chain_name, 
     *genesis_out = NULL;
     if (errsize > 0)
         err[0] = '\0';
+    if (c != NULL)
+        c->primary_term = -1;
     if (c == NULL || (c->authorities = calloc(GENESIS_MAX_AUTHORITIES, sizeof *c->authorities)) == NULL ||
         (copy = malloc(len + 1)) == NULL) {
         snprintf(err, errsize, "out of memory");
@@ -512,9 +532,9 @@ int cli_genesis_show(const char *path)
     crypto_hex(g->chain_id, CRYPTO_CHAIN_ID_LEN, hex);
     printf("chain id %s\n", hex);
     printf("chain %s: %u validators (tolerates f = %u faulty), %u authorit%s, checkpoint_interval %u, "
-           "max_batch_txs %u\n",
+           "max_batch_txs %u, primary_term %u\n",
            g->chain_name, g->n, g->f, g->n_authorities, g->n_authorities == 1 ? "y" : "ies",
-           g->checkpoint_interval, g->max_batch_txs);
+           g->checkpoint_interval, g->max_batch_txs, g->primary_term);
     for (uint32_t i = 0; i < g->n; i++) {
         char pub[2 * CRYPTO_PUBKEY_LEN + 1];
         crypto_hex(g->validators[i].pubkey, CRYPTO_PUBKEY_LEN, pub);

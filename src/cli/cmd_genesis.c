@@ -193,7 +193,7 @@ static const char genesis_help[] =
     "  chain_name national-2027\n"
     "  validator NAME SCHNORR-PUBKEY(64 hex) CURVE-PUBKEY(40 Z85) tcp://HOST:PORT\n"
     "  authority NAME SCHNORR-PUBKEY(64 hex)\n"
-    "  checkpoint_interval N / max_batch_txs N   (optional)\n"
+    "  checkpoint_interval N / max_batch_txs N / primary_term N   (optional)\n"
     "Validators are numbered in file order; n must be 3f+1. Every field is\n"
     "checked; GENESIS is written (never overwritten) and its chain id printed:\n"
     "every authority runs the same command or 'evote genesis --check GENESIS'\n"

@@ -133,6 +133,11 @@ static ledger_err parse_line(genesis *g, char **fields, int nf, unsigned lineno,
         if (nf != 2 || !parse_u32(fields[1], 1, 100000, &g->max_batch_txs))
             return fail(why, lineno, LEDGER_ERR_GENESIS_SYNTAX,
                         "max_batch_txs takes a number from 1 to 100000");
+    } else if (strcmp(key, "primary_term") == 0) {
+        if (nf != 2 || !parse_u32(fields[1], 0, 1000, &g->primary_term))
+            return fail(why, lineno, LEDGER_ERR_GENESIS_SYNTAX,
+                        "primary_term takes a number from 0 to 1000 (checkpoint intervals per primary's term; "
+                        "0: no rotation)");
     } else if (strcmp(key, "validator") == 0) {
         genesis_validator *v;
         if (nf != 5)
@@ -257,6 +262,7 @@ ledger_err genesis_parse(const uint8_t *text, size_t len, genesis **out, genesis
     crypto_tagged_hash(CRYPTO_TAG_GENESIS, text, len, g->chain_id);
     g->checkpoint_interval = 64;
     g->max_batch_txs = 2000;
+    g->primary_term = 16;
 
     for (line = copy; line != NULL && err == LEDGER_OK; line = next) {
         char *fields[MAX_FIELDS], *hash;

@@ -232,6 +232,9 @@ int mempool_ballot_verdict(mempool *mp, const uint8_t id[CRYPTO_HASH_LEN], const
  *   chain_name <name: 1-64 of [A-Za-z0-9._-]>
  *   checkpoint_interval <1..100000>        (optional, default 64)
  *   max_batch_txs <1..100000>              (optional, default 2000)
+ *   primary_term <0..1000>                 (optional, default 16: checkpoint intervals per
+ *                                           primary's term, then the next validator is
+ *                                           primary; 0 = the primary changes only on trouble)
  *   validator <name> <schnorr pubkey hex> <curve pubkey z85> <tcp://host:port>
  *   authority <name> <schnorr pubkey hex>
  *
@@ -261,6 +264,7 @@ typedef struct {
     char chain_name[GENESIS_MAX_NAME + 1];
     uint32_t checkpoint_interval;
     uint32_t max_batch_txs;
+    uint32_t primary_term;            /* checkpoint intervals per primary's term (0: no rotation) */
     uint32_t n;                       /* validators: n = 3f+1 */
     uint32_t f;
     genesis_validator *validators;

@@ -192,6 +192,9 @@ char *metrics_render(const metrics_snapshot *s, uint64_t now_mono_ms, size_t *le
           (uint64_t)(s->primary == s->self));
     gauge(&t, "evote_stable_checkpoint", "Sequence number of the last stable checkpoint.", s->stable_checkpoint);
     counter(&t, "evote_view_changes_total", "Views this validator entered since it started.", s->view_changes);
+    counter(&t, "evote_primary_terms_ended_total",
+            "Views this validator left because the primary's term ended (primary_term: routine rotation).",
+            s->terms_ended);
     counter(&t, "evote_blocks_committed_total", "Blocks executed and stored since start.", s->blocks_committed);
     counter(&t, "evote_committed_transactions_total", "Transactions in the blocks committed since start.",
             s->txs_committed);

@@ -31,6 +31,7 @@ typedef struct {
     uint64_t height;                 /* last executed block */
     uint64_t view, primary, stable_checkpoint;
     uint64_t view_changes;           /* views entered since start */
+    uint64_t terms_ended;            /* views left because the primary's term ended (rotation) */
     uint64_t blocks_committed;       /* blocks executed and stored since start */
     uint64_t txs_committed;          /* transactions in those blocks */
     uint64_t ballots_committed;      /* ballots among them that executed with result OK */

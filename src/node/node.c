@@ -94,6 +94,7 @@ struct node {
     uint64_t next_ticket;
 
     uint64_t logged_vc_view; /* the last view change logged (asked for) */
+    uint64_t logged_rotations; /* replica_stats.rotations when it was logged */
     waiter *waiters;      /* get_tx with wait_ms, until committed or deadline */
     size_t n_waiters;
 
@@ -1328,6 +1329,7 @@ int node_new(const node_config *cfg, node **out, char *why, size_t why_len)
     rc.pubkeys = (const uint8_t(*)[CRYPTO_PUBKEY_LEN])pubkeys;
     memcpy(rc.chain_id, n->g->chain_id, CRYPTO_CHAIN_ID_LEN);
     rc.checkpoint_interval = n->g->checkpoint_interval;
+    rc.term_checkpoints = n->g->primary_term;
     rc.view_change_timeout_ms = cfg->view_change_timeout_ms;
     rc.retransmit_ms = cfg->view_change_timeout_ms / 2;
     cb.sign = cb_sign;
@@ -1429,10 +1431,21 @@ static void settle(node *n)
         /* One line per view asked for: which replica gave up on which view,
          * and what it was waiting for (the entry of the view is logged by
          * REPLICA_ACT_VIEW_CHANGED). */
+        replica_stats rs;
         n->logged_vc_view = replica_view(n->rep);
-        log_info("view=%" PRIu64 " asked for a view change to view %" PRIu64 " (executed up to seq %" PRIu64
-                 ", %zu transactions waiting here)",
-                 n->logged_vc_view - 1, n->logged_vc_view, replica_last_executed(n->rep), ms.pending);
+        replica_get_stats(n->rep, &rs);
+        if (rs.rotations != n->logged_rotations) {
+            n->logged_rotations = rs.rotations;
+            n->m.terms_ended = rs.rotations;
+            log_info("view=%" PRIu64 " the primary's term ended at seq %" PRIu64
+                     " (primary_term in the genesis): moving to view %" PRIu64 ", primary %s",
+                     n->logged_vc_view - 1, replica_stable_seq(n->rep), n->logged_vc_view,
+                     n->g->validators[n->logged_vc_view % n->g->n].name);
+        } else {
+            log_info("view=%" PRIu64 " asked for a view change to view %" PRIu64 " (executed up to seq %" PRIu64
+                     ", %zu transactions waiting here)",
+                     n->logged_vc_view - 1, n->logged_vc_view, replica_last_executed(n->rep), ms.pending);
+        }
     }
     propose(n);
     gossip_flush(n);

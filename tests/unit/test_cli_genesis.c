@@ -290,6 +290,9 @@ static void test_ceremony_refuses_every_bad_field_with_its_line(void **state)
     BAD_AFTER(0, "chain_name other", 4, "already given on line 2");
     BAD_AFTER(0, "max_batch_txs 0", 4, "max_batch_txs takes one number");
     BAD_AFTER(0, "checkpoint_interval 64x", 4, "checkpoint_interval takes one number");
+    BAD_AFTER(0, "primary_term 1001", 4, "primary_term takes one number from 0 to 1000");
+    BAD_AFTER(0, "primary_term -1", 4, "primary_term takes one number");
+    BAD_AFTER(0, "primary_term 2\nprimary_term 3", 5, "primary_term is given twice");
     BAD_AFTER(0, "a b c d e f g", 4, "too many fields");
 
     snprintf(line, sizeof line, "validator bad/name %s %s tcp://10.0.0.9:7100", k.v_pub[0], k.v_curve[0]);

@@ -370,6 +370,7 @@ static void test_genesis_parses_validators_authorities_and_chain_id(void **state
     assert_string_equal(g->chain_name, "test-2026");
     assert_int_equal(g->checkpoint_interval, 16);
     assert_int_equal(g->max_batch_txs, 2000);
+    assert_int_equal(g->primary_term, 16); /* the default: rotation on */
     assert_string_equal(g->validators[2].name, "v2");
     assert_string_equal(g->validators[3].endpoint, "tcp://127.0.0.1:7103");
     assert_int_equal(g->n_authorities, 1);
@@ -427,6 +428,8 @@ static void test_genesis_with_bad_entries_is_refused_with_line_and_reason(void *
     expect_genesis_refused(bad, LEDGER_ERR_GENESIS_SYNTAX, 9, "checkpoint_interval");
     sprintf(bad, "%scheckpoint_interval 12x\n", t);
     expect_genesis_refused(bad, LEDGER_ERR_GENESIS_SYNTAX, 9, "checkpoint_interval");
+    sprintf(bad, "%sprimary_term 1001\n", t);
+    expect_genesis_refused(bad, LEDGER_ERR_GENESIS_SYNTAX, 9, "primary_term takes a number from 0 to 1000");
     sprintf(bad, "%sauthority x 1234\n", t);
     expect_genesis_refused(bad, LEDGER_ERR_GENESIS_SYNTAX, 9, "64 hex");
     sprintf(bad, "%sauthority a b c d e f g\n", t);

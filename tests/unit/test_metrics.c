@@ -32,6 +32,7 @@ static void filled(metrics_snapshot *s)
     s->view = 3;
     s->primary = 3;
     s->view_changes = 3;
+    s->terms_ended = 2;
     s->blocks_committed = 40;
     s->txs_committed = 4000;
     s->ballots_committed = 3990;
@@ -211,6 +212,7 @@ static void test_render_names_every_metric_with_its_value(void **state)
 {
     static const char *names[] = {
         "evote_height", "evote_view", "evote_primary", "evote_is_primary", "evote_view_changes_total",
+        "evote_primary_terms_ended_total",
         "evote_blocks_committed_total", "evote_committed_transactions_total", "evote_committed_ballots_total",
         "evote_last_commit_timestamp_seconds", "evote_mempool_transactions", "evote_verification_queue_depth",
         "evote_peers_connected", "evote_store_used_bytes", "evote_store_map_size_bytes",

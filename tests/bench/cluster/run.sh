@@ -25,6 +25,9 @@
 # maps before it may kill it. After each phase: each cgroup's peak usage,
 # how often the limit was hit (reclaim) and the OOM kills (must be 0).
 #
+# BENCH_GENESIS_EXTRA: lines appended to each phase's genesis (e.g.
+# 'primary_term 1': a new primary every 64 blocks; 'primary_term 0': never).
+#
 # Binaries: $EVOTE_BIN (evoted, evote; default $BENCH_BUILD/src) and
 # $BENCH_BUILD/tests/bench/cluster/bench_cluster_load (BENCH_BUILD defaults
 # to ./build). Ports: a free range in 26000-29999. BENCH_KEEP=1 keeps the
@@ -49,7 +52,7 @@ while [ $# -gt 0 ]; do
     --half-duration) half_duration=$2; shift 2 ;;
     --kill-duration) kill_duration=$2; shift 2 ;;
     --kill-rate) kill_rate=$2; shift 2 ;;
-    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -158,6 +161,7 @@ start_cluster() { # name: a fresh chain in $top_tmp/name, 4 validators, connecte
   mem_cleanup # fresh cgroups: each phase's peaks are its own
   tmp=$top_tmp/$1
   "$bin/evote" genesis --dir "$tmp" --validators 4 --base-port "$base" >/dev/null
+  [ -z "${BENCH_GENESIS_EXTRA:-}" ] || printf '%s\n' "$BENCH_GENESIS_EXTRA" >>"$tmp/genesis.txt"
   for i in 0 1 2 3; do start_node $i; done
   for _ in $(seq 1 300); do
     connected=0
@@ -191,7 +195,7 @@ views() {
 }
 
 echo "machine            $cores cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "cluster            4 validators, peer ports $base-$((base + 3)), client ports $((base + 100))-$((base + 103)), a fresh chain per phase"
+echo "cluster            4 validators, peer ports $base-$((base + 3)), client ports $((base + 100))-$((base + 103)), a fresh chain per phase${BENCH_GENESIS_EXTRA:+, genesis + '$BENCH_GENESIS_EXTRA'}"
 vline=$("$load" verify --ms 3000)
 vps=$(sed -n 's/.*per_s=\([0-9]*\).*/\1/p' <<<"$vline")
 limit=$((vps * cores / 4))
@@ -279,6 +283,13 @@ obs=$(( (primary + 1) % 4 ))
 loader=$!
 for _ in $(seq 1 300); do grep -q presigned "$top_tmp/phase3.out" && break; sleep 0.1; done
 sleep 4.3  # the observer starts 0.3 s after pre-signing, then the load
+# Primaries rotate (primary_term in the genesis): kill the primary of the
+# moment, once it is not the validator the generator observes.
+for _ in $(seq 1 50); do
+  primary=$(status_field "$obs" primary)
+  [ -n "$primary" ] && [ "$primary" != "$obs" ] && break
+  sleep 0.1
+done
 kill_ms=$(date +%s%3N)
 kill -KILL "${pids[$primary]}"
 dead_ms=$(date +%s%3N)  # no block the old primary proposed can carry a later timestamp
