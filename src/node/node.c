@@ -411,13 +411,36 @@ static void reply_tx(node *n, const client_reply_handle *to, uint64_t rid, const
     reply(n, to, &r);
 }
 
-static void answer_waiters(node *n, int all_expired_only)
+static int id_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, CRYPTO_HASH_LEN);
+}
+
+/* Answers the waiters whose transaction is among the block's ids (NULL:
+ * none) and those whose deadline passed. A waiter registers only while its
+ * transaction is not committed, and every block executed afterwards comes
+ * through here, so the block's ids are all that must be looked at: sorted
+ * once, no chain store lookup per waiter per block. */
+static void answer_waiters(node *n, const uint8_t (*ids)[CRYPTO_HASH_LEN], size_t n_ids)
 {
     uint64_t now = mono_ms();
+    uint8_t (*sorted)[CRYPTO_HASH_LEN] = NULL;
     size_t k = 0;
+
+    if (n->n_waiters == 0)
+        return;
+    if (ids != NULL && n_ids > 0) {
+        sorted = malloc(n_ids * sizeof *sorted);
+        if (sorted != NULL) {
+            memcpy(sorted, ids, n_ids * sizeof *sorted);
+            qsort(sorted, n_ids, sizeof *sorted, id_cmp);
+        }
+    }
     for (size_t i = 0; i < n->n_waiters; i++) {
         waiter *w = &n->waiters[i];
-        int committed = !all_expired_only && tx_committed(n, w->id);
+        int committed = ids != NULL && n_ids > 0 &&
+                        (sorted != NULL ? bsearch(w->id, sorted, n_ids, sizeof *sorted, id_cmp) != NULL
+                                        : tx_committed(n, w->id));
         if (committed || now >= w->deadline) {
             reply_tx(n, &w->reply, w->request_id, w->id);
             continue;
@@ -425,6 +448,7 @@ static void answer_waiters(node *n, int all_expired_only)
         n->waiters[k++] = *w;
     }
     n->n_waiters = k;
+    free(sorted);
 }
 
 /* ---------------------------------------------------------------- outbox */
@@ -594,7 +618,7 @@ static void execute(node *n, replica_action *a)
     log_info("view=%" PRIu64 " seq=%" PRIu64 " committed block %s with %zu transactions", a->view, a->seq, h,
              batch->n_txs);
     replica_on_executed(n->rep, a->seq, hash);
-    answer_waiters(n, 0);
+    answer_waiters(n, (const uint8_t(*)[CRYPTO_HASH_LEN])ids, batch->n_txs);
 out:
     if (batch)
         evote__v1__batch__free_unpacked(batch, NULL);
@@ -1522,7 +1546,7 @@ int node_run(node *n, volatile sig_atomic_t *stop)
                 drain(n);
             }
         }
-        answer_waiters(n, 1);
+        answer_waiters(n, NULL, 0);
         settle(n);
         metrics_publish(n, mono_ms());
     }
