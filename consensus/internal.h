@@ -125,6 +125,9 @@ struct replica {
     uint64_t vt_live;         /* committing_seq when the view timer was last (re)armed */
     uint32_t vt_period;       /* T when the wait for vt_seq began: the length of its extensions */
     int vc_extended;          /* the wait for this view's NEW-VIEW was extended once */
+    int rotation_probe;       /* a rotation's VIEW-CHANGE: the timer runs T/4 first, to see
+                                 whether the new primary turns up at all */
+    int vc_rotation;          /* the view change under way is a rotation (or a skipped turn) */
     uint64_t *peer_commit;    /* [n] highest seq each replica COMMITted in our view */
     uint64_t *peer_suspect;   /* [n] 1 + the highest view each replica (this one too) said its
                                  view timer ran out in (SUSPECT); 0: none */

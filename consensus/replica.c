@@ -382,15 +382,17 @@ uint64_t replica_term_end(const replica *r) { return term_end(r); }
 /* ------------------------------------------------------------ rotation */
 
 /* The last seq the current view's primary may propose: the checkpoint
- * term_checkpoints intervals past the last one at or below the view's
- * start. Every replica that entered the view computes the same (view_base
- * comes from the NEW-VIEW), so a backup can refuse a PRE-PREPARE beyond it. */
+ * term_checkpoints intervals past the first one at or above the view's
+ * start (a full term even when a view change started it between
+ * checkpoints). Every replica that entered the view computes the same
+ * (view_base comes from the NEW-VIEW), so a backup can refuse a
+ * PRE-PREPARE beyond it. */
 uint64_t term_end(const replica *r)
 {
     uint64_t k = r->cfg.checkpoint_interval;
     if (r->cfg.term_checkpoints == 0)
         return UINT64_MAX;
-    return (r->view_base / k + r->cfg.term_checkpoints) * k;
+    return ((r->view_base + k - 1) / k + r->cfg.term_checkpoints) * k;
 }
 
 /* The term's last checkpoint is stable: the primary is done, and every
@@ -1754,6 +1756,29 @@ void replica_on_timer(replica *r, replica_timer t)
             }
             set_timer(r, REPLICA_TIMER_VIEW, r->timeout_ms);
             r->view_timer_on = 1;
+            break;
+        }
+        if (r->status == STATUS_VIEW_CHANGE && r->rotation_probe) {
+            uint32_t p = primary_of(r, r->view), asking = 0;
+            r->rotation_probe = 0;
+            for (uint32_t i = 0; i < r->cfg.n; i++)
+                asking += r->vcs[i].view >= r->view;
+            if (r->vcs[p].view < r->view && r->peer_active[p] < r->view && asking >= 2 * r->f + 1) {
+                /* 2f+1 (us too) left the term behind, and the next primary
+                 * has not even asked for its own view: it is down. Only a
+                 * quorum can skip (a replica cut off from the others never
+                 * sees 2f+1 and waits as usual), so they all skip alike. */
+                r->stats.rotations++;
+                r->stats.turns_skipped++;
+                start_view_change(r, r->view + 1, 1);
+                break;
+            }
+            /* Alive: the rest of the usual wait. Too few others yet: the
+             * usual wait starts once 2f+1 ask (never alone, 4.5.2). */
+            if (asking >= 2 * r->f + 1) {
+                set_timer(r, REPLICA_TIMER_VIEW, r->timeout_ms - r->timeout_ms / 4);
+                r->view_timer_on = 1;
+            }
             break;
         }
         if (r->status == STATUS_VIEW_CHANGE && !r->vc_extended &&

@@ -85,7 +85,7 @@ typedef struct {
     uint32_t max_blocks_per_fetch;   /* state transfer step (0 = 64) */
     /* A primary's term, in checkpoint intervals (0 = no rotation). The
      * primary of a view proposes up to the checkpoint `term_checkpoints`
-     * intervals past the last checkpoint at or below the seq its view
+     * intervals past the first checkpoint at or above the seq its view
      * started from; once that checkpoint is stable, every replica moves on
      * to the next view on its own (no suspicion, no timeout back-off). So a
      * primary that leaves some requests out while committing others
@@ -175,6 +175,7 @@ typedef struct {
     uint64_t state_transfers;      /* blocks taken through state transfer */
     uint64_t suspects_sent;        /* SUSPECTs sent: this replica's view timer ran out */
     uint64_t rotations;            /* views left because the primary's term ended */
+    uint64_t turns_skipped;        /* of those, views skipped: 2f+1 moved on, their primary said nothing */
     uint64_t by_kind_received[12]; /* indexed by Evote__V1__Kind */
     uint64_t by_kind_sent[12];
 } replica_stats;

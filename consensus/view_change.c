@@ -604,6 +604,16 @@ void start_view_change(replica *r, uint64_t new_view, int rotation)
             evote__v1__peer_message__free_unpacked(own, NULL);
     }
     free(env);
+    /* A rotation is routine: every honest replica, the next primary too,
+     * asks for the view within a few message delays. If after T/4 2f+1
+     * ask and the next primary has said nothing, it is down: its turn is
+     * skipped (replica_on_timer) instead of waiting the whole T. */
+    r->rotation_probe = rotation;
+    r->vc_rotation = rotation;
+    if (rotation) {
+        set_timer(r, REPLICA_TIMER_VIEW, r->timeout_ms / 4 ? r->timeout_ms / 4 : 1);
+        r->view_timer_on = 1;
+    }
     arm_vc_timer(r);
     maybe_new_view(r);
 }
@@ -628,7 +638,13 @@ static void maybe_jump(replica *r)
                 views[i] = views[k];
                 views[k] = t;
             }
-    start_view_change(r, views[r->f], 0);
+    /* Others left the term this replica also executed to its end (its own
+     * checkpoint is not stable yet), or skipped the turn of a next primary
+     * that is down while this replica still waits for it: routine, not
+     * trouble (no back-off). */
+    start_view_change(r, views[r->f],
+                      views[r->f] == r->view + 1 &&
+                          (r->status == STATUS_NORMAL ? r->last_executed >= term_end(r) : r->vc_rotation));
 }
 
 void on_view_change(replica *r, msg *m, const Evote__V1__PeerMessage *pm)

@@ -95,6 +95,7 @@ struct node {
 
     uint64_t logged_vc_view; /* the last view change logged (asked for) */
     uint64_t logged_rotations; /* replica_stats.rotations when it was logged */
+    uint64_t logged_skips;     /* replica_stats.turns_skipped when it was logged */
     waiter *waiters;      /* get_tx with wait_ms, until committed or deadline */
     size_t n_waiters;
 
@@ -1458,7 +1459,16 @@ static void settle(node *n)
         replica_stats rs;
         n->logged_vc_view = replica_view(n->rep);
         replica_get_stats(n->rep, &rs);
-        if (rs.rotations != n->logged_rotations) {
+        if (rs.turns_skipped != n->logged_skips) {
+            uint64_t down = (n->logged_vc_view - 1) % n->g->n;
+            n->logged_skips = rs.turns_skipped;
+            n->logged_rotations = rs.rotations;
+            n->m.terms_ended = rs.rotations;
+            log_warn("view=%" PRIu64 " validator %s, whose turn it is, did not ask for its view with the others: "
+                     "it seems down; skipping to view %" PRIu64 ", primary %s",
+                     n->logged_vc_view - 1, n->g->validators[down].name, n->logged_vc_view,
+                     n->g->validators[n->logged_vc_view % n->g->n].name);
+        } else if (rs.rotations != n->logged_rotations) {
             n->logged_rotations = rs.rotations;
             n->m.terms_ended = rs.rotations;
             log_info("view=%" PRIu64 " the primary's term ended at seq %" PRIu64

@@ -126,12 +126,14 @@ typedef enum {
                            load: its timer runs out alone, and nobody may change view */
     SC_CENSOR,          /* the first primary leaves a third of the requests out: with primary
                            rotation, each waits one term at most; nobody suspects anyone */
+    SC_DEAD_TURN,       /* rotation with a backup down for good: its turns are skipped after
+                           T/4, not waited for T */
     SC_KINDS
 } scenario_kind;
 
 static const char *scenario_name[] = {"random",  "slow",    "silent",          "stall",
                                       "ignore",  "restart", "restart-primary", "idle-laggard",
-                                      "lone-lag", "censor"};
+                                      "lone-lag", "censor", "dead-turn"};
 
 typedef struct {
     uint8_t *batch;
@@ -218,6 +220,7 @@ static struct {
     uint64_t req_nonce[MAX_REQ];
     uint8_t submitted[MAX_REQ];
     uint64_t submitted_at[MAX_REQ], executed_at[MAX_REQ]; /* executed_at: first honest replica */
+    uint32_t sub_order[MAX_REQ], n_sub_order; /* requests in the order they were submitted (a mempool's FIFO) */
     uint64_t first_suspect_at; /* an honest replica's first SUSPECT (0: none) */
     /* Safety: the first digest executed at each seq. */
     uint8_t (*decided)[32];
@@ -891,7 +894,8 @@ static void pump(uint32_t id)
         uint8_t reqbytes[8][12];
         size_t nt = 0, len;
         uint8_t *bytes;
-        for (uint32_t q = 0; q < W.n_req && nt < 8; q++) {
+        for (uint32_t o = 0; o < W.n_sub_order && nt < 8; o++) { /* oldest first, as the mempool */
+            uint32_t q = W.sub_order[o];
             if (mark[q] || nd->proposed[q] || !W.submitted[q] || nd->unheard[q])
                 continue;
             if (nd->byz == BYZ_CENSOR && q % 3 == 0)
@@ -1028,6 +1032,7 @@ typedef struct {
     uint64_t max_wait;      /* > 0: every request executed (first honest replica) within this of its
                                submission */
     uint64_t max_wait_before;   /* ... for the requests submitted before this */
+    uint64_t max_wait_after;    /* ... and at or after this */
     uint64_t no_suspects_until; /* > 0: no honest replica's view timer ran out before then */
 } plan;
 
@@ -1308,6 +1313,24 @@ static void plan_scenario(plan *pl, uint64_t *submit_until, uint64_t *heal_at)
         pl->no_suspects_until = *submit_until;
         pl->one_view = 1;
         break;
+    case SC_DEAD_TURN:
+        /* Terms of one checkpoint interval (8 seqs) under steady load; the
+         * last replica crashes at t=1000 and stays down until the end. At
+         * each of its turns 2f+1 ask for its view and it says nothing: after
+         * T/4 they skip it. Past the crash, no request may wait more than
+         * 3 s. Waiting the whole T at each dead turn (and doubling it, as
+         * for a failed primary) fails this on every seed. */
+        W.term_checkpoints = 1;
+        *submit_until = 12000;
+        *heal_at = *submit_until + 1000;
+        submit_requests(400 + (uint32_t)rnd_below(300), 0, *submit_until);
+        crash_at(W.n - 1, 1000, *heal_at, 0);
+        pl->crashes = 1;
+        pl->max_wait = 3000;
+        pl->max_wait_after = 3000; /* past the crash (maybe of a primary: a view change) */
+        pl->max_wait_before = *submit_until;
+        pl->one_view = 1;
+        break;
     default:
         break;
     }
@@ -1325,7 +1348,8 @@ static void scenario_check(const plan *pl)
         fail("SUSPECTED: an honest replica's view timer ran out at t=%" PRIu64 " (none expected before t=%" PRIu64
              ")", W.first_suspect_at, pl->no_suspects_until);
     for (uint32_t q = 0; q < W.n_req && pl->max_wait > 0 && !W.failure[0]; q++)
-        if (W.submitted_at[q] < pl->max_wait_before && W.executed_at[q] - W.submitted_at[q] > pl->max_wait)
+        if (W.submitted_at[q] < pl->max_wait_before && W.submitted_at[q] >= pl->max_wait_after &&
+            W.executed_at[q] - W.submitted_at[q] > pl->max_wait)
             fail("TOO SLOW: request %u waited %" PRIu64 " ms (submitted at t=%" PRIu64 "); the bound was %" PRIu64
                  " ms", q, W.executed_at[q] - W.submitted_at[q], W.submitted_at[q], pl->max_wait);
     for (uint32_t i = 0; i < W.n && !W.failure[0]; i++) {
@@ -1438,6 +1462,8 @@ static int run(uint64_t seed, uint32_t n, int real_crypto, int scenario, plan *p
             }
             break;
         case EV_SUBMIT:
+            if (!W.submitted[e.to])
+                W.sub_order[W.n_sub_order++] = e.to;
             W.submitted[e.to] = 1;
             W.submitted_at[e.to] = now_ms;
             if (W.scenario == SC_IDLE_LAGGARD) /* the client is on replica 0's side */
