@@ -1387,6 +1387,114 @@ static void test_term_end_refuses_later_proposals_then_rotates(void **state)
     replica_destroy(&r);
 }
 
+/* Replica 1 in view 3 (primary 3) with one-interval terms, restored from
+ * a meta; blocks 1..K go through (pre-prepared by 3, prepared by 2,
+ * committed by 2 and 3) and the checkpoint at K becomes stable with 0 and
+ * 2: it rotates to view 4, whose primary is 0. */
+static replica *rotated_to_view_4(fixture *f)
+{
+    Evote__V1__ConsensusMeta cm = EVOTE__V1__CONSENSUS_META__INIT;
+    replica_restore rs = {0};
+    uint8_t hash[CRYPTO_HASH_LEN], *meta, *m;
+    size_t meta_len, len;
+    replica *r;
+
+    cm.view = 3;
+    meta_len = evote__v1__consensus_meta__get_packed_size(&cm);
+    meta = malloc(meta_len ? meta_len : 1);
+    assert_non_null(meta);
+    evote__v1__consensus_meta__pack(&cm, meta);
+    rs.meta = meta;
+    rs.meta_len = meta_len;
+    r = new_replica_kt(&rs, K_SMALL, 1);
+    free(meta);
+    replica_start(r);
+    take(r, &f->acts);
+    assert_int_equal(replica_view(r), 3);
+    memset(hash, 0x3c, sizeof hash);
+    for (uint64_t seq = 1; seq <= K_SMALL; seq++) {
+        size_t blen;
+        uint8_t *b = make_batch(seq, 0, &blen), d[CRYPTO_HASH_LEN];
+        digest_of(b, blen, d);
+        m = pre_prepare(3, 3, seq, d, b, blen, &len);
+        deliver(f, r, 3, m, len);
+        m = vote_msg(EVOTE__V1__KIND__KIND_PREPARE, 2, 3, seq, d, &len);
+        deliver(f, r, 2, m, len);
+        m = vote_msg(EVOTE__V1__KIND__KIND_COMMIT, 2, 3, seq, d, &len);
+        deliver(f, r, 2, m, len);
+        m = vote_msg(EVOTE__V1__KIND__KIND_COMMIT, 3, 3, seq, d, &len);
+        deliver(f, r, 3, m, len);
+        assert_true(find_type(&f->acts, REPLICA_ACT_EXECUTE) >= 0);
+        free(b);
+        hash[0] = (uint8_t)seq;
+        replica_on_executed(r, seq, hash);
+        take(r, &f->acts);
+    }
+    m = checkpoint_msg(0, K_SMALL, hash, &len);
+    deliver(f, r, 0, m, len);
+    m = checkpoint_msg(2, K_SMALL, hash, &len);
+    deliver(f, r, 2, m, len);
+    assert_true(replica_in_view_change(r));
+    assert_int_equal(replica_view(r), 4);
+    /* A rotation: the timer first runs T/4 (default T = 1000 ms). */
+    assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_VIEW), 250);
+    return r;
+}
+
+/* After a rotation, 2f+1 ask for view 4 and its primary (0) says nothing
+ * for T/4: it is down, its turn is skipped (view 5), without back-off. */
+static void test_rotation_skips_a_next_primary_that_never_asks(void **state)
+{
+    fixture *f = *state;
+    uint8_t *m;
+    size_t len;
+    replica *r = rotated_to_view_4(f);
+
+    m = view_change_msg(2, 4, &len);
+    deliver(f, r, 2, m, len);
+    m = view_change_msg(3, 4, &len);
+    deliver(f, r, 3, m, len);
+    fire(f, r, REPLICA_TIMER_VIEW);
+    assert_int_equal(replica_view(r), 5);
+    assert_true(replica_in_view_change(r));
+    assert_true(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE) >= 0);
+    assert_int_equal(stats_of(r).turns_skipped, 1);
+    assert_int_equal(stats_of(r).rotations, 2);
+    assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_VIEW), 250); /* T did not grow */
+    actions_clear(&f->acts);
+    replica_destroy(&r);
+}
+
+/* The same, but the next primary asked for its view too: it is alive, so
+ * the usual wait for its NEW-VIEW goes on (the rest of T); and with fewer
+ * than 2f+1 asking nobody skips anything. */
+static void test_rotation_waits_for_a_next_primary_that_asks(void **state)
+{
+    fixture *f = *state;
+    uint8_t *m;
+    size_t len;
+    replica *r = rotated_to_view_4(f), *alone;
+
+    m = view_change_msg(0, 4, &len);
+    deliver(f, r, 0, m, len);
+    m = view_change_msg(2, 4, &len);
+    deliver(f, r, 2, m, len);
+    fire(f, r, REPLICA_TIMER_VIEW);
+    assert_int_equal(replica_view(r), 4);
+    assert_int_equal(stats_of(r).turns_skipped, 0);
+    assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_VIEW), 750);
+    actions_clear(&f->acts);
+    replica_destroy(&r);
+
+    alone = rotated_to_view_4(f);
+    fire(f, alone, REPLICA_TIMER_VIEW); /* nobody else asked yet */
+    assert_int_equal(replica_view(alone), 4);
+    assert_int_equal(stats_of(alone).turns_skipped, 0);
+    assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_VIEW), -1);
+    actions_clear(&f->acts);
+    replica_destroy(&alone);
+}
+
 static void test_stale_votes_get_the_stable_proof_once_per_peer(void **state)
 {
     fixture *f = *state;
@@ -2219,6 +2327,8 @@ int main(void)
         T(test_verdict_after_a_view_change_prepares_nothing),
         T(test_checkpoint_becomes_stable_at_2f_plus_1_and_moves_window),
         T(test_term_end_refuses_later_proposals_then_rotates),
+        T(test_rotation_skips_a_next_primary_that_never_asks),
+        T(test_rotation_waits_for_a_next_primary_that_asks),
         T(test_stale_votes_get_the_stable_proof_once_per_peer),
         T(test_restart_on_a_checkpoint_seq_signs_it_again),
         T(test_view_timer_firing_broadcasts_view_change),
