@@ -861,28 +861,35 @@ static void test_same_prepare_twice_counts_once(void **state)
     assert_int_equal(stats_of(f->r).dropped_conflicting, 0);
 }
 
-/* Replica 1 as the primary of view 1, in normal operation: restored there
- * from a hand-made meta (view 1, nothing else). */
-static replica *primary_of_view_1(fixture *f)
+/* Replica 1 restored in `view`, in normal operation, from a hand-made meta
+ * (the view, nothing else), with checkpoint interval k and term. */
+static replica *replica_in_view(fixture *f, uint64_t view, uint32_t k, uint32_t term)
 {
     Evote__V1__ConsensusMeta cm = EVOTE__V1__CONSENSUS_META__INIT;
     replica_restore rs = {0};
     uint8_t *meta;
     size_t meta_len;
-    replica *p;
+    replica *r;
 
-    cm.view = 1;
+    cm.view = view;
     meta_len = evote__v1__consensus_meta__get_packed_size(&cm);
     meta = malloc(meta_len ? meta_len : 1);
     assert_non_null(meta);
     evote__v1__consensus_meta__pack(&cm, meta);
     rs.meta = meta;
     rs.meta_len = meta_len;
-    p = new_replica(&rs);
+    r = new_replica_kt(&rs, k, term);
     free(meta);
-    replica_start(p);
-    take(p, &f->acts);
-    assert_int_equal(replica_view(p), 1);
+    replica_start(r);
+    take(r, &f->acts);
+    assert_int_equal(replica_view(r), view);
+    return r;
+}
+
+/* Replica 1 as the primary of view 1. */
+static replica *primary_of_view_1(fixture *f)
+{
+    replica *p = replica_in_view(f, 1, 0, 0);
     assert_int_equal(replica_primary(p), ME);
     return p;
 }
@@ -1247,26 +1254,27 @@ static size_t count_sends(const actions *x, uint32_t to, Evote__V1__Kind kind)
  * 1..K_SMALL (each pre-prepared by 0, prepared by 2, committed by 2 and 3,
  * stored with a fake hash). Its own CHECKPOINT for K_SMALL has gone out;
  * *hash is the state digest at K_SMALL. */
-static replica *replica_at_first_checkpoint_t(fixture *f, uint8_t hash[CRYPTO_HASH_LEN], uint32_t term)
+/* Blocks 1..K_SMALL go through replica r (1) in view (primary view mod N:
+ * 0 or 3): pre-prepared by it, prepared by 2, committed by 2 and 3; r
+ * executes each and is told its hash (hash[0] = seq; the rest is fill). */
+static void run_first_interval(fixture *f, replica *r, uint64_t view, uint8_t hash[CRYPTO_HASH_LEN], uint8_t fill)
 {
-    replica *r = new_replica_kt(NULL, K_SMALL, term);
+    uint32_t p = (uint32_t)(view % N);
     uint8_t *m;
     size_t len;
 
-    replica_start(r);
-    take(r, &f->acts);
-    memset(hash, 0x5a, CRYPTO_HASH_LEN);
+    memset(hash, fill, CRYPTO_HASH_LEN);
     for (uint64_t seq = 1; seq <= K_SMALL; seq++) {
         size_t blen;
         uint8_t *b = make_batch(seq, 0, &blen), d[CRYPTO_HASH_LEN];
         digest_of(b, blen, d);
-        m = pre_prepare(0, 0, seq, d, b, blen, &len);
-        deliver(f, r, 0, m, len);
-        m = vote_msg(EVOTE__V1__KIND__KIND_PREPARE, 2, 0, seq, d, &len);
+        m = pre_prepare(p, view, seq, d, b, blen, &len);
+        deliver(f, r, p, m, len);
+        m = vote_msg(EVOTE__V1__KIND__KIND_PREPARE, 2, view, seq, d, &len);
         deliver(f, r, 2, m, len);
-        m = vote_msg(EVOTE__V1__KIND__KIND_COMMIT, 2, 0, seq, d, &len);
+        m = vote_msg(EVOTE__V1__KIND__KIND_COMMIT, 2, view, seq, d, &len);
         deliver(f, r, 2, m, len);
-        m = vote_msg(EVOTE__V1__KIND__KIND_COMMIT, 3, 0, seq, d, &len);
+        m = vote_msg(EVOTE__V1__KIND__KIND_COMMIT, 3, view, seq, d, &len);
         deliver(f, r, 3, m, len);
         assert_true(find_type(&f->acts, REPLICA_ACT_EXECUTE) >= 0);
         free(b);
@@ -1274,6 +1282,15 @@ static replica *replica_at_first_checkpoint_t(fixture *f, uint8_t hash[CRYPTO_HA
         replica_on_executed(r, seq, hash);
         take(r, &f->acts);
     }
+}
+
+static replica *replica_at_first_checkpoint_t(fixture *f, uint8_t hash[CRYPTO_HASH_LEN], uint32_t term)
+{
+    replica *r = new_replica_kt(NULL, K_SMALL, term);
+
+    replica_start(r);
+    take(r, &f->acts);
+    run_first_interval(f, r, 0, hash, 0x5a);
     assert_true(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_CHECKPOINT) >= 0);
     assert_int_equal(replica_last_executed(r), K_SMALL);
     return r;
@@ -1393,43 +1410,11 @@ static void test_term_end_refuses_later_proposals_then_rotates(void **state)
  * 2: it rotates to view 4, whose primary is 0. */
 static replica *rotated_to_view_4(fixture *f)
 {
-    Evote__V1__ConsensusMeta cm = EVOTE__V1__CONSENSUS_META__INIT;
-    replica_restore rs = {0};
-    uint8_t hash[CRYPTO_HASH_LEN], *meta, *m;
-    size_t meta_len, len;
-    replica *r;
+    uint8_t hash[CRYPTO_HASH_LEN], *m;
+    size_t len;
+    replica *r = replica_in_view(f, 3, K_SMALL, 1);
 
-    cm.view = 3;
-    meta_len = evote__v1__consensus_meta__get_packed_size(&cm);
-    meta = malloc(meta_len ? meta_len : 1);
-    assert_non_null(meta);
-    evote__v1__consensus_meta__pack(&cm, meta);
-    rs.meta = meta;
-    rs.meta_len = meta_len;
-    r = new_replica_kt(&rs, K_SMALL, 1);
-    free(meta);
-    replica_start(r);
-    take(r, &f->acts);
-    assert_int_equal(replica_view(r), 3);
-    memset(hash, 0x3c, sizeof hash);
-    for (uint64_t seq = 1; seq <= K_SMALL; seq++) {
-        size_t blen;
-        uint8_t *b = make_batch(seq, 0, &blen), d[CRYPTO_HASH_LEN];
-        digest_of(b, blen, d);
-        m = pre_prepare(3, 3, seq, d, b, blen, &len);
-        deliver(f, r, 3, m, len);
-        m = vote_msg(EVOTE__V1__KIND__KIND_PREPARE, 2, 3, seq, d, &len);
-        deliver(f, r, 2, m, len);
-        m = vote_msg(EVOTE__V1__KIND__KIND_COMMIT, 2, 3, seq, d, &len);
-        deliver(f, r, 2, m, len);
-        m = vote_msg(EVOTE__V1__KIND__KIND_COMMIT, 3, 3, seq, d, &len);
-        deliver(f, r, 3, m, len);
-        assert_true(find_type(&f->acts, REPLICA_ACT_EXECUTE) >= 0);
-        free(b);
-        hash[0] = (uint8_t)seq;
-        replica_on_executed(r, seq, hash);
-        take(r, &f->acts);
-    }
+    run_first_interval(f, r, 3, hash, 0x3c);
     m = checkpoint_msg(0, K_SMALL, hash, &len);
     deliver(f, r, 0, m, len);
     m = checkpoint_msg(2, K_SMALL, hash, &len);
