@@ -25,8 +25,9 @@ static const char status_help[] =
     "usage: evote status [--node EP] [--timeout MS] [--json]\n"
     "\n"
     "Prints what a validator says about itself: its name, replica index of n,\n"
-    "PBFT view and primary, chain height and tip hash, stable checkpoint,\n"
-    "peers connected, transactions in its mempool and the chain id.\n"
+    "PBFT view and primary (and the seq its turn ends at: primaries take\n"
+    "turns, primary_term in the genesis), chain height and tip hash, stable\n"
+    "checkpoint, peers connected, transactions in its mempool and the chain id.\n"
     "\n" NODE_HELP "  --json         one JSON object instead of text\n";
 
 int cmd_status(int argc, char **argv)
@@ -59,16 +60,19 @@ int cmd_status(int argc, char **argv)
                ",\"height\":%" PRIu64 ",\"tip_hash\":",
                ns->replica, ns->n, ns->view, ns->primary, ns->height);
         json_hex(ns->tip_hash.data, ns->tip_hash.len);
-        printf(",\"stable_checkpoint\":%" PRIu64 ",\"peers_connected\":%" PRIu32 ",\"mempool_size\":%" PRIu64
-               ",\"chain_id\":",
-               ns->stable_checkpoint, ns->peers_connected, ns->mempool_size);
+        printf(",\"stable_checkpoint\":%" PRIu64 ",\"term_end\":%" PRIu64 ",\"peers_connected\":%" PRIu32
+               ",\"mempool_size\":%" PRIu64 ",\"chain_id\":",
+               ns->stable_checkpoint, ns->term_end, ns->peers_connected, ns->mempool_size);
         json_hex(ns->chain_id.data, ns->chain_id.len);
         printf("}\n");
     } else {
         printf("name               %s\n", clean(ns->name, name, sizeof name));
         printf("replica            %" PRIu32 " of %" PRIu32 "\n", ns->replica, ns->n);
         printf("view               %" PRIu64 "\n", ns->view);
-        printf("primary            %" PRIu32 "%s\n", ns->primary, ns->primary == ns->replica ? " (this node)" : "");
+        printf("primary            %" PRIu32 "%s", ns->primary, ns->primary == ns->replica ? " (this node)" : "");
+        if (ns->term_end > 0)
+            printf(", its turn ends at seq %" PRIu64, ns->term_end);
+        printf("\n");
         printf("height             %" PRIu64 "\n", ns->height);
         printf("tip hash           ");
         print_bytes_hex(&ns->tip_hash);

@@ -1077,6 +1077,9 @@ static void node_status(node *n, Evote__V1__NodeStatus *st, uint8_t tip_hash[CRY
     st->chain_id.data = n->g->chain_id;
     st->chain_id.len = CRYPTO_CHAIN_ID_LEN;
     st->stable_checkpoint = replica_stable_seq(n->rep);
+    st->term_end = replica_in_view_change(n->rep) || replica_term_end(n->rep) == UINT64_MAX
+                       ? 0
+                       : replica_term_end(n->rep);
 }
 
 static void on_client(node *n, const client_request *req)

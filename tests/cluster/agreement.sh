@@ -104,7 +104,11 @@ for ((i = 0; i < N; i++)); do
     fail "node$i suspected a primary: rotation must not look like trouble" "$i"
   fi
 done
-log "primaries took turns: view $V at height $H, blocks identical, nobody suspected anyone"
+TE=$(st_field 0 term_end)
+[ -n "$TE" ] && [ "$TE" -ge "$H" ] && [ $((TE % 4)) = 0 ] ||
+  fail "evote status says the primary's turn ends at seq '${TE:-?}'; expected a checkpoint (multiple of 4) at or above height $H"
+"$EVOTE" status --node "$(ep 1)" | grep -q "its turn ends at seq $TE" || fail "evote status does not show the end of the turn" 1
+log "primaries took turns: view $V at height $H (this turn ends at $TE), blocks identical, nobody suspected anyone"
 
 no_errors_logged
 
