@@ -26,8 +26,10 @@ source "$(dirname "$0")/lib.sh" "$@"
 
 # A short checkpoint interval, so that every node that falls behind misses
 # several stable checkpoints and must catch up by state transfer (the others
-# have discarded the PBFT messages by then).
-GENESIS_EXTRA="checkpoint_interval 8"
+# have discarded the PBFT messages by then); and primaries take turns every
+# 16 blocks, so crashes, restarts and the SIGSTOP meet rotations, and the
+# turns of a validator that is down get skipped (~10 turns per run).
+GENESIS_EXTRA=$'checkpoint_interval 8\nprimary_term 2'
 cluster_init faults 4
 start_all
 wait_ready
