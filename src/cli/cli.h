@@ -64,11 +64,19 @@ void cli_write_pub_file(const char *secret_path, const char *pub_text, const cha
 
 /* What every client command shares: which node, how long to wait for its
  * answer, and how to print. */
+#define NODE_MAX_ALT 15 /* --node given again: at most this many more */
+
 typedef struct {
     const char *cmd; /* "status", for messages */
     const char *node;
     long timeout_ms;
     int json;
+    int node_given;
+    /* --node given again: a submitted transaction goes, the same bytes, to
+     * the next of these when a node does not answer, is busy or does not
+     * commit it within --wait (one that never forwards it, say). */
+    const char *alt[NODE_MAX_ALT];
+    size_t n_alt;
 } node_opts;
 
 /* Option codes shared by the commands' getopt tables. */
@@ -78,7 +86,10 @@ enum { OPT_NODE = 'n', OPT_TIMEOUT = 't', OPT_JSON = 'j', OPT_WAIT = 'w' };
 #define NODE_OPTIONS {"node", required_argument, NULL, OPT_NODE}, {"timeout", required_argument, NULL, OPT_TIMEOUT}
 #define NODE_HELP                                                                      \
     "  --node EP      the node's client endpoint (client_listen in its evoted.conf);\n" \
-    "                 default " DEFAULT_NODE "\n"                                         \
+    "                 default " DEFAULT_NODE ". Given again: a command that submits\n"  \
+    "                 sends the transaction on to the next when a node does not\n"      \
+    "                 answer, is busy, or has not committed it within --wait (the\n"    \
+    "                 same bytes: it counts once); other commands ask the first\n"       \
     "  --timeout MS   how long to wait for the node's answer (default 5000)\n"
 
 /* What a node says of one transaction (a TxStatus, checked). */
@@ -143,6 +154,9 @@ const char *state_word(Evote__V1__TxState s);
  * otherwise, after saying why. submit_tx_answer also hands out what the
  * wait learned (out may be NULL; state UNSPECIFIED when there was no wait). */
 int submit_tx(const node_opts *o, const uint8_t *bytes, size_t len, long wait_ms);
+/* With --node given more than once, a node that does not answer, is busy, or
+ * (with wait_ms > 0) has not committed the transaction within wait_ms, is
+ * followed by the next one, with the same bytes; wait_ms applies to each. */
 int submit_tx_answer(const node_opts *o, const uint8_t *bytes, size_t len, long wait_ms, tx_answer *out);
 
 /* ---------------------------------------------- election commands (cmd_election.c) */

@@ -25,6 +25,8 @@ void node_opts_init(node_opts *o, const char *cmd)
     o->node = DEFAULT_NODE;
     o->timeout_ms = DEFAULT_TIMEOUT_MS;
     o->json = 0;
+    o->node_given = 0;
+    o->n_alt = 0;
 }
 
 /* Parses milliseconds lo..MAX_MS for option `opt`. Returns: 1, or 0 after
@@ -48,7 +50,17 @@ int parse_ms(const char *cmd, const char *opt, const char *s, long lo, long *out
 int node_opt(node_opts *o, int c, const char *arg)
 {
     switch (c) {
-    case OPT_NODE: o->node = arg; return 1;
+    case OPT_NODE:
+        if (!o->node_given) {
+            o->node = arg;
+            o->node_given = 1;
+        } else if (o->n_alt < NODE_MAX_ALT) {
+            o->alt[o->n_alt++] = arg;
+        } else {
+            fprintf(stderr, "evote %s: at most %d --node\n", o->cmd, NODE_MAX_ALT + 1);
+            return -1;
+        }
+        return 1;
     case OPT_TIMEOUT: return parse_ms(o->cmd, "--timeout", arg, 1, &o->timeout_ms) ? 1 : -1;
     case OPT_JSON: o->json = 1; return 1;
     default: return 0;
@@ -448,7 +460,11 @@ int submit_tx(const node_opts *o, const uint8_t *bytes, size_t len, long wait_ms
     return submit_tx_answer(o, bytes, len, wait_ms, NULL);
 }
 
-int submit_tx_answer(const node_opts *o, const uint8_t *bytes, size_t len, long wait_ms, tx_answer *out)
+/* One node's part of submit_tx_answer. *next = 1 when the next node should
+ * be tried: no answer, busy, or not committed (pending, or forgotten) within
+ * wait_ms. *id_shown: the id was printed already. */
+static int submit_to(const node_opts *o, const uint8_t *bytes, size_t len, long wait_ms, int last, int *id_shown,
+                     int *next, tx_answer *out)
 {
     Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
     Evote__V1__SubmitTx submit = EVOTE__V1__SUBMIT_TX__INIT;
@@ -458,22 +474,24 @@ int submit_tx_answer(const node_opts *o, const uint8_t *bytes, size_t len, long 
     tx_answer tx;
     int rc;
 
-    if (out != NULL)
-        memset(out, 0, sizeof *out);
+    *next = 0;
     envelope_txid(bytes, len, id);
     submit.tx.data = (uint8_t *)bytes;
     submit.tx.len = len;
     req.call_case = EVOTE__V1__API_REQUEST__CALL_SUBMIT;
     req.submit = &submit;
     rc = node_call(o, &req, 0, &resp);
-    if (rc != 0)
+    if (rc != 0) {
+        *next = !last;
         return rc;
+    }
     switch (resp->status) {
     case EVOTE__V1__API_STATUS__API_STATUS_OK:
         if (resp->tx_id.len != CRYPTO_HASH_LEN)
             rc = bad_answer(o, resp, "without a 32-byte transaction id");
         else if (memcmp(resp->tx_id.data, id, sizeof id) != 0)
             rc = bad_answer(o, resp, "with a transaction id that is not the id of the bytes sent");
+        *next = rc != 0 && !last; /* a faulty node: the next may do better */
         break;
     case EVOTE__V1__API_STATUS__API_STATUS_REJECTED:
         fprintf(stderr, "evote %s: %s rejected the transaction: %s\n", o->cmd, o->node,
@@ -481,24 +499,34 @@ int submit_tx_answer(const node_opts *o, const uint8_t *bytes, size_t len, long 
         rc = EXIT_FAILED;
         break;
     case EVOTE__V1__API_STATUS__API_STATUS_BUSY:
-        fprintf(stderr, "evote %s: %s is busy (its mempool is full): %s; nothing was submitted, try again later\n",
-                o->cmd, o->node, clean(resp->reason, why, sizeof why));
+        fprintf(stderr, "evote %s: %s is busy (its mempool is full): %s; %s\n", o->cmd, o->node,
+                clean(resp->reason, why, sizeof why),
+                last ? "nothing was submitted, try again later" : "trying the next --node");
         rc = EXIT_FAILED;
+        *next = !last;
         break;
-    default: rc = bad_answer(o, resp, ""); break;
+    default:
+        rc = bad_answer(o, resp, "");
+        *next = !last;
+        break;
     }
     evote__v1__api_response__free_unpacked(resp, NULL);
     if (rc != 0)
         return rc;
-    print_hex(id, sizeof id);
-    printf("\n");
-    fflush(stdout); /* the id is out even if the wait fails */
+    if (!*id_shown) {
+        print_hex(id, sizeof id);
+        printf("\n");
+        fflush(stdout); /* the id is out even if the wait fails */
+        *id_shown = 1;
+    }
     if (wait_ms == 0)
         return 0;
 
     rc = ask_tx(o, id, wait_ms, &tx);
-    if (rc != 0)
+    if (rc != 0) {
+        *next = !last;
         return rc;
+    }
     if (out != NULL)
         *out = tx;
     if (tx.state == EVOTE__V1__TX_STATE__TX_STATE_COMMITTED) {
@@ -509,6 +537,13 @@ int submit_tx_answer(const node_opts *o, const uint8_t *bytes, size_t len, long 
                     o->cmd, tx.height, result, election_result_text(tx.result));
             rc = EXIT_FAILED;
         }
+    } else if (!last) {
+        fprintf(stderr, "evote %s: %s %s within %ld ms\n", o->cmd, o->node,
+                tx.state == EVOTE__V1__TX_STATE__TX_STATE_PENDING ? "accepted the transaction but did not commit it"
+                                                                   : "accepted the transaction but now says it has never seen it",
+                wait_ms);
+        rc = EXIT_FAILED;
+        *next = 1;
     } else if (tx.state == EVOTE__V1__TX_STATE__TX_STATE_PENDING) {
         printf("pending\n");
         fprintf(stderr, "evote %s: accepted but not committed within %ld ms: ask later with 'evote tx ID'\n",
@@ -521,6 +556,25 @@ int submit_tx_answer(const node_opts *o, const uint8_t *bytes, size_t len, long 
                 "submit it again\n",
                 o->cmd, o->node);
         rc = EXIT_FAILED;
+    }
+    return rc;
+}
+
+int submit_tx_answer(const node_opts *o, const uint8_t *bytes, size_t len, long wait_ms, tx_answer *out)
+{
+    node_opts one = *o;
+    int rc = EXIT_FAILED, id_shown = 0, next = 1;
+
+    if (out != NULL)
+        memset(out, 0, sizeof *out);
+    one.n_alt = 0;
+    for (size_t k = 0; k <= o->n_alt && next; k++) {
+        one.node = k == 0 ? o->node : o->alt[k - 1];
+        if (k > 0)
+            fprintf(stderr, "evote %s: sending the same transaction through %s\n", o->cmd, one.node);
+        if (out != NULL)
+            memset(out, 0, sizeof *out);
+        rc = submit_to(&one, bytes, len, wait_ms, k == o->n_alt, &id_shown, &next, out);
     }
     return rc;
 }

@@ -2939,7 +2939,7 @@ out:
 static const char vote_help[] =
     "usage: evote vote --key VOTER.key --genesis G --id ID --choice OPTION\n"
     "                  [--choice ... for each further question] [--choices \"A,C\"]\n"
-    "                  [--wait MS] [--node EP] [--timeout MS]\n"
+    "                  [--wait MS] [--node EP]... [--timeout MS]\n"
     "       evote vote --voters FILE --genesis G --id ID [--threads N] [--window N]\n"
     "                  [--encrypt-only OUT]\n"
     "                  [--wait MS] [--node EP]... [--timeout MS]\n"

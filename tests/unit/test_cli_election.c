@@ -323,6 +323,7 @@ static void test_api_track_unknown_and_malformed_codes(void **state)
 typedef struct {
     client_endpoint *ep;
     int mute;
+    int commits;    /* GetTx: 1 committed at once, -1 never (a node that keeps it to itself), 0 pending once */
     volatile int stop;
     uint8_t ids[PIPE_VOTERS][32];
     int busy[PIPE_VOTERS], accepted[PIPE_VOTERS], asked[PIPE_VOTERS];
@@ -381,8 +382,10 @@ static void *fake_node_run(void *arg)
             } else if (req->call_case == EVOTE__V1__API_REQUEST__CALL_GET_TX && req->get_tx->id.len == 32) {
                 i = fake_index(f, req->get_tx->id.data);
                 ts.id = (ProtobufCBinaryData){32, f->ids[i]};
-                ts.state = f->asked[i]++ == 0 ? EVOTE__V1__TX_STATE__TX_STATE_PENDING
-                                              : EVOTE__V1__TX_STATE__TX_STATE_COMMITTED;
+                ts.state = f->commits < 0                       ? EVOTE__V1__TX_STATE__TX_STATE_PENDING
+                           : f->commits == 0 && f->asked[i] == 0 ? EVOTE__V1__TX_STATE__TX_STATE_PENDING
+                                                                 : EVOTE__V1__TX_STATE__TX_STATE_COMMITTED;
+                f->asked[i]++;
                 ts.height = 7;
                 ts.result = EVOTE__V1__TX_RESULT__TX_RESULT_OK;
                 r.status = EVOTE__V1__API_STATUS__API_STATUS_OK;
@@ -400,7 +403,7 @@ static void *fake_node_run(void *arg)
     return NULL;
 }
 
-static void fake_node_start(fake_node *f, int mute, pthread_t *t)
+static void fake_node_start_c(fake_node *f, int mute, int commits, pthread_t *t)
 {
     client_endpoint_config cfg;
     memset(f, 0, sizeof *f);
@@ -408,7 +411,13 @@ static void fake_node_start(fake_node *f, int mute, pthread_t *t)
     cfg.endpoint = "tcp://127.0.0.1:*";
     assert_int_equal(client_endpoint_new(&cfg, &f->ep, NULL), NET_OK);
     f->mute = mute;
+    f->commits = commits;
     assert_int_equal(pthread_create(t, NULL, fake_node_run, f), 0);
+}
+
+static void fake_node_start(fake_node *f, int mute, pthread_t *t)
+{
+    fake_node_start_c(f, mute, 0, t);
 }
 
 static void fake_node_stop(fake_node *f, pthread_t t)
@@ -508,6 +517,86 @@ static void test_pipelined_cast_retries_busy_and_reports_a_rejection(void **stat
     free(b.v);
 }
 
+/* Runs submit_tx_answer with stderr captured. Out: the text. */
+static int submit_captured(const node_opts *o, const uint8_t *tx, size_t len, long wait_ms, tx_answer *ans,
+                           char *text, size_t size)
+{
+    char err_path[128];
+    size_t got;
+    int saved, rc;
+    FILE *f;
+
+    snprintf(err_path, sizeof err_path, "%s/submit-stderr.txt", dir);
+    fflush(stderr);
+    saved = dup(2);
+    f = fopen(err_path, "w");
+    assert_non_null(f);
+    dup2(fileno(f), 2);
+    rc = submit_tx_answer(o, tx, len, wait_ms, ans);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    fclose(f);
+    f = fopen(err_path, "r");
+    assert_non_null(f);
+    got = fread(text, 1, size - 1, f);
+    text[got] = '\0';
+    fclose(f);
+    return rc;
+}
+
+/* --node given three times: the first never answers, the second accepts the
+ * transaction but never commits it (a validator that keeps it to itself:
+ * it never reaches the others), the third commits it. The same bytes go on
+ * to the next node each time and the command succeeds; with the second
+ * alone it reports the transaction pending. */
+static void test_submit_goes_on_to_the_next_node_until_one_commits(void **state)
+{
+    static fake_node mute, keeper, live;
+    pthread_t tm, tk, tl;
+    node_opts o;
+    tx_answer ans;
+    uint8_t tx[40];
+    char text[8192], want[300];
+    (void)state;
+
+    fake_node_start_c(&mute, 1, 0, &tm);
+    fake_node_start_c(&keeper, 0, -1, &tk);
+    fake_node_start_c(&live, 0, 1, &tl);
+    memset(tx, 'x', sizeof tx);
+    node_opts_init(&o, "notice");
+    o.timeout_ms = 500;
+    assert_int_equal(node_opt(&o, OPT_NODE, client_endpoint_endpoint(mute.ep)), 1);
+    assert_int_equal(node_opt(&o, OPT_NODE, client_endpoint_endpoint(keeper.ep)), 1);
+    assert_int_equal(node_opt(&o, OPT_NODE, client_endpoint_endpoint(live.ep)), 1);
+    assert_int_equal(o.n_alt, 2);
+
+    assert_int_equal(submit_captured(&o, tx, sizeof tx, 200, &ans, text, sizeof text), 0);
+    assert_int_equal(ans.state, EVOTE__V1__TX_STATE__TX_STATE_COMMITTED);
+    assert_true(mute.requests >= 1);
+    assert_int_equal(keeper.submits, 1);
+    assert_int_equal(live.submits, 1);
+    assert_memory_equal(keeper.ids[0], live.ids[0], 32); /* the same transaction */
+    snprintf(want, sizeof want, "sending the same transaction through %s", client_endpoint_endpoint(keeper.ep));
+    assert_non_null(strstr(text, want));
+    snprintf(want, sizeof want, "sending the same transaction through %s", client_endpoint_endpoint(live.ep));
+    assert_non_null(strstr(text, want));
+    assert_non_null(strstr(text, "accepted the transaction but did not commit it within 200 ms"));
+
+    /* The keeper alone: accepted, then pending, and the command fails. */
+    node_opts_init(&o, "notice");
+    o.timeout_ms = 500;
+    assert_int_equal(node_opt(&o, OPT_NODE, client_endpoint_endpoint(keeper.ep)), 1);
+    assert_int_equal(submit_captured(&o, tx, sizeof tx, 200, &ans, text, sizeof text), EXIT_FAILED);
+    assert_int_equal(ans.state, EVOTE__V1__TX_STATE__TX_STATE_PENDING);
+    assert_non_null(strstr(text, "accepted but not committed within 200 ms"));
+    assert_null(strstr(text, "sending the same transaction"));
+
+    fake_node_stop(&mute, tm);
+    fake_node_stop(&keeper, tk);
+    fake_node_stop(&live, tl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -518,6 +607,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_api_get_election_and_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_track_unknown_and_malformed_codes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelined_cast_retries_busy_and_reports_a_rejection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_submit_goes_on_to_the_next_node_until_one_commits, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
