@@ -89,7 +89,8 @@ enum { OPT_NODE = 'n', OPT_TIMEOUT = 't', OPT_JSON = 'j', OPT_WAIT = 'w' };
     "                 default " DEFAULT_NODE ". Given again: a command that submits\n"  \
     "                 sends the transaction on to the next when a node does not\n"      \
     "                 answer, is busy, or has not committed it within --wait (the\n"    \
-    "                 same bytes: it counts once); other commands ask the first\n"       \
+    "                 same bytes: it counts once); any command asks the next when\n"    \
+    "                 a node does not answer\n"                                           \
     "  --timeout MS   how long to wait for the node's answer (default 5000)\n"
 
 /* What a node says of one transaction (a TxStatus, checked). */
@@ -127,10 +128,11 @@ const char *enum_name(const ProtobufCEnumDescriptor *d, int v, const char *prefi
 void format_time(uint64_t ms, char *buf, size_t size);
 uint64_t wall_clock_ms(void);
 
-/* Sends req and waits up to o->timeout_ms + extra_ms. Returns: 0 with *out
- * (free with evote__v1__api_response__free_unpacked) when the node answered
- * OK, REJECTED, BUSY or NOT_FOUND; otherwise EXIT_USAGE or EXIT_FAILED after
- * printing what went wrong and what to do. */
+/* Sends req and waits up to o->timeout_ms + extra_ms; with --node given
+ * again, asks the next node when one does not answer usably. Returns: 0
+ * with *out (free with evote__v1__api_response__free_unpacked) when a node
+ * answered OK, REJECTED, BUSY or NOT_FOUND; otherwise EXIT_USAGE or
+ * EXIT_FAILED after printing what went wrong and what to do. */
 int node_call(const node_opts *o, Evote__V1__ApiRequest *req, long extra_ms, Evote__V1__ApiResponse **out);
 /* As node_call, over *conn: opened on the first call (with the timeout
  * o->timeout_ms + extra_ms) and kept for the next ones; the caller destroys

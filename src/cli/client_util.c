@@ -217,14 +217,29 @@ const char *enum_name(const ProtobufCEnumDescriptor *d, int v, const char *prefi
  * answer. Deals with everything that is not about one command: a bad --node,
  * no answer, a reply that is not an ApiResponse or answers another request,
  * and the statuses no command expects (BAD_REQUEST, INTERNAL, unknown).
+ * With --node given again, the next node is asked when one does not answer
+ * usably (submit_tx_answer goes further: see there).
  * Returns: 0 with *out (free with evote__v1__api_response__free_unpacked)
- *   when the node answered OK, REJECTED, BUSY or NOT_FOUND; otherwise
+ *   when a node answered OK, REJECTED, BUSY or NOT_FOUND; otherwise
  *   EXIT_USAGE or EXIT_FAILED after printing what went wrong and what to do. */
 int node_call(const node_opts *o, Evote__V1__ApiRequest *req, long extra_ms, Evote__V1__ApiResponse **out)
 {
-    client_conn *conn = NULL;
-    int rc = node_call_conn(o, &conn, req, extra_ms, out);
-    client_conn_destroy(&conn);
+    node_opts one = *o;
+    int rc = EXIT_FAILED;
+
+    /* --node given again: a node that does not answer (or not usably) is
+     * followed by the next; a bad endpoint is the user's to fix. */
+    one.n_alt = 0;
+    for (size_t k = 0; k <= o->n_alt; k++) {
+        client_conn *conn = NULL;
+        one.node = k == 0 ? o->node : o->alt[k - 1];
+        if (k > 0)
+            fprintf(stderr, "evote %s: asking %s instead\n", o->cmd, one.node);
+        rc = node_call_conn(&one, &conn, req, extra_ms, out);
+        client_conn_destroy(&conn);
+        if (rc == 0 || rc == EXIT_USAGE)
+            break;
+    }
     return rc;
 }
 

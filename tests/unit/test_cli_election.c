@@ -548,8 +548,9 @@ static int submit_captured(const node_opts *o, const uint8_t *tx, size_t len, lo
 /* --node given three times: the first never answers, the second accepts the
  * transaction but never commits it (a validator that keeps it to itself:
  * it never reaches the others), the third commits it. The same bytes go on
- * to the next node each time and the command succeeds; with the second
- * alone it reports the transaction pending. */
+ * to the next node each time and the command succeeds; any other request
+ * goes on past the silent one too; with the second alone the command
+ * reports the transaction pending. */
 static void test_submit_goes_on_to_the_next_node_until_one_commits(void **state)
 {
     static fake_node mute, keeper, live;
@@ -582,6 +583,25 @@ static void test_submit_goes_on_to_the_next_node_until_one_commits(void **state)
     snprintf(want, sizeof want, "sending the same transaction through %s", client_endpoint_endpoint(live.ep));
     assert_non_null(strstr(text, want));
     assert_non_null(strstr(text, "accepted the transaction but did not commit it within 200 ms"));
+
+    /* Any request: a node that does not answer is followed by the next. */
+    {
+        Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
+        Evote__V1__GetTx get = EVOTE__V1__GET_TX__INIT;
+        Evote__V1__ApiResponse *resp = NULL;
+        node_opts two;
+        node_opts_init(&two, "tx");
+        two.timeout_ms = 300;
+        assert_int_equal(node_opt(&two, OPT_NODE, client_endpoint_endpoint(mute.ep)), 1);
+        assert_int_equal(node_opt(&two, OPT_NODE, client_endpoint_endpoint(live.ep)), 1);
+        get.id = (ProtobufCBinaryData){32, live.ids[0]};
+        req.call_case = EVOTE__V1__API_REQUEST__CALL_GET_TX;
+        req.get_tx = &get;
+        assert_int_equal(node_call(&two, &req, 0, &resp), 0);
+        assert_non_null(resp->tx);
+        assert_int_equal(resp->tx->state, EVOTE__V1__TX_STATE__TX_STATE_COMMITTED);
+        evote__v1__api_response__free_unpacked(resp, NULL);
+    }
 
     /* The keeper alone: accepted, then pending, and the command fails. */
     node_opts_init(&o, "notice");
