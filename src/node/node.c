@@ -710,6 +710,32 @@ static void suspected(node *n, uint64_t view)
 }
 
 /* Carries out every action the replica asked for, in order. */
+/* Primaries' turns that ended (or were skipped) since the last call: one
+ * log line, and the metric. Called when a view change shows in settle() and
+ * when a view is entered, since both may happen within one turn of the
+ * event loop. `view` is the view moved to. Returns: 1 when it logged. */
+static int note_turns(node *n, uint64_t view)
+{
+    replica_stats rs;
+
+    replica_get_stats(n->rep, &rs);
+    n->m.terms_ended = rs.rotations;
+    if (rs.turns_skipped != n->logged_skips)
+        log_warn("view=%" PRIu64 " validator %s, whose turn it is, did not ask for its view with the others: "
+                 "it seems down; skipping to view %" PRIu64 ", primary %s",
+                 view - 1, n->g->validators[(view - 1) % n->g->n].name, view,
+                 n->g->validators[view % n->g->n].name);
+    else if (rs.rotations != n->logged_rotations)
+        log_info("view=%" PRIu64 " the primary's term ended at seq %" PRIu64
+                 " (primary_term in the genesis): moving to view %" PRIu64 ", primary %s",
+                 view - 1, replica_stable_seq(n->rep), view, n->g->validators[view % n->g->n].name);
+    else
+        return 0;
+    n->logged_skips = rs.turns_skipped;
+    n->logged_rotations = rs.rotations;
+    return 1;
+}
+
 static void drain(node *n)
 {
     replica_action a;
@@ -760,6 +786,7 @@ static void drain(node *n)
             suspected(n, a.view);
             break;
         case REPLICA_ACT_VIEW_CHANGED:
+            note_turns(n, a.view); /* a view change may start and end within one turn */
             log_info("view=%" PRIu64 " entered view %" PRIu64 " (primary: validator %u %s)", a.view, a.view,
                      (unsigned)(a.view % n->g->n), n->g->validators[a.view % n->g->n].name);
             mempool_untake_all(n->mp);
@@ -1459,30 +1486,11 @@ static void settle(node *n)
         /* One line per view asked for: which replica gave up on which view,
          * and what it was waiting for (the entry of the view is logged by
          * REPLICA_ACT_VIEW_CHANGED). */
-        replica_stats rs;
         n->logged_vc_view = replica_view(n->rep);
-        replica_get_stats(n->rep, &rs);
-        if (rs.turns_skipped != n->logged_skips) {
-            uint64_t down = (n->logged_vc_view - 1) % n->g->n;
-            n->logged_skips = rs.turns_skipped;
-            n->logged_rotations = rs.rotations;
-            n->m.terms_ended = rs.rotations;
-            log_warn("view=%" PRIu64 " validator %s, whose turn it is, did not ask for its view with the others: "
-                     "it seems down; skipping to view %" PRIu64 ", primary %s",
-                     n->logged_vc_view - 1, n->g->validators[down].name, n->logged_vc_view,
-                     n->g->validators[n->logged_vc_view % n->g->n].name);
-        } else if (rs.rotations != n->logged_rotations) {
-            n->logged_rotations = rs.rotations;
-            n->m.terms_ended = rs.rotations;
-            log_info("view=%" PRIu64 " the primary's term ended at seq %" PRIu64
-                     " (primary_term in the genesis): moving to view %" PRIu64 ", primary %s",
-                     n->logged_vc_view - 1, replica_stable_seq(n->rep), n->logged_vc_view,
-                     n->g->validators[n->logged_vc_view % n->g->n].name);
-        } else {
+        if (!note_turns(n, n->logged_vc_view))
             log_info("view=%" PRIu64 " asked for a view change to view %" PRIu64 " (executed up to seq %" PRIu64
                      ", %zu transactions waiting here)",
                      n->logged_vc_view - 1, n->logged_vc_view, replica_last_executed(n->rep), ms.pending);
-        }
     }
     propose(n);
     gossip_flush(n);
