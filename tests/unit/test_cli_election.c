@@ -427,6 +427,38 @@ static void fake_node_stop(fake_node *f, pthread_t t)
     client_endpoint_destroy(&f->ep);
 }
 
+/* stderr into a file of the test directory, until captured_text() puts it
+ * back and hands out what was written. */
+typedef struct {
+    char path[128];
+    FILE *f;
+    int saved;
+} captured;
+
+static void capture_stderr(captured *c, const char *name)
+{
+    snprintf(c->path, sizeof c->path, "%s/%s", dir, name);
+    fflush(stderr);
+    c->saved = dup(2);
+    c->f = fopen(c->path, "w");
+    assert_non_null(c->f);
+    dup2(fileno(c->f), 2);
+}
+
+static void captured_text(captured *c, char *text, size_t size)
+{
+    size_t got;
+    fflush(stderr);
+    dup2(c->saved, 2);
+    close(c->saved);
+    fclose(c->f);
+    c->f = fopen(c->path, "r");
+    assert_non_null(c->f);
+    got = fread(text, 1, size - 1, c->f);
+    text[got] = '\0';
+    fclose(c->f);
+}
+
 /* Every ballot is accepted exactly once and its commit seen, through busy
  * answers, a commit query answered "pending", and a node that never answers
  * (its ballots go to the live one); the one rejected ballot in the middle is
@@ -436,10 +468,9 @@ static void test_pipelined_cast_retries_busy_and_reports_a_rejection(void **stat
     static fake_node live, mute;
     pthread_t tl, tm;
     batch b;
-    char err_path[128], text[65536];
-    size_t got, rejected_at = PIPE_VOTERS / 2;
-    int saved;
-    FILE *f;
+    captured c;
+    char text[65536];
+    size_t rejected_at = PIPE_VOTERS / 2;
     (void)state;
 
     fake_node_start(&live, 0, &tl);
@@ -471,25 +502,11 @@ static void test_pipelined_cast_retries_busy_and_reports_a_rejection(void **stat
         envelope_txid(bv->tx, bv->tx_len, bv->code);
         bv->state = BV_TO_SUBMIT;
     }
-    snprintf(err_path, sizeof err_path, "%s/stderr.txt", dir);
-    fflush(stderr);
-    saved = dup(2);
-    f = fopen(err_path, "w");
-    assert_non_null(f);
-    dup2(fileno(f), 2);
+    capture_stderr(&c, "stderr.txt");
     assert_int_equal(batch_pipeline(&b), 1);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    fclose(f);
+    captured_text(&c, text, sizeof text);
     fake_node_stop(&live, tl);
     fake_node_stop(&mute, tm);
-
-    f = fopen(err_path, "r");
-    assert_non_null(f);
-    got = fread(text, 1, sizeof text - 1, f);
-    text[got] = '\0';
-    fclose(f);
     assert_non_null(strstr(text, "voters.txt line 151 (voter.key)"));
     assert_non_null(strstr(text, "rejected the ballot: the ballot was refused: this key is not on the election's roll"));
     assert_non_null(strstr(text, "answered nothing for 3 s"));
@@ -521,27 +538,12 @@ static void test_pipelined_cast_retries_busy_and_reports_a_rejection(void **stat
 static int submit_captured(const node_opts *o, const uint8_t *tx, size_t len, long wait_ms, tx_answer *ans,
                            char *text, size_t size)
 {
-    char err_path[128];
-    size_t got;
-    int saved, rc;
-    FILE *f;
+    captured c;
+    int rc;
 
-    snprintf(err_path, sizeof err_path, "%s/submit-stderr.txt", dir);
-    fflush(stderr);
-    saved = dup(2);
-    f = fopen(err_path, "w");
-    assert_non_null(f);
-    dup2(fileno(f), 2);
+    capture_stderr(&c, "submit-stderr.txt");
     rc = submit_tx_answer(o, tx, len, wait_ms, ans);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    fclose(f);
-    f = fopen(err_path, "r");
-    assert_non_null(f);
-    got = fread(text, 1, size - 1, f);
-    text[got] = '\0';
-    fclose(f);
+    captured_text(&c, text, size);
     return rc;
 }
 

@@ -1426,20 +1426,28 @@ static replica *rotated_to_view_4(fixture *f)
     return r;
 }
 
+/* Replicas a and b ask for view 4 too (with r: 2f+1), then the T/4 after
+ * the rotation runs out at r. */
+static void two_ask_then_probe(fixture *f, replica *r, uint32_t a, uint32_t b)
+{
+    uint8_t *m;
+    size_t len;
+
+    m = view_change_msg(a, 4, &len);
+    deliver(f, r, a, m, len);
+    m = view_change_msg(b, 4, &len);
+    deliver(f, r, b, m, len);
+    fire(f, r, REPLICA_TIMER_VIEW);
+}
+
 /* After a rotation, 2f+1 ask for view 4 and its primary (0) says nothing
  * for T/4: it is down, its turn is skipped (view 5), without back-off. */
 static void test_rotation_skips_a_next_primary_that_never_asks(void **state)
 {
     fixture *f = *state;
-    uint8_t *m;
-    size_t len;
     replica *r = rotated_to_view_4(f);
 
-    m = view_change_msg(2, 4, &len);
-    deliver(f, r, 2, m, len);
-    m = view_change_msg(3, 4, &len);
-    deliver(f, r, 3, m, len);
-    fire(f, r, REPLICA_TIMER_VIEW);
+    two_ask_then_probe(f, r, 2, 3);
     assert_int_equal(replica_view(r), 5);
     assert_true(replica_in_view_change(r));
     assert_true(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE) >= 0);
@@ -1456,15 +1464,9 @@ static void test_rotation_skips_a_next_primary_that_never_asks(void **state)
 static void test_rotation_waits_for_a_next_primary_that_asks(void **state)
 {
     fixture *f = *state;
-    uint8_t *m;
-    size_t len;
     replica *r = rotated_to_view_4(f), *alone;
 
-    m = view_change_msg(0, 4, &len);
-    deliver(f, r, 0, m, len);
-    m = view_change_msg(2, 4, &len);
-    deliver(f, r, 2, m, len);
-    fire(f, r, REPLICA_TIMER_VIEW);
+    two_ask_then_probe(f, r, 0, 2);
     assert_int_equal(replica_view(r), 4);
     assert_int_equal(stats_of(r).turns_skipped, 0);
     assert_int_equal(timer_delay(&f->acts, REPLICA_TIMER_VIEW), 750);
