@@ -497,7 +497,7 @@ static int submit_to(const node_opts *o, const uint8_t *bytes, size_t len, long 
     req.submit = &submit;
     rc = node_call(o, &req, 0, &resp);
     if (rc != 0) {
-        *next = !last;
+        *next = !last && rc != EXIT_USAGE; /* a bad --node is the user's to fix, as in node_call */
         return rc;
     }
     switch (resp->status) {

@@ -605,6 +605,15 @@ static void test_submit_goes_on_to_the_next_node_until_one_commits(void **state)
         evote__v1__api_response__free_unpacked(resp, NULL);
     }
 
+    /* A --node that is no endpoint stops the command at once (exit 2). */
+    node_opts_init(&o, "notice");
+    assert_int_equal(node_opt(&o, OPT_NODE, "foo"), 1);
+    assert_int_equal(node_opt(&o, OPT_NODE, client_endpoint_endpoint(live.ep)), 1);
+    assert_int_equal(submit_captured(&o, tx, sizeof tx, 200, &ans, text, sizeof text), EXIT_USAGE);
+    assert_non_null(strstr(text, "--node 'foo' is not an endpoint"));
+    assert_null(strstr(text, "sending the same transaction"));
+    assert_int_equal(live.submits, 1); /* only the earlier one */
+
     /* The keeper alone: accepted, then pending, and the command fails. */
     node_opts_init(&o, "notice");
     o.timeout_ms = 500;
