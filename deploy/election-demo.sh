@@ -137,7 +137,7 @@ par "$evote" trustee check --key nodeTRUSTEE/validator.key "${G[@]}" --id "$id" 
 for i in 0 1 2 3; do echo "-- trustee $((i + 1)) checked the shares it received:"; sed 's/^/   /' par.$i.out; done
 rm -f par.?.out
 run election open --key authority0.key "${G[@]}" --id "$id" --wait 10000 --node "${nodes[1]}"
-"$evote" election show "$id" --node "${nodes[2]}" | sed -n '/^trustees/,$p'
+"$evote" election show "$id" "${G[@]}" --node "${nodes[2]}" | sed -n '/^trustees/,$p'
 
 section 3 "$nvoters voters registered; $nvoters encrypted ballots; $nrevotes revotes; a stranger refused ($(elapsed))"
 rm -rf voters
@@ -218,7 +218,7 @@ if run vote --key stranger.key "${G[@]}" --id "$id" --choice Ada --no-precheck -
   echo "election-demo: the chain counted a ballot of an unregistered key" >&2; exit 1
 fi
 sed 's/^/   /' stranger.out stranger.err
-"$evote" election show "$id" --node "$ask" | grep -E '^(voters|ballots)'
+"$evote" election show "$id" "${G[@]}" --node "$ask" | grep -E '^(vouched|voters|ballots)'
 
 section 4 "the authority closes the polls; 3 of the 4 trustees decrypt the tally ($(elapsed))"
 run election close --key authority0.key "${G[@]}" --id "$id" --wait 10000 --node "$ask"
@@ -264,7 +264,7 @@ fi
 echo "== the election took $(elapsed). Inspect it yourself: the chain stays in $dir;"
 echo "   start its validators again (once stopped) with"
 echo "   EVOTE_BIN=$bin $root/deploy/local-cluster.sh start 4 $dir"
-echo "   $evote election show $id --node ${nodes[0]}"
+echo "   $evote election show $id --genesis $dir/genesis.txt --node ${nodes[0]}"
 echo "   $evote result $id --node ${nodes[0]}"
 echo "   $evote track $(sed -n 7p codes.txt) --genesis $dir/genesis.txt --node ${nodes[0]}"
 echo "   (every tracking code: $dir/codes.txt and recodes.txt, line i = voter i of votes.txt / revotes.txt)"

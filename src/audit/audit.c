@@ -857,6 +857,28 @@ static void track_final(auditor *a)
     }
 }
 
+/* How many validators of the genesis vouch for the key and definition the
+ * re-executed state holds (their attestations' signatures verify). */
+static uint32_t count_vouchers(auditor *a, const followed_election *t, const Evote__V1__ElectionRecord *rec)
+{
+    uint8_t *v = NULL, (*keys)[CRYPTO_PUBKEY_LEN];
+    uint32_t count = 0;
+    size_t len = 0;
+
+    if (election_get_attestations(&a->reader, a->g->chain_id, t->id, t->id_len, &v, &len) != ELECTION_OK)
+        return 0;
+    keys = calloc(a->g->n, sizeof *keys);
+    if (keys != NULL) {
+        for (uint32_t k = 0; k < a->g->n; k++)
+            memcpy(keys[k], a->g->validators[k].pubkey, CRYPTO_PUBKEY_LEN);
+        count = election_count_stored_attestations(rec, v, len, (const uint8_t(*)[CRYPTO_PUBKEY_LEN])keys, a->g->n,
+                                                   NULL);
+    }
+    free(keys);
+    free(v);
+    return count;
+}
+
 /* Independent checks of one election (pass 3). */
 static void check_election(auditor *a, followed_election *t)
 {
@@ -878,6 +900,7 @@ static void check_election(auditor *a, followed_election *t)
     re->closed = rec->closed;
     if (rec->election_key.len == 0)
         goto out;
+    re->vouched = count_vouchers(a, t, rec);
     if (t->slots == 0)
         goto out;
     if (!sum_counted(a, t, mine, &n_counted, &n_bad)) {

@@ -48,6 +48,7 @@ typedef struct {
     uint64_t ballots_superseded;       /* accepted, then replaced by the same voter's later ballot */
     uint64_t rejected[AUDIT_RESULT_CODES]; /* ballots refused, by TxResult code */
     uint32_t trustees, threshold, qualified;
+    uint32_t vouched;                  /* validators whose attestation of the key verifies */
     int closed;
     int has_result;
     size_t n_options;                  /* over all questions */

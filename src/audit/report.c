@@ -91,6 +91,8 @@ void audit_report_text(const audit_report *r, FILE *out)
             fputs("  (never created on this chain)\n", out);
         fprintf(out, "  trustees %u, threshold %u, qualified dealers %u, %s\n", e->trustees, e->threshold,
                 e->qualified, e->closed ? "closed" : "not closed");
+        fprintf(out, "  key vouched for by %u validator%s ('evote vote' wants f+1)\n", e->vouched,
+                e->vouched == 1 ? "" : "s");
         fprintf(out, "  voters registered  %llu\n", (unsigned long long)e->voters_registered);
         fprintf(out, "  ballots cast       %llu\n", (unsigned long long)e->ballots_cast);
         fprintf(out, "  ballots counted    %llu\n", (unsigned long long)e->ballots_counted);
@@ -178,10 +180,10 @@ void audit_report_json(const audit_report *r, FILE *out)
         fputs(",\"title\":", out);
         json_str(out, e->title);
         fprintf(out, ",\"verified\":%s,\"failures\":%llu,\"trustees\":%u,\"threshold\":%u,\"closed\":%s,"
-                     "\"voters_registered\":%llu,\"ballots_cast\":%llu,\"ballots_accepted\":%llu,"
+                     "\"key_vouched_by\":%u,\"voters_registered\":%llu,\"ballots_cast\":%llu,\"ballots_accepted\":%llu,"
                      "\"ballots_counted\":%llu,\"ballots_superseded\":%llu,\"rejected\":{",
                 e->failures ? "false" : "true", (unsigned long long)e->failures, e->trustees, e->threshold,
-                e->closed ? "true" : "false", (unsigned long long)e->voters_registered,
+                e->closed ? "true" : "false", e->vouched, (unsigned long long)e->voters_registered,
                 (unsigned long long)e->ballots_cast, (unsigned long long)e->ballots_accepted,
                 (unsigned long long)e->ballots_counted, (unsigned long long)e->ballots_superseded);
         for (int c = 0; c < AUDIT_RESULT_CODES; c++)

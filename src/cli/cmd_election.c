@@ -249,6 +249,111 @@ static int fetch_election(const node_opts *o, const char *id, Evote__V1__ApiResp
     return 0;
 }
 
+static void sleep_ms(long ms);
+static double mono_s(void);
+static int same_chain(const char *cmd, const Evote__V1__ElectionRecord *rec, const uint8_t e[ELECTION_HASH_LEN]);
+
+/* How many distinct validators of the genesis vouch for the answered
+ * election's key and definition (their ElectionAttestation signatures
+ * verify). Out: when vouched is not NULL (g->n bytes), who. */
+static uint32_t vouch_count(const genesis *g, const Evote__V1__ApiResponse *resp, uint8_t *vouched)
+{
+    size_t n = resp->n_key_attestations, k = 0;
+    uint32_t *idx = calloc(n ? n : 1, sizeof *idx), count = 0;
+    uint8_t(*sigs)[CRYPTO_SIG_LEN] = calloc(n ? n : 1, sizeof *sigs);
+    uint8_t(*keys)[CRYPTO_PUBKEY_LEN] = calloc(g->n, sizeof *keys);
+
+    if (idx != NULL && sigs != NULL && keys != NULL) {
+        for (size_t i = 0; i < n; i++) {
+            const Evote__V1__KeyAttestation *a = resp->key_attestations[i];
+            if (a == NULL || a->signature.len != CRYPTO_SIG_LEN)
+                continue;
+            idx[k] = a->validator;
+            memcpy(sigs[k++], a->signature.data, CRYPTO_SIG_LEN);
+        }
+        for (uint32_t v = 0; v < g->n; v++)
+            memcpy(keys[v], g->validators[v].pubkey, CRYPTO_PUBKEY_LEN);
+        count = election_count_attestations(resp->election, idx, (const uint8_t(*)[CRYPTO_SIG_LEN])sigs, k,
+                                            (const uint8_t(*)[CRYPTO_PUBKEY_LEN])keys, g->n, vouched);
+    }
+    free(idx);
+    free(sigs);
+    free(keys);
+    return count;
+}
+
+static long vouch_wait_ms = 15000; /* validators attest within a block or two of the key */
+
+/* The election, as fetch_election gives it, for a client about to encrypt
+ * to its key: for this chain (E), and, once the key exists, only when f+1
+ * validators of the genesis vouch for the key and the definition, so at
+ * least one honest validator stands behind what the node answered. A node
+ * cannot hand out a key of its own (and read the ballots) or edit the
+ * options. Validators attest a block or two after the key is derived: a
+ * missing quorum is awaited for up to vouch_wait_ms, asking each --node in
+ * turn (one that leaves attestations out is passed over). Returns: 0 with
+ * *out, or an exit code after saying why. */
+static int fetch_vouched_election(const node_opts *o, const genesis *g, const char *id,
+                                  const uint8_t e[ELECTION_HASH_LEN], Evote__V1__ApiResponse **out)
+{
+    const char *nodes[1 + NODE_MAX_ALT];
+    size_t m = 1 + o->n_alt;
+    double deadline = mono_s() + vouch_wait_ms / 1000.0;
+    uint32_t need = g->f + 1, best = 0;
+    int told = 0;
+
+    *out = NULL;
+    nodes[0] = o->node;
+    for (size_t k = 0; k < o->n_alt; k++)
+        nodes[1 + k] = o->alt[k];
+    for (size_t round = 0;; round++) {
+        node_opts rot = *o; /* this round starts at the next node */
+        Evote__V1__ApiResponse *resp = NULL;
+        uint32_t count;
+        int rc;
+
+        rot.node = nodes[round % m];
+        rot.n_alt = m - 1;
+        for (size_t k = 1; k < m; k++)
+            rot.alt[k - 1] = nodes[(round + k) % m];
+        rc = fetch_election(&rot, id, &resp);
+        if (rc != 0)
+            return rc;
+        if (!same_chain(o->cmd, resp->election, e)) {
+            evote__v1__api_response__free_unpacked(resp, NULL);
+            return EXIT_FAILED;
+        }
+        if (resp->election->election_key.len == 0) { /* nothing to vouch for yet: the caller says so */
+            *out = resp;
+            return 0;
+        }
+        count = vouch_count(g, resp, NULL);
+        if (count >= need) {
+            *out = resp;
+            return 0;
+        }
+        evote__v1__api_response__free_unpacked(resp, NULL);
+        best = count > best ? count : best;
+        if (mono_s() >= deadline) {
+            fprintf(stderr,
+                    "evote %s: only %u of the %u validators vouch for the key of election '%s' (f+1 = %u are needed "
+                    "so that an honest one stands behind it); not encrypting to it. Validators attest the key "
+                    "seconds after it is made: if it was made just now, retry; otherwise the node(s) asked may "
+                    "be serving a key of their own: ask another validator (--node) and tell the election "
+                    "authority\n",
+                    o->cmd, best, g->n, id, need);
+            return EXIT_FAILED;
+        }
+        if (!told) {
+            fprintf(stderr, "evote %s: %u of the f+1 = %u validators needed vouch for the election key so far; "
+                            "waiting for the others (up to %ld s)\n",
+                    o->cmd, count, need, vouch_wait_ms / 1000);
+            told = 1;
+        }
+        sleep_ms(300);
+    }
+}
+
 /* GetState. Returns: 0 with *found (and, when found, *value malloc'ed and
  * *len), or an exit code after saying why. */
 static int fetch_state(const node_opts *o, const uint8_t *key, size_t key_len, uint8_t **value, size_t *len,
@@ -733,12 +838,16 @@ static int election_control(int argc, char **argv, int open)
 /* ====================================================== election show */
 
 static const char show_help[] =
-    "usage: evote election show ID [--node EP] [--timeout MS]\n"
+    "usage: evote election show ID [--genesis G] [--node EP] [--timeout MS]\n"
     "\n"
     "Prints an election as the chain records it: title, questions and options,\n"
     "voting window, trustees and how far each is in the key ceremony, the\n"
     "election key once derived, voters registered, ballots counted, and whether\n"
     "the polls are closed and the result recorded.\n"
+    "\n"
+    "  --genesis G    check the validators' attestations of the election key and\n"
+    "                 definition against G's keys, and name who vouches for them\n"
+    "                 ('evote vote' needs f+1)\n"
     "\n" NODE_HELP;
 
 static void print_window(const Evote__V1__ElectionCreate *d)
@@ -772,27 +881,65 @@ static void print_question(const Evote__V1__Question *q, size_t i)
         printf("choose %" PRIu32 " to %" PRIu32 ")\n", q->min_selections, q->max_selections);
 }
 
+/* Who vouches for the key and definition: checked with g, or only counted. */
+static void print_vouchers(const genesis *g, const Evote__V1__ApiResponse *resp)
+{
+    uint8_t *vouched;
+    uint32_t count;
+
+    if (g == NULL) {
+        printf("vouched for    by %zu validator attestation%s (--genesis G checks them)\n", resp->n_key_attestations,
+               resp->n_key_attestations == 1 ? "" : "s");
+        return;
+    }
+    vouched = calloc(g->n, 1);
+    if (vouched == NULL)
+        return;
+    count = vouch_count(g, resp, vouched);
+    printf("vouched for    by %" PRIu32 " of %" PRIu32 " validators (%s): ", count, g->n,
+           count >= g->f + 1 ? "enough to vote" : "voters' clients wait for f+1");
+    for (uint32_t v = 0, first = 1; v < g->n; v++)
+        if (vouched[v]) {
+            printf("%s%s", first ? "" : ", ", g->validators[v].name);
+            first = 0;
+        }
+    printf("%s\n", count ? "" : "none yet");
+    free(vouched);
+}
+
 static int election_show(int argc, char **argv)
 {
-    static const struct option opts[] = {NODE_OPTIONS, {0, 0, 0, 0}};
+    static const struct option opts[] = {NODE_OPTIONS, {"genesis", required_argument, NULL, O_GENESIS},
+                                         {0, 0, 0, 0}};
     Evote__V1__ApiResponse *resp = NULL;
     const Evote__V1__ElectionRecord *rec;
     const Evote__V1__ElectionCreate *d;
+    const char *genesis_path = NULL;
+    genesis *g = NULL;
     char buf[600];
     node_opts o;
     int c, rc;
 
     node_opts_init(&o, "election show");
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == O_GENESIS) {
+            genesis_path = optarg;
+            continue;
+        }
         if ((rc = node_opt(&o, c, optarg)) != 1)
             return rc < 0 ? EXIT_USAGE : usage_error(show_help);
+    }
     if (!operands_ok(o.cmd, argc, argv, 1, "the election id", show_help))
         return EXIT_USAGE;
     if (!id_ok(o.cmd, argv[optind]))
         return EXIT_USAGE;
-    rc = fetch_election(&o, argv[optind], &resp);
-    if (rc != 0)
+    if (genesis_path != NULL && (rc = load_genesis(o.cmd, genesis_path, &g)) != 0)
         return rc;
+    rc = fetch_election(&o, argv[optind], &resp);
+    if (rc != 0) {
+        genesis_destroy(&g);
+        return rc;
+    }
     rec = resp->election;
     d = rec->definition;
     printf("election       %s\n", clean(argv[optind], buf, sizeof buf));
@@ -840,6 +987,7 @@ static int election_show(int argc, char **argv)
         print_bytes_hex(&rec->election_key);
         printf("\n               derived at height %" PRIu64 " from %zu qualified dealer%s\n", rec->key_height,
                rec->n_qualified, rec->n_qualified == 1 ? "" : "s");
+        print_vouchers(g, resp);
     } else {
         printf("election key   not yet: the key ceremony is running ('evote election open' ends it)\n");
     }
@@ -850,6 +998,7 @@ static int election_show(int argc, char **argv)
     if (rec->closed)
         printf("closed         by an authority at height %" PRIu64 "\n", rec->closed_height);
     evote__v1__api_response__free_unpacked(resp, NULL);
+    genesis_destroy(&g);
     return 0;
 }
 
@@ -2821,19 +2970,15 @@ static int vote_batch(batch *b, const char *genesis_path, long threads)
     election_hash(g->chain_id, (const uint8_t *)b->id, strlen(b->id), ehash);
     node_opts_init(&o, b->cmd);
     o.timeout_ms = b->timeout_ms;
-    for (size_t k = 0; k < b->n_nodes; k++) { /* the first node that answers */
-        o.node = b->nodes[k];
-        rc = fetch_election(&o, b->id, &resp);
-        if (rc != EXIT_FAILED)
-            break;
-    }
+    o.node = b->nodes[0];
+    for (size_t k = 1; k < b->n_nodes && k <= NODE_MAX_ALT; k++)
+        o.alt[o.n_alt++] = b->nodes[k];
+    rc = fetch_vouched_election(&o, g, b->id, ehash, &resp);
     if (rc != 0)
         goto out;
     rc = EXIT_FAILED;
     rec = resp->election;
     d = rec->definition;
-    if (!same_chain(b->cmd, rec, ehash))
-        goto out;
     if (d->n_questions == 0 || d->n_questions > MAX_Q) {
         fprintf(stderr, "evote %s: the election has %zu questions\n", b->cmd, d->n_questions);
         goto out;
@@ -3093,14 +3238,12 @@ int cmd_vote(int argc, char **argv)
     rc = signer_load(&s, vote_help);
     if (rc != 0)
         goto out;
-    rc = fetch_election(&s.o, s.id, &resp);
+    rc = fetch_vouched_election(&s.o, s.g, s.id, s.e, &resp);
     if (rc != 0)
         goto out;
     rc = EXIT_FAILED;
     rec = resp->election;
     d = rec->definition;
-    if (!same_chain(s.o.cmd, rec, s.e))
-        goto out;
     if (nc != d->n_questions) {
         char buf[256];
         fprintf(stderr, "evote vote: election '%s' has %zu question%s and %zu choice%s were given; one --choice (or "

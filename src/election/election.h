@@ -22,6 +22,10 @@
  *              dealt or after ceremony_end_height: Y = Σ A_i0 and X_j for
  *              j = 1..n over the qualified dealers (CEREMONY_FAILED if fewer
  *              than t). Dealings and complaints end here.
+ *  2b. ElectionAttestation by each validator (its genesis key), once Y
+ *     exists: its signature on E, Y and the definition's hash, checked
+ *     against this state (ATTESTATION_MISMATCH otherwise), one per
+ *     validator (ALREADY_SUBMITTED). Voters' clients want f+1 of them.
  *  3. VoterRegistration (an authority): any time before the polls close.
  *  4. Ballot (signed by the voter key): accepted while Y exists, the polls
  *     are not closed, and open_height/open_time_ms are reached. The tally
@@ -66,6 +70,9 @@
  *  'P' || E || u32 j        -> trustee j's verified partial decryption:
  *                              slots × D_j (33 B; 33 zeros = infinity)
  *  'R' || E                 -> ElectionResult (protobuf)
+ *  'A' || E                 -> the validators' attestations of Y, in commit
+ *                              order: entries of u32 validator index ||
+ *                              64-byte signature
  *  'C' || tracking code     -> TrackingRecord (protobuf); tracking code =
  *                              the ballot's transaction id
  *
@@ -94,6 +101,12 @@
 #define ELECTION_KEY_PARTIAL 'P'
 #define ELECTION_KEY_RESULT 'R'
 #define ELECTION_KEY_TRACKING 'C'
+#define ELECTION_KEY_ATTESTATION 'A'
+
+#define ELECTION_ATTEST_TAG "evote/v1/election-attestation"
+#define ELECTION_DEFINITION_TAG "evote/v1/definition"
+#define ELECTION_ATTEST_MSG_LEN (ELECTION_HASH_LEN + EC_POINT_LEN + CRYPTO_HASH_LEN) /* E || Y || definition hash */
+#define ELECTION_ATTEST_ENTRY_LEN (4 + CRYPTO_SIG_LEN)
 
 #define ELECTION_DEALING_QUALIFIED 1
 #define ELECTION_DEALING_DISQUALIFIED 2
@@ -207,6 +220,8 @@ typedef struct {
     uint64_t time_ms;         /* its block time (BlockHeader.timestamp_ms) */
     /* Returns: 1 when pubkey (32 bytes) is an authority of the genesis. */
     int (*is_authority)(void *arg, const uint8_t *pubkey);
+    /* Returns: the genesis validator index of pubkey, or -1 (same arg). */
+    int (*validator_index)(void *arg, const uint8_t *pubkey);
     void *authority_arg;
     election_cache *cache;    /* may be NULL (then verifiers are built per ballot: slow) */
 } election_ctx;
@@ -268,6 +283,47 @@ EVOTE_WARN_UNUSED election_err election_get_tally(const election_state_reader *r
                                                   const uint8_t *election_id, size_t len,
                                                   uint64_t *ballots_counted, uint64_t *ballots_accepted,
                                                   elgamal_ct *cts, size_t max, size_t *slots);
+
+/* ------------------------------------------------- attestations of the key */
+
+/* Out: tagged_hash(ELECTION_DEFINITION_TAG, packed def): what validators
+ * attest besides Y. Returns: 1, or 0 (out of memory). */
+int election_definition_hash(const Evote__V1__ElectionCreate *def, uint8_t out[CRYPTO_HASH_LEN]);
+
+/* Out: the message an attestation signs (under ELECTION_ATTEST_TAG) for the
+ * record: E || Y || definition hash. Returns: 1, or 0 when the record has no
+ * usable Y or definition (or out of memory). */
+int election_attestation_message(const Evote__V1__ElectionRecord *rec, uint8_t out[ELECTION_ATTEST_MSG_LEN]);
+
+/* Out: *value, the raw 'A' || E value (entries of ELECTION_ATTEST_ENTRY_LEN;
+ * malloc'ed, NULL when there is none) and *len.
+ * Returns: ELECTION_OK (none: *len 0), _STATE, _CORRUPT (not whole entries). */
+EVOTE_WARN_UNUSED election_err election_get_attestations(const election_state_reader *rd,
+                                                         const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN],
+                                                         const uint8_t *election_id, size_t len,
+                                                         uint8_t **value, size_t *value_len);
+
+/* How many distinct validators vouch for the record's Y and definition: an
+ * attestation counts when its index names one of the n validator keys and
+ * its signature verifies for that key over election_attestation_message
+ * (public data: not constant time). Anyone can call this on what any node
+ * answered; f+1 means at least one honest validator stands behind it.
+ * In: validators[i] and sigs[i] for i < n_att; keys[v] for v < n_keys.
+ * Out: when vouched is not NULL (n_keys entries), vouched[v] = 1 for each
+ * validator counted. Returns: the count (0 when the record is unusable). */
+uint32_t election_count_attestations(const Evote__V1__ElectionRecord *rec, const uint32_t *validators,
+                                     const uint8_t (*sigs)[CRYPTO_SIG_LEN], size_t n_att,
+                                     const uint8_t (*keys)[CRYPTO_PUBKEY_LEN], uint32_t n_keys,
+                                     uint8_t *vouched);
+
+/* Returns: the validator index of one stored entry ('A' || E value). */
+uint32_t election_attestation_validator(const uint8_t entry[ELECTION_ATTEST_ENTRY_LEN]);
+
+/* election_count_attestations over a stored 'A' || E value (len bytes of
+ * whole entries, as election_get_attestations gives it). */
+uint32_t election_count_stored_attestations(const Evote__V1__ElectionRecord *rec, const uint8_t *value, size_t len,
+                                            const uint8_t (*keys)[CRYPTO_PUBKEY_LEN], uint32_t n_keys,
+                                            uint8_t *vouched);
 
 /* Returns: 1 registered (and *voted set to 1 when a ballot of it counts),
  * 0 not registered, -1 reading failed or corrupt. */

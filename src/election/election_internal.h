@@ -74,5 +74,7 @@ election_err rule_open(const election_ctx *ctx, const election_tx *tx, const sta
                        Evote__V1__ElectionRecord *rec, Evote__V1__TxResult *res);
 election_err rule_partial(const election_ctx *ctx, const election_tx *tx, const state_view *sv,
                           Evote__V1__TxResult *res);
+election_err rule_attest(const election_ctx *ctx, const election_tx *tx, const state_view *sv,
+                         Evote__V1__ElectionRecord *rec, Evote__V1__TxResult *res);
 
 #endif

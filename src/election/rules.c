@@ -46,6 +46,7 @@ const char *election_result_text(Evote__V1__TxResult result)
     case R(NOT_TRUSTEE): return "the signer (or the accused) is not a trustee of this election";
     case R(CEREMONY_FAILED): return "fewer than the threshold of trustees dealt correctly: the election key cannot be made";
     case R(BAD_DEFINITION): return "the election definition is unusable (trustee keys, threshold, window or options)";
+    case R(ATTESTATION_MISMATCH): return "the attestation names another election key or definition than the chain's";
     default: return "unknown result";
     }
 }
@@ -72,6 +73,7 @@ int election_is_election_payload(const Evote__V1__TxBody *body)
     case EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_DEALING:
     case EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_COMPLAINT:
     case EVOTE__V1__TX_BODY__PAYLOAD_PARTIAL_DECRYPTION:
+    case EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_ATTESTATION:
         return 1;
     default:
         return 0;
@@ -629,6 +631,7 @@ static const ProtobufCBinaryData *payload_election_id(const Evote__V1__TxBody *b
     case EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_DEALING: return &b->trustee_dealing->election_id;
     case EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_COMPLAINT: return &b->trustee_complaint->election_id;
     case EVOTE__V1__TX_BODY__PAYLOAD_PARTIAL_DECRYPTION: return &b->partial_decryption->election_id;
+    case EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_ATTESTATION: return &b->election_attestation->election_id;
     default: return NULL;
     }
 }
@@ -670,6 +673,7 @@ static election_err dispatch(const election_ctx *ctx, const election_tx *tx, con
     case EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_CONTROL: err = rule_control(ctx, tx, sv, rec, res); break;
     case EVOTE__V1__TX_BODY__PAYLOAD_VOTER_REGISTRATION: err = rule_register(ctx, tx, sv, rec, res); break;
     case EVOTE__V1__TX_BODY__PAYLOAD_BALLOT: err = rule_ballot(ctx, tx, sv, rec, res); break;
+    case EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_ATTESTATION: err = rule_attest(ctx, tx, sv, rec, res); break;
     default: err = ELECTION_ERR_ARGUMENT; break;
     }
     evote__v1__election_record__free_unpacked(rec, NULL);

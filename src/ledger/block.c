@@ -76,6 +76,11 @@ static int is_authority(void *arg, const uint8_t *pubkey)
     return genesis_is_authority(arg, pubkey);
 }
 
+static int validator_index(void *arg, const uint8_t *pubkey)
+{
+    return genesis_validator_index(arg, pubkey);
+}
+
 /* The result of one decoded transaction against the chain's state.
  * Returns: 1, or 0 when the election state failed (a local failure). */
 static int execute_tx(const genesis *g, const ledger_tx *tx, const ledger_chain_view *view, uint64_t block_time,
@@ -100,6 +105,7 @@ static int execute_tx(const genesis *g, const ledger_tx *tx, const ledger_chain_
     ectx.height = view->height;
     ectx.time_ms = block_time;
     ectx.is_authority = is_authority;
+    ectx.validator_index = validator_index;
     ectx.authority_arg = (void *)g;
     ectx.cache = view->cache;
     memset(&etx, 0, sizeof etx);

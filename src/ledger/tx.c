@@ -160,6 +160,11 @@ static int payload_ok(const Evote__V1__TxBody *b)
                len_in(b->partial_decryption->n_shares, 1, ELECTION_TX_MAX_SLOTS) &&
                all_len(b->partial_decryption->shares, b->partial_decryption->n_shares, BC_PARTIAL_LEN, 0) &&
                b->partial_decryption->n_proofs == 0;
+    case EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_ATTESTATION:
+        return len_in(b->election_attestation->election_id.len, 1, LEDGER_MAX_ID) &&
+               b->election_attestation->election_key.len == EC_POINT_LEN &&
+               b->election_attestation->definition_hash.len == CRYPTO_HASH_LEN &&
+               b->election_attestation->signature.len == CRYPTO_SIG_LEN;
     default:
         return 0;
     }

@@ -23,6 +23,9 @@ typedef struct {
     uint8_t ct_bytes[ELECTION_MAX_SLOTS][ELGAMAL_CT_LEN];
     uint8_t *cert;
     uint8_t *value;
+    uint8_t *att_value;            /* 'A' || E: the attestations' entries */
+    Evote__V1__KeyAttestation *atts;
+    Evote__V1__KeyAttestation **att_ptrs;
 } api_scratch;
 
 /* election_state_reader over the chain store. */
@@ -71,6 +74,40 @@ static int api_id_ok(const ProtobufCBinaryData *id, Evote__V1__ApiResponse *resp
     return 0;
 }
 
+/* The validators' signatures on the key, for the client to count. Returns:
+ * 1, or 0 after answering an error. */
+static int api_attestations(const election_state_reader *rd, const uint8_t *chain_id, const ProtobufCBinaryData *id,
+                            Evote__V1__ApiResponse *resp, api_scratch *s)
+{
+    size_t len = 0, n;
+    election_err err = election_get_attestations(rd, chain_id, id->data, id->len, &s->att_value, &len);
+
+    if (err != ELECTION_OK) {
+        api_answer_err(resp, err, "");
+        return 0;
+    }
+    n = len / ELECTION_ATTEST_ENTRY_LEN;
+    if (n == 0)
+        return 1;
+    s->atts = calloc(n, sizeof *s->atts);
+    s->att_ptrs = calloc(n, sizeof *s->att_ptrs);
+    if (s->atts == NULL || s->att_ptrs == NULL) {
+        api_answer_err(resp, ELECTION_ERR_NOMEM, "");
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *p = s->att_value + i * ELECTION_ATTEST_ENTRY_LEN;
+        evote__v1__key_attestation__init(&s->atts[i]);
+        s->atts[i].validator = election_attestation_validator(p);
+        s->atts[i].signature.data = (uint8_t *)p + 4;
+        s->atts[i].signature.len = CRYPTO_SIG_LEN;
+        s->att_ptrs[i] = &s->atts[i];
+    }
+    resp->key_attestations = s->att_ptrs;
+    resp->n_key_attestations = n;
+    return 1;
+}
+
 static int api_get_election(const election_state_reader *rd, const uint8_t *chain_id, const Evote__V1__GetElection *q,
                         Evote__V1__ApiResponse *resp, api_scratch *s)
 {
@@ -102,6 +139,8 @@ static int api_get_election(const election_state_reader *rd, const uint8_t *chai
     } else if (err != ELECTION_ERR_NOT_FOUND) { /* NOT_FOUND: no key yet, no tally */
         return api_answer_err(resp, err, "");
     }
+    if (!api_attestations(rd, chain_id, &q->election_id, resp, s))
+        return 1;
     resp->election = s->rec;
     api_status(resp, EVOTE__V1__API_STATUS__API_STATUS_OK, "");
     return 1;
@@ -241,6 +280,9 @@ void api_election_scratch_free(void **scratch)
         evote__v1__tracking_record__free_unpacked(s->track, NULL);
     free(s->cert);
     free(s->value);
+    free(s->att_value);
+    free(s->atts);
+    free(s->att_ptrs);
     free(s);
     *scratch = NULL;
 }

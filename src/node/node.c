@@ -331,6 +331,8 @@ static int collect_open_election(void *ctx, const uint8_t *key, size_t key_len, 
     return 0;
 }
 
+static void attest_election(node *n, const uint8_t *id, size_t len);
+
 /* After a restart the ballot verifiers of open elections are loaded at once,
  * so the mempool's workers check ballots' proofs from the first one on
  * (otherwise every ballot waits for execution to check it on the event loop
@@ -342,9 +344,11 @@ static void load_open_elections(node *n)
     size_t loaded = 0;
     if (chain_store_iterate_state(n->store, collect_open_election, &oe) != STORE_OK)
         log_warn("could not list the open elections: ballots are checked at execution until their first block");
-    for (size_t i = 0; i < oe.n; i++)
+    for (size_t i = 0; i < oe.n; i++) {
         if (election_cache_load(n->elections, &n->state, oe.ids[i], oe.lens[i]) == ELECTION_OK)
             loaded++;
+        attest_election(n, oe.ids[i], oe.lens[i]); /* if it was lost in a crash */
+    }
     if (oe.n > 0)
         log_info("loaded the ballot verifiers of %zu of %zu open elections", loaded, oe.n);
     free(oe.ids);
@@ -525,6 +529,102 @@ static void flush(node *n)
     n->n_out = 0;
 }
 
+/* ---------------------------------------------------------- attestations */
+
+static void gossip_add(node *n, const uint8_t *bytes, size_t len);
+
+/* Signs this validator's attestation of an election's key and definition
+ * (election.h) and offers it as a transaction of its own, unless the chain
+ * has it already. Voters' clients encrypt only to a key that f+1
+ * validators vouch for. Called when a block derives a key and, for the open
+ * elections, at start (an attestation in the mempool dies with a crash). A
+ * second one, from a race with a restart, is refused with
+ * ALREADY_SUBMITTED and does no harm. */
+static void attest_election(node *n, const uint8_t *id, size_t len)
+{
+    Evote__V1__ElectionRecord *rec = NULL;
+    Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+    Evote__V1__ElectionAttestation att = EVOTE__V1__ELECTION_ATTESTATION__INIT;
+    uint8_t msg[ELECTION_ATTEST_MSG_LEN], sig[CRYPTO_SIG_LEN], *have = NULL, *tx = NULL;
+    size_t have_len = 0, tx_len = 0;
+    char name[2 * ELECTION_MAX_ID + 1];
+    ledger_err lerr;
+
+    snprintf(name, sizeof name, "%.*s", (int)len, (const char *)id);
+    for (char *c = name; *c; c++)
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+            *c = '?';
+    if (election_get(&n->state, n->g->chain_id, id, len, &rec) != ELECTION_OK || rec->election_key.len == 0)
+        goto out;
+    if (election_get_attestations(&n->state, n->g->chain_id, id, len, &have, &have_len) != ELECTION_OK) {
+        log_warn("election '%s': cannot read its attestations; not attesting its key now", name);
+        goto out;
+    }
+    for (size_t i = 0; i < have_len; i += ELECTION_ATTEST_ENTRY_LEN)
+        if (election_attestation_validator(have + i) == n->self)
+            goto out; /* on the chain already */
+    if (!election_attestation_message(rec, msg) ||
+        signing_key_sign(n->key, ELECTION_ATTEST_TAG, msg, sizeof msg, sig) != CRYPTO_OK)
+        goto failed;
+    att.election_id.data = (uint8_t *)id;
+    att.election_id.len = len;
+    att.election_key = rec->election_key;
+    att.definition_hash.data = msg + ELECTION_HASH_LEN + EC_POINT_LEN;
+    att.definition_hash.len = CRYPTO_HASH_LEN;
+    att.signature.data = sig;
+    att.signature.len = sizeof sig;
+    body.chain_id.data = n->g->chain_id;
+    body.chain_id.len = CRYPTO_CHAIN_ID_LEN;
+    body.created_ms = wall_ms();
+    body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_ATTESTATION;
+    body.election_attestation = &att;
+    if (crypto_random(&body.nonce, sizeof body.nonce) != CRYPTO_OK || ledger_tx_seal(&body, n->key, &tx, &tx_len) != CRYPTO_OK)
+        goto failed;
+    lerr = mempool_submit(n->mp, tx, tx_len, 0);
+    if (lerr != LEDGER_OK) {
+        log_warn("election '%s': this validator's attestation of its key was not queued (%s); it is offered "
+                 "again when evoted restarts",
+                 name, ledger_strerror(lerr));
+        goto out;
+    }
+    gossip_add(n, tx, tx_len);
+    log_info("election '%s': attested its key and definition (voters' clients need f+1 = %u validators' "
+             "attestations)",
+             name, n->g->f + 1);
+    goto out;
+failed:
+    log_warn("election '%s': cannot sign this validator's attestation of its key; it is offered again when "
+             "evoted restarts",
+             name);
+out:
+    free(tx);
+    free(have);
+    if (rec != NULL)
+        evote__v1__election_record__free_unpacked(rec, NULL);
+}
+
+/* Attests the keys the block just stored derived: elections whose record
+ * it changed, with key_height this seq. */
+static void attest_derived_keys(node *n, uint64_t seq)
+{
+    for (size_t i = 0; i < election_changes_count(n->changes); i++) {
+        const uint8_t *k, *v;
+        size_t kl, vl;
+        int del;
+        Evote__V1__ElectionRecord *rec;
+        election_changes_at(n->changes, i, &k, &kl, &v, &vl, &del);
+        if (del || kl != 1 + ELECTION_HASH_LEN || k[0] != ELECTION_KEY_ELECTION)
+            continue;
+        rec = evote__v1__election_record__unpack(NULL, vl, v);
+        if (rec == NULL)
+            continue;
+        if (rec->election_key.len != 0 && rec->key_height == seq && rec->definition != NULL &&
+            rec->definition->election_id.len >= 1 && rec->definition->election_id.len <= ELECTION_MAX_ID)
+            attest_election(n, rec->definition->election_id.data, rec->definition->election_id.len);
+        evote__v1__election_record__free_unpacked(rec, NULL);
+    }
+}
+
 /* --------------------------------------------------------------- execute */
 
 static void execute(node *n, replica_action *a)
@@ -620,6 +720,7 @@ static void execute(node *n, replica_action *a)
              batch->n_txs);
     replica_on_executed(n->rep, a->seq, hash);
     answer_waiters(n, (const uint8_t(*)[CRYPTO_HASH_LEN])ids, batch->n_txs);
+    attest_derived_keys(n, a->seq); /* the store has the block's changes now */
 out:
     if (batch)
         evote__v1__batch__free_unpacked(batch, NULL);
@@ -684,7 +785,6 @@ static void keep_reproposed_taken(node *n)
     }
 }
 
-static void gossip_add(node *n, const uint8_t *bytes, size_t len);
 static void gossip_flush(node *n);
 
 /* This replica's view timer ran out (it sent a SUSPECT). Maybe the primary

@@ -175,45 +175,64 @@ static int call(chain_store *s, Evote__V1__ApiRequest *req, Evote__V1__ApiRespon
     return api_election_handle(s, chain_id, req, resp, scratch);
 }
 
+/* Election "mayor": one question, Ada or Grace, one trustee; no key. */
+typedef struct {
+    Evote__V1__ElectionRecord rec;
+    Evote__V1__ElectionCreate def;
+    Evote__V1__Question q, *qp;
+    char *opts[2];
+    uint8_t tpub[32], e[32];
+    ProtobufCBinaryData tkey;
+} mayor;
+
+static void mayor_init(mayor *m)
+{
+    char thex[65];
+    evote__v1__election_record__init(&m->rec);
+    evote__v1__election_create__init(&m->def);
+    evote__v1__question__init(&m->q);
+    m->qp = &m->q;
+    m->opts[0] = "Ada";
+    m->opts[1] = "Grace";
+    fresh_pub_hex(thex, m->tpub);
+    m->tkey = (ProtobufCBinaryData){32, m->tpub};
+    election_hash(chain_id, (const uint8_t *)"mayor", 5, m->e);
+    m->def.election_id = (ProtobufCBinaryData){5, (uint8_t *)"mayor"};
+    m->def.title = "Mayor";
+    m->def.threshold = 1;
+    m->def.trustees = &m->tkey;
+    m->def.n_trustees = 1;
+    m->q.text = "Mayor";
+    m->q.options = m->opts;
+    m->q.n_options = 2;
+    m->q.min_selections = m->q.max_selections = 1;
+    m->def.questions = &m->qp;
+    m->def.n_questions = 1;
+    m->rec.definition = &m->def;
+    m->rec.election_hash = (ProtobufCBinaryData){32, m->e};
+}
+
 static void test_api_get_election_and_state(void **state)
 {
     chain_store *s = open_store();
-    Evote__V1__ElectionRecord rec = EVOTE__V1__ELECTION_RECORD__INIT;
-    Evote__V1__ElectionCreate def = EVOTE__V1__ELECTION_CREATE__INIT;
-    Evote__V1__Question q = EVOTE__V1__QUESTION__INIT, *qp = &q;
-    char *opts[2] = {"Ada", "Grace"};
-    uint8_t tpub[32];
-    ProtobufCBinaryData tkey = {32, tpub};
+    mayor m;
+    Evote__V1__ElectionRecord *rec = &m.rec;
+    const uint8_t *e = m.e;
     Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
     Evote__V1__GetElection ge = EVOTE__V1__GET_ELECTION__INIT;
     Evote__V1__GetState gs = EVOTE__V1__GET_STATE__INIT;
     Evote__V1__GetResult gr = EVOTE__V1__GET_RESULT__INIT;
     Evote__V1__GetTip tip = EVOTE__V1__GET_TIP__INIT;
     Evote__V1__ApiResponse resp;
-    uint8_t e[32], key[33], raw[3] = {1, 2, 3}, packed[512], nkey[37];
+    uint8_t key[33], raw[3] = {1, 2, 3}, packed[512], nkey[37];
     chain_store_state_change ch[2];
     void *scratch = NULL;
     size_t len;
-    char thex[65];
     (void)state;
 
-    fresh_pub_hex(thex, tpub);
-    election_hash(chain_id, (const uint8_t *)"mayor", 5, e);
-    def.election_id = (ProtobufCBinaryData){5, (uint8_t *)"mayor"};
-    def.title = "Mayor";
-    def.threshold = 1;
-    def.trustees = &tkey;
-    def.n_trustees = 1;
-    q.text = "Mayor";
-    q.options = opts;
-    q.n_options = 2;
-    q.min_selections = q.max_selections = 1;
-    def.questions = &qp;
-    def.n_questions = 1;
-    rec.definition = &def;
-    rec.election_hash = (ProtobufCBinaryData){32, e};
-    rec.voters_registered = 12;
-    len = evote__v1__election_record__pack(&rec, packed);
+    mayor_init(&m);
+    rec->voters_registered = 12;
+    len = evote__v1__election_record__pack(rec, packed);
     key[0] = 'E';
     memcpy(key + 1, e, 32);
     key_ej(nkey, 'N', e, 1);
@@ -325,6 +344,8 @@ typedef struct {
     int mute;
     int commits;    /* GetTx: 1 committed at once, -1 never (a node that keeps it to itself), 0 pending once */
     volatile int stop;
+    const uint8_t *election; /* GetElection: this packed ApiResponse (request id set) */
+    size_t election_len;
     uint8_t ids[PIPE_VOTERS][32];
     int busy[PIPE_VOTERS], accepted[PIPE_VOTERS], asked[PIPE_VOTERS];
     size_t n_ids, submits, requests;
@@ -351,7 +372,8 @@ static void *fake_node_run(void *arg)
             Evote__V1__ApiRequest *req = evote__v1__api_request__unpack(NULL, rq.len, rq.data);
             Evote__V1__ApiResponse r = EVOTE__V1__API_RESPONSE__INIT;
             Evote__V1__TxStatus ts = EVOTE__V1__TX_STATUS__INIT;
-            uint8_t id[32], out[512];
+            uint8_t id[32], out[4096];
+            Evote__V1__ApiResponse *el = NULL;
             size_t i;
             f->requests++;
             if (req == NULL || f->mute) {
@@ -390,12 +412,20 @@ static void *fake_node_run(void *arg)
                 ts.result = EVOTE__V1__TX_RESULT__TX_RESULT_OK;
                 r.status = EVOTE__V1__API_STATUS__API_STATUS_OK;
                 r.tx = &ts;
+            } else if (req->call_case == EVOTE__V1__API_REQUEST__CALL_GET_ELECTION && f->election != NULL) {
+                el = evote__v1__api_response__unpack(NULL, f->election_len, f->election);
+                assert_non_null(el);
+                el->request_id = req->request_id;
             } else {
                 r.status = EVOTE__V1__API_STATUS__API_STATUS_BAD_REQUEST;
             }
-            assert_true(evote__v1__api_response__get_packed_size(&r) <= sizeof out);
-            evote__v1__api_response__pack(&r, out);
-            assert_int_equal(client_endpoint_reply(f->ep, &rq.reply, out, evote__v1__api_response__get_packed_size(&r)), NET_OK);
+            assert_true(evote__v1__api_response__get_packed_size(el ? el : &r) <= sizeof out);
+            evote__v1__api_response__pack(el ? el : &r, out);
+            assert_int_equal(client_endpoint_reply(f->ep, &rq.reply, out,
+                                                   evote__v1__api_response__get_packed_size(el ? el : &r)),
+                             NET_OK);
+            if (el != NULL)
+                evote__v1__api_response__free_unpacked(el, NULL);
             evote__v1__api_request__free_unpacked(req, NULL);
             free(rq.data);
         }
@@ -628,6 +658,194 @@ static void test_submit_goes_on_to_the_next_node_until_one_commits(void **state)
     fake_node_stop(&live, tl);
 }
 
+/* GetElection's answer from the store holding rec and, when att_len > 0,
+ * the attestations att ('A' || E), packed. Out: *len. */
+static uint8_t *election_answer(chain_store *s, const Evote__V1__ElectionRecord *rec, const uint8_t *att,
+                                size_t att_len, size_t *len, size_t *n_att)
+{
+    Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
+    Evote__V1__GetElection ge = EVOTE__V1__GET_ELECTION__INIT;
+    Evote__V1__ApiResponse resp;
+    uint8_t key[33], akey[33], tkey[33], packed[1024], *out;
+    uint8_t tally[ELECTION_TALLY_HEADER + 2 * ELGAMAL_CT_STATE_LEN] = {0}; /* 2 options, empty sums */
+    chain_store_state_change ch[3];
+    size_t plen = evote__v1__election_record__pack(rec, packed);
+    void *scratch = NULL;
+
+    key[0] = 'E';
+    memcpy(key + 1, rec->election_hash.data, 32);
+    akey[0] = 'A';
+    memcpy(akey + 1, rec->election_hash.data, 32);
+    ch[0] = (chain_store_state_change){key, sizeof key, packed, plen, 0};
+    ch[1] = (chain_store_state_change){akey, sizeof akey, att, att_len, att_len == 0};
+    tkey[0] = 'T';
+    memcpy(tkey + 1, rec->election_hash.data, 32);
+    ch[2] = (chain_store_state_change){tkey, sizeof tkey, tally, sizeof tally, 0};
+    assert_int_equal(chain_store_put_state(s, ch, 3), STORE_OK);
+    ge.election_id = rec->definition->election_id;
+    req.call_case = EVOTE__V1__API_REQUEST__CALL_GET_ELECTION;
+    req.get_election = &ge;
+    assert_int_equal(call(s, &req, &resp, &scratch), 1);
+    if (resp.status != EVOTE__V1__API_STATUS__API_STATUS_OK)
+        fail_msg("GetElection: %s", resp.reason);
+    *n_att = resp.n_key_attestations;
+    *len = evote__v1__api_response__get_packed_size(&resp);
+    out = malloc(*len);
+    assert_non_null(out);
+    evote__v1__api_response__pack(&resp, out);
+    api_election_scratch_free(&scratch);
+    return out;
+}
+
+/* Appends validator v's attestation of rec to att (*len bytes so far). */
+static void add_attestation(uint8_t *att, size_t *len, const signing_key *k, uint32_t v,
+                            const Evote__V1__ElectionRecord *rec)
+{
+    uint8_t msg[ELECTION_ATTEST_MSG_LEN];
+    assert_true(election_attestation_message(rec, msg));
+    att[*len] = (uint8_t)(v >> 24);
+    att[*len + 1] = (uint8_t)(v >> 16);
+    att[*len + 2] = (uint8_t)(v >> 8);
+    att[*len + 3] = (uint8_t)v;
+    assert_int_equal(signing_key_sign(k, ELECTION_ATTEST_TAG, msg, sizeof msg, att + *len + 4), CRYPTO_OK);
+    *len += ELECTION_ATTEST_ENTRY_LEN;
+}
+
+/* A fake node that answers GetElection with answer (len bytes). */
+static void election_node_start(fake_node *f, const uint8_t *answer, size_t len, pthread_t *t)
+{
+    fake_node_start_c(f, 0, 1, t); /* clears *f: the answer after it */
+    f->election_len = len;
+    f->election = answer;
+}
+
+/* fetch_vouched_election through a (then b, when not NULL), stderr in text. */
+static int vouched_from(const genesis *g, const uint8_t e[32], fake_node *a, fake_node *b,
+                        Evote__V1__ApiResponse **got, char *text, size_t size)
+{
+    node_opts o;
+    captured c;
+    int rc;
+
+    node_opts_init(&o, "vote");
+    o.timeout_ms = 500;
+    assert_int_equal(node_opt(&o, OPT_NODE, client_endpoint_endpoint(a->ep)), 1);
+    if (b != NULL)
+        assert_int_equal(node_opt(&o, OPT_NODE, client_endpoint_endpoint(b->ep)), 1);
+    capture_stderr(&c, "vouch");
+    rc = fetch_vouched_election(&o, g, "mayor", e, got);
+    captured_text(&c, text, size);
+    return rc;
+}
+
+/* A voter's client encrypts only to a key and definition that f+1
+ * validators of its genesis vouch for. A faulty validator that serves a key
+ * of its own (attested by itself alone), or the chain's key with an option
+ * list edited under the honest attestations, is refused after the wait; with
+ * an honest node among the --node endpoints the client finds it. The
+ * attestations travel from the store through the node's API. */
+static void test_vote_trusts_only_a_key_that_f_plus_1_validators_vouch_for(void **state)
+{
+    static fake_node faulty, edited, honest;
+    pthread_t tf, te, th;
+    chain_store *s = open_store();
+    signing_key *vk[4];
+    genesis_validator gv[4];
+    genesis g;
+    mayor m;
+    Evote__V1__ElectionRecord *rec = &m.rec;
+    const uint8_t *e = m.e;
+    Evote__V1__ApiResponse *got = NULL;
+    char *swapped[2] = {"Grace", "Ada"}, text[8192];
+    uint8_t y[33], y_own[33], att[4 * ELECTION_ATTEST_ENTRY_LEN];
+    uint8_t *honest_bytes, *faulty_bytes, *edited_bytes;
+    ProtobufCBinaryData vkey = {33, y};
+    size_t att_len = 0, n_att, honest_len, edited_len, faulty_len;
+    (void)state;
+
+    memset(&g, 0, sizeof g);
+    memcpy(g.chain_id, chain_id, 32);
+    g.n = 4;
+    g.f = 1;
+    g.validators = gv;
+    for (int v = 0; v < 4; v++) {
+        assert_int_equal(signing_key_generate(&vk[v]), CRYPTO_OK);
+        signing_key_pubkey(vk[v], gv[v].pubkey);
+        snprintf(gv[v].name, sizeof gv[v].name, "board%d", v);
+    }
+    mayor_init(&m);
+    rec->verification_keys = &vkey; /* one per trustee once the key exists */
+    rec->n_verification_keys = 1;
+    y[0] = 2;
+    memcpy(y + 1, m.tpub, 32); /* bytes are all the attestation looks at */
+    y_own[0] = 3;
+    memcpy(y_own + 1, m.tpub, 32);
+
+    /* The chain's key, attested by validators 1 and 2. */
+    rec->election_key = (ProtobufCBinaryData){33, y};
+    add_attestation(att, &att_len, vk[1], 1, rec);
+    add_attestation(att, &att_len, vk[2], 2, rec);
+    honest_bytes = election_answer(s, rec, att, att_len, &honest_len, &n_att);
+    assert_int_equal(n_att, 2);
+    /* The same attestations under an edited option list. */
+    m.q.options = swapped;
+    edited_bytes = election_answer(s, rec, att, att_len, &edited_len, &n_att);
+    m.q.options = m.opts;
+    /* Validator 0's own key, attested by itself, twice. */
+    rec->election_key = (ProtobufCBinaryData){33, y_own};
+    att_len = 0;
+    add_attestation(att, &att_len, vk[0], 0, rec);
+    add_attestation(att, &att_len, vk[0], 0, rec);
+    faulty_bytes = election_answer(s, rec, att, att_len, &faulty_len, &n_att);
+    assert_int_equal(n_att, 2);
+    chain_store_destroy(&s);
+
+    election_node_start(&faulty, faulty_bytes, faulty_len, &tf);
+    election_node_start(&edited, edited_bytes, edited_len, &te);
+    election_node_start(&honest, honest_bytes, honest_len, &th);
+    vouch_wait_ms = 900;
+
+    /* The faulty node alone: refused after the wait. */
+    assert_int_equal(vouched_from(&g, e, &faulty, NULL, &got, text, sizeof text), EXIT_FAILED);
+    assert_null(got);
+    assert_non_null(strstr(text, "waiting for the others"));
+    assert_non_null(strstr(text, "only 1 of the 4 validators vouch for the key of election 'mayor'"));
+    assert_true(faulty.requests >= 2); /* asked again during the wait */
+
+    /* Edited options under honest attestations: nobody vouches. */
+    assert_int_equal(vouched_from(&g, e, &edited, NULL, &got, text, sizeof text), EXIT_FAILED);
+    assert_non_null(strstr(text, "only 0 of the 4 validators"));
+
+    /* Faulty first, then an honest node: the client goes on to it. */
+    assert_int_equal(vouched_from(&g, e, &faulty, &honest, &got, text, sizeof text), 0);
+    assert_non_null(got);
+    assert_memory_equal(got->election->election_key.data, y, 33);
+    assert_string_equal(got->election->definition->questions[0]->options[0], "Ada");
+    assert_int_equal(vouch_count(&g, got, NULL), 2);
+    evote__v1__api_response__free_unpacked(got, NULL);
+
+    /* With another genesis (other validator keys) nothing counts. */
+    {
+        genesis other = g;
+        genesis_validator ov[4];
+        memcpy(ov, gv, sizeof ov);
+        ov[1].pubkey[0] ^= 1;
+        ov[2] = ov[3];
+        other.validators = ov;
+        assert_int_equal(vouched_from(&other, e, &honest, NULL, &got, text, sizeof text), EXIT_FAILED);
+        assert_non_null(strstr(text, "only 0 of the 4 validators"));
+    }
+
+    fake_node_stop(&faulty, tf);
+    fake_node_stop(&edited, te);
+    fake_node_stop(&honest, th);
+    free(honest_bytes);
+    free(edited_bytes);
+    free(faulty_bytes);
+    for (int v = 0; v < 4; v++)
+        signing_key_destroy(&vk[v]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -639,6 +857,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_api_track_unknown_and_malformed_codes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelined_cast_retries_busy_and_reports_a_rejection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_goes_on_to_the_next_node_until_one_commits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vote_trusts_only_a_key_that_f_plus_1_validators_vouch_for, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

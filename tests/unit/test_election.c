@@ -86,6 +86,17 @@ static int is_authority(void *arg, const uint8_t *pubkey)
     return memcmp(pubkey, authority_pub, 32) == 0;
 }
 
+/* The test's genesis validators are the first four trustee keys. */
+#define N_VALIDATORS 4
+static int validator_index(void *arg, const uint8_t *pubkey)
+{
+    (void)arg;
+    for (int v = 0; v < N_VALIDATORS; v++)
+        if (memcmp(pubkey, trustee_pub[v], 32) == 0)
+            return v;
+    return -1;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -154,7 +165,7 @@ static void run_block(chain *c, uint8_t **bytes, const size_t *lens, size_t n, E
 {
     election_changes *block = election_changes_new();
     election_state_reader rd = {mem_get, &c->st};
-    election_ctx ctx = {chain_id, c->height, c->time_ms, is_authority, NULL, c->cache};
+    election_ctx ctx = {chain_id, c->height, c->time_ms, is_authority, validator_index, NULL, c->cache};
 
     assert_non_null(block);
     for (size_t i = 0; i < n; i++) {
@@ -1154,7 +1165,7 @@ static void test_unreadable_or_damaged_state_is_a_local_error_not_a_result(void 
     body.voter_registration = &reg;
     tx = seal(&body, authority, &len);
     assert_int_equal(ledger_tx_decode(tx, len, chain_id, &ltx, NULL), LEDGER_OK);
-    election_ctx ctx = {chain_id, 5, 0, is_authority, NULL, c.cache};
+    election_ctx ctx = {chain_id, 5, 0, is_authority, validator_index, NULL, c.cache};
     election_tx etx = {ltx->body, ltx->envelope->signer.data, ltx->id, 0, NULL, 0};
 
     election_state_reader bad = {failing_get, NULL};
@@ -1317,6 +1328,150 @@ static void test_roll_of_ten_thousand_voters_in_one_transaction(void **state)
     chain_free(&c);
 }
 
+/* Validator v's attestation of the election's key as the chain records it
+ * (or with *key / *def_hash when not NULL), its signature made by signer. */
+static Evote__V1__TxResult attest(chain *c, const char *id, const uint8_t *key, const uint8_t *def_hash,
+                                  const signing_key *signer, const signing_key *envelope_signer)
+{
+    election_state_reader rd = {mem_get, &c->st};
+    Evote__V1__ElectionRecord *rec = NULL;
+    Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+    Evote__V1__ElectionAttestation a = EVOTE__V1__ELECTION_ATTESTATION__INIT;
+    uint8_t msg[ELECTION_ATTEST_MSG_LEN], sig[64];
+    Evote__V1__TxResult r;
+
+    if (election_get(&rd, chain_id, (const uint8_t *)id, strlen(id), &rec) != ELECTION_OK ||
+        rec->election_key.len == 0) { /* no such election, or no key yet: nothing to attest */
+        memset(msg, 7, sizeof msg);
+    } else {
+        assert_true(election_attestation_message(rec, msg));
+    }
+    if (key != NULL)
+        memcpy(msg + 32, key, EC_POINT_LEN);
+    if (def_hash != NULL)
+        memcpy(msg + 32 + EC_POINT_LEN, def_hash, 32);
+    assert_int_equal(signing_key_sign(signer, ELECTION_ATTEST_TAG, msg, sizeof msg, sig), CRYPTO_OK);
+    a.election_id.data = (uint8_t *)id;
+    a.election_id.len = strlen(id);
+    a.election_key.data = msg + 32;
+    a.election_key.len = EC_POINT_LEN;
+    a.definition_hash.data = msg + 32 + EC_POINT_LEN;
+    a.definition_hash.len = 32;
+    a.signature.data = sig;
+    a.signature.len = sizeof sig;
+    body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_ATTESTATION;
+    body.election_attestation = &a;
+    r = run(c, &body, envelope_signer);
+    if (rec != NULL)
+        evote__v1__election_record__free_unpacked(rec, NULL);
+    return r;
+}
+
+/* How many validators vouch for rec, from what the chain recorded. */
+static uint32_t vouchers(chain *c, const char *id, const Evote__V1__ElectionRecord *rec, uint8_t *vouched)
+{
+    election_state_reader rd = {mem_get, &c->st};
+    uint8_t *v = NULL, keys[N_VALIDATORS][32];
+    uint32_t count;
+    size_t len = 0;
+
+    assert_int_equal(election_get_attestations(&rd, chain_id, (const uint8_t *)id, strlen(id), &v, &len),
+                     ELECTION_OK);
+    assert_int_equal(len % ELECTION_ATTEST_ENTRY_LEN, 0);
+    for (int k = 0; k < N_VALIDATORS; k++)
+        memcpy(keys[k], trustee_pub[k], 32);
+    count = election_count_stored_attestations(rec, v, len, (const uint8_t(*)[32])keys, N_VALIDATORS, vouched);
+    free(v);
+    return count;
+}
+
+/* Validators vouch for the key and the definition on chain, one
+ * attestation each; a client counts only signatures on what it was handed,
+ * so another key or an edited option list is vouched for by nobody. */
+static void test_validators_attest_the_election_key_and_definition(void **state)
+{
+    const char *id = "attested";
+    election_def def = {id, 4, 3, 0, 0, 0, 0, 3, 1, 1};
+    election_state_reader rd;
+    Evote__V1__ElectionRecord *rec = NULL;
+    uint8_t other[EC_POINT_LEN], wrong_hash[32], vouched[N_VALIDATORS];
+    chain c;
+    ceremony k;
+    (void)state;
+
+    chain_init(&c);
+    rd = (election_state_reader){mem_get, &c.st};
+    assert_int_equal(attest(&c, "nope", NULL, NULL, trustee_key[0], trustee_key[0]), R(UNKNOWN_ELECTION));
+    assert_int_equal(create(&c, &def, authority), R(OK));
+    assert_int_equal(attest(&c, id, NULL, NULL, trustee_key[0], trustee_key[0]), R(NO_ELECTION_KEY));
+    run_ceremony(&c, id, &k, 4, 3);
+
+    assert_int_equal(attest(&c, id, NULL, NULL, authority, authority), R(NOT_AUTHORIZED)); /* not a validator */
+    assert_int_equal(attest(&c, id, NULL, NULL, trustee_key[0], trustee_key[0]), R(OK));
+    assert_int_equal(attest(&c, id, NULL, NULL, trustee_key[0], trustee_key[0]), R(ALREADY_SUBMITTED));
+    /* Another key, another definition, or a signature by someone else. */
+    memcpy(other, k.ek_pub[0], EC_POINT_LEN); /* a valid point, not Y */
+    memset(wrong_hash, 0x5a, sizeof wrong_hash);
+    assert_int_equal(attest(&c, id, other, NULL, trustee_key[1], trustee_key[1]), R(ATTESTATION_MISMATCH));
+    assert_int_equal(attest(&c, id, NULL, wrong_hash, trustee_key[1], trustee_key[1]), R(ATTESTATION_MISMATCH));
+    assert_int_equal(attest(&c, id, NULL, NULL, trustee_key[2], trustee_key[1]), R(BAD_SIGNATURE));
+    assert_int_equal(attest(&c, id, NULL, NULL, trustee_key[1], trustee_key[1]), R(OK));
+    c.height++;
+    assert_int_equal(attest(&c, id, NULL, NULL, trustee_key[2], trustee_key[2]), R(OK));
+
+    { /* fields of the wrong length are refused at the boundary */
+        Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+        Evote__V1__ElectionAttestation a = EVOTE__V1__ELECTION_ATTESTATION__INIT;
+        uint8_t junk[64] = {2};
+        a.election_id = (ProtobufCBinaryData){strlen(id), (uint8_t *)id};
+        a.election_key = (ProtobufCBinaryData){EC_POINT_LEN, junk};
+        a.definition_hash = (ProtobufCBinaryData){32, junk};
+        a.signature = (ProtobufCBinaryData){63, junk};
+        body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_ATTESTATION;
+        body.election_attestation = &a;
+        assert_int_equal(run(&c, &body, trustee_key[3]), R(MALFORMED));
+        a.signature.len = 64;
+        a.election_key.len = 32;
+        assert_int_equal(run(&c, &body, trustee_key[3]), R(MALFORMED));
+    }
+    assert_int_equal(election_get(&rd, chain_id, (const uint8_t *)id, strlen(id), &rec), ELECTION_OK);
+    assert_int_equal(vouchers(&c, id, rec, vouched), 3);
+    assert_true(vouched[0] && vouched[1] && vouched[2] && !vouched[3]);
+    /* What a faulty node might hand a voter instead: nobody vouches for it. */
+    {
+        ProtobufCBinaryData y = rec->election_key;
+        rec->election_key.data = other;
+        assert_int_equal(vouchers(&c, id, rec, NULL), 0);
+        rec->election_key = y;
+    }
+    {
+        char *label = rec->definition->questions[0]->options[0], swapped[] = "Edsger";
+        rec->definition->questions[0]->options[0] = swapped;
+        assert_int_equal(vouchers(&c, id, rec, NULL), 0);
+        rec->definition->questions[0]->options[0] = label;
+    }
+    assert_int_equal(vouchers(&c, id, rec, NULL), 3);
+    /* An index out of range, a repeated validator, a signature that does
+     * not verify: none counts. */
+    {
+        uint8_t keys[N_VALIDATORS][32], sigs[4][64] = {{0}}, msg[ELECTION_ATTEST_MSG_LEN];
+        uint32_t idx[4] = {0, 0, 9, 1};
+        for (int v = 0; v < N_VALIDATORS; v++)
+            memcpy(keys[v], trustee_pub[v], 32);
+        assert_true(election_attestation_message(rec, msg));
+        assert_int_equal(signing_key_sign(trustee_key[0], ELECTION_ATTEST_TAG, msg, sizeof msg, sigs[0]), CRYPTO_OK);
+        memcpy(sigs[1], sigs[0], 64);
+        assert_int_equal(signing_key_sign(trustee_key[3], ELECTION_ATTEST_TAG, msg, sizeof msg, sigs[2]), CRYPTO_OK);
+        assert_int_equal(signing_key_sign(trustee_key[3], ELECTION_ATTEST_TAG, msg, sizeof msg, sigs[3]), CRYPTO_OK);
+        assert_int_equal(election_count_attestations(rec, idx, (const uint8_t(*)[64])sigs, 4,
+                                                     (const uint8_t(*)[32])keys, N_VALIDATORS, NULL),
+                         1);
+    }
+    evote__v1__election_record__free_unpacked(rec, NULL);
+    ceremony_free(&k);
+    chain_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1338,6 +1493,7 @@ int main(void)
         cmocka_unit_test(test_voting_window_by_block_time),
         cmocka_unit_test(test_ballot_with_more_selections_than_allowed_is_refused),
         cmocka_unit_test(test_roll_of_ten_thousand_voters_in_one_transaction),
+        cmocka_unit_test(test_validators_attest_the_election_key_and_definition),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
