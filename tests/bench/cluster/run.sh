@@ -25,6 +25,9 @@
 # maps before it may kill it. After each phase: each cgroup's peak usage,
 # how often the limit was hit (reclaim) and the OOM kills (must be 0).
 #
+# BENCH_PERF=DIR records validators 0 and 1 with perf during phase 1
+# (BENCH_PERF_CALLGRAPH="--call-graph dwarf" for call chains).
+#
 # BENCH_GENESIS_EXTRA: lines appended to each phase's genesis (e.g.
 # 'primary_term 1': a new primary every 64 blocks; 'primary_term 0': never).
 #
@@ -52,7 +55,7 @@ while [ $# -gt 0 ]; do
     --half-duration) half_duration=$2; shift 2 ;;
     --kill-duration) kill_duration=$2; shift 2 ;;
     --kill-rate) kill_rate=$2; shift 2 ;;
-    -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -235,7 +238,17 @@ run_load() { # label args... (in the background, so that a signal ends the run a
   loader=$!
   while kill -0 "$loader" 2>/dev/null && ! grep -qs presigned "$top_tmp/$label.out"; do sleep 0.05; done
   cpu_mark
+  local perfs=() i
+  if [ -n "${BENCH_PERF:-}" ] && [ "$label" = phase1 ]; then # perf record of validators 0 (primary) and 1
+    mkdir -p "$BENCH_PERF"
+    for i in 0 1; do
+      perf record -F 499 ${BENCH_PERF_CALLGRAPH:--g} -p "${pids[$i]}" -o "$BENCH_PERF/evoted$i.perf" \
+        >"$BENCH_PERF/perf$i.log" 2>&1 &
+      perfs+=($!)
+    done
+  fi
   wait "$loader" || true
+  for i in "${perfs[@]}"; do kill -INT "$i" 2>/dev/null || true; wait "$i" 2>/dev/null || true; done
   loader=
   cat "$top_tmp/$label.out"
   cpu_report "$label"
