@@ -55,7 +55,7 @@ while [ $# -gt 0 ]; do
     --half-duration) half_duration=$2; shift 2 ;;
     --kill-duration) kill_duration=$2; shift 2 ;;
     --kill-rate) kill_rate=$2; shift 2 ;;
-    -h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,43p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
