@@ -67,6 +67,19 @@ typedef struct {
     size_t outstanding; /* verdicts still to come */
 } validation;
 
+/* An election whose key this validator attested (or failed to): checked
+ * again every ATTEST_RECHECK_MS until the attestation is on chain. */
+#define ATTEST_RECHECK_MS 10000
+typedef struct {
+    uint8_t id[ELECTION_MAX_ID];
+    size_t len;
+    uint8_t tx[CRYPTO_HASH_LEN]; /* the attestation offered (when has_tx) */
+    int has_tx;
+    unsigned offers;             /* ATTEST_MAX_OFFERS, then left to the next start */
+    uint64_t check_at;           /* mono_ms */
+} attest_item;
+#define ATTEST_MAX_OFFERS 6
+
 typedef struct {
     int to; /* -1: broadcast */
     uint8_t *bytes;
@@ -117,6 +130,9 @@ struct node {
     uint64_t last_proposed_ms; /* mono_ms of the primary's last proposal */
     uint64_t pace_until;       /* a fuller batch is awaited until then (0: none) */
     int fatal;
+
+    attest_item *attests; /* this validator's attestations not yet seen on chain */
+    size_t n_attests;
 
     metrics_snapshot m;   /* counters (event loop only), published to http */
     http_server *http;    /* NULL: no http_listen */
@@ -331,7 +347,7 @@ static int collect_open_election(void *ctx, const uint8_t *key, size_t key_len, 
     return 0;
 }
 
-static void attest_election(node *n, const uint8_t *id, size_t len);
+static void attest_track(node *n, const uint8_t *id, size_t len, unsigned offers);
 
 /* After a restart the ballot verifiers of open elections are loaded at once,
  * so the mempool's workers check ballots' proofs from the first one on
@@ -347,7 +363,7 @@ static void load_open_elections(node *n)
     for (size_t i = 0; i < oe.n; i++) {
         if (election_cache_load(n->elections, &n->state, oe.ids[i], oe.lens[i]) == ELECTION_OK)
             loaded++;
-        attest_election(n, oe.ids[i], oe.lens[i]); /* if it was lost in a crash */
+        attest_track(n, oe.ids[i], oe.lens[i], 0); /* if it was lost in a crash */
     }
     if (oe.n > 0)
         log_info("loaded the ballot verifiers of %zu of %zu open elections", loaded, oe.n);
@@ -533,36 +549,48 @@ static void flush(node *n)
 
 static void gossip_add(node *n, const uint8_t *bytes, size_t len);
 
+/* An election id for the log: non-printable bytes as '?'. */
+static void printable_id(const uint8_t *id, size_t len, char out[ELECTION_MAX_ID + 1])
+{
+    size_t i;
+    for (i = 0; i < len && i < ELECTION_MAX_ID; i++)
+        out[i] = id[i] >= 0x20 && id[i] <= 0x7e ? (char)id[i] : '?';
+    out[i] = '\0';
+}
+
 /* Signs this validator's attestation of an election's key and definition
  * (election.h) and offers it as a transaction of its own, unless the chain
  * has it already. Voters' clients encrypt only to a key that f+1
- * validators vouch for. Called when a block derives a key and, for the open
- * elections, at start (an attestation in the mempool dies with a crash). A
- * second one, from a race with a restart, is refused with
- * ALREADY_SUBMITTED and does no harm. */
-static void attest_election(node *n, const uint8_t *id, size_t len)
+ * validators vouch for. A second one (a race with a restart or a recheck)
+ * is refused with ALREADY_SUBMITTED and does no harm.
+ * Returns: 0 nothing to do (on chain already, or no key), 1 offered (*txid
+ * set), -1 not offered (said why). */
+static int attest_election(node *n, const uint8_t *id, size_t len, uint8_t txid[CRYPTO_HASH_LEN])
 {
     Evote__V1__ElectionRecord *rec = NULL;
     Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
     Evote__V1__ElectionAttestation att = EVOTE__V1__ELECTION_ATTESTATION__INIT;
     uint8_t msg[ELECTION_ATTEST_MSG_LEN], sig[CRYPTO_SIG_LEN], *have = NULL, *tx = NULL;
     size_t have_len = 0, tx_len = 0;
-    char name[2 * ELECTION_MAX_ID + 1];
+    char name[ELECTION_MAX_ID + 1];
     ledger_err lerr;
+    int rc = -1;
 
-    snprintf(name, sizeof name, "%.*s", (int)len, (const char *)id);
-    for (char *c = name; *c; c++)
-        if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
-            *c = '?';
-    if (election_get(&n->state, n->g->chain_id, id, len, &rec) != ELECTION_OK || rec->election_key.len == 0)
+    printable_id(id, len, name);
+    if (election_get(&n->state, n->g->chain_id, id, len, &rec) != ELECTION_OK || rec->election_key.len == 0) {
+        rc = 0;
         goto out;
+    }
     if (election_get_attestations(&n->state, n->g->chain_id, id, len, &have, &have_len) != ELECTION_OK) {
-        log_warn("election '%s': cannot read its attestations; not attesting its key now", name);
+        log_warn("election '%s': cannot read its attestations; trying again in %d s", name,
+                 ATTEST_RECHECK_MS / 1000);
         goto out;
     }
     for (size_t i = 0; i < have_len; i += ELECTION_ATTEST_ENTRY_LEN)
-        if (election_attestation_validator(have + i) == n->self)
-            goto out; /* on the chain already */
+        if (election_attestation_validator(have + i) == n->self) {
+            rc = 0; /* on the chain already */
+            goto out;
+        }
     if (!election_attestation_message(rec, msg) ||
         signing_key_sign(n->key, ELECTION_ATTEST_TAG, msg, sizeof msg, sig) != CRYPTO_OK)
         goto failed;
@@ -582,25 +610,89 @@ static void attest_election(node *n, const uint8_t *id, size_t len)
         goto failed;
     lerr = mempool_submit(n->mp, tx, tx_len, 0);
     if (lerr != LEDGER_OK) {
-        log_warn("election '%s': this validator's attestation of its key was not queued (%s); it is offered "
-                 "again when evoted restarts",
-                 name, ledger_strerror(lerr));
+        log_warn("election '%s': this validator's attestation of its key was not queued (%s); offering it "
+                 "again in %d s",
+                 name, ledger_strerror(lerr), ATTEST_RECHECK_MS / 1000);
         goto out;
     }
     gossip_add(n, tx, tx_len);
+    envelope_txid(tx, tx_len, txid);
+    rc = 1;
     log_info("election '%s': attested its key and definition (voters' clients need f+1 = %u validators' "
              "attestations)",
              name, n->g->f + 1);
     goto out;
 failed:
-    log_warn("election '%s': cannot sign this validator's attestation of its key; it is offered again when "
-             "evoted restarts",
-             name);
+    log_warn("election '%s': cannot sign this validator's attestation of its key; trying again in %d s", name,
+             ATTEST_RECHECK_MS / 1000);
 out:
     free(tx);
     free(have);
     if (rec != NULL)
         evote__v1__election_record__free_unpacked(rec, NULL);
+    return rc;
+}
+
+/* Attests an election's key and follows the attestation until it is on
+ * chain: one lost with a primary that dropped it, or never queued, is
+ * offered again (attest_recheck), up to ATTEST_MAX_OFFERS times. */
+static void attest_track(node *n, const uint8_t *id, size_t len, unsigned offers)
+{
+    uint8_t txid[CRYPTO_HASH_LEN];
+    int rc;
+    attest_item *it;
+
+    if (offers >= ATTEST_MAX_OFFERS) {
+        char name[ELECTION_MAX_ID + 1];
+        printable_id(id, len, name);
+        log_warn("election '%s': this validator's attestation of its key is still not on the chain after %u "
+                 "offers; not offering it again until evoted restarts (look for refused transactions with "
+                 "'evote block')",
+                 name, offers);
+        return;
+    }
+    rc = attest_election(n, id, len, txid);
+    if (rc == 0)
+        return;
+    for (it = n->attests; it < n->attests + n->n_attests; it++)
+        if (it->len == len && memcmp(it->id, id, len) == 0)
+            break;
+    if (it == n->attests + n->n_attests) {
+        attest_item *grown = realloc(n->attests, (n->n_attests + 1) * sizeof *grown);
+        if (grown == NULL)
+            return; /* offered again at the next start */
+        n->attests = grown;
+        it = &n->attests[n->n_attests++];
+        memcpy(it->id, id, len);
+        it->len = len;
+    }
+    it->has_tx = rc == 1;
+    it->offers = offers + 1;
+    if (rc == 1)
+        memcpy(it->tx, txid, CRYPTO_HASH_LEN);
+    it->check_at = mono_ms() + ATTEST_RECHECK_MS;
+}
+
+/* Every ATTEST_RECHECK_MS per election: done once the chain has the
+ * attestation; while it waits in the mempool, left alone; otherwise
+ * offered again. */
+static void attest_recheck(node *n, uint64_t now)
+{
+    for (size_t i = 0; i < n->n_attests;) {
+        attest_item it = n->attests[i];
+        const uint8_t *bytes;
+        size_t blen;
+        if (it.check_at > now) {
+            i++;
+            continue;
+        }
+        if (it.has_tx && mempool_get_tx(n->mp, it.tx, &bytes, &blen)) {
+            n->attests[i++].check_at = now + ATTEST_RECHECK_MS;
+            continue;
+        }
+        n->attests[i] = n->attests[--n->n_attests];
+        attest_track(n, it.id, it.len, it.offers); /* re-adds it when still not on chain */
+    }
 }
 
 /* Attests the keys the block just stored derived: elections whose record
@@ -620,7 +712,7 @@ static void attest_derived_keys(node *n, uint64_t seq)
             continue;
         if (rec->election_key.len != 0 && rec->key_height == seq && rec->definition != NULL &&
             rec->definition->election_id.len >= 1 && rec->definition->election_id.len <= ELECTION_MAX_ID)
-            attest_election(n, rec->definition->election_id.data, rec->definition->election_id.len);
+            attest_track(n, rec->definition->election_id.data, rec->definition->election_id.len, 0);
         evote__v1__election_record__free_unpacked(rec, NULL);
     }
 }
@@ -1543,6 +1635,7 @@ void node_destroy(node **self)
     client_endpoint_destroy(&n->client);
     peer_net_destroy(&n->net);
     mempool_destroy(&n->mp);
+    free(n->attests);
     election_changes_destroy(&n->changes);
     election_cache_destroy(&n->elections);
     chain_store_destroy(&n->store);
@@ -1668,6 +1761,7 @@ int node_run(node *n, volatile sig_atomic_t *stop)
             }
         }
         answer_waiters(n, NULL, 0);
+        attest_recheck(n, now);
         settle(n);
         metrics_publish(n, mono_ms());
     }

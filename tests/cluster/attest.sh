@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The validators' attestations of an election key, with real processes:
+#   1. an election is opened while node3 is down: node0..2 attest its key
+#      and definition on chain by themselves ("vouched for by 3 of 4"), and a
+#      voter's `evote vote` (which wants f+1 = 2) casts a ballot;
+#   2. node3 comes back, catches up through the block that made the key,
+#      and attests it too (4 of 4);
+#   3. node0 is killed and restarted: its attestation is on chain already,
+#      so it offers none again;
+#   4. the four chains are identical.
+source "$(dirname "$0")/lib.sh" "$@"
+cluster_init attest 4
+start_all
+wait_ready
+
+E=(--genesis "$GENESIS" --id city --wait $((20000 * SCALE)) --timeout $((5000 * SCALE)))
+step() { # DESCRIPTION NODE evote-args...
+  local what=$1 i=$2 out
+  shift 2
+  out=$("$EVOTE" "$@" --node "$(ep "$i")" 2>&1) || fail "$what: $out" "$i"
+}
+vouched() { # NODE WANT: `election show` at NODE names WANT vouching validators
+  "$EVOTE" election show city --genesis "$GENESIS" --node "$(ep "$1")" --timeout $((2000 * SCALE)) \
+    > "$DIR/show.$1" 2>&1 && grep -q "^vouched for    by $2 of 4 validators" "$DIR/show.$1"
+}
+attested() { # NODE: how many times it logged offering an attestation
+  grep -c "election 'city': attested its key" "$DIR/c/node$1/evoted.log"
+}
+
+trustee=$("$EVOTE" pubkey --key "$DIR/c/node0/validator.key")
+step "election create" 0 election create --key "$AUTH_KEY" "${E[@]}" --title "City" --question Mayor \
+  --options "Ada,Grace" --close-height 1000000 --trustees "$trustee" --threshold 1
+step "trustee init" 0 trustee init --key "$DIR/c/node0/validator.key" "${E[@]}" --dir "$DIR/trustee"
+step "trustee deal" 0 trustee deal --key "$DIR/c/node0/validator.key" "${E[@]}" --dir "$DIR/trustee"
+
+# ---- 1. opened with node3 down
+kill_node 3
+step "election open" 1 election open --key "$AUTH_KEY" "${E[@]}"
+WAIT_NODE=1 wait_until 20 "node0..2 to attest the key (3 of 4 vouch)" vouched 1 3
+grep -q "node0, node1, node2$" "$DIR/show.1" || { cat "$DIR/show.1"; fail "the vouchers are not node0..2" 1; }
+for i in 0 1 2; do
+  [ "$(attested $i)" = 1 ] || fail "node$i did not log its attestation exactly once" "$i"
+done
+log "opened with node3 down: node0, node1 and node2 vouch for the key"
+
+"$EVOTE" voter keygen --count 1 --out-dir "$DIR/voters" > "$DIR/roll.txt" 2> "$DIR/keygen.err" ||
+  fail "voter keygen: $(cat "$DIR/keygen.err")"
+step "voter register" 2 voter register --key "$AUTH_KEY" "${E[@]}" --voters "$DIR/roll.txt"
+out=$("$EVOTE" vote --key "$DIR"/voters/*.key --choice Grace "${E[@]}" --node "$(ep 2)" 2>&1) ||
+  fail "evote vote with 3 of 4 validators vouching: $out" 2
+case "$out" in *"tracking code"*) ;; *) fail "evote vote printed no tracking code: $out" 2 ;; esac
+log "a voter's ballot was cast against the vouched key"
+
+# ---- 2. node3 catches up and attests
+start_node 3
+WAIT_NODE=3 wait_until 30 "node3 to catch up and attest the key (4 of 4 vouch)" vouched 3 4
+[ "$(attested 3)" = 1 ] || fail "node3 did not log its attestation exactly once" 3
+log "node3 caught up through the key's block and attested it: 4 of 4"
+
+# ---- 3. a restart offers nothing again
+kill_node 0
+start_node 0
+wait_ready
+notice 1 after-restart "one more block" --wait $((10000 * SCALE)) > /dev/null 2>&1 ||
+  fail "no block after node0's restart" 1
+# (a second offer would be made before node0 answers at all: at start)
+[ "$(attested 0)" = 1 ] || fail "node0 offered its attestation again after a restart" 0
+vouched 0 4 || { cat "$DIR/show.0"; fail "node0 does not show 4 of 4 vouching after its restart" 0; }
+log "node0 restarted: its attestation is on chain, none offered again"
+
+# ---- 4. identical chains
+h=$(height_of 1)
+wait_until 20 "every node at height $h" heights_at_least "$h" 0 1 2 3
+compare_chains "$h" 0 1 2 3
+no_errors_logged
+pass
