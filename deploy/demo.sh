@@ -106,7 +106,7 @@ echo
 echo "== done in $(elapsed). The chain stays in $demo (logs: node*/evoted.log). To inspect the election, from $root:"
 echo "  deploy/local-cluster.sh start 4 $demo"
 echo "  build/src/evote election show $id --genesis $demo/genesis.txt"
-echo "  build/src/evote result $id"
+echo "  build/src/evote result $id --genesis $demo/genesis.txt"
 echo "  build/src/evote track $(sed -n 7p "$demo/codes.txt") --genesis $demo/genesis.txt"
 echo "      (every voter's tracking code: $demo/codes.txt, revotes: $demo/recodes.txt)"
 [ -s "$demo/replaced.txt" ] &&

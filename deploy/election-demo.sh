@@ -243,8 +243,8 @@ for _ in $(seq 1 100); do # the result is derived once the third share is commit
   "$evote" result "$id" --json --node "$ask" 2>/dev/null | grep -q '"Ada"' && break
   sleep 0.1
 done
-run result "$id" --node "$ask"
-json=$("$evote" result "$id" --json --node "$ask")
+run result "$id" "${G[@]}" --node "$ask"   # shown once f+1 validators vouch for it
+json=$("$evote" result "$id" "${G[@]}" --json --node "$ask")
 # What the chain must say: each voter's last choice.
 read -r -a expect < <(cat votes.txt revotes.txt | awk '{ last[$1] = $2 } END {
   for (k in last) c[last[k]]++; printf "%d %d %d\n", c["Ada"], c["Grace"], c["Edsger"] }')
@@ -265,7 +265,7 @@ echo "== the election took $(elapsed). Inspect it yourself: the chain stays in $
 echo "   start its validators again (once stopped) with"
 echo "   EVOTE_BIN=$bin $root/deploy/local-cluster.sh start 4 $dir"
 echo "   $evote election show $id --genesis $dir/genesis.txt --node ${nodes[0]}"
-echo "   $evote result $id --node ${nodes[0]}"
+echo "   $evote result $id --genesis $dir/genesis.txt --node ${nodes[0]}"
 echo "   $evote track $(sed -n 7p codes.txt) --genesis $dir/genesis.txt --node ${nodes[0]}"
 echo "   (every tracking code: $dir/codes.txt and recodes.txt, line i = voter i of votes.txt / revotes.txt)"
 echo "   EVOTE_BIN=$bin $root/deploy/local-cluster.sh stop $dir"

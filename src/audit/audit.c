@@ -857,21 +857,24 @@ static void track_final(auditor *a)
     }
 }
 
-/* How many validators of the genesis vouch for the key and definition the
- * re-executed state holds (their attestations' signatures verify). */
-static uint32_t count_vouchers(auditor *a, const followed_election *t, const Evote__V1__ElectionRecord *rec)
+/* How many validators of the genesis vouch for what m says (the key and
+ * definition, or with result 1 the result too) in the re-executed state:
+ * their attestations' signatures verify. 0 when m could not be made. */
+static uint32_t count_vouchers(auditor *a, const followed_election *t, int result, const election_attest_msg *m,
+                               int have_m)
 {
     uint8_t *v = NULL, (*keys)[CRYPTO_PUBKEY_LEN];
     uint32_t count = 0;
     size_t len = 0;
 
-    if (election_get_attestations(&a->reader, a->g->chain_id, t->id, t->id_len, &v, &len) != ELECTION_OK)
+    if (!have_m || election_get_attestations(&a->reader, a->g->chain_id, t->id, t->id_len, result, &v, &len) !=
+                       ELECTION_OK)
         return 0;
     keys = calloc(a->g->n, sizeof *keys);
     if (keys != NULL) {
         for (uint32_t k = 0; k < a->g->n; k++)
             memcpy(keys[k], a->g->validators[k].pubkey, CRYPTO_PUBKEY_LEN);
-        count = election_count_stored_attestations(rec, v, len, (const uint8_t(*)[CRYPTO_PUBKEY_LEN])keys, a->g->n,
+        count = election_count_stored_attestations(m, v, len, (const uint8_t(*)[CRYPTO_PUBKEY_LEN])keys, a->g->n,
                                                    NULL);
     }
     free(keys);
@@ -886,7 +889,8 @@ static void check_election(auditor *a, followed_election *t)
     Evote__V1__ElectionRecord *rec = NULL;
     Evote__V1__ElectionResult *res = NULL;
     uint64_t n_counted = 0;
-    int n_bad = 0;
+    int n_bad = 0, have_am;
+    election_attest_msg am;
     elgamal_ct mine[ELECTION_MAX_SLOTS], stored[ELECTION_MAX_SLOTS];
     uint64_t counted = 0, accepted = 0;
     size_t slots = 0;
@@ -900,7 +904,8 @@ static void check_election(auditor *a, followed_election *t)
     re->closed = rec->closed;
     if (rec->election_key.len == 0)
         goto out;
-    re->vouched = count_vouchers(a, t, rec);
+    have_am = election_key_attest_msg(rec, &am);
+    re->vouched = count_vouchers(a, t, 0, &am, have_am);
     if (t->slots == 0)
         goto out;
     if (!sum_counted(a, t, mine, &n_counted, &n_bad)) {
@@ -929,6 +934,8 @@ static void check_election(auditor *a, followed_election *t)
         goto out;
     }
     re->has_result = 1;
+    have_am = election_result_attest_msg(rec, res, &am);
+    re->result_vouched = count_vouchers(a, t, 1, &am, have_am);
     re->result_height = res->height;
     re->n_result_trustees = res->n_trustees < ELECTION_MAX_SLOTS ? res->n_trustees : ELECTION_MAX_SLOTS;
     for (size_t k = 0; k < re->n_result_trustees; k++)

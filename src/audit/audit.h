@@ -49,6 +49,7 @@ typedef struct {
     uint64_t rejected[AUDIT_RESULT_CODES]; /* ballots refused, by TxResult code */
     uint32_t trustees, threshold, qualified;
     uint32_t vouched;                  /* validators whose attestation of the key verifies */
+    uint32_t result_vouched;           /* ... of the result */
     int closed;
     int has_result;
     size_t n_options;                  /* over all questions */

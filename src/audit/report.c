@@ -106,7 +106,7 @@ void audit_report_text(const audit_report *r, FILE *out)
             fprintf(out, "  result (height %llu, trustees", (unsigned long long)e->result_height);
             for (size_t k = 0; k < e->n_result_trustees; k++)
                 fprintf(out, " %u", e->result_trustees[k]);
-            fputs("):\n", out);
+            fprintf(out, ", vouched for by %u validator%s):\n", e->result_vouched, e->result_vouched == 1 ? "" : "s");
             for (size_t k = 0; k < e->n_options; k++)
                 fprintf(out, "    %-30s %llu\n", e->options[k], (unsigned long long)e->counts[k]);
         } else
@@ -195,7 +195,8 @@ void audit_report_json(const audit_report *r, FILE *out)
         if (!e->has_result)
             fputs("null", out);
         else {
-            fprintf(out, "{\"height\":%llu,\"trustees\":[", (unsigned long long)e->result_height);
+            fprintf(out, "{\"height\":%llu,\"vouched_by\":%u,\"trustees\":[", (unsigned long long)e->result_height,
+                    e->result_vouched);
             for (size_t k = 0; k < e->n_result_trustees; k++)
                 fprintf(out, "%s%u", k ? "," : "", e->result_trustees[k]);
             fputs("],\"counts\":[", out);

@@ -253,19 +253,22 @@ static void sleep_ms(long ms);
 static double mono_s(void);
 static int same_chain(const char *cmd, const Evote__V1__ElectionRecord *rec, const uint8_t e[ELECTION_HASH_LEN]);
 
-/* How many distinct validators of the genesis vouch for the answered
- * election's key and definition (their ElectionAttestation signatures
- * verify). Out: when vouched is not NULL (g->n bytes), who. */
-static uint32_t vouch_count(const genesis *g, const Evote__V1__ApiResponse *resp, uint8_t *vouched)
+/* How many distinct validators of the genesis vouch for m (their
+ * ElectionAttestation signatures in atts verify); 0 when m could not be
+ * made. Out: when vouched is not NULL (g->n bytes), who. */
+static uint32_t vouch_count(const genesis *g, Evote__V1__KeyAttestation *const *atts, size_t n, int have_m,
+                            const election_attest_msg *m, uint8_t *vouched)
 {
-    size_t n = resp->n_key_attestations, k = 0;
+    size_t k = 0;
     uint32_t *idx = calloc(n ? n : 1, sizeof *idx), count = 0;
     uint8_t(*sigs)[CRYPTO_SIG_LEN] = calloc(n ? n : 1, sizeof *sigs);
     uint8_t(*keys)[CRYPTO_PUBKEY_LEN] = calloc(g->n, sizeof *keys);
 
-    if (idx != NULL && sigs != NULL && keys != NULL) {
+    if (vouched != NULL)
+        memset(vouched, 0, g->n);
+    if (have_m && idx != NULL && sigs != NULL && keys != NULL) {
         for (size_t i = 0; i < n; i++) {
-            const Evote__V1__KeyAttestation *a = resp->key_attestations[i];
+            const Evote__V1__KeyAttestation *a = atts[i];
             if (a == NULL || a->signature.len != CRYPTO_SIG_LEN)
                 continue;
             idx[k] = a->validator;
@@ -273,7 +276,7 @@ static uint32_t vouch_count(const genesis *g, const Evote__V1__ApiResponse *resp
         }
         for (uint32_t v = 0; v < g->n; v++)
             memcpy(keys[v], g->validators[v].pubkey, CRYPTO_PUBKEY_LEN);
-        count = election_count_attestations(resp->election, idx, (const uint8_t(*)[CRYPTO_SIG_LEN])sigs, k,
+        count = election_count_attestations(m, idx, (const uint8_t(*)[CRYPTO_SIG_LEN])sigs, k,
                                             (const uint8_t(*)[CRYPTO_PUBKEY_LEN])keys, g->n, vouched);
     }
     free(idx);
@@ -282,19 +285,30 @@ static uint32_t vouch_count(const genesis *g, const Evote__V1__ApiResponse *resp
     return count;
 }
 
+/* Who vouches for the answered election's key and definition. */
+static uint32_t key_vouchers(const genesis *g, const Evote__V1__ApiResponse *resp, uint8_t *vouched)
+{
+    election_attest_msg m;
+    int have = election_key_attest_msg(resp->election, &m);
+    return vouch_count(g, resp->key_attestations, resp->n_key_attestations, have, &m, vouched);
+}
+
 static long vouch_wait_ms = 15000; /* validators attest within a block or two of the key */
 
-/* The election, as fetch_election gives it, for a client about to encrypt
- * to its key: for this chain (E), and, once the key exists, only when f+1
- * validators of the genesis vouch for the key and the definition, so at
- * least one honest validator stands behind what the node answered. A node
- * cannot hand out a key of its own (and read the ballots) or edit the
- * options. Validators attest a block or two after the key is derived: a
- * missing quorum is awaited for up to vouch_wait_ms, asking each --node in
- * turn (one that leaves attestations out is passed over). Returns: 0 with
- * *out, or an exit code after saying why. */
-static int fetch_vouched_election(const node_opts *o, const genesis *g, const char *id,
-                                  const uint8_t e[ELECTION_HASH_LEN], Evote__V1__ApiResponse **out)
+/* One round of a vouched fetch through rot's nodes: sets *count (the
+ * validators vouching for what was fetched) and *none (1: nothing to vouch
+ * for yet, the caller says so), keeping the answers in ctx. Returns: 0, or
+ * an exit code after saying why. */
+typedef int (*vouch_round_fn)(const node_opts *rot, const genesis *g, void *ctx, uint32_t *count, int *none);
+
+/* Runs rounds until f+1 validators of g vouch (or there is nothing to vouch
+ * for), for up to vouch_wait_ms, each round starting at the next --node (one
+ * that leaves attestations out is passed over). drop frees a round's
+ * answers. what: "the key of election 'X'"; refusal: what the command does
+ * not do, and what to do. Returns: 0 (answers in ctx), or an exit code
+ * after saying why. */
+static int vouched_fetch(const node_opts *o, const genesis *g, vouch_round_fn round, void (*drop)(void *ctx),
+                         void *ctx, const char *what, const char *refusal)
 {
     const char *nodes[1 + NODE_MAX_ALT];
     size_t m = 1 + o->n_alt;
@@ -302,56 +316,134 @@ static int fetch_vouched_election(const node_opts *o, const genesis *g, const ch
     uint32_t need = g->f + 1, best = 0;
     int told = 0;
 
-    *out = NULL;
     nodes[0] = o->node;
     for (size_t k = 0; k < o->n_alt; k++)
         nodes[1 + k] = o->alt[k];
-    for (size_t round = 0;; round++) {
+    for (size_t r = 0;; r++) {
         node_opts rot = *o; /* this round starts at the next node */
-        Evote__V1__ApiResponse *resp = NULL;
-        uint32_t count;
-        int rc;
+        uint32_t count = 0;
+        int none = 0, rc;
 
-        rot.node = nodes[round % m];
+        rot.node = nodes[r % m];
         rot.n_alt = m - 1;
         for (size_t k = 1; k < m; k++)
-            rot.alt[k - 1] = nodes[(round + k) % m];
-        rc = fetch_election(&rot, id, &resp);
+            rot.alt[k - 1] = nodes[(r + k) % m];
+        rc = round(&rot, g, ctx, &count, &none);
         if (rc != 0)
             return rc;
-        if (!same_chain(o->cmd, resp->election, e)) {
-            evote__v1__api_response__free_unpacked(resp, NULL);
-            return EXIT_FAILED;
-        }
-        if (resp->election->election_key.len == 0) { /* nothing to vouch for yet: the caller says so */
-            *out = resp;
+        if (none || count >= need)
             return 0;
-        }
-        count = vouch_count(g, resp, NULL);
-        if (count >= need) {
-            *out = resp;
-            return 0;
-        }
-        evote__v1__api_response__free_unpacked(resp, NULL);
+        drop(ctx);
         best = count > best ? count : best;
         if (mono_s() >= deadline) {
             fprintf(stderr,
-                    "evote %s: only %u of the %u validators vouch for the key of election '%s' (f+1 = %u are needed "
-                    "so that an honest one stands behind it); not encrypting to it. Validators attest the key "
-                    "seconds after it is made: if it was made just now, retry; otherwise the node(s) asked may "
-                    "be serving a key of their own: ask another validator (--node) and tell the election "
-                    "authority\n",
-                    o->cmd, best, g->n, id, need);
+                    "evote %s: only %u of the %u validators vouch for %s (f+1 = %u are needed so that an honest "
+                    "one stands behind it); %s\n",
+                    o->cmd, best, g->n, what, need, refusal);
             return EXIT_FAILED;
         }
         if (!told) {
-            fprintf(stderr, "evote %s: %u of the f+1 = %u validators needed vouch for the election key so far; "
-                            "waiting for the others (up to %ld s)\n",
-                    o->cmd, count, need, vouch_wait_ms / 1000);
+            fprintf(stderr, "evote %s: %u of the f+1 = %u validators needed vouch for %s so far; waiting for the "
+                            "others (up to %ld s)\n",
+                    o->cmd, count, need, what, vouch_wait_ms / 1000);
             told = 1;
         }
         sleep_ms(300);
     }
+}
+
+typedef struct {
+    const char *id;
+    const uint8_t *e;
+    Evote__V1__ApiResponse *el;   /* GetElection */
+    Evote__V1__ApiResponse *res;  /* GetResult (result rounds) */
+} vouch_ctx;
+
+static void vouch_drop(void *ctx)
+{
+    vouch_ctx *v = ctx;
+    if (v->el != NULL)
+        evote__v1__api_response__free_unpacked(v->el, NULL);
+    if (v->res != NULL)
+        evote__v1__api_response__free_unpacked(v->res, NULL);
+    v->el = v->res = NULL;
+}
+
+static int key_round(const node_opts *rot, const genesis *g, void *ctx, uint32_t *count, int *none)
+{
+    vouch_ctx *v = ctx;
+    int rc = fetch_election(rot, v->id, &v->el);
+    if (rc != 0)
+        return rc;
+    if (!same_chain(rot->cmd, v->el->election, v->e)) {
+        vouch_drop(v);
+        return EXIT_FAILED;
+    }
+    *none = v->el->election->election_key.len == 0;
+    *count = *none ? 0 : key_vouchers(g, v->el, NULL);
+    return 0;
+}
+
+/* Who vouches for the answered result, with the answered election's key
+ * and definition. */
+static uint32_t result_vouchers(const genesis *g, const Evote__V1__ApiResponse *el,
+                                const Evote__V1__ApiResponse *res, uint8_t *vouched)
+{
+    election_attest_msg m;
+    int have = election_result_attest_msg(el->election, res->result, &m);
+    return vouch_count(g, res->result_attestations, res->n_result_attestations, have, &m, vouched);
+}
+
+/* GetResult, as it comes (the caller reads its status). */
+static int ask_result(const node_opts *o, const char *id, Evote__V1__ApiResponse **out)
+{
+    Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
+    Evote__V1__GetResult get = EVOTE__V1__GET_RESULT__INIT;
+    get.election_id.data = (uint8_t *)id;
+    get.election_id.len = strlen(id);
+    req.call_case = EVOTE__V1__API_REQUEST__CALL_GET_RESULT;
+    req.get_result = &get;
+    return node_call(o, &req, 0, out);
+}
+
+static int result_round(const node_opts *rot, const genesis *g, void *ctx, uint32_t *count, int *none)
+{
+    vouch_ctx *v = ctx;
+    int rc = fetch_election(rot, v->id, &v->el);
+    if (rc != 0)
+        return rc;
+    if (!same_chain(rot->cmd, v->el->election, v->e) || (rc = ask_result(rot, v->id, &v->res)) != 0) {
+        vouch_drop(v);
+        return rc ? rc : EXIT_FAILED;
+    }
+    /* No result (or an unusable answer): the caller says so. */
+    *none = v->res->status != EVOTE__V1__API_STATUS__API_STATUS_OK || v->res->result == NULL;
+    *count = *none ? 0 : result_vouchers(g, v->el, v->res, NULL);
+    return 0;
+}
+
+/* The election, as fetch_election gives it, for a client about to encrypt
+ * to its key: for this chain (E), and, once the key exists, only when f+1
+ * validators of the genesis vouch for the key and the definition, so at
+ * least one honest validator stands behind what the node answered. A node
+ * cannot hand out a key of its own (and read the ballots) or edit the
+ * options. Validators attest a block or two after the key is derived: a
+ * missing quorum is awaited (vouched_fetch). Returns: 0 with *out, or an
+ * exit code after saying why. */
+static int fetch_vouched_election(const node_opts *o, const genesis *g, const char *id,
+                                  const uint8_t e[ELECTION_HASH_LEN], Evote__V1__ApiResponse **out)
+{
+    vouch_ctx v = {id, e, NULL, NULL};
+    char what[ELECTION_MAX_ID * 4 + 64], buf[ELECTION_MAX_ID * 4 + 1];
+    int rc;
+
+    snprintf(what, sizeof what, "the key of election '%s'", clean(id, buf, sizeof buf));
+    rc = vouched_fetch(o, g, key_round, vouch_drop, &v, what,
+                       "not encrypting to it. Validators attest the key seconds after it is made: if it was made "
+                       "just now, retry; otherwise the node(s) asked may be serving a key of their own: ask "
+                       "another validator (--node) and tell the election authority");
+    *out = rc == 0 ? v.el : NULL;
+    return rc;
 }
 
 /* GetState. Returns: 0 with *found (and, when found, *value malloc'ed and
@@ -895,9 +987,10 @@ static void print_vouchers(const genesis *g, const Evote__V1__ApiResponse *resp)
     vouched = calloc(g->n, 1);
     if (vouched == NULL)
         return;
-    count = vouch_count(g, resp, vouched);
+    count = key_vouchers(g, resp, vouched);
     printf("vouched for    by %" PRIu32 " of %" PRIu32 " validators (%s): ", count, g->n,
-           count >= g->f + 1 ? "enough to vote" : "voters' clients wait for f+1");
+           count >= g->f + 1 ? "enough to vote"
+                             : "so far: each attests seconds after the key is made; voters' clients wait for f+1");
     for (uint32_t v = 0, first = 1; v < g->n; v++)
         if (vouched[v]) {
             printf("%s%s", first ? "" : ", ", g->validators[v].name);
@@ -3552,11 +3645,16 @@ out:
 /* ============================================================== result */
 
 static const char result_help[] =
-    "usage: evote result ID [--node EP] [--timeout MS] [--json]\n"
+    "usage: evote result ID [--genesis G] [--node EP]... [--timeout MS] [--json]\n"
     "\n"
     "Prints an election's result as the chain recorded it: per question, the\n"
     "count of each option; the ballots counted; the trustees whose partial\n"
     "decryptions were combined. Exits 1 while there is no result yet.\n"
+    "\n"
+    "  --genesis G    show the result only when f+1 validators of G vouch for\n"
+    "                 it (their attestations on chain; waits up to 15 s for\n"
+    "                 them, asking each --node in turn), and name them. Without\n"
+    "                 it the counts are the asked node's word\n"
     "\n" NODE_HELP "  --json         one JSON object instead of text\n";
 
 static const char verify_text[] =
@@ -3573,13 +3671,15 @@ static const char verify_text[] =
 
 int cmd_result(int argc, char **argv)
 {
-    static const struct option opts[] = {NODE_OPTIONS, {"json", no_argument, NULL, OPT_JSON}, {0, 0, 0, 0}};
-    Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
-    Evote__V1__GetResult get = EVOTE__V1__GET_RESULT__INIT;
+    static const struct option opts[] = {NODE_OPTIONS, {"json", no_argument, NULL, OPT_JSON},
+                                         {"genesis", required_argument, NULL, O_GENESIS}, {0, 0, 0, 0}};
     Evote__V1__ApiResponse *resp = NULL, *el = NULL;
     const Evote__V1__ElectionResult *res;
     const Evote__V1__ElectionCreate *d;
-    const char *id;
+    const char *id, *genesis_path = NULL;
+    genesis *g = NULL;
+    uint8_t *vouched = NULL, e[ELECTION_HASH_LEN];
+    uint32_t n_vouched = 0;
     char buf[512];
     size_t slot = 0, total = 0;
     node_opts o;
@@ -3590,25 +3690,43 @@ int cmd_result(int argc, char **argv)
         return 0;
     }
     node_opts_init(&o, "result");
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == O_GENESIS) {
+            genesis_path = optarg;
+            continue;
+        }
         if ((rc = node_opt(&o, c, optarg)) != 1)
             return rc < 0 ? EXIT_USAGE : usage_error(result_help);
+    }
     if (!operands_ok(o.cmd, argc, argv, 1, "the election id", result_help))
         return EXIT_USAGE;
     id = argv[optind];
     if (!id_ok(o.cmd, id))
         return EXIT_USAGE;
-    rc = fetch_election(&o, id, &el);
-    if (rc != 0)
-        return rc;
+    if (genesis_path != NULL) {
+        vouch_ctx v = {id, e, NULL, NULL};
+        char what[ELECTION_MAX_ID * 4 + 64];
+        if ((rc = load_genesis(o.cmd, genesis_path, &g)) != 0)
+            return rc;
+        election_hash(g->chain_id, (const uint8_t *)id, strlen(id), e);
+        snprintf(what, sizeof what, "the result of election '%s'", clean(id, buf, sizeof buf));
+        rc = vouched_fetch(&o, g, result_round, vouch_drop, &v, what,
+                           "not showing it. Validators attest a result seconds after it is recorded: if it was "
+                           "recorded just now, retry; otherwise the node(s) asked may be forging it: ask another "
+                           "validator (--node), or check a snapshot with evote-audit");
+        el = v.el;
+        resp = v.res;
+        if (rc != 0)
+            goto out;
+    } else {
+        rc = fetch_election(&o, id, &el);
+        if (rc != 0)
+            return rc;
+        rc = ask_result(&o, id, &resp);
+        if (rc != 0)
+            goto out;
+    }
     d = el->election->definition;
-    get.election_id.data = (uint8_t *)id;
-    get.election_id.len = strlen(id);
-    req.call_case = EVOTE__V1__API_REQUEST__CALL_GET_RESULT;
-    req.get_result = &get;
-    rc = node_call(&o, &req, 0, &resp);
-    if (rc != 0)
-        goto out;
     if (resp->status == EVOTE__V1__API_STATUS__API_STATUS_NOT_FOUND) {
         fprintf(stderr, "evote result: election '%s': %s\n", id, clean(resp->reason, buf, sizeof buf));
         rc = EXIT_FAILED;
@@ -3620,6 +3738,17 @@ int cmd_result(int argc, char **argv)
     if (resp->status != EVOTE__V1__API_STATUS__API_STATUS_OK || res == NULL || res->n_counts != total) {
         rc = bad_answer(&o, resp, "with a result that does not fit the election's questions");
         goto out;
+    }
+    if (g != NULL) {
+        vouched = calloc(g->n, 1);
+        if (vouched == NULL) {
+            rc = EXIT_FAILED;
+            goto out;
+        }
+        n_vouched = result_vouchers(g, el, resp, vouched);
+    } else {
+        fprintf(stderr, "evote result: these counts are the word of the node asked: give --genesis G to see them "
+                        "only when f+1 validators vouch for them\n");
     }
     if (o.json) {
         printf("{\"election\":");
@@ -3642,7 +3771,18 @@ int cmd_result(int argc, char **argv)
         printf("],\"ballots_counted\":%" PRIu64 ",\"trustees\":[", res->ballots_counted);
         for (size_t i = 0; i < res->n_trustees; i++)
             printf("%s%" PRIu32, i ? "," : "", res->trustees[i]);
-        printf("],\"threshold\":%" PRIu32 ",\"height\":%" PRIu64 "}\n", d->threshold, res->height);
+        printf("],\"threshold\":%" PRIu32 ",\"height\":%" PRIu64, d->threshold, res->height);
+        if (g != NULL) {
+            printf(",\"vouched_by\":[");
+            for (uint32_t v = 0, first = 1; v < g->n; v++)
+                if (vouched[v]) {
+                    printf("%s", first ? "" : ",");
+                    json_string(g->validators[v].name);
+                    first = 0;
+                }
+            printf("]");
+        }
+        printf("}\n");
     } else {
         printf("election   %s: %s\n", clean(id, buf, sizeof buf), clean(d->title, buf + 256, 256));
         for (size_t i = 0; i < d->n_questions; i++) {
@@ -3663,12 +3803,25 @@ int cmd_result(int argc, char **argv)
         for (size_t i = 0; i < res->n_trustees; i++)
             printf("%s%" PRIu32, i ? ", " : "", res->trustees[i]);
         printf(" (threshold %" PRIu32 " of %zu)\n", d->threshold, d->n_trustees);
-        printf("recorded at height %" PRIu64 "\n\n%s", res->height, verify_text);
+        printf("recorded at height %" PRIu64 "\n", res->height);
+        if (g != NULL) {
+            printf("vouched for by    %" PRIu32 " of %" PRIu32 " validators: ", n_vouched, g->n);
+            for (uint32_t v = 0, first = 1; v < g->n; v++)
+                if (vouched[v]) {
+                    printf("%s%s", first ? "" : ", ", g->validators[v].name);
+                    first = 0;
+                }
+            printf("\n");
+        }
+        printf("\n%s", verify_text);
     }
     rc = 0;
 out:
     if (resp != NULL)
         evote__v1__api_response__free_unpacked(resp, NULL);
-    evote__v1__api_response__free_unpacked(el, NULL);
+    if (el != NULL)
+        evote__v1__api_response__free_unpacked(el, NULL);
+    free(vouched);
+    genesis_destroy(&g);
     return rc;
 }

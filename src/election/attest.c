@@ -15,30 +15,53 @@
 
 #define R(x) EVOTE__V1__TX_RESULT__TX_RESULT_##x
 
-int election_definition_hash(const Evote__V1__ElectionCreate *def, uint8_t out[CRYPTO_HASH_LEN])
+/* tagged_hash(tag, packed msg). Returns: 1, or 0 (NULL or out of memory). */
+static int hash_packed(const ProtobufCMessage *msg, const char *tag, uint8_t out[CRYPTO_HASH_LEN])
 {
     size_t len;
     uint8_t *buf;
 
-    if (def == NULL)
+    if (msg == NULL)
         return 0;
-    len = evote__v1__election_create__get_packed_size(def);
+    len = protobuf_c_message_get_packed_size(msg);
     buf = malloc(len ? len : 1);
     if (buf == NULL)
         return 0;
-    evote__v1__election_create__pack(def, buf);
-    crypto_tagged_hash(ELECTION_DEFINITION_TAG, buf, len, out);
+    protobuf_c_message_pack(msg, buf);
+    crypto_tagged_hash(tag, buf, len, out);
     free(buf);
     return 1;
 }
 
-int election_attestation_message(const Evote__V1__ElectionRecord *rec, uint8_t out[ELECTION_ATTEST_MSG_LEN])
+int election_definition_hash(const Evote__V1__ElectionCreate *def, uint8_t out[CRYPTO_HASH_LEN])
+{
+    return hash_packed(def ? &def->base : NULL, ELECTION_DEFINITION_TAG, out);
+}
+
+int election_result_hash(const Evote__V1__ElectionResult *res, uint8_t out[CRYPTO_HASH_LEN])
+{
+    return hash_packed(res ? &res->base : NULL, ELECTION_RESULT_TAG, out);
+}
+
+int election_key_attest_msg(const Evote__V1__ElectionRecord *rec, election_attest_msg *out)
 {
     if (rec == NULL || rec->election_hash.len != ELECTION_HASH_LEN || rec->election_key.len != EC_POINT_LEN)
         return 0;
-    memcpy(out, rec->election_hash.data, ELECTION_HASH_LEN);
-    memcpy(out + ELECTION_HASH_LEN, rec->election_key.data, EC_POINT_LEN);
-    return election_definition_hash(rec->definition, out + ELECTION_HASH_LEN + EC_POINT_LEN);
+    out->tag = ELECTION_ATTEST_TAG;
+    out->len = ELECTION_ATTEST_MSG_LEN;
+    memcpy(out->msg, rec->election_hash.data, ELECTION_HASH_LEN);
+    memcpy(out->msg + ELECTION_HASH_LEN, rec->election_key.data, EC_POINT_LEN);
+    return election_definition_hash(rec->definition, out->msg + ELECTION_HASH_LEN + EC_POINT_LEN);
+}
+
+int election_result_attest_msg(const Evote__V1__ElectionRecord *rec, const Evote__V1__ElectionResult *res,
+                               election_attest_msg *out)
+{
+    if (!election_key_attest_msg(rec, out) || !election_result_hash(res, out->msg + ELECTION_ATTEST_MSG_LEN))
+        return 0;
+    out->tag = ELECTION_RESULT_ATTEST_TAG;
+    out->len = ELECTION_RESULT_ATTEST_MSG_LEN;
+    return 1;
 }
 
 uint32_t election_attestation_validator(const uint8_t entry[ELECTION_ATTEST_ENTRY_LEN])
@@ -47,7 +70,8 @@ uint32_t election_attestation_validator(const uint8_t entry[ELECTION_ATTEST_ENTR
 }
 
 election_err election_get_attestations(const election_state_reader *rd, const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN],
-                                       const uint8_t *election_id, size_t len, uint8_t **value, size_t *value_len)
+                                       const uint8_t *election_id, size_t len, int result, uint8_t **value,
+                                       size_t *value_len)
 {
     state_view sv = {rd, NULL, NULL};
     uint8_t e[ELECTION_HASH_LEN], key[KEY_E_LEN];
@@ -57,7 +81,7 @@ election_err election_get_attestations(const election_state_reader *rd, const ui
         len > ELECTION_MAX_ID)
         return ELECTION_ERR_ARGUMENT;
     election_hash(chain_id, election_id, len, e);
-    key_e(key, ELECTION_KEY_ATTESTATION, e);
+    key_e(key, result ? ELECTION_KEY_RESULT_ATTESTATION : ELECTION_KEY_ATTESTATION, e);
     r = state_get(&sv, key, sizeof key, value, value_len);
     if (r < 0)
         return get_err(r);
@@ -75,16 +99,16 @@ election_err election_get_attestations(const election_state_reader *rd, const ui
     return ELECTION_OK;
 }
 
-uint32_t election_count_attestations(const Evote__V1__ElectionRecord *rec, const uint32_t *validators,
+uint32_t election_count_attestations(const election_attest_msg *m, const uint32_t *validators,
                                      const uint8_t (*sigs)[CRYPTO_SIG_LEN], size_t n_att,
                                      const uint8_t (*keys)[CRYPTO_PUBKEY_LEN], uint32_t n_keys, uint8_t *vouched)
 {
-    uint8_t msg[ELECTION_ATTEST_MSG_LEN], *seen;
+    uint8_t *seen;
     uint32_t count = 0;
 
     if (vouched != NULL && n_keys > 0)
         memset(vouched, 0, n_keys);
-    if (n_keys == 0 || !election_attestation_message(rec, msg))
+    if (n_keys == 0)
         return 0;
     seen = calloc(n_keys, 1);
     if (seen == NULL)
@@ -93,7 +117,7 @@ uint32_t election_count_attestations(const Evote__V1__ElectionRecord *rec, const
         uint32_t v = validators[i];
         if (v >= n_keys || seen[v])
             continue;
-        if (crypto_verify(keys[v], ELECTION_ATTEST_TAG, msg, sizeof msg, sigs[i]) != CRYPTO_OK)
+        if (crypto_verify(keys[v], m->tag, m->msg, m->len, sigs[i]) != CRYPTO_OK)
             continue;
         seen[v] = 1;
         count++;
@@ -104,7 +128,7 @@ uint32_t election_count_attestations(const Evote__V1__ElectionRecord *rec, const
     return count;
 }
 
-uint32_t election_count_stored_attestations(const Evote__V1__ElectionRecord *rec, const uint8_t *value, size_t len,
+uint32_t election_count_stored_attestations(const election_attest_msg *m, const uint8_t *value, size_t len,
                                             const uint8_t (*keys)[CRYPTO_PUBKEY_LEN], uint32_t n_keys,
                                             uint8_t *vouched)
 {
@@ -117,7 +141,7 @@ uint32_t election_count_stored_attestations(const Evote__V1__ElectionRecord *rec
             idx[i] = election_attestation_validator(value + i * ELECTION_ATTEST_ENTRY_LEN);
             memcpy(sigs[i], value + i * ELECTION_ATTEST_ENTRY_LEN + 4, CRYPTO_SIG_LEN);
         }
-        count = election_count_attestations(rec, idx, (const uint8_t(*)[CRYPTO_SIG_LEN])sigs, n, keys, n_keys,
+        count = election_count_attestations(m, idx, (const uint8_t(*)[CRYPTO_SIG_LEN])sigs, n, keys, n_keys,
                                             vouched);
     } else if (vouched != NULL && n_keys > 0) {
         memset(vouched, 0, n_keys);
@@ -127,20 +151,23 @@ uint32_t election_count_stored_attestations(const Evote__V1__ElectionRecord *rec
     return count;
 }
 
-/* ElectionAttestation: by a genesis validator, once Y exists, naming this
- * record's Y and definition, with a signature that verifies under the
- * envelope's signer; one per validator and election. */
+/* ElectionAttestation: by a genesis validator, once Y exists (with
+ * result_hash: once the result is recorded), naming this record's Y and
+ * definition (and result), with a signature that verifies under the
+ * envelope's signer; one of each per validator and election. */
 election_err rule_attest(const election_ctx *ctx, const election_tx *tx, const state_view *sv,
                          Evote__V1__ElectionRecord *rec, Evote__V1__TxResult *res)
 {
     const Evote__V1__ElectionAttestation *a = tx->body->election_attestation;
-    uint8_t msg[ELECTION_ATTEST_MSG_LEN], key[KEY_E_LEN], *old = NULL, *entries;
-    size_t old_len = 0;
+    Evote__V1__ElectionResult *result = NULL;
+    election_attest_msg m;
+    uint8_t key[KEY_E_LEN], *old = NULL, *entries, *v;
+    size_t old_len = 0, vlen;
     election_err err;
-    int v, r;
+    int idx, r;
 
-    v = ctx->validator_index ? ctx->validator_index(ctx->authority_arg, tx->signer) : -1;
-    if (v < 0) {
+    idx = ctx->validator_index ? ctx->validator_index(ctx->authority_arg, tx->signer) : -1;
+    if (idx < 0) {
         *res = R(NOT_AUTHORIZED);
         return ELECTION_OK;
     }
@@ -149,22 +176,43 @@ election_err rule_attest(const election_ctx *ctx, const election_tx *tx, const s
         return ELECTION_OK;
     }
     if (a->election_key.len != EC_POINT_LEN || a->definition_hash.len != CRYPTO_HASH_LEN ||
-        a->signature.len != CRYPTO_SIG_LEN) {
+        a->signature.len != CRYPTO_SIG_LEN || (a->result_hash.len != 0 && a->result_hash.len != CRYPTO_HASH_LEN)) {
         *res = R(MALFORMED);
         return ELECTION_OK;
     }
-    if (!election_attestation_message(rec, msg))
+    if (a->result_hash.len != 0) {
+        key_e(key, ELECTION_KEY_RESULT, rec->election_hash.data);
+        r = state_get(sv, key, sizeof key, &v, &vlen);
+        if (r < 0)
+            return get_err(r);
+        if (r == 0) {
+            *res = R(WRONG_PHASE); /* no result yet */
+            return ELECTION_OK;
+        }
+        result = evote__v1__election_result__unpack(NULL, vlen, v);
+        free(v);
+        if (result == NULL)
+            return ELECTION_ERR_CORRUPT;
+        r = election_result_attest_msg(rec, result, &m);
+        evote__v1__election_result__free_unpacked(result, NULL);
+    } else {
+        r = election_key_attest_msg(rec, &m);
+    }
+    if (!r)
         return ELECTION_ERR_NOMEM;
-    if (memcmp(a->election_key.data, rec->election_key.data, EC_POINT_LEN) != 0 ||
-        memcmp(a->definition_hash.data, msg + ELECTION_HASH_LEN + EC_POINT_LEN, CRYPTO_HASH_LEN) != 0) {
+    if (memcmp(a->election_key.data, m.msg + ELECTION_HASH_LEN, EC_POINT_LEN) != 0 ||
+        memcmp(a->definition_hash.data, m.msg + ELECTION_HASH_LEN + EC_POINT_LEN, CRYPTO_HASH_LEN) != 0 ||
+        (a->result_hash.len != 0 &&
+         memcmp(a->result_hash.data, m.msg + ELECTION_ATTEST_MSG_LEN, CRYPTO_HASH_LEN) != 0)) {
         *res = R(ATTESTATION_MISMATCH);
         return ELECTION_OK;
     }
-    if (crypto_verify(tx->signer, ELECTION_ATTEST_TAG, msg, sizeof msg, a->signature.data) != CRYPTO_OK) {
+    if (crypto_verify(tx->signer, m.tag, m.msg, m.len, a->signature.data) != CRYPTO_OK) {
         *res = R(BAD_SIGNATURE);
         return ELECTION_OK;
     }
-    key_e(key, ELECTION_KEY_ATTESTATION, rec->election_hash.data);
+    key_e(key, a->result_hash.len ? ELECTION_KEY_RESULT_ATTESTATION : ELECTION_KEY_ATTESTATION,
+          rec->election_hash.data);
     r = state_get(sv, key, sizeof key, &old, &old_len);
     if (r < 0)
         return get_err(r);
@@ -173,7 +221,7 @@ election_err rule_attest(const election_ctx *ctx, const election_tx *tx, const s
         return ELECTION_ERR_CORRUPT;
     }
     for (size_t i = 0; i < old_len; i += ELECTION_ATTEST_ENTRY_LEN)
-        if (election_attestation_validator(old + i) == (uint32_t)v) {
+        if (election_attestation_validator(old + i) == (uint32_t)idx) {
             free(old);
             *res = R(ALREADY_SUBMITTED);
             return ELECTION_OK;
@@ -183,10 +231,10 @@ election_err rule_attest(const election_ctx *ctx, const election_tx *tx, const s
         free(old);
         return ELECTION_ERR_NOMEM;
     }
-    entries[old_len] = (uint8_t)((uint32_t)v >> 24);
-    entries[old_len + 1] = (uint8_t)((uint32_t)v >> 16);
-    entries[old_len + 2] = (uint8_t)((uint32_t)v >> 8);
-    entries[old_len + 3] = (uint8_t)v;
+    entries[old_len] = (uint8_t)((uint32_t)idx >> 24);
+    entries[old_len + 1] = (uint8_t)((uint32_t)idx >> 16);
+    entries[old_len + 2] = (uint8_t)((uint32_t)idx >> 8);
+    entries[old_len + 3] = (uint8_t)idx;
     memcpy(entries + old_len + 4, a->signature.data, CRYPTO_SIG_LEN);
     err = changes_set(sv->tx, key, sizeof key, entries, old_len + ELECTION_ATTEST_ENTRY_LEN, 0) ? ELECTION_OK
                                                                                                  : ELECTION_ERR_NOMEM;

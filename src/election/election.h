@@ -26,6 +26,8 @@
  *     exists: its signature on E, Y and the definition's hash, checked
  *     against this state (ATTESTATION_MISMATCH otherwise), one per
  *     validator (ALREADY_SUBMITTED). Voters' clients want f+1 of them.
+ *     With result_hash, once the result is recorded (WRONG_PHASE before):
+ *     the same over the result too; `evote result` wants f+1.
  *  3. VoterRegistration (an authority): any time before the polls close.
  *  4. Ballot (signed by the voter key): accepted while Y exists, the polls
  *     are not closed, and open_height/open_time_ms are reached. The tally
@@ -73,6 +75,7 @@
  *  'A' || E                 -> the validators' attestations of Y, in commit
  *                              order: entries of u32 validator index ||
  *                              64-byte signature
+ *  'Q' || E                 -> the same for the result
  *  'C' || tracking code     -> TrackingRecord (protobuf); tracking code =
  *                              the ballot's transaction id
  *
@@ -102,10 +105,14 @@
 #define ELECTION_KEY_RESULT 'R'
 #define ELECTION_KEY_TRACKING 'C'
 #define ELECTION_KEY_ATTESTATION 'A'
+#define ELECTION_KEY_RESULT_ATTESTATION 'Q'
 
 #define ELECTION_ATTEST_TAG "evote/v1/election-attestation"
+#define ELECTION_RESULT_ATTEST_TAG "evote/v1/result-attestation"
 #define ELECTION_DEFINITION_TAG "evote/v1/definition"
+#define ELECTION_RESULT_TAG "evote/v1/result"
 #define ELECTION_ATTEST_MSG_LEN (ELECTION_HASH_LEN + EC_POINT_LEN + CRYPTO_HASH_LEN) /* E || Y || definition hash */
+#define ELECTION_RESULT_ATTEST_MSG_LEN (ELECTION_ATTEST_MSG_LEN + CRYPTO_HASH_LEN) /* ... || result hash */
 #define ELECTION_ATTEST_ENTRY_LEN (4 + CRYPTO_SIG_LEN)
 
 #define ELECTION_DEALING_QUALIFIED 1
@@ -284,44 +291,58 @@ EVOTE_WARN_UNUSED election_err election_get_tally(const election_state_reader *r
                                                   uint64_t *ballots_counted, uint64_t *ballots_accepted,
                                                   elgamal_ct *cts, size_t max, size_t *slots);
 
-/* ------------------------------------------------- attestations of the key */
+/* ------------------------------------------ attestations of the key, result */
+
+/* What validators sign (under tag): for the key, E || Y || definition hash;
+ * for the result, that || result hash. */
+typedef struct {
+    const char *tag;
+    uint8_t msg[ELECTION_RESULT_ATTEST_MSG_LEN];
+    size_t len;
+} election_attest_msg;
 
 /* Out: tagged_hash(ELECTION_DEFINITION_TAG, packed def): what validators
  * attest besides Y. Returns: 1, or 0 (out of memory). */
 int election_definition_hash(const Evote__V1__ElectionCreate *def, uint8_t out[CRYPTO_HASH_LEN]);
+/* Out: tagged_hash(ELECTION_RESULT_TAG, packed res). Returns: 1, or 0. */
+int election_result_hash(const Evote__V1__ElectionResult *res, uint8_t out[CRYPTO_HASH_LEN]);
 
-/* Out: the message an attestation signs (under ELECTION_ATTEST_TAG) for the
- * record: E || Y || definition hash. Returns: 1, or 0 when the record has no
- * usable Y or definition (or out of memory). */
-int election_attestation_message(const Evote__V1__ElectionRecord *rec, uint8_t out[ELECTION_ATTEST_MSG_LEN]);
+/* Out: what an attestation of the record's key and definition signs.
+ * Returns: 1, or 0 when the record has no usable Y or definition (or out
+ * of memory). */
+int election_key_attest_msg(const Evote__V1__ElectionRecord *rec, election_attest_msg *out);
+/* Out: what an attestation of the result (with the record's key and
+ * definition) signs. Returns: 1, or 0 as above. */
+int election_result_attest_msg(const Evote__V1__ElectionRecord *rec, const Evote__V1__ElectionResult *res,
+                               election_attest_msg *out);
 
-/* Out: *value, the raw 'A' || E value (entries of ELECTION_ATTEST_ENTRY_LEN;
- * malloc'ed, NULL when there is none) and *len.
- * Returns: ELECTION_OK (none: *len 0), _STATE, _CORRUPT (not whole entries). */
+/* Out: *value, the raw 'A' || E (result 0) or 'Q' || E (result 1) value
+ * (entries of ELECTION_ATTEST_ENTRY_LEN; malloc'ed, NULL when there is
+ * none) and *value_len.
+ * Returns: ELECTION_OK (none: *value_len 0), _STATE, _CORRUPT (not whole entries). */
 EVOTE_WARN_UNUSED election_err election_get_attestations(const election_state_reader *rd,
                                                          const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN],
-                                                         const uint8_t *election_id, size_t len,
+                                                         const uint8_t *election_id, size_t len, int result,
                                                          uint8_t **value, size_t *value_len);
 
-/* How many distinct validators vouch for the record's Y and definition: an
- * attestation counts when its index names one of the n validator keys and
- * its signature verifies for that key over election_attestation_message
- * (public data: not constant time). Anyone can call this on what any node
- * answered; f+1 means at least one honest validator stands behind it.
+/* Returns: the validator index of one stored entry. */
+uint32_t election_attestation_validator(const uint8_t entry[ELECTION_ATTEST_ENTRY_LEN]);
+
+/* How many distinct validators vouch for m: an attestation counts when its
+ * index names one of the n validator keys and its signature verifies for
+ * that key over m (public data: not constant time). Anyone can call this
+ * on what any node answered; f+1 means at least one honest validator
+ * stands behind it.
  * In: validators[i] and sigs[i] for i < n_att; keys[v] for v < n_keys.
  * Out: when vouched is not NULL (n_keys entries), vouched[v] = 1 for each
- * validator counted. Returns: the count (0 when the record is unusable). */
-uint32_t election_count_attestations(const Evote__V1__ElectionRecord *rec, const uint32_t *validators,
+ * validator counted. Returns: the count. */
+uint32_t election_count_attestations(const election_attest_msg *m, const uint32_t *validators,
                                      const uint8_t (*sigs)[CRYPTO_SIG_LEN], size_t n_att,
                                      const uint8_t (*keys)[CRYPTO_PUBKEY_LEN], uint32_t n_keys,
                                      uint8_t *vouched);
-
-/* Returns: the validator index of one stored entry ('A' || E value). */
-uint32_t election_attestation_validator(const uint8_t entry[ELECTION_ATTEST_ENTRY_LEN]);
-
-/* election_count_attestations over a stored 'A' || E value (len bytes of
- * whole entries, as election_get_attestations gives it). */
-uint32_t election_count_stored_attestations(const Evote__V1__ElectionRecord *rec, const uint8_t *value, size_t len,
+/* The same over a stored value (len bytes of whole entries, as
+ * election_get_attestations gives it). */
+uint32_t election_count_stored_attestations(const election_attest_msg *m, const uint8_t *value, size_t len,
                                             const uint8_t (*keys)[CRYPTO_PUBKEY_LEN], uint32_t n_keys,
                                             uint8_t *vouched);
 

@@ -164,7 +164,9 @@ static int payload_ok(const Evote__V1__TxBody *b)
         return len_in(b->election_attestation->election_id.len, 1, LEDGER_MAX_ID) &&
                b->election_attestation->election_key.len == EC_POINT_LEN &&
                b->election_attestation->definition_hash.len == CRYPTO_HASH_LEN &&
-               b->election_attestation->signature.len == CRYPTO_SIG_LEN;
+               b->election_attestation->signature.len == CRYPTO_SIG_LEN &&
+               (b->election_attestation->result_hash.len == 0 ||
+                b->election_attestation->result_hash.len == CRYPTO_HASH_LEN);
     default:
         return 0;
     }

@@ -23,7 +23,7 @@ typedef struct {
     uint8_t ct_bytes[ELECTION_MAX_SLOTS][ELGAMAL_CT_LEN];
     uint8_t *cert;
     uint8_t *value;
-    uint8_t *att_value;            /* 'A' || E: the attestations' entries */
+    uint8_t *att_value;            /* 'A' or 'Q' || E: the attestations' entries */
     Evote__V1__KeyAttestation *atts;
     Evote__V1__KeyAttestation **att_ptrs;
 } api_scratch;
@@ -74,13 +74,13 @@ static int api_id_ok(const ProtobufCBinaryData *id, Evote__V1__ApiResponse *resp
     return 0;
 }
 
-/* The validators' signatures on the key, for the client to count. Returns:
- * 1, or 0 after answering an error. */
+/* The validators' signatures on the key (result 0) or the result (1), for
+ * the client to count. Returns: 1, or 0 after answering an error. */
 static int api_attestations(const election_state_reader *rd, const uint8_t *chain_id, const ProtobufCBinaryData *id,
-                            Evote__V1__ApiResponse *resp, api_scratch *s)
+                            int result, Evote__V1__ApiResponse *resp, api_scratch *s)
 {
     size_t len = 0, n;
-    election_err err = election_get_attestations(rd, chain_id, id->data, id->len, &s->att_value, &len);
+    election_err err = election_get_attestations(rd, chain_id, id->data, id->len, result, &s->att_value, &len);
 
     if (err != ELECTION_OK) {
         api_answer_err(resp, err, "");
@@ -103,8 +103,13 @@ static int api_attestations(const election_state_reader *rd, const uint8_t *chai
         s->atts[i].signature.len = CRYPTO_SIG_LEN;
         s->att_ptrs[i] = &s->atts[i];
     }
-    resp->key_attestations = s->att_ptrs;
-    resp->n_key_attestations = n;
+    if (result) {
+        resp->result_attestations = s->att_ptrs;
+        resp->n_result_attestations = n;
+    } else {
+        resp->key_attestations = s->att_ptrs;
+        resp->n_key_attestations = n;
+    }
     return 1;
 }
 
@@ -139,7 +144,7 @@ static int api_get_election(const election_state_reader *rd, const uint8_t *chai
     } else if (err != ELECTION_ERR_NOT_FOUND) { /* NOT_FOUND: no key yet, no tally */
         return api_answer_err(resp, err, "");
     }
-    if (!api_attestations(rd, chain_id, &q->election_id, resp, s))
+    if (!api_attestations(rd, chain_id, &q->election_id, 0, resp, s))
         return 1;
     resp->election = s->rec;
     api_status(resp, EVOTE__V1__API_STATUS__API_STATUS_OK, "");
@@ -165,6 +170,8 @@ static int api_get_result(const election_state_reader *rd, const uint8_t *chain_
     }
     if (err != ELECTION_OK)
         return api_answer_err(resp, err, "");
+    if (!api_attestations(rd, chain_id, &q->election_id, 1, resp, s))
+        return 1;
     resp->result = s->res;
     api_status(resp, EVOTE__V1__API_STATUS__API_STATUS_OK, "");
     return 1;

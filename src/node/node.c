@@ -67,12 +67,14 @@ typedef struct {
     size_t outstanding; /* verdicts still to come */
 } validation;
 
-/* An election whose key this validator attested (or failed to): checked
- * again every ATTEST_RECHECK_MS until the attestation is on chain. */
+/* An election whose key (or result) this validator attested, or failed
+ * to: checked again every ATTEST_RECHECK_MS until the attestation is on
+ * chain. */
 #define ATTEST_RECHECK_MS 10000
 typedef struct {
     uint8_t id[ELECTION_MAX_ID];
     size_t len;
+    int result;                  /* 0: the key, 1: the result */
     uint8_t tx[CRYPTO_HASH_LEN]; /* the attestation offered (when has_tx) */
     int has_tx;
     unsigned offers;             /* ATTEST_MAX_OFFERS, then left to the next start */
@@ -305,12 +307,13 @@ static int tx_committed(void *ctx, const uint8_t id[CRYPTO_HASH_LEN])
     return chain_store_find_tx(n->store, id, NULL, NULL, NULL) == STORE_OK;
 }
 
-/* Election ids whose record has a key Y and is still open, collected from
- * the state in one read transaction (the cache loads them after it: LMDB
- * allows one read transaction per thread). */
+/* Election ids whose record has a key Y (open[i]: and is still open),
+ * collected from the state in one read transaction (the cache loads them
+ * after it: LMDB allows one read transaction per thread). */
 typedef struct {
     uint8_t (*ids)[ELECTION_MAX_ID];
     size_t *lens, n, cap;
+    uint8_t *open;
 } open_elections;
 
 static int collect_open_election(void *ctx, const uint8_t *key, size_t key_len, const uint8_t *value,
@@ -325,50 +328,61 @@ static int collect_open_election(void *ctx, const uint8_t *key, size_t key_len, 
     rec = evote__v1__election_record__unpack(NULL, value_len, value);
     if (rec == NULL)
         return 0; /* execution reports a bad record when it reads it */
-    if (rec->election_key.len != 0 && !rec->closed && rec->definition != NULL &&
-        rec->definition->election_id.len > 0 && rec->definition->election_id.len <= ELECTION_MAX_ID) {
+    if (rec->election_key.len != 0 && rec->definition != NULL && rec->definition->election_id.len > 0 &&
+        rec->definition->election_id.len <= ELECTION_MAX_ID) {
         if (oe->n == oe->cap) {
             size_t cap = oe->cap ? oe->cap * 2 : 8;
-            void *ids = realloc(oe->ids, cap * sizeof *oe->ids), *lens;
+            void *ids = realloc(oe->ids, cap * sizeof *oe->ids), *lens = NULL, *open = NULL;
             if (ids != NULL)
                 oe->ids = ids;
             lens = ids != NULL ? realloc(oe->lens, cap * sizeof *oe->lens) : NULL;
-            if (lens == NULL) {
+            if (lens != NULL)
+                oe->lens = lens;
+            open = lens != NULL ? realloc(oe->open, cap) : NULL;
+            if (open == NULL) {
                 evote__v1__election_record__free_unpacked(rec, NULL);
                 return 1;
             }
-            oe->lens = lens;
+            oe->open = open;
             oe->cap = cap;
         }
         memcpy(oe->ids[oe->n], rec->definition->election_id.data, rec->definition->election_id.len);
+        oe->open[oe->n] = !rec->closed;
         oe->lens[oe->n++] = rec->definition->election_id.len;
     }
     evote__v1__election_record__free_unpacked(rec, NULL);
     return 0;
 }
 
-static void attest_track(node *n, const uint8_t *id, size_t len, unsigned offers);
+static void attest_track(node *n, const uint8_t *id, size_t len, int result, unsigned offers);
 
 /* After a restart the ballot verifiers of open elections are loaded at once,
  * so the mempool's workers check ballots' proofs from the first one on
  * (otherwise every ballot waits for execution to check it on the event loop
  * until one ballot of that election has executed). Only an optimization: a
- * failure is logged and changes no result. */
+ * failure is logged and changes no result. Every election with a key gets
+ * this validator's attestations of its key and result if the chain lacks
+ * them (one in the mempool dies with a crash). */
 static void load_open_elections(node *n)
 {
     open_elections oe = {0};
-    size_t loaded = 0;
+    size_t loaded = 0, open = 0;
     if (chain_store_iterate_state(n->store, collect_open_election, &oe) != STORE_OK)
         log_warn("could not list the open elections: ballots are checked at execution until their first block");
     for (size_t i = 0; i < oe.n; i++) {
-        if (election_cache_load(n->elections, &n->state, oe.ids[i], oe.lens[i]) == ELECTION_OK)
-            loaded++;
-        attest_track(n, oe.ids[i], oe.lens[i], 0); /* if it was lost in a crash */
+        if (oe.open[i]) {
+            open++;
+            if (election_cache_load(n->elections, &n->state, oe.ids[i], oe.lens[i]) == ELECTION_OK)
+                loaded++;
+        }
+        attest_track(n, oe.ids[i], oe.lens[i], 0, 0);
+        attest_track(n, oe.ids[i], oe.lens[i], 1, 0);
     }
-    if (oe.n > 0)
-        log_info("loaded the ballot verifiers of %zu of %zu open elections", loaded, oe.n);
+    if (open > 0)
+        log_info("loaded the ballot verifiers of %zu of %zu open elections", loaded, open);
     free(oe.ids);
     free(oe.lens);
+    free(oe.open);
 }
 
 /* --------------------------------------------------------------- replies */
@@ -559,30 +573,35 @@ static void printable_id(const uint8_t *id, size_t len, char out[ELECTION_MAX_ID
 }
 
 /* Signs this validator's attestation of an election's key and definition
- * (election.h) and offers it as a transaction of its own, unless the chain
- * has it already. Voters' clients encrypt only to a key that f+1
+ * (result 0) or of its result (1) (election.h) and offers it as a
+ * transaction of its own, unless the chain has it already. Voters' clients
+ * encrypt only to a key, and `evote result` shows only counts, that f+1
  * validators vouch for. A second one (a race with a restart or a recheck)
  * is refused with ALREADY_SUBMITTED and does no harm.
- * Returns: 0 nothing to do (on chain already, or no key), 1 offered (*txid
- * set), -1 not offered (said why). */
-static int attest_election(node *n, const uint8_t *id, size_t len, uint8_t txid[CRYPTO_HASH_LEN])
+ * Returns: 0 nothing to do (on chain already, or no key / result yet), 1
+ * offered (*txid set), -1 not offered (said why). */
+static int attest_election(node *n, const uint8_t *id, size_t len, int result, uint8_t txid[CRYPTO_HASH_LEN])
 {
     Evote__V1__ElectionRecord *rec = NULL;
+    Evote__V1__ElectionResult *res = NULL;
     Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
     Evote__V1__ElectionAttestation att = EVOTE__V1__ELECTION_ATTESTATION__INIT;
-    uint8_t msg[ELECTION_ATTEST_MSG_LEN], sig[CRYPTO_SIG_LEN], *have = NULL, *tx = NULL;
+    election_attest_msg m;
+    uint8_t sig[CRYPTO_SIG_LEN], *have = NULL, *tx = NULL;
     size_t have_len = 0, tx_len = 0;
     char name[ELECTION_MAX_ID + 1];
+    const char *what = result ? "its result" : "its key";
     ledger_err lerr;
     int rc = -1;
 
     printable_id(id, len, name);
-    if (election_get(&n->state, n->g->chain_id, id, len, &rec) != ELECTION_OK || rec->election_key.len == 0) {
+    if (election_get(&n->state, n->g->chain_id, id, len, &rec) != ELECTION_OK || rec->election_key.len == 0 ||
+        (result && election_get_result(&n->state, n->g->chain_id, id, len, &res) != ELECTION_OK)) {
         rc = 0;
         goto out;
     }
-    if (election_get_attestations(&n->state, n->g->chain_id, id, len, &have, &have_len) != ELECTION_OK) {
-        log_warn("election '%s': cannot read its attestations; trying again in %d s", name,
+    if (election_get_attestations(&n->state, n->g->chain_id, id, len, result, &have, &have_len) != ELECTION_OK) {
+        log_warn("election '%s': cannot read the attestations of %s; trying again in %d s", name, what,
                  ATTEST_RECHECK_MS / 1000);
         goto out;
     }
@@ -591,14 +610,18 @@ static int attest_election(node *n, const uint8_t *id, size_t len, uint8_t txid[
             rc = 0; /* on the chain already */
             goto out;
         }
-    if (!election_attestation_message(rec, msg) ||
-        signing_key_sign(n->key, ELECTION_ATTEST_TAG, msg, sizeof msg, sig) != CRYPTO_OK)
+    if (!(result ? election_result_attest_msg(rec, res, &m) : election_key_attest_msg(rec, &m)) ||
+        signing_key_sign(n->key, m.tag, m.msg, m.len, sig) != CRYPTO_OK)
         goto failed;
     att.election_id.data = (uint8_t *)id;
     att.election_id.len = len;
     att.election_key = rec->election_key;
-    att.definition_hash.data = msg + ELECTION_HASH_LEN + EC_POINT_LEN;
+    att.definition_hash.data = m.msg + ELECTION_HASH_LEN + EC_POINT_LEN;
     att.definition_hash.len = CRYPTO_HASH_LEN;
+    if (result) {
+        att.result_hash.data = m.msg + ELECTION_ATTEST_MSG_LEN;
+        att.result_hash.len = CRYPTO_HASH_LEN;
+    }
     att.signature.data = sig;
     att.signature.len = sizeof sig;
     body.chain_id.data = n->g->chain_id;
@@ -610,33 +633,34 @@ static int attest_election(node *n, const uint8_t *id, size_t len, uint8_t txid[
         goto failed;
     lerr = mempool_submit(n->mp, tx, tx_len, 0);
     if (lerr != LEDGER_OK) {
-        log_warn("election '%s': this validator's attestation of its key was not queued (%s); offering it "
+        log_warn("election '%s': this validator's attestation of %s was not queued (%s); offering it "
                  "again in %d s",
-                 name, ledger_strerror(lerr), ATTEST_RECHECK_MS / 1000);
+                 name, what, ledger_strerror(lerr), ATTEST_RECHECK_MS / 1000);
         goto out;
     }
     gossip_add(n, tx, tx_len);
     envelope_txid(tx, tx_len, txid);
     rc = 1;
-    log_info("election '%s': attested its key and definition (voters' clients need f+1 = %u validators' "
-             "attestations)",
-             name, n->g->f + 1);
+    log_info("election '%s': attested %s (clients need f+1 = %u validators' attestations)", name,
+             result ? "its result" : "its key and definition", n->g->f + 1);
     goto out;
 failed:
-    log_warn("election '%s': cannot sign this validator's attestation of its key; trying again in %d s", name,
+    log_warn("election '%s': cannot sign this validator's attestation of %s; trying again in %d s", name, what,
              ATTEST_RECHECK_MS / 1000);
 out:
     free(tx);
     free(have);
     if (rec != NULL)
         evote__v1__election_record__free_unpacked(rec, NULL);
+    if (res != NULL)
+        evote__v1__election_result__free_unpacked(res, NULL);
     return rc;
 }
 
 /* Attests an election's key and follows the attestation until it is on
  * chain: one lost with a primary that dropped it, or never queued, is
  * offered again (attest_recheck), up to ATTEST_MAX_OFFERS times. */
-static void attest_track(node *n, const uint8_t *id, size_t len, unsigned offers)
+static void attest_track(node *n, const uint8_t *id, size_t len, int result, unsigned offers)
 {
     uint8_t txid[CRYPTO_HASH_LEN];
     int rc;
@@ -645,17 +669,17 @@ static void attest_track(node *n, const uint8_t *id, size_t len, unsigned offers
     if (offers >= ATTEST_MAX_OFFERS) {
         char name[ELECTION_MAX_ID + 1];
         printable_id(id, len, name);
-        log_warn("election '%s': this validator's attestation of its key is still not on the chain after %u "
+        log_warn("election '%s': this validator's attestation of %s is still not on the chain after %u "
                  "offers; not offering it again until evoted restarts (look for refused transactions with "
                  "'evote block')",
-                 name, offers);
+                 name, result ? "its result" : "its key", offers);
         return;
     }
-    rc = attest_election(n, id, len, txid);
+    rc = attest_election(n, id, len, result, txid);
     if (rc == 0)
         return;
     for (it = n->attests; it < n->attests + n->n_attests; it++)
-        if (it->len == len && memcmp(it->id, id, len) == 0)
+        if (it->len == len && it->result == result && memcmp(it->id, id, len) == 0)
             break;
     if (it == n->attests + n->n_attests) {
         attest_item *grown = realloc(n->attests, (n->n_attests + 1) * sizeof *grown);
@@ -665,6 +689,7 @@ static void attest_track(node *n, const uint8_t *id, size_t len, unsigned offers
         it = &n->attests[n->n_attests++];
         memcpy(it->id, id, len);
         it->len = len;
+        it->result = result;
     }
     it->has_tx = rc == 1;
     it->offers = offers + 1;
@@ -691,28 +716,41 @@ static void attest_recheck(node *n, uint64_t now)
             continue;
         }
         n->attests[i] = n->attests[--n->n_attests];
-        attest_track(n, it.id, it.len, it.offers); /* re-adds it when still not on chain */
+        attest_track(n, it.id, it.len, it.result, it.offers); /* re-adds it when still not on chain */
     }
 }
 
-/* Attests the keys the block just stored derived: elections whose record
- * it changed, with key_height this seq. */
-static void attest_derived_keys(node *n, uint64_t seq)
+/* Attests what the block just stored derived: the keys of elections whose
+ * record it changed with key_height this seq, and the results it recorded
+ * ('R' || E: the record gives the id). */
+static void attest_derived(node *n, uint64_t seq)
 {
     for (size_t i = 0; i < election_changes_count(n->changes); i++) {
         const uint8_t *k, *v;
-        size_t kl, vl;
-        int del;
+        uint8_t *stored = NULL;
+        size_t kl, vl, slen = 0;
+        int del, result;
         Evote__V1__ElectionRecord *rec;
         election_changes_at(n->changes, i, &k, &kl, &v, &vl, &del);
-        if (del || kl != 1 + ELECTION_HASH_LEN || k[0] != ELECTION_KEY_ELECTION)
+        if (del || kl != 1 + ELECTION_HASH_LEN || (k[0] != ELECTION_KEY_ELECTION && k[0] != ELECTION_KEY_RESULT))
             continue;
+        result = k[0] == ELECTION_KEY_RESULT;
+        if (result) { /* the record, as stored */
+            uint8_t key[1 + ELECTION_HASH_LEN];
+            key[0] = ELECTION_KEY_ELECTION;
+            memcpy(key + 1, k + 1, ELECTION_HASH_LEN);
+            if (state_get(n, key, sizeof key, &stored, &slen) != 1)
+                continue;
+            v = stored;
+            vl = slen;
+        }
         rec = evote__v1__election_record__unpack(NULL, vl, v);
+        free(stored);
         if (rec == NULL)
             continue;
-        if (rec->election_key.len != 0 && rec->key_height == seq && rec->definition != NULL &&
+        if (rec->election_key.len != 0 && (result || rec->key_height == seq) && rec->definition != NULL &&
             rec->definition->election_id.len >= 1 && rec->definition->election_id.len <= ELECTION_MAX_ID)
-            attest_track(n, rec->definition->election_id.data, rec->definition->election_id.len, 0);
+            attest_track(n, rec->definition->election_id.data, rec->definition->election_id.len, result, 0);
         evote__v1__election_record__free_unpacked(rec, NULL);
     }
 }
@@ -812,7 +850,7 @@ static void execute(node *n, replica_action *a)
              batch->n_txs);
     replica_on_executed(n->rep, a->seq, hash);
     answer_waiters(n, (const uint8_t(*)[CRYPTO_HASH_LEN])ids, batch->n_txs);
-    attest_derived_keys(n, a->seq); /* the store has the block's changes now */
+    attest_derived(n, a->seq); /* the store has the block's changes now */
 out:
     if (batch)
         evote__v1__batch__free_unpacked(batch, NULL);

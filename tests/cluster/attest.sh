@@ -7,7 +7,9 @@
 #      and attests it too (4 of 4);
 #   3. node0 is killed and restarted: its attestation is on chain already,
 #      so it offers none again;
-#   4. the four chains are identical.
+#   4. closed and decrypted: every validator attests the result, and
+#      `evote result --genesis` shows it vouched for by 4 of 4;
+#   5. the four chains are identical.
 source "$(dirname "$0")/lib.sh" "$@"
 cluster_init attest 4
 start_all
@@ -23,8 +25,12 @@ vouched() { # NODE WANT: `election show` at NODE names WANT vouching validators
   "$EVOTE" election show city --genesis "$GENESIS" --node "$(ep "$1")" --timeout $((2000 * SCALE)) \
     > "$DIR/show.$1" 2>&1 && grep -q "^vouched for    by $2 of 4 validators" "$DIR/show.$1"
 }
-attested() { # NODE: how many times it logged offering an attestation
-  grep -c "election 'city': attested its key" "$DIR/c/node$1/evoted.log"
+attested() { # NODE [WHAT]: how many times it logged offering an attestation of its key (or WHAT)
+  grep -c "election 'city': attested ${2:-its key}" "$DIR/c/node$1/evoted.log"
+}
+result_vouched() { # NODE WANT
+  "$EVOTE" result city --genesis "$GENESIS" --node "$(ep "$1")" --timeout $((2000 * SCALE)) \
+    > "$DIR/result.$1" 2>&1 && grep -q "^vouched for by    $2 of 4 validators" "$DIR/result.$1"
 }
 
 trustee=$("$EVOTE" pubkey --key "$DIR/c/node0/validator.key")
@@ -68,7 +74,17 @@ notice 1 after-restart "one more block" --wait $((10000 * SCALE)) > /dev/null 2>
 vouched 0 4 || { cat "$DIR/show.0"; fail "node0 does not show 4 of 4 vouching after its restart" 0; }
 log "node0 restarted: its attestation is on chain, none offered again"
 
-# ---- 4. identical chains
+# ---- 4. the result
+step "election close" 1 election close --key "$AUTH_KEY" "${E[@]}"
+step "trustee decrypt" 0 trustee decrypt --key "$DIR/c/node0/validator.key" "${E[@]}" --dir "$DIR/trustee"
+WAIT_NODE=2 wait_until 30 "every validator to attest the result (4 of 4 vouch)" result_vouched 2 4
+grep -qE '^  Grace +1$' "$DIR/result.2" || { cat "$DIR/result.2"; fail "the result does not count the ballot for Grace" 2; }
+for i in 0 1 2 3; do
+  [ "$(attested $i "its result")" = 1 ] || fail "node$i did not log its attestation of the result exactly once" "$i"
+done
+log "closed and decrypted: evote result --genesis shows the count vouched for by 4 of 4"
+
+# ---- 5. identical chains
 h=$(height_of 1)
 wait_until 20 "every node at height $h" heights_at_least "$h" 0 1 2 3
 compare_chains "$h" 0 1 2 3

@@ -75,7 +75,7 @@ rc=$(audit "$DIR/j.json" "$DIR/snap1" --json --election "$ID")
 [ "$rc" = 0 ] || fail "the JSON audit exits $rc"
 j=$(cat "$DIR/j.json")
 for want in '"verified":true' '"ballots_counted":40' '"ballots_superseded":4' '"voters_registered":40' \
-            '"failure_count":0' '"key_vouched_by":4' "\"id\":\"$ID\"" '"option":"Mayor: Ada"'; do
+            '"failure_count":0' '"key_vouched_by":4' '"vouched_by":4' "\"id\":\"$ID\"" '"option":"Mayor: Ada"'; do
   case "$j" in *"$want"*) ;; *) echo "$j"; fail "the JSON report lacks $want" ;; esac
 done
 # The published counts equal the last choice of every voter (what the demo checked on the nodes).

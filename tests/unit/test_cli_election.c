@@ -346,6 +346,8 @@ typedef struct {
     volatile int stop;
     const uint8_t *election; /* GetElection: this packed ApiResponse (request id set) */
     size_t election_len;
+    const uint8_t *result;   /* GetResult: the same */
+    size_t result_len;
     uint8_t ids[PIPE_VOTERS][32];
     int busy[PIPE_VOTERS], accepted[PIPE_VOTERS], asked[PIPE_VOTERS];
     size_t n_ids, submits, requests;
@@ -414,6 +416,10 @@ static void *fake_node_run(void *arg)
                 r.tx = &ts;
             } else if (req->call_case == EVOTE__V1__API_REQUEST__CALL_GET_ELECTION && f->election != NULL) {
                 el = evote__v1__api_response__unpack(NULL, f->election_len, f->election);
+                assert_non_null(el);
+                el->request_id = req->request_id;
+            } else if (req->call_case == EVOTE__V1__API_REQUEST__CALL_GET_RESULT && f->result != NULL) {
+                el = evote__v1__api_response__unpack(NULL, f->result_len, f->result);
                 assert_non_null(el);
                 el->request_id = req->request_id;
             } else {
@@ -697,17 +703,53 @@ static uint8_t *election_answer(chain_store *s, const Evote__V1__ElectionRecord 
     return out;
 }
 
-/* Appends validator v's attestation of rec to att (*len bytes so far). */
-static void add_attestation(uint8_t *att, size_t *len, const signing_key *k, uint32_t v,
-                            const Evote__V1__ElectionRecord *rec)
+/* GetResult's answer from the store holding res and the result
+ * attestations att ('Q' || E), packed. Out: *len. */
+static uint8_t *result_answer(chain_store *s, const uint8_t e[32], const Evote__V1__ElectionResult *res,
+                              const uint8_t *att, size_t att_len, size_t *len)
 {
-    uint8_t msg[ELECTION_ATTEST_MSG_LEN];
-    assert_true(election_attestation_message(rec, msg));
+    Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
+    Evote__V1__GetResult gr = EVOTE__V1__GET_RESULT__INIT;
+    Evote__V1__ApiResponse resp;
+    uint8_t rkey[33], qkey[33], packed[256], *out;
+    chain_store_state_change ch[2];
+    void *scratch = NULL;
+
+    rkey[0] = 'R';
+    qkey[0] = 'Q';
+    memcpy(rkey + 1, e, 32);
+    memcpy(qkey + 1, e, 32);
+    ch[0] = (chain_store_state_change){rkey, 33, packed, evote__v1__election_result__pack(res, packed), 0};
+    ch[1] = (chain_store_state_change){qkey, 33, att, att_len, att_len == 0};
+    assert_int_equal(chain_store_put_state(s, ch, 2), STORE_OK);
+    gr.election_id = (ProtobufCBinaryData){5, (uint8_t *)"mayor"};
+    req.call_case = EVOTE__V1__API_REQUEST__CALL_GET_RESULT;
+    req.get_result = &gr;
+    assert_int_equal(call(s, &req, &resp, &scratch), 1);
+    assert_int_equal(resp.status, EVOTE__V1__API_STATUS__API_STATUS_OK);
+    *len = evote__v1__api_response__get_packed_size(&resp);
+    out = malloc(*len);
+    assert_non_null(out);
+    evote__v1__api_response__pack(&resp, out);
+    api_election_scratch_free(&scratch);
+    return out;
+}
+
+/* Appends validator v's attestation of rec (with res: of the result) to
+ * att (*len bytes so far). */
+static void add_attestation(uint8_t *att, size_t *len, const signing_key *k, uint32_t v,
+                            const Evote__V1__ElectionRecord *rec, const Evote__V1__ElectionResult *res)
+{
+    election_attest_msg m;
+    if (res != NULL)
+        assert_true(election_result_attest_msg(rec, res, &m));
+    else
+        assert_true(election_key_attest_msg(rec, &m));
     att[*len] = (uint8_t)(v >> 24);
     att[*len + 1] = (uint8_t)(v >> 16);
     att[*len + 2] = (uint8_t)(v >> 8);
     att[*len + 3] = (uint8_t)v;
-    assert_int_equal(signing_key_sign(k, ELECTION_ATTEST_TAG, msg, sizeof msg, att + *len + 4), CRYPTO_OK);
+    assert_int_equal(signing_key_sign(k, m.tag, m.msg, m.len, att + *len + 4), CRYPTO_OK);
     *len += ELECTION_ATTEST_ENTRY_LEN;
 }
 
@@ -742,9 +784,11 @@ static int vouched_from(const genesis *g, const uint8_t e[32], fake_node *a, fak
  * validators of its genesis vouch for. A faulty validator that serves a key
  * of its own (attested by itself alone), or the chain's key with an option
  * list edited under the honest attestations, is refused after the wait; with
- * an honest node among the --node endpoints the client finds it. The
- * attestations travel from the store through the node's API. */
-static void test_vote_trusts_only_a_key_that_f_plus_1_validators_vouch_for(void **state)
+ * an honest node among the --node endpoints the client finds it. The same
+ * for a result (evote result --genesis): a forged count served with the
+ * honest attestations is refused. The attestations travel from the store
+ * through the node's API. */
+static void test_clients_trust_only_a_key_or_result_that_f_plus_1_validators_vouch_for(void **state)
 {
     static fake_node faulty, edited, honest;
     pthread_t tf, te, th;
@@ -758,9 +802,9 @@ static void test_vote_trusts_only_a_key_that_f_plus_1_validators_vouch_for(void 
     Evote__V1__ApiResponse *got = NULL;
     char *swapped[2] = {"Grace", "Ada"}, text[8192];
     uint8_t y[33], y_own[33], att[4 * ELECTION_ATTEST_ENTRY_LEN];
-    uint8_t *honest_bytes, *faulty_bytes, *edited_bytes;
+    uint8_t *honest_bytes, *faulty_bytes, *edited_bytes, *result_bytes, *forged_bytes;
     ProtobufCBinaryData vkey = {33, y};
-    size_t att_len = 0, n_att, honest_len, edited_len, faulty_len;
+    size_t att_len = 0, n_att, honest_len, edited_len, faulty_len, result_len, forged_len;
     (void)state;
 
     memset(&g, 0, sizeof g);
@@ -783,8 +827,8 @@ static void test_vote_trusts_only_a_key_that_f_plus_1_validators_vouch_for(void 
 
     /* The chain's key, attested by validators 1 and 2. */
     rec->election_key = (ProtobufCBinaryData){33, y};
-    add_attestation(att, &att_len, vk[1], 1, rec);
-    add_attestation(att, &att_len, vk[2], 2, rec);
+    add_attestation(att, &att_len, vk[1], 1, rec, NULL);
+    add_attestation(att, &att_len, vk[2], 2, rec, NULL);
     honest_bytes = election_answer(s, rec, att, att_len, &honest_len, &n_att);
     assert_int_equal(n_att, 2);
     /* The same attestations under an edited option list. */
@@ -794,10 +838,30 @@ static void test_vote_trusts_only_a_key_that_f_plus_1_validators_vouch_for(void 
     /* Validator 0's own key, attested by itself, twice. */
     rec->election_key = (ProtobufCBinaryData){33, y_own};
     att_len = 0;
-    add_attestation(att, &att_len, vk[0], 0, rec);
-    add_attestation(att, &att_len, vk[0], 0, rec);
+    add_attestation(att, &att_len, vk[0], 0, rec, NULL);
+    add_attestation(att, &att_len, vk[0], 0, rec, NULL);
     faulty_bytes = election_answer(s, rec, att, att_len, &faulty_len, &n_att);
     assert_int_equal(n_att, 2);
+    /* The result, attested by validators 1 and 2; and a forged count
+     * served with those same attestations. */
+    rec->election_key = (ProtobufCBinaryData){33, y};
+    {
+        uint64_t counts[2] = {3, 4}, forged[2] = {4, 3};
+        uint32_t trustees[1] = {1};
+        Evote__V1__ElectionResult res = EVOTE__V1__ELECTION_RESULT__INIT;
+        res.counts = counts;
+        res.n_counts = 2;
+        res.ballots_counted = 7;
+        res.trustees = trustees;
+        res.n_trustees = 1;
+        res.height = 40;
+        att_len = 0;
+        add_attestation(att, &att_len, vk[1], 1, rec, &res);
+        add_attestation(att, &att_len, vk[2], 2, rec, &res);
+        result_bytes = result_answer(s, e, &res, att, att_len, &result_len);
+        res.counts = forged;
+        forged_bytes = result_answer(s, e, &res, att, att_len, &forged_len);
+    }
     chain_store_destroy(&s);
 
     election_node_start(&faulty, faulty_bytes, faulty_len, &tf);
@@ -821,7 +885,7 @@ static void test_vote_trusts_only_a_key_that_f_plus_1_validators_vouch_for(void 
     assert_non_null(got);
     assert_memory_equal(got->election->election_key.data, y, 33);
     assert_string_equal(got->election->definition->questions[0]->options[0], "Ada");
-    assert_int_equal(vouch_count(&g, got, NULL), 2);
+    assert_int_equal(key_vouchers(&g, got, NULL), 2);
     evote__v1__api_response__free_unpacked(got, NULL);
 
     /* With another genesis (other validator keys) nothing counts. */
@@ -836,9 +900,42 @@ static void test_vote_trusts_only_a_key_that_f_plus_1_validators_vouch_for(void 
         assert_non_null(strstr(text, "only 0 of the 4 validators"));
     }
 
+    /* evote result --genesis: a forged count (the honest attestations
+     * with it) is refused; from the honest node, vouched for by 2. */
+    edited.election = honest_bytes; /* the honest election... */
+    edited.election_len = honest_len;
+    edited.result = forged_bytes; /* ...and a forged result */
+    edited.result_len = forged_len;
+    honest.result = result_bytes;
+    honest.result_len = result_len;
+    {
+        vouch_ctx v = {"mayor", e, NULL, NULL};
+        node_opts o;
+        captured c;
+        node_opts_init(&o, "result");
+        o.timeout_ms = 500;
+        assert_int_equal(node_opt(&o, OPT_NODE, client_endpoint_endpoint(edited.ep)), 1);
+        capture_stderr(&c, "result1");
+        assert_int_equal(vouched_fetch(&o, &g, result_round, vouch_drop, &v, "the result", "not showing it"),
+                         EXIT_FAILED);
+        captured_text(&c, text, sizeof text);
+        assert_non_null(strstr(text, "only 0 of the 4 validators vouch for the result"));
+        assert_null(v.el);
+        assert_int_equal(node_opt(&o, OPT_NODE, client_endpoint_endpoint(honest.ep)), 1);
+        capture_stderr(&c, "result2");
+        assert_int_equal(vouched_fetch(&o, &g, result_round, vouch_drop, &v, "the result", "not showing it"), 0);
+        captured_text(&c, text, sizeof text);
+        assert_non_null(v.res);
+        assert_int_equal(v.res->result->counts[0], 3);
+        assert_int_equal(result_vouchers(&g, v.el, v.res, NULL), 2);
+        vouch_drop(&v);
+    }
+
     fake_node_stop(&faulty, tf);
     fake_node_stop(&edited, te);
     fake_node_stop(&honest, th);
+    free(result_bytes);
+    free(forged_bytes);
     free(honest_bytes);
     free(edited_bytes);
     free(faulty_bytes);
@@ -857,7 +954,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_api_track_unknown_and_malformed_codes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelined_cast_retries_busy_and_reports_a_rejection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_goes_on_to_the_next_node_until_one_commits, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_vote_trusts_only_a_key_that_f_plus_1_validators_vouch_for, setup,
+        cmocka_unit_test_setup_teardown(test_clients_trust_only_a_key_or_result_that_f_plus_1_validators_vouch_for, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

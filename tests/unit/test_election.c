@@ -1330,33 +1330,46 @@ static void test_roll_of_ten_thousand_voters_in_one_transaction(void **state)
 
 /* Validator v's attestation of the election's key as the chain records it
  * (or with *key / *def_hash when not NULL), its signature made by signer. */
-static Evote__V1__TxResult attest(chain *c, const char *id, const uint8_t *key, const uint8_t *def_hash,
-                                  const signing_key *signer, const signing_key *envelope_signer)
+static Evote__V1__TxResult attest(chain *c, const char *id, int result, const uint8_t *key, const uint8_t *def_hash,
+                                  const uint8_t *res_hash, const signing_key *signer,
+                                  const signing_key *envelope_signer)
 {
     election_state_reader rd = {mem_get, &c->st};
     Evote__V1__ElectionRecord *rec = NULL;
+    Evote__V1__ElectionResult *res = NULL;
     Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
     Evote__V1__ElectionAttestation a = EVOTE__V1__ELECTION_ATTESTATION__INIT;
-    uint8_t msg[ELECTION_ATTEST_MSG_LEN], sig[64];
+    election_attest_msg m;
+    uint8_t sig[64];
     Evote__V1__TxResult r;
 
-    if (election_get(&rd, chain_id, (const uint8_t *)id, strlen(id), &rec) != ELECTION_OK ||
-        rec->election_key.len == 0) { /* no such election, or no key yet: nothing to attest */
-        memset(msg, 7, sizeof msg);
-    } else {
-        assert_true(election_attestation_message(rec, msg));
+    memset(&m, 7, sizeof m); /* what a validator cannot have: no election, key or result yet */
+    m.tag = result ? ELECTION_RESULT_ATTEST_TAG : ELECTION_ATTEST_TAG;
+    m.len = result ? ELECTION_RESULT_ATTEST_MSG_LEN : ELECTION_ATTEST_MSG_LEN;
+    if (election_get(&rd, chain_id, (const uint8_t *)id, strlen(id), &rec) == ELECTION_OK &&
+        rec->election_key.len != 0) {
+        if (!result)
+            assert_true(election_key_attest_msg(rec, &m));
+        else if (election_get_result(&rd, chain_id, (const uint8_t *)id, strlen(id), &res) == ELECTION_OK)
+            assert_true(election_result_attest_msg(rec, res, &m));
     }
     if (key != NULL)
-        memcpy(msg + 32, key, EC_POINT_LEN);
+        memcpy(m.msg + 32, key, EC_POINT_LEN);
     if (def_hash != NULL)
-        memcpy(msg + 32 + EC_POINT_LEN, def_hash, 32);
-    assert_int_equal(signing_key_sign(signer, ELECTION_ATTEST_TAG, msg, sizeof msg, sig), CRYPTO_OK);
+        memcpy(m.msg + 32 + EC_POINT_LEN, def_hash, 32);
+    if (res_hash != NULL)
+        memcpy(m.msg + ELECTION_ATTEST_MSG_LEN, res_hash, 32);
+    assert_int_equal(signing_key_sign(signer, m.tag, m.msg, m.len, sig), CRYPTO_OK);
     a.election_id.data = (uint8_t *)id;
     a.election_id.len = strlen(id);
-    a.election_key.data = msg + 32;
+    a.election_key.data = m.msg + 32;
     a.election_key.len = EC_POINT_LEN;
-    a.definition_hash.data = msg + 32 + EC_POINT_LEN;
+    a.definition_hash.data = m.msg + 32 + EC_POINT_LEN;
     a.definition_hash.len = 32;
+    if (result) {
+        a.result_hash.data = m.msg + ELECTION_ATTEST_MSG_LEN;
+        a.result_hash.len = 32;
+    }
     a.signature.data = sig;
     a.signature.len = sizeof sig;
     body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_ATTESTATION;
@@ -1364,31 +1377,42 @@ static Evote__V1__TxResult attest(chain *c, const char *id, const uint8_t *key, 
     r = run(c, &body, envelope_signer);
     if (rec != NULL)
         evote__v1__election_record__free_unpacked(rec, NULL);
+    if (res != NULL)
+        evote__v1__election_result__free_unpacked(res, NULL);
     return r;
 }
 
-/* How many validators vouch for rec, from what the chain recorded. */
-static uint32_t vouchers(chain *c, const char *id, const Evote__V1__ElectionRecord *rec, uint8_t *vouched)
+/* How many validators vouch for m, from what the chain recorded. */
+static uint32_t vouchers(chain *c, const char *id, int result, const election_attest_msg *m, uint8_t *vouched)
 {
     election_state_reader rd = {mem_get, &c->st};
     uint8_t *v = NULL, keys[N_VALIDATORS][32];
     uint32_t count;
     size_t len = 0;
 
-    assert_int_equal(election_get_attestations(&rd, chain_id, (const uint8_t *)id, strlen(id), &v, &len),
+    assert_int_equal(election_get_attestations(&rd, chain_id, (const uint8_t *)id, strlen(id), result, &v, &len),
                      ELECTION_OK);
     assert_int_equal(len % ELECTION_ATTEST_ENTRY_LEN, 0);
     for (int k = 0; k < N_VALIDATORS; k++)
         memcpy(keys[k], trustee_pub[k], 32);
-    count = election_count_stored_attestations(rec, v, len, (const uint8_t(*)[32])keys, N_VALIDATORS, vouched);
+    count = election_count_stored_attestations(m, v, len, (const uint8_t(*)[32])keys, N_VALIDATORS, vouched);
     free(v);
     return count;
 }
 
+/* What rec (with its key) says, as validators sign it. */
+static uint32_t key_vouchers(chain *c, const char *id, const Evote__V1__ElectionRecord *rec, uint8_t *vouched)
+{
+    election_attest_msg m;
+    assert_true(election_key_attest_msg(rec, &m));
+    return vouchers(c, id, 0, &m, vouched);
+}
+
 /* Validators vouch for the key and the definition on chain, one
- * attestation each; a client counts only signatures on what it was handed,
- * so another key or an edited option list is vouched for by nobody. */
-static void test_validators_attest_the_election_key_and_definition(void **state)
+ * attestation each, and later for the result; a client counts only
+ * signatures on what it was handed, so another key, an edited option list
+ * or a forged count is vouched for by nobody. */
+static void test_validators_attest_the_election_key_definition_and_result(void **state)
 {
     const char *id = "attested";
     election_def def = {id, 4, 3, 0, 0, 0, 0, 3, 1, 1};
@@ -1401,23 +1425,23 @@ static void test_validators_attest_the_election_key_and_definition(void **state)
 
     chain_init(&c);
     rd = (election_state_reader){mem_get, &c.st};
-    assert_int_equal(attest(&c, "nope", NULL, NULL, trustee_key[0], trustee_key[0]), R(UNKNOWN_ELECTION));
+    assert_int_equal(attest(&c, "nope", 0, NULL, NULL, NULL, trustee_key[0], trustee_key[0]), R(UNKNOWN_ELECTION));
     assert_int_equal(create(&c, &def, authority), R(OK));
-    assert_int_equal(attest(&c, id, NULL, NULL, trustee_key[0], trustee_key[0]), R(NO_ELECTION_KEY));
+    assert_int_equal(attest(&c, id, 0, NULL, NULL, NULL, trustee_key[0], trustee_key[0]), R(NO_ELECTION_KEY));
     run_ceremony(&c, id, &k, 4, 3);
 
-    assert_int_equal(attest(&c, id, NULL, NULL, authority, authority), R(NOT_AUTHORIZED)); /* not a validator */
-    assert_int_equal(attest(&c, id, NULL, NULL, trustee_key[0], trustee_key[0]), R(OK));
-    assert_int_equal(attest(&c, id, NULL, NULL, trustee_key[0], trustee_key[0]), R(ALREADY_SUBMITTED));
+    assert_int_equal(attest(&c, id, 0, NULL, NULL, NULL, authority, authority), R(NOT_AUTHORIZED)); /* not a validator */
+    assert_int_equal(attest(&c, id, 0, NULL, NULL, NULL, trustee_key[0], trustee_key[0]), R(OK));
+    assert_int_equal(attest(&c, id, 0, NULL, NULL, NULL, trustee_key[0], trustee_key[0]), R(ALREADY_SUBMITTED));
     /* Another key, another definition, or a signature by someone else. */
     memcpy(other, k.ek_pub[0], EC_POINT_LEN); /* a valid point, not Y */
     memset(wrong_hash, 0x5a, sizeof wrong_hash);
-    assert_int_equal(attest(&c, id, other, NULL, trustee_key[1], trustee_key[1]), R(ATTESTATION_MISMATCH));
-    assert_int_equal(attest(&c, id, NULL, wrong_hash, trustee_key[1], trustee_key[1]), R(ATTESTATION_MISMATCH));
-    assert_int_equal(attest(&c, id, NULL, NULL, trustee_key[2], trustee_key[1]), R(BAD_SIGNATURE));
-    assert_int_equal(attest(&c, id, NULL, NULL, trustee_key[1], trustee_key[1]), R(OK));
+    assert_int_equal(attest(&c, id, 0, other, NULL, NULL, trustee_key[1], trustee_key[1]), R(ATTESTATION_MISMATCH));
+    assert_int_equal(attest(&c, id, 0, NULL, wrong_hash, NULL, trustee_key[1], trustee_key[1]), R(ATTESTATION_MISMATCH));
+    assert_int_equal(attest(&c, id, 0, NULL, NULL, NULL, trustee_key[2], trustee_key[1]), R(BAD_SIGNATURE));
+    assert_int_equal(attest(&c, id, 0, NULL, NULL, NULL, trustee_key[1], trustee_key[1]), R(OK));
     c.height++;
-    assert_int_equal(attest(&c, id, NULL, NULL, trustee_key[2], trustee_key[2]), R(OK));
+    assert_int_equal(attest(&c, id, 0, NULL, NULL, NULL, trustee_key[2], trustee_key[2]), R(OK));
 
     { /* fields of the wrong length are refused at the boundary */
         Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
@@ -1435,35 +1459,65 @@ static void test_validators_attest_the_election_key_and_definition(void **state)
         assert_int_equal(run(&c, &body, trustee_key[3]), R(MALFORMED));
     }
     assert_int_equal(election_get(&rd, chain_id, (const uint8_t *)id, strlen(id), &rec), ELECTION_OK);
-    assert_int_equal(vouchers(&c, id, rec, vouched), 3);
+    assert_int_equal(key_vouchers(&c, id, rec, vouched), 3);
     assert_true(vouched[0] && vouched[1] && vouched[2] && !vouched[3]);
     /* What a faulty node might hand a voter instead: nobody vouches for it. */
     {
         ProtobufCBinaryData y = rec->election_key;
         rec->election_key.data = other;
-        assert_int_equal(vouchers(&c, id, rec, NULL), 0);
+        assert_int_equal(key_vouchers(&c, id, rec, NULL), 0);
         rec->election_key = y;
     }
     {
         char *label = rec->definition->questions[0]->options[0], swapped[] = "Edsger";
         rec->definition->questions[0]->options[0] = swapped;
-        assert_int_equal(vouchers(&c, id, rec, NULL), 0);
+        assert_int_equal(key_vouchers(&c, id, rec, NULL), 0);
         rec->definition->questions[0]->options[0] = label;
     }
-    assert_int_equal(vouchers(&c, id, rec, NULL), 3);
+    assert_int_equal(key_vouchers(&c, id, rec, NULL), 3);
+
+    /* The result: attested once recorded, on its own key ('Q'). */
+    assert_int_equal(attest(&c, id, 1, NULL, NULL, NULL, trustee_key[0], trustee_key[0]), R(WRONG_PHASE));
+    assert_int_equal(control(&c, id, CLOSE, authority), R(OK));
+    c.height++;
+    for (uint32_t j = 1; j <= 3; j++)
+        assert_int_equal(post_partial(&c, id, &k, j, 0), R(OK));
+    assert_int_equal(attest(&c, id, 1, NULL, NULL, NULL, trustee_key[0], trustee_key[0]), R(OK));
+    assert_int_equal(attest(&c, id, 1, NULL, NULL, NULL, trustee_key[0], trustee_key[0]), R(ALREADY_SUBMITTED));
+    assert_int_equal(attest(&c, id, 1, NULL, NULL, wrong_hash, trustee_key[1], trustee_key[1]),
+                     R(ATTESTATION_MISMATCH));
+    assert_int_equal(attest(&c, id, 1, other, NULL, NULL, trustee_key[1], trustee_key[1]), R(ATTESTATION_MISMATCH));
+    assert_int_equal(attest(&c, id, 1, NULL, NULL, NULL, trustee_key[1], trustee_key[1]), R(OK));
+    {
+        Evote__V1__ElectionResult *res = result_of(&c, id);
+        election_attest_msg m;
+        assert_non_null(res);
+        assert_true(election_result_attest_msg(rec, res, &m));
+        assert_int_equal(vouchers(&c, id, 1, &m, vouched), 2);
+        assert_true(vouched[0] && vouched[1] && !vouched[2]);
+        res->counts[0]++; /* a node's forged count: nobody vouches */
+        assert_true(election_result_attest_msg(rec, res, &m));
+        assert_int_equal(vouchers(&c, id, 1, &m, NULL), 0);
+        assert_true(election_key_attest_msg(rec, &m)); /* the key's attestations are not the result's */
+        assert_int_equal(vouchers(&c, id, 1, &m, NULL), 0);
+        evote__v1__election_result__free_unpacked(res, NULL);
+    }
+    assert_int_equal(key_vouchers(&c, id, rec, NULL), 3);
+
     /* An index out of range, a repeated validator, a signature that does
      * not verify: none counts. */
     {
-        uint8_t keys[N_VALIDATORS][32], sigs[4][64] = {{0}}, msg[ELECTION_ATTEST_MSG_LEN];
+        uint8_t keys[N_VALIDATORS][32], sigs[4][64] = {{0}};
         uint32_t idx[4] = {0, 0, 9, 1};
+        election_attest_msg m;
         for (int v = 0; v < N_VALIDATORS; v++)
             memcpy(keys[v], trustee_pub[v], 32);
-        assert_true(election_attestation_message(rec, msg));
-        assert_int_equal(signing_key_sign(trustee_key[0], ELECTION_ATTEST_TAG, msg, sizeof msg, sigs[0]), CRYPTO_OK);
+        assert_true(election_key_attest_msg(rec, &m));
+        assert_int_equal(signing_key_sign(trustee_key[0], m.tag, m.msg, m.len, sigs[0]), CRYPTO_OK);
         memcpy(sigs[1], sigs[0], 64);
-        assert_int_equal(signing_key_sign(trustee_key[3], ELECTION_ATTEST_TAG, msg, sizeof msg, sigs[2]), CRYPTO_OK);
-        assert_int_equal(signing_key_sign(trustee_key[3], ELECTION_ATTEST_TAG, msg, sizeof msg, sigs[3]), CRYPTO_OK);
-        assert_int_equal(election_count_attestations(rec, idx, (const uint8_t(*)[64])sigs, 4,
+        assert_int_equal(signing_key_sign(trustee_key[3], m.tag, m.msg, m.len, sigs[2]), CRYPTO_OK);
+        assert_int_equal(signing_key_sign(trustee_key[3], m.tag, m.msg, m.len, sigs[3]), CRYPTO_OK);
+        assert_int_equal(election_count_attestations(&m, idx, (const uint8_t(*)[64])sigs, 4,
                                                      (const uint8_t(*)[32])keys, N_VALIDATORS, NULL),
                          1);
     }
@@ -1493,7 +1547,7 @@ int main(void)
         cmocka_unit_test(test_voting_window_by_block_time),
         cmocka_unit_test(test_ballot_with_more_selections_than_allowed_is_refused),
         cmocka_unit_test(test_roll_of_ten_thousand_voters_in_one_transaction),
-        cmocka_unit_test(test_validators_attest_the_election_key_and_definition),
+        cmocka_unit_test(test_validators_attest_the_election_key_definition_and_result),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
