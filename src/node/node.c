@@ -592,12 +592,20 @@ static int attest_election(node *n, const uint8_t *id, size_t len, int result, u
     char name[ELECTION_MAX_ID + 1];
     const char *what = result ? "its result" : "its key";
     ledger_err lerr;
+    election_err err;
     int rc = -1;
 
     printable_id(id, len, name);
-    if (election_get(&n->state, n->g->chain_id, id, len, &rec) != ELECTION_OK || rec->election_key.len == 0 ||
-        (result && election_get_result(&n->state, n->g->chain_id, id, len, &res) != ELECTION_OK)) {
-        rc = 0;
+    err = election_get(&n->state, n->g->chain_id, id, len, &rec);
+    if (err == ELECTION_OK && rec->election_key.len != 0 && result)
+        err = election_get_result(&n->state, n->g->chain_id, id, len, &res);
+    if (err == ELECTION_ERR_NOT_FOUND || (err == ELECTION_OK && rec->election_key.len == 0)) {
+        rc = 0; /* nothing to attest (yet) */
+        goto out;
+    }
+    if (err != ELECTION_OK) {
+        log_warn("election '%s': cannot read it to attest %s (%s); trying again in %d s", name, what,
+                 election_strerror(err), ATTEST_RECHECK_MS / 1000);
         goto out;
     }
     if (election_get_attestations(&n->state, n->g->chain_id, id, len, result, &have, &have_len) != ELECTION_OK) {
@@ -629,7 +637,8 @@ static int attest_election(node *n, const uint8_t *id, size_t len, int result, u
     body.created_ms = wall_ms();
     body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_ATTESTATION;
     body.election_attestation = &att;
-    if (crypto_random(&body.nonce, sizeof body.nonce) != CRYPTO_OK || ledger_tx_seal(&body, n->key, &tx, &tx_len) != CRYPTO_OK)
+    if (crypto_random(&body.nonce, sizeof body.nonce) != CRYPTO_OK ||
+        ledger_tx_seal(&body, n->key, &tx, &tx_len) != CRYPTO_OK)
         goto failed;
     lerr = mempool_submit(n->mp, tx, tx_len, 0);
     if (lerr != LEDGER_OK) {
