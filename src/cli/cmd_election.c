@@ -3429,9 +3429,13 @@ static const char track_help[] =
     "printed it): the block that holds it, whether it counts (COUNTED; REPLACED\n"
     "by a later ballot of the same voter; or REJECTED with the reason), and the\n"
     "validators that signed the block's commit certificate. With --genesis, the\n"
-    "signers are named and their signatures checked against the genesis.\n"
+    "signers are named and their signatures checked against the genesis, and\n"
+    "the block is fetched to check that the batch the certificate signs holds\n"
+    "this ballot (exit 1 when either fails). The status (COUNTED, REPLACED,\n"
+    "REJECTED) is the asked node's word; evote-audit re-derives it offline.\n"
     "\n"
-    "  --genesis G    the chain's genesis file: check and name the signers\n" NODE_HELP
+    "  --genesis G    the chain's genesis file: check and name the signers, and\n"
+    "                 that the certified block holds the ballot\n" NODE_HELP
     "  --json         one JSON object instead of text\n";
 
 typedef struct {
@@ -3491,6 +3495,73 @@ static void cert_signers(const Evote__V1__ApiResponse *resp, const genesis *g, u
     evote__v1__commit_certificate__free_unpacked(cert, NULL);
 }
 
+/* Whether bytes (a block's exact batch) are what digest certifies and
+ * holds the transaction whose id is code at index, for chain_id and seq.
+ * Pure. Returns: 1, or 0 with why (for a person). */
+static int batch_holds_tx(const uint8_t *bytes, size_t len, const uint8_t *digest, size_t digest_len,
+                          const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN], uint64_t seq, uint32_t index,
+                          const uint8_t code[CRYPTO_HASH_LEN], char *why, size_t why_len)
+{
+    uint8_t d[CRYPTO_HASH_LEN], id[CRYPTO_HASH_LEN];
+    Evote__V1__Batch *b;
+    int ok = 0;
+
+    crypto_tagged_hash(CRYPTO_TAG_BATCH, bytes, len, d);
+    if (digest_len != CRYPTO_HASH_LEN || memcmp(d, digest, CRYPTO_HASH_LEN) != 0) {
+        snprintf(why, why_len, "the block's batch is not the one its commit certificate signs");
+        return 0;
+    }
+    b = evote__v1__batch__unpack(NULL, len, bytes);
+    if (b == NULL || b->chain_id.len != CRYPTO_CHAIN_ID_LEN ||
+        memcmp(b->chain_id.data, chain_id, CRYPTO_CHAIN_ID_LEN) != 0 || b->seq != seq) {
+        snprintf(why, why_len, "the certified batch is not this chain's block at height %" PRIu64, seq);
+    } else if (index >= b->n_txs) {
+        snprintf(why, why_len, "the certified batch has %zu transactions, none at index %" PRIu32, b->n_txs, index);
+    } else {
+        envelope_txid(b->txs[index].data, b->txs[index].len, id);
+        ok = memcmp(id, code, CRYPTO_HASH_LEN) == 0;
+        if (!ok)
+            snprintf(why, why_len, "transaction %" PRIu32 " of the certified batch is another one", index);
+    }
+    if (b != NULL)
+        evote__v1__batch__free_unpacked(b, NULL);
+    return ok;
+}
+
+/* With the genesis: the ballot is in the batch the (already checked)
+ * certificate signs: GetBlock at its height, then batch_holds_tx. Returns:
+ * 1 proven, 0 not (why set). */
+static int ballot_in_certified_block(const node_opts *o, const genesis *g, const Evote__V1__ApiResponse *track,
+                                     const uint8_t code[CRYPTO_HASH_LEN], char *why, size_t why_len)
+{
+    Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
+    Evote__V1__GetBlock get = EVOTE__V1__GET_BLOCK__INIT;
+    Evote__V1__ApiResponse *resp = NULL;
+    Evote__V1__CommitCertificate *cert;
+    int ok = 0;
+
+    cert = evote__v1__commit_certificate__unpack(NULL, track->certificate.len, track->certificate.data);
+    if (cert == NULL) {
+        snprintf(why, why_len, "the node sent no usable commit certificate");
+        return 0;
+    }
+    get.height = track->tx->height;
+    req.call_case = EVOTE__V1__API_REQUEST__CALL_GET_BLOCK;
+    req.get_block = &get;
+    if (node_call(o, &req, 0, &resp) != 0) {
+        snprintf(why, why_len, "the block at height %" PRIu64 " could not be fetched", get.height);
+    } else if (resp->status != EVOTE__V1__API_STATUS__API_STATUS_OK || resp->block == NULL) {
+        snprintf(why, why_len, "the node has no block at height %" PRIu64, get.height);
+    } else {
+        ok = batch_holds_tx(resp->block->batch.data, resp->block->batch.len, cert->digest.data, cert->digest.len,
+                            g->chain_id, get.height, track->tx->index, code, why, why_len);
+    }
+    if (resp != NULL)
+        evote__v1__api_response__free_unpacked(resp, NULL);
+    evote__v1__commit_certificate__free_unpacked(cert, NULL);
+    return ok;
+}
+
 int cmd_track(int argc, char **argv)
 {
     static const struct option opts[] = {NODE_OPTIONS,
@@ -3504,11 +3575,11 @@ int cmd_track(int argc, char **argv)
     const Evote__V1__TxStatus *tx;
     const char *genesis_path = NULL, *status, *detail;
     uint8_t code[CRYPTO_HASH_LEN];
-    char name[40], reason[256], tr_id[ELECTION_MAX_ID + 1] = "";
+    char name[40], reason[256], tr_id[ELECTION_MAX_ID + 1] = "", why[200] = "";
     genesis *g = NULL;
     signers_t sg;
     node_opts o;
-    int c, rc;
+    int c, rc, included = 0;
 
     if (cli_wants_help(argc, argv)) {
         fputs(track_help, stdout);
@@ -3562,6 +3633,8 @@ int cmd_track(int argc, char **argv)
         detail = "this transaction was accepted but is not a ballot";
     }
     cert_signers(resp, g, tx->height, &sg);
+    if (g != NULL && sg.valid >= 2 * g->f + 1)
+        included = ballot_in_certified_block(&o, g, resp, code, why, sizeof why);
     if (tr != NULL) {
         size_t k = 0;
         for (size_t i = 0; i < tr->election_id.len && i < ELECTION_MAX_ID; i++) {
@@ -3594,7 +3667,10 @@ int cmd_track(int argc, char **argv)
         printf("]");
         if (g != NULL)
             printf(",\"valid_signatures\":%zu,\"quorum\":%" PRIu32, sg.valid, 2 * g->f + 1);
-        printf("}}\n");
+        printf("}");
+        if (g != NULL)
+            printf(",\"in_certified_batch\":%s", included ? "true" : "false");
+        printf("}\n");
     } else {
         printf("tracking code  ");
         print_hex(code, sizeof code);
@@ -3624,7 +3700,11 @@ int cmd_track(int argc, char **argv)
                        "%s\n",
                        sg.valid, sg.valid == 1 ? "" : "s", 2 * g->f + 1,
                        sg.valid >= 2 * g->f + 1 ? ": the block is final" : ": NOT A QUORUM, ask another node");
-            else
+            if (included)
+                printf("included       transaction %" PRIu32 " of the batch this certificate signs has this "
+                       "code as its id (checked)\n",
+                       tx->index);
+            else if (g == NULL)
                 printf("               (give --genesis G to check the signatures and name the validators)\n");
         }
     }
@@ -3633,6 +3713,11 @@ int cmd_track(int argc, char **argv)
         fprintf(stderr, "evote track: the commit certificate from %s does not carry a quorum of valid validator "
                         "signatures: do not trust this answer; ask another node\n",
                 o.node);
+        rc = EXIT_FAILED;
+    } else if (g != NULL && !included) {
+        fprintf(stderr, "evote track: %s does not prove the ballot is in block %" PRIu64 ": %s; do not trust this "
+                        "answer; ask another node\n",
+                o.node, tx->height, why);
         rc = EXIT_FAILED;
     }
 out:

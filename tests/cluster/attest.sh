@@ -2,7 +2,8 @@
 # The validators' attestations of an election key, with real processes:
 #   1. an election is opened while node3 is down: node0..2 attest its key
 #      and definition on chain by themselves ("vouched for by 3 of 4"), and a
-#      voter's `evote vote` (which wants f+1 = 2) casts a ballot;
+#      voter's `evote vote` (which wants f+1 = 2) casts a ballot, which
+#      `evote track --genesis` finds in the batch its certificate signs;
 #   2. node3 comes back, catches up through the block that made the key,
 #      and attests it too (4 of 4);
 #   3. node0 is killed and restarted: its attestation is on chain already,
@@ -55,7 +56,11 @@ step "voter register" 2 voter register --key "$AUTH_KEY" "${E[@]}" --voters "$DI
 out=$("$EVOTE" vote --key "$DIR"/voters/*.key --choice Grace "${E[@]}" --node "$(ep 2)" 2>&1) ||
   fail "evote vote with 3 of 4 validators vouching: $out" 2
 case "$out" in *"tracking code"*) ;; *) fail "evote vote printed no tracking code: $out" 2 ;; esac
-log "a voter's ballot was cast against the vouched key"
+code=$(echo "$out" | sed -n 's/.*your tracking code is \([0-9a-f]\{64\}\).*/\1/p')
+out=$("$EVOTE" track "$code" --genesis "$GENESIS" --node "$(ep 1)" 2>&1) || fail "evote track --genesis: $out" 1
+case "$out" in *"COUNTED"*"included       transaction"*"(checked)"*) ;;
+  *) fail "evote track --genesis does not show the ballot counted and checked in its certified block: $out" 1 ;; esac
+log "a voter's ballot was cast against the vouched key; evote track proves it is in its certified block"
 
 # ---- 2. node3 catches up and attests
 start_node 3

@@ -943,6 +943,39 @@ static void test_clients_trust_only_a_key_or_result_that_f_plus_1_validators_vou
         signing_key_destroy(&vk[v]);
 }
 
+/* evote track --genesis: the ballot must be in the batch the certificate
+ * signs, at its index, for this chain and height. */
+static void test_track_proves_the_ballot_is_in_the_certified_batch(void **state)
+{
+    Evote__V1__Batch b = EVOTE__V1__BATCH__INIT;
+    ProtobufCBinaryData txs[2] = {{5, (uint8_t *)"tx-one"}, {5, (uint8_t *)"tx-two"}};
+    uint8_t packed[256], digest[32], code[32], other_chain[32] = {9};
+    size_t len;
+    char why[200];
+    (void)state;
+
+    b.chain_id = (ProtobufCBinaryData){32, (uint8_t *)chain_id};
+    b.seq = 7;
+    b.txs = txs;
+    b.n_txs = 2;
+    len = evote__v1__batch__pack(&b, packed);
+    crypto_tagged_hash(CRYPTO_TAG_BATCH, packed, len, digest);
+    envelope_txid(txs[1].data, txs[1].len, code);
+
+    assert_true(batch_holds_tx(packed, len, digest, 32, chain_id, 7, 1, code, why, sizeof why));
+    assert_false(batch_holds_tx(packed, len, digest, 32, chain_id, 7, 0, code, why, sizeof why));
+    assert_non_null(strstr(why, "transaction 0 of the certified batch is another one"));
+    assert_false(batch_holds_tx(packed, len, digest, 32, chain_id, 7, 2, code, why, sizeof why));
+    assert_non_null(strstr(why, "none at index 2"));
+    assert_false(batch_holds_tx(packed, len, digest, 32, chain_id, 8, 1, code, why, sizeof why));
+    assert_non_null(strstr(why, "not this chain's block at height 8"));
+    assert_false(batch_holds_tx(packed, len, digest, 32, other_chain, 7, 1, code, why, sizeof why));
+    digest[0] ^= 1; /* a batch the certificate does not sign */
+    assert_false(batch_holds_tx(packed, len, digest, 32, chain_id, 7, 1, code, why, sizeof why));
+    assert_non_null(strstr(why, "not the one its commit certificate signs"));
+    assert_false(batch_holds_tx(packed, len, digest, 31, chain_id, 7, 1, code, why, sizeof why));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -954,6 +987,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_api_track_unknown_and_malformed_codes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelined_cast_retries_busy_and_reports_a_rejection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_goes_on_to_the_next_node_until_one_commits, setup, teardown),
+        cmocka_unit_test(test_track_proves_the_ballot_is_in_the_certified_batch),
         cmocka_unit_test_setup_teardown(test_clients_trust_only_a_key_or_result_that_f_plus_1_validators_vouch_for, setup,
                                         teardown),
     };
