@@ -377,6 +377,14 @@ uint32_t replica_primary(const replica *r) { return primary_of(r, r->view); }
 int replica_in_view_change(const replica *r) { return r->status == STATUS_VIEW_CHANGE; }
 uint64_t replica_last_executed(const replica *r) { return r->last_executed; }
 uint64_t replica_stable_seq(const replica *r) { return r->h; }
+
+uint64_t replica_stable_proof(const replica *r, uint8_t *const **envs, const size_t **lens, size_t *n)
+{
+    *envs = r->stable_proof;
+    *lens = r->stable_proof_lens;
+    *n = r->n_stable_proof;
+    return r->n_stable_proof ? r->h : 0;
+}
 uint64_t replica_term_end(const replica *r) { return term_end(r); }
 
 /* ------------------------------------------------------------ rotation */

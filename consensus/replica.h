@@ -237,6 +237,11 @@ uint32_t replica_primary(const replica *self);
 int replica_in_view_change(const replica *self);
 uint64_t replica_last_executed(const replica *self);
 uint64_t replica_stable_seq(const replica *self);
+/* The stable checkpoint's proof: *n serialized envelopes (KIND_CHECKPOINT,
+ * 2f+1 validators, one digest: the block hash at the returned seq).
+ * Pointers valid until the next call into the replica. Returns: its seq
+ * (0: none yet, *n 0). */
+uint64_t replica_stable_proof(const replica *self, uint8_t *const **envs, const size_t **lens, size_t *n);
 /* The last seq the primary of the current view may propose (its term's
  * end), or UINT64_MAX without rotation. */
 uint64_t replica_term_end(const replica *self);

@@ -38,6 +38,9 @@ static const char KEY_CONSENSUS[] = "consensus";
 #define PENDING_PREFIX "pending-batch/"
 #define PENDING_PREFIX_LEN (sizeof PENDING_PREFIX - 1)
 #define PENDING_KEY_LEN (PENDING_PREFIX_LEN + 8 + CRYPTO_HASH_LEN)
+#define CHECKPOINT_PREFIX "checkpoint/"
+#define CHECKPOINT_PREFIX_LEN (sizeof CHECKPOINT_PREFIX - 1)
+#define CHECKPOINT_KEY_LEN (CHECKPOINT_PREFIX_LEN + 8)
 static const char KEY_TIP[] = "tip";
 
 struct chain_store {
@@ -1000,6 +1003,74 @@ static store_err meta_write(chain_store *s, MDB_txn *txn, void *vctx, int *rc)
     MDB_val k = str_key(KEY_CONSENSUS), v = val_of(c->bytes, c->len);
     *rc = mdb_put(txn, s->meta, &k, &v, 0);
     return from_mdb(s, *rc);
+}
+
+typedef struct {
+    uint64_t seq;
+    const uint8_t *proof;
+    size_t len;
+} checkpoint_ctx;
+
+static store_err checkpoint_write(chain_store *s, MDB_txn *txn, void *vctx, int *rc)
+{
+    checkpoint_ctx *c = vctx;
+    uint8_t key[CHECKPOINT_KEY_LEN];
+    MDB_val k, v = val_of(c->proof, c->len);
+    memcpy(key, CHECKPOINT_PREFIX, CHECKPOINT_PREFIX_LEN);
+    put_be64(key + CHECKPOINT_PREFIX_LEN, c->seq);
+    k = val_of(key, sizeof key);
+    *rc = mdb_put(txn, s->meta, &k, &v, 0);
+    return from_mdb(s, *rc);
+}
+
+store_err chain_store_put_checkpoint(chain_store *self, uint64_t seq, const uint8_t *proof, size_t len)
+{
+    checkpoint_ctx c = {seq, proof, len};
+    if (self == NULL || proof == NULL || len == 0)
+        return STORE_ERR_BAD_ARG;
+    if (self->read_only)
+        return STORE_ERR_READ_ONLY;
+    return write_txn(self, checkpoint_write, &c);
+}
+
+store_err chain_store_find_checkpoint(chain_store *self, uint64_t at_least, uint64_t *seq, uint8_t **proof,
+                                      size_t *len)
+{
+    uint8_t key[CHECKPOINT_KEY_LEN];
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    store_err err = STORE_OK;
+    int rc;
+
+    if (self == NULL || seq == NULL || proof == NULL || len == NULL)
+        return STORE_ERR_BAD_ARG;
+    *proof = NULL;
+    *len = 0;
+    memcpy(key, CHECKPOINT_PREFIX, CHECKPOINT_PREFIX_LEN);
+    put_be64(key + CHECKPOINT_PREFIX_LEN, at_least);
+    k = val_of(key, sizeof key);
+    if ((rc = txn_begin(self, MDB_RDONLY, &txn)) != MDB_SUCCESS)
+        return from_mdb(self, rc);
+    rc = mdb_cursor_open(txn, self->meta, &cur);
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        mdb_cursor_close(cur);
+    }
+    if (rc == MDB_SUCCESS && (k.mv_size != CHECKPOINT_KEY_LEN ||
+                              memcmp(k.mv_data, CHECKPOINT_PREFIX, CHECKPOINT_PREFIX_LEN) != 0))
+        rc = MDB_NOTFOUND; /* past the checkpoints: none at or above */
+    if (rc != MDB_SUCCESS) {
+        err = from_mdb(self, rc);
+    } else if ((*proof = malloc(v.mv_size ? v.mv_size : 1)) == NULL) {
+        err = STORE_ERR_NOMEM;
+    } else {
+        memcpy(*proof, v.mv_data, v.mv_size);
+        *len = v.mv_size;
+        *seq = get_be64((const uint8_t *)k.mv_data + CHECKPOINT_PREFIX_LEN);
+    }
+    txn_end(self, txn, 0);
+    return err;
 }
 
 store_err chain_store_put_consensus_meta(chain_store *self, const uint8_t *meta, size_t len)

@@ -12,7 +12,9 @@
  *   "state"   opaque key               -> opaque value (election state)
  *   "meta"    "chain_id", "format", "consensus" (serialized ConsensusMeta), "tip",
  *             "pending-batch/" seq u64 BE, digest (32) -> a batch the replica
- *             pre-prepared or prepared and has not yet stored as a block
+ *             pre-prepared or prepared and has not yet stored as a block,
+ *             "checkpoint/" seq u64 BE -> serialized CheckpointProof of each
+ *             stable checkpoint this node saw (for clients; not audited)
  *
  * Threads: one writer thread (chain_store_append, chain_store_put_state...,
  * chain_store_put_consensus_meta) plus any number of reader threads (every
@@ -199,6 +201,17 @@ typedef struct {
  * message leaves. Returns: as chain_store_put_consensus_meta. */
 EVOTE_WARN_UNUSED store_err chain_store_put_consensus(chain_store *self, const uint8_t *meta, size_t meta_len,
                                                       const chain_store_pending_batch *batches, size_t n);
+
+/* Keeps a stable checkpoint's proof (serialized CheckpointProof), durably,
+ * for clients that want a block's results certified. */
+EVOTE_WARN_UNUSED store_err chain_store_put_checkpoint(chain_store *self, uint64_t seq, const uint8_t *proof,
+                                                      size_t len);
+
+/* Out: the proof kept for the lowest checkpoint seq >= at_least: *seq,
+ * *proof (malloc'ed), *len. Returns: STORE_OK, STORE_ERR_NOT_FOUND (none
+ * kept yet), ... */
+EVOTE_WARN_UNUSED store_err chain_store_find_checkpoint(chain_store *self, uint64_t at_least, uint64_t *seq,
+                                                       uint8_t **proof, size_t *len);
 
 /* Out: *batch (malloc'ed), *len: the pending batch stored for (seq, digest).
  * Returns: STORE_OK, STORE_ERR_NOT_FOUND, ... */

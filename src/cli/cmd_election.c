@@ -3532,38 +3532,141 @@ static int batch_holds_tx(const uint8_t *bytes, size_t len, const uint8_t *diges
     return ok;
 }
 
-/* With the genesis: the ballot is in the batch the (already checked)
- * certificate signs: GetBlock at its height, then batch_holds_tx. Returns:
- * 1 proven, 0 not (why set). */
-static int ballot_in_certified_block(const node_opts *o, const genesis *g, const Evote__V1__ApiResponse *track,
-                                     const uint8_t code[CRYPTO_HASH_LEN], char *why, size_t why_len)
+/* Whether proof (a CheckpointProof) and headers (the BlockHeader bytes of
+ * heights height+1..S) certify header (the exact header bytes of the block
+ * at height): the headers link by prev_hash from it up to S, and 2f+1
+ * distinct validators of g signed CHECKPOINT(this chain, S, the hash of
+ * S's header). Pure. Out: *seq (S), *signers. Returns: 1, or 0 with why. */
+static int checkpoint_certifies(const genesis *g, uint64_t height, const uint8_t *header, size_t hlen,
+                                const uint8_t *proof, size_t plen, const ProtobufCBinaryData *headers,
+                                size_t n_headers, uint64_t *seq, uint32_t *signers, char *why, size_t why_len)
+{
+    Evote__V1__CheckpointProof *cp = evote__v1__checkpoint_proof__unpack(NULL, plen, proof);
+    uint8_t top[CRYPTO_HASH_LEN], *seen = calloc(g->n ? g->n : 1, 1);
+    uint32_t count = 0;
+    int ok = 0;
+
+    *signers = 0;
+    if (cp == NULL || seen == NULL || cp->seq < height || cp->seq - height != n_headers) {
+        snprintf(why, why_len, "the checkpoint proof does not parse or does not reach this block");
+        goto out;
+    }
+    *seq = cp->seq;
+    crypto_tagged_hash(CRYPTO_TAG_BLOCK, header, hlen, top);
+    for (size_t k = 0; k < n_headers; k++) {
+        Evote__V1__BlockHeader *h = evote__v1__block_header__unpack(NULL, headers[k].len, headers[k].data);
+        int link = h != NULL && h->height == height + 1 + k && h->prev_hash.len == CRYPTO_HASH_LEN &&
+                   memcmp(h->prev_hash.data, top, CRYPTO_HASH_LEN) == 0 && h->chain_id.len == CRYPTO_CHAIN_ID_LEN &&
+                   memcmp(h->chain_id.data, g->chain_id, CRYPTO_CHAIN_ID_LEN) == 0;
+        if (h != NULL)
+            evote__v1__block_header__free_unpacked(h, NULL);
+        if (!link) {
+            snprintf(why, why_len, "the header at height %" PRIu64 " does not follow the one below it",
+                     height + 1 + k);
+            goto out;
+        }
+        crypto_tagged_hash(CRYPTO_TAG_BLOCK, headers[k].data, headers[k].len, top);
+    }
+    for (size_t i = 0; i < cp->n_checkpoints; i++) {
+        Evote__V1__Envelope *env = evote__v1__envelope__unpack(NULL, cp->checkpoints[i].len, cp->checkpoints[i].data);
+        Evote__V1__Checkpoint *c = NULL;
+        int v = env != NULL && env->signer.len == CRYPTO_PUBKEY_LEN ? genesis_validator_index(g, env->signer.data) : -1;
+        if (v >= 0 && !seen[v] && envelope_verify(env, EVOTE__V1__KIND__KIND_CHECKPOINT) == CRYPTO_OK &&
+            (c = evote__v1__checkpoint__unpack(NULL, env->body.len, env->body.data)) != NULL && c->seq == cp->seq &&
+            c->chain_id.len == CRYPTO_CHAIN_ID_LEN && memcmp(c->chain_id.data, g->chain_id, CRYPTO_CHAIN_ID_LEN) == 0 &&
+            c->state_digest.len == CRYPTO_HASH_LEN && memcmp(c->state_digest.data, top, CRYPTO_HASH_LEN) == 0) {
+            seen[v] = 1;
+            count++;
+        }
+        if (c != NULL)
+            evote__v1__checkpoint__free_unpacked(c, NULL);
+        if (env != NULL)
+            evote__v1__envelope__free_unpacked(env, NULL);
+    }
+    *signers = count;
+    ok = count >= 2 * g->f + 1;
+    if (!ok)
+        snprintf(why, why_len, "only %" PRIu32 " validators of the genesis signed the checkpoint at seq %" PRIu64
+                 " (%" PRIu32 " needed)", count, cp->seq, 2 * g->f + 1);
+out:
+    if (cp != NULL)
+        evote__v1__checkpoint_proof__free_unpacked(cp, NULL);
+    free(seen);
+    return ok;
+}
+
+/* What evote track --genesis proved of a ballot beyond its certificate. */
+typedef struct {
+    int included;          /* the certified batch holds it */
+    int certified;         /* 1: its result is certified by a checkpoint; 0: none yet; -1: a bad proof */
+    Evote__V1__TxResult result; /* the certified result */
+    uint64_t cp_seq;
+    uint32_t cp_signers;
+    char why[200];
+} track_proof;
+
+/* With the genesis: GetBlock (with the checkpoint proof) at the ballot's
+ * height; the ballot is in the batch the (already checked) certificate
+ * signs (batch_holds_tx); and when a kept checkpoint covers the block, its
+ * header (tied to the batch by batch_digest) and so its results are
+ * certified (checkpoint_certifies): the result code at the ballot's index
+ * is the chain's. */
+static void prove_ballot(const node_opts *o, const genesis *g, const Evote__V1__ApiResponse *track,
+                         const uint8_t code[CRYPTO_HASH_LEN], track_proof *p)
 {
     Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
     Evote__V1__GetBlock get = EVOTE__V1__GET_BLOCK__INIT;
     Evote__V1__ApiResponse *resp = NULL;
     Evote__V1__CommitCertificate *cert;
-    int ok = 0;
+    Evote__V1__BlockHeader *h = NULL;
+    const Evote__V1__Block *b;
+    uint8_t rh[CRYPTO_HASH_LEN];
 
+    memset(p, 0, sizeof *p);
     cert = evote__v1__commit_certificate__unpack(NULL, track->certificate.len, track->certificate.data);
     if (cert == NULL) {
-        snprintf(why, why_len, "the node sent no usable commit certificate");
-        return 0;
+        snprintf(p->why, sizeof p->why, "the node sent no usable commit certificate");
+        return;
     }
     get.height = track->tx->height;
+    get.with_proof = 1;
     req.call_case = EVOTE__V1__API_REQUEST__CALL_GET_BLOCK;
     req.get_block = &get;
     if (node_call(o, &req, 0, &resp) != 0) {
-        snprintf(why, why_len, "the block at height %" PRIu64 " could not be fetched", get.height);
-    } else if (resp->status != EVOTE__V1__API_STATUS__API_STATUS_OK || resp->block == NULL) {
-        snprintf(why, why_len, "the node has no block at height %" PRIu64, get.height);
-    } else {
-        ok = batch_holds_tx(resp->block->batch.data, resp->block->batch.len, cert->digest.data, cert->digest.len,
-                            g->chain_id, get.height, track->tx->index, code, why, why_len);
+        snprintf(p->why, sizeof p->why, "the block at height %" PRIu64 " could not be fetched", get.height);
+        goto out;
     }
+    b = resp->block;
+    if (resp->status != EVOTE__V1__API_STATUS__API_STATUS_OK || b == NULL) {
+        snprintf(p->why, sizeof p->why, "the node has no block at height %" PRIu64, get.height);
+        goto out;
+    }
+    p->included = batch_holds_tx(b->batch.data, b->batch.len, cert->digest.data, cert->digest.len, g->chain_id,
+                                 get.height, track->tx->index, code, p->why, sizeof p->why);
+    if (!p->included || resp->checkpoint_proof.len == 0)
+        goto out; /* no checkpoint covers the block yet: its results are the node's word */
+    p->certified = -1;
+    h = evote__v1__block_header__unpack(NULL, b->header.len, b->header.data);
+    if (h == NULL || h->height != get.height || h->batch_digest.len != CRYPTO_HASH_LEN ||
+        memcmp(h->batch_digest.data, cert->digest.data, CRYPTO_HASH_LEN) != 0 ||
+        ledger_results_hash((const Evote__V1__TxResult *)b->results, b->n_results, rh) != LEDGER_OK ||
+        h->results_hash.len != CRYPTO_HASH_LEN || memcmp(h->results_hash.data, rh, CRYPTO_HASH_LEN) != 0 ||
+        track->tx->index >= b->n_results) {
+        snprintf(p->why, sizeof p->why, "the block's header does not match its batch and results");
+        goto out;
+    }
+    if (!checkpoint_certifies(g, get.height, b->header.data, b->header.len, resp->checkpoint_proof.data,
+                              resp->checkpoint_proof.len, resp->headers, resp->n_headers, &p->cp_seq,
+                              &p->cp_signers, p->why, sizeof p->why))
+        goto out;
+    p->certified = 1;
+    p->result = b->results[track->tx->index];
+out:
+    if (h != NULL)
+        evote__v1__block_header__free_unpacked(h, NULL);
     if (resp != NULL)
         evote__v1__api_response__free_unpacked(resp, NULL);
     evote__v1__commit_certificate__free_unpacked(cert, NULL);
-    return ok;
 }
 
 int cmd_track(int argc, char **argv)
@@ -3579,11 +3682,12 @@ int cmd_track(int argc, char **argv)
     const Evote__V1__TxStatus *tx;
     const char *genesis_path = NULL, *status, *detail;
     uint8_t code[CRYPTO_HASH_LEN];
-    char name[40], reason[256], tr_id[ELECTION_MAX_ID + 1] = "", why[200] = "";
+    char name[40], reason[256], tr_id[ELECTION_MAX_ID + 1] = "";
     genesis *g = NULL;
     signers_t sg;
+    track_proof pf;
     node_opts o;
-    int c, rc, included = 0;
+    int c, rc;
 
     if (cli_wants_help(argc, argv)) {
         fputs(track_help, stdout);
@@ -3637,8 +3741,9 @@ int cmd_track(int argc, char **argv)
         detail = "this transaction was accepted but is not a ballot";
     }
     cert_signers(resp, g, tx->height, &sg);
+    memset(&pf, 0, sizeof pf);
     if (g != NULL && sg.valid >= 2 * g->f + 1)
-        included = ballot_in_certified_block(&o, g, resp, code, why, sizeof why);
+        prove_ballot(&o, g, resp, code, &pf);
     if (tr != NULL) {
         size_t k = 0;
         for (size_t i = 0; i < tr->election_id.len && i < ELECTION_MAX_ID; i++) {
@@ -3672,8 +3777,14 @@ int cmd_track(int argc, char **argv)
         if (g != NULL)
             printf(",\"valid_signatures\":%zu,\"quorum\":%" PRIu32, sg.valid, 2 * g->f + 1);
         printf("}");
-        if (g != NULL)
-            printf(",\"in_certified_batch\":%s", included ? "true" : "false");
+        if (g != NULL) {
+            printf(",\"in_certified_batch\":%s", pf.included ? "true" : "false");
+            if (pf.certified == 1)
+                printf(",\"result_certified\":{\"checkpoint\":%" PRIu64 ",\"signers\":%" PRIu32 "}", pf.cp_seq,
+                       pf.cp_signers);
+            else
+                printf(",\"result_certified\":null");
+        }
         printf("}\n");
     } else {
         printf("tracking code  ");
@@ -3704,10 +3815,17 @@ int cmd_track(int argc, char **argv)
                        "%s\n",
                        sg.valid, sg.valid == 1 ? "" : "s", 2 * g->f + 1,
                        sg.valid >= 2 * g->f + 1 ? ": the block is final" : ": NOT A QUORUM, ask another node");
-            if (included)
+            if (pf.included)
                 printf("included       transaction %" PRIu32 " of the batch this certificate signs has this "
                        "code as its id (checked)\n",
                        tx->index);
+            if (pf.certified == 1)
+                printf("certified      the result: the checkpoint at seq %" PRIu64 ", signed by %" PRIu32
+                       " validators, covers this block's results (checked)\n",
+                       pf.cp_seq, pf.cp_signers);
+            else if (pf.included)
+                printf("certified      not yet: no stable checkpoint covers this block yet (one every "
+                       "checkpoint_interval blocks); until then the result is the node's word\n");
             else if (g == NULL)
                 printf("               (give --genesis G to check the signatures and name the validators)\n");
         }
@@ -3718,10 +3836,20 @@ int cmd_track(int argc, char **argv)
                         "signatures: do not trust this answer; ask another node\n",
                 o.node);
         rc = EXIT_FAILED;
-    } else if (g != NULL && !included) {
+    } else if (g != NULL && !pf.included) {
         fprintf(stderr, "evote track: %s does not prove the ballot is in block %" PRIu64 ": %s; do not trust this "
                         "answer; ask another node\n",
-                o.node, tx->height, why);
+                o.node, tx->height, pf.why);
+        rc = EXIT_FAILED;
+    } else if (g != NULL && pf.certified == -1) {
+        fprintf(stderr, "evote track: %s sent a checkpoint proof that does not certify block %" PRIu64 ": %s; do "
+                        "not trust this answer; ask another node\n",
+                o.node, tx->height, pf.why);
+        rc = EXIT_FAILED;
+    } else if (pf.certified == 1 && pf.result != tx->result) {
+        fprintf(stderr, "evote track: %s says the result is %s but the certified block says otherwise: do not "
+                        "trust this answer; ask another node\n",
+                o.node, RESULT_NAME(tx->result, name));
         rc = EXIT_FAILED;
     }
 out:

@@ -135,6 +135,7 @@ struct node {
 
     attest_item *attests; /* this validator's attestations not yet seen on chain */
     size_t n_attests;
+    uint64_t cp_kept;     /* the last stable checkpoint whose proof the store keeps */
 
     metrics_snapshot m;   /* counters (event loop only), published to http */
     http_server *http;    /* NULL: no http_listen */
@@ -557,6 +558,118 @@ static void flush(node *n)
         free(n->out[i].bytes);
     }
     n->n_out = 0;
+}
+
+/* -------------------------------------------------------- checkpoints */
+
+#define PROOF_MAX_HEADERS 1024 /* a proof further than this above a block is not sent */
+
+/* The exact header bytes of a stored Block (its field 1, first as packed).
+ * Returns: 1, or 0 when the bytes do not start that way. */
+static int block_header_bytes(const uint8_t *b, size_t len, const uint8_t **hdr, size_t *hlen)
+{
+    uint64_t v = 0;
+    size_t i = 1;
+    if (len < 2 || b[0] != 0x0a) /* field 1, length-delimited */
+        return 0;
+    for (int shift = 0; i < len && shift < 64; shift += 7) {
+        v |= (uint64_t)(b[i] & 0x7f) << shift;
+        if ((b[i++] & 0x80) == 0) {
+            if (v > len - i)
+                return 0;
+            *hdr = b + i;
+            *hlen = (size_t)v;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* GetBlock with_proof: the kept proof of the first checkpoint at or above
+ * height and the headers above the block up to it, into r (the caller
+ * frees *proof and each of *headers). Nothing when no checkpoint covers
+ * the block yet, this node has not stored up to it, or it is further than
+ * PROOF_MAX_HEADERS. */
+static void add_checkpoint_proof(node *n, uint64_t height, Evote__V1__ApiResponse *r, uint8_t **proof,
+                                 ProtobufCBinaryData **headers)
+{
+    uint64_t seq = 0, tip = 0;
+    size_t plen = 0, k = 0;
+
+    *proof = NULL;
+    *headers = NULL;
+    if (chain_store_find_checkpoint(n->store, height, &seq, proof, &plen) != STORE_OK ||
+        chain_store_tip(n->store, &tip, NULL, NULL) != STORE_OK || seq > tip || seq - height > PROOF_MAX_HEADERS)
+        goto none;
+    if (seq > height && (*headers = calloc(seq - height, sizeof **headers)) == NULL)
+        goto none;
+    for (uint64_t h = height + 1; h <= seq; h++, k++) {
+        uint8_t *block = NULL;
+        const uint8_t *hdr;
+        size_t blen = 0, hlen;
+        if (chain_store_get_block(n->store, h, &block, &blen) != STORE_OK ||
+            !block_header_bytes(block, blen, &hdr, &hlen) || ((*headers)[k].data = malloc(hlen ? hlen : 1)) == NULL) {
+            free(block);
+            goto none;
+        }
+        memcpy((*headers)[k].data, hdr, hlen);
+        (*headers)[k].len = hlen;
+        free(block);
+    }
+    r->checkpoint_proof.data = *proof;
+    r->checkpoint_proof.len = plen;
+    r->headers = *headers;
+    r->n_headers = k;
+    return;
+none:
+    if (*headers != NULL)
+        for (size_t i = 0; i < k; i++)
+            free((*headers)[i].data);
+    free(*headers);
+    free(*proof);
+    *headers = NULL;
+    *proof = NULL;
+}
+
+/* Keeps each new stable checkpoint's proof in the store: clients ask for it
+ * (GetBlock with_proof) to see a block's results certified. */
+static void keep_checkpoint(node *n)
+{
+    Evote__V1__CheckpointProof cp = EVOTE__V1__CHECKPOINT_PROOF__INIT;
+    uint8_t *const *envs;
+    const size_t *lens;
+    size_t count, len;
+    uint64_t seq = replica_stable_proof(n->rep, &envs, &lens, &count);
+    ProtobufCBinaryData *items;
+    uint8_t *buf = NULL;
+    store_err err = STORE_ERR_NOMEM;
+
+    if (seq <= n->cp_kept || count == 0)
+        return;
+    items = calloc(count, sizeof *items);
+    if (items != NULL) {
+        for (size_t i = 0; i < count; i++)
+            items[i] = (ProtobufCBinaryData){lens[i], envs[i]};
+        cp.seq = seq;
+        cp.checkpoints = items;
+        cp.n_checkpoints = count;
+        len = evote__v1__checkpoint_proof__get_packed_size(&cp);
+        buf = malloc(len ? len : 1);
+        if (buf != NULL) {
+            evote__v1__checkpoint_proof__pack(&cp, buf);
+            err = chain_store_put_checkpoint(n->store, seq, buf, len);
+        }
+    }
+    if (err != STORE_OK) {
+        char why[512];
+        chain_store_explain(n->store, err, why, sizeof why);
+        log_warn("seq=%" PRIu64 " the stable checkpoint's proof was not kept (%s): clients cannot have the "
+                 "results of the blocks below it certified by this checkpoint (the next one covers them)",
+                 seq, why);
+    }
+    n->cp_kept = seq;
+    free(items);
+    free(buf);
 }
 
 /* ---------------------------------------------------------- attestations */
@@ -1388,7 +1501,8 @@ static void on_client(node *n, const client_request *req)
     }
     case EVOTE__V1__API_REQUEST__CALL_GET_BLOCK: {
         Evote__V1__ApiResponse r = EVOTE__V1__API_RESPONSE__INIT;
-        uint8_t *block = NULL, *cert = NULL;
+        uint8_t *block = NULL, *cert = NULL, *proof = NULL;
+        ProtobufCBinaryData *headers = NULL;
         size_t blen = 0, clen = 0;
         if (chain_store_get_block(n->store, q->get_block->height, &block, &blen) != STORE_OK ||
             chain_store_get_cert(n->store, q->get_block->height, &cert, &clen) != STORE_OK) {
@@ -1403,9 +1517,15 @@ static void on_client(node *n, const client_request *req)
         r.reason = r.block ? "" : "the stored block does not parse: the data directory is damaged";
         r.certificate.data = cert;
         r.certificate.len = clen;
+        if (r.block && q->get_block->with_proof)
+            add_checkpoint_proof(n, q->get_block->height, &r, &proof, &headers);
         reply(n, to, &r);
         if (r.block)
             evote__v1__block__free_unpacked(r.block, NULL);
+        for (size_t i = 0; i < r.n_headers; i++)
+            free(headers[i].data);
+        free(headers);
+        free(proof);
         free(block);
         free(cert);
         break;
@@ -1809,6 +1929,7 @@ int node_run(node *n, volatile sig_atomic_t *stop)
         }
         answer_waiters(n, NULL, 0);
         attest_recheck(n, now);
+        keep_checkpoint(n);
         settle(n);
         metrics_publish(n, mono_ms());
     }

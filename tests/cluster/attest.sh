@@ -10,8 +10,12 @@
 #      so it offers none again;
 #   4. closed and decrypted: every validator attests the result, and
 #      `evote result --genesis` shows it vouched for by 4 of 4;
-#   5. the four chains are identical.
+#   5. `evote track --genesis` of the ballot: its result is certified by
+#      a stable checkpoint (the headers above its block link up to a block
+#      hash 2f+1 validators signed);
+#   6. the four chains are identical.
 source "$(dirname "$0")/lib.sh" "$@"
+GENESIS_EXTRA="checkpoint_interval 4" # checkpoints every 4 blocks: step 5 sees the ballot's result certified
 cluster_init attest 4
 start_all
 wait_ready
@@ -89,7 +93,15 @@ for i in 0 1 2 3; do
 done
 log "closed and decrypted: evote result --genesis shows the count vouched for by 4 of 4"
 
-# ---- 5. identical chains
+# ---- 5. the ballot's result, certified by a checkpoint
+certified() {
+  "$EVOTE" track "$code" --genesis "$GENESIS" --node "$(ep 1)" > "$DIR/track.out" 2>&1 &&
+    grep -q "^certified      the result: the checkpoint at seq" "$DIR/track.out"
+}
+WAIT_NODE=1 wait_until 20 "a checkpoint to certify the ballot's result" certified
+log "the ballot's result is certified: $(sed -n 's/^certified *//p' "$DIR/track.out")"
+
+# ---- 6. identical chains
 h=$(height_of 1)
 wait_until 20 "every node at height $h" heights_at_least "$h" 0 1 2 3
 compare_chains "$h" 0 1 2 3

@@ -753,6 +753,21 @@ static void add_attestation(uint8_t *att, size_t *len, const signing_key *k, uin
     *len += ELECTION_ATTEST_ENTRY_LEN;
 }
 
+/* A genesis of 4 validators (f = 1) named board0..3, with fresh keys. */
+static void four_validators(genesis *g, genesis_validator gv[4], signing_key *vk[4])
+{
+    memset(g, 0, sizeof *g);
+    memcpy(g->chain_id, chain_id, 32);
+    g->n = 4;
+    g->f = 1;
+    g->validators = gv;
+    for (int v = 0; v < 4; v++) {
+        assert_int_equal(signing_key_generate(&vk[v]), CRYPTO_OK);
+        signing_key_pubkey(vk[v], gv[v].pubkey);
+        snprintf(gv[v].name, sizeof gv[v].name, "board%d", v);
+    }
+}
+
 /* A fake node that answers GetElection with answer (len bytes). */
 static void election_node_start(fake_node *f, const uint8_t *answer, size_t len, pthread_t *t)
 {
@@ -807,16 +822,7 @@ static void test_clients_trust_only_a_key_or_result_that_f_plus_1_validators_vou
     size_t att_len = 0, n_att, honest_len, edited_len, faulty_len, result_len, forged_len;
     (void)state;
 
-    memset(&g, 0, sizeof g);
-    memcpy(g.chain_id, chain_id, 32);
-    g.n = 4;
-    g.f = 1;
-    g.validators = gv;
-    for (int v = 0; v < 4; v++) {
-        assert_int_equal(signing_key_generate(&vk[v]), CRYPTO_OK);
-        signing_key_pubkey(vk[v], gv[v].pubkey);
-        snprintf(gv[v].name, sizeof gv[v].name, "board%d", v);
-    }
+    four_validators(&g, gv, vk);
     mayor_init(&m);
     rec->verification_keys = &vkey; /* one per trustee once the key exists */
     rec->n_verification_keys = 1;
@@ -976,6 +982,110 @@ static void test_track_proves_the_ballot_is_in_the_certified_batch(void **state)
     assert_false(batch_holds_tx(packed, len, digest, 31, chain_id, 7, 1, code, why, sizeof why));
 }
 
+/* A signed CHECKPOINT(chain_id, seq, digest) by k, serialized. */
+static ProtobufCBinaryData checkpoint_env(const signing_key *k, uint64_t seq, const uint8_t digest[32])
+{
+    Evote__V1__Checkpoint c = EVOTE__V1__CHECKPOINT__INIT;
+    uint8_t body[128], *env = NULL;
+    size_t blen, elen = 0;
+    c.chain_id = (ProtobufCBinaryData){32, (uint8_t *)chain_id};
+    c.seq = seq;
+    c.state_digest = (ProtobufCBinaryData){32, (uint8_t *)digest};
+    blen = evote__v1__checkpoint__pack(&c, body);
+    assert_int_equal(envelope_seal(EVOTE__V1__KIND__KIND_CHECKPOINT, body, blen, k, &env, &elen), CRYPTO_OK);
+    return (ProtobufCBinaryData){elen, env};
+}
+
+/* checkpoint_certifies with a proof of the n envelopes for seq 12. */
+static int certify(const genesis *g, ProtobufCBinaryData *envs, size_t n, uint64_t height, const uint8_t *hdr,
+                   size_t hlen, const ProtobufCBinaryData *headers, size_t n_headers, uint32_t *signers, char *why)
+{
+    Evote__V1__CheckpointProof cp = EVOTE__V1__CHECKPOINT_PROOF__INIT;
+    uint8_t *packed;
+    uint64_t seq = 0;
+    size_t plen;
+    int ok;
+    cp.seq = 12;
+    cp.checkpoints = envs;
+    cp.n_checkpoints = n;
+    packed = malloc(evote__v1__checkpoint_proof__get_packed_size(&cp) + 1);
+    assert_non_null(packed);
+    plen = evote__v1__checkpoint_proof__pack(&cp, packed);
+    ok = checkpoint_certifies(g, height, hdr, hlen, packed, plen, headers, n_headers, &seq, signers, why, 200);
+    if (ok)
+        assert_int_equal(seq, 12);
+    free(packed);
+    return ok;
+}
+
+/* evote track --genesis: a block's results are certified when the headers
+ * above it link up to a checkpoint that 2f+1 validators of the genesis
+ * signed; a broken link, a short quorum, another chain's or another block's
+ * checkpoint certify nothing. */
+static void test_checkpoint_proof_certifies_a_block_and_nothing_else(void **state)
+{
+    signing_key *vk[4];
+    genesis_validator gv[4];
+    genesis g;
+    uint8_t hdr[3][128], prev[32], top[32], other[32];
+    size_t hlen[3];
+    ProtobufCBinaryData envs[4], headers[2];
+    uint32_t signers = 0;
+    char why[200];
+    (void)state;
+
+    four_validators(&g, gv, vk);
+    /* Headers at heights 10, 11, 12, each linked to the one below. */
+    memset(prev, 0x11, sizeof prev);
+    for (int i = 0; i < 3; i++) {
+        Evote__V1__BlockHeader h = EVOTE__V1__BLOCK_HEADER__INIT;
+        h.chain_id = (ProtobufCBinaryData){32, (uint8_t *)chain_id};
+        h.height = 10 + (uint64_t)i;
+        h.prev_hash = (ProtobufCBinaryData){32, prev};
+        hlen[i] = evote__v1__block_header__pack(&h, hdr[i]);
+        crypto_tagged_hash(CRYPTO_TAG_BLOCK, hdr[i], hlen[i], prev);
+    }
+    memcpy(top, prev, 32);
+    headers[0] = (ProtobufCBinaryData){hlen[1], hdr[1]};
+    headers[1] = (ProtobufCBinaryData){hlen[2], hdr[2]};
+    for (int v = 0; v < 4; v++)
+        envs[v] = checkpoint_env(vk[v], 12, top);
+
+    assert_true(certify(&g, envs, 3, 10, hdr[0], hlen[0], headers, 2, &signers, why));
+    assert_int_equal(signers, 3);
+    /* The block above (11) is certified by the same proof, one header up. */
+    assert_true(certify(&g, envs, 3, 11, hdr[1], hlen[1], headers + 1, 1, &signers, why));
+    /* Another block at 10 (its header differs): the link breaks. */
+    hdr[0][hlen[0] - 1] ^= 1;
+    assert_false(certify(&g, envs, 3, 10, hdr[0], hlen[0], headers, 2, &signers, why));
+    assert_non_null(strstr(why, "does not follow"));
+    hdr[0][hlen[0] - 1] ^= 1;
+    /* Headers missing. */
+    assert_false(certify(&g, envs, 3, 10, hdr[0], hlen[0], headers, 1, &signers, why));
+    /* 2f signatures, or one validator three times: not a quorum. */
+    assert_false(certify(&g, envs, 2, 10, hdr[0], hlen[0], headers, 2, &signers, why));
+    assert_non_null(strstr(why, "only 2 validators"));
+    {
+        ProtobufCBinaryData same[3] = {envs[0], envs[0], envs[0]};
+        assert_false(certify(&g, same, 3, 10, hdr[0], hlen[0], headers, 2, &signers, why));
+    }
+    /* Signatures on another block hash. */
+    memset(other, 0x22, sizeof other);
+    {
+        ProtobufCBinaryData wrong[3];
+        for (int v = 0; v < 3; v++)
+            wrong[v] = checkpoint_env(vk[v], 12, other);
+        assert_false(certify(&g, wrong, 3, 10, hdr[0], hlen[0], headers, 2, &signers, why));
+        assert_int_equal(signers, 0);
+        for (int v = 0; v < 3; v++)
+            free(wrong[v].data);
+    }
+    for (int v = 0; v < 4; v++) {
+        free(envs[v].data);
+        signing_key_destroy(&vk[v]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -988,6 +1098,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pipelined_cast_retries_busy_and_reports_a_rejection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_goes_on_to_the_next_node_until_one_commits, setup, teardown),
         cmocka_unit_test(test_track_proves_the_ballot_is_in_the_certified_batch),
+        cmocka_unit_test(test_checkpoint_proof_certifies_a_block_and_nothing_else),
         cmocka_unit_test_setup_teardown(test_clients_trust_only_a_key_or_result_that_f_plus_1_validators_vouch_for, setup,
                                         teardown),
     };
