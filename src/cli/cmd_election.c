@@ -301,9 +301,10 @@ static long vouch_wait_ms = 15000; /* validators attest within a block or two of
  * an exit code after saying why. */
 typedef int (*vouch_round_fn)(const node_opts *rot, const genesis *g, void *ctx, uint32_t *count, int *none);
 
-/* Runs rounds until f+1 validators of g vouch (or there is nothing to vouch
- * for), for up to vouch_wait_ms, each round starting at the next --node (one
- * that leaves attestations out is passed over). drop frees a round's
+/* Runs rounds until f+1 validators of g vouch (or every --node in a row
+ * says there is nothing to vouch for yet), for up to vouch_wait_ms, each
+ * round starting at the next --node (one that leaves attestations out, or
+ * says "no key yet", is passed over). drop frees a round's
  * answers. what: "the key of election 'X'"; refusal: what the command does
  * not do, and what to do. Returns: 0 (answers in ctx), or an exit code
  * after saying why. */
@@ -314,6 +315,7 @@ static int vouched_fetch(const node_opts *o, const genesis *g, vouch_round_fn ro
     size_t m = 1 + o->n_alt;
     double deadline = mono_s() + vouch_wait_ms / 1000.0;
     uint32_t need = g->f + 1, best = 0;
+    size_t nones = 0;
     int told = 0;
 
     nodes[0] = o->node;
@@ -331,9 +333,12 @@ static int vouched_fetch(const node_opts *o, const genesis *g, vouch_round_fn ro
         rc = round(&rot, g, ctx, &count, &none);
         if (rc != 0)
             return rc;
-        if (none || count >= need)
-            return 0;
+        if (count >= need || (none && ++nones >= m))
+            return 0; /* vouched for; or nothing to vouch for yet, say all nodes */
         drop(ctx);
+        if (none)
+            continue; /* a node that says "nothing yet": the next one may know better */
+        nones = 0;
         best = count > best ? count : best;
         if (mono_s() >= deadline) {
             fprintf(stderr,

@@ -817,20 +817,22 @@ static void test_clients_trust_only_a_key_or_result_that_f_plus_1_validators_vou
     Evote__V1__ApiResponse *got = NULL;
     char *swapped[2] = {"Grace", "Ada"}, text[8192];
     uint8_t y[33], y_own[33], att[4 * ELECTION_ATTEST_ENTRY_LEN];
-    uint8_t *honest_bytes, *faulty_bytes, *edited_bytes, *result_bytes, *forged_bytes;
+    uint8_t *honest_bytes, *faulty_bytes, *edited_bytes, *result_bytes, *forged_bytes, *nokey_bytes;
     ProtobufCBinaryData vkey = {33, y};
-    size_t att_len = 0, n_att, honest_len, edited_len, faulty_len, result_len, forged_len;
+    size_t att_len = 0, n_att, honest_len, edited_len, faulty_len, result_len, forged_len, nokey_len;
     (void)state;
 
     four_validators(&g, gv, vk);
     mayor_init(&m);
-    rec->verification_keys = &vkey; /* one per trustee once the key exists */
-    rec->n_verification_keys = 1;
     y[0] = 2;
     memcpy(y + 1, m.tpub, 32); /* bytes are all the attestation looks at */
     y_own[0] = 3;
     memcpy(y_own + 1, m.tpub, 32);
 
+    /* A node that says the key does not exist yet. */
+    nokey_bytes = election_answer(s, rec, NULL, 0, &nokey_len, &n_att);
+    rec->verification_keys = &vkey;
+    rec->n_verification_keys = 1;
     /* The chain's key, attested by validators 1 and 2. */
     rec->election_key = (ProtobufCBinaryData){33, y};
     add_attestation(att, &att_len, vk[1], 1, rec, NULL);
@@ -885,6 +887,21 @@ static void test_clients_trust_only_a_key_or_result_that_f_plus_1_validators_vou
     /* Edited options under honest attestations: nobody vouches. */
     assert_int_equal(vouched_from(&g, e, &edited, NULL, &got, text, sizeof text), EXIT_FAILED);
     assert_non_null(strstr(text, "only 0 of the 4 validators"));
+
+    /* "No key yet" from the first node, the honest one next: it is found.
+     * (The edited node plays the one without a key.) */
+    edited.election = nokey_bytes;
+    edited.election_len = nokey_len;
+    assert_int_equal(vouched_from(&g, e, &edited, &honest, &got, text, sizeof text), 0);
+    assert_non_null(got);
+    assert_memory_equal(got->election->election_key.data, y, 33);
+    evote__v1__api_response__free_unpacked(got, NULL);
+    /* ... and from every node: the caller is told there is no key. */
+    assert_int_equal(vouched_from(&g, e, &edited, NULL, &got, text, sizeof text), 0);
+    assert_int_equal(got->election->election_key.len, 0);
+    evote__v1__api_response__free_unpacked(got, NULL);
+    edited.election = edited_bytes;
+    edited.election_len = edited_len;
 
     /* Faulty first, then an honest node: the client goes on to it. */
     assert_int_equal(vouched_from(&g, e, &faulty, &honest, &got, text, sizeof text), 0);
@@ -942,6 +959,7 @@ static void test_clients_trust_only_a_key_or_result_that_f_plus_1_validators_vou
     fake_node_stop(&honest, th);
     free(result_bytes);
     free(forged_bytes);
+    free(nokey_bytes);
     free(honest_bytes);
     free(edited_bytes);
     free(faulty_bytes);
