@@ -57,6 +57,7 @@ int cli_append(char **buf, size_t *len, const char *fmt, ...) __attribute__((for
 void cli_write_pub_file(const char *secret_path, const char *pub_text, const char *pubkey_cmd);
 
 #include "api.pb-c.h"
+#include "ledger.h"
 
 #define DEFAULT_NODE "tcp://127.0.0.1:7200"
 #define DEFAULT_TIMEOUT_MS 5000L
@@ -78,6 +79,42 @@ typedef struct {
     const char *alt[NODE_MAX_ALT];
     size_t n_alt;
 } node_opts;
+
+typedef struct {
+    size_t n;             /* distinct signers */
+    size_t valid;         /* with --genesis: validators whose signature checks */
+    uint64_t view, seq;
+    char names[128][GENESIS_MAX_NAME + 24];
+} signers_t;
+
+/* Loads the chain's genesis file. Returns: 0 with *g, or EXIT_FAILED after
+ * saying why (its line). */
+int cli_load_genesis(const char *cmd, const char *path, genesis **g);
+
+/* Lists a commit certificate's signers for the block at height (names and
+ * signature checks from g when not NULL). */
+void cert_signers(const ProtobufCBinaryData *certificate, const genesis *g, uint64_t height, signers_t *out);
+
+/* What a client proved of a committed transaction from its block, with the
+ * genesis (prove_tx). */
+typedef struct {
+    signers_t sg;          /* the block's certificate (when prove_tx checked it) */
+    int included;          /* the certified batch holds it at its index */
+    int certified;         /* 1: its result is certified by a checkpoint; 0: none yet; -1: a bad proof */
+    Evote__V1__TxResult result; /* the certified result */
+    uint64_t cp_seq;
+    uint32_t cp_signers;
+    char why[200];
+} tx_proof;
+
+/* GetBlock (with the checkpoint proof) at height: the transaction whose id
+ * is id is transaction index of the batch the certificate signs (the
+ * given one, already checked; NULL: the block's own, checked here for
+ * 2f+1 validators of g); and when a kept checkpoint covers the block, its
+ * header (tied to the batch by batch_digest) and so its results are
+ * certified: p->result is the chain's result code. */
+void prove_tx(const node_opts *o, const genesis *g, uint64_t height, uint32_t index, const uint8_t id[32],
+              const ProtobufCBinaryData *certificate, tx_proof *p);
 
 /* Option codes shared by the commands' getopt tables. */
 enum { OPT_NODE = 'n', OPT_TIMEOUT = 't', OPT_JSON = 'j', OPT_WAIT = 'w' };

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "api.pb-c.h"
+#include "consensus.pb-c.h"
 #include "cli.h"
 #include "crypto.h"
 #include "election.h"
@@ -659,4 +660,240 @@ void cli_write_pub_file(const char *secret_path, const char *pub_text, const cha
                         "'%s %s' prints its public key\n",
                 secret_path, strerror(saved), secret_path, pubkey_cmd, secret_path);
     free(pub_path);
+}
+
+/* ------------------------------------------- what a block proves (--genesis) */
+
+int cli_load_genesis(const char *cmd, const char *path, genesis **g)
+{
+    genesis_error gwhy;
+    ledger_err lerr;
+
+    memset(&gwhy, 0, sizeof gwhy);
+    lerr = genesis_load(path, g, &gwhy);
+    if (lerr == LEDGER_OK)
+        return 0;
+    if (gwhy.line != 0)
+        fprintf(stderr, "evote %s: %s line %u: %s\n", cmd, path, gwhy.line, gwhy.reason);
+    else
+        fprintf(stderr, "evote %s: %s: %s (give the chain's genesis file with --genesis)\n", cmd, path,
+                gwhy.reason[0] ? gwhy.reason : ledger_strerror(lerr));
+    return EXIT_FAILED;
+}
+
+
+
+void cert_signers(const ProtobufCBinaryData *certificate, const genesis *g, uint64_t height, signers_t *out)
+{
+    Evote__V1__CommitCertificate *cert;
+    memset(out, 0, sizeof *out);
+    if (certificate->len == 0)
+        return;
+    cert = evote__v1__commit_certificate__unpack(NULL, certificate->len, certificate->data);
+    if (cert == NULL)
+        return;
+    out->view = cert->view;
+    out->seq = cert->seq;
+    for (size_t i = 0; i < cert->n_commits && out->n < 128; i++) {
+        const Evote__V1__Envelope *env = cert->commits[i];
+        char name[GENESIS_MAX_NAME + 24];
+        int dup = 0;
+        if (env->signer.len != CRYPTO_PUBKEY_LEN)
+            continue;
+        for (size_t k = 0; k < i; k++)
+            if (cert->commits[k]->signer.len == CRYPTO_PUBKEY_LEN &&
+                memcmp(cert->commits[k]->signer.data, env->signer.data, CRYPTO_PUBKEY_LEN) == 0)
+                dup = 1;
+        if (dup)
+            continue;
+        if (g != NULL) {
+            int idx = genesis_validator_index(g, env->signer.data);
+            Evote__V1__Commit *cm = NULL;
+            int ok = idx >= 0 && envelope_verify(env, EVOTE__V1__KIND__KIND_COMMIT) == CRYPTO_OK;
+            if (ok) {
+                cm = evote__v1__commit__unpack(NULL, env->body.len, env->body.data);
+                ok = cm != NULL && cm->seq == height && cm->chain_id.len == CRYPTO_CHAIN_ID_LEN &&
+                     memcmp(cm->chain_id.data, g->chain_id, CRYPTO_CHAIN_ID_LEN) == 0 &&
+                     cm->digest.len == cert->digest.len &&
+                     memcmp(cm->digest.data, cert->digest.data, cert->digest.len) == 0;
+            }
+            if (cm != NULL)
+                evote__v1__commit__free_unpacked(cm, NULL);
+            if (idx < 0)
+                snprintf(name, sizeof name, "(not a validator)");
+            else
+                snprintf(name, sizeof name, "%s%s", g->validators[idx].name, ok ? "" : " (BAD SIGNATURE)");
+            out->valid += ok;
+        } else {
+            char full[2 * CRYPTO_PUBKEY_LEN + 1];
+            crypto_hex(env->signer.data, CRYPTO_PUBKEY_LEN, full);
+            snprintf(name, sizeof name, "%.16s", full);
+        }
+        memcpy(out->names[out->n++], name, sizeof name);
+    }
+    evote__v1__commit_certificate__free_unpacked(cert, NULL);
+}
+
+/* Whether bytes (a block's exact batch) are what digest certifies and
+ * holds the transaction whose id is code at index, for chain_id and seq.
+ * Pure. Returns: 1, or 0 with why (for a person). */
+static int batch_holds_tx(const uint8_t *bytes, size_t len, const uint8_t *digest, size_t digest_len,
+                          const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN], uint64_t seq, uint32_t index,
+                          const uint8_t code[CRYPTO_HASH_LEN], char *why, size_t why_len)
+{
+    uint8_t d[CRYPTO_HASH_LEN], id[CRYPTO_HASH_LEN];
+    Evote__V1__Batch *b;
+    int ok = 0;
+
+    crypto_tagged_hash(CRYPTO_TAG_BATCH, bytes, len, d);
+    if (digest_len != CRYPTO_HASH_LEN || memcmp(d, digest, CRYPTO_HASH_LEN) != 0) {
+        snprintf(why, why_len, "the block's batch is not the one its commit certificate signs");
+        return 0;
+    }
+    b = evote__v1__batch__unpack(NULL, len, bytes);
+    if (b == NULL || b->chain_id.len != CRYPTO_CHAIN_ID_LEN ||
+        memcmp(b->chain_id.data, chain_id, CRYPTO_CHAIN_ID_LEN) != 0 || b->seq != seq) {
+        snprintf(why, why_len, "the certified batch is not this chain's block at height %" PRIu64, seq);
+    } else if (index >= b->n_txs) {
+        snprintf(why, why_len, "the certified batch has %zu transactions, none at index %" PRIu32, b->n_txs, index);
+    } else {
+        envelope_txid(b->txs[index].data, b->txs[index].len, id);
+        ok = memcmp(id, code, CRYPTO_HASH_LEN) == 0;
+        if (!ok)
+            snprintf(why, why_len, "transaction %" PRIu32 " of the certified batch is another one", index);
+    }
+    if (b != NULL)
+        evote__v1__batch__free_unpacked(b, NULL);
+    return ok;
+}
+
+/* Whether proof (a CheckpointProof) and headers (the BlockHeader bytes of
+ * heights height+1..S) certify header (the exact header bytes of the block
+ * at height): the headers link by prev_hash from it up to S, and 2f+1
+ * distinct validators of g signed CHECKPOINT(this chain, S, the hash of
+ * S's header). Pure. Out: *seq (S), *signers. Returns: 1, or 0 with why. */
+static int checkpoint_certifies(const genesis *g, uint64_t height, const uint8_t *header, size_t hlen,
+                                const uint8_t *proof, size_t plen, const ProtobufCBinaryData *headers,
+                                size_t n_headers, uint64_t *seq, uint32_t *signers, char *why, size_t why_len)
+{
+    Evote__V1__CheckpointProof *cp = evote__v1__checkpoint_proof__unpack(NULL, plen, proof);
+    uint8_t top[CRYPTO_HASH_LEN], *seen = calloc(g->n ? g->n : 1, 1);
+    uint32_t count = 0;
+    int ok = 0;
+
+    *signers = 0;
+    if (cp == NULL || seen == NULL || cp->seq < height || cp->seq - height != n_headers) {
+        snprintf(why, why_len, "the checkpoint proof does not parse or does not reach this block");
+        goto out;
+    }
+    *seq = cp->seq;
+    crypto_tagged_hash(CRYPTO_TAG_BLOCK, header, hlen, top);
+    for (size_t k = 0; k < n_headers; k++) {
+        Evote__V1__BlockHeader *h = evote__v1__block_header__unpack(NULL, headers[k].len, headers[k].data);
+        int link = h != NULL && h->height == height + 1 + k && h->prev_hash.len == CRYPTO_HASH_LEN &&
+                   memcmp(h->prev_hash.data, top, CRYPTO_HASH_LEN) == 0 && h->chain_id.len == CRYPTO_CHAIN_ID_LEN &&
+                   memcmp(h->chain_id.data, g->chain_id, CRYPTO_CHAIN_ID_LEN) == 0;
+        if (h != NULL)
+            evote__v1__block_header__free_unpacked(h, NULL);
+        if (!link) {
+            snprintf(why, why_len, "the header at height %" PRIu64 " does not follow the one below it",
+                     height + 1 + k);
+            goto out;
+        }
+        crypto_tagged_hash(CRYPTO_TAG_BLOCK, headers[k].data, headers[k].len, top);
+    }
+    for (size_t i = 0; i < cp->n_checkpoints; i++) {
+        Evote__V1__Envelope *env = evote__v1__envelope__unpack(NULL, cp->checkpoints[i].len, cp->checkpoints[i].data);
+        Evote__V1__Checkpoint *c = NULL;
+        int v = env != NULL && env->signer.len == CRYPTO_PUBKEY_LEN ? genesis_validator_index(g, env->signer.data) : -1;
+        if (v >= 0 && !seen[v] && envelope_verify(env, EVOTE__V1__KIND__KIND_CHECKPOINT) == CRYPTO_OK &&
+            (c = evote__v1__checkpoint__unpack(NULL, env->body.len, env->body.data)) != NULL && c->seq == cp->seq &&
+            c->chain_id.len == CRYPTO_CHAIN_ID_LEN && memcmp(c->chain_id.data, g->chain_id, CRYPTO_CHAIN_ID_LEN) == 0 &&
+            c->state_digest.len == CRYPTO_HASH_LEN && memcmp(c->state_digest.data, top, CRYPTO_HASH_LEN) == 0) {
+            seen[v] = 1;
+            count++;
+        }
+        if (c != NULL)
+            evote__v1__checkpoint__free_unpacked(c, NULL);
+        if (env != NULL)
+            evote__v1__envelope__free_unpacked(env, NULL);
+    }
+    *signers = count;
+    ok = count >= 2 * g->f + 1;
+    if (!ok)
+        snprintf(why, why_len, "only %" PRIu32 " validators of the genesis signed the checkpoint at seq %" PRIu64
+                 " (%" PRIu32 " needed)", count, cp->seq, 2 * g->f + 1);
+out:
+    if (cp != NULL)
+        evote__v1__checkpoint_proof__free_unpacked(cp, NULL);
+    free(seen);
+    return ok;
+}
+
+void prove_tx(const node_opts *o, const genesis *g, uint64_t height, uint32_t index, const uint8_t id[CRYPTO_HASH_LEN],
+              const ProtobufCBinaryData *certificate, tx_proof *p)
+{
+    Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
+    Evote__V1__GetBlock get = EVOTE__V1__GET_BLOCK__INIT;
+    Evote__V1__ApiResponse *resp = NULL;
+    Evote__V1__CommitCertificate *cert = NULL;
+    Evote__V1__BlockHeader *h = NULL;
+    const Evote__V1__Block *b;
+    uint8_t rh[CRYPTO_HASH_LEN];
+
+    memset(p, 0, sizeof *p);
+    get.height = height;
+    get.with_proof = 1;
+    req.call_case = EVOTE__V1__API_REQUEST__CALL_GET_BLOCK;
+    req.get_block = &get;
+    if (node_call(o, &req, 0, &resp) != 0) {
+        snprintf(p->why, sizeof p->why, "the block at height %" PRIu64 " could not be fetched", get.height);
+        goto out;
+    }
+    b = resp->block;
+    if (resp->status != EVOTE__V1__API_STATUS__API_STATUS_OK || b == NULL) {
+        snprintf(p->why, sizeof p->why, "the node has no block at height %" PRIu64, get.height);
+        goto out;
+    }
+    if (certificate == NULL) { /* the block's own, checked here */
+        certificate = &resp->certificate;
+        cert_signers(certificate, g, height, &p->sg);
+        if (p->sg.valid < 2 * g->f + 1) {
+            snprintf(p->why, sizeof p->why, "the block's commit certificate carries %zu valid validator signatures, "
+                     "%" PRIu32 " needed", p->sg.valid, 2 * g->f + 1);
+            goto out;
+        }
+    }
+    cert = evote__v1__commit_certificate__unpack(NULL, certificate->len, certificate->data);
+    if (cert == NULL) {
+        snprintf(p->why, sizeof p->why, "the node sent no usable commit certificate");
+        goto out;
+    }
+    p->included = batch_holds_tx(b->batch.data, b->batch.len, cert->digest.data, cert->digest.len, g->chain_id,
+                                 get.height, index, id, p->why, sizeof p->why);
+    if (!p->included || resp->checkpoint_proof.len == 0)
+        goto out; /* no checkpoint covers the block yet: its results are the node's word */
+    p->certified = -1;
+    h = evote__v1__block_header__unpack(NULL, b->header.len, b->header.data);
+    if (h == NULL || h->height != get.height || h->batch_digest.len != CRYPTO_HASH_LEN ||
+        memcmp(h->batch_digest.data, cert->digest.data, CRYPTO_HASH_LEN) != 0 ||
+        ledger_results_hash((const Evote__V1__TxResult *)b->results, b->n_results, rh) != LEDGER_OK ||
+        h->results_hash.len != CRYPTO_HASH_LEN || memcmp(h->results_hash.data, rh, CRYPTO_HASH_LEN) != 0 ||
+        index >= b->n_results) {
+        snprintf(p->why, sizeof p->why, "the block's header does not match its batch and results");
+        goto out;
+    }
+    if (!checkpoint_certifies(g, get.height, b->header.data, b->header.len, resp->checkpoint_proof.data,
+                              resp->checkpoint_proof.len, resp->headers, resp->n_headers, &p->cp_seq,
+                              &p->cp_signers, p->why, sizeof p->why))
+        goto out;
+    p->certified = 1;
+    p->result = b->results[index];
+out:
+    if (h != NULL)
+        evote__v1__block_header__free_unpacked(h, NULL);
+    if (cert != NULL)
+        evote__v1__commit_certificate__free_unpacked(cert, NULL);
+    if (resp != NULL)
+        evote__v1__api_response__free_unpacked(resp, NULL);
 }

@@ -134,7 +134,7 @@ int cmd_tip(int argc, char **argv)
 }
 
 static const char tx_help[] =
-    "usage: evote tx ID [--wait MS] [--node EP] [--timeout MS] [--json]\n"
+    "usage: evote tx ID [--wait MS] [--genesis G] [--node EP] [--timeout MS] [--json]\n"
     "\n"
     "Prints what the node knows of transaction ID (64 hex digits, as printed\n"
     "by 'evote submit' or 'evote notice'): \"committed at height H, index I,\n"
@@ -142,16 +142,26 @@ static const char tx_help[] =
     "node has never seen it; exits 1).\n"
     "\n"
     "  --wait MS      if not committed yet, let the node wait up to MS ms for\n"
-    "                 the commit before answering\n" NODE_HELP
+    "                 the commit before answering\n"
+    "  --genesis G    prove a committed transaction from its block: 2f+1\n"
+    "                 validators of G signed the block's commit certificate, the\n"
+    "                 batch it signs holds the transaction, and once a stable\n"
+    "                 checkpoint covers the block, the result is the chain's\n"
+    "                 (exit 1 when a proof fails)\n" NODE_HELP
     "  --json         {\"id\":...,\"state\":\"committed\",\"height\":H,\"index\":I,\"result\":R}\n";
 
 int cmd_tx(int argc, char **argv)
 {
+    enum { OPT_GENESIS = 'g' };
     static const struct option opts[] = {NODE_OPTIONS,
                                          {"wait", required_argument, NULL, OPT_WAIT},
                                          {"json", no_argument, NULL, OPT_JSON},
+                                         {"genesis", required_argument, NULL, OPT_GENESIS},
                                          {0, 0, 0, 0}};
     uint8_t id[CRYPTO_HASH_LEN];
+    const char *genesis_path = NULL;
+    genesis *g = NULL;
+    tx_proof *pf = NULL;
     tx_answer tx;
     char name[32];
     long wait_ms = 0;
@@ -167,6 +177,8 @@ int cmd_tx(int argc, char **argv)
         if (c == OPT_WAIT) {
             if (!parse_ms(o.cmd, "--wait", optarg, 0, &wait_ms))
                 return EXIT_USAGE;
+        } else if (c == OPT_GENESIS) {
+            genesis_path = optarg;
         } else if ((rc = node_opt(&o, c, optarg)) != 1) {
             return rc < 0 ? EXIT_USAGE : usage_error(tx_help);
         }
@@ -177,9 +189,18 @@ int cmd_tx(int argc, char **argv)
         fprintf(stderr, "evote tx: '%s' is not a transaction id: expected 64 hex digits\n", argv[optind]);
         return EXIT_USAGE;
     }
+    if (genesis_path != NULL && (rc = cli_load_genesis(o.cmd, genesis_path, &g)) != 0)
+        return rc;
     rc = ask_tx(&o, id, wait_ms, &tx);
     if (rc != 0)
-        return rc;
+        goto out;
+    if (g != NULL && tx.state == EVOTE__V1__TX_STATE__TX_STATE_COMMITTED) {
+        if ((pf = malloc(sizeof *pf)) == NULL) {
+            rc = EXIT_FAILED;
+            goto out;
+        }
+        prove_tx(&o, g, tx.height, tx.index, id, NULL, pf);
+    }
     if (o.json) {
         printf("{\"id\":");
         json_hex(id, sizeof id);
@@ -187,12 +208,44 @@ int cmd_tx(int argc, char **argv)
         if (tx.state == EVOTE__V1__TX_STATE__TX_STATE_COMMITTED)
             printf(",\"height\":%" PRIu64 ",\"index\":%" PRIu32 ",\"result\":\"%s\"", tx.height, tx.index,
                    RESULT_NAME(tx.result, name));
+        if (pf != NULL) {
+            printf(",\"certificate_signers\":%zu,\"in_certified_batch\":%s", pf->sg.valid,
+                   pf->included ? "true" : "false");
+            if (pf->certified == 1)
+                printf(",\"result_certified\":{\"checkpoint\":%" PRIu64 ",\"signers\":%" PRIu32 "}", pf->cp_seq,
+                       pf->cp_signers);
+            else
+                printf(",\"result_certified\":null");
+        }
         printf("}\n");
     } else if (tx.state == EVOTE__V1__TX_STATE__TX_STATE_COMMITTED) {
         printf("committed at height %" PRIu64 ", index %" PRIu32 ", result %s\n", tx.height, tx.index,
                RESULT_NAME(tx.result, name));
+        if (pf != NULL && pf->included) {
+            printf("certificate signed by %zu validators of the genesis (%" PRIu32 " needed); the batch it signs "
+                   "holds this transaction (checked)\n",
+                   pf->sg.valid, 2 * g->f + 1);
+            if (pf->certified == 1)
+                printf("result certified: the checkpoint at seq %" PRIu64 ", signed by %" PRIu32
+                       " validators, covers this block's results (checked)\n",
+                       pf->cp_seq, pf->cp_signers);
+            else
+                printf("result not certified yet: no stable checkpoint covers this block yet (one every "
+                       "checkpoint_interval blocks)\n");
+        }
     } else {
         printf("%s\n", state_word(tx.state));
+    }
+    if (pf != NULL && (!pf->included || pf->certified == -1)) {
+        fprintf(stderr, "evote tx: %s does not prove this transaction's block: %s; do not trust this answer; ask "
+                        "another node\n",
+                o.node, pf->why);
+        rc = EXIT_FAILED;
+    } else if (pf != NULL && pf->certified == 1 && pf->result != tx.result) {
+        fprintf(stderr, "evote tx: %s says the result is %s but the certified block says otherwise: do not trust "
+                        "this answer; ask another node\n",
+                o.node, RESULT_NAME(tx.result, name));
+        rc = EXIT_FAILED;
     }
     if (tx.state == EVOTE__V1__TX_STATE__TX_STATE_UNKNOWN) {
         fprintf(stderr,
@@ -201,6 +254,9 @@ int cmd_tx(int argc, char **argv)
                 o.node);
         rc = EXIT_FAILED;
     }
+out:
+    free(pf);
+    genesis_destroy(&g);
     return rc;
 }
 

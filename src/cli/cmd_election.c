@@ -121,22 +121,6 @@ static int id_ok(const char *cmd, const char *id)
 
 /* Loads the genesis (and, when need_key, the key). Returns: 0, or an exit
  * code after saying what is missing or wrong. */
-static int load_genesis(const char *cmd, const char *path, genesis **g)
-{
-    genesis_error gwhy;
-    ledger_err lerr;
-
-    memset(&gwhy, 0, sizeof gwhy);
-    lerr = genesis_load(path, g, &gwhy);
-    if (lerr == LEDGER_OK)
-        return 0;
-    if (gwhy.line != 0)
-        fprintf(stderr, "evote %s: %s line %u: %s\n", cmd, path, gwhy.line, gwhy.reason);
-    else
-        fprintf(stderr, "evote %s: %s: %s (give the chain's genesis file with --genesis)\n", cmd, path,
-                gwhy.reason[0] ? gwhy.reason : ledger_strerror(lerr));
-    return EXIT_FAILED;
-}
 
 static int signer_load(signer *s, const char *help)
 {
@@ -151,7 +135,7 @@ static int signer_load(signer *s, const char *help)
         return missing_option(s->o.cmd, "--id ID", help);
     if (!id_ok(s->o.cmd, s->id))
         return EXIT_USAGE;
-    rc = load_genesis(s->o.cmd, s->genesis_path, &s->g);
+    rc = cli_load_genesis(s->o.cmd, s->genesis_path, &s->g);
     if (rc != 0)
         return rc;
     cerr = signing_key_load(s->key_path, &s->key);
@@ -1031,7 +1015,7 @@ static int election_show(int argc, char **argv)
         return EXIT_USAGE;
     if (!id_ok(o.cmd, argv[optind]))
         return EXIT_USAGE;
-    if (genesis_path != NULL && (rc = load_genesis(o.cmd, genesis_path, &g)) != 0)
+    if (genesis_path != NULL && (rc = cli_load_genesis(o.cmd, genesis_path, &g)) != 0)
         return rc;
     rc = fetch_election(&o, argv[optind], &resp);
     if (rc != 0) {
@@ -3059,7 +3043,7 @@ static int vote_batch(batch *b, const char *genesis_path, long threads)
 
     if (!id_ok(b->cmd, b->id))
         return EXIT_USAGE;
-    rc = load_genesis(b->cmd, genesis_path, &g);
+    rc = cli_load_genesis(b->cmd, genesis_path, &g);
     if (rc == 0)
         rc = batch_read(b);
     if (rc != 0)
@@ -3447,233 +3431,6 @@ static const char track_help[] =
     "                 that the certified block holds the ballot\n" NODE_HELP
     "  --json         one JSON object instead of text\n";
 
-typedef struct {
-    size_t n;             /* distinct signers */
-    size_t valid;         /* with --genesis: validators whose signature checks */
-    uint64_t view, seq;
-    char names[128][GENESIS_MAX_NAME + 24];
-} signers_t;
-
-/* Lists the certificate's signers (names from the genesis when given). */
-static void cert_signers(const Evote__V1__ApiResponse *resp, const genesis *g, uint64_t height, signers_t *out)
-{
-    Evote__V1__CommitCertificate *cert;
-    memset(out, 0, sizeof *out);
-    if (resp->certificate.len == 0)
-        return;
-    cert = evote__v1__commit_certificate__unpack(NULL, resp->certificate.len, resp->certificate.data);
-    if (cert == NULL)
-        return;
-    out->view = cert->view;
-    out->seq = cert->seq;
-    for (size_t i = 0; i < cert->n_commits && out->n < 128; i++) {
-        const Evote__V1__Envelope *env = cert->commits[i];
-        char name[GENESIS_MAX_NAME + 24];
-        int dup = 0;
-        if (env->signer.len != CRYPTO_PUBKEY_LEN)
-            continue;
-        for (size_t k = 0; k < i; k++)
-            if (cert->commits[k]->signer.len == CRYPTO_PUBKEY_LEN &&
-                memcmp(cert->commits[k]->signer.data, env->signer.data, CRYPTO_PUBKEY_LEN) == 0)
-                dup = 1;
-        if (dup)
-            continue;
-        if (g != NULL) {
-            int idx = genesis_validator_index(g, env->signer.data);
-            Evote__V1__Commit *cm = NULL;
-            int ok = idx >= 0 && envelope_verify(env, EVOTE__V1__KIND__KIND_COMMIT) == CRYPTO_OK;
-            if (ok) {
-                cm = evote__v1__commit__unpack(NULL, env->body.len, env->body.data);
-                ok = cm != NULL && cm->seq == height && cm->chain_id.len == CRYPTO_CHAIN_ID_LEN &&
-                     memcmp(cm->chain_id.data, g->chain_id, CRYPTO_CHAIN_ID_LEN) == 0 &&
-                     cm->digest.len == cert->digest.len &&
-                     memcmp(cm->digest.data, cert->digest.data, cert->digest.len) == 0;
-            }
-            if (cm != NULL)
-                evote__v1__commit__free_unpacked(cm, NULL);
-            if (idx < 0)
-                snprintf(name, sizeof name, "(not a validator)");
-            else
-                snprintf(name, sizeof name, "%s%s", g->validators[idx].name, ok ? "" : " (BAD SIGNATURE)");
-            out->valid += ok;
-        } else {
-            short_hex(env->signer.data, CRYPTO_PUBKEY_LEN, name);
-        }
-        memcpy(out->names[out->n++], name, sizeof name);
-    }
-    evote__v1__commit_certificate__free_unpacked(cert, NULL);
-}
-
-/* Whether bytes (a block's exact batch) are what digest certifies and
- * holds the transaction whose id is code at index, for chain_id and seq.
- * Pure. Returns: 1, or 0 with why (for a person). */
-static int batch_holds_tx(const uint8_t *bytes, size_t len, const uint8_t *digest, size_t digest_len,
-                          const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN], uint64_t seq, uint32_t index,
-                          const uint8_t code[CRYPTO_HASH_LEN], char *why, size_t why_len)
-{
-    uint8_t d[CRYPTO_HASH_LEN], id[CRYPTO_HASH_LEN];
-    Evote__V1__Batch *b;
-    int ok = 0;
-
-    crypto_tagged_hash(CRYPTO_TAG_BATCH, bytes, len, d);
-    if (digest_len != CRYPTO_HASH_LEN || memcmp(d, digest, CRYPTO_HASH_LEN) != 0) {
-        snprintf(why, why_len, "the block's batch is not the one its commit certificate signs");
-        return 0;
-    }
-    b = evote__v1__batch__unpack(NULL, len, bytes);
-    if (b == NULL || b->chain_id.len != CRYPTO_CHAIN_ID_LEN ||
-        memcmp(b->chain_id.data, chain_id, CRYPTO_CHAIN_ID_LEN) != 0 || b->seq != seq) {
-        snprintf(why, why_len, "the certified batch is not this chain's block at height %" PRIu64, seq);
-    } else if (index >= b->n_txs) {
-        snprintf(why, why_len, "the certified batch has %zu transactions, none at index %" PRIu32, b->n_txs, index);
-    } else {
-        envelope_txid(b->txs[index].data, b->txs[index].len, id);
-        ok = memcmp(id, code, CRYPTO_HASH_LEN) == 0;
-        if (!ok)
-            snprintf(why, why_len, "transaction %" PRIu32 " of the certified batch is another one", index);
-    }
-    if (b != NULL)
-        evote__v1__batch__free_unpacked(b, NULL);
-    return ok;
-}
-
-/* Whether proof (a CheckpointProof) and headers (the BlockHeader bytes of
- * heights height+1..S) certify header (the exact header bytes of the block
- * at height): the headers link by prev_hash from it up to S, and 2f+1
- * distinct validators of g signed CHECKPOINT(this chain, S, the hash of
- * S's header). Pure. Out: *seq (S), *signers. Returns: 1, or 0 with why. */
-static int checkpoint_certifies(const genesis *g, uint64_t height, const uint8_t *header, size_t hlen,
-                                const uint8_t *proof, size_t plen, const ProtobufCBinaryData *headers,
-                                size_t n_headers, uint64_t *seq, uint32_t *signers, char *why, size_t why_len)
-{
-    Evote__V1__CheckpointProof *cp = evote__v1__checkpoint_proof__unpack(NULL, plen, proof);
-    uint8_t top[CRYPTO_HASH_LEN], *seen = calloc(g->n ? g->n : 1, 1);
-    uint32_t count = 0;
-    int ok = 0;
-
-    *signers = 0;
-    if (cp == NULL || seen == NULL || cp->seq < height || cp->seq - height != n_headers) {
-        snprintf(why, why_len, "the checkpoint proof does not parse or does not reach this block");
-        goto out;
-    }
-    *seq = cp->seq;
-    crypto_tagged_hash(CRYPTO_TAG_BLOCK, header, hlen, top);
-    for (size_t k = 0; k < n_headers; k++) {
-        Evote__V1__BlockHeader *h = evote__v1__block_header__unpack(NULL, headers[k].len, headers[k].data);
-        int link = h != NULL && h->height == height + 1 + k && h->prev_hash.len == CRYPTO_HASH_LEN &&
-                   memcmp(h->prev_hash.data, top, CRYPTO_HASH_LEN) == 0 && h->chain_id.len == CRYPTO_CHAIN_ID_LEN &&
-                   memcmp(h->chain_id.data, g->chain_id, CRYPTO_CHAIN_ID_LEN) == 0;
-        if (h != NULL)
-            evote__v1__block_header__free_unpacked(h, NULL);
-        if (!link) {
-            snprintf(why, why_len, "the header at height %" PRIu64 " does not follow the one below it",
-                     height + 1 + k);
-            goto out;
-        }
-        crypto_tagged_hash(CRYPTO_TAG_BLOCK, headers[k].data, headers[k].len, top);
-    }
-    for (size_t i = 0; i < cp->n_checkpoints; i++) {
-        Evote__V1__Envelope *env = evote__v1__envelope__unpack(NULL, cp->checkpoints[i].len, cp->checkpoints[i].data);
-        Evote__V1__Checkpoint *c = NULL;
-        int v = env != NULL && env->signer.len == CRYPTO_PUBKEY_LEN ? genesis_validator_index(g, env->signer.data) : -1;
-        if (v >= 0 && !seen[v] && envelope_verify(env, EVOTE__V1__KIND__KIND_CHECKPOINT) == CRYPTO_OK &&
-            (c = evote__v1__checkpoint__unpack(NULL, env->body.len, env->body.data)) != NULL && c->seq == cp->seq &&
-            c->chain_id.len == CRYPTO_CHAIN_ID_LEN && memcmp(c->chain_id.data, g->chain_id, CRYPTO_CHAIN_ID_LEN) == 0 &&
-            c->state_digest.len == CRYPTO_HASH_LEN && memcmp(c->state_digest.data, top, CRYPTO_HASH_LEN) == 0) {
-            seen[v] = 1;
-            count++;
-        }
-        if (c != NULL)
-            evote__v1__checkpoint__free_unpacked(c, NULL);
-        if (env != NULL)
-            evote__v1__envelope__free_unpacked(env, NULL);
-    }
-    *signers = count;
-    ok = count >= 2 * g->f + 1;
-    if (!ok)
-        snprintf(why, why_len, "only %" PRIu32 " validators of the genesis signed the checkpoint at seq %" PRIu64
-                 " (%" PRIu32 " needed)", count, cp->seq, 2 * g->f + 1);
-out:
-    if (cp != NULL)
-        evote__v1__checkpoint_proof__free_unpacked(cp, NULL);
-    free(seen);
-    return ok;
-}
-
-/* What evote track --genesis proved of a ballot beyond its certificate. */
-typedef struct {
-    int included;          /* the certified batch holds it */
-    int certified;         /* 1: its result is certified by a checkpoint; 0: none yet; -1: a bad proof */
-    Evote__V1__TxResult result; /* the certified result */
-    uint64_t cp_seq;
-    uint32_t cp_signers;
-    char why[200];
-} track_proof;
-
-/* With the genesis: GetBlock (with the checkpoint proof) at the ballot's
- * height; the ballot is in the batch the (already checked) certificate
- * signs (batch_holds_tx); and when a kept checkpoint covers the block, its
- * header (tied to the batch by batch_digest) and so its results are
- * certified (checkpoint_certifies): the result code at the ballot's index
- * is the chain's. */
-static void prove_ballot(const node_opts *o, const genesis *g, const Evote__V1__ApiResponse *track,
-                         const uint8_t code[CRYPTO_HASH_LEN], track_proof *p)
-{
-    Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
-    Evote__V1__GetBlock get = EVOTE__V1__GET_BLOCK__INIT;
-    Evote__V1__ApiResponse *resp = NULL;
-    Evote__V1__CommitCertificate *cert;
-    Evote__V1__BlockHeader *h = NULL;
-    const Evote__V1__Block *b;
-    uint8_t rh[CRYPTO_HASH_LEN];
-
-    memset(p, 0, sizeof *p);
-    cert = evote__v1__commit_certificate__unpack(NULL, track->certificate.len, track->certificate.data);
-    if (cert == NULL) {
-        snprintf(p->why, sizeof p->why, "the node sent no usable commit certificate");
-        return;
-    }
-    get.height = track->tx->height;
-    get.with_proof = 1;
-    req.call_case = EVOTE__V1__API_REQUEST__CALL_GET_BLOCK;
-    req.get_block = &get;
-    if (node_call(o, &req, 0, &resp) != 0) {
-        snprintf(p->why, sizeof p->why, "the block at height %" PRIu64 " could not be fetched", get.height);
-        goto out;
-    }
-    b = resp->block;
-    if (resp->status != EVOTE__V1__API_STATUS__API_STATUS_OK || b == NULL) {
-        snprintf(p->why, sizeof p->why, "the node has no block at height %" PRIu64, get.height);
-        goto out;
-    }
-    p->included = batch_holds_tx(b->batch.data, b->batch.len, cert->digest.data, cert->digest.len, g->chain_id,
-                                 get.height, track->tx->index, code, p->why, sizeof p->why);
-    if (!p->included || resp->checkpoint_proof.len == 0)
-        goto out; /* no checkpoint covers the block yet: its results are the node's word */
-    p->certified = -1;
-    h = evote__v1__block_header__unpack(NULL, b->header.len, b->header.data);
-    if (h == NULL || h->height != get.height || h->batch_digest.len != CRYPTO_HASH_LEN ||
-        memcmp(h->batch_digest.data, cert->digest.data, CRYPTO_HASH_LEN) != 0 ||
-        ledger_results_hash((const Evote__V1__TxResult *)b->results, b->n_results, rh) != LEDGER_OK ||
-        h->results_hash.len != CRYPTO_HASH_LEN || memcmp(h->results_hash.data, rh, CRYPTO_HASH_LEN) != 0 ||
-        track->tx->index >= b->n_results) {
-        snprintf(p->why, sizeof p->why, "the block's header does not match its batch and results");
-        goto out;
-    }
-    if (!checkpoint_certifies(g, get.height, b->header.data, b->header.len, resp->checkpoint_proof.data,
-                              resp->checkpoint_proof.len, resp->headers, resp->n_headers, &p->cp_seq,
-                              &p->cp_signers, p->why, sizeof p->why))
-        goto out;
-    p->certified = 1;
-    p->result = b->results[track->tx->index];
-out:
-    if (h != NULL)
-        evote__v1__block_header__free_unpacked(h, NULL);
-    if (resp != NULL)
-        evote__v1__api_response__free_unpacked(resp, NULL);
-    evote__v1__commit_certificate__free_unpacked(cert, NULL);
-}
-
 int cmd_track(int argc, char **argv)
 {
     static const struct option opts[] = {NODE_OPTIONS,
@@ -3690,7 +3447,7 @@ int cmd_track(int argc, char **argv)
     char name[40], reason[256], tr_id[ELECTION_MAX_ID + 1] = "";
     genesis *g = NULL;
     signers_t sg;
-    track_proof pf;
+    tx_proof pf;
     node_opts o;
     int c, rc;
 
@@ -3712,7 +3469,7 @@ int cmd_track(int argc, char **argv)
                 argv[optind]);
         return EXIT_USAGE;
     }
-    if (genesis_path != NULL && (rc = load_genesis(o.cmd, genesis_path, &g)) != 0)
+    if (genesis_path != NULL && (rc = cli_load_genesis(o.cmd, genesis_path, &g)) != 0)
         return rc;
     tq.code.data = code;
     tq.code.len = sizeof code;
@@ -3745,10 +3502,10 @@ int cmd_track(int argc, char **argv)
         status = "NOT A BALLOT";
         detail = "this transaction was accepted but is not a ballot";
     }
-    cert_signers(resp, g, tx->height, &sg);
+    cert_signers(&resp->certificate, g, tx->height, &sg);
     memset(&pf, 0, sizeof pf);
     if (g != NULL && sg.valid >= 2 * g->f + 1)
-        prove_ballot(&o, g, resp, code, &pf);
+        prove_tx(&o, g, tx->height, tx->index, code, &resp->certificate, &pf);
     if (tr != NULL) {
         size_t k = 0;
         for (size_t i = 0; i < tr->election_id.len && i < ELECTION_MAX_ID; i++) {
@@ -3928,7 +3685,7 @@ int cmd_result(int argc, char **argv)
     if (genesis_path != NULL) {
         vouch_ctx v = {id, e, NULL, NULL};
         char what[ELECTION_MAX_ID * 4 + 64];
-        if ((rc = load_genesis(o.cmd, genesis_path, &g)) != 0)
+        if ((rc = cli_load_genesis(o.cmd, genesis_path, &g)) != 0)
             return rc;
         election_hash(g->chain_id, (const uint8_t *)id, strlen(id), e);
         snprintf(what, sizeof what, "the result of election '%s'", clean(id, buf, sizeof buf));

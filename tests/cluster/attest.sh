@@ -12,7 +12,7 @@
 #      `evote result --genesis` shows it vouched for by 4 of 4;
 #   5. `evote track --genesis` of the ballot: its result is certified by
 #      a stable checkpoint (the headers above its block link up to a block
-#      hash 2f+1 validators signed);
+#      hash 2f+1 validators signed); `evote tx --genesis` of a notice too;
 #   6. the four chains are identical.
 source "$(dirname "$0")/lib.sh" "$@"
 GENESIS_EXTRA="checkpoint_interval 4" # checkpoints every 4 blocks: step 5 sees the ballot's result certified
@@ -76,8 +76,9 @@ log "node3 caught up through the key's block and attested it: 4 of 4"
 kill_node 0
 start_node 0
 wait_ready
-notice 1 after-restart "one more block" --wait $((10000 * SCALE)) > /dev/null 2>&1 ||
-  fail "no block after node0's restart" 1
+notice 1 after-restart "one more block" --wait $((10000 * SCALE)) > "$DIR/notice.out" 2>&1 ||
+  { cat "$DIR/notice.out"; fail "no block after node0's restart" 1; }
+nid=$(head -1 "$DIR/notice.out")
 # (a second offer would be made before node0 answers at all: at start)
 [ "$(attested 0)" = 1 ] || fail "node0 offered its attestation again after a restart" 0
 vouched 0 4 || { cat "$DIR/show.0"; fail "node0 does not show 4 of 4 vouching after its restart" 0; }
@@ -100,6 +101,13 @@ certified() {
 }
 WAIT_NODE=1 wait_until 20 "a checkpoint to certify the ballot's result" certified
 log "the ballot's result is certified: $(sed -n 's/^certified *//p' "$DIR/track.out")"
+tx_certified() {
+  "$EVOTE" tx "$nid" --genesis "$GENESIS" --node "$(ep 3)" > "$DIR/tx.out" 2>&1 &&
+    grep -q "^result certified: the checkpoint at seq" "$DIR/tx.out"
+}
+WAIT_NODE=3 wait_until 20 "a checkpoint to certify the notice's result (evote tx --genesis)" tx_certified
+grep -q "holds this transaction (checked)" "$DIR/tx.out" || { cat "$DIR/tx.out"; fail "evote tx --genesis did not check the batch" 3; }
+log "evote tx --genesis at node3: $(sed -n 's/^result certified: //p' "$DIR/tx.out")"
 
 # ---- 6. identical chains
 h=$(height_of 1)
