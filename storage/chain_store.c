@@ -1452,18 +1452,25 @@ store_err chain_store_snapshot_dir(const char *data_dir, const char *out_dir, st
 
 store_err chain_store_iterate_state(chain_store *self, chain_store_state_fn fn, void *ctx)
 {
+    return chain_store_iterate_state_from(self, NULL, 0, fn, ctx);
+}
+
+store_err chain_store_iterate_state_from(chain_store *self, const uint8_t *from, size_t from_len,
+                                         chain_store_state_fn fn, void *ctx)
+{
     MDB_txn *txn;
     MDB_cursor *cur = NULL;
     MDB_val k, v;
     int rc;
 
-    if (self == NULL || fn == NULL)
+    if (self == NULL || fn == NULL || (from == NULL && from_len != 0))
         return STORE_ERR_BAD_ARG;
     if ((rc = txn_begin(self, MDB_RDONLY, &txn)) != MDB_SUCCESS)
         return from_mdb(self, rc);
     rc = mdb_cursor_open(txn, self->state, &cur);
+    k = val_of(from, from_len);
     if (rc == MDB_SUCCESS)
-        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        rc = mdb_cursor_get(cur, &k, &v, from_len ? MDB_SET_RANGE : MDB_FIRST);
     while (rc == MDB_SUCCESS) {
         if (fn(ctx, k.mv_data, k.mv_size, v.mv_data, v.mv_size) != 0)
             break;

@@ -285,6 +285,9 @@ EVOTE_WARN_UNUSED store_err chain_store_snapshot_dir(const char *data_dir, const
 typedef int (*chain_store_state_fn)(void *ctx, const uint8_t *key, size_t key_len, const uint8_t *value,
                                     size_t value_len);
 EVOTE_WARN_UNUSED store_err chain_store_iterate_state(chain_store *self, chain_store_state_fn fn, void *ctx);
+/* The same from the first key >= from (from_len bytes; 0: the first key). */
+EVOTE_WARN_UNUSED store_err chain_store_iterate_state_from(chain_store *self, const uint8_t *from, size_t from_len,
+                                                          chain_store_state_fn fn, void *ctx);
 
 /* Out: the current map size in bytes (grows with the chain). */
 size_t chain_store_map_size(chain_store *self);

@@ -368,7 +368,8 @@ static void load_open_elections(node *n)
 {
     open_elections oe = {0};
     size_t loaded = 0, open = 0;
-    if (chain_store_iterate_state(n->store, collect_open_election, &oe) != STORE_OK)
+    const uint8_t from = ELECTION_KEY_ELECTION; /* not one key per ballot or voter below it */
+    if (chain_store_iterate_state_from(n->store, &from, 1, collect_open_election, &oe) != STORE_OK)
         log_warn("could not list the open elections: ballots are checked at execution until their first block");
     for (size_t i = 0; i < oe.n; i++) {
         if (oe.open[i]) {

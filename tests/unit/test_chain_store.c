@@ -1681,6 +1681,51 @@ static void test_state_keys_are_put_deleted_and_bounded(void **state)
     tmp_done(&t);
 }
 
+/* Collects the first byte of each key seen (at most 8). */
+typedef struct {
+    char first[9];
+    size_t n;
+} seen_keys;
+
+static int see_key(void *ctx, const uint8_t *k, size_t k_len, const uint8_t *value, size_t value_len)
+{
+    seen_keys *seen = ctx;
+    (void)value;
+    (void)value_len;
+    if (k_len > 0 && seen->n < 8)
+        seen->first[seen->n++] = (char)k[0];
+    return 0;
+}
+
+/* Iterating the state from a key skips every key below it (the node's
+ * election scan starts at 'E', past one key per ballot). */
+static void test_state_iterates_from_a_key(void **state)
+{
+    tmp_t t;
+    chain_t c;
+    chain_store *s;
+    seen_keys all = {{0}, 0}, from_e = {{0}, 0}, past = {{0}, 0};
+    chain_store_state_change ch[5] = {
+        {(const uint8_t *)"V1", 2, (const uint8_t *)"v", 1, 0}, {(const uint8_t *)"C1", 2, (const uint8_t *)"c", 1, 0},
+        {(const uint8_t *)"E2", 2, (const uint8_t *)"e", 1, 0}, {(const uint8_t *)"A1", 2, (const uint8_t *)"a", 1, 0},
+        {(const uint8_t *)"E1", 2, (const uint8_t *)"e", 1, 0},
+    };
+    (void)state;
+    tmp_init(&t);
+    chain_init(&c, "iterate");
+    s = open_store(t.store, &c, 0, 0);
+    assert_int_equal(chain_store_put_state(s, ch, 5), STORE_OK);
+    assert_int_equal(chain_store_iterate_state(s, see_key, &all), STORE_OK);
+    assert_string_equal(all.first, "ACEEV");
+    assert_int_equal(chain_store_iterate_state_from(s, (const uint8_t *)"E", 1, see_key, &from_e), STORE_OK);
+    assert_string_equal(from_e.first, "EEV");
+    assert_int_equal(chain_store_iterate_state_from(s, (const uint8_t *)"Z", 1, see_key, &past), STORE_OK);
+    assert_int_equal(past.n, 0);
+    assert_int_equal(chain_store_iterate_state_from(s, NULL, 1, see_key, &past), STORE_ERR_BAD_ARG);
+    chain_store_destroy(&s);
+    tmp_done(&t);
+}
+
 static void test_every_error_has_a_sentence(void **state)
 {
     char buf[512];
@@ -1717,6 +1762,7 @@ int main(void)
         cmocka_unit_test_teardown(test_read_only_open_changes_no_byte, cleanup),
         cmocka_unit_test_teardown(test_consensus_meta_is_stored_on_its_own_and_read_back, cleanup),
         cmocka_unit_test_teardown(test_state_keys_are_put_deleted_and_bounded, cleanup),
+        cmocka_unit_test_teardown(test_state_iterates_from_a_key, cleanup),
         cmocka_unit_test_teardown(test_map_grows_from_one_mebibyte_through_many_appends, cleanup),
         cmocka_unit_test_teardown(test_map_at_its_maximum_refuses_with_map_full_and_keeps_the_chain, cleanup),
         cmocka_unit_test_teardown(test_full_disk_refuses_with_disk_full_and_the_chain_survives, cleanup),
