@@ -112,7 +112,8 @@ typedef struct {
  * given one, already checked; NULL: the block's own, checked here for
  * 2f+1 validators of g); and when a kept checkpoint covers the block, its
  * header (tied to the batch by batch_digest) and so its results are
- * certified: p->result is the chain's result code. */
+ * certified: p->result is the chain's result code. A node that sends no
+ * proof is followed by the other --node (a proof checks itself). */
 void prove_tx(const node_opts *o, const genesis *g, uint64_t height, uint32_t index, const uint8_t id[32],
               const ProtobufCBinaryData *certificate, tx_proof *p);
 

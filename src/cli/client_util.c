@@ -835,7 +835,8 @@ void prove_tx(const node_opts *o, const genesis *g, uint64_t height, uint32_t in
 {
     Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
     Evote__V1__GetBlock get = EVOTE__V1__GET_BLOCK__INIT;
-    Evote__V1__ApiResponse *resp = NULL;
+    Evote__V1__ApiResponse *resp = NULL, *other = NULL;
+    const Evote__V1__ApiResponse *proofs;
     Evote__V1__CommitCertificate *cert = NULL;
     Evote__V1__BlockHeader *h = NULL;
     const Evote__V1__Block *b;
@@ -871,7 +872,22 @@ void prove_tx(const node_opts *o, const genesis *g, uint64_t height, uint32_t in
     }
     p->included = batch_holds_tx(b->batch.data, b->batch.len, cert->digest.data, cert->digest.len, g->chain_id,
                                  get.height, index, id, p->why, sizeof p->why);
-    if (!p->included || resp->checkpoint_proof.len == 0)
+    if (!p->included)
+        goto out;
+    /* No proof from this node: any other --node may have one (a proof
+     * checks itself, whoever sends it). */
+    proofs = resp;
+    for (size_t k = 0; k < o->n_alt && proofs->checkpoint_proof.len == 0; k++) {
+        node_opts one = *o;
+        one.node = o->alt[k];
+        one.n_alt = 0;
+        if (other != NULL)
+            evote__v1__api_response__free_unpacked(other, NULL);
+        other = NULL;
+        if (node_call(&one, &req, 0, &other) == 0 && other->status == EVOTE__V1__API_STATUS__API_STATUS_OK)
+            proofs = other;
+    }
+    if (proofs->checkpoint_proof.len == 0)
         goto out; /* no checkpoint covers the block yet: its results are the node's word */
     p->certified = -1;
     h = evote__v1__block_header__unpack(NULL, b->header.len, b->header.data);
@@ -883,8 +899,8 @@ void prove_tx(const node_opts *o, const genesis *g, uint64_t height, uint32_t in
         snprintf(p->why, sizeof p->why, "the block's header does not match its batch and results");
         goto out;
     }
-    if (!checkpoint_certifies(g, get.height, b->header.data, b->header.len, resp->checkpoint_proof.data,
-                              resp->checkpoint_proof.len, resp->headers, resp->n_headers, &p->cp_seq,
+    if (!checkpoint_certifies(g, get.height, b->header.data, b->header.len, proofs->checkpoint_proof.data,
+                              proofs->checkpoint_proof.len, proofs->headers, proofs->n_headers, &p->cp_seq,
                               &p->cp_signers, p->why, sizeof p->why))
         goto out;
     p->certified = 1;
@@ -894,6 +910,8 @@ out:
         evote__v1__block_header__free_unpacked(h, NULL);
     if (cert != NULL)
         evote__v1__commit_certificate__free_unpacked(cert, NULL);
+    if (other != NULL)
+        evote__v1__api_response__free_unpacked(other, NULL);
     if (resp != NULL)
         evote__v1__api_response__free_unpacked(resp, NULL);
 }
