@@ -201,6 +201,8 @@ if [ "$nrevotes" -gt 0 ]; then
   [ $crash = 1 ] && [ "$primary" = 2 ] && ask=${nodes[3]}
   run track "$old" "${G[@]}" --node "$ask" | tee track-old.txt | sed 's/^/   /'
   grep -q REPLACED track-old.txt || { echo "election-demo: the first ballot of voter $v is not REPLACED" >&2; exit 1; }
+  grep -q '^replacement .*(checked)' track-old.txt ||
+    { echo "election-demo: evote track did not prove voter $v's replacing ballot" >&2; exit 1; }
   run track "$new" "${G[@]}" --node "$ask" | tee track-new.txt | sed 's/^/   /'
   grep -q COUNTED track-new.txt || { echo "election-demo: the revote of voter $v does not count" >&2; exit 1; }
 fi

@@ -104,6 +104,10 @@ typedef struct {
     Evote__V1__TxResult result; /* the certified result */
     uint64_t cp_seq;
     uint32_t cp_signers;
+    int is_ballot;         /* when included: a well-signed ballot, of signer and election */
+    uint8_t signer[32];
+    uint8_t election[64];
+    size_t election_len;
     char why[200];
 } tx_proof;
 

@@ -739,7 +739,7 @@ void cert_signers(const ProtobufCBinaryData *certificate, const genesis *g, uint
  * Pure. Returns: 1, or 0 with why (for a person). */
 static int batch_holds_tx(const uint8_t *bytes, size_t len, const uint8_t *digest, size_t digest_len,
                           const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN], uint64_t seq, uint32_t index,
-                          const uint8_t code[CRYPTO_HASH_LEN], char *why, size_t why_len)
+                          const uint8_t code[CRYPTO_HASH_LEN], ledger_tx **tx_out, char *why, size_t why_len)
 {
     uint8_t d[CRYPTO_HASH_LEN], id[CRYPTO_HASH_LEN];
     Evote__V1__Batch *b;
@@ -761,6 +761,11 @@ static int batch_holds_tx(const uint8_t *bytes, size_t len, const uint8_t *diges
         ok = memcmp(id, code, CRYPTO_HASH_LEN) == 0;
         if (!ok)
             snprintf(why, why_len, "transaction %" PRIu32 " of the certified batch is another one", index);
+        /* Out: the transaction itself, signature checked (NULL when it does
+         * not decode: the chain then recorded it as refused). */
+        if (ok && tx_out != NULL &&
+            ledger_tx_decode(b->txs[index].data, b->txs[index].len, chain_id, tx_out, NULL) != LEDGER_OK)
+            *tx_out = NULL;
     }
     if (b != NULL)
         evote__v1__batch__free_unpacked(b, NULL);
@@ -840,6 +845,7 @@ void prove_tx(const node_opts *o, const genesis *g, uint64_t height, uint32_t in
     Evote__V1__CommitCertificate *cert = NULL;
     Evote__V1__BlockHeader *h = NULL;
     const Evote__V1__Block *b;
+    ledger_tx *tx = NULL;
     uint8_t rh[CRYPTO_HASH_LEN];
 
     memset(p, 0, sizeof *p);
@@ -871,9 +877,16 @@ void prove_tx(const node_opts *o, const genesis *g, uint64_t height, uint32_t in
         goto out;
     }
     p->included = batch_holds_tx(b->batch.data, b->batch.len, cert->digest.data, cert->digest.len, g->chain_id,
-                                 get.height, index, id, p->why, sizeof p->why);
+                                 get.height, index, id, &tx, p->why, sizeof p->why);
     if (!p->included)
         goto out;
+    if (tx != NULL && tx->body->payload_case == EVOTE__V1__TX_BODY__PAYLOAD_BALLOT &&
+        tx->body->ballot->election_id.len <= sizeof p->election) {
+        memcpy(p->signer, tx->envelope->signer.data, CRYPTO_PUBKEY_LEN);
+        p->is_ballot = 1;
+        p->election_len = tx->body->ballot->election_id.len;
+        memcpy(p->election, tx->body->ballot->election_id.data, p->election_len);
+    }
     /* No proof from this node: any other --node may have one (a proof
      * checks itself, whoever sends it). */
     proofs = resp;
@@ -914,4 +927,5 @@ out:
         evote__v1__api_response__free_unpacked(other, NULL);
     if (resp != NULL)
         evote__v1__api_response__free_unpacked(resp, NULL);
+    ledger_tx_destroy(&tx);
 }

@@ -3431,6 +3431,65 @@ static const char track_help[] =
     "                 that the certified block holds the ballot\n" NODE_HELP
     "  --json         one JSON object instead of text\n";
 
+/* With the genesis, for a ballot the node calls REPLACED: the replacing
+ * ballot (its tracking code in the record) is proven the same way — in a
+ * certified batch — and it is a ballot of the same voter key in the same
+ * election, later in the chain; its result, once a checkpoint covers it,
+ * must be OK. mine: what prove_tx proved of the replaced ballot. Returns:
+ * 1 proven (*where: its height), 0 not (why set). */
+static int prove_replaced(const node_opts *o, const genesis *g, const Evote__V1__TxStatus *tx, const tx_proof *mine,
+                          const ProtobufCBinaryData *by, uint64_t *where, char *why, size_t why_len)
+{
+    Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
+    Evote__V1__Track tq = EVOTE__V1__TRACK__INIT;
+    Evote__V1__ApiResponse *resp = NULL;
+    signers_t *sg = NULL;
+    tx_proof *pf = NULL;
+    int ok = 0;
+
+    if (!mine->is_ballot || by->len != CRYPTO_HASH_LEN) {
+        snprintf(why, why_len, "the node names no replacing ballot");
+        return 0;
+    }
+    tq.code = *by;
+    req.call_case = EVOTE__V1__API_REQUEST__CALL_TRACK;
+    req.track = &tq;
+    sg = malloc(sizeof *sg);
+    pf = malloc(sizeof *pf);
+    if (sg == NULL || pf == NULL || node_call(o, &req, 0, &resp) != 0 ||
+        resp->status != EVOTE__V1__API_STATUS__API_STATUS_OK || resp->tx == NULL ||
+        resp->tx->state != EVOTE__V1__TX_STATE__TX_STATE_COMMITTED) {
+        snprintf(why, why_len, "the replacing ballot could not be looked up");
+        goto out;
+    }
+    cert_signers(&resp->certificate, g, resp->tx->height, sg);
+    if (sg->valid < 2 * g->f + 1) {
+        snprintf(why, why_len, "the replacing ballot's block certificate has no quorum");
+        goto out;
+    }
+    prove_tx(o, g, resp->tx->height, resp->tx->index, by->data, &resp->certificate, pf);
+    if (!pf->included || pf->certified == -1) {
+        snprintf(why, why_len, "the replacing ballot is not proven: %s", pf->why);
+    } else if (!pf->is_ballot || memcmp(pf->signer, mine->signer, CRYPTO_PUBKEY_LEN) != 0 ||
+               pf->election_len != mine->election_len ||
+               memcmp(pf->election, mine->election, mine->election_len) != 0) {
+        snprintf(why, why_len, "the replacing transaction is not a ballot of the same voter and election");
+    } else if (resp->tx->height < tx->height || (resp->tx->height == tx->height && resp->tx->index <= tx->index)) {
+        snprintf(why, why_len, "the replacing ballot is not later in the chain");
+    } else if (pf->certified == 1 && pf->result != EVOTE__V1__TX_RESULT__TX_RESULT_OK) {
+        snprintf(why, why_len, "the replacing ballot was refused by the chain");
+    } else {
+        *where = resp->tx->height;
+        ok = 1;
+    }
+out:
+    if (resp != NULL)
+        evote__v1__api_response__free_unpacked(resp, NULL);
+    free(sg);
+    free(pf);
+    return ok;
+}
+
 int cmd_track(int argc, char **argv)
 {
     static const struct option opts[] = {NODE_OPTIONS,
@@ -3449,7 +3508,9 @@ int cmd_track(int argc, char **argv)
     signers_t sg;
     tx_proof pf;
     node_opts o;
-    int c, rc;
+    int c, rc, replaced = 0; /* with --genesis, of a REPLACED ballot: 1 proven, -1 not */
+    uint64_t replaced_at = 0;
+    char replaced_why[240] = "";
 
     if (cli_wants_help(argc, argv)) {
         fputs(track_help, stdout);
@@ -3506,6 +3567,9 @@ int cmd_track(int argc, char **argv)
     memset(&pf, 0, sizeof pf);
     if (g != NULL && sg.valid >= 2 * g->f + 1)
         prove_tx(&o, g, tx->height, tx->index, code, &resp->certificate, &pf);
+    if (pf.included && tr != NULL && tr->status == EVOTE__V1__TRACKING_RECORD__STATUS__STATUS_REPLACED)
+        replaced = prove_replaced(&o, g, tx, &pf, &tr->replaced_by, &replaced_at, replaced_why,
+                                  sizeof replaced_why) ? 1 : -1;
     if (tr != NULL) {
         size_t k = 0;
         for (size_t i = 0; i < tr->election_id.len && i < ELECTION_MAX_ID; i++) {
@@ -3546,6 +3610,8 @@ int cmd_track(int argc, char **argv)
                        pf.cp_signers);
             else
                 printf(",\"result_certified\":null");
+            if (replaced != 0)
+                printf(",\"replacement_checked\":%s", replaced == 1 ? "true" : "false");
         }
         printf("}\n");
     } else {
@@ -3588,7 +3654,11 @@ int cmd_track(int argc, char **argv)
             else if (pf.included)
                 printf("certified      not yet: no stable checkpoint covers this block yet (one every "
                        "checkpoint_interval blocks); until then the result is the node's word\n");
-            else if (g == NULL)
+            if (replaced == 1)
+                printf("replacement    a later ballot of the same voter key and election, in block %" PRIu64
+                       " (checked)\n",
+                       replaced_at);
+            if (g == NULL && !pf.included)
                 printf("               (give --genesis G to check the signatures and name the validators)\n");
         }
     }
@@ -3612,6 +3682,11 @@ int cmd_track(int argc, char **argv)
         fprintf(stderr, "evote track: %s says the result is %s but the certified block says otherwise: do not "
                         "trust this answer; ask another node\n",
                 o.node, RESULT_NAME(tx->result, name));
+        rc = EXIT_FAILED;
+    } else if (replaced == -1) {
+        fprintf(stderr, "evote track: %s says this ballot was REPLACED but does not prove it: %s; do not trust "
+                        "this answer; ask another node\n",
+                o.node, replaced_why);
         rc = EXIT_FAILED;
     }
 out:

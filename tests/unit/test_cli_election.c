@@ -986,18 +986,18 @@ static void test_track_proves_the_ballot_is_in_the_certified_batch(void **state)
     crypto_tagged_hash(CRYPTO_TAG_BATCH, packed, len, digest);
     envelope_txid(txs[1].data, txs[1].len, code);
 
-    assert_true(batch_holds_tx(packed, len, digest, 32, chain_id, 7, 1, code, why, sizeof why));
-    assert_false(batch_holds_tx(packed, len, digest, 32, chain_id, 7, 0, code, why, sizeof why));
+    assert_true(batch_holds_tx(packed, len, digest, 32, chain_id, 7, 1, code, NULL, why, sizeof why));
+    assert_false(batch_holds_tx(packed, len, digest, 32, chain_id, 7, 0, code, NULL, why, sizeof why));
     assert_non_null(strstr(why, "transaction 0 of the certified batch is another one"));
-    assert_false(batch_holds_tx(packed, len, digest, 32, chain_id, 7, 2, code, why, sizeof why));
+    assert_false(batch_holds_tx(packed, len, digest, 32, chain_id, 7, 2, code, NULL, why, sizeof why));
     assert_non_null(strstr(why, "none at index 2"));
-    assert_false(batch_holds_tx(packed, len, digest, 32, chain_id, 8, 1, code, why, sizeof why));
+    assert_false(batch_holds_tx(packed, len, digest, 32, chain_id, 8, 1, code, NULL, why, sizeof why));
     assert_non_null(strstr(why, "not this chain's block at height 8"));
-    assert_false(batch_holds_tx(packed, len, digest, 32, other_chain, 7, 1, code, why, sizeof why));
+    assert_false(batch_holds_tx(packed, len, digest, 32, other_chain, 7, 1, code, NULL, why, sizeof why));
     digest[0] ^= 1; /* a batch the certificate does not sign */
-    assert_false(batch_holds_tx(packed, len, digest, 32, chain_id, 7, 1, code, why, sizeof why));
+    assert_false(batch_holds_tx(packed, len, digest, 32, chain_id, 7, 1, code, NULL, why, sizeof why));
     assert_non_null(strstr(why, "not the one its commit certificate signs"));
-    assert_false(batch_holds_tx(packed, len, digest, 31, chain_id, 7, 1, code, why, sizeof why));
+    assert_false(batch_holds_tx(packed, len, digest, 31, chain_id, 7, 1, code, NULL, why, sizeof why));
 }
 
 /* A signed CHECKPOINT(chain_id, seq, digest) by k, serialized. */
