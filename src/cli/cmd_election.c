@@ -962,6 +962,22 @@ static void print_question(const Evote__V1__Question *q, size_t i)
         printf("choose %" PRIu32 " to %" PRIu32 ")\n", q->min_selections, q->max_selections);
 }
 
+/* The names of the validators vouched[v] marks: ", "-separated, or as
+ * JSON strings. */
+static void print_vouched(const genesis *g, const uint8_t *vouched, int json)
+{
+    for (uint32_t v = 0, first = 1; v < g->n; v++)
+        if (vouched[v]) {
+            if (!first)
+                printf(json ? "," : ", ");
+            if (json)
+                json_string(g->validators[v].name);
+            else
+                printf("%s", g->validators[v].name);
+            first = 0;
+        }
+}
+
 /* Who vouches for the key and definition: checked with g, or only counted. */
 static void print_vouchers(const genesis *g, const Evote__V1__ApiResponse *resp)
 {
@@ -980,11 +996,7 @@ static void print_vouchers(const genesis *g, const Evote__V1__ApiResponse *resp)
     printf("vouched for    by %" PRIu32 " of %" PRIu32 " validators (%s): ", count, g->n,
            count >= g->f + 1 ? "enough to vote"
                              : "so far: each attests seconds after the key is made; voters' clients wait for f+1");
-    for (uint32_t v = 0, first = 1; v < g->n; v++)
-        if (vouched[v]) {
-            printf("%s%s", first ? "" : ", ", g->validators[v].name);
-            first = 0;
-        }
+    print_vouched(g, vouched, 0);
     printf("%s\n", count ? "" : "none yet");
     free(vouched);
 }
@@ -3443,7 +3455,6 @@ static int prove_replaced(const node_opts *o, const genesis *g, const Evote__V1_
     Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
     Evote__V1__Track tq = EVOTE__V1__TRACK__INIT;
     Evote__V1__ApiResponse *resp = NULL;
-    signers_t *sg = NULL;
     tx_proof *pf = NULL;
     int ok = 0;
 
@@ -3454,20 +3465,14 @@ static int prove_replaced(const node_opts *o, const genesis *g, const Evote__V1_
     tq.code = *by;
     req.call_case = EVOTE__V1__API_REQUEST__CALL_TRACK;
     req.track = &tq;
-    sg = malloc(sizeof *sg);
     pf = malloc(sizeof *pf);
-    if (sg == NULL || pf == NULL || node_call(o, &req, 0, &resp) != 0 ||
+    if (pf == NULL || node_call(o, &req, 0, &resp) != 0 ||
         resp->status != EVOTE__V1__API_STATUS__API_STATUS_OK || resp->tx == NULL ||
         resp->tx->state != EVOTE__V1__TX_STATE__TX_STATE_COMMITTED) {
         snprintf(why, why_len, "the replacing ballot could not be looked up");
         goto out;
     }
-    cert_signers(&resp->certificate, g, resp->tx->height, sg);
-    if (sg->valid < 2 * g->f + 1) {
-        snprintf(why, why_len, "the replacing ballot's block certificate has no quorum");
-        goto out;
-    }
-    prove_tx(o, g, resp->tx->height, resp->tx->index, by->data, &resp->certificate, pf);
+    prove_tx(o, g, resp->tx->height, resp->tx->index, by->data, NULL, pf); /* checks its block's certificate */
     if (!pf->included || pf->certified == -1) {
         snprintf(why, why_len, "the replacing ballot is not proven: %s", pf->why);
     } else if (!pf->is_ballot || memcmp(pf->signer, mine->signer, CRYPTO_PUBKEY_LEN) != 0 ||
@@ -3485,7 +3490,6 @@ static int prove_replaced(const node_opts *o, const genesis *g, const Evote__V1_
 out:
     if (resp != NULL)
         evote__v1__api_response__free_unpacked(resp, NULL);
-    free(sg);
     free(pf);
     return ok;
 }
@@ -3828,12 +3832,7 @@ int cmd_result(int argc, char **argv)
         printf("],\"threshold\":%" PRIu32 ",\"height\":%" PRIu64, d->threshold, res->height);
         if (g != NULL) {
             printf(",\"vouched_by\":[");
-            for (uint32_t v = 0, first = 1; v < g->n; v++)
-                if (vouched[v]) {
-                    printf("%s", first ? "" : ",");
-                    json_string(g->validators[v].name);
-                    first = 0;
-                }
+            print_vouched(g, vouched, 1);
             printf("]");
         }
         printf("}\n");
@@ -3860,11 +3859,7 @@ int cmd_result(int argc, char **argv)
         printf("recorded at height %" PRIu64 "\n", res->height);
         if (g != NULL) {
             printf("vouched for by    %" PRIu32 " of %" PRIu32 " validators: ", n_vouched, g->n);
-            for (uint32_t v = 0, first = 1; v < g->n; v++)
-                if (vouched[v]) {
-                    printf("%s%s", first ? "" : ", ", g->validators[v].name);
-                    first = 0;
-                }
+            print_vouched(g, vouched, 0);
             printf("\n");
         }
         printf("\n%s", verify_text);
