@@ -1243,6 +1243,60 @@ store_err chain_store_tip(chain_store *self, uint64_t *height, uint8_t hash[CRYP
     return STORE_OK;
 }
 
+/* The exact header bytes of a stored Block: its field 1, which packing
+ * puts first. Returns: 1, or 0 when the bytes do not start that way. */
+static int block_header_of(const uint8_t *b, size_t len, const uint8_t **hdr, size_t *hlen)
+{
+    uint64_t v = 0;
+    size_t i = 1;
+    if (len < 2 || b[0] != 0x0a) /* field 1, length-delimited */
+        return 0;
+    for (int shift = 0; i < len && shift < 64; shift += 7) {
+        v |= (uint64_t)(b[i] & 0x7f) << shift;
+        if ((b[i++] & 0x80) == 0) {
+            if (v > len - i)
+                return 0;
+            *hdr = b + i;
+            *hlen = (size_t)v;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+store_err chain_store_get_header(chain_store *self, uint64_t height, uint8_t **header, size_t *len)
+{
+    uint8_t k[8];
+    const uint8_t *h;
+    size_t hlen;
+    MDB_txn *txn;
+    MDB_val key, v;
+    store_err err = STORE_OK;
+    int rc;
+
+    if (self == NULL || header == NULL || len == NULL)
+        return STORE_ERR_BAD_ARG;
+    *header = NULL;
+    *len = 0;
+    put_be64(k, height);
+    key = val_of(k, sizeof k);
+    if ((rc = txn_begin(self, MDB_RDONLY, &txn)) != MDB_SUCCESS)
+        return from_mdb(self, rc);
+    rc = mdb_get(txn, self->blocks, &key, &v);
+    if (rc != MDB_SUCCESS)
+        err = from_mdb(self, rc);
+    else if (!block_header_of(v.mv_data, v.mv_size, &h, &hlen))
+        err = STORE_ERR_CORRUPT;
+    else if ((*header = malloc(hlen ? hlen : 1)) == NULL)
+        err = STORE_ERR_NOMEM;
+    else {
+        memcpy(*header, h, hlen);
+        *len = hlen;
+    }
+    txn_end(self, txn, 0);
+    return err;
+}
+
 store_err chain_store_get_block(chain_store *self, uint64_t height, uint8_t **block, size_t *len)
 {
     uint8_t k[8];

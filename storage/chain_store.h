@@ -225,6 +225,12 @@ EVOTE_WARN_UNUSED store_err chain_store_tip(chain_store *self, uint64_t *height,
                                             uint8_t hash[CRYPTO_HASH_LEN], uint64_t *timestamp_ms);
 
 /* Out: *block (serialized Block, malloc'ed, caller frees), *len. */
+/* Out: *header (malloc'ed), *len: the exact BlockHeader bytes of the block at
+ * height, without copying the rest of the block. Returns: STORE_OK,
+ * STORE_ERR_NOT_FOUND, STORE_ERR_CORRUPT (the stored block does not start
+ * with its header), ... */
+EVOTE_WARN_UNUSED store_err chain_store_get_header(chain_store *self, uint64_t height, uint8_t **header,
+                                                  size_t *len);
 EVOTE_WARN_UNUSED store_err chain_store_get_block(chain_store *self, uint64_t height, uint8_t **block,
                                                   size_t *len);
 

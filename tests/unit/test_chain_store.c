@@ -533,6 +533,21 @@ static void test_append_then_read_back_by_height_hash_tx_and_iterate(void **stat
     assert_int_equal(len, b[1].block_len);
     assert_memory_equal(out, b[1].block, len);
     free(out);
+    /* The header alone: exactly the bytes whose hash is the block hash. */
+    {
+        uint8_t hh[32];
+        Evote__V1__Block *blk = evote__v1__block__unpack(NULL, b[1].block_len, b[1].block);
+        assert_non_null(blk);
+        assert_int_equal(chain_store_get_header(s, 2, &out, &len), STORE_OK);
+        assert_int_equal(len, blk->header.len);
+        assert_memory_equal(out, blk->header.data, len);
+        crypto_tagged_hash(CRYPTO_TAG_BLOCK, out, len, hh);
+        assert_memory_equal(hh, b[1].hash, 32);
+        free(out);
+        evote__v1__block__free_unpacked(blk, NULL);
+        assert_int_equal(chain_store_get_header(s, 4, &out, &len), STORE_ERR_NOT_FOUND);
+        assert_null(out);
+    }
     assert_int_equal(chain_store_get_block_by_hash(s, b[2].hash, &out, &len, &h), STORE_OK);
     assert_int_equal(h, 3);
     assert_memory_equal(out, b[2].block, len);
