@@ -98,6 +98,7 @@ struct replica {
     size_t n_stable_proof;
     uint8_t stable_digest[CRYPTO_HASH_LEN];
     uint64_t own_ckpt_seq;  /* own latest checkpoint */
+    int tip_ckpt;           /* restored tip is an extra checkpoint (replica_restore) */
     uint8_t own_ckpt_digest[CRYPTO_HASH_LEN];
     uint8_t *own_ckpt_env;
     size_t own_ckpt_len;

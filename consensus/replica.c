@@ -302,6 +302,7 @@ replica_err replica_new(const replica_config *cfg, const replica_callbacks *cb, 
         r->last_executed = restore->last_executed;
         if (restore->last_executed > 0)
             memcpy(r->last_hash, restore->last_hash, CRYPTO_HASH_LEN);
+        r->tip_ckpt = restore->last_executed > 0 && restore->tip_is_checkpoint;
         r->probing = restore->last_executed > 0 || restore->meta != NULL;
         r->recovering = r->probing;
         if (restore->meta != NULL && !meta_restore(r, restore->meta, restore->meta_len)) {
@@ -474,7 +475,7 @@ void replica_start(replica *r)
      * CHECKPOINT sent before the crash may have been lost with the others'
      * memory (all restarted at once); if every replica stopped at the top
      * of its window, that checkpoint is the only way the window moves. */
-    if (r->last_executed > r->h && r->last_executed % r->cfg.checkpoint_interval == 0)
+    if (r->last_executed > r->h && (r->last_executed % r->cfg.checkpoint_interval == 0 || r->tip_ckpt))
         own_checkpoint(r, r->last_executed, r->last_hash);
     if (r->probing || r->fetch_target > r->last_executed)
         send_state_request(r, r->fetch_target > r->last_executed ? r->fetch_target : 0);
@@ -1067,6 +1068,8 @@ void adopt_stable(replica *r, uint64_t seq, const uint8_t digest[CRYPTO_HASH_LEN
         if (r->log[i].seq != 0 && r->log[i].seq <= seq)
             entry_free(r, &r->log[i]);
     r->h = seq;
+    r->stats.stable_checkpoints++;
+    r->stats.stable_extra += seq % r->cfg.checkpoint_interval != 0;
     if (r->seq_next <= seq)
         r->seq_next = seq + 1;
     if (r->last_executed < seq)
@@ -1084,7 +1087,9 @@ static void on_checkpoint(replica *r, msg *m)
     size_t lens[REPLICA_MAX_N], np = 0;
     uint32_t ahead = 0;
 
-    if (c->state_digest.len != CRYPTO_HASH_LEN || c->seq == 0 || c->seq % r->cfg.checkpoint_interval != 0) {
+    /* Any seq: besides every K-th block, the embedder may make a block a
+     * checkpoint (replica_on_executed). Only 2f+1 matching ones count. */
+    if (c->state_digest.len != CRYPTO_HASH_LEN || c->seq == 0) {
         r->stats.dropped_malformed++;
         return;
     }
@@ -1133,22 +1138,22 @@ static void on_checkpoint(replica *r, msg *m)
     }
 }
 
-void replica_on_executed(replica *r, uint64_t seq, const uint8_t block_hash[CRYPTO_HASH_LEN])
+void replica_on_executed(replica *r, uint64_t seq, const uint8_t block_hash[CRYPTO_HASH_LEN], int checkpoint)
 {
     begin_event(r);
     if (seq == 0 || seq > r->last_executed)
         goto out;
     if (seq == r->last_executed)
         memcpy(r->last_hash, block_hash, CRYPTO_HASH_LEN);
-    if (seq % r->cfg.checkpoint_interval != 0 || seq <= r->own_ckpt_seq)
+    if ((seq % r->cfg.checkpoint_interval != 0 && !checkpoint) || seq <= r->own_ckpt_seq)
         goto out;
     own_checkpoint(r, seq, block_hash);
 out:
     end_event(r);
 }
 
-/* Signs and broadcasts this replica's CHECKPOINT for seq (a multiple of K)
- * and counts it like anyone's. */
+/* Signs and broadcasts this replica's CHECKPOINT for seq (a multiple of K,
+ * or an extra checkpoint) and counts it like anyone's. */
 static void own_checkpoint(replica *r, uint64_t seq, const uint8_t block_hash[CRYPTO_HASH_LEN])
 {
     Evote__V1__Checkpoint c = EVOTE__V1__CHECKPOINT__INIT;

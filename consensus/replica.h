@@ -101,6 +101,8 @@ typedef struct {
     uint8_t last_hash[CRYPTO_HASH_LEN];   /* tip block hash */
     const uint8_t *meta;                  /* serialized ConsensusMeta or NULL */
     size_t meta_len;
+    int tip_is_checkpoint;                /* the tip is a checkpoint besides every K-th
+                                           * (see replica_on_executed) */
 } replica_restore;
 
 typedef enum {
@@ -176,6 +178,8 @@ typedef struct {
     uint64_t suspects_sent;        /* SUSPECTs sent: this replica's view timer ran out */
     uint64_t rotations;            /* views left because the primary's term ended */
     uint64_t turns_skipped;        /* of those, views skipped: 2f+1 moved on, their primary said nothing */
+    uint64_t stable_checkpoints;   /* checkpoints that became stable here */
+    uint64_t stable_extra;         /* of those, not at a multiple of K (replica_on_executed) */
     uint64_t by_kind_received[12]; /* indexed by Evote__V1__Kind */
     uint64_t by_kind_sent[12];
 } replica_stats;
@@ -218,8 +222,12 @@ void replica_on_pending(replica *self, int pending);
 void replica_on_timer(replica *self, replica_timer timer);
 
 /* The batch of an EXECUTE action is stored as block `seq` with hash
- * block_hash (the checkpoint digest at multiples of K). */
-void replica_on_executed(replica *self, uint64_t seq, const uint8_t block_hash[CRYPTO_HASH_LEN]);
+ * block_hash. The replica checkpoints it (block_hash is the state digest)
+ * at every multiple of K, and when `checkpoint` is 1: the embedder's rule
+ * for extra checkpoints, which must give the same answer on every replica
+ * for the same block (evote: a block without transactions, so that a
+ * primary can certify a quiet chain's tail with one empty block). */
+void replica_on_executed(replica *self, uint64_t seq, const uint8_t block_hash[CRYPTO_HASH_LEN], int checkpoint);
 
 /* Answers a SERVE_BLOCKS action: the stored blocks (serialized Block) and
  * their certificates (serialized CommitCertificate), consecutive from the

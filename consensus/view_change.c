@@ -85,8 +85,6 @@ static int vc_valid(replica *r, const Evote__V1__ViewChange *vc)
     uint64_t *seqs;
     int ok = 1;
 
-    if (vc->stable_seq % r->cfg.checkpoint_interval != 0)
-        return 0;
     if (!checkpoint_proof_valid(r, vc->stable_seq, vc->checkpoint_proof, vc->n_checkpoint_proof, d))
         return 0;
     if (vc->n_prepared > r->cfg.window)
@@ -903,8 +901,7 @@ int meta_restore(replica *r, const uint8_t *bytes, size_t len)
 
     if (cm == NULL)
         return 0;
-    if (cm->stable_seq % r->cfg.checkpoint_interval != 0 ||
-        !checkpoint_proof_valid(r, cm->stable_seq, cm->checkpoint_proof, cm->n_checkpoint_proof, d))
+    if (!checkpoint_proof_valid(r, cm->stable_seq, cm->checkpoint_proof, cm->n_checkpoint_proof, d))
         goto out;
     r->view = cm->view;
     r->view_base = cm->view_base;

@@ -231,7 +231,7 @@ int cmd_tx(int argc, char **argv)
                        pf->cp_seq, pf->cp_signers);
             else
                 printf("result not certified yet: no stable checkpoint covers this block yet (one every "
-                       "checkpoint_interval blocks)\n");
+                       "checkpoint_interval blocks, and one when the chain goes quiet)\n");
         }
     } else {
         printf("%s\n", state_word(tx.state));
@@ -615,7 +615,10 @@ static void print_block_text(const shown_block *b, const Evote__V1__Block *blk)
     printf("\nresults hash   ");
     print_bytes_hex(&h->results_hash);
     printf("\ntimestamp      %" PRIu64 " (%s)\n", h->timestamp_ms, when);
-    printf("tx count       %" PRIu32 "\n", h->tx_count);
+    printf("tx count       %" PRIu32 "%s\n", h->tx_count,
+           h->tx_count == 0 ? " (empty: a checkpoint; the primary proposes one when the chain goes quiet, "
+                              "and a new view fills skipped seqs with them)"
+                            : "");
     if (b->cert != NULL)
         printf("certificate    view %" PRIu64 ", seq %" PRIu64 ", %zu signer%s\n", b->cert->view, b->cert->seq,
                b->signers, b->signers == 1 ? "" : "s");

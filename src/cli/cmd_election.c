@@ -3657,7 +3657,8 @@ int cmd_track(int argc, char **argv)
                        pf.cp_seq, pf.cp_signers);
             else if (pf.included)
                 printf("certified      not yet: no stable checkpoint covers this block yet (one every "
-                       "checkpoint_interval blocks); until then the result is the node's word\n");
+                       "checkpoint_interval blocks, and one when the chain goes quiet); until then the result "
+                       "is the node's word\n");
             if (replaced == 1)
                 printf("replacement    a later ballot of the same voter key and election, in block %" PRIu64
                        " (checked)\n",

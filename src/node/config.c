@@ -141,6 +141,7 @@ config_err node_config_load(const char *path, node_config *out, config_error *wh
     out->log_level = LOG_INFO;
     out->mempool_capacity = 20000;
     out->view_change_timeout_ms = 1000;
+    out->idle_checkpoint_ms = 1000;
     snprintf(out->client_listen, sizeof out->client_listen, "tcp://127.0.0.1:7200");
     if (why) {
         why->line = 0;
@@ -203,6 +204,10 @@ config_err node_config_load(const char *path, node_config *out, config_error *wh
         } else if (strcmp(key, "view_change_timeout_ms") == 0) {
             if (!set_u32(&out->view_change_timeout_ms, value, 10, 600000))
                 err = fail(why, lineno, CONFIG_ERR_SYNTAX, "view_change_timeout_ms must be 10..600000");
+        } else if (strcmp(key, "idle_checkpoint_ms") == 0) {
+            if (!set_u32(&out->idle_checkpoint_ms, value, 0, 3600000))
+                err = fail(why, lineno, CONFIG_ERR_SYNTAX,
+                           "idle_checkpoint_ms must be 0..3600000 (0: never propose an idle checkpoint)");
         } else if (strcmp(key, "http_listen") == 0) {
             if (*value != '\0' && !config_http_address(value, NULL, NULL))
                 err = fail(why, lineno, CONFIG_ERR_SYNTAX,

@@ -12,6 +12,9 @@
  *   log_level = info                   # error | warn | info | debug
  *   mempool_capacity = 20000
  *   view_change_timeout_ms = 1000
+ *   idle_checkpoint_ms = 1000          # as primary, certify a quiet chain's tail
+ *                                      # with one empty block after this long
+ *                                      # (0: never; README, "Consensus")
  *   http_listen = 127.0.0.1:9100       # /healthz and /metrics (README, "Health and
  *                                      # metrics"); IP:port, [IPv6]:port; absent or
  *                                      # empty: no HTTP server
@@ -40,6 +43,7 @@ typedef struct {
     log_level log_level;
     uint32_t mempool_capacity;
     uint32_t view_change_timeout_ms;
+    uint32_t idle_checkpoint_ms;             /* 0 = no idle checkpoint */
     char http_listen[CONFIG_MAX_ENDPOINT];   /* "" = no HTTP server */
 } node_config;
 

@@ -131,6 +131,9 @@ struct node {
     uint64_t last_pending_report;
     uint64_t last_proposed_ms; /* mono_ms of the primary's last proposal */
     uint64_t pace_until;       /* a fuller batch is awaited until then (0: none) */
+    uint64_t last_exec_ms;     /* mono_ms of the last block executed */
+    int tip_checkpoint;        /* the tip is a checkpoint (a K-th or an empty block) */
+    uint64_t idle_until;       /* an idle checkpoint is due then (0: none) */
     int fatal;
 
     attest_item *attests; /* this validator's attestations not yet seen on chain */
@@ -940,7 +943,14 @@ static void execute(node *n, replica_action *a)
     hex8(hash, h);
     log_info("view=%" PRIu64 " seq=%" PRIu64 " committed block %s with %zu transactions", a->view, a->seq, h,
              batch->n_txs);
-    replica_on_executed(n->rep, a->seq, hash);
+    /* Every block without transactions is a checkpoint too, on every
+     * replica alike: how a primary certifies a quiet chain's tail
+     * (propose_idle_checkpoint). */
+    replica_on_executed(n->rep, a->seq, hash, batch->n_txs == 0);
+    if (a->seq == replica_last_executed(n->rep)) {
+        n->last_exec_ms = mono_ms();
+        n->tip_checkpoint = batch->n_txs == 0 || a->seq % n->g->checkpoint_interval == 0;
+    }
     answer_waiters(n, (const uint8_t(*)[CRYPTO_HASH_LEN])ids, batch->n_txs);
     attest_derived(n, a->seq); /* the store has the block's changes now */
 out:
@@ -1144,6 +1154,77 @@ static int pace(node *n, uint64_t seq)
     return 1;
 }
 
+/* Packs a Batch of the k transactions for seq, stamped with our clock,
+ * and hands it to the replica. Returns: 1 taken; 0 not (the caller gives
+ * the transactions back to the mempool). */
+static int propose_batch(node *n, uint64_t seq, const mempool_tx *txs, size_t k)
+{
+    Evote__V1__Batch b = EVOTE__V1__BATCH__INIT;
+    ProtobufCBinaryData *bd = NULL;
+    uint8_t *bytes = NULL;
+    size_t len;
+    int ok = 0;
+
+    if (k > 0 && (bd = calloc(k, sizeof *bd)) == NULL)
+        return 0;
+    for (size_t i = 0; i < k; i++) {
+        bd[i].data = (uint8_t *)txs[i].bytes;
+        bd[i].len = txs[i].len;
+    }
+    b.chain_id.data = n->g->chain_id;
+    b.chain_id.len = CRYPTO_CHAIN_ID_LEN;
+    b.seq = seq;
+    b.timestamp_ms = wall_ms();
+    b.n_txs = k;
+    b.txs = bd;
+    len = evote__v1__batch__get_packed_size(&b);
+    bytes = malloc(len);
+    if (bytes != NULL) {
+        evote__v1__batch__pack(&b, bytes);
+        ok = replica_propose(n->rep, seq, bytes, len);
+    }
+    if (ok) {
+        n->last_proposed_ms = mono_ms();
+        log_debug("view=%" PRIu64 " seq=%" PRIu64 " proposed %zu transactions", replica_view(n->rep), seq, k);
+    }
+    free(bytes);
+    free(bd);
+    return ok;
+}
+
+/* A quiet chain's tail. A block's results are certified only by a stable
+ * checkpoint at or above it, and checkpoints come every K blocks: without
+ * more blocks, the last ones would stay uncertified. So once the primary
+ * has had nothing to propose and nothing in flight for idle_checkpoint_ms
+ * after a block that is not a checkpoint, it proposes one empty block;
+ * every replica checkpoints a block without transactions. Nothing more is
+ * proposed until a transaction comes (the empty block is the tip). */
+static void propose_idle_checkpoint(node *n)
+{
+    uint64_t seq, now, due;
+    mempool_stats ms;
+
+    n->idle_until = 0;
+    if (n->cfg.idle_checkpoint_ms == 0 || n->tip_checkpoint || !replica_can_propose(n->rep, &seq) ||
+        seq - 1 != replica_last_executed(n->rep) || replica_last_executed(n->rep) <= replica_stable_seq(n->rep))
+        return;
+    mempool_get_stats(n->mp, &ms);
+    if (ms.ready > 0 || ms.queued > 0) /* transactions come: propose() makes the next block */
+        return;
+    now = mono_ms();
+    due = n->last_exec_ms + n->cfg.idle_checkpoint_ms;
+    if (now < due) {
+        n->idle_until = due;
+        return;
+    }
+    if (propose_batch(n, seq, NULL, 0)) {
+        log_info("view=%" PRIu64 " seq=%" PRIu64 " proposed an empty block: a checkpoint to certify the "
+                 "quiet chain's last blocks",
+                 replica_view(n->rep), seq);
+        drain(n);
+    }
+}
+
 /* The primary turns pending transactions into batches while it may. */
 static void propose(node *n)
 {
@@ -1152,48 +1233,20 @@ static void propose(node *n)
 
     n->pace_until = 0;
     while (!n->fatal && replica_can_propose(n->rep, &seq) && !pace(n, seq)) {
-        Evote__V1__Batch b = EVOTE__V1__BATCH__INIT;
-        ProtobufCBinaryData *bd;
-        size_t k, len;
-        uint8_t *bytes;
+        size_t k;
 
         if (txs == NULL && (txs = calloc(n->g->max_batch_txs, sizeof *txs)) == NULL)
             return;
         k = mempool_take(n->mp, n->g->max_batch_txs, MAX_BATCH_BYTES, txs);
         if (k == 0)
             break;
-        bd = calloc(k, sizeof *bd);
-        if (bd == NULL) {
+        if (!propose_batch(n, seq, txs, k))
             mempool_untake_all(n->mp);
-            break;
-        }
-        for (size_t i = 0; i < k; i++) {
-            bd[i].data = (uint8_t *)txs[i].bytes;
-            bd[i].len = txs[i].len;
-        }
-        b.chain_id.data = n->g->chain_id;
-        b.chain_id.len = CRYPTO_CHAIN_ID_LEN;
-        b.seq = seq;
-        b.timestamp_ms = wall_ms();
-        b.n_txs = k;
-        b.txs = bd;
-        len = evote__v1__batch__get_packed_size(&b);
-        bytes = malloc(len);
-        if (bytes != NULL) {
-            evote__v1__batch__pack(&b, bytes);
-            if (replica_propose(n->rep, seq, bytes, len)) {
-                n->last_proposed_ms = mono_ms();
-                log_debug("view=%" PRIu64 " seq=%" PRIu64 " proposed %zu transactions", replica_view(n->rep), seq,
-                          k);
-            } else {
-                mempool_untake_all(n->mp);
-            }
-        }
-        free(bytes);
-        free(bd);
         drain(n);
     }
     free(txs);
+    if (!n->fatal)
+        propose_idle_checkpoint(n);
 }
 
 /* ---------------------------------------------------------- mempool side */
@@ -1568,6 +1621,29 @@ static void metrics_publish(node *n, uint64_t now)
 }
 
 /* Identity of the snapshot, and the HTTP server when http_listen is set. */
+/* Whether the stored block at height (the tip at start) has no
+ * transactions, so that the replica signs its checkpoint again if it is
+ * not stable yet. Out: *yes. Returns: 0 when the header cannot be read. */
+static int tip_is_checkpoint(node *n, uint64_t height, int *yes)
+{
+    Evote__V1__BlockHeader *h;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+
+    *yes = 0;
+    if (height == 0)
+        return 1;
+    if (chain_store_get_header(n->store, height, &bytes, &len) != STORE_OK)
+        return 0;
+    h = evote__v1__block_header__unpack(NULL, len, bytes);
+    free(bytes);
+    if (h == NULL)
+        return 0;
+    *yes = h->tx_count == 0;
+    evote__v1__block_header__free_unpacked(h, NULL);
+    return 1;
+}
+
 static int metrics_start(node *n, char *why, size_t why_len)
 {
     metrics_snapshot *m = &n->m;
@@ -1722,10 +1798,13 @@ int node_new(const node_config *cfg, node **out, char *why, size_t why_len)
     cb.load_batch = cb_load_batch;
     cb.ctx = n;
     memset(&rs, 0, sizeof rs);
-    if (chain_store_tip(n->store, &rs.last_executed, rs.last_hash, NULL) != STORE_OK) {
+    if (chain_store_tip(n->store, &rs.last_executed, rs.last_hash, NULL) != STORE_OK ||
+        !tip_is_checkpoint(n, rs.last_executed, &rs.tip_is_checkpoint)) {
         snprintf(why, why_len, "chain store %s: cannot read the tip", cfg->data_dir);
         goto out;
     }
+    n->tip_checkpoint = rs.tip_is_checkpoint || (rs.last_executed % n->g->checkpoint_interval) == 0;
+    n->last_exec_ms = mono_ms();
     se = chain_store_get_consensus_meta(n->store, &meta, &meta_len);
     if (se == STORE_OK) {
         rs.meta = meta;
@@ -1847,6 +1926,8 @@ int node_run(node *n, volatile sig_atomic_t *stop)
                 next = n->waiters[i].deadline;
         if (n->pace_until != 0 && n->pace_until < next)
             next = n->pace_until;
+        if (n->idle_until != 0 && n->idle_until < next)
+            next = n->idle_until;
         timeout = next > now ? (long)(next - now) : 0;
         items[0].socket = peer_net_poll_socket(n->net);
         items[0].fd = 0;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # cluster_local_cluster: deploy/local-cluster.sh as an operator uses it.
-# start 4 on a fresh directory; a notice commits; kill -9 one validator;
+# start 4 on a fresh directory; a notice commits, and once the chain is
+# quiet its result is certified by an idle checkpoint; kill -9 one validator;
 # status says it is stopped; start again starts that one only (the other
 # three "already run"), it catches up, a new notice commits on all four with
 # one tip; stop stops all four with SIGTERM and status says so.
@@ -22,9 +23,28 @@ bash "$LC" start 4 "$C" > "$DIR/start1.out" 2>&1 || { cat "$DIR/start1.out"; fai
 adopt_pids
 [ "$(grep -c '^local-cluster: started node' "$DIR/start1.out")" = 4 ] || { cat "$DIR/start1.out"; fail "start did not start 4 validators"; }
 wait_ready
-notice 0 local "first" > /dev/null || fail "a notice was not accepted"
+first=$(notice 0 local "first") || fail "a notice was not accepted"
 MIN_HEIGHT=1 wait_until 30 "one tip on all four" all_same_tip 0 1 2 3
 log "4 validators started by local-cluster.sh, one tip: $SAME_TIP"
+
+# The chain is quiet now. A checkpoint comes every 64 blocks (the default),
+# but within idle_checkpoint_ms (1 s) the primary proposes one empty block,
+# a checkpoint, and the notice's result is certified; then nothing more.
+certified() {
+  "$EVOTE" tx "$first" --genesis "$GENESIS" --node "$(ep 1)" > "$DIR/tx.out" 2>&1 &&
+    grep -q '^result certified: the checkpoint at seq 2,' "$DIR/tx.out"
+}
+wait_until 15 "the notice's result certified by an idle checkpoint" certified
+grep -q "seq=2 proposed an empty block: a checkpoint" "$C/node0/evoted.log" ||
+  fail "node0 did not log the empty block it proposed" 0
+sleep $((3 * SCALE))
+for ((i = 0; i < N; i++)); do
+  s=$(status_json "$i") || fail "node$i does not answer status" "$i"
+  h=$(echo "$s" | json_num height)
+  c=$(echo "$s" | json_num stable_checkpoint)
+  [ "$h" = 2 ] && [ "$c" = 2 ] || fail "node$i: height $h, stable checkpoint $c after the idle checkpoint (expected 2 and 2)" "$i"
+done
+log "idle chain: one empty block (height 2) is a stable checkpoint; the notice's result is certified"
 
 victim=2
 kill -KILL "${PIDS[$victim]}"

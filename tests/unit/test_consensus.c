@@ -1279,7 +1279,7 @@ static void run_first_interval(fixture *f, replica *r, uint64_t view, uint8_t ha
         assert_true(find_type(&f->acts, REPLICA_ACT_EXECUTE) >= 0);
         free(b);
         hash[0] = (uint8_t)seq;
-        replica_on_executed(r, seq, hash);
+        replica_on_executed(r, seq, hash, 0);
         take(r, &f->acts);
     }
 }
@@ -1541,6 +1541,125 @@ static void test_restart_on_a_checkpoint_seq_signs_it_again(void **state)
     assert_int_equal(c->seq, K_SMALL);
     assert_memory_equal(c->state_digest.data, rs.last_hash, CRYPTO_HASH_LEN);
     evote__v1__checkpoint__free_unpacked(c, NULL);
+    actions_clear(&f->acts);
+    replica_destroy(&r);
+}
+
+/* The seq of the CHECKPOINT replica r broadcast among the actions, or 0. */
+static uint64_t broadcast_checkpoint_seq(const actions *x)
+{
+    int at = find_broadcast(x, EVOTE__V1__KIND__KIND_CHECKPOINT);
+    Evote__V1__Checkpoint *c;
+    uint64_t seq;
+
+    if (at < 0)
+        return 0;
+    c = sent_body(&x->a[at], &evote__v1__checkpoint__descriptor);
+    assert_non_null(c);
+    seq = c->seq;
+    evote__v1__checkpoint__free_unpacked(c, NULL);
+    return seq;
+}
+
+/* An extra checkpoint (evote: an empty block, the primary's idle
+ * checkpoint): block 3 of K = 4 is executed with checkpoint = 1. The
+ * replica signs it (not block 2), it becomes stable with 2f+1, moves the
+ * window, survives a restart in the meta, and its proof goes into a
+ * VIEW-CHANGE. */
+static void test_extra_checkpoint_between_multiples_becomes_stable(void **state)
+{
+    fixture *f = *state;
+    uint8_t hash[CRYPTO_HASH_LEN], *m;
+    size_t len;
+    replica_restore rs = {0};
+    replica *r = new_replica_k(NULL, K_SMALL), *again;
+    Evote__V1__ViewChange *vc;
+    int at;
+
+    replica_start(r);
+    take(r, &f->acts);
+    memset(hash, 0x3e, sizeof hash);
+    for (uint64_t seq = 1; seq <= 3; seq++) {
+        size_t blen;
+        uint8_t *b = make_batch(seq, 0, &blen), d[CRYPTO_HASH_LEN];
+        digest_of(b, blen, d);
+        m = pre_prepare(0, 0, seq, d, b, blen, &len);
+        deliver(f, r, 0, m, len);
+        m = vote_msg(EVOTE__V1__KIND__KIND_PREPARE, 2, 0, seq, d, &len);
+        deliver(f, r, 2, m, len);
+        m = vote_msg(EVOTE__V1__KIND__KIND_COMMIT, 2, 0, seq, d, &len);
+        deliver(f, r, 2, m, len);
+        m = vote_msg(EVOTE__V1__KIND__KIND_COMMIT, 3, 0, seq, d, &len);
+        deliver(f, r, 3, m, len);
+        assert_true(find_type(&f->acts, REPLICA_ACT_EXECUTE) >= 0);
+        free(b);
+        hash[0] = (uint8_t)seq;
+        actions_clear(&f->acts);
+        replica_on_executed(r, seq, hash, seq == 3);
+        take(r, &f->acts);
+        assert_int_equal(broadcast_checkpoint_seq(&f->acts), seq == 3 ? 3 : 0);
+    }
+    m = checkpoint_msg(0, 3, hash, &len);
+    deliver(f, r, 0, m, len);
+    assert_int_equal(replica_stable_seq(r), 0);
+    m = checkpoint_msg(2, 3, hash, &len);
+    deliver(f, r, 2, m, len);
+    assert_int_equal(replica_stable_seq(r), 3);
+    assert_int_equal(stats_of(r).stable_checkpoints, 1);
+    assert_int_equal(stats_of(r).stable_extra, 1);
+    assert_int_equal(stats_of(r).dropped_malformed, 0);
+
+    /* The meta keeps it: a restarted replica starts from h = 3. */
+    at = find_type(&f->acts, REPLICA_ACT_PERSIST_META);
+    assert_true(at >= 0);
+    rs.last_executed = 3;
+    memcpy(rs.last_hash, hash, CRYPTO_HASH_LEN);
+    rs.meta = f->acts.a[at].bytes;
+    rs.meta_len = f->acts.a[at].len;
+    again = new_replica_k(&rs, K_SMALL);
+    assert_int_equal(replica_stable_seq(again), 3);
+    replica_destroy(&again);
+
+    /* f+1 others ask for view 1: its VIEW-CHANGE carries the checkpoint at
+     * 3 with 2f+1 signatures. */
+    actions_clear(&f->acts);
+    m = view_change_msg(0, 1, &len);
+    deliver(f, r, 0, m, len);
+    m = view_change_msg(2, 1, &len);
+    deliver(f, r, 2, m, len);
+    at = find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE);
+    assert_true(at >= 0);
+    vc = sent_body(&f->acts.a[at], &evote__v1__view_change__descriptor);
+    assert_non_null(vc);
+    assert_int_equal(vc->stable_seq, 3);
+    assert_int_equal(vc->n_checkpoint_proof, 3);
+    evote__v1__view_change__free_unpacked(vc, NULL);
+    actions_clear(&f->acts);
+    replica_destroy(&r);
+}
+
+/* Restarted on an extra checkpoint that is not stable: signed again, as
+ * at a multiple of K; the same tip not marked as one is not signed. */
+static void test_restart_on_an_extra_checkpoint_signs_it_again(void **state)
+{
+    fixture *f = *state;
+    replica_restore rs = {0};
+    replica *r;
+
+    rs.last_executed = 3;
+    memset(rs.last_hash, 0xcd, sizeof rs.last_hash);
+    r = new_replica_k(&rs, K_SMALL);
+    replica_start(r);
+    take(r, &f->acts);
+    assert_int_equal(broadcast_checkpoint_seq(&f->acts), 0);
+    actions_clear(&f->acts);
+    replica_destroy(&r);
+
+    rs.tip_is_checkpoint = 1;
+    r = new_replica_k(&rs, K_SMALL);
+    replica_start(r);
+    take(r, &f->acts);
+    assert_int_equal(broadcast_checkpoint_seq(&f->acts), 3);
     actions_clear(&f->acts);
     replica_destroy(&r);
 }
@@ -2318,6 +2437,8 @@ int main(void)
         T(test_rotation_waits_for_a_next_primary_that_asks),
         T(test_stale_votes_get_the_stable_proof_once_per_peer),
         T(test_restart_on_a_checkpoint_seq_signs_it_again),
+        T(test_extra_checkpoint_between_multiples_becomes_stable),
+        T(test_restart_on_an_extra_checkpoint_signs_it_again),
         T(test_view_timer_firing_broadcasts_view_change),
         T(test_new_view_from_non_primary_is_dropped),
         T(test_new_view_with_fewer_than_2f_plus_1_view_changes_is_dropped),

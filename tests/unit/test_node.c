@@ -76,6 +76,7 @@ static void test_config_parses_and_resolves_relative_paths(void **state)
     assert_int_equal(c.log_level, LOG_DEBUG);
     assert_int_equal(c.mempool_capacity, 5000);
     assert_int_equal(c.view_change_timeout_ms, 1000);
+    assert_int_equal(c.idle_checkpoint_ms, 1000); /* absent: the default */
     assert_string_equal(c.http_listen, ""); /* absent: no HTTP server */
 }
 
@@ -139,6 +140,8 @@ static void test_config_errors_name_the_line(void **state)
     expect("mempool_capacity = 0\n", CONFIG_ERR_SYNTAX, 10, "mempool_capacity");
     expect("mempool_capacity = 12k\n", CONFIG_ERR_SYNTAX, 10, "mempool_capacity");
     expect("view_change_timeout_ms = 5\n", CONFIG_ERR_SYNTAX, 10, "view_change");
+    expect("idle_checkpoint_ms = -1\n", CONFIG_ERR_SYNTAX, 10, "idle_checkpoint_ms must be 0..3600000");
+    expect("idle_checkpoint_ms = 3600001\n", CONFIG_ERR_SYNTAX, 10, "idle_checkpoint_ms");
     expect("peer_listen = 0.0.0.0:7101\n", CONFIG_ERR_SYNTAX, 10, "tcp://");
     expect("name =\n", CONFIG_ERR_SYNTAX, 10, "no value");
     expect("http_listen = 9100\n", CONFIG_ERR_SYNTAX, 10, "http_listen must be IP:port");

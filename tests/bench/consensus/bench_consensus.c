@@ -213,7 +213,7 @@ static void drain(uint32_t id)
             /* A fake block hash, the same at every replica for a seq. */
             memcpy(hash, &a.seq, sizeof a.seq);
             memcpy(hash + 8, "bench-block-hash", 16);
-            replica_on_executed(B.r[id], a.seq, hash);
+            replica_on_executed(B.r[id], a.seq, hash, 0);
             break;
         }
         case REPLICA_ACT_PERSIST_META:
