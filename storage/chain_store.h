@@ -14,7 +14,7 @@
  *             "pending-batch/" seq u64 BE, digest (32) -> a batch the replica
  *             pre-prepared or prepared and has not yet stored as a block,
  *             "checkpoint/" seq u64 BE -> serialized CheckpointProof of each
- *             stable checkpoint this node saw (for clients; not audited)
+ *             stable checkpoint this node saw (for clients; audited)
  *
  * Threads: one writer thread (chain_store_append, chain_store_put_state...,
  * chain_store_put_consensus_meta) plus any number of reader threads (every

@@ -91,6 +91,9 @@ typedef struct {
     uint8_t prev_hash[CRYPTO_HASH_LEN];
     uint64_t prev_ts;
     uint64_t ballot_proofs;
+    uint64_t ckpt_seq;         /* the next kept checkpoint proof to check (0: none) */
+    uint8_t *ckpt;             /* its serialized CheckpointProof */
+    size_t ckpt_len;
     double pool_cpu;           /* this thread's CPU inside parallel parts */
 } auditor;
 
@@ -353,6 +356,57 @@ out:
     evote__v1__block_header__free_unpacked(h, NULL);
 }
 
+/* ------------------------------------------------- checkpoint proofs */
+
+/* Loads the lowest checkpoint proof the snapshot keeps at or above seq. */
+static void next_checkpoint(auditor *a, uint64_t seq)
+{
+    store_err se;
+
+    free(a->ckpt);
+    a->ckpt = NULL;
+    a->ckpt_seq = 0;
+    se = chain_store_find_checkpoint(a->store, seq, &a->ckpt_seq, &a->ckpt, &a->ckpt_len);
+    if (se == STORE_OK)
+        return;
+    a->ckpt_seq = 0;
+    if (se != STORE_ERR_NOT_FOUND)
+        audit_fail(a->rep, seq, NULL, NULL, "the kept checkpoint proofs cannot be read: %s", store_strerror(se));
+}
+
+/* A stable checkpoint's proof kept for block H (hash: the header's hash as
+ * check_header computed it): 2f+1 validators of the genesis must have
+ * signed this very hash. Otherwise the proof was altered, or validators
+ * signed a chain other than this one: either way what clients were shown
+ * as certified is not this chain. */
+static void check_checkpoint(auditor *a, uint64_t H, const uint8_t hash[CRYPTO_HASH_LEN])
+{
+    Evote__V1__CheckpointProof *cp;
+    uint32_t count;
+
+    if (a->ckpt_seq != 0 && a->ckpt_seq < H) /* kept for a block that did not parse */
+        next_checkpoint(a, H);
+    if (a->ckpt_seq != H)
+        return;
+    cp = evote__v1__checkpoint_proof__unpack(NULL, a->ckpt_len, a->ckpt);
+    if (cp == NULL || cp->seq != H) {
+        audit_fail(a->rep, H, NULL, NULL, "the checkpoint proof kept for this block does not parse or names "
+                   "another seq");
+    } else {
+        count = genesis_checkpoint_signers(a->g, H, hash, cp->checkpoints, cp->n_checkpoints);
+        a->rep->signatures += count;
+        if (count < 2 * a->g->f + 1)
+            audit_fail(a->rep, H, NULL, NULL, "the checkpoint proof kept for this block holds %" PRIu32 " valid "
+                       "signatures of validators over its hash, %" PRIu32 " needed (altered, or signed for "
+                       "another chain)", count, 2 * a->g->f + 1);
+        else
+            a->rep->checkpoints++;
+    }
+    if (cp != NULL)
+        evote__v1__checkpoint_proof__free_unpacked(cp, NULL);
+    next_checkpoint(a, H + 1);
+}
+
 /* ------------------------------------------------- election bookkeeping */
 
 static void note_create(auditor *a, const Evote__V1__ElectionCreate *c)
@@ -503,6 +557,7 @@ static int execute_block(auditor *a, block_item *b)
     if (results == NULL)
         return 0;
     check_header(a, b, hash, &ts);
+    check_checkpoint(a, H, hash);
     if (!b->cert_ok)
         audit_fail(a->rep, H, NULL, NULL, "%s", b->cert.why);
     a->rep->signatures += b->cert.signers;
@@ -1129,7 +1184,8 @@ int audit_run(const audit_options *opt, audit_report *rep, char *why, size_t why
     if (tip < hc.expect - 1)
         tip = hc.expect - 1;
 
-    /* pass 2: blocks */
+    /* pass 2: blocks (and the checkpoint proofs kept for them) */
+    next_checkpoint(&a, 1);
     for (h = 1; h <= tip;)
         if (!audit_window(&a, h, tip, &h)) {
             snprintf(why, why_len, "out of memory");
@@ -1137,6 +1193,10 @@ int audit_run(const audit_options *opt, audit_report *rep, char *why, size_t why
             goto done;
         }
     rep->height = tip;
+    if (a.ckpt_seq != 0 && a.ckpt_seq <= tip)
+        next_checkpoint(&a, tip + 1);
+    for (; a.ckpt_seq > tip; next_checkpoint(&a, a.ckpt_seq + 1))
+        rep->checkpoints_above_tip++; /* stable before this node had stored the block */
     crypto_hex(a.prev_hash, CRYPTO_HASH_LEN, rep->tip_hash);
     if (memcmp(a.prev_hash, tip_hash, CRYPTO_HASH_LEN) != 0 && tip > 0)
         audit_fail(rep, tip, NULL, NULL, "the snapshot's tip record names another hash than block %" PRIu64, tip);
@@ -1182,6 +1242,7 @@ done:
     if (a.win)
         free_window(&a);
     free(a.win);
+    free(a.ckpt);
     for (size_t e = 0; e < a.n_el; e++)
         for (size_t j = 0; j <= ELECTION_MAX_SLOTS; j++)
             if (a.el[e].partials[j])

@@ -67,8 +67,10 @@ typedef struct {
     char tip_hash[2 * CRYPTO_HASH_LEN + 1];
     uint64_t height;                   /* blocks checked: 1..height */
     uint64_t transactions;
-    uint64_t signatures;               /* transaction and certificate signatures verified */
+    uint64_t signatures;               /* transaction, certificate and checkpoint signatures verified */
     uint64_t ballot_proofs;            /* ballots whose proofs were checked */
+    uint64_t checkpoints;              /* kept checkpoint proofs checked (2f+1 over the block's hash) */
+    uint64_t checkpoints_above_tip;    /* kept for seqs above the snapshot's tip: not checkable */
     unsigned threads;
     int seal;                          /* data.mdb.seal: 1 matches, 0 absent, -1 mismatch */
     double seconds;

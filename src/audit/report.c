@@ -77,6 +77,12 @@ void audit_report_text(const audit_report *r, FILE *out)
     fprintf(out, "checked: %llu transactions, %llu signatures, %llu ballot proofs, on %u threads in %.2f s\n",
             (unsigned long long)r->transactions, (unsigned long long)r->signatures,
             (unsigned long long)r->ballot_proofs, r->threads, r->seconds);
+    fprintf(out, "checkpoint proofs: %llu, each 2f+1 validators' signatures over its block's hash (clients "
+                 "use them to certify results)",
+            (unsigned long long)r->checkpoints);
+    if (r->checkpoints_above_tip)
+        fprintf(out, "; %llu above the tip, not checked", (unsigned long long)r->checkpoints_above_tip);
+    fputc('\n', out);
     fprintf(out, "seal: %s\n",
             r->seal > 0   ? "data.mdb is byte for byte the file evote snapshot wrote"
             : r->seal == 0 ? "none (an mdb_copy copy: bytes outside the records are not covered)"
@@ -167,9 +173,10 @@ void audit_report_json(const audit_report *r, FILE *out)
     fputs(",\"chain_name\":", out);
     json_str(out, r->chain_name);
     fprintf(out, ",\"chain_id\":\"%s\",\"height\":%llu,\"tip_hash\":\"%s\",\"transactions\":%llu,"
-                 "\"signatures\":%llu,\"ballot_proofs\":%llu,\"threads\":%u,\"seal\":\"%s\",\"seconds\":%.3f,\"sequential_cpu_seconds\":%.3f,\"elections\":[",
+                 "\"signatures\":%llu,\"ballot_proofs\":%llu,\"checkpoint_proofs\":%llu,\"threads\":%u,\"seal\":\"%s\",\"seconds\":%.3f,\"sequential_cpu_seconds\":%.3f,\"elections\":[",
             r->chain_id, (unsigned long long)r->height, r->tip_hash, (unsigned long long)r->transactions,
-            (unsigned long long)r->signatures, (unsigned long long)r->ballot_proofs, r->threads,
+            (unsigned long long)r->signatures, (unsigned long long)r->ballot_proofs,
+            (unsigned long long)r->checkpoints, r->threads,
             r->seal > 0 ? "matches" : r->seal == 0 ? "absent" : "mismatch", r->seconds,
             r->sequential_cpu);
     for (size_t i = 0; i < r->n_elections; i++) {

@@ -782,12 +782,12 @@ static int checkpoint_certifies(const genesis *g, uint64_t height, const uint8_t
                                 size_t n_headers, uint64_t *seq, uint32_t *signers, char *why, size_t why_len)
 {
     Evote__V1__CheckpointProof *cp = evote__v1__checkpoint_proof__unpack(NULL, plen, proof);
-    uint8_t top[CRYPTO_HASH_LEN], *seen = calloc(g->n ? g->n : 1, 1);
-    uint32_t count = 0;
+    uint8_t top[CRYPTO_HASH_LEN];
+    uint32_t count;
     int ok = 0;
 
     *signers = 0;
-    if (cp == NULL || seen == NULL || cp->seq < height || cp->seq - height != n_headers) {
+    if (cp == NULL || cp->seq < height || cp->seq - height != n_headers) {
         snprintf(why, why_len, "the checkpoint proof does not parse or does not reach this block");
         goto out;
     }
@@ -807,22 +807,7 @@ static int checkpoint_certifies(const genesis *g, uint64_t height, const uint8_t
         }
         crypto_tagged_hash(CRYPTO_TAG_BLOCK, headers[k].data, headers[k].len, top);
     }
-    for (size_t i = 0; i < cp->n_checkpoints; i++) {
-        Evote__V1__Envelope *env = evote__v1__envelope__unpack(NULL, cp->checkpoints[i].len, cp->checkpoints[i].data);
-        Evote__V1__Checkpoint *c = NULL;
-        int v = env != NULL && env->signer.len == CRYPTO_PUBKEY_LEN ? genesis_validator_index(g, env->signer.data) : -1;
-        if (v >= 0 && !seen[v] && envelope_verify(env, EVOTE__V1__KIND__KIND_CHECKPOINT) == CRYPTO_OK &&
-            (c = evote__v1__checkpoint__unpack(NULL, env->body.len, env->body.data)) != NULL && c->seq == cp->seq &&
-            c->chain_id.len == CRYPTO_CHAIN_ID_LEN && memcmp(c->chain_id.data, g->chain_id, CRYPTO_CHAIN_ID_LEN) == 0 &&
-            c->state_digest.len == CRYPTO_HASH_LEN && memcmp(c->state_digest.data, top, CRYPTO_HASH_LEN) == 0) {
-            seen[v] = 1;
-            count++;
-        }
-        if (c != NULL)
-            evote__v1__checkpoint__free_unpacked(c, NULL);
-        if (env != NULL)
-            evote__v1__envelope__free_unpacked(env, NULL);
-    }
+    count = genesis_checkpoint_signers(g, cp->seq, top, cp->checkpoints, cp->n_checkpoints);
     *signers = count;
     ok = count >= 2 * g->f + 1;
     if (!ok)
@@ -831,7 +816,6 @@ static int checkpoint_certifies(const genesis *g, uint64_t height, const uint8_t
 out:
     if (cp != NULL)
         evote__v1__checkpoint_proof__free_unpacked(cp, NULL);
-    free(seen);
     return ok;
 }
 

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "consensus.pb-c.h"
 #include "ledger.h"
 
 #define MAX_FIELDS 6
@@ -368,4 +369,34 @@ int genesis_is_authority(const genesis *g, const uint8_t pubkey[CRYPTO_PUBKEY_LE
         if (memcmp(g->authorities[i].pubkey, pubkey, CRYPTO_PUBKEY_LEN) == 0)
             return 1;
     return 0;
+}
+
+uint32_t genesis_checkpoint_signers(const genesis *g, uint64_t seq, const uint8_t block_hash[CRYPTO_HASH_LEN],
+                                    const ProtobufCBinaryData *checkpoints, size_t n)
+{
+    uint8_t *seen = calloc(g->n ? g->n : 1, 1);
+    uint32_t count = 0;
+
+    if (seen == NULL)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        Evote__V1__Envelope *env = evote__v1__envelope__unpack(NULL, checkpoints[i].len, checkpoints[i].data);
+        Evote__V1__Checkpoint *c = NULL;
+        int v = env != NULL && env->signer.len == CRYPTO_PUBKEY_LEN ? genesis_validator_index(g, env->signer.data) : -1;
+
+        if (v >= 0 && !seen[v] && envelope_verify(env, EVOTE__V1__KIND__KIND_CHECKPOINT) == CRYPTO_OK &&
+            (c = evote__v1__checkpoint__unpack(NULL, env->body.len, env->body.data)) != NULL && c->seq == seq &&
+            c->chain_id.len == CRYPTO_CHAIN_ID_LEN && memcmp(c->chain_id.data, g->chain_id, CRYPTO_CHAIN_ID_LEN) == 0 &&
+            c->state_digest.len == CRYPTO_HASH_LEN &&
+            memcmp(c->state_digest.data, block_hash, CRYPTO_HASH_LEN) == 0) {
+            seen[v] = 1;
+            count++;
+        }
+        if (c != NULL)
+            evote__v1__checkpoint__free_unpacked(c, NULL);
+        if (env != NULL)
+            evote__v1__envelope__free_unpacked(env, NULL);
+    }
+    free(seen);
+    return count;
 }

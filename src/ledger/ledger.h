@@ -291,6 +291,15 @@ void genesis_destroy(genesis **g);
 /* Returns: the validator index of pubkey, or -1. */
 int genesis_validator_index(const genesis *g, const uint8_t pubkey[CRYPTO_PUBKEY_LEN]);
 
+/* A stable checkpoint's proof (CheckpointProof.checkpoints: serialized
+ * Envelopes of KIND_CHECKPOINT), as a client or an auditor checks it: how
+ * many distinct validators of g signed CHECKPOINT(g's chain, seq,
+ * block_hash), each signature verified. It certifies the block at seq, and
+ * through the headers' prev_hash links every block below, when it reaches
+ * 2f+1. Pure. Returns: that count. */
+uint32_t genesis_checkpoint_signers(const genesis *g, uint64_t seq, const uint8_t block_hash[CRYPTO_HASH_LEN],
+                                    const ProtobufCBinaryData *checkpoints, size_t n);
+
 /* Returns: 1 when pubkey is an authority allowed to administer elections. */
 int genesis_is_authority(const genesis *g, const uint8_t pubkey[CRYPTO_PUBKEY_LEN]);
 

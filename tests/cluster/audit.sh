@@ -8,7 +8,8 @@
 # replaced ballot, and the audit leaves the snapshot's bytes and mtime as
 # they were. Then tampered copies — a vote ciphertext changed, a ballot
 # removed, two blocks swapped, a certificate with 2f signatures, a forged
-# count, bytes flipped inside live records — must each fail (exit 1) naming
+# count, a checkpoint proof with 2f signatures, bytes flipped inside live
+# records — must each fail (exit 1) naming
 # the height; a truncated file cannot be read (exit 2).
 source "$(dirname "$0")/lib.sh" "$@"
 AUDIT=${4:?usage: $0 EVOTED EVOTE CLUSTER_TOOL EVOTE_AUDIT AUDIT_TAMPER}
@@ -67,6 +68,11 @@ after=$(sha256sum "$DIR/snap1/data.mdb"; stat -c '%Y %s' "$DIR/snap1/data.mdb" "
 [ "$before" = "$after" ] || fail "the audit changed the snapshot (bytes or mtime)"
 [ ! -e "$DIR/snap1/lock.mdb" ] || fail "the audit created a lock file in the snapshot"
 log "$(grep -E '^checked' "$DIR/a1.txt")"
+# The chain went quiet between the election's steps: idle checkpoints, each
+# kept with its proof, all checked.
+grep -qE '^checkpoint proofs: [1-9][0-9]*, each 2f\+1' "$DIR/a1.txt" ||
+  { cat "$DIR/a1.txt"; fail "the audit checked no kept checkpoint proof"; }
+log "$(grep -E '^checkpoint proofs' "$DIR/a1.txt")"
 
 rc=$(audit "$DIR/a2.txt" "$DIR/snap2")
 [ "$rc" = 0 ] || { head -40 "$DIR/a2.txt" "$DIR/a2.txt.err"; fail "the audit of the mdb_copy snapshot exits $rc"; }
@@ -75,7 +81,8 @@ rc=$(audit "$DIR/j.json" "$DIR/snap1" --json --election "$ID")
 [ "$rc" = 0 ] || fail "the JSON audit exits $rc"
 j=$(cat "$DIR/j.json")
 for want in '"verified":true' '"ballots_counted":40' '"ballots_superseded":4' '"voters_registered":40' \
-            '"failure_count":0' '"key_vouched_by":4' '"vouched_by":4' "\"id\":\"$ID\"" '"option":"Mayor: Ada"'; do
+            '"failure_count":0' '"key_vouched_by":4' '"vouched_by":4' "\"id\":\"$ID\"" '"option":"Mayor: Ada"' \
+            '"checkpoint_proofs":'; do
   case "$j" in *"$want"*) ;; *) echo "$j"; fail "the JSON report lacks $want" ;; esac
 done
 # The published counts equal the last choice of every voter (what the demo checked on the nodes).
@@ -123,6 +130,9 @@ copy; read -r h < <(tamper "$DIR/bad" cert 7); must_fail "certificate with 2f si
 grep -q 'only 2 distinct validators signed' "$DIR/bad.txt" || fail "the 2f certificate is not explained"
 copy; read -r h < <(tamper "$DIR/bad" result); must_fail "forged result count" "$h"
 grep -q 'published count of "Mayor: Ada"' "$DIR/bad.txt" || fail "the forged count is not named"
+copy; read -r h < <(tamper "$DIR/bad" checkpoint); must_fail "checkpoint proof with 2f signatures" "$h"
+grep -q 'checkpoint proof kept for this block holds 2 valid signatures' "$DIR/bad.txt" ||
+  fail "the 2f checkpoint proof is not explained"
 for seed in $(seq 1 20); do
   copy
   read -r h off < <(tamper "$DIR/bad" flip "$seed")

@@ -9,6 +9,7 @@
  *   audit_tamper DIR swap H1 H2    exchange the blocks stored at two heights
  *   audit_tamper DIR cert H        drop one COMMIT from the certificate at H (2f left)
  *   audit_tamper DIR result        add 1 to the first count of the first published result
+ *   audit_tamper DIR checkpoint    drop one signature from the first kept checkpoint proof (2f left)
  *   audit_tamper DIR flip SEED     flip one byte at a seeded random place inside a live block record */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -25,7 +26,7 @@
 
 static MDB_env *env;
 static MDB_txn *txn;
-static MDB_dbi blocks, certs, state;
+static MDB_dbi blocks, certs, state, meta;
 
 static void die(const char *what, int rc)
 {
@@ -55,7 +56,7 @@ static void open_env(const char *dir, unsigned flags)
         die(dir, rc);
     if ((rc = mdb_txn_begin(env, NULL, flags & MDB_RDONLY, &txn)) ||
         (rc = mdb_dbi_open(txn, "blocks", 0, &blocks)) || (rc = mdb_dbi_open(txn, "certs", 0, &certs)) ||
-        (rc = mdb_dbi_open(txn, "state", 0, &state)))
+        (rc = mdb_dbi_open(txn, "state", 0, &state)) || (rc = mdb_dbi_open(txn, "meta", 0, &meta)))
         die("open databases", rc);
 }
 
@@ -132,7 +133,7 @@ int main(int argc, char **argv)
 {
     const char *dir, *mode;
     if (argc < 3) {
-        fprintf(stderr, "usage: audit_tamper DIR ballot|remove|swap H1 H2|cert H|result|flip SEED\n");
+        fprintf(stderr, "usage: audit_tamper DIR ballot|remove|swap H1 H2|cert H|result|checkpoint|flip SEED\n");
         return 2;
     }
     dir = argv[1];
@@ -245,6 +246,37 @@ int main(int argc, char **argv)
             die("put result", rc);
         commit();
         printf("%" PRIu64 "\n", r->height);
+        return 0;
+    }
+    if (strcmp(mode, "checkpoint") == 0) {
+        static const char prefix[] = "checkpoint/";
+        uint8_t kcopy[sizeof prefix - 1 + 8], *buf;
+        Evote__V1__CheckpointProof *cp;
+        MDB_val k = {sizeof prefix - 1, (void *)prefix}, v;
+        MDB_cursor *cur;
+        int rc;
+        open_env(dir, 0);
+        if ((rc = mdb_cursor_open(txn, meta, &cur)))
+            die("cursor", rc);
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (rc || k.mv_size != sizeof kcopy || memcmp(k.mv_data, prefix, sizeof prefix - 1) != 0)
+            die("no kept checkpoint proof", rc ? rc : MDB_NOTFOUND);
+        memcpy(kcopy, k.mv_data, sizeof kcopy);
+        mdb_cursor_close(cur);
+        cp = evote__v1__checkpoint_proof__unpack(NULL, v.mv_size, v.mv_data);
+        if (cp == NULL || cp->n_checkpoints == 0)
+            die("the kept checkpoint proof does not parse", MDB_CORRUPTED);
+        cp->n_checkpoints--; /* 2f+1 -> 2f (the dropped one leaks: a test tool) */
+        v.mv_size = evote__v1__checkpoint_proof__get_packed_size(cp);
+        buf = malloc(v.mv_size);
+        evote__v1__checkpoint_proof__pack(cp, buf);
+        v.mv_data = buf;
+        k.mv_data = kcopy;
+        k.mv_size = sizeof kcopy;
+        if ((rc = mdb_put(txn, meta, &k, &v, 0)))
+            die("put checkpoint proof", rc);
+        commit();
+        printf("%" PRIu64 "\n", cp->seq);
         return 0;
     }
     if (strcmp(mode, "flip") == 0 && argc == 4) {
