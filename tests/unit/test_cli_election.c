@@ -348,6 +348,8 @@ typedef struct {
     size_t election_len;
     const uint8_t *result;   /* GetResult: the same */
     size_t result_len;
+    const uint8_t *block;    /* GetBlock: the same */
+    size_t block_len;
     uint8_t ids[PIPE_VOTERS][32];
     int busy[PIPE_VOTERS], accepted[PIPE_VOTERS], asked[PIPE_VOTERS];
     size_t n_ids, submits, requests;
@@ -420,6 +422,10 @@ static void *fake_node_run(void *arg)
                 el->request_id = req->request_id;
             } else if (req->call_case == EVOTE__V1__API_REQUEST__CALL_GET_RESULT && f->result != NULL) {
                 el = evote__v1__api_response__unpack(NULL, f->result_len, f->result);
+                assert_non_null(el);
+                el->request_id = req->request_id;
+            } else if (req->call_case == EVOTE__V1__API_REQUEST__CALL_GET_BLOCK && f->block != NULL) {
+                el = evote__v1__api_response__unpack(NULL, f->block_len, f->block);
                 assert_non_null(el);
                 el->request_id = req->request_id;
             } else {
@@ -1104,6 +1110,178 @@ static void test_checkpoint_proof_certifies_a_block_and_nothing_else(void **stat
     }
 }
 
+/* A signed COMMIT(chain_id, view 0, seq, digest) by validator v (key k). */
+static Evote__V1__Envelope *commit_env(const signing_key *k, uint32_t v, uint64_t seq, const uint8_t digest[32])
+{
+    Evote__V1__Commit c = EVOTE__V1__COMMIT__INIT;
+    Evote__V1__Envelope *e;
+    uint8_t body[128], *env = NULL;
+    size_t blen, elen = 0;
+    c.chain_id = (ProtobufCBinaryData){32, (uint8_t *)chain_id};
+    c.seq = seq;
+    c.digest = (ProtobufCBinaryData){32, (uint8_t *)digest};
+    c.replica = v;
+    blen = evote__v1__commit__pack(&c, body);
+    assert_int_equal(envelope_seal(EVOTE__V1__KIND__KIND_COMMIT, body, blen, k, &env, &elen), CRYPTO_OK);
+    e = evote__v1__envelope__unpack(NULL, elen, env);
+    assert_non_null(e);
+    free(env);
+    return e;
+}
+
+/* A GetBlock answer for block 10 (one transaction, "tx-one", result OK,
+ * certified by 3 COMMITs); with n_cp > 0 also the proof of the checkpoint
+ * at 11 (n_cp signatures over the hash of header 11) and header 11.
+ * Out: *len; the id of the transaction. Returns: the packed ApiResponse. */
+static uint8_t *block_answer(signing_key *vk[4], size_t n_cp, size_t *len, uint8_t id[32])
+{
+    Evote__V1__ApiResponse r = EVOTE__V1__API_RESPONSE__INIT;
+    Evote__V1__Batch b = EVOTE__V1__BATCH__INIT;
+    Evote__V1__BlockHeader h10 = EVOTE__V1__BLOCK_HEADER__INIT, h11 = EVOTE__V1__BLOCK_HEADER__INIT;
+    Evote__V1__Block blk = EVOTE__V1__BLOCK__INIT;
+    Evote__V1__CommitCertificate cc = EVOTE__V1__COMMIT_CERTIFICATE__INIT;
+    Evote__V1__CheckpointProof cp = EVOTE__V1__CHECKPOINT_PROOF__INIT;
+    Evote__V1__TxResult results[1] = {EVOTE__V1__TX_RESULT__TX_RESULT_OK};
+    Evote__V1__Envelope *commits[3];
+    ProtobufCBinaryData tx = {6, (uint8_t *)"tx-one"}, envs[4], hdr11;
+    uint8_t bbytes[256], hb10[256], hb11[256], digest[32], rh[32], prev[32] = {7}, top[32], *cert, *proof, *out;
+    size_t batch_len, l10, l11, cert_len, proof_len;
+
+    b.chain_id = (ProtobufCBinaryData){32, (uint8_t *)chain_id};
+    b.seq = 10;
+    b.txs = &tx;
+    b.n_txs = 1;
+    batch_len = evote__v1__batch__pack(&b, bbytes);
+    crypto_tagged_hash(CRYPTO_TAG_BATCH, bbytes, batch_len, digest);
+    envelope_txid(tx.data, tx.len, id);
+    assert_int_equal(ledger_results_hash(results, 1, rh), LEDGER_OK);
+    h10.chain_id = (ProtobufCBinaryData){32, (uint8_t *)chain_id};
+    h10.height = 10;
+    h10.prev_hash = (ProtobufCBinaryData){32, prev};
+    h10.batch_digest = (ProtobufCBinaryData){32, digest};
+    h10.results_hash = (ProtobufCBinaryData){32, rh};
+    h10.tx_count = 1;
+    l10 = evote__v1__block_header__pack(&h10, hb10);
+    crypto_tagged_hash(CRYPTO_TAG_BLOCK, hb10, l10, top);
+    h11.chain_id = h10.chain_id;
+    h11.height = 11;
+    h11.prev_hash = (ProtobufCBinaryData){32, top};
+    l11 = evote__v1__block_header__pack(&h11, hb11);
+    crypto_tagged_hash(CRYPTO_TAG_BLOCK, hb11, l11, top);
+
+    blk.header = (ProtobufCBinaryData){l10, hb10};
+    blk.batch = (ProtobufCBinaryData){batch_len, bbytes};
+    blk.results = results;
+    blk.n_results = 1;
+    for (uint32_t v = 0; v < 3; v++)
+        commits[v] = commit_env(vk[v], v, 10, digest);
+    cc.seq = 10;
+    cc.digest = (ProtobufCBinaryData){32, digest};
+    cc.commits = commits;
+    cc.n_commits = 3;
+    cert = malloc(evote__v1__commit_certificate__get_packed_size(&cc));
+    assert_non_null(cert);
+    cert_len = evote__v1__commit_certificate__pack(&cc, cert);
+    for (size_t v = 0; v < n_cp; v++)
+        envs[v] = checkpoint_env(vk[v], 11, top);
+    cp.seq = 11;
+    cp.checkpoints = envs;
+    cp.n_checkpoints = n_cp;
+    proof = malloc(evote__v1__checkpoint_proof__get_packed_size(&cp) + 1);
+    assert_non_null(proof);
+    proof_len = evote__v1__checkpoint_proof__pack(&cp, proof);
+    hdr11 = (ProtobufCBinaryData){l11, hb11};
+
+    r.status = EVOTE__V1__API_STATUS__API_STATUS_OK;
+    r.reason = "";
+    r.block = &blk;
+    r.certificate = (ProtobufCBinaryData){cert_len, cert};
+    if (n_cp > 0) {
+        r.checkpoint_proof = (ProtobufCBinaryData){proof_len, proof};
+        r.headers = &hdr11;
+        r.n_headers = 1;
+    }
+    *len = evote__v1__api_response__get_packed_size(&r);
+    out = malloc(*len);
+    assert_non_null(out);
+    evote__v1__api_response__pack(&r, out);
+    for (size_t v = 0; v < n_cp; v++)
+        free(envs[v].data);
+    for (int v = 0; v < 3; v++)
+        evote__v1__envelope__free_unpacked(commits[v], NULL);
+    free(cert);
+    free(proof);
+    return out;
+}
+
+/* prove_tx (evote track/tx --genesis) through a and then, when a sends no
+ * checkpoint proof, b. Out: *p. */
+static void prove_from(const genesis *g, fake_node *a, fake_node *b, const uint8_t id[32], tx_proof *p)
+{
+    node_opts o;
+    node_opts_init(&o, "track");
+    o.timeout_ms = 1000;
+    assert_int_equal(node_opt(&o, OPT_NODE, client_endpoint_endpoint(a->ep)), 1);
+    if (b != NULL)
+        assert_int_equal(node_opt(&o, OPT_NODE, client_endpoint_endpoint(b->ep)), 1);
+    prove_tx(&o, g, 10, 0, id, NULL, p);
+}
+
+/* A node that keeps the checkpoint proof to itself cannot keep a result
+ * from being certified: the client asks the other --node, and the proof
+ * checks itself whoever sends it. A proof with 2f signatures from there
+ * certifies nothing (and says why); with no other node, "not yet". */
+static void test_a_withheld_checkpoint_proof_is_fetched_from_another_node(void **state)
+{
+    signing_key *vk[4];
+    genesis_validator gv[4];
+    genesis g;
+    fake_node a, b;
+    pthread_t ta, tb;
+    uint8_t id[32], *bare, *full, *short_q;
+    size_t bare_len, full_len, short_len;
+    tx_proof p;
+    (void)state;
+
+    four_validators(&g, gv, vk);
+    bare = block_answer(vk, 0, &bare_len, id);
+    full = block_answer(vk, 3, &full_len, id);
+    short_q = block_answer(vk, 2, &short_len, id);
+    fake_node_start_c(&a, 0, 1, &ta);
+    a.block = bare;
+    a.block_len = bare_len;
+    fake_node_start_c(&b, 0, 1, &tb);
+    b.block = full;
+    b.block_len = full_len;
+
+    prove_from(&g, &a, NULL, id, &p); /* the withholding node alone */
+    assert_int_equal(p.sg.valid, 3);
+    assert_int_equal(p.included, 1);
+    assert_int_equal(p.certified, 0);
+
+    prove_from(&g, &a, &b, id, &p);
+    assert_int_equal(p.included, 1);
+    assert_int_equal(p.certified, 1);
+    assert_int_equal(p.cp_seq, 11);
+    assert_int_equal(p.cp_signers, 3);
+    assert_int_equal(p.result, EVOTE__V1__TX_RESULT__TX_RESULT_OK);
+
+    b.block = short_q;
+    b.block_len = short_len;
+    prove_from(&g, &a, &b, id, &p);
+    assert_int_equal(p.included, 1);
+    assert_int_equal(p.certified, -1);
+    assert_non_null(strstr(p.why, "only 2 validators of the genesis signed the checkpoint at seq 11"));
+
+    fake_node_stop(&a, ta);
+    fake_node_stop(&b, tb);
+    free(bare);
+    free(full);
+    free(short_q);
+    for (int v = 0; v < 4; v++)
+        signing_key_destroy(&vk[v]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1117,6 +1295,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_submit_goes_on_to_the_next_node_until_one_commits, setup, teardown),
         cmocka_unit_test(test_track_proves_the_ballot_is_in_the_certified_batch),
         cmocka_unit_test(test_checkpoint_proof_certifies_a_block_and_nothing_else),
+        cmocka_unit_test(test_a_withheld_checkpoint_proof_is_fetched_from_another_node),
         cmocka_unit_test_setup_teardown(test_clients_trust_only_a_key_or_result_that_f_plus_1_validators_vouch_for, setup,
                                         teardown),
     };
