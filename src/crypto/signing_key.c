@@ -165,6 +165,37 @@ crypto_err signing_key_sign(const signing_key *key, const char *tag, const uint8
     return CRYPTO_OK;
 }
 
+/* Parsing an x-only key takes a square root, about an eighth of a
+ * verification, and a validator sees the same few keys again and again:
+ * the validators' consensus messages, the authorities' transactions. So
+ * each thread keeps the last key parsed per value of its first byte
+ * (direct-mapped; a miss costs a 32-byte compare). Keys are public. */
+#define PUBKEY_CACHE 256
+
+typedef struct {
+    uint8_t key[CRYPTO_PUBKEY_LEN];
+    secp256k1_xonly_pubkey parsed;
+    int used;
+} pubkey_slot;
+
+static __thread pubkey_slot pubkey_cache[PUBKEY_CACHE];
+
+static int parse_pubkey(const uint8_t pubkey[CRYPTO_PUBKEY_LEN], secp256k1_xonly_pubkey *out)
+{
+    pubkey_slot *s = &pubkey_cache[pubkey[0] % PUBKEY_CACHE];
+
+    if (s->used && memcmp(s->key, pubkey, CRYPTO_PUBKEY_LEN) == 0) {
+        *out = s->parsed;
+        return 1;
+    }
+    if (!secp256k1_xonly_pubkey_parse(secp256k1_context_static, out, pubkey))
+        return 0;
+    memcpy(s->key, pubkey, CRYPTO_PUBKEY_LEN);
+    s->parsed = *out;
+    s->used = 1;
+    return 1;
+}
+
 crypto_err crypto_verify(const uint8_t pubkey[CRYPTO_PUBKEY_LEN], const char *tag,
                          const uint8_t *msg, size_t len, const uint8_t sig[CRYPTO_SIG_LEN])
 {
@@ -172,7 +203,7 @@ crypto_err crypto_verify(const uint8_t pubkey[CRYPTO_PUBKEY_LEN], const char *ta
     secp256k1_xonly_pubkey xonly;
     uint8_t digest[CRYPTO_HASH_LEN];
 
-    if (!secp256k1_xonly_pubkey_parse(ctx, &xonly, pubkey))
+    if (!parse_pubkey(pubkey, &xonly))
         return CRYPTO_ERR_BAD_PUBKEY;
     crypto_tagged_hash(tag, msg, len, digest);
     if (!secp256k1_schnorrsig_verify(ctx, sig, digest, sizeof digest, &xonly))
