@@ -58,6 +58,7 @@ void cli_write_pub_file(const char *secret_path, const char *pub_text, const cha
 
 #include "api.pb-c.h"
 #include "ledger.h"
+#include "net.h"
 
 #define DEFAULT_NODE "tcp://127.0.0.1:7200"
 #define DEFAULT_TIMEOUT_MS 5000L
@@ -132,7 +133,8 @@ enum { OPT_NODE = 'n', OPT_TIMEOUT = 't', OPT_JSON = 'j', OPT_WAIT = 'w' };
     "                 sends the transaction on to the next when a node does not\n"      \
     "                 answer, is busy, or has not committed it within --wait (the\n"    \
     "                 same bytes: it counts once); any command asks the next when\n"    \
-    "                 a node does not answer\n"                                           \
+    "                 a node does not answer. KEY@EP: its client_curve_listen,\n"      \
+    "                 encrypted; KEY is the validator's CURVE key in the genesis\n"     \
     "  --timeout MS   how long to wait for the node's answer (default 5000)\n"
 
 /* What a node says of one transaction (a TxStatus, checked). */
@@ -144,6 +146,15 @@ typedef struct {
 } tx_answer;
 
 void node_opts_init(node_opts *o, const char *cmd);
+/* A --node value: tcp://HOST:PORT (the plain client_listen), or
+ * KEY@tcp://HOST:PORT, KEY the validator's CURVE public key in Z85 as the
+ * genesis lists it, for its encrypted client_curve_listen. Pure. Out:
+ * *endpoint (inside spec), key and *curve = 1 for the second form.
+ * Returns: 1, or 0 when the key does not decode. */
+int node_spec_split(const char *spec, const char **endpoint, uint8_t key[NET_CURVE_KEY_LEN], int *curve);
+/* client_conn_new for a --node value (node_spec_split): CURVE when it names
+ * a key. Returns: as client_conn_new (NET_ERR_ENDPOINT for a bad key). */
+net_err node_spec_conn(const char *spec, long timeout_ms, client_conn **out, net_error *why);
 /* Parses milliseconds lo..MAX_MS for option `opt`. Returns: 1, or 0 after printing why. */
 int parse_ms(const char *cmd, const char *opt, const char *s, long lo, long *out);
 /* Handles --node, --timeout, --json. Returns: 1 handled, 0 not one of them, -1 bad value (printed). */
@@ -179,7 +190,6 @@ int node_call(const node_opts *o, Evote__V1__ApiRequest *req, long extra_ms, Evo
 /* As node_call, over *conn: opened on the first call (with the timeout
  * o->timeout_ms + extra_ms) and kept for the next ones; the caller destroys
  * it with client_conn_destroy. One thread at a time per conn. */
-typedef struct client_conn client_conn;
 int node_call_conn(const node_opts *o, client_conn **conn, Evote__V1__ApiRequest *req, long extra_ms,
                    Evote__V1__ApiResponse **out);
 /* For an answer a command cannot use. Returns: EXIT_FAILED after printing why. */

@@ -48,10 +48,56 @@ int parse_ms(const char *cmd, const char *opt, const char *s, long lo, long *out
 
 /* Handles the options every client command has. Returns: 1 when c was one
  * of them, 0 when it is not, -1 on a bad value (printed). */
+int node_spec_split(const char *spec, const char **endpoint, uint8_t key[NET_CURVE_KEY_LEN], int *curve)
+{
+    char z85[NET_CURVE_Z85_LEN + 1];
+
+    *endpoint = spec;
+    *curve = 0;
+    if (strncmp(spec, "tcp://", 6) == 0 || strchr(spec, '@') == NULL)
+        return 1;
+    if (strlen(spec) <= NET_CURVE_Z85_LEN || spec[NET_CURVE_Z85_LEN] != '@')
+        return 0;
+    memcpy(z85, spec, NET_CURVE_Z85_LEN);
+    z85[NET_CURVE_Z85_LEN] = '\0';
+    if (net_z85_decode(z85, key) != NET_OK)
+        return 0;
+    *endpoint = spec + NET_CURVE_Z85_LEN + 1;
+    *curve = 1;
+    return 1;
+}
+
+net_err node_spec_conn(const char *spec, long timeout_ms, client_conn **out, net_error *why)
+{
+    uint8_t key[NET_CURVE_KEY_LEN];
+    const char *ep;
+    int curve;
+
+    if (!node_spec_split(spec, &ep, key, &curve)) {
+        if (why != NULL) {
+            why->zmq_errno = 0;
+            snprintf(why->detail, sizeof why->detail, "the CURVE key before '@' is not 40 Z85 characters");
+        }
+        return NET_ERR_ENDPOINT;
+    }
+    return client_conn_new(ep, curve ? key : NULL, (int)timeout_ms, out, why);
+}
+
 int node_opt(node_opts *o, int c, const char *arg)
 {
+    const char *ep;
+    uint8_t key[NET_CURVE_KEY_LEN];
+    int curve;
+
     switch (c) {
     case OPT_NODE:
+        if (!node_spec_split(arg, &ep, key, &curve)) {
+            fprintf(stderr,
+                    "evote %s: --node '%s': expected tcp://HOST:PORT, or KEY@tcp://HOST:PORT with KEY the "
+                    "validator's CURVE public key from the genesis (40 Z85 characters)\n",
+                    o->cmd, arg);
+            return -1;
+        }
         if (!o->node_given) {
             o->node = arg;
             o->node_given = 1;
@@ -270,7 +316,7 @@ int node_call_conn(const node_opts *o, client_conn **connp, Evote__V1__ApiReques
     }
     evote__v1__api_request__pack(req, buf);
 
-    err = *connp != NULL ? NET_OK : client_conn_new(o->node, NULL, (int)timeout_ms, connp, &why);
+    err = *connp != NULL ? NET_OK : node_spec_conn(o->node, timeout_ms, connp, &why);
     if (err == NET_ERR_ENDPOINT) {
         fprintf(stderr, "evote %s: --node '%s' is not an endpoint like %s\n", o->cmd, o->node, DEFAULT_NODE);
         rc = EXIT_USAGE;
@@ -287,7 +333,8 @@ int node_call_conn(const node_opts *o, client_conn **connp, Evote__V1__ApiReques
     case NET_ERR_TIMEOUT:
         fprintf(stderr,
                 "evote %s: no answer from %s within %ld ms: is evoted running there? (--node must be "
-                "its client_listen endpoint, not peer_listen)\n",
+                "its client_listen endpoint, not peer_listen; for its client_curve_listen, KEY@ENDPOINT "
+                "with the validator's CURVE public key from the genesis: a wrong key gets no answer)\n",
                 o->cmd, o->node, timeout_ms);
         goto out;
     case NET_ERR_MALFORMED:

@@ -2810,7 +2810,7 @@ static int batch_pipeline(batch *b)
         node_opts_init(&p.o[k], b->cmd);
         p.o[k].node = b->nodes[k];
         p.o[k].timeout_ms = b->timeout_ms;
-        err = client_conn_new(b->nodes[k], NULL, (int)b->timeout_ms, &p.conn[k], &why);
+        err = node_spec_conn(b->nodes[k], b->timeout_ms, &p.conn[k], &why);
         if (err == NET_ERR_ENDPOINT) {
             fprintf(stderr, "evote %s: --node '%s' is not an endpoint like %s\n", b->cmd, b->nodes[k], DEFAULT_NODE);
             goto out;

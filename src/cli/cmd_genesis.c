@@ -359,7 +359,10 @@ static int make_validator(const char *dir, long i, const port_plan *pp, member *
                  "peer_listen = %s\n"
                  "client_listen = %s\n"
                  "http_listen = %s\n"
-                 "log_level = info\n",
+                 "log_level = info\n"
+                 "# the client API again, CURVE-encrypted with curve.key: clients give\n"
+                 "# --node KEY@ENDPOINT, KEY this validator's CURVE key in the genesis\n"
+                 "# client_curve_listen = tcp://0.0.0.0:7300\n",
                  i, i, peer_listen, client_listen, http_listen) < 0) {
         conf = NULL;
         fprintf(stderr, "evote genesis: out of memory\n");

@@ -205,6 +205,7 @@ net_err client_endpoint_recv(client_endpoint *self, client_request *req)
         memcpy(req->data, zmq_msg_data(&body), req->len);
         memcpy(req->reply.id, zmq_msg_data(&id), size);
         req->reply.id_len = (uint8_t)size;
+        req->reply.slot = 0;
         zmq_msg_close(&body);
         zmq_msg_close(&id);
         self->stats.received++;

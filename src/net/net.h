@@ -283,6 +283,8 @@ typedef struct {
 typedef struct {
     uint8_t id[NET_MAX_ROUTING_ID];
     uint8_t id_len;
+    uint8_t slot;               /* 0 from client_endpoint_recv; the embedder's mark of which
+                                   endpoint the request came through (evoted: 1 = CURVE) */
 } client_reply_handle;
 
 typedef struct {

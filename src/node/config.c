@@ -174,7 +174,8 @@ config_err node_config_load(const char *path, node_config *out, config_error *wh
         *eq = '\0';
         key = trim(key);
         value = trim(eq + 1);
-        if (*value == '\0' && strcmp(key, "http_listen") != 0) { /* empty http_listen: no server */
+        if (*value == '\0' && strcmp(key, "http_listen") != 0 &&
+            strcmp(key, "client_curve_listen") != 0) { /* empty: no such server */
             err = fail(why, lineno, CONFIG_ERR_SYNTAX, "%s has no value", key);
         } else if (strcmp(key, "name") == 0) {
             if (strlen(value) >= sizeof out->name)
@@ -189,6 +190,11 @@ config_err node_config_load(const char *path, node_config *out, config_error *wh
                                                         : out->data_dir;
             if (!set_path(dst, dir, value))
                 err = fail(why, lineno, CONFIG_ERR_SYNTAX, "%s: path too long", key);
+        } else if (strcmp(key, "client_curve_listen") == 0) {
+            if (*value != '\0' && !endpoint_ok(value))
+                err = fail(why, lineno, CONFIG_ERR_SYNTAX, "%s must be tcp://host:port (or empty: none)", key);
+            else
+                snprintf(out->client_curve_listen, CONFIG_MAX_ENDPOINT, "%s", value);
         } else if (strcmp(key, "peer_listen") == 0 || strcmp(key, "client_listen") == 0) {
             char *dst = key[0] == 'p' ? out->peer_listen : out->client_listen;
             if (!endpoint_ok(value))

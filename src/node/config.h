@@ -9,6 +9,9 @@
  *   data_dir = data/commission         # the LMDB chain store
  *   peer_listen = tcp://0.0.0.0:7101   # default: this validator's genesis endpoint
  *   client_listen = tcp://127.0.0.1:7201
+ *   client_curve_listen = tcp://0.0.0.0:7301  # the client API again, CURVE-encrypted with
+ *                                      # the validator's CURVE key (README, "The
+ *                                      # client"); absent or empty: none
  *   log_level = info                   # error | warn | info | debug
  *   mempool_capacity = 20000
  *   view_change_timeout_ms = 1000
@@ -40,6 +43,7 @@ typedef struct {
     char data_dir[CONFIG_MAX_PATH];
     char peer_listen[CONFIG_MAX_ENDPOINT];   /* "" = the genesis endpoint */
     char client_listen[CONFIG_MAX_ENDPOINT];
+    char client_curve_listen[CONFIG_MAX_ENDPOINT]; /* "" = no CURVE client endpoint */
     log_level log_level;
     uint32_t mempool_capacity;
     uint32_t view_change_timeout_ms;

@@ -100,6 +100,7 @@ struct node {
     mempool *mp;
     peer_net *net;
     client_endpoint *client;
+    client_endpoint *client_curve; /* client_curve_listen, or NULL */
     replica *rep;
 
     uint64_t timer_at[4]; /* by replica_timer, monotonic ms; 0 = off */
@@ -403,7 +404,8 @@ static void reply(node *n, const client_reply_handle *to, Evote__V1__ApiResponse
         free(buf);
         return;
     }
-    if (client_endpoint_reply(n->client, to, buf, len) != NET_OK)
+    if (client_endpoint_reply(to->slot == 1 && n->client_curve != NULL ? n->client_curve : n->client, to, buf, len) !=
+        NET_OK)
         log_debug("a client left before its answer");
     free(buf);
 }
@@ -1783,6 +1785,22 @@ int node_new(const node_config *cfg, node **out, char *why, size_t why_len)
         snprintf(why, why_len, "client API %s: %s: %s", cfg->client_listen, net_strerror(ne), nerr.detail);
         goto out;
     }
+    if (cfg->client_curve_listen[0]) {
+        /* The same API, CURVE-encrypted with this validator's CURVE key (the
+         * genesis publishes its public half): a client that names the key
+         * knows it talks to this validator, and nobody on the path reads
+         * or changes the traffic. Any client key is accepted. */
+        cc.endpoint = cfg->client_curve_listen;
+        cc.curve = 1;
+        memcpy(cc.curve_secret, curve.secret_key, NET_CURVE_KEY_LEN);
+        ne = client_endpoint_new(&cc, &n->client_curve, &nerr);
+        crypto_wipe(cc.curve_secret, sizeof cc.curve_secret);
+        if (ne != NET_OK) {
+            snprintf(why, why_len, "client API (CURVE) %s: %s: %s", cfg->client_curve_listen, net_strerror(ne),
+                     nerr.detail);
+            goto out;
+        }
+    }
     memset(&rc, 0, sizeof rc);
     rc.n = n->g->n;
     rc.id = n->self;
@@ -1824,6 +1842,9 @@ int node_new(const node_config *cfg, node **out, char *why, size_t why_len)
              ", peers at %s, clients at %s",
              replica_view(n->rep), n->self, n->g->n, n->g->f, n->g->chain_name, rs.last_executed,
              peer_net_listen_endpoint(n->net), client_endpoint_endpoint(n->client));
+    if (n->client_curve != NULL)
+        log_info("clients with CURVE at %s (evote --node %s@%s)", client_endpoint_endpoint(n->client_curve),
+                 n->g->validators[n->self].curve_z85, client_endpoint_endpoint(n->client_curve));
     if (n->http != NULL)
         log_info("health at http://%s/healthz, metrics at http://%s/metrics", cfg->http_listen, cfg->http_listen);
     ok = 1;
@@ -1849,6 +1870,7 @@ void node_destroy(node **self)
     http_server_destroy(&n->http); /* first: its thread reads only its own copy, but stops before all else */
     replica_destroy(&n->rep);
     client_endpoint_destroy(&n->client);
+    client_endpoint_destroy(&n->client_curve);
     peer_net_destroy(&n->net);
     mempool_destroy(&n->mp);
     free(n->attests);
@@ -1908,7 +1930,7 @@ static void settle(node *n)
 
 int node_run(node *n, volatile sig_atomic_t *stop)
 {
-    zmq_pollitem_t items[3];
+    zmq_pollitem_t items[4];
 
     replica_start(n->rep);
     settle(n);
@@ -1938,7 +1960,10 @@ int node_run(node *n, volatile sig_atomic_t *stop)
         items[2].socket = NULL;
         items[2].fd = mempool_fd(n->mp);
         items[2].events = ZMQ_POLLIN;
-        rc = zmq_poll(items, 3, timeout);
+        items[3].socket = n->client_curve != NULL ? client_endpoint_poll_socket(n->client_curve) : NULL;
+        items[3].fd = -1;
+        items[3].events = n->client_curve != NULL ? ZMQ_POLLIN : 0;
+        rc = zmq_poll(items, n->client_curve != NULL ? 4 : 3, timeout);
         if (rc < 0) {
             if (errno == EINTR)
                 continue;
@@ -1962,10 +1987,15 @@ int node_run(node *n, volatile sig_atomic_t *stop)
         /* Clients get a bounded share of each turn: a flood of requests (or
          * of retries after "busy") must never starve the consensus messages
          * and timers, or the validators would change view under load. */
-        for (int k = 0; k < 128; k++) {
+        int more[2] = {1, n->client_curve != NULL};
+        for (int k = 0; k < 128 && (more[0] || more[1]); k++) {
             client_request req;
-            if (client_endpoint_recv(n->client, &req) != NET_OK)
-                break;
+            int slot = more[k % 2] ? k % 2 : 1 - k % 2; /* the two endpoints take turns */
+            if (client_endpoint_recv(slot ? n->client_curve : n->client, &req) != NET_OK) {
+                more[slot] = 0;
+                continue;
+            }
+            req.reply.slot = (uint8_t)slot;
             on_client(n, &req);
             free(req.data);
         }

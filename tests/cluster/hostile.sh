@@ -17,10 +17,16 @@
 #      notice committed, and the same VIEW-CHANGEs correctly signed make
 #      node0 join the next view, so the forged ones were refused for their
 #      signatures, not for their form.
+#   4. node0's CURVE client endpoint (client_curve_listen): a client that
+#      names node0's CURVE key from the genesis gets status and a notice
+#      committed; one that names another validator's key, or none, gets no
+#      answer; a key that does not decode is a usage error.
 #   bash hostile.sh EVOTED EVOTE CLUSTER_TOOL
 source "$(dirname "$0")/lib.sh" "$@"
 
 cluster_init hostile 4
+CURVE_EP=tcp://127.0.0.1:$((BASE + 50)) # inside this test's port slot
+echo "client_curve_listen = $CURVE_EP" >> "$DIR/c/node0/evoted.conf"
 start_all
 wait_ready
 log "4 validators up, all connected"
@@ -129,4 +135,27 @@ view_reaches() { local x; x=$(view_of 0); [ -n "$x" ] && [ "$x" -ge "$NEXT" ]; }
 WAIT_NODE=0 wait_until 10 "control: node0 to join view $NEXT after 2 correctly signed VIEW-CHANGEs" view_reaches
 log "control: the same VIEW-CHANGEs correctly signed move node0 to view $(view_of 0)"
 alive 0 || fail "node0 died" 0
+
+# ------------------------------------------------------- 4. CURVE clients
+key_of() { awk -v n="node$1" '$1 == "validator" && $2 == n { print $4 }' "$GENESIS"; }
+K0=$(key_of 0)
+K1=$(key_of 1)
+[ ${#K0} = 40 ] && [ ${#K1} = 40 ] || fail "cannot read the CURVE keys of node0 and node1 from the genesis"
+grep -qF "clients with CURVE at $CURVE_EP" "$C/node0/evoted.log" || fail "node0 did not log its CURVE client endpoint" 0
+out=$("$EVOTE" status --node "$K0@$CURVE_EP" --json 2>&1) || fail "status over CURVE with node0's key: $out" 0
+case "$out" in *'"name":"node0"'*) ;; *) fail "status over CURVE: $out" 0 ;; esac
+out=$("$EVOTE" notice --key "$AUTH_KEY" --genesis "$GENESIS" --topic hostile --text "over CURVE" \
+  --node "$K0@$CURVE_EP" --wait $((20000 * SCALE)) 2>&1) ||
+  fail "a notice over CURVE: $out" 0
+case "$out" in *committed*) ;; *) fail "a notice over CURVE did not commit: $out" 0 ;; esac
+out=$("$EVOTE" status --node "$K1@$CURVE_EP" --timeout 1500 2>&1); rc=$?
+[ $rc = 1 ] || fail "status over CURVE with node1's key for node0's endpoint exits $rc: $out"
+case "$out" in *"no answer from"*"a wrong key gets no answer"*) ;; *) fail "wrong CURVE key: $out" ;; esac
+out=$("$EVOTE" status --node "$CURVE_EP" --timeout 1500 2>&1); rc=$?
+[ $rc = 1 ] || fail "a plain client on the CURVE endpoint exits $rc: $out"
+out=$("$EVOTE" status --node "zz@$CURVE_EP" 2>&1); rc=$?
+[ $rc = 2 ] || fail "a CURVE key that does not decode exits $rc: $out"
+case "$out" in *"40 Z85 characters"*) ;; *) fail "a bad CURVE key: $out" ;; esac
+alive 0 || fail "node0 died" 0
+log "CURVE clients: node0's key answers and commits a notice; node1's key and no key get no answer"
 pass

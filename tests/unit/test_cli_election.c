@@ -1282,6 +1282,32 @@ static void test_a_withheld_checkpoint_proof_is_fetched_from_another_node(void *
         signing_key_destroy(&vk[v]);
 }
 
+/* --node: a plain endpoint, or KEY@ENDPOINT with a validator's CURVE key. */
+static void test_node_spec_names_a_curve_key_or_none(void **state)
+{
+    net_curve_keypair kp;
+    char z85[NET_CURVE_Z85_LEN + 1], spec[128];
+    uint8_t key[NET_CURVE_KEY_LEN];
+    const char *ep;
+    int curve;
+    (void)state;
+
+    assert_int_equal(node_spec_split("tcp://127.0.0.1:7200", &ep, key, &curve), 1);
+    assert_string_equal(ep, "tcp://127.0.0.1:7200");
+    assert_int_equal(curve, 0);
+    assert_int_equal(net_curve_keypair_generate(&kp), NET_OK);
+    net_z85_encode(kp.public_key, z85);
+    snprintf(spec, sizeof spec, "%s@tcp://10.0.0.1:7300", z85);
+    assert_int_equal(node_spec_split(spec, &ep, key, &curve), 1);
+    assert_string_equal(ep, "tcp://10.0.0.1:7300");
+    assert_int_equal(curve, 1);
+    assert_memory_equal(key, kp.public_key, NET_CURVE_KEY_LEN);
+    assert_int_equal(node_spec_split("zz@tcp://10.0.0.1:7300", &ep, key, &curve), 0);
+    snprintf(spec, sizeof spec, "%.39s@tcp://10.0.0.1:7300", z85); /* a key one character short */
+    assert_int_equal(node_spec_split(spec, &ep, key, &curve), 0);
+    net_curve_keypair_wipe(&kp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1296,6 +1322,7 @@ int main(void)
         cmocka_unit_test(test_track_proves_the_ballot_is_in_the_certified_batch),
         cmocka_unit_test(test_checkpoint_proof_certifies_a_block_and_nothing_else),
         cmocka_unit_test(test_a_withheld_checkpoint_proof_is_fetched_from_another_node),
+        cmocka_unit_test(test_node_spec_names_a_curve_key_or_none),
         cmocka_unit_test_setup_teardown(test_clients_trust_only_a_key_or_result_that_f_plus_1_validators_vouch_for, setup,
                                         teardown),
     };
