@@ -9,8 +9,8 @@
 # re-verifies the whole chain offline from a snapshot (evote-audit), and the
 # cluster stops. Prints how to inspect the election afterwards.
 # Data goes to demo-data/ (or $EVOTE_DEMO_DIR), wiped at the start of a run;
-# ports 7100-7103 (peers), 7200-7203 (clients) and 7300-7303 (HTTP: /healthz,
-# /metrics) must be free.
+# ports 7100-7103 (peers), 7150-7153 (clients over CURVE: the voters),
+# 7200-7203 (clients) and 7300-7303 (HTTP: /healthz, /metrics) must be free.
 #   EVOTE_DEMO_VOTERS   how many voters (default 1000)
 #   EVOTE_DEMO_CRASH    0: no crash during the vote (default 1)
 set -euo pipefail

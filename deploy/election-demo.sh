@@ -153,7 +153,18 @@ awk -v n="$nvoters" 'BEGIN { split("Ada Grace Edsger", o, " ");
 step=$((nrevotes > 0 ? nvoters / nrevotes : 1))
 awk -v n="$nvoters" -v m="$nrevotes" -v s="$step" 'BEGIN { split("Ada Grace Edsger", o, " ");
   for (k = 1; k <= m; k++) { v = k * s; printf "voters/voter-%06d.key %s\n", v, o[(v * v + int(v / 7) + 1) % 3 + 1] } }' >revotes.txt
-nodeargs=(--node "${nodes[0]}" --node "${nodes[1]}" --node "${nodes[2]}" --node "${nodes[3]}")
+# Voters reach each validator over its encrypted client endpoint when it
+# has one (client_curve_listen, as 'evote genesis' writes for a local
+# cluster): --node KEY@ENDPOINT, KEY the validator's CURVE key in the genesis.
+vnodes=("${nodes[@]}")
+for i in 0 1 2 3; do
+  curve=$(sed -n 's/^client_curve_listen *= *//p' "node$i/evoted.conf" 2>/dev/null || true)
+  key=$(awk -v n="node$i" '$1 == "validator" && $2 == n { print $4 }' genesis.txt)
+  [ -n "$curve" ] && [ ${#key} = 40 ] && vnodes[$i]="$key@$curve"
+done
+[ "${vnodes[0]}" != "${nodes[0]}" ] &&
+  echo "   (voters connect over CURVE, e.g. --node '${vnodes[0]}': node0's key from the genesis)"
+nodeargs=(--node "${vnodes[0]}" --node "${vnodes[1]}" --node "${vnodes[2]}" --node "${vnodes[3]}")
 if [ $crash = 1 ]; then
   # The primary of the current view: kill it once the first ballots are in blocks.
   primary=$("$evote" status --node "${nodes[1]}" --json | sed -n 's/.*"primary":\([0-9]*\).*/\1/p')
@@ -172,7 +183,7 @@ if [ $crash = 1 ]; then
   killer=$!
   # Ballots sent to the dead node would be lost: send to the 3 others.
   nodeargs=()
-  for i in 0 1 2 3; do [ $i = "$primary" ] || nodeargs+=(--node "${nodes[$i]}"); done
+  for i in 0 1 2 3; do [ $i = "$primary" ] || nodeargs+=(--node "${vnodes[$i]}"); done
 fi
 echo "\$ evote vote --voters votes.txt ${G[*]} --id $id --node ... --wait 60000 >codes.txt"
 "$evote" vote --voters votes.txt "${G[@]}" --id "$id" "${nodeargs[@]}" --wait 60000 >codes.txt

@@ -71,6 +71,9 @@ case "$cmd" in
         client=$(sed -n 's/^client_listen *= *//p' "$conf")
         printf '%-12s running (pid %s)  %s\n' "$name" "$pid" \
           "$("$bin/evote" status --node "$client" --timeout 2000 2>&1 | tr '\n' ' ')"
+        curve=$(sed -n 's/^client_curve_listen *= *//p' "$conf")
+        key=$(awk -v n="$name" '$1 == "validator" && $2 == n { print $4 }' "$dir/genesis.txt" 2>/dev/null)
+        [ -z "$curve" ] || [ -z "$key" ] || printf '%-12s encrypted clients: --node '"'"'%s@%s'"'"'\n' "" "$key" "$curve"
       else
         printf '%-12s stopped\n' "$name"
       fi

@@ -19,6 +19,7 @@
 
 #define DEFAULT_BASE_PORT 7100
 #define CLIENT_PORT_OFFSET 100
+#define CURVE_PORT_OFFSET 50   /* local: clients with CURVE on P+50+i (n <= 50) */
 #define DEFAULT_CLIENT_PORT 7200
 #define DEFAULT_HTTP_PORT 9100
 #define MAX_AUTHORITIES 1000
@@ -34,6 +35,7 @@ typedef struct {
     long base_port;
     char **hosts; /* NULL: local; else n host names */
     long peer_port, client_port, http_port;
+    long n;       /* validators */
 } port_plan;
 
 /* Validator i's endpoint in the genesis (where its peers connect). */
@@ -60,6 +62,16 @@ static void plan_client_listen(const port_plan *pp, long i, char *buf, size_t si
         snprintf(buf, size, "tcp://0.0.0.0:%ld", pp->client_port);
     else
         snprintf(buf, size, "tcp://127.0.0.1:%ld", pp->base_port + CLIENT_PORT_OFFSET + i);
+}
+
+/* client_curve_listen: local clusters of up to 50 get one between the peer
+ * and the client ports (buf empty: none; with hosts the operator picks the
+ * port and publishes it, see the comment written into evoted.conf). */
+static void plan_curve_listen(const port_plan *pp, long i, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    if (!pp->hosts && pp->n <= CLIENT_PORT_OFFSET - CURVE_PORT_OFFSET)
+        snprintf(buf, size, "tcp://127.0.0.1:%ld", pp->base_port + CURVE_PORT_OFFSET + i);
 }
 
 /* http_listen: IP:port, no scheme. */
@@ -168,8 +180,9 @@ static const char genesis_help[] =
     "  DIR/node<i>/validator.key   Schnorr secret key (mode 0600)\n"
     "  DIR/node<i>/curve.key       CURVE secret key for the peer mesh (mode 0600)\n"
     "  DIR/node<i>/evoted.conf     evoted configuration: peers at tcp://127.0.0.1:P+i,\n"
-    "                              clients at tcp://127.0.0.1:P+100+i, /healthz and /metrics\n"
-    "                              at http://127.0.0.1:P+200+i, chain in node<i>/data\n"
+    "                              clients at tcp://127.0.0.1:P+100+i (and with CURVE at\n"
+    "                              P+50+i when N <= 50), /healthz and /metrics at\n"
+    "                              http://127.0.0.1:P+200+i, chain in node<i>/data\n"
     "  DIR/authority<j>.key, .pub  an election authority's key pair (secret mode 0600)\n"
     "  DIR/genesis.txt             the chain: every validator and authority\n"
     "and prints the chain id. N must be 3f+1 (4, 7, 10, ... 100) so that f faulty\n"
@@ -311,7 +324,7 @@ static int make_signing_key(const char *key_path, char pub_hex[2 * CRYPTO_PUBKEY
 
 static int make_validator(const char *dir, long i, const port_plan *pp, member *m)
 {
-    char peer_listen[MAX_HOST + 32], client_listen[MAX_HOST + 32], http_listen[64];
+    char peer_listen[MAX_HOST + 32], client_listen[MAX_HOST + 32], http_listen[64], curve_listen[64];
     char *node_dir = path_join(dir, "node%ld", i);
     char *key_path = path_join(dir, "node%ld/validator.key", i);
     char *curve_path = path_join(dir, "node%ld/curve.key", i);
@@ -349,6 +362,7 @@ static int make_validator(const char *dir, long i, const port_plan *pp, member *
     plan_peer_listen(pp, i, peer_listen, sizeof peer_listen);
     plan_client_listen(pp, i, client_listen, sizeof client_listen);
     plan_http_listen(pp, i, http_listen, sizeof http_listen);
+    plan_curve_listen(pp, i, curve_listen, sizeof curve_listen);
     if (asprintf(&conf,
                  "# evoted configuration of validator node%ld (written by 'evote genesis')\n"
                  "name = node%ld\n"
@@ -362,8 +376,9 @@ static int make_validator(const char *dir, long i, const port_plan *pp, member *
                  "log_level = info\n"
                  "# the client API again, CURVE-encrypted with curve.key: clients give\n"
                  "# --node KEY@ENDPOINT, KEY this validator's CURVE key in the genesis\n"
-                 "# client_curve_listen = tcp://0.0.0.0:7300\n",
-                 i, i, peer_listen, client_listen, http_listen) < 0) {
+                 "%sclient_curve_listen = %s\n",
+                 i, i, peer_listen, client_listen, http_listen, curve_listen[0] ? "" : "# ",
+                 curve_listen[0] ? curve_listen : "tcp://0.0.0.0:7300") < 0) {
         conf = NULL;
         fprintf(stderr, "evote genesis: out of memory\n");
         goto out;
@@ -458,7 +473,7 @@ int cmd_genesis(int argc, char **argv)
     const char *dir = NULL, *chain_name = "evote-local", *hosts_arg = NULL;
     long n = -1, m = 1;
     int base_port_given = 0, host_ports_given = 0;
-    port_plan pp = {DEFAULT_BASE_PORT, NULL, DEFAULT_BASE_PORT, DEFAULT_CLIENT_PORT, DEFAULT_HTTP_PORT};
+    port_plan pp = {DEFAULT_BASE_PORT, NULL, DEFAULT_BASE_PORT, DEFAULT_CLIENT_PORT, DEFAULT_HTTP_PORT, 0};
     member *validators = NULL, *authorities = NULL;
     char *genesis_path = NULL, *text = NULL;
     char chain_hex[2 * CRYPTO_CHAIN_ID_LEN + 1];
@@ -613,6 +628,7 @@ int cmd_genesis(int argc, char **argv)
         fprintf(stderr, "evote genesis: cannot create %s: %s\n", dir, strerror(errno));
         goto out;
     }
+    pp.n = n;
     for (long i = 0; i < n; i++)
         if (make_validator(dir, i, &pp, &validators[i]) != 0)
             goto partial;

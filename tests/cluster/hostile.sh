@@ -25,8 +25,8 @@
 source "$(dirname "$0")/lib.sh" "$@"
 
 cluster_init hostile 4
-CURVE_EP=tcp://127.0.0.1:$((BASE + 50)) # inside this test's port slot
-echo "client_curve_listen = $CURVE_EP" >> "$DIR/c/node0/evoted.conf"
+CURVE_EP=$(sed -n 's/^client_curve_listen *= *//p' "$DIR/c/node0/evoted.conf") # evote genesis: P+50+i
+[ "$CURVE_EP" = "tcp://127.0.0.1:$((BASE + 50))" ] || fail "evote genesis wrote client_curve_listen '$CURVE_EP' for node0"
 start_all
 wait_ready
 log "4 validators up, all connected"

@@ -74,8 +74,8 @@ pick_ports() {
     slot=$(( (start + k) % 40 ))
     BASE=$(( 20000 + slot * 300 ))
     ok=1
-    for p in $(seq "$BASE" $((BASE + n - 1))) $(seq $((BASE + 100)) $((BASE + 100 + n - 1))) \
-             $(seq $((BASE + 200)) $((BASE + 200 + n - 1))); do
+    for p in $(seq "$BASE" $((BASE + n - 1))) $(seq $((BASE + 50)) $((BASE + 50 + n - 1))) \
+             $(seq $((BASE + 100)) $((BASE + 100 + n - 1))) $(seq $((BASE + 200)) $((BASE + 200 + n - 1))); do
       case "$used" in *" $p "*) ok=0; break ;; esac
     done
     [ $ok = 1 ] || continue
@@ -105,7 +105,7 @@ cluster_init() {
   trap 'exit 1' INT TERM
   DIR=$(mktemp -d "${TMPDIR:-/tmp}/evote-$T_NAME.XXXXXX")
   pick_ports "$N"
-  log "dir $DIR, peer ports $BASE.., client ports $((BASE + 100)).., HTTP ports $((BASE + 200)).., time scale $SCALE"
+  log "dir $DIR, peer ports $BASE.., CURVE client ports $((BASE + 50)).., client ports $((BASE + 100)).., HTTP ports $((BASE + 200)).., time scale $SCALE"
   "$EVOTE" genesis --dir "$DIR/c" --validators "$N" --base-port "$BASE" > "$DIR/genesis.out" 2>&1 ||
     { cat "$DIR/genesis.out"; fail "evote genesis failed"; }
   GENESIS=$DIR/c/genesis.txt
