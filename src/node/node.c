@@ -1622,7 +1622,6 @@ static void metrics_publish(node *n, uint64_t now)
     http_server_publish(n->http, m);
 }
 
-/* Identity of the snapshot, and the HTTP server when http_listen is set. */
 /* Whether the stored block at height (the tip at start) has no
  * transactions, so that the replica signs its checkpoint again if it is
  * not stable yet. Out: *yes. Returns: 0 when the header cannot be read. */
@@ -1646,6 +1645,7 @@ static int tip_is_checkpoint(node *n, uint64_t height, int *yes)
     return 1;
 }
 
+/* Identity of the snapshot, and the HTTP server when http_listen is set. */
 static int metrics_start(node *n, char *why, size_t why_len)
 {
     metrics_snapshot *m = &n->m;
