@@ -153,14 +153,16 @@ awk -v n="$nvoters" 'BEGIN { split("Ada Grace Edsger", o, " ");
 step=$((nrevotes > 0 ? nvoters / nrevotes : 1))
 awk -v n="$nvoters" -v m="$nrevotes" -v s="$step" 'BEGIN { split("Ada Grace Edsger", o, " ");
   for (k = 1; k <= m; k++) { v = k * s; printf "voters/voter-%06d.key %s\n", v, o[(v * v + int(v / 7) + 1) % 3 + 1] } }' >revotes.txt
-# Voters reach each validator over its encrypted client endpoint when it
-# has one (client_curve_listen, as 'evote genesis' writes for a local
-# cluster): --node KEY@ENDPOINT, KEY the validator's CURVE key in the genesis.
+# On a local cluster, voters reach each validator over its encrypted client
+# endpoint (client_curve_listen, as 'evote genesis' writes it): --node
+# KEY@ENDPOINT, KEY the validator's CURVE key in the genesis. With
+# EVOTE_NODES the endpoints given are used as they are.
 vnodes=("${nodes[@]}")
 for i in 0 1 2 3; do
+  [ -z "${EVOTE_NODES:-}" ] || break
   curve=$(sed -n 's/^client_curve_listen *= *//p' "node$i/evoted.conf" 2>/dev/null || true)
   key=$(awk -v n="node$i" '$1 == "validator" && $2 == n { print $4 }' genesis.txt)
-  [ -n "$curve" ] && [ ${#key} = 40 ] && vnodes[$i]="$key@$curve"
+  case "$curve" in tcp://127.0.0.1:*) [ ${#key} = 40 ] && vnodes[$i]="$key@$curve" ;; esac
 done
 [ "${vnodes[0]}" != "${nodes[0]}" ] &&
   echo "   (voters connect over CURVE, e.g. --node '${vnodes[0]}': node0's key from the genesis)"

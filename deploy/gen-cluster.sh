@@ -77,6 +77,6 @@ for conf in "$out"/node*/evoted.conf; do
 done
 
 echo "gen-cluster: chain id $chain_id"
-echo "gen-cluster: $out/genesis.txt; validators at $(echo "$hosts" | sed 's/,/, /g') (peers :7100, clients :7200)"
+echo "gen-cluster: $out/genesis.txt; validators at $(echo "$hosts" | sed 's/,/, /g') (peers :7100, clients :7200, clients over CURVE :7300)"
 echo "gen-cluster: $out/node<i>/ holds each validator's keys, evoted.conf and genesis copy${owner:+ (owned by $owner)}"
 echo "gen-cluster: authority keys: $(ls "$out"/authority*.key | tr '\n' ' ')"

@@ -214,6 +214,17 @@ for i in 0 1 2 3; do
   fi
 done
 say "client endpoints: ${node[*]}"
+# The same API over CURVE (7300, published on 7300+i), with each validator's
+# key from the genesis: what voters across a network use.
+for i in 0 1 2 3; do
+  key=$(awk -v n="node$i" '$1 == "validator" && $2 == n { print $4 }' "$cluster/genesis.txt")
+  ep=tcp://$publish:$((7300 + i))
+  "$evote" status --node "$key@$ep" --timeout 3000 >/dev/null 2>&1 || ep=tcp://$(ip_of "$i"):7300
+  out=$("$evote" status --node "$key@$ep" --timeout 5000 --json 2>&1) ||
+    die "evote status over CURVE on evoted-$i ($ep) failed: $out"
+  case "$out" in *"\"name\":\"node$i\""*) ;; *) die "evote status over CURVE on evoted-$i: $out" ;; esac
+done
+say "the client API over CURVE answers on all 4 (--node KEY@...:7300)"
 # /healthz and /metrics straight from the host too (published port, or the
 # container's address).
 declare -a http

@@ -22,6 +22,7 @@
 #define CURVE_PORT_OFFSET 50   /* local: clients with CURVE on P+50+i (n <= 50) */
 #define DEFAULT_CLIENT_PORT 7200
 #define DEFAULT_HTTP_PORT 9100
+#define DEFAULT_CURVE_PORT 7300
 #define MAX_AUTHORITIES 1000
 #define MAX_HOST 200
 
@@ -34,7 +35,7 @@
 typedef struct {
     long base_port;
     char **hosts; /* NULL: local; else n host names */
-    long peer_port, client_port, http_port;
+    long peer_port, client_port, http_port, curve_port;
     long n;       /* validators */
 } port_plan;
 
@@ -64,13 +65,15 @@ static void plan_client_listen(const port_plan *pp, long i, char *buf, size_t si
         snprintf(buf, size, "tcp://127.0.0.1:%ld", pp->base_port + CLIENT_PORT_OFFSET + i);
 }
 
-/* client_curve_listen: local clusters of up to 50 get one between the peer
- * and the client ports (buf empty: none; with hosts the operator picks the
- * port and publishes it, see the comment written into evoted.conf). */
+/* client_curve_listen: with hosts, every interface on curve_port; local
+ * clusters of up to 50 get one between the peer and the client ports (buf
+ * empty: none). */
 static void plan_curve_listen(const port_plan *pp, long i, char *buf, size_t size)
 {
     buf[0] = '\0';
-    if (!pp->hosts && pp->n <= CLIENT_PORT_OFFSET - CURVE_PORT_OFFSET)
+    if (pp->hosts)
+        snprintf(buf, size, "tcp://0.0.0.0:%ld", pp->curve_port);
+    else if (pp->n <= CLIENT_PORT_OFFSET - CURVE_PORT_OFFSET)
         snprintf(buf, size, "tcp://127.0.0.1:%ld", pp->base_port + CURVE_PORT_OFFSET + i);
 }
 
@@ -172,7 +175,8 @@ static const char genesis_help[] =
     "usage: evote genesis --dir DIR --validators N [--base-port P] [--authorities M]\n"
     "                     [--chain-name NAME]\n"
     "       evote genesis --dir DIR --hosts H0,H1,... [--peer-port P] [--client-port C]\n"
-    "                     [--http-port H] [--authorities M] [--chain-name NAME]\n"
+    "                     [--http-port H] [--curve-port K] [--authorities M]\n"
+    "                     [--chain-name NAME]\n"
     "       evote genesis --from-public-keys FILE --out GENESIS [--chain-name NAME]\n"
     "       evote genesis --check GENESIS\n"
     "\n"
@@ -194,9 +198,9 @@ static const char genesis_help[] =
     "\n"
     "With --hosts, one validator per host (or container): validator i's endpoint\n"
     "in the genesis is tcp://H_i:P and its evoted.conf listens on every interface,\n"
-    "peers on tcp://0.0.0.0:P, clients on tcp://0.0.0.0:C, /healthz and /metrics\n"
-    "on 0.0.0.0:H (P defaults to 7100, C to 7200, H to 9100; the same on every\n"
-    "host). N is the number of hosts (--validators,\n"
+    "peers on tcp://0.0.0.0:P, clients on tcp://0.0.0.0:C and, encrypted with\n"
+    "CURVE, on tcp://0.0.0.0:K, /healthz and /metrics on 0.0.0.0:H (P defaults\n"
+    "to 7100, C to 7200, K to 7300, H to 9100; the same on every host). N is the number of hosts (--validators,\n"
     "if given, must agree). deploy/gen-cluster.sh wraps this for docker-compose.\n"
     "\n"
     "--from-public-keys: the genesis ceremony of real authorities. Each one makes\n"
@@ -454,7 +458,16 @@ static char *genesis_text(const char *chain_name, long n, const port_plan *pp, c
 
 int cmd_genesis(int argc, char **argv)
 {
-    enum { OPT_HOSTS = 256, OPT_PEER_PORT, OPT_CLIENT_PORT, OPT_HTTP_PORT, OPT_FROM_PUBLIC_KEYS, OPT_OUT, OPT_CHECK };
+    enum {
+        OPT_HOSTS = 256,
+        OPT_PEER_PORT,
+        OPT_CLIENT_PORT,
+        OPT_HTTP_PORT,
+        OPT_CURVE_PORT,
+        OPT_FROM_PUBLIC_KEYS,
+        OPT_OUT,
+        OPT_CHECK
+    };
     static const struct option opts[] = {{"dir", required_argument, NULL, 'd'},
                                          {"validators", required_argument, NULL, 'n'},
                                          {"base-port", required_argument, NULL, 'p'},
@@ -464,6 +477,7 @@ int cmd_genesis(int argc, char **argv)
                                          {"peer-port", required_argument, NULL, OPT_PEER_PORT},
                                          {"client-port", required_argument, NULL, OPT_CLIENT_PORT},
                                          {"http-port", required_argument, NULL, OPT_HTTP_PORT},
+                                         {"curve-port", required_argument, NULL, OPT_CURVE_PORT},
                                          {"from-public-keys", required_argument, NULL, OPT_FROM_PUBLIC_KEYS},
                                          {"out", required_argument, NULL, OPT_OUT},
                                          {"check", required_argument, NULL, OPT_CHECK},
@@ -473,7 +487,8 @@ int cmd_genesis(int argc, char **argv)
     const char *dir = NULL, *chain_name = "evote-local", *hosts_arg = NULL;
     long n = -1, m = 1;
     int base_port_given = 0, host_ports_given = 0;
-    port_plan pp = {DEFAULT_BASE_PORT, NULL, DEFAULT_BASE_PORT, DEFAULT_CLIENT_PORT, DEFAULT_HTTP_PORT, 0};
+    port_plan pp = {DEFAULT_BASE_PORT, NULL, DEFAULT_BASE_PORT, DEFAULT_CLIENT_PORT, DEFAULT_HTTP_PORT,
+                    DEFAULT_CURVE_PORT, 0};
     member *validators = NULL, *authorities = NULL;
     char *genesis_path = NULL, *text = NULL;
     char chain_hex[2 * CRYPTO_CHAIN_ID_LEN + 1];
@@ -510,12 +525,18 @@ int cmd_genesis(int argc, char **argv)
         case OPT_PEER_PORT:
         case OPT_CLIENT_PORT:
         case OPT_HTTP_PORT:
+        case OPT_CURVE_PORT:
             if (!parse_long(optarg, 1, 65535,
                             c == OPT_PEER_PORT     ? &pp.peer_port
                             : c == OPT_CLIENT_PORT ? &pp.client_port
-                                                   : &pp.http_port)) {
+                            : c == OPT_HTTP_PORT   ? &pp.http_port
+                                                   : &pp.curve_port)) {
                 fprintf(stderr, "evote genesis: --%s takes a port number 1..65535, not '%s'\n",
-                        c == OPT_PEER_PORT ? "peer-port" : c == OPT_CLIENT_PORT ? "client-port" : "http-port", optarg);
+                        c == OPT_PEER_PORT     ? "peer-port"
+                        : c == OPT_CLIENT_PORT ? "client-port"
+                        : c == OPT_HTTP_PORT   ? "http-port"
+                                               : "curve-port",
+                        optarg);
                 return EXIT_USAGE;
             }
             host_ports_given = 1;
@@ -556,16 +577,17 @@ int cmd_genesis(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (hosts_arg == NULL && host_ports_given) {
-        fprintf(stderr, "evote genesis: --peer-port, --client-port and --http-port go with --hosts; a local "
-                        "cluster on 127.0.0.1 takes --base-port\n");
+        fprintf(stderr, "evote genesis: --peer-port, --client-port, --http-port and --curve-port go with --hosts; a "
+                        "local cluster on 127.0.0.1 takes --base-port\n");
         return EXIT_USAGE;
     }
     if (hosts_arg != NULL) {
         long nh;
-        if (pp.peer_port == pp.client_port || pp.peer_port == pp.http_port || pp.client_port == pp.http_port) {
-            fprintf(stderr, "evote genesis: --peer-port %ld, --client-port %ld and --http-port %ld must be three "
-                            "different ports\n",
-                    pp.peer_port, pp.client_port, pp.http_port);
+        if (pp.peer_port == pp.client_port || pp.peer_port == pp.http_port || pp.client_port == pp.http_port ||
+            pp.curve_port == pp.peer_port || pp.curve_port == pp.client_port || pp.curve_port == pp.http_port) {
+            fprintf(stderr, "evote genesis: --peer-port %ld, --client-port %ld, --http-port %ld and --curve-port %ld "
+                            "must be four different ports\n",
+                    pp.peer_port, pp.client_port, pp.http_port, pp.curve_port);
             return EXIT_USAGE;
         }
         nh = parse_hosts(hosts_arg, &pp.hosts);

@@ -29,6 +29,7 @@ for i in 0 1 2 3; do
   grep -qx 'peer_listen = tcp://0.0.0.0:7100' "$d/evoted.conf" || fail "$d/evoted.conf: peer_listen"
   grep -qx 'client_listen = tcp://0.0.0.0:7200' "$d/evoted.conf" || fail "$d/evoted.conf: client_listen"
   grep -qx 'http_listen = 0.0.0.0:9100' "$d/evoted.conf" || fail "$d/evoted.conf: http_listen"
+  grep -qx 'client_curve_listen = tcp://0.0.0.0:7300' "$d/evoted.conf" || fail "$d/evoted.conf: client_curve_listen"
   grep -q "^validator node$i [0-9a-f]\{64\} .* tcp://evoted-$i:7100\$" "$tmp/c/genesis.txt" \
     || fail "genesis: validator node$i is not at tcp://evoted-$i:7100"
   [ "$(stat -c %a "$d")" = 700 ] || fail "$d is not mode 0700"
@@ -46,6 +47,7 @@ for i in 0 1 2 3; do
   grep -q -- "- $tmp/c/node$i:/etc/evote:ro\$" "$tmp/config.yml" || fail "evoted-$i does not mount $tmp/c/node$i read-only"
   grep -q -- "- evoted-$i-data:/var/lib/evote" "$tmp/config.yml" || fail "evoted-$i has no volume evoted-$i-data"
   grep -q -- "- 127.0.0.1:720$i:7200/tcp" "$tmp/config.yml" || fail "evoted-$i: client port not published on 720$i"
+  grep -q -- "- 127.0.0.1:730$i:7300/tcp" "$tmp/config.yml" || fail "evoted-$i: CURVE client port not published on 730$i"
   grep -q -- "- 127.0.0.1:910$i:9100/tcp" "$tmp/config.yml" || fail "evoted-$i: metrics port not published on 910$i"
 done
 for want in "read_only: true" "- /usr/local/bin/evote-healthcheck" "restart: unless-stopped" "network: host"; do
