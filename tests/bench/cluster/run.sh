@@ -25,7 +25,7 @@
 # maps before it may kill it. After each phase: each cgroup's peak usage,
 # how often the limit was hit (reclaim) and the OOM kills (must be 0).
 #
-# BENCH_PERF=DIR records validators 0 and 1 with perf during phase 1
+# BENCH_PERF=DIR records validators 0 and 1 with perf during phase 1 (BENCH_PERF_PHASE=phase2: the half load)
 # (BENCH_PERF_CALLGRAPH="--call-graph dwarf" for call chains).
 #
 # BENCH_GENESIS_EXTRA: lines appended to each phase's genesis (e.g.
@@ -239,7 +239,7 @@ run_load() { # label args... (in the background, so that a signal ends the run a
   while kill -0 "$loader" 2>/dev/null && ! grep -qs presigned "$top_tmp/$label.out"; do sleep 0.05; done
   cpu_mark
   local perfs=() i
-  if [ -n "${BENCH_PERF:-}" ] && [ "$label" = phase1 ]; then # perf record of validators 0 (primary) and 1
+  if [ -n "${BENCH_PERF:-}" ] && [ "$label" = "${BENCH_PERF_PHASE:-phase1}" ]; then # perf record of validators 0 (primary) and 1
     mkdir -p "$BENCH_PERF"
     for i in 0 1; do
       perf record -F 499 ${BENCH_PERF_CALLGRAPH:--g} -p "${pids[$i]}" -o "$BENCH_PERF/evoted$i.perf" \
