@@ -3436,8 +3436,11 @@ static const char track_help[] =
     "validators that signed the block's commit certificate. With --genesis, the\n"
     "signers are named and their signatures checked against the genesis, and\n"
     "the block is fetched to check that the batch the certificate signs holds\n"
-    "this ballot (exit 1 when either fails). The status (COUNTED, REPLACED,\n"
-    "REJECTED) is the asked node's word; evote-audit re-derives it offline.\n"
+    "this ballot (exit 1 when either fails). Once a stable checkpoint covers\n"
+    "the block, its result code is certified too; a REPLACED ballot's\n"
+    "replacement is proven the same way; a COUNTED ballot is proven counted\n"
+    "when the election allows no revoting. What is not proven is the asked\n"
+    "node's word; evote-audit re-derives everything offline.\n"
     "\n"
     "  --genesis G    the chain's genesis file: check and name the signers, and\n"
     "                 that the certified block holds the ballot\n" NODE_HELP
@@ -3494,6 +3497,35 @@ out:
     return ok;
 }
 
+/* COUNTED, for a ballot whose result OK is certified (mine): in an
+ * election without revoting an accepted ballot is the voter's only one and
+ * cannot be replaced, so it is counted; the definition's "no revoting"
+ * comes with f+1 validators' attestations (fetch_vouched_election). With
+ * revoting, that no later ballot replaced it stays the node's word.
+ * Returns: 1 proven, -1 revoting allowed, -2 no vouched definition. */
+static int prove_counted(const node_opts *o, const genesis *g, const tx_proof *mine)
+{
+    Evote__V1__ApiResponse *resp = NULL;
+    uint8_t e[ELECTION_HASH_LEN];
+    char id[ELECTION_MAX_ID + 1];
+    int rc;
+
+    if (mine->election_len == 0 || mine->election_len > ELECTION_MAX_ID)
+        return -2;
+    memcpy(id, mine->election, mine->election_len);
+    id[mine->election_len] = '\0';
+    if (strlen(id) != mine->election_len)
+        return -2;
+    election_hash(g->chain_id, mine->election, mine->election_len, e);
+    if (fetch_vouched_election(o, g, id, e, &resp) != 0)
+        return -2;
+    rc = resp->election != NULL && resp->election->definition != NULL
+             ? (resp->election->definition->revoting_allowed ? -1 : 1)
+             : -2;
+    evote__v1__api_response__free_unpacked(resp, NULL);
+    return rc;
+}
+
 int cmd_track(int argc, char **argv)
 {
     static const struct option opts[] = {NODE_OPTIONS,
@@ -3513,6 +3545,7 @@ int cmd_track(int argc, char **argv)
     tx_proof pf;
     node_opts o;
     int c, rc, replaced = 0; /* with --genesis, of a REPLACED ballot: 1 proven, -1 not */
+    int counted = 0;         /* with --genesis, of a COUNTED ballot: as prove_counted */
     uint64_t replaced_at = 0;
     char replaced_why[240] = "";
 
@@ -3574,6 +3607,9 @@ int cmd_track(int argc, char **argv)
     if (pf.included && tr != NULL && tr->status == EVOTE__V1__TRACKING_RECORD__STATUS__STATUS_REPLACED)
         replaced = prove_replaced(&o, g, tx, &pf, &tr->replaced_by, &replaced_at, replaced_why,
                                   sizeof replaced_why) ? 1 : -1;
+    if (pf.certified == 1 && pf.result == EVOTE__V1__TX_RESULT__TX_RESULT_OK && pf.is_ballot && tr != NULL &&
+        tr->status == EVOTE__V1__TRACKING_RECORD__STATUS__STATUS_COUNTED)
+        counted = prove_counted(&o, g, &pf);
     if (tr != NULL) {
         size_t k = 0;
         for (size_t i = 0; i < tr->election_id.len && i < ELECTION_MAX_ID; i++) {
@@ -3616,6 +3652,8 @@ int cmd_track(int argc, char **argv)
                 printf(",\"result_certified\":null");
             if (replaced != 0)
                 printf(",\"replacement_checked\":%s", replaced == 1 ? "true" : "false");
+            if (counted != 0)
+                printf(",\"counted_proven\":%s", counted == 1 ? "true" : "false");
         }
         printf("}\n");
     } else {
@@ -3663,6 +3701,14 @@ int cmd_track(int argc, char **argv)
                 printf("replacement    a later ballot of the same voter key and election, in block %" PRIu64
                        " (checked)\n",
                        replaced_at);
+            if (counted == 1)
+                printf("counted        the election allows no revoting (its definition vouched for by f+1 "
+                       "validators): an accepted ballot is the voter's only one, in the tally (checked)\n");
+            else if (counted == -1)
+                printf("counted        the election allows revoting: that no later ballot of this voter replaced "
+                       "this one is the node's word (evote-audit --track settles it)\n");
+            else if (counted == -2)
+                printf("counted        not proven: no definition of the election that f+1 validators vouch for\n");
             if (g == NULL && !pf.included)
                 printf("               (give --genesis G to check the signatures and name the validators)\n");
         }

@@ -12,7 +12,8 @@
 #      `evote result --genesis` shows it vouched for by 4 of 4;
 #   5. `evote track --genesis` of the ballot: its result is certified by
 #      a stable checkpoint (the headers above its block link up to a block
-#      hash 2f+1 validators signed); `evote tx --genesis` of a notice too;
+#      hash 2f+1 validators signed), and, the election allowing no revoting,
+#      it is proven counted; `evote tx --genesis` of a notice too;
 #   6. the four chains are identical.
 source "$(dirname "$0")/lib.sh" "$@"
 GENESIS_EXTRA="checkpoint_interval 4" # checkpoints every 4 blocks: step 5 sees the ballot's result certified
@@ -101,6 +102,10 @@ certified() {
 }
 WAIT_NODE=1 wait_until 20 "a checkpoint to certify the ballot's result" certified
 log "the ballot's result is certified: $(sed -n 's/^certified *//p' "$DIR/track.out")"
+# The election allows no revoting (its definition is vouched for): a
+# certified accepted ballot is then proven counted.
+grep -q "^counted        the election allows no revoting (its definition vouched for by f+1 validators)" \
+  "$DIR/track.out" || { cat "$DIR/track.out"; fail "evote track --genesis does not prove the ballot counted"; }
 tx_certified() {
   "$EVOTE" tx "$nid" --genesis "$GENESIS" --node "$(ep 3)" > "$DIR/tx.out" 2>&1 &&
     grep -q "^result certified: the checkpoint at seq" "$DIR/tx.out"
