@@ -3231,6 +3231,28 @@ static const char vote_help[] =
     "                 tracking codes; nothing is submitted (for benchmarks that\n"
     "                 feed a validator's pipeline directly)\n" SIGNER_HELP;
 
+/* A voter's ballot over plain TCP to another machine: anyone on the path
+ * sees who votes when (the ballot itself is encrypted). Says so, once per
+ * such --node; the loopback is the voter's own machine. */
+static void warn_plain_remote(const char *cmd, const char *spec)
+{
+    static const char *const local[] = {"tcp://127.", "tcp://localhost:", "tcp://[::1]:"};
+    uint8_t key[NET_CURVE_KEY_LEN];
+    const char *ep;
+    int curve;
+
+    if (!node_spec_split(spec, &ep, key, &curve) || curve)
+        return;
+    for (size_t i = 0; i < sizeof local / sizeof local[0]; i++)
+        if (strncmp(ep, local[i], strlen(local[i])) == 0)
+            return;
+    fprintf(stderr,
+            "evote %s: warning: %s is a plain TCP connection: the ballot is encrypted, but anyone on the path "
+            "sees which voter key casts it, and when. Use the validator's encrypted endpoint: --node "
+            "KEY@ENDPOINT (its client_curve_listen; KEY its CURVE key in the genesis)\n",
+            cmd, ep);
+}
+
 int cmd_vote(int argc, char **argv)
 {
     static const struct option opts[] = {SIGNER_OPTIONS,
@@ -3297,6 +3319,8 @@ int cmd_vote(int argc, char **argv)
     }
     if (!operands_ok(s.o.cmd, argc, argv, 0, "", vote_help))
         return EXIT_USAGE;
+    for (size_t k = 0; k < (n_nodes ? n_nodes : 1); k++)
+        warn_plain_remote(s.o.cmd, n_nodes ? nodes[k] : s.o.node);
     if (encrypt_only != NULL && voters == NULL) {
         fprintf(stderr, "evote vote: --encrypt-only OUT goes with --voters FILE\n\n");
         return usage_error(vote_help);

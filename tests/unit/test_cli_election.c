@@ -1308,6 +1308,33 @@ static void test_node_spec_names_a_curve_key_or_none(void **state)
     net_curve_keypair_wipe(&kp);
 }
 
+/* evote vote warns of a plain connection to another machine, not of the
+ * loopback or a CURVE endpoint (nothing is sent: the function only looks
+ * at the --node value). */
+static void test_vote_warns_of_a_plain_remote_node(void **state)
+{
+    net_curve_keypair kp;
+    char z85[NET_CURVE_Z85_LEN + 1], spec[128], text[1024];
+    captured c;
+    (void)state;
+
+    assert_int_equal(net_curve_keypair_generate(&kp), NET_OK);
+    net_z85_encode(kp.public_key, z85);
+    snprintf(spec, sizeof spec, "%s@tcp://192.0.2.1:7300", z85);
+    capture_stderr(&c, "plain");
+    warn_plain_remote("vote", "tcp://127.0.0.1:7200");
+    warn_plain_remote("vote", "tcp://[::1]:7200");
+    warn_plain_remote("vote", spec);
+    captured_text(&c, text, sizeof text);
+    assert_string_equal(text, "");
+    capture_stderr(&c, "plain2");
+    warn_plain_remote("vote", "tcp://192.0.2.1:7200");
+    captured_text(&c, text, sizeof text);
+    assert_non_null(strstr(text, "warning: tcp://192.0.2.1:7200 is a plain TCP connection"));
+    assert_non_null(strstr(text, "--node KEY@ENDPOINT"));
+    net_curve_keypair_wipe(&kp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1323,6 +1350,7 @@ int main(void)
         cmocka_unit_test(test_checkpoint_proof_certifies_a_block_and_nothing_else),
         cmocka_unit_test(test_a_withheld_checkpoint_proof_is_fetched_from_another_node),
         cmocka_unit_test(test_node_spec_names_a_curve_key_or_none),
+        cmocka_unit_test_setup_teardown(test_vote_warns_of_a_plain_remote_node, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clients_trust_only_a_key_or_result_that_f_plus_1_validators_vouch_for, setup,
                                         teardown),
     };
