@@ -925,10 +925,8 @@ static uint32_t count_vouchers(auditor *a, const followed_election *t, int resul
     if (!have_m || election_get_attestations(&a->reader, a->g->chain_id, t->id, t->id_len, result, &v, &len) !=
                        ELECTION_OK)
         return 0;
-    keys = calloc(a->g->n, sizeof *keys);
+    keys = genesis_pubkeys(a->g);
     if (keys != NULL) {
-        for (uint32_t k = 0; k < a->g->n; k++)
-            memcpy(keys[k], a->g->validators[k].pubkey, CRYPTO_PUBKEY_LEN);
         count = election_count_stored_attestations(m, v, len, (const uint8_t(*)[CRYPTO_PUBKEY_LEN])keys, a->g->n,
                                                    NULL);
     }

@@ -246,7 +246,7 @@ static uint32_t vouch_count(const genesis *g, Evote__V1__KeyAttestation *const *
     size_t k = 0;
     uint32_t *idx = calloc(n ? n : 1, sizeof *idx), count = 0;
     uint8_t(*sigs)[CRYPTO_SIG_LEN] = calloc(n ? n : 1, sizeof *sigs);
-    uint8_t(*keys)[CRYPTO_PUBKEY_LEN] = calloc(g->n, sizeof *keys);
+    uint8_t(*keys)[CRYPTO_PUBKEY_LEN] = genesis_pubkeys(g);
 
     if (vouched != NULL)
         memset(vouched, 0, g->n);
@@ -258,8 +258,6 @@ static uint32_t vouch_count(const genesis *g, Evote__V1__KeyAttestation *const *
             idx[k] = a->validator;
             memcpy(sigs[k++], a->signature.data, CRYPTO_SIG_LEN);
         }
-        for (uint32_t v = 0; v < g->n; v++)
-            memcpy(keys[v], g->validators[v].pubkey, CRYPTO_PUBKEY_LEN);
         count = election_count_attestations(m, idx, (const uint8_t(*)[CRYPTO_SIG_LEN])sigs, k,
                                             (const uint8_t(*)[CRYPTO_PUBKEY_LEN])keys, g->n, vouched);
     }

@@ -400,3 +400,13 @@ uint32_t genesis_checkpoint_signers(const genesis *g, uint64_t seq, const uint8_
     free(seen);
     return count;
 }
+
+uint8_t (*genesis_pubkeys(const genesis *g))[CRYPTO_PUBKEY_LEN]
+{
+    uint8_t(*keys)[CRYPTO_PUBKEY_LEN] = calloc(g->n ? g->n : 1, sizeof *keys);
+
+    if (keys != NULL)
+        for (uint32_t v = 0; v < g->n; v++)
+            memcpy(keys[v], g->validators[v].pubkey, CRYPTO_PUBKEY_LEN);
+    return keys;
+}

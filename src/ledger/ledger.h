@@ -291,6 +291,10 @@ void genesis_destroy(genesis **g);
 /* Returns: the validator index of pubkey, or -1. */
 int genesis_validator_index(const genesis *g, const uint8_t pubkey[CRYPTO_PUBKEY_LEN]);
 
+/* Returns: the n validators' Schnorr keys in genesis order, as one array
+ * (malloc'ed: the caller frees), or NULL when out of memory. */
+uint8_t (*genesis_pubkeys(const genesis *g))[CRYPTO_PUBKEY_LEN];
+
 /* A stable checkpoint's proof (CheckpointProof.checkpoints: serialized
  * Envelopes of KIND_CHECKPOINT), as a client or an auditor checks it: how
  * many distinct validators of g signed CHECKPOINT(g's chain, seq,

@@ -346,11 +346,9 @@ int main(int argc, char **argv)
             make_cert(g, keys, nk, seq, batch, batch_len, &cert, &cert_len);
             if (!cert_checked) { /* once: the certificate is a real one */
                 replica_callbacks cb = {.verify = cb_verify};
-                uint8_t(*pubs)[CRYPTO_PUBKEY_LEN] = calloc(g->n, sizeof *pubs);
+                uint8_t(*pubs)[CRYPTO_PUBKEY_LEN] = genesis_pubkeys(g);
                 if (pubs == NULL)
                     die("out of memory");
-                for (uint32_t i = 0; i < g->n; i++)
-                    memcpy(pubs[i], g->validators[i].pubkey, CRYPTO_PUBKEY_LEN);
                 if (!replica_certificate_valid(g->n, (const uint8_t(*)[CRYPTO_PUBKEY_LEN])pubs, g->chain_id, &cb,
                                                cert, cert_len, seq, batch, batch_len))
                     die("the commit certificate made here is not valid");
