@@ -728,8 +728,7 @@ int cli_load_genesis(const char *cmd, const char *path, genesis **g)
     return EXIT_FAILED;
 }
 
-
-
+/* Lists a commit certificate's signers (see cli.h). */
 void cert_signers(const ProtobufCBinaryData *certificate, const genesis *g, uint64_t height, signers_t *out)
 {
     Evote__V1__CommitCertificate *cert;

@@ -409,8 +409,15 @@ static int result_round(const node_opts *rot, const genesis *g, void *ctx, uint3
     return 0;
 }
 
+/* What a voter's client says when no quorum vouches for the key. */
+#define VOTE_REFUSAL                                                                                               \
+    "not encrypting to it. Validators attest the key seconds after it is made: if it was made just now, retry; " \
+    "otherwise the node(s) asked may be serving a key of their own: ask another validator (--node) and tell the " \
+    "election authority"
+
 /* The election, as fetch_election gives it, for a client about to encrypt
- * to its key: for this chain (E), and, once the key exists, only when f+1
+ * to its key (refusal: what the command does not do when no quorum vouches,
+ * and what to do): for this chain (E), and, once the key exists, only when f+1
  * validators of the genesis vouch for the key and the definition, so at
  * least one honest validator stands behind what the node answered. A node
  * cannot hand out a key of its own (and read the ballots) or edit the
@@ -418,17 +425,15 @@ static int result_round(const node_opts *rot, const genesis *g, void *ctx, uint3
  * missing quorum is awaited (vouched_fetch). Returns: 0 with *out, or an
  * exit code after saying why. */
 static int fetch_vouched_election(const node_opts *o, const genesis *g, const char *id,
-                                  const uint8_t e[ELECTION_HASH_LEN], Evote__V1__ApiResponse **out)
+                                  const uint8_t e[ELECTION_HASH_LEN], const char *refusal,
+                                  Evote__V1__ApiResponse **out)
 {
     vouch_ctx v = {id, e, NULL, NULL};
     char what[ELECTION_MAX_ID * 4 + 64], buf[ELECTION_MAX_ID * 4 + 1];
     int rc;
 
     snprintf(what, sizeof what, "the key of election '%s'", clean(id, buf, sizeof buf));
-    rc = vouched_fetch(o, g, key_round, vouch_drop, &v, what,
-                       "not encrypting to it. Validators attest the key seconds after it is made: if it was made "
-                       "just now, retry; otherwise the node(s) asked may be serving a key of their own: ask "
-                       "another validator (--node) and tell the election authority");
+    rc = vouched_fetch(o, g, key_round, vouch_drop, &v, what, refusal);
     *out = rc == 0 ? v.el : NULL;
     return rc;
 }
@@ -3065,7 +3070,7 @@ static int vote_batch(batch *b, const char *genesis_path, long threads)
     o.node = b->nodes[0];
     for (size_t k = 1; k < b->n_nodes && k <= NODE_MAX_ALT; k++)
         o.alt[o.n_alt++] = b->nodes[k];
-    rc = fetch_vouched_election(&o, g, b->id, ehash, &resp);
+    rc = fetch_vouched_election(&o, g, b->id, ehash, VOTE_REFUSAL, &resp);
     if (rc != 0)
         goto out;
     rc = EXIT_FAILED;
@@ -3358,7 +3363,7 @@ int cmd_vote(int argc, char **argv)
     rc = signer_load(&s, vote_help);
     if (rc != 0)
         goto out;
-    rc = fetch_vouched_election(&s.o, s.g, s.id, s.e, &resp);
+    rc = fetch_vouched_election(&s.o, s.g, s.id, s.e, VOTE_REFUSAL, &resp);
     if (rc != 0)
         goto out;
     rc = EXIT_FAILED;
@@ -3539,7 +3544,8 @@ static int prove_counted(const node_opts *o, const genesis *g, const tx_proof *m
     if (strlen(id) != mine->election_len)
         return -2;
     election_hash(g->chain_id, mine->election, mine->election_len, e);
-    if (fetch_vouched_election(o, g, id, e, &resp) != 0)
+    if (fetch_vouched_election(o, g, id, e,
+                               "not proving the ballot counted from it (the rest of the answer stands)", &resp) != 0)
         return -2;
     rc = resp->election != NULL && resp->election->definition != NULL
              ? (resp->election->definition->revoting_allowed ? -1 : 1)

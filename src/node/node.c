@@ -1043,7 +1043,6 @@ static void suspected(node *n, uint64_t view)
              view, replica_last_executed(n->rep), ms.pending, k);
 }
 
-/* Carries out every action the replica asked for, in order. */
 /* Primaries' turns that ended (or were skipped) since the last call: one
  * log line, and the metric. Called when a view change shows in settle() and
  * when a view is entered, since both may happen within one turn of the
@@ -1070,6 +1069,7 @@ static int note_turns(node *n, uint64_t view)
     return 1;
 }
 
+/* Carries out every action the replica asked for, in order. */
 static void drain(node *n)
 {
     replica_action a;

@@ -796,7 +796,7 @@ static int vouched_from(const genesis *g, const uint8_t e[32], fake_node *a, fak
     if (b != NULL)
         assert_int_equal(node_opt(&o, OPT_NODE, client_endpoint_endpoint(b->ep)), 1);
     capture_stderr(&c, "vouch");
-    rc = fetch_vouched_election(&o, g, "mayor", e, got);
+    rc = fetch_vouched_election(&o, g, "mayor", e, VOTE_REFUSAL, got);
     captured_text(&c, text, size);
     return rc;
 }
