@@ -254,61 +254,113 @@ int msg_wrap(const uint8_t *env, size_t env_len, uint8_t *const *batches, const 
     return *out != NULL;
 }
 
-/* A certificate checked with nothing but the validator set: used by state
- * transfer here, and by the node and the auditor. */
+static void cert_list(replica_cert_report *r, int32_t validator, replica_commit_status status)
+{
+    if (r->n_listed < REPLICA_CERT_MAX_LISTED) {
+        r->listed[r->n_listed].validator = validator;
+        r->listed[r->n_listed].status = status;
+        r->n_listed++;
+    }
+}
+
+int replica_certificate_check(uint32_t n, const uint8_t (*pubkeys)[CRYPTO_PUBKEY_LEN],
+                              const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN], const replica_callbacks *cb,
+                              const uint8_t *cert, size_t cert_len, uint64_t expected_seq,
+                              const uint8_t *expected_digest, replica_cert_report *out)
+{
+    replica_cert_report local;
+    replica_cert_report *r = out != NULL ? out : &local;
+    Evote__V1__CommitCertificate *c;
+
+    memset(r, 0, sizeof *r);
+    r->fault = REPLICA_CERT_UNPARSABLE;
+    if (n < 4 || n > REPLICA_MAX_N || (n - 1) % 3 != 0)
+        return 0;
+    r->needed = 2 * ((n - 1) / 3) + 1;
+    c = evote__v1__commit_certificate__unpack(NULL, cert_len, cert);
+    if (c == NULL)
+        return 0;
+    r->view = c->view;
+    r->seq = c->seq;
+    r->n_commits = c->n_commits;
+    if (c->digest.len != CRYPTO_HASH_LEN)
+        goto out;
+    if (expected_digest != NULL && c->seq != expected_seq) {
+        r->fault = REPLICA_CERT_OTHER_SEQ;
+        goto out;
+    }
+    if (expected_digest != NULL && memcmp(expected_digest, c->digest.data, CRYPTO_HASH_LEN) != 0) {
+        r->fault = REPLICA_CERT_OTHER_BATCH;
+        goto out;
+    }
+    for (size_t i = 0; i < c->n_commits; i++) {
+        const Evote__V1__Envelope *e = c->commits[i];
+        Evote__V1__Commit *b;
+        int32_t idx = -1;
+        int match;
+
+        if (e->kind != EVOTE__V1__KIND__KIND_COMMIT || e->signer.len != CRYPTO_PUBKEY_LEN ||
+            e->signature.len != CRYPTO_SIG_LEN) {
+            cert_list(r, -1, REPLICA_COMMIT_NOT_SIGNED);
+            continue;
+        }
+        for (uint32_t k = 0; k < n && idx < 0; k++)
+            if (memcmp(pubkeys[k], e->signer.data, CRYPTO_PUBKEY_LEN) == 0)
+                idx = (int32_t)k;
+        if (idx < 0) {
+            cert_list(r, -1, REPLICA_COMMIT_STRANGER);
+            continue;
+        }
+        if (r->signed_by[idx]) {
+            cert_list(r, idx, REPLICA_COMMIT_DUPLICATE);
+            continue;
+        }
+        b = evote__v1__commit__unpack(NULL, e->body.len, e->body.data);
+        if (b == NULL) {
+            cert_list(r, idx, REPLICA_COMMIT_UNPARSABLE);
+            continue;
+        }
+        match = b->replica == (uint32_t)idx && b->view == c->view && b->seq == c->seq &&
+                b->digest.len == CRYPTO_HASH_LEN && memcmp(b->digest.data, c->digest.data, CRYPTO_HASH_LEN) == 0 &&
+                b->chain_id.len == CRYPTO_CHAIN_ID_LEN && memcmp(b->chain_id.data, chain_id, CRYPTO_CHAIN_ID_LEN) == 0;
+        evote__v1__commit__free_unpacked(b, NULL);
+        if (!match) {
+            cert_list(r, idx, REPLICA_COMMIT_MISMATCH);
+            continue;
+        }
+        if (!cb->verify(cb->ctx, e->signer.data, crypto_kind_tag(EVOTE__V1__KIND__KIND_COMMIT), e->body.data,
+                        e->body.len, e->signature.data)) {
+            cert_list(r, idx, REPLICA_COMMIT_BAD_SIGNATURE);
+            continue;
+        }
+        r->signed_by[idx] = 1;
+        r->signers++;
+        cert_list(r, idx, REPLICA_COMMIT_COUNTED);
+    }
+    r->fault = r->signers >= r->needed ? REPLICA_CERT_VALID : REPLICA_CERT_TOO_FEW;
+out:
+    evote__v1__commit_certificate__free_unpacked(c, NULL);
+    return r->fault == REPLICA_CERT_VALID;
+}
+
 int replica_certificate_valid(uint32_t n, const uint8_t (*pubkeys)[CRYPTO_PUBKEY_LEN],
                               const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN], const replica_callbacks *cb,
                               const uint8_t *cert, size_t cert_len, uint64_t expected_seq,
                               const uint8_t *batch, size_t batch_len)
 {
-    Evote__V1__CommitCertificate *c;
-    uint8_t seen[REPLICA_MAX_N] = {0};
-    uint32_t f = (n - 1) / 3, good = 0;
-    int ok = 0;
+    uint8_t d[CRYPTO_HASH_LEN];
 
-    if (n < 4 || n > REPLICA_MAX_N || (n - 1) % 3 != 0)
-        return 0;
-    c = evote__v1__commit_certificate__unpack(NULL, cert_len, cert);
-    if (c == NULL)
-        return 0;
-    if (c->digest.len != CRYPTO_HASH_LEN)
-        goto out;
-    if (batch != NULL) {
-        uint8_t d[CRYPTO_HASH_LEN];
+    if (batch != NULL)
         batch_digest(batch, batch_len, d);
-        if (c->seq != expected_seq || memcmp(d, c->digest.data, CRYPTO_HASH_LEN) != 0)
-            goto out;
-    }
-    for (size_t i = 0; i < c->n_commits; i++) {
-        const Evote__V1__Envelope *e = c->commits[i];
-        Evote__V1__Commit *b;
-        uint32_t idx = UINT32_MAX;
+    return replica_certificate_check(n, pubkeys, chain_id, cb, cert, cert_len, expected_seq,
+                                     batch != NULL ? d : NULL, NULL);
+}
 
-        if (e->kind != EVOTE__V1__KIND__KIND_COMMIT || e->signer.len != CRYPTO_PUBKEY_LEN ||
-            e->signature.len != CRYPTO_SIG_LEN)
-            continue;
-        for (uint32_t k = 0; k < n; k++)
-            if (memcmp(pubkeys[k], e->signer.data, CRYPTO_PUBKEY_LEN) == 0)
-                idx = k;
-        if (idx == UINT32_MAX || seen[idx])
-            continue;
-        b = evote__v1__commit__unpack(NULL, e->body.len, e->body.data);
-        if (b == NULL)
-            continue;
-        if (b->replica == idx && b->view == c->view && b->seq == c->seq && b->digest.len == CRYPTO_HASH_LEN &&
-            memcmp(b->digest.data, c->digest.data, CRYPTO_HASH_LEN) == 0 && b->chain_id.len == CRYPTO_CHAIN_ID_LEN &&
-            memcmp(b->chain_id.data, chain_id, CRYPTO_CHAIN_ID_LEN) == 0 &&
-            cb->verify(cb->ctx, e->signer.data, crypto_kind_tag(EVOTE__V1__KIND__KIND_COMMIT), e->body.data,
-                       e->body.len, e->signature.data)) {
-            seen[idx] = 1;
-            good++;
-        }
-        evote__v1__commit__free_unpacked(b, NULL);
-    }
-    ok = good >= 2 * f + 1;
-out:
-    evote__v1__commit_certificate__free_unpacked(c, NULL);
-    return ok;
+int replica_verify_plain(void *ctx, const uint8_t pubkey[CRYPTO_PUBKEY_LEN], const char *tag, const uint8_t *body,
+                         size_t len, const uint8_t sig[CRYPTO_SIG_LEN])
+{
+    (void)ctx;
+    return crypto_verify(pubkey, tag, body, len, sig) == CRYPTO_OK;
 }
 
 int replica_null_batch(const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN], uint64_t seq, uint8_t **out, size_t *len)

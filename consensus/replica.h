@@ -265,17 +265,68 @@ size_t replica_inflight_batches(const replica *self, const uint8_t **batches, si
  * watermarks, each log entry's votes) for logs and failing tests. */
 void replica_describe(const replica *self, char *buf, size_t len);
 
-/* Checks a commit certificate against the validator set: 2f+1 COMMITs from
- * distinct validators, each canonical, correctly signed (through verify),
- * for this chain, and all for (cert.view, cert.seq, cert.digest); and, when
- * batch is not NULL, digest = tagged_hash(CRYPTO_TAG_BATCH, batch) and
- * seq = expected_seq. Used by state transfer, the node and the auditor.
- * Returns: 1 valid, 0 not. */
+/* How replica_certificate_check judged one COMMIT of a certificate. */
+typedef enum {
+    REPLICA_COMMIT_COUNTED = 0,    /* a valid COMMIT of a validator not counted before */
+    REPLICA_COMMIT_NOT_SIGNED,     /* not a COMMIT envelope with a 32-byte signer and a 64-byte signature */
+    REPLICA_COMMIT_STRANGER,       /* signed by a key that is no validator's */
+    REPLICA_COMMIT_DUPLICATE,      /* its validator's COMMIT was counted already */
+    REPLICA_COMMIT_UNPARSABLE,     /* its body does not parse */
+    REPLICA_COMMIT_MISMATCH,       /* for another replica, view, seq, batch or chain than the certificate */
+    REPLICA_COMMIT_BAD_SIGNATURE,  /* the signature does not verify */
+} replica_commit_status;
+
+typedef enum {
+    REPLICA_CERT_VALID = 0,
+    REPLICA_CERT_UNPARSABLE,       /* the certificate does not parse */
+    REPLICA_CERT_OTHER_SEQ,        /* its seq is not the expected one */
+    REPLICA_CERT_OTHER_BATCH,      /* its digest is not the expected one */
+    REPLICA_CERT_TOO_FEW,          /* fewer than 2f+1 COMMITs counted */
+} replica_cert_fault;
+
+#define REPLICA_CERT_MAX_LISTED 128
+
+/* What replica_certificate_check found, for those who must say who signed
+ * and what is wrong (the client, the auditor). */
+typedef struct {
+    replica_cert_fault fault;
+    uint64_t view, seq;                /* the certificate's (when it parses) */
+    uint32_t needed, signers;          /* 2f+1; distinct validators counted */
+    uint8_t signed_by[REPLICA_MAX_N];  /* 1 per validator index counted */
+    size_t n_commits;                  /* COMMITs in the certificate */
+    size_t n_listed;                   /* the first REPLICA_CERT_MAX_LISTED of them, in order: */
+    struct {
+        int32_t validator;             /* the signer's index, -1 when none */
+        replica_commit_status status;
+    } listed[REPLICA_CERT_MAX_LISTED];
+} replica_cert_report;
+
+/* The one check of a commit certificate against the validator set (state
+ * transfer, the client, the auditor): 2f+1 COMMITs from distinct
+ * validators, each a COMMIT envelope correctly signed (through cb->verify)
+ * whose body is for this chain, names its signer's index as replica, and
+ * has the certificate's (view, seq, digest); and, when expected_digest is
+ * not NULL, the certificate's seq = expected_seq and its digest =
+ * expected_digest. A validator's later COMMITs count once. Pure.
+ * Out: *out (may be NULL). Returns: 1 valid, 0 not. */
+EVOTE_WARN_UNUSED int replica_certificate_check(uint32_t n, const uint8_t (*pubkeys)[CRYPTO_PUBKEY_LEN],
+                                                const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN],
+                                                const replica_callbacks *cb, const uint8_t *cert,
+                                                size_t cert_len, uint64_t expected_seq,
+                                                const uint8_t *expected_digest, replica_cert_report *out);
+
+/* replica_certificate_check for the block whose batch is batch (NULL: any
+ * seq and batch). Returns: 1 valid, 0 not. */
 EVOTE_WARN_UNUSED int replica_certificate_valid(uint32_t n, const uint8_t (*pubkeys)[CRYPTO_PUBKEY_LEN],
                                                 const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN],
                                                 const replica_callbacks *cb, const uint8_t *cert,
                                                 size_t cert_len, uint64_t expected_seq,
                                                 const uint8_t *batch, size_t batch_len);
+
+/* A replica_callbacks.verify that checks with crypto_verify (ctx unused),
+ * for checking certificates outside a replica. */
+int replica_verify_plain(void *ctx, const uint8_t pubkey[CRYPTO_PUBKEY_LEN], const char *tag, const uint8_t *body,
+                         size_t len, const uint8_t sig[CRYPTO_SIG_LEN]);
 
 /* Builds the serialized empty Batch PBFT calls a null request (used for
  * sequence numbers a NEW-VIEW fills with no request). */

@@ -14,6 +14,7 @@
 
 #include "api.pb-c.h"
 #include "consensus.pb-c.h"
+#include "replica.h"
 #include "cli.h"
 #include "crypto.h"
 #include "election.h"
@@ -728,10 +729,16 @@ int cli_load_genesis(const char *cmd, const char *path, genesis **g)
     return EXIT_FAILED;
 }
 
-/* Lists a commit certificate's signers (see cli.h). */
+/* Lists a commit certificate's signers (see cli.h): with the genesis,
+ * through replica_certificate_check, the one check evoted and evote-audit
+ * use too. */
 void cert_signers(const ProtobufCBinaryData *certificate, const genesis *g, uint64_t height, signers_t *out)
 {
+    static const replica_callbacks cb = {.verify = replica_verify_plain};
+    uint8_t(*keys)[CRYPTO_PUBKEY_LEN] = NULL;
+    replica_cert_report *r = NULL;
     Evote__V1__CommitCertificate *cert;
+
     memset(out, 0, sizeof *out);
     if (certificate->len == 0)
         return;
@@ -740,44 +747,59 @@ void cert_signers(const ProtobufCBinaryData *certificate, const genesis *g, uint
         return;
     out->view = cert->view;
     out->seq = cert->seq;
-    for (size_t i = 0; i < cert->n_commits && out->n < 128; i++) {
-        const Evote__V1__Envelope *env = cert->commits[i];
-        char name[GENESIS_MAX_NAME + 24];
-        int dup = 0;
-        if (env->signer.len != CRYPTO_PUBKEY_LEN)
-            continue;
-        for (size_t k = 0; k < i; k++)
-            if (cert->commits[k]->signer.len == CRYPTO_PUBKEY_LEN &&
-                memcmp(cert->commits[k]->signer.data, env->signer.data, CRYPTO_PUBKEY_LEN) == 0)
-                dup = 1;
-        if (dup)
-            continue;
-        if (g != NULL) {
-            int idx = genesis_validator_index(g, env->signer.data);
-            Evote__V1__Commit *cm = NULL;
-            int ok = idx >= 0 && envelope_verify(env, EVOTE__V1__KIND__KIND_COMMIT) == CRYPTO_OK;
-            if (ok) {
-                cm = evote__v1__commit__unpack(NULL, env->body.len, env->body.data);
-                ok = cm != NULL && cm->seq == height && cm->chain_id.len == CRYPTO_CHAIN_ID_LEN &&
-                     memcmp(cm->chain_id.data, g->chain_id, CRYPTO_CHAIN_ID_LEN) == 0 &&
-                     cm->digest.len == cert->digest.len &&
-                     memcmp(cm->digest.data, cert->digest.data, cert->digest.len) == 0;
-            }
-            if (cm != NULL)
-                evote__v1__commit__free_unpacked(cm, NULL);
-            if (idx < 0)
-                snprintf(name, sizeof name, "(not a validator)");
-            else
-                snprintf(name, sizeof name, "%s%s", g->validators[idx].name, ok ? "" : " (BAD SIGNATURE)");
-            out->valid += ok;
-        } else {
+    if (g == NULL) { /* no genesis: who the certificate says signed, unchecked */
+        for (size_t i = 0; i < cert->n_commits && out->n < 128; i++) {
+            const Evote__V1__Envelope *env = cert->commits[i];
             char full[2 * CRYPTO_PUBKEY_LEN + 1];
+            int dup = 0;
+            if (env->signer.len != CRYPTO_PUBKEY_LEN)
+                continue;
+            for (size_t k = 0; k < i; k++)
+                if (cert->commits[k]->signer.len == CRYPTO_PUBKEY_LEN &&
+                    memcmp(cert->commits[k]->signer.data, env->signer.data, CRYPTO_PUBKEY_LEN) == 0)
+                    dup = 1;
+            if (dup)
+                continue;
             crypto_hex(env->signer.data, CRYPTO_PUBKEY_LEN, full);
-            snprintf(name, sizeof name, "%.16s", full);
+            snprintf(out->names[out->n++], sizeof out->names[0], "%.16s", full);
         }
-        memcpy(out->names[out->n++], name, sizeof name);
+        evote__v1__commit_certificate__free_unpacked(cert, NULL);
+        return;
     }
     evote__v1__commit_certificate__free_unpacked(cert, NULL);
+    keys = genesis_pubkeys(g);
+    r = malloc(sizeof *r);
+    if (keys == NULL || r == NULL) {
+        free(keys);
+        free(r);
+        return;
+    }
+    /* The block's own batch digest is checked by the caller (batch_holds_tx). */
+    if (!replica_certificate_check(g->n, (const uint8_t(*)[CRYPTO_PUBKEY_LEN])keys, g->chain_id, &cb,
+                                   certificate->data, certificate->len, height, NULL, r) &&
+        r->fault != REPLICA_CERT_TOO_FEW)
+        r->signers = 0;
+    if (r->seq != height)
+        r->signers = 0; /* a certificate for another block certifies nothing here */
+    out->valid = r->signers;
+    for (size_t i = 0; i < r->n_listed && out->n < 128; i++) {
+        int32_t v = r->listed[i].validator;
+        const char *mark = "";
+        switch (r->listed[i].status) {
+        case REPLICA_COMMIT_NOT_SIGNED:
+        case REPLICA_COMMIT_DUPLICATE: continue; /* listed once, or not a signer at all */
+        case REPLICA_COMMIT_STRANGER:
+            snprintf(out->names[out->n++], sizeof out->names[0], "(not a validator)");
+            continue;
+        case REPLICA_COMMIT_COUNTED: mark = r->seq == height ? "" : " (NOT FOR THIS BLOCK)"; break;
+        case REPLICA_COMMIT_BAD_SIGNATURE: mark = " (BAD SIGNATURE)"; break;
+        case REPLICA_COMMIT_UNPARSABLE:
+        case REPLICA_COMMIT_MISMATCH: mark = " (NOT FOR THIS BLOCK)"; break;
+        }
+        snprintf(out->names[out->n++], sizeof out->names[0], "%s%s", g->validators[v].name, mark);
+    }
+    free(keys);
+    free(r);
 }
 
 /* Whether bytes (a block's exact batch) are what digest certifies and

@@ -1110,14 +1110,16 @@ static void test_checkpoint_proof_certifies_a_block_and_nothing_else(void **stat
     }
 }
 
-/* A signed COMMIT(chain_id, view 0, seq, digest) by validator v (key k). */
-static Evote__V1__Envelope *commit_env(const signing_key *k, uint32_t v, uint64_t seq, const uint8_t digest[32])
+/* A signed COMMIT(chain_id, view, seq, digest) by validator v (key k). */
+static Evote__V1__Envelope *commit_env_view(const signing_key *k, uint32_t v, uint64_t view, uint64_t seq,
+                                            const uint8_t digest[32])
 {
     Evote__V1__Commit c = EVOTE__V1__COMMIT__INIT;
     Evote__V1__Envelope *e;
     uint8_t body[128], *env = NULL;
     size_t blen, elen = 0;
     c.chain_id = (ProtobufCBinaryData){32, (uint8_t *)chain_id};
+    c.view = view;
     c.seq = seq;
     c.digest = (ProtobufCBinaryData){32, (uint8_t *)digest};
     c.replica = v;
@@ -1127,6 +1129,93 @@ static Evote__V1__Envelope *commit_env(const signing_key *k, uint32_t v, uint64_
     assert_non_null(e);
     free(env);
     return e;
+}
+
+/* A signed COMMIT(chain_id, view 0, seq, digest) by validator v (key k). */
+static Evote__V1__Envelope *commit_env(const signing_key *k, uint32_t v, uint64_t seq, const uint8_t digest[32])
+{
+    return commit_env_view(k, v, 0, seq, digest);
+}
+
+/* cert_signers of a view-0 certificate for seq 10 of the n COMMITs. */
+static void signers_of(const genesis *g, Evote__V1__Envelope **commits, size_t n, const uint8_t digest[32],
+                       signers_t *sg)
+{
+    Evote__V1__CommitCertificate cc = EVOTE__V1__COMMIT_CERTIFICATE__INIT;
+    ProtobufCBinaryData cert;
+    cc.seq = 10;
+    cc.digest = (ProtobufCBinaryData){32, (uint8_t *)digest};
+    cc.commits = commits;
+    cc.n_commits = n;
+    cert.data = malloc(evote__v1__commit_certificate__get_packed_size(&cc));
+    assert_non_null(cert.data);
+    cert.len = evote__v1__commit_certificate__pack(&cc, cert.data);
+    cert_signers(&cert, g, 10, sg);
+    free(cert.data);
+}
+
+/* The client counts a certificate's signers with the check evoted and
+ * evote-audit use: a COMMIT of another view than the certificate's, a
+ * forged one, a stranger's or a repeated one is not a signer. */
+static void test_certificate_signers_are_counted_as_consensus_counts_them(void **state)
+{
+    signing_key *vk[4], *stranger;
+    genesis_validator gv[4];
+    genesis g;
+    uint8_t digest[32] = {0x42};
+    Evote__V1__Envelope *c[6];
+    signers_t sg;
+    (void)state;
+
+    four_validators(&g, gv, vk);
+    assert_int_equal(signing_key_generate(&stranger), CRYPTO_OK);
+    c[0] = commit_env(vk[0], 0, 10, digest);
+    c[1] = commit_env(vk[1], 1, 10, digest);
+    c[2] = commit_env(vk[2], 2, 10, digest);
+    c[3] = commit_env_view(vk[3], 3, 1, 10, digest); /* view 1 */
+    c[4] = commit_env(stranger, 3, 10, digest);
+    c[5] = commit_env(vk[1], 1, 10, digest);
+
+    signers_of(&g, c, 3, digest, &sg);
+    assert_int_equal(sg.valid, 3);
+    assert_int_equal(sg.n, 3);
+    assert_string_equal(sg.names[2], "board2");
+
+    {
+        Evote__V1__Envelope *mixed[5] = {c[0], c[1], c[3], c[4], c[5]};
+        signers_of(&g, mixed, 5, digest, &sg);
+        assert_int_equal(sg.valid, 2); /* board3's COMMIT is for view 1: not a quorum */
+        assert_int_equal(sg.n, 4);     /* board1 listed once */
+        assert_string_equal(sg.names[0], "board0");
+        assert_string_equal(sg.names[1], "board1");
+        assert_string_equal(sg.names[2], "board3 (NOT FOR THIS BLOCK)");
+        assert_string_equal(sg.names[3], "(not a validator)");
+    }
+    c[2]->signature.data[3] ^= 1;
+    signers_of(&g, c, 3, digest, &sg);
+    assert_int_equal(sg.valid, 2);
+    assert_string_equal(sg.names[2], "board2 (BAD SIGNATURE)");
+    {
+        Evote__V1__CommitCertificate cc = EVOTE__V1__COMMIT_CERTIFICATE__INIT;
+        ProtobufCBinaryData cert;
+        c[2]->signature.data[3] ^= 1;
+        cc.seq = 10;
+        cc.digest = (ProtobufCBinaryData){32, digest};
+        cc.commits = c;
+        cc.n_commits = 3;
+        cert.data = malloc(evote__v1__commit_certificate__get_packed_size(&cc));
+        assert_non_null(cert.data);
+        cert.len = evote__v1__commit_certificate__pack(&cc, cert.data);
+        cert_signers(&cert, &g, 11, &sg); /* asked for block 11 */
+        assert_int_equal(sg.valid, 0);
+        assert_string_equal(sg.names[0], "board0 (NOT FOR THIS BLOCK)");
+        free(cert.data);
+    }
+    for (int i = 0; i < 6; i++)
+        evote__v1__envelope__free_unpacked(c[i], NULL);
+    signing_key_destroy(&stranger);
+    for (int v = 0; v < 4; v++)
+        signing_key_destroy(&vk[v]);
 }
 
 /* A GetBlock answer for block 10 (one transaction, "tx-one", result OK,
@@ -1349,6 +1438,7 @@ int main(void)
         cmocka_unit_test(test_track_proves_the_ballot_is_in_the_certified_batch),
         cmocka_unit_test(test_checkpoint_proof_certifies_a_block_and_nothing_else),
         cmocka_unit_test(test_a_withheld_checkpoint_proof_is_fetched_from_another_node),
+        cmocka_unit_test(test_certificate_signers_are_counted_as_consensus_counts_them),
         cmocka_unit_test(test_node_spec_names_a_curve_key_or_none),
         cmocka_unit_test_setup_teardown(test_vote_warns_of_a_plain_remote_node, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clients_trust_only_a_key_or_result_that_f_plus_1_validators_vouch_for, setup,

@@ -1116,6 +1116,55 @@ static void test_certificate_needs_2f_plus_1_distinct_matching_commits(void **st
         evote__v1__envelope__free_unpacked(c[i], NULL);
 }
 
+/* The report says, COMMIT by COMMIT, why each counts or not: what the
+ * client and the auditor show. A COMMIT of another view than the
+ * certificate's does not count, even for the same seq and batch. */
+static void test_certificate_report_judges_each_commit(void **state)
+{
+    fixture *f = *state;
+    const uint8_t(*keys)[CRYPTO_PUBKEY_LEN] = (const uint8_t(*)[CRYPTO_PUBKEY_LEN])pubkeys;
+    Evote__V1__Envelope *c[5];
+    replica_cert_report r;
+    uint8_t *cert;
+    size_t len;
+
+    c[0] = commit_envelope(0, 0, 1, f->digest);
+    c[1] = commit_envelope(2, 0, 1, f->digest);
+    c[2] = commit_envelope(2, 0, 1, f->digest); /* again */
+    c[3] = commit_envelope(3, 1, 1, f->digest); /* view 1: the certificate is for view 0 */
+    c[4] = commit_envelope(1, 0, 1, f->digest);
+    c[4]->signature.data[5] ^= 1;
+    cert = certificate(0, 1, f->digest, c, 5, &len);
+    assert_false(replica_certificate_check(N, keys, chain_id, &callbacks, cert, len, 1, f->digest, &r));
+    assert_int_equal(r.fault, REPLICA_CERT_TOO_FEW);
+    assert_int_equal(r.view, 0);
+    assert_int_equal(r.seq, 1);
+    assert_int_equal(r.needed, 3);
+    assert_int_equal(r.signers, 2);
+    assert_int_equal(r.n_commits, 5);
+    assert_int_equal(r.n_listed, 5);
+    assert_int_equal(r.listed[0].status, REPLICA_COMMIT_COUNTED);
+    assert_int_equal(r.listed[0].validator, 0);
+    assert_int_equal(r.listed[1].status, REPLICA_COMMIT_COUNTED);
+    assert_int_equal(r.listed[2].status, REPLICA_COMMIT_DUPLICATE);
+    assert_int_equal(r.listed[2].validator, 2);
+    assert_int_equal(r.listed[3].status, REPLICA_COMMIT_MISMATCH);
+    assert_int_equal(r.listed[3].validator, 3);
+    assert_int_equal(r.listed[4].status, REPLICA_COMMIT_BAD_SIGNATURE);
+    assert_int_equal(r.listed[4].validator, 1);
+    assert_true(r.signed_by[0] && r.signed_by[2] && !r.signed_by[1] && !r.signed_by[3]);
+    /* seq and batch are checked before any COMMIT */
+    assert_false(replica_certificate_check(N, keys, chain_id, &callbacks, cert, len, 2, f->digest, &r));
+    assert_int_equal(r.fault, REPLICA_CERT_OTHER_SEQ);
+    assert_false(replica_certificate_check(N, keys, chain_id, &callbacks, cert, len, 1, f->digest2, &r));
+    assert_int_equal(r.fault, REPLICA_CERT_OTHER_BATCH);
+    assert_false(replica_certificate_check(N, keys, chain_id, &callbacks, cert, len - 1, 1, NULL, &r));
+    assert_int_equal(r.fault, REPLICA_CERT_UNPARSABLE);
+    free(cert);
+    for (int i = 0; i < 5; i++)
+        evote__v1__envelope__free_unpacked(c[i], NULL);
+}
+
 static void test_batch_refused_by_validate_is_not_prepared(void **state)
 {
     fixture *f = *state;
@@ -2427,6 +2476,7 @@ int main(void)
         T(test_prepared_after_2f_prepares_broadcasts_commit),
         T(test_2f_plus_1_commits_execute_with_valid_certificate),
         T(test_certificate_needs_2f_plus_1_distinct_matching_commits),
+        T(test_certificate_report_judges_each_commit),
         T(test_batch_refused_by_validate_is_not_prepared),
         T(test_batch_validated_later_prepares_only_on_a_good_verdict),
         T(test_batch_refused_later_is_not_prepared),
