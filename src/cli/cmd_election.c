@@ -760,7 +760,7 @@ static int election_create(int argc, char **argv)
     }
     if (!(close_h || close_t)) {
         fprintf(stderr, "evote %s: the polls need a closing point: --close-height H or --close-time T (an "
-                        "authority can also close earlier with 'evote election close')\n",
+                        "authority that creates it can also close earlier with 'evote election close')\n",
                 s.o.cmd);
         return EXIT_USAGE;
     }
@@ -886,9 +886,32 @@ static const char control_help[] =
     "from the trustees that dealt correctly (allowed once every trustee has\n"
     "dealt, or after the ceremony end height). Ballots are accepted from then\n"
     "on, within the voting window.\n"
-    "close closes the polls now, before the closing height or time.\n"
+    "close closes the polls now, before the closing height or time; only the\n"
+    "authority that created the election may (another authority's close is\n"
+    "recorded as TX_RESULT_NOT_CREATOR), so no single other authority can cut\n"
+    "the voters off. Without it the polls close when the definition says.\n"
     "\n"
     "  --key K        an authority's secret key file\n" SIGNER_HELP;
+
+/* Closing early is the creator's alone: says so before the chain records a
+ * refusal (the node's word; the chain's rule decides). */
+static void warn_not_creator(const signer *s)
+{
+    Evote__V1__ApiResponse *el = NULL;
+    if (fetch_election(&s->o, s->id, &el) != 0)
+        return; /* fetch_election said why; submitting still tells the chain's verdict */
+    if (el->election->creator.len == CRYPTO_PUBKEY_LEN &&
+        memcmp(el->election->creator.data, s->pub, CRYPTO_PUBKEY_LEN) != 0) {
+        char who[2 * CRYPTO_PUBKEY_LEN + 1];
+        crypto_hex(el->election->creator.data, CRYPTO_PUBKEY_LEN, who);
+        fprintf(stderr,
+                "evote %s: warning: election '%s' was created by authority %.16s..., not by the key in %s: only "
+                "its creator may close the polls early; the chain will record this transaction as "
+                "TX_RESULT_NOT_CREATOR (the polls close by themselves when its definition says)\n",
+                s->o.cmd, s->id, who, s->key_path);
+    }
+    evote__v1__api_response__free_unpacked(el, NULL);
+}
 
 static int election_control(int argc, char **argv, int open)
 {
@@ -907,6 +930,8 @@ static int election_control(int argc, char **argv, int open)
     rc = signer_load(&s, control_help);
     if (rc == 0) {
         warn_not_authority(&s);
+        if (!open)
+            warn_not_creator(&s);
         ctl.election_id.data = (uint8_t *)s.id;
         ctl.election_id.len = strlen(s.id);
         ctl.action = open ? EVOTE__V1__ELECTION_CONTROL__ACTION__ACTION_OPEN
@@ -941,7 +966,7 @@ static void print_window(const Evote__V1__ElectionCreate *d)
         format_time(d->open_time_ms, a, sizeof a);
         format_time(d->close_time_ms, b, sizeof b);
         printf("polls          %s to %s (block time)\n", d->open_time_ms ? a : "the election key",
-               d->close_time_ms ? b : "closing by an authority");
+               d->close_time_ms ? b : "closing by its creator");
     } else {
         printf("polls          ");
         if (d->open_height)
@@ -951,7 +976,7 @@ static void print_window(const Evote__V1__ElectionCreate *d)
         if (d->close_height)
             printf(" to height %" PRIu64 " (included)\n", d->close_height);
         else
-            printf(" until an authority closes them\n");
+            printf(" until its creator closes them\n");
     }
 }
 
@@ -1093,7 +1118,7 @@ static int election_show(int argc, char **argv)
         printf("ballots        %" PRIu64 " counted (%" PRIu64 " accepted, replaced ones included)\n",
                resp->election_tally->ballots_counted, resp->election_tally->ballots_accepted);
     if (rec->closed)
-        printf("closed         by an authority at height %" PRIu64 "\n", rec->closed_height);
+        printf("closed         by its creator at height %" PRIu64 "\n", rec->closed_height);
     evote__v1__api_response__free_unpacked(resp, NULL);
     genesis_destroy(&g);
     return 0;
@@ -1985,10 +2010,10 @@ static int trustee_decrypt(int argc, char **argv)
             if (d->close_height != 0 && st->node->height < d->close_height)
                 fprintf(stderr,
                         "evote %s: the polls are still open (they close after height %" PRIu64 "; the chain is at "
-                        "%" PRIu64 "): decrypt after that, or once an authority ran 'evote election close'\n",
+                        "%" PRIu64 "): decrypt after that, or once its creator ran 'evote election close'\n",
                         tr.s.o.cmd, d->close_height, st->node->height);
             else if (d->close_height == 0 && d->close_time_ms == 0)
-                fprintf(stderr, "evote %s: the polls are still open: an authority closes them with 'evote election "
+                fprintf(stderr, "evote %s: the polls are still open: its creator closes them with 'evote election "
                                 "close'\n",
                         tr.s.o.cmd);
             else

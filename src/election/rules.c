@@ -47,6 +47,7 @@ const char *election_result_text(Evote__V1__TxResult result)
     case R(CEREMONY_FAILED): return "fewer than the threshold of trustees dealt correctly: the election key cannot be made";
     case R(BAD_DEFINITION): return "the election definition is unusable (trustee keys, threshold, window or options)";
     case R(ATTESTATION_MISMATCH): return "the attestation names another election key or definition than the chain's";
+    case R(NOT_CREATOR): return "only the authority that created the election may close its polls before the closing height or time";
     default: return "unknown result";
     }
 }
@@ -356,6 +357,13 @@ static election_err rule_control(const election_ctx *ctx, const election_tx *tx,
         return rule_open(ctx, tx, sv, rec, res);
     if (tx->body->election_control->action != EVOTE__V1__ELECTION_CONTROL__ACTION__ACTION_CLOSE) {
         *res = R(MALFORMED);
+        return ELECTION_OK;
+    }
+    /* Closing early cuts voters off: one authority of many must not be able
+     * to do that to another's election. Opening stays any authority's, so
+     * an absent creator cannot keep the polls from opening. */
+    if (rec->creator.len != CRYPTO_PUBKEY_LEN || memcmp(rec->creator.data, tx->signer, CRYPTO_PUBKEY_LEN) != 0) {
+        *res = R(NOT_CREATOR);
         return ELECTION_OK;
     }
     if (record_closed(rec, ctx)) {

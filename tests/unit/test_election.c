@@ -76,14 +76,14 @@ typedef struct {
 } chain;
 
 static uint8_t chain_id[32];
-static signing_key *authority, *stranger, *trustee_key[MAX_TRUSTEES], *voter_key[MAX_VOTERS];
-static uint8_t authority_pub[32], trustee_pub[MAX_TRUSTEES][32], voter_pub[MAX_VOTERS][32];
+static signing_key *authority, *authority2, *stranger, *trustee_key[MAX_TRUSTEES], *voter_key[MAX_VOTERS];
+static uint8_t authority_pub[32], authority2_pub[32], trustee_pub[MAX_TRUSTEES][32], voter_pub[MAX_VOTERS][32];
 static uint64_t nonce;
 
 static int is_authority(void *arg, const uint8_t *pubkey)
 {
     (void)arg;
-    return memcmp(pubkey, authority_pub, 32) == 0;
+    return memcmp(pubkey, authority_pub, 32) == 0 || memcmp(pubkey, authority2_pub, 32) == 0;
 }
 
 /* The test's genesis validators are the first four trustee keys. */
@@ -101,9 +101,11 @@ static int setup(void **state)
 {
     (void)state;
     crypto_tagged_hash("evote/v1/genesis", (const uint8_t *)"election test chain", 19, chain_id);
-    if (signing_key_generate(&authority) != CRYPTO_OK || signing_key_generate(&stranger) != CRYPTO_OK)
+    if (signing_key_generate(&authority) != CRYPTO_OK || signing_key_generate(&stranger) != CRYPTO_OK ||
+        signing_key_generate(&authority2) != CRYPTO_OK)
         return -1;
     signing_key_pubkey(authority, authority_pub);
+    signing_key_pubkey(authority2, authority2_pub);
     for (int i = 0; i < MAX_TRUSTEES; i++) {
         if (signing_key_generate(&trustee_key[i]) != CRYPTO_OK)
             return -1;
@@ -121,6 +123,7 @@ static int teardown(void **state)
 {
     (void)state;
     signing_key_destroy(&authority);
+    signing_key_destroy(&authority2);
     signing_key_destroy(&stranger);
     for (int i = 0; i < MAX_TRUSTEES; i++)
         signing_key_destroy(&trustee_key[i]);
@@ -332,6 +335,18 @@ static uint8_t *ballot_tx(const char *id, const uint8_t *enc, size_t enc_len, co
 }
 
 /* The verifier of an election as a voter's client builds it from state. */
+/* Whether the chain's record says the polls were closed (by a control). */
+static int record_is_closed(chain *c, const char *id)
+{
+    election_state_reader rd = {mem_get, &c->st};
+    Evote__V1__ElectionRecord *rec = NULL;
+    int closed;
+    assert_int_equal(election_get(&rd, chain_id, (const uint8_t *)id, strlen(id), &rec), ELECTION_OK);
+    closed = rec->closed;
+    evote__v1__election_record__free_unpacked(rec, NULL);
+    return closed;
+}
+
 static bc_election *client_election(chain *c, const char *id)
 {
     election_state_reader rd = {mem_get, &c->st};
@@ -746,8 +761,13 @@ static void test_revote_replaces_the_earlier_ballot_in_the_tally(void **state)
     assert_int_equal(track_status(&c, second), EVOTE__V1__TRACKING_RECORD__STATUS__STATUS_REPLACED);
     assert_int_equal(track_status(&c, third), EVOTE__V1__TRACKING_RECORD__STATUS__STATUS_COUNTED);
 
+    /* Another authority of the chain may not close the polls early: only the
+     * election's creator may. */
+    assert_int_equal(control(&c, id, CLOSE, authority2), R(NOT_CREATOR));
+    assert_false(record_is_closed(&c, id));
     assert_int_equal(control(&c, id, CLOSE, authority), R(OK));
     assert_int_equal(control(&c, id, CLOSE, authority), R(WRONG_PHASE));
+    assert_int_equal(control(&c, id, CLOSE, authority2), R(NOT_CREATOR));
     tx = cast(e, id, 1, 0, voter_key[1], &len, NULL);
     assert_int_equal(exec1(&c, tx, len), R(NOT_OPEN));
     assert_int_equal(post_partial(&c, id, &k, 3, 0), R(OK));
