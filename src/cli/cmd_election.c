@@ -930,7 +930,7 @@ static int election_control(int argc, char **argv, int open)
     rc = signer_load(&s, control_help);
     if (rc == 0) {
         warn_not_authority(&s);
-        if (!open)
+        if (!open && genesis_is_authority(s.g, s.pub))
             warn_not_creator(&s);
         ctl.election_id.data = (uint8_t *)s.id;
         ctl.election_id.len = strlen(s.id);

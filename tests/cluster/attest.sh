@@ -8,7 +8,8 @@
 #      and attests it too (4 of 4);
 #   3. node0 is killed and restarted: its attestation is on chain already,
 #      so it offers none again;
-#   4. closed and decrypted: every validator attests the result, and
+#   4. a second authority cannot close the polls (only the creator may);
+#      closed and decrypted: every validator attests the result, and
 #      `evote result --genesis` shows it vouched for by 4 of 4;
 #   5. `evote track --genesis` of the ballot: its result is certified by
 #      a stable checkpoint (the headers above its block link up to a block
@@ -86,6 +87,15 @@ vouched 0 4 || { cat "$DIR/show.0"; fail "node0 does not show 4 of 4 vouching af
 log "node0 restarted: its attestation is on chain, none offered again"
 
 # ---- 4. the result
+# another authority of the genesis may not cut the voters off: only the creator closes early
+if out=$("$EVOTE" election close --key "$AUTH2_KEY" "${E[@]}" --node "$(ep 1)" 2>&1); then
+  fail "a second authority closed the polls of an election it did not create: $out" 1
+fi
+case "$out" in *"only its creator may close the polls early"*TX_RESULT_NOT_CREATOR*"only the authority that created the election"*) ;;
+  *) fail "a second authority's close is not refused as NOT_CREATOR, with the warning first: $out" 1 ;; esac
+"$EVOTE" election show city --node "$(ep 1)" > "$DIR/show.open" 2>&1 && ! grep -q '^closed' "$DIR/show.open" ||
+  { cat "$DIR/show.open"; fail "the polls were closed by the refused close" 1; }
+log "a second authority's close refused (TX_RESULT_NOT_CREATOR): the polls stay open"
 step "election close" 1 election close --key "$AUTH_KEY" "${E[@]}"
 step "trustee decrypt" 0 trustee decrypt --key "$DIR/c/node0/validator.key" "${E[@]}" --dir "$DIR/trustee"
 WAIT_NODE=2 wait_until 30 "every validator to attest the result (4 of 4 vouch)" result_vouched 2 4

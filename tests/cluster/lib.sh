@@ -106,7 +106,7 @@ cluster_init() {
   DIR=$(mktemp -d "${TMPDIR:-/tmp}/evote-$T_NAME.XXXXXX")
   pick_ports "$N"
   log "dir $DIR, peer ports $BASE.., CURVE client ports $((BASE + 50)).., client ports $((BASE + 100)).., HTTP ports $((BASE + 200)).., time scale $SCALE"
-  "$EVOTE" genesis --dir "$DIR/c" --validators "$N" --base-port "$BASE" > "$DIR/genesis.out" 2>&1 ||
+  "$EVOTE" genesis --dir "$DIR/c" --validators "$N" --base-port "$BASE" --authorities 2 > "$DIR/genesis.out" 2>&1 ||
     { cat "$DIR/genesis.out"; fail "evote genesis failed"; }
   GENESIS=$DIR/c/genesis.txt
   # GENESIS_EXTRA: lines appended to the genesis before any node starts
@@ -115,6 +115,7 @@ cluster_init() {
     printf '%s\n' "$GENESIS_EXTRA" >> "$GENESIS"
   fi
   AUTH_KEY=$DIR/c/authority0.key
+  AUTH2_KEY=$DIR/c/authority1.key # a second authority: not the creator of AUTH_KEY's elections
   # A slow build (sanitizers) or machine gets proportionally patient
   # validators too, or a replica catching up times out its primary alone.
   if [ "$SCALE" -gt 1 ]; then
