@@ -264,6 +264,13 @@ echo "view changes       $(views)"
 echo "memory             (RssAnon is what the node allocated; RssFile is mostly LMDB pages the kernel may drop)"; rss; mem_report
 max=$(field phase1 committed_tps)
 max=${max:-0}
+# The machine's speed drifts (a shared host): one verification measured again
+# right after phase 1 shows how far, with the limit it gives.
+vline2=$("$load" verify --ms 2000)
+vps2=$(sed -n 's/.*per_s=\([0-9]*\).*/\1/p' <<<"$vline2")
+if [ -n "$vps2" ]; then
+  echo "verify again       after phase 1: $(sed -n 's/.*us=\([0-9.]*\).*/\1/p' <<<"$vline2") us = $vps2/s, limit $((vps2 * cores / 4)) tx/s (before: $limit; the difference is the machine's drift)"
+fi
 
 # ---- phase 2: half load
 half=${BENCH_HALF_RATE:-$(awk -v m="$max" 'BEGIN { h = int(m / 2); if (h < 10) h = 10; print h }')}
