@@ -75,6 +75,11 @@ int main(int argc, char **argv)
         }
     }
     if (opt.genesis_path == NULL || opt.snapshot_dir == NULL || optind != argc) {
+        if (optind != argc)
+            fprintf(stderr, "evote-audit: unexpected argument '%s'\n\n", argv[optind]);
+        else
+            fprintf(stderr, "evote-audit: %s is missing\n\n",
+                    opt.genesis_path == NULL ? "--genesis FILE" : "--snapshot DIR");
         fputs(help, stderr);
         return AUDIT_EXIT_USAGE;
     }

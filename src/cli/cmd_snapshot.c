@@ -43,7 +43,12 @@ int cmd_snapshot(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (data == NULL || out == NULL || optind != argc) {
+    if (optind != argc || data == NULL || out == NULL) {
+        if (optind != argc)
+            fprintf(stderr, "evote snapshot: unexpected argument '%s' (give --data DATA_DIR and --out DIR)\n\n",
+                    argv[optind]);
+        else
+            fprintf(stderr, "evote snapshot: %s is missing\n\n", data == NULL ? "--data DATA_DIR" : "--out DIR");
         fputs(snapshot_help, stderr);
         return EXIT_USAGE;
     }
