@@ -461,6 +461,39 @@ static int ballot_cts_raw(const followed_election *t, const ProtobufCBinaryData 
     return off == ballot->len && s == t->slots;
 }
 
+/* An accepted VoterRegistration: counts its keys for its signer. */
+static void note_registration(auditor *a, const ledger_tx *tx)
+{
+    const Evote__V1__VoterRegistration *reg = tx->body->voter_registration;
+    followed_election *t = find_election(a, reg->election_id.data, reg->election_id.len, 0);
+    const uint8_t *signer = tx->envelope->signer.data;
+    audit_election *re;
+    audit_registrar *r = NULL;
+    const char *name = "(not an authority)";
+
+    if (t == NULL)
+        return;
+    re = rep_of(a, t);
+    for (uint32_t k = 0; k < a->g->n_authorities; k++)
+        if (memcmp(a->g->authorities[k].pubkey, signer, CRYPTO_PUBKEY_LEN) == 0)
+            name = a->g->authorities[k].name;
+    for (size_t k = 0; k < re->n_registrars && r == NULL; k++)
+        if (strcmp(re->registrars[k].authority, name) == 0)
+            r = &re->registrars[k];
+    if (r == NULL) {
+        audit_registrar *nr = realloc(re->registrars, (re->n_registrars + 1) * sizeof *nr);
+        if (nr == NULL)
+            return;
+        re->registrars = nr;
+        r = &nr[re->n_registrars++];
+        memset(r, 0, sizeof *r);
+        snprintf(r->authority, sizeof r->authority, "%s", name);
+    }
+    r->keys += reg->n_voter_keys;
+    if (re->ballots_accepted > 0)
+        r->after_first_ballot += reg->n_voter_keys;
+}
+
 static void note_ballot(auditor *a, block_item *b, size_t i, Evote__V1__TxResult res, const char *signers)
 {
     const tx_item *it = &b->items[i];
@@ -624,6 +657,10 @@ static int execute_block(auditor *a, block_item *b)
         case EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_CREATE:
             if (results[i] == R(OK))
                 note_create(a, it->tx->body->election_create);
+            break;
+        case EVOTE__V1__TX_BODY__PAYLOAD_VOTER_REGISTRATION:
+            if (results[i] == R(OK))
+                note_registration(a, it->tx);
             break;
         case EVOTE__V1__TX_BODY__PAYLOAD_BALLOT:
             if (results[i] != R(DUPLICATE)) {
@@ -1228,6 +1265,7 @@ int audit_run(const audit_options *opt, audit_report *rep, char *why, size_t why
             for (size_t k = 0; k < rep->elections[e].n_options; k++)
                 free(rep->elections[e].options[k]);
             free(rep->elections[e].options);
+            free(rep->elections[e].registrars);
         }
         rep->n_elections = keep;
     }

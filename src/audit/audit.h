@@ -37,11 +37,21 @@ typedef struct {
     char what[320];
 } audit_failure;
 
+/* Who put voter keys on an election's roll: registration is any
+ * authority's, so the roll is accountable only if the audit says who. */
+typedef struct {
+    char authority[GENESIS_MAX_NAME + 1]; /* the signer's name in the genesis */
+    uint64_t keys;                     /* voter keys in its accepted registrations */
+    uint64_t after_first_ballot;       /* of them, registered after the election's first accepted ballot */
+} audit_registrar;
+
 typedef struct {
     char id[2 * ELECTION_MAX_ID + 1];  /* printable id (hex when not printable) */
     char title[LEDGER_MAX_TITLE + 1];
     int defined;                       /* an ElectionCreate executed OK */
     uint64_t voters_registered;
+    audit_registrar *registrars;       /* in order of first registration (malloc'ed) */
+    size_t n_registrars;
     uint64_t ballots_cast;             /* ballot transactions naming this election */
     uint64_t ballots_accepted;         /* result OK (replaced ones too) */
     uint64_t ballots_counted;          /* voters whose last accepted ballot is in the tally */

@@ -36,6 +36,7 @@ void audit_report_free(audit_report *r)
         for (size_t k = 0; k < r->elections[i].n_options; k++)
             free(r->elections[i].options[k]);
         free(r->elections[i].options);
+        free(r->elections[i].registrars);
     }
     free(r->elections);
     r->elections = NULL;
@@ -100,6 +101,10 @@ void audit_report_text(const audit_report *r, FILE *out)
         fprintf(out, "  key vouched for by %u validator%s ('evote vote' wants f+1)\n", e->vouched,
                 e->vouched == 1 ? "" : "s");
         fprintf(out, "  voters registered  %llu\n", (unsigned long long)e->voters_registered);
+        for (size_t k = 0; k < e->n_registrars; k++)
+            fprintf(out, "    by %-15s %llu key%s (%llu after the first ballot)\n", e->registrars[k].authority,
+                    (unsigned long long)e->registrars[k].keys, e->registrars[k].keys == 1 ? "" : "s",
+                    (unsigned long long)e->registrars[k].after_first_ballot);
         fprintf(out, "  ballots cast       %llu\n", (unsigned long long)e->ballots_cast);
         fprintf(out, "  ballots counted    %llu\n", (unsigned long long)e->ballots_counted);
         fprintf(out, "  superseded         %llu (replaced by the same voter's later ballot)\n",
@@ -198,7 +203,14 @@ void audit_report_json(const audit_report *r, FILE *out)
                 fprintf(out, "%s\"%s\":%llu", first ? "" : ",", reason_name(c), (unsigned long long)e->rejected[c]);
                 first = 0;
             }
-        fputs("},\"result\":", out);
+        fputs("},\"registered_by\":[", out);
+        for (size_t k = 0; k < e->n_registrars; k++) {
+            fputs(k ? ",{\"authority\":" : "{\"authority\":", out);
+            json_str(out, e->registrars[k].authority);
+            fprintf(out, ",\"keys\":%llu,\"after_first_ballot\":%llu}", (unsigned long long)e->registrars[k].keys,
+                    (unsigned long long)e->registrars[k].after_first_ballot);
+        }
+        fputs("],\"result\":", out);
         if (!e->has_result)
             fputs("null", out);
         else {

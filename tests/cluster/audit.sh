@@ -81,6 +81,7 @@ rc=$(audit "$DIR/j.json" "$DIR/snap1" --json --election "$ID")
 [ "$rc" = 0 ] || fail "the JSON audit exits $rc"
 j=$(cat "$DIR/j.json")
 for want in '"verified":true' '"ballots_counted":40' '"ballots_superseded":4' '"voters_registered":40' \
+            '"registered_by":[{"authority":"authority0","keys":40,"after_first_ballot":0}]' \
             '"failure_count":0' '"key_vouched_by":4' '"vouched_by":4' "\"id\":\"$ID\"" '"option":"Mayor: Ada"' \
             '"checkpoint_proofs":'; do
   case "$j" in *"$want"*) ;; *) echo "$j"; fail "the JSON report lacks $want" ;; esac

@@ -222,6 +222,13 @@ static void fill_report(audit_report *r)
     strcpy(e->title, "A \"quoted\" title");
     e->defined = 1;
     e->voters_registered = 40;
+    e->registrars = calloc(2, sizeof *e->registrars);
+    e->n_registrars = 2;
+    strcpy(e->registrars[0].authority, "commission");
+    e->registrars[0].keys = 38;
+    strcpy(e->registrars[1].authority, "board-north");
+    e->registrars[1].keys = 2;
+    e->registrars[1].after_first_ballot = 2;
     e->ballots_cast = 47;
     e->ballots_counted = 40;
     e->ballots_superseded = 4;
@@ -244,6 +251,10 @@ static void test_report_verified_text_and_json(void **state)
     t = render(&r, 0);
     j = render(&r, 1);
     assert_non_null(strstr(t, "ballots counted    40"));
+    assert_non_null(strstr(t, "by commission      38 keys (0 after the first ballot)"));
+    assert_non_null(strstr(t, "by board-north     2 keys (2 after the first ballot)"));
+    assert_non_null(strstr(j, "\"registered_by\":[{\"authority\":\"commission\",\"keys\":38,\"after_first_ballot\":0},"
+                              "{\"authority\":\"board-north\",\"keys\":2,\"after_first_ballot\":2}]"));
     assert_non_null(strstr(t, "TX_RESULT_NOT_OPEN"));
     assert_non_null(strstr(t, "Mayor: Grace"));
     assert_non_null(strstr(t, "\nVERIFIED"));
