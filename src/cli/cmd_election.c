@@ -2295,7 +2295,7 @@ typedef struct {
     uint8_t *sel; /* slots bytes */
     unsigned long line;
     uint8_t code[CRYPTO_HASH_LEN];
-    uint8_t *tx;   /* the sealed ballot, until a node accepted it */
+    uint8_t *tx;   /* the sealed ballot, until final (sent again if a node lost it) */
     size_t tx_len;
     int state;     /* BV_* */
     int accepted;  /* a node took the ballot into its mempool */
@@ -2303,6 +2303,8 @@ typedef struct {
     uint64_t rid;  /* the request in flight; 0 none */
     double sent_at, reply_by, due, asked_wait, busy_since, accepted_at, commit_deadline;
     long backoff_ms;
+    int resubmits; /* sent again after the node that took it forgot it (a crash) */
+    int probe;     /* the next commit query asks without waiting (the last one was lost) */
     tx_answer ans; /* with --wait */
 } batch_voter;
 
@@ -2323,6 +2325,7 @@ typedef struct {
     pthread_mutex_t lock;
     size_t next;
     size_t busy_answers;
+    size_t resent;      /* requests sent again: unanswered past their time, or a ballot a node forgot */
     double last_commit; /* monotonic s; 0: none seen */
 } batch;
 
@@ -2546,27 +2549,38 @@ static int batch_seal_all(batch *b, long threads, size_t *started)
  * One connection per node; at most b->window submissions and
  * BATCH_ASK_WINDOW commit queries in flight per node, replies matched by
  * request id (voter index in the low 32 bits, a send counter above: a late
- * reply to an earlier request is recognised and ignored). A node that keeps
- * a request unanswered past the timeout is given up on: its connection is
- * discarded and what it held goes to the other nodes. Resending a ballot is
- * safe: the same bytes are the same transaction (same id, same tracking
- * code), which the mempool and the chain take at most once. "Busy" (mempool
- * full) answers are retried with back-off. */
+ * reply to an earlier request is recognised and ignored). A request
+ * unanswered past its time (a node restarted loses what it had not
+ * answered) is sent again, to the next node first; a ballot a node took
+ * and then no longer knows (it crashed before the ballot committed) is
+ * submitted again, up to BATCH_RESUBMITS times. A node that owes answers
+ * and stays silent for silence_ms is set aside, its work going to the
+ * others, and tried again after silence_ms; when every node is set aside,
+ * all are tried again at once, until none has answered for the whole
+ * --wait (then what is left is reported not cast, or not known to have
+ * committed). Resending a ballot is safe: the same bytes are the same
+ * transaction (same id, same tracking code), which the mempool and the
+ * chain take at most once. "Busy" (mempool full) answers are retried with
+ * back-off. */
 
 #define BATCH_ASK_WINDOW 2000 /* parked commit queries per node (evoted parks up to 10000) */
-#define BATCH_ASK_MAX_MS 30000
+#define BATCH_ASK_MAX_MS 10000 /* a parked commit query: also how soon a forgotten ballot is seen */
 #define BATCH_BUSY_FIRST_MS 20
 #define BATCH_BUSY_MAX_MS 1000
+#define BATCH_RESUBMITS 3 /* times a forgotten ballot is submitted again */
 
 typedef struct {
     batch *b;
     client_conn *conn[BATCH_MAX_NODES];
     node_opts o[BATCH_MAX_NODES];
     int dead[BATCH_MAX_NODES];
+    double dead_since[BATCH_MAX_NODES]; /* set aside then (tried again after silence_ms) */
+    double owed_since[BATCH_MAX_NODES]; /* an answer overdue since (0: none), until the node answers */
     size_t submitting[BATCH_MAX_NODES], asking[BATCH_MAX_NODES];
     size_t *queue, q_head, q_len; /* ring of voters ready to send (submit or ask) */
     size_t *later, n_later;       /* voters waiting for their due time */
     double last_heard[BATCH_MAX_NODES]; /* the node's last reply (or our first request) */
+    double started;               /* when phase 2 began */
     uint32_t gen;
     size_t open;                  /* voters not final */
     double last_commit;           /* when the last commit answer came */
@@ -2634,7 +2648,7 @@ static int pipe_send(pipe_state *p, size_t i, size_t k)
     req.request_id = ((uint64_t)p->gen << 32) | (uint64_t)(i + 1);
     if (ask) {
         double left = bv->commit_deadline - now;
-        long wait = left > 0 ? (long)(left * 1000) : 0;
+        long wait = left > 0 && !bv->probe ? (long)(left * 1000) : 0;
         if (wait > BATCH_ASK_MAX_MS)
             wait = BATCH_ASK_MAX_MS;
         get.id.data = bv->code;
@@ -2664,6 +2678,7 @@ static int pipe_send(pipe_state *p, size_t i, size_t k)
         return 0;
     }
     bv->rid = req.request_id;
+    bv->probe = 0;
     bv->node = k;
     bv->sent_at = now;
     bv->state = ask ? BV_ASKING : BV_SUBMITTING;
@@ -2682,9 +2697,12 @@ static void pipe_drop_node(pipe_state *p, size_t k, const char *why)
     if (p->dead[k])
         return;
     p->dead[k] = 1;
+    p->dead_since[k] = mono_s();
+    p->owed_since[k] = 0;
     client_conn_reset(p->conn[k]);
     fprintf(stderr, "evote %s: %s %s; %s\n", b->cmd, b->nodes[k], why,
-            pipe_alive(p) ? "its ballots go to the other nodes" : "no node is left");
+            pipe_alive(p) ? "its ballots go to the other nodes (it is tried again later)"
+                          : "every node is silent");
     for (size_t i = 0; i < b->n; i++) {
         batch_voter *bv = &b->v[i];
         if (bv->node != k || (bv->state != BV_SUBMITTING && bv->state != BV_ASKING))
@@ -2729,9 +2747,7 @@ static void pipe_on_submitted(pipe_state *p, size_t i, size_t k, Evote__V1__ApiR
         if (b->wait_ms > 0) {
             bv->commit_deadline = now + (double)b->wait_ms / 1000.0;
             bv->state = BV_TO_ASK;
-            free(bv->tx);
-            bv->tx = NULL;
-            pipe_push(p, i);
+            pipe_push(p, i); /* the bytes are kept: a node that crashes before the commit forgets the ballot */
         } else {
             pipe_final(p, bv, BV_DONE);
         }
@@ -2773,6 +2789,16 @@ static void pipe_on_asked(pipe_state *p, size_t i, size_t k, Evote__V1__ApiRespo
     if (bv->ans.state == EVOTE__V1__TX_STATE__TX_STATE_COMMITTED) {
         p->last_commit = now;
         pipe_final(p, bv, BV_DONE);
+        return;
+    }
+    if (bv->ans.state == EVOTE__V1__TX_STATE__TX_STATE_UNKNOWN && bv->tx != NULL &&
+        bv->resubmits < BATCH_RESUBMITS) {
+        /* It took the ballot, and now neither its mempool nor its chain has
+         * it: it restarted in between. The same bytes again. */
+        bv->resubmits++;
+        b->resent++;
+        bv->state = BV_TO_SUBMIT;
+        pipe_push(p, i);
         return;
     }
     if (now >= bv->commit_deadline) {
@@ -2856,11 +2882,29 @@ static int batch_pipeline(batch *b)
             p.open++;
         }
     }
+    p.started = mono_s();
     while (p.open > 0) {
         double now = mono_s();
         size_t n_items = 0, blocked = 0;
         long wait_ms = 50;
 
+        /* Nodes set aside are tried again after silence_ms; all at once when
+         * none is left, unless none has answered anything for the whole
+         * --wait (at least silence_ms). */
+        if (!pipe_alive(&p)) {
+            double heard = 0, budget = (double)(b->wait_ms > b->silence_ms ? b->wait_ms : b->silence_ms) / 1000.0;
+            for (size_t k = 0; k < b->n_nodes; k++)
+                heard = p.last_heard[k] > heard ? p.last_heard[k] : heard;
+            if (now - (heard > 0 ? heard : p.started) < budget) {
+                for (size_t k = 0; k < b->n_nodes; k++)
+                    p.dead[k] = 0;
+                fprintf(stderr, "evote %s: trying every node again\n", b->cmd);
+            }
+        } else {
+            for (size_t k = 0; k < b->n_nodes; k++)
+                if (p.dead[k] && now - p.dead_since[k] >= (double)b->silence_ms / 1000.0)
+                    p.dead[k] = 0;
+        }
         if (!pipe_alive(&p)) {
             for (size_t i = 0; i < b->n; i++) {
                 batch_voter *bv = &b->v[i];
@@ -2907,32 +2951,53 @@ static int batch_pipeline(batch *b)
                 pipe_drop_node(&p, k, "cannot take more requests");
             }
         }
-        /* A node that owes answers and has sent none for silence_ms is given
-         * up on (its ballots go to the others). Only silence counts: a node
+        /* A node that owes answers and has sent none for silence_ms is set
+         * aside (its ballots go to the others). Only silence counts: a node
          * that answers, however slowly (its mempool verifying a queue of
-         * ballots on a busy machine), keeps its place; the last node left
-         * is waited for as long as --wait. */
+         * ballots on a busy machine), keeps its place. */
         if (now >= next_scan) {
             size_t live = 0;
             /* Per node: how long it has been silent about an answer it owes
              * past its time (a parked commit query is not owed before its
              * wait is over): since the later of its last answer and the
-             * request. */
+             * first request it left unanswered. */
             double silent[BATCH_MAX_NODES] = {0};
+            /* An overdue request is sent again, to the next node first; the
+             * node owes an answer from then until it sends any. */
             for (size_t i = 0; i < b->n; i++) {
-                const batch_voter *bv = &b->v[i];
-                if ((bv->state == BV_SUBMITTING || bv->state == BV_ASKING) && now > bv->reply_by) {
-                    double since = bv->sent_at > p.last_heard[bv->node] ? bv->sent_at : p.last_heard[bv->node];
-                    if (now - since > silent[bv->node])
-                        silent[bv->node] = now - since;
-                }
+                batch_voter *bv = &b->v[i];
+                size_t k = bv->node;
+                if ((bv->state != BV_SUBMITTING && bv->state != BV_ASKING) || now <= bv->reply_by)
+                    continue;
+                /* A node answering others meanwhile is slow, not deaf: its
+                 * submission is taken for lost only 2 x --timeout later
+                 * (sending it elsewhere would only add work to a busy
+                 * cluster). A commit query past its wait is lost: asked
+                 * again, without waiting, so that a ballot the node forgot
+                 * shows as unknown at once. */
+                if (bv->state == BV_SUBMITTING && p.last_heard[k] >= bv->sent_at &&
+                    now <= bv->reply_by + 2.0 * (double)b->timeout_ms / 1000.0)
+                    continue;
+                bv->probe = bv->state == BV_ASKING;
+                if (p.last_heard[k] < bv->sent_at && (p.owed_since[k] == 0 || bv->sent_at < p.owed_since[k]))
+                    p.owed_since[k] = bv->sent_at;
+                if (bv->state == BV_SUBMITTING)
+                    p.submitting[k]--;
+                else
+                    p.asking[k]--;
+                bv->state = bv->state == BV_ASKING ? BV_TO_ASK : BV_TO_SUBMIT;
+                bv->rid = 0; /* a late answer is ignored */
+                bv->node = (k + 1) % b->n_nodes;
+                b->resent++;
+                pipe_push(&p, i);
             }
+            for (size_t k = 0; k < b->n_nodes; k++)
+                if (p.owed_since[k] > 0)
+                    silent[k] = now - (p.owed_since[k] > p.last_heard[k] ? p.owed_since[k] : p.last_heard[k]);
             for (size_t k = 0; k < b->n_nodes; k++)
                 live += !p.dead[k];
             for (size_t k = 0; k < b->n_nodes; k++) {
                 double limit = (double)b->silence_ms / 1000.0;
-                if (live == 1 && limit < (double)b->wait_ms / 1000.0)
-                    limit = (double)b->wait_ms / 1000.0;
                 if (!p.dead[k] && silent[k] > limit) {
                     char why[160];
                     snprintf(why, sizeof why, "answered nothing for %.0f s (is evoted running there?)", limit);
@@ -2973,6 +3038,7 @@ static int batch_pipeline(batch *b)
                     break;
                 }
                 p.last_heard[k] = mono_s();
+                p.owed_since[k] = 0;
                 pipe_on_reply(&p, k, reply, len);
                 free(reply);
             }
@@ -3174,10 +3240,11 @@ static int vote_batch(batch *b, const char *genesis_path, long threads)
      * voters' own work, is reported apart. */
     t_end = b->wait_ms > 0 && b->last_commit > 0 ? b->last_commit : t2;
     fprintf(stderr, "evote %s: %zu ballots from %s: encrypted and signed on %zu thread%s in %.1f s (%.0f/s); "
-                    "submitted to %zu node%s, up to %zu in flight each (%zu busy answers retried)\n",
+                    "submitted to %zu node%s, up to %zu in flight each (%zu busy answers retried, %zu requests "
+                    "sent again)\n",
             b->cmd, b->n, b->path, started, started == 1 ? "" : "s", t1 - t0,
             (double)sealed / (t1 - t0 > 0 ? t1 - t0 : 1e-9), b->n_nodes, b->n_nodes == 1 ? "" : "s", b->window,
-            b->busy_answers);
+            b->busy_answers, b->resent);
     fprintf(stderr, "evote %s: %zu ballots %s in %.2f s from the first submission (%.0f/s): %zu accepted", b->cmd,
             b->wait_ms > 0 ? counted : accepted, b->wait_ms > 0 ? "committed" : "accepted", t_end - t1,
             (double)(b->wait_ms > 0 ? counted : accepted) / (t_end - t1 > 0 ? t_end - t1 : 1e-9), accepted);
@@ -3239,10 +3306,13 @@ static const char vote_help[] =
     "--window ballots in flight on each (voter i goes to node i mod count\n"
     "first, to another node when that one's window is full), answers matched\n"
     "to ballots; a node that is busy (mempool full) is asked again with\n"
-    "back-off, one that answers nothing for 3 x --timeout (15 s at least) is\n"
-    "given up and its ballots go to the others (the same signed bytes: a\n"
-    "ballot is never cast twice). With --wait, each accepted ballot's commit\n"
-    "is awaited at the node that took it. Prints one line per voter, in\n"
+    "back-off; a request unanswered after --timeout is sent again, to the\n"
+    "next node first; one that answers nothing for 3 x --timeout (15 s at\n"
+    "least) is set aside, its ballots going to the others, and tried again\n"
+    "later (the same signed bytes: a ballot is never cast twice). With --wait,\n"
+    "each accepted ballot's commit is awaited at the node that took it, and a\n"
+    "ballot that node no longer knows (it restarted before the commit) is\n"
+    "submitted again. Prints one line per voter, in\n"
     "FILE's order: the tracking code, or '-' when no node took the ballot\n"
     "(stderr says why). stderr ends with the encryption time, and the ballots\n"
     "committed (accepted without --wait) per second from the first submission\n"

@@ -8,6 +8,9 @@
 #      and attests it too (4 of 4);
 #   3. node0 is killed and restarted: its attestation is on chain already,
 #      so it offers none again;
+#   3b. 1,200 voters cast with `evote vote --voters` while all four
+#      validators are killed (-9) and restarted: the client sends again
+#      what the restart lost, and every ballot is counted;
 #   4. a second authority cannot close the polls (only the creator may);
 #      closed and decrypted: every validator attests the result, and
 #      `evote result --genesis` shows it vouched for by 4 of 4;
@@ -87,6 +90,35 @@ vouched 0 4 || { cat "$DIR/show.0"; fail "node0 does not show 4 of 4 vouching af
 log "node0 restarted: its attestation is on chain, none offered again"
 
 # ---- 4. the result
+# ---- 3b. a batch of voters outlives a restart of every validator
+NV=1200
+"$EVOTE" voter keygen --count $NV --out-dir "$DIR/many" > "$DIR/roll2.txt" 2> "$DIR/keygen2.err" ||
+  fail "voter keygen: $(cat "$DIR/keygen2.err")"
+step "voter register ($NV)" 1 voter register --key "$AUTH_KEY" "${E[@]}" --voters "$DIR/roll2.txt"
+for f in "$DIR"/many/*.key; do echo "$f Ada"; done > "$DIR/many.txt"
+"$EVOTE" vote --voters "$DIR/many.txt" --genesis "$GENESIS" --id city --wait $((60000 * SCALE)) \
+  --timeout $((5000 * SCALE)) --node "$(ep 0)" --node "$(ep 1)" --node "$(ep 2)" --node "$(ep 3)" \
+  > "$DIR/many.codes" 2> "$DIR/many.err" &
+VOTE=$!
+BG_PIDS+=($VOTE)
+counted_at_least() { # N: node1's election show counts at least N ballots
+  local c
+  c=$("$EVOTE" election show city --node "$(ep 1)" --timeout $((1000 * SCALE)) 2>/dev/null |
+    sed -n 's/^ballots *\([0-9]*\) counted.*/\1/p')
+  [ -n "$c" ] && [ "$c" -ge "$1" ]
+}
+WAIT_NODE=1 wait_until 60 "the batch's first ballots to be counted" counted_at_least 50
+for i in 0 1 2 3; do kill_node "$i"; done
+log "all four validators killed while $NV ballots were being cast; restarting them"
+start_all
+wait_ready
+wait "$VOTE" || { tail -5 "$DIR/many.err"; fail "evote vote --voters did not get every ballot counted through the restart"; }
+grep -q "$NV ballots committed in .* $NV committed and counted" "$DIR/many.err" ||
+  { tail -5 "$DIR/many.err"; fail "evote vote --voters does not report all $NV ballots counted"; }
+[ "$(grep -c '^[0-9a-f]\{64\}$' "$DIR/many.codes")" = "$NV" ] || fail "evote vote --voters printed fewer than $NV tracking codes"
+WAIT_NODE=1 wait_until 30 "node1 to count all $((NV + 1)) ballots" counted_at_least $((NV + 1))
+log "evote vote --voters: $(grep -o '[0-9]* requests sent again' "$DIR/many.err"), every ballot counted after the restart"
+
 # another authority of the genesis may not cut the voters off: only the creator closes early
 if out=$("$EVOTE" election close --key "$AUTH2_KEY" "${E[@]}" --node "$(ep 1)" 2>&1); then
   fail "a second authority closed the polls of an election it did not create: $out" 1
@@ -100,6 +132,7 @@ step "election close" 1 election close --key "$AUTH_KEY" "${E[@]}"
 step "trustee decrypt" 0 trustee decrypt --key "$DIR/c/node0/validator.key" "${E[@]}" --dir "$DIR/trustee"
 WAIT_NODE=2 wait_until 30 "every validator to attest the result (4 of 4 vouch)" result_vouched 2 4
 grep -qE '^  Grace +1$' "$DIR/result.2" || { cat "$DIR/result.2"; fail "the result does not count the ballot for Grace" 2; }
+grep -qE "^  Ada +$NV\$" "$DIR/result.2" || { cat "$DIR/result.2"; fail "the result does not count the $NV ballots for Ada" 2; }
 for i in 0 1 2 3; do
   [ "$(attested $i "its result")" = 1 ] || fail "node$i did not log its attestation of the result exactly once" "$i"
 done
