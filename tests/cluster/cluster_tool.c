@@ -71,8 +71,10 @@
 #include <zmq.h>
 
 #include "api.pb-c.h"
+#include "ballot_crypto.h"
 #include "consensus.pb-c.h"
 #include "crypto.h"
+#include "election.h"
 #include "evote.pb-c.h"
 #include "ledger.h"
 #include "net.h"
@@ -87,7 +89,9 @@ static int usage(void)
                     "       cluster_tool probe --genesis G --to I (--fresh | --as CURVEKEYFILE) [--wait MS]\n"
                     "       cluster_tool inject --genesis G --to I --as CURVEKEYFILE --what "
                     "garbage|oversized|badsig|goodsig|badbatch|goodbatch\n"
-                    "                           [--key VALIDATORKEY] [--view V] [--authority AUTHKEY] [--wait MS]\n");
+                    "                           [--key VALIDATORKEY] [--view V] [--authority AUTHKEY] [--wait MS]\n"
+                    "       cluster_tool bad-dealing --genesis G --key TRUSTEEKEY --dealer J --id ELECTION --to VICTIM\n"
+                    "                           --eks DIR1,DIR2,... --threshold T --out TXFILE\n");
     return 2;
 }
 
@@ -893,9 +897,117 @@ static int cmd_inject(const char *genesis_path, uint32_t to, const char *as, con
     return ok ? 0 : 1;
 }
 
+/* bad-dealing: the dealing of a dishonest trustee `me` (1-based, signed with
+ * key_path), sealed and written to out_path for 'evote submit': commitments
+ * and shares of a fresh polynomial, except that trustee `victim` gets a
+ * random scalar instead of its share. The trustees' encryption keys come
+ * from their directories, in trustee order ('ek', as 'evote trustee init'
+ * writes it). */
+static int cmd_bad_dealing(const char *genesis_path, const char *key_path, const char *id, uint32_t me,
+                           uint32_t victim, const char *ek_dirs, uint32_t t, const char *out_path)
+{
+    uint8_t eks[16][EC_POINT_LEN], e[ELECTION_HASH_LEN], comm[16 * EC_POINT_LEN], pok[BC_PROOF_DLEQ_LEN],
+        shares[16][DKG_SHARE_LEN], *tx = NULL;
+    ProtobufCBinaryData cb[16], sb[16];
+    Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+    Evote__V1__TrusteeDealing td = EVOTE__V1__TRUSTEE_DEALING__INIT;
+    char dirs[4096], *save = NULL, *d;
+    uint32_t n = 0;
+    genesis *g = NULL;
+    genesis_error why;
+    signing_key *key = NULL;
+    dkg_dealer *dealer = NULL;
+    size_t len = 0;
+    FILE *f;
+    int ok = 0;
+
+    if (genesis_load(genesis_path, &g, &why) != LEDGER_OK || signing_key_load(key_path, &key) != CRYPTO_OK) {
+        fprintf(stderr, "cluster_tool bad-dealing: cannot load %s or %s\n", genesis_path, key_path);
+        goto out;
+    }
+    snprintf(dirs, sizeof dirs, "%s", ek_dirs);
+    for (d = strtok_r(dirs, ",", &save); d != NULL && n < 16; d = strtok_r(NULL, ",", &save)) {
+        char path[4200], line[128];
+        uint8_t b[EC_SCALAR_LEN];
+        ec_scalar ek;
+        ec_point p;
+        snprintf(path, sizeof path, "%s/ek", d);
+        f = fopen(path, "r");
+        if (f != NULL && fgets(line, sizeof line, f) != NULL)
+            line[strcspn(line, "\r\n")] = '\0';
+        else
+            line[0] = '\0';
+        if (f == NULL || crypto_unhex(line, b, sizeof b) != CRYPTO_OK ||
+            ec_scalar_parse(&ek, b) != BC_OK) {
+            fprintf(stderr, "cluster_tool bad-dealing: cannot read the encryption key in %s\n", path);
+            if (f)
+                fclose(f);
+            goto out;
+        }
+        fclose(f);
+        ec_point_mul_base(&p, &ek);
+        ec_point_encode(eks[n], &p);
+        n++;
+    }
+    if (me < 1 || me > n || victim < 1 || victim > n || victim == me || t < 1 || t > n) {
+        fprintf(stderr, "cluster_tool bad-dealing: need a dealer and a victim 1..%u, not the same, and 1 <= t <= %u\n",
+                n, n);
+        goto out;
+    }
+    election_hash(g->chain_id, (const uint8_t *)id, strlen(id), e);
+    if (dkg_dealer_new(&dealer, e, n, t, me) != BC_OK || dkg_dealer_commitments(dealer, comm, pok) != BC_OK)
+        goto out;
+    for (uint32_t i = 1; i <= n; i++) {
+        sb[i - 1] = (ProtobufCBinaryData){0, NULL};
+        if (i == me)
+            continue;
+        if (i == victim) {
+            ec_scalar wrong;
+            if (ec_scalar_random(&wrong) != BC_OK ||
+                dkg_encrypt_share_value(e, me, i, &wrong, eks[i - 1], shares[i - 1]) != BC_OK)
+                goto out;
+        } else if (dkg_dealer_encrypt_share(dealer, i, eks[i - 1], shares[i - 1]) != BC_OK) {
+            goto out;
+        }
+        sb[i - 1] = (ProtobufCBinaryData){DKG_SHARE_LEN, shares[i - 1]};
+    }
+    for (uint32_t m = 0; m < t; m++)
+        cb[m] = (ProtobufCBinaryData){EC_POINT_LEN, comm + (size_t)m * EC_POINT_LEN};
+    td.election_id = (ProtobufCBinaryData){strlen(id), (uint8_t *)id};
+    td.commitments = cb;
+    td.n_commitments = t;
+    td.encrypted_shares = sb;
+    td.n_encrypted_shares = n;
+    td.proof = (ProtobufCBinaryData){sizeof pok, pok};
+    body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_DEALING;
+    body.trustee_dealing = &td;
+    body.chain_id = (ProtobufCBinaryData){CRYPTO_CHAIN_ID_LEN, g->chain_id};
+    body.created_ms = (uint64_t)time(NULL) * 1000u;
+    if (crypto_random(&body.nonce, sizeof body.nonce) != CRYPTO_OK || ledger_tx_seal(&body, key, &tx, &len) != CRYPTO_OK)
+        goto out;
+    f = fopen(out_path, "wb");
+    if (f == NULL || fwrite(tx, 1, len, f) != len) {
+        fprintf(stderr, "cluster_tool bad-dealing: cannot write %s\n", out_path);
+        if (f)
+            fclose(f);
+        goto out;
+    }
+    fclose(f);
+    printf("trustee %u dealt to %u trustees, a wrong share to trustee %u\n", me, n - 1, victim);
+    ok = 1;
+out:
+    free(tx);
+    dkg_dealer_destroy(&dealer);
+    signing_key_destroy(&key);
+    genesis_destroy(&g);
+    return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
-    const char *node = NULL, *genesis_path = NULL, *as = NULL, *what = NULL, *key = NULL, *authority = NULL;
+    const char *node = NULL, *genesis_path = NULL, *as = NULL, *what = NULL, *key = NULL, *authority = NULL,
+               *id = NULL, *eks = NULL, *out = NULL;
+    long threshold = 0, dealer = 0;
     long to = -1, timeout = 5000, wait_ms = 3000, count = 0, text_bytes = 100;
     uint64_t view = 0;
     int fresh = 0;
@@ -935,6 +1047,16 @@ int main(int argc, char **argv)
             authority = v;
         else if (strcmp(a, "--view") == 0)
             view = strtoull(v, NULL, 10);
+        else if (strcmp(a, "--id") == 0)
+            id = v;
+        else if (strcmp(a, "--eks") == 0)
+            eks = v;
+        else if (strcmp(a, "--out") == 0)
+            out = v;
+        else if (strcmp(a, "--threshold") == 0)
+            threshold = strtol(v, NULL, 10);
+        else if (strcmp(a, "--dealer") == 0)
+            dealer = strtol(v, NULL, 10);
         else
             return usage();
     }
@@ -967,6 +1089,12 @@ int main(int argc, char **argv)
         if (genesis_path == NULL || to < 0 || as == NULL || what == NULL)
             return usage();
         return cmd_inject(genesis_path, (uint32_t)to, as, what, key, authority, view, (int)wait_ms);
+    }
+    if (strcmp(argv[1], "bad-dealing") == 0) {
+        if (genesis_path == NULL || key == NULL || id == NULL || to < 1 || dealer < 1 || eks == NULL || out == NULL ||
+            threshold < 1)
+            return usage();
+        return cmd_bad_dealing(genesis_path, key, id, (uint32_t)dealer, (uint32_t)to, eks, (uint32_t)threshold, out);
     }
     return usage();
 }
