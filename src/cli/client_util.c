@@ -524,6 +524,66 @@ int submit_tx(const node_opts *o, const uint8_t *bytes, size_t len, long wait_ms
     return submit_tx_answer(o, bytes, len, wait_ms, NULL);
 }
 
+static double client_mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+#define AWAIT_ASK_MS 10000 /* one parked query: also how soon a node that forgot the transaction is seen */
+#define AWAIT_AGAIN 3      /* times a forgotten transaction is sent again, or a lost query asked again */
+
+/* Waits up to wait_ms for the commit of the transaction (bytes, id) that
+ * o->node accepted. A node restarted meanwhile loses what its mempool held
+ * and the query parked in it: the query is asked again (only when this is
+ * the last node to try: otherwise the next node is the better bet), and a
+ * transaction the node no longer knows is submitted again (the same bytes:
+ * it counts once). Out: *tx, the last answer. Returns: 0, or an exit code
+ * when the node does not answer. */
+static int await_tx(const node_opts *o, const uint8_t *bytes, size_t len, const uint8_t id[CRYPTO_HASH_LEN],
+                    long wait_ms, int last, tx_answer *tx)
+{
+    double deadline = client_mono_s() + (double)wait_ms / 1000.0;
+    int again = 0, lost = 0;
+
+    for (;;) {
+        double t0 = client_mono_s();
+        long left = (long)((deadline - t0) * 1000.0), ask = left < 0 ? 0 : left > AWAIT_ASK_MS ? AWAIT_ASK_MS : left;
+        int rc = ask_tx(o, id, ask, tx);
+        double t1 = client_mono_s();
+        if (rc != 0) {
+            if (!last || t1 >= deadline || ++lost > AWAIT_AGAIN)
+                return rc;
+            fprintf(stderr, "evote %s: asking %s again\n", o->cmd, o->node);
+            continue;
+        }
+        if (tx->state == EVOTE__V1__TX_STATE__TX_STATE_COMMITTED || t1 >= deadline)
+            return 0;
+        if (tx->state == EVOTE__V1__TX_STATE__TX_STATE_UNKNOWN && again < AWAIT_AGAIN) {
+            Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
+            Evote__V1__SubmitTx submit = EVOTE__V1__SUBMIT_TX__INIT;
+            Evote__V1__ApiResponse *resp = NULL;
+            again++;
+            fprintf(stderr,
+                    "evote %s: %s accepted the transaction but now says it has never seen it (did it restart?): "
+                    "sending the same bytes again\n",
+                    o->cmd, o->node);
+            submit.tx.data = (uint8_t *)bytes;
+            submit.tx.len = len;
+            req.call_case = EVOTE__V1__API_REQUEST__CALL_SUBMIT;
+            req.submit = &submit;
+            if (node_call(o, &req, 0, &resp) == 0) /* what it says is seen by the next query */
+                evote__v1__api_response__free_unpacked(resp, NULL);
+            continue;
+        }
+        if (t1 - t0 < (double)ask / 1000.0 * 0.9) { /* answered before its wait: the node could not park it */
+            struct timespec ts = {0, 100 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
 /* One node's part of submit_tx_answer. *next = 1 when the next node should
  * be tried: no answer, busy, or not committed (pending, or forgotten) within
  * wait_ms. *id_shown: the id was printed already. */
@@ -586,7 +646,7 @@ static int submit_to(const node_opts *o, const uint8_t *bytes, size_t len, long 
     if (wait_ms == 0)
         return 0;
 
-    rc = ask_tx(o, id, wait_ms, &tx);
+    rc = await_tx(o, bytes, len, id, wait_ms, last, &tx);
     if (rc != 0) {
         *next = !last;
         return rc;

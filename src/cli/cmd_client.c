@@ -322,7 +322,9 @@ static const char submit_help[] =
     "  --file TXFILE  the envelope bytes\n"
     "  --wait MS      then wait up to MS ms for the commit and print\n"
     "                 \"committed at height H, result R\" or \"pending\"; exits 1\n"
-    "                 unless committed with TX_RESULT_OK\n" NODE_HELP;
+    "                 unless committed with TX_RESULT_OK (a node that restarts\n"
+    "                 meanwhile is asked again, and sent the same bytes again\n"
+    "                 if it forgot them)\n" NODE_HELP;
 
 int cmd_submit(int argc, char **argv)
 {
@@ -379,7 +381,9 @@ static const char notice_help[] =
     "  --text TEXT    at most 65536 bytes\n"
     "  --wait MS      then wait up to MS ms for the commit and print\n"
     "                 \"committed at height H, result R\" or \"pending\"; exits 1\n"
-    "                 unless committed with TX_RESULT_OK\n" NODE_HELP;
+    "                 unless committed with TX_RESULT_OK (a node that restarts\n"
+    "                 meanwhile is asked again, and sent the same bytes again\n"
+    "                 if it forgot them)\n" NODE_HELP;
 
 
 int cmd_notice(int argc, char **argv)

@@ -69,7 +69,9 @@ enum {
     "  --genesis G    the chain's genesis file (gives the chain id the signature binds)\n"   \
     "  --id ID        the election id (1..64 bytes, as given to 'evote election create')\n" \
     "  --wait MS      then wait up to MS ms for the commit and print the result;\n"         \
-    "                 exits 1 unless the chain accepted the transaction\n" NODE_HELP
+    "                 exits 1 unless the chain accepted the transaction (a node that\n"    \
+    "                 restarts meanwhile is asked again, and sent the same bytes\n"       \
+    "                 again if it forgot them)\n" NODE_HELP
 
 /* ------------------------------------------------------------ signer */
 

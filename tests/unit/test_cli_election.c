@@ -342,7 +342,8 @@ static void test_api_track_unknown_and_malformed_codes(void **state)
 typedef struct {
     client_endpoint *ep;
     int mute;
-    int commits;    /* GetTx: 1 committed at once, -1 never (a node that keeps it to itself), 0 pending once */
+    int commits;    /* GetTx: 1 committed at once, -1 never (a node that keeps it to itself), 0 pending once,
+                       2 unknown until submitted twice (a node that restarted and forgot it), then committed */
     volatile int stop;
     const uint8_t *election; /* GetElection: this packed ApiResponse (request id set) */
     size_t election_len;
@@ -405,6 +406,9 @@ static void *fake_node_run(void *arg)
                     r.status = EVOTE__V1__API_STATUS__API_STATUS_OK;
                     r.tx_id = (ProtobufCBinaryData){32, f->ids[i]};
                 }
+            } else if (req->call_case == EVOTE__V1__API_REQUEST__CALL_GET_TX && req->get_tx->id.len == 32 &&
+                       f->commits == 2 && f->accepted[fake_index(f, req->get_tx->id.data)] < 2) {
+                r.status = EVOTE__V1__API_STATUS__API_STATUS_NOT_FOUND; /* forgotten */
             } else if (req->call_case == EVOTE__V1__API_REQUEST__CALL_GET_TX && req->get_tx->id.len == 32) {
                 i = fake_index(f, req->get_tx->id.data);
                 ts.id = (ProtobufCBinaryData){32, f->ids[i]};
@@ -587,6 +591,31 @@ static int submit_captured(const node_opts *o, const uint8_t *tx, size_t len, lo
     rc = submit_tx_answer(o, tx, len, wait_ms, ans);
     captured_text(&c, text, size);
     return rc;
+}
+
+/* A node that accepted the transaction and then no longer knows it (it
+ * restarted before the commit) gets the same bytes again, and the wait goes
+ * on: the command succeeds, saying what it did. */
+static void test_submit_sends_a_forgotten_transaction_again(void **state)
+{
+    static fake_node forgetful;
+    pthread_t t;
+    node_opts o;
+    tx_answer ans;
+    uint8_t tx[40];
+    char text[8192];
+    (void)state;
+
+    fake_node_start_c(&forgetful, 0, 2, &t);
+    memset(tx, 'f', sizeof tx);
+    node_opts_init(&o, "notice");
+    o.timeout_ms = 500;
+    assert_int_equal(node_opt(&o, OPT_NODE, client_endpoint_endpoint(forgetful.ep)), 1);
+    assert_int_equal(submit_captured(&o, tx, sizeof tx, 3000, &ans, text, sizeof text), 0);
+    assert_int_equal(ans.state, EVOTE__V1__TX_STATE__TX_STATE_COMMITTED);
+    assert_int_equal(forgetful.submits, 2);
+    assert_non_null(strstr(text, "now says it has never seen it (did it restart?): sending the same bytes again"));
+    fake_node_stop(&forgetful, t);
 }
 
 /* --node given three times: the first never answers, the second accepts the
@@ -1435,6 +1464,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_api_track_unknown_and_malformed_codes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelined_cast_retries_busy_and_reports_a_rejection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_goes_on_to_the_next_node_until_one_commits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_submit_sends_a_forgotten_transaction_again, setup, teardown),
         cmocka_unit_test(test_track_proves_the_ballot_is_in_the_certified_batch),
         cmocka_unit_test(test_checkpoint_proof_certifies_a_block_and_nothing_else),
         cmocka_unit_test(test_a_withheld_checkpoint_proof_is_fetched_from_another_node),
