@@ -2577,6 +2577,8 @@ typedef struct {
     node_opts o[BATCH_MAX_NODES];
     int dead[BATCH_MAX_NODES];
     double dead_since[BATCH_MAX_NODES]; /* set aside then (tried again after silence_ms) */
+    uint64_t instance[BATCH_MAX_NODES]; /* the node process answering (0: not told yet) */
+    double probed[BATCH_MAX_NODES];     /* when a status probe last went to the node */
     double owed_since[BATCH_MAX_NODES]; /* an answer overdue since (0: none), until the node answers */
     size_t submitting[BATCH_MAX_NODES], asking[BATCH_MAX_NODES];
     size_t *queue, q_head, q_len; /* ring of voters ready to send (submit or ask) */
@@ -2816,6 +2818,35 @@ static void pipe_on_asked(pipe_state *p, size_t i, size_t k, Evote__V1__ApiRespo
         pipe_push(p, i);
 }
 
+/* Node k answered as another process than before: it restarted, and lost
+ * every request it had not answered and every ballot its mempool held.
+ * What is in flight there goes out again (but the request whose answer told
+ * this); ballots it took are asked about without waiting, so that one it
+ * forgot is submitted again at once. */
+static void pipe_node_restarted(pipe_state *p, size_t k, uint64_t except_rid)
+{
+    batch *b = p->b;
+    fprintf(stderr, "evote %s: %s restarted: sending again what it had not answered\n", b->cmd, b->nodes[k]);
+    for (size_t i = 0; i < b->n; i++) {
+        batch_voter *bv = &b->v[i];
+        if (bv->node != k)
+            continue;
+        if ((bv->state == BV_SUBMITTING || bv->state == BV_ASKING) && bv->rid != except_rid) {
+            if (bv->state == BV_SUBMITTING)
+                p->submitting[k]--;
+            else
+                p->asking[k]--;
+            bv->probe = bv->state == BV_ASKING;
+            bv->state = bv->state == BV_ASKING ? BV_TO_ASK : BV_TO_SUBMIT;
+            bv->rid = 0;
+            b->resent++;
+            pipe_push(p, i);
+        } else if (bv->state == BV_TO_ASK) {
+            bv->probe = 1;
+        }
+    }
+}
+
 /* One reply from node k. */
 static void pipe_on_reply(pipe_state *p, size_t k, const uint8_t *bytes, size_t len)
 {
@@ -2830,6 +2861,11 @@ static void pipe_on_reply(pipe_state *p, size_t k, const uint8_t *bytes, size_t 
         return;
     }
     rid = resp->request_id;
+    if (resp->node_instance != 0) {
+        if (p->instance[k] != 0 && p->instance[k] != resp->node_instance)
+            pipe_node_restarted(p, k, rid);
+        p->instance[k] = resp->node_instance;
+    }
     i = (size_t)(rid & 0xffffffffu);
     if (i >= 1 && i <= b->n && b->v[i - 1].rid == rid && b->v[i - 1].node == k) {
         batch_voter *bv = &b->v[i - 1];
@@ -2992,6 +3028,28 @@ static int batch_pipeline(batch *b)
                 bv->node = (k + 1) % b->n_nodes;
                 b->resent++;
                 pipe_push(&p, i);
+            }
+            /* A node holding requests that has said nothing for a second
+             * gets a status probe: its answer tells whether the process is
+             * the one that took them (a restart loses them: see
+             * pipe_node_restarted), long before they are overdue. */
+            for (size_t k = 0; k < b->n_nodes; k++) {
+                Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
+                Evote__V1__GetStatus st = EVOTE__V1__GET_STATUS__INIT;
+                uint8_t buf[64];
+                size_t blen;
+                if (p.dead[k] || p.submitting[k] + p.asking[k] == 0 || now - p.last_heard[k] < 1.0 ||
+                    now - p.probed[k] < 1.0)
+                    continue;
+                if (++p.gen == 0)
+                    p.gen = 1;
+                req.request_id = (uint64_t)p.gen << 32; /* voter 0: no voter's answer */
+                req.call_case = EVOTE__V1__API_REQUEST__CALL_GET_STATUS;
+                req.get_status = &st;
+                blen = evote__v1__api_request__pack(&req, buf);
+                if (client_conn_send(p.conn[k], buf, blen) != NET_OK) { /* a lost probe: the next one, or the timeout */
+                }
+                p.probed[k] = now;
             }
             for (size_t k = 0; k < b->n_nodes; k++)
                 if (p.owed_since[k] > 0)
@@ -3309,12 +3367,14 @@ static const char vote_help[] =
     "first, to another node when that one's window is full), answers matched\n"
     "to ballots; a node that is busy (mempool full) is asked again with\n"
     "back-off; a request unanswered after --timeout is sent again, to the\n"
-    "next node first; one that answers nothing for 3 x --timeout (15 s at\n"
-    "least) is set aside, its ballots going to the others, and tried again\n"
-    "later (the same signed bytes: a ballot is never cast twice). With --wait,\n"
-    "each accepted ballot's commit is awaited at the node that took it, and a\n"
-    "ballot that node no longer knows (it restarted before the commit) is\n"
-    "submitted again. Prints one line per voter, in\n"
+    "next node first, and at once when the node answers as a new process (it\n"
+    "restarted; a node silent for 1 s is asked its status to find out); one\n"
+    "that answers nothing for 3 x --timeout (15 s at least) is set aside, its\n"
+    "ballots going to the others, and tried again later (the same signed\n"
+    "bytes: a ballot is never cast twice). With --wait, each accepted ballot's\n"
+    "commit is awaited at the node that took it, and a ballot that node no\n"
+    "longer knows (it restarted before the commit) is submitted again.\n"
+    "Prints one line per voter, in\n"
     "FILE's order: the tracking code, or '-' when no node took the ballot\n"
     "(stderr says why). stderr ends with the encryption time, and the ballots\n"
     "committed (accepted without --wait) per second from the first submission\n"

@@ -132,6 +132,7 @@ struct node {
     uint64_t last_pending_report;
     uint64_t last_proposed_ms; /* mono_ms of the primary's last proposal */
     uint64_t pace_until;       /* a fuller batch is awaited until then (0: none) */
+    uint64_t instance;         /* drawn at start, in every client answer: clients see a restart */
     uint64_t last_exec_ms;     /* mono_ms of the last block executed */
     int tip_checkpoint;        /* the tip is a checkpoint (a K-th or an empty block) */
     uint64_t idle_until;       /* an idle checkpoint is due then (0: none) */
@@ -395,7 +396,9 @@ static void load_open_elections(node *n)
 
 static void reply(node *n, const client_reply_handle *to, Evote__V1__ApiResponse *resp)
 {
-    size_t len = evote__v1__api_response__get_packed_size(resp);
+    size_t len;
+    resp->node_instance = n->instance;
+    len = evote__v1__api_response__get_packed_size(resp);
     uint8_t *buf = malloc(len ? len : 1);
     if (buf == NULL)
         return;
@@ -1695,6 +1698,8 @@ int node_new(const node_config *cfg, node **out, char *why, size_t why_len)
     }
     n->cfg = *cfg;
     memset(&curve, 0, sizeof curve);
+    if (crypto_random(&n->instance, sizeof n->instance) != CRYPTO_OK || n->instance == 0)
+        n->instance = (uint64_t)time(NULL) | 1; /* never 0: 0 means "not told" to a client */
     lerr = genesis_load(cfg->genesis, &n->g, &gerr);
     if (lerr != LEDGER_OK) {
         snprintf(why, why_len, "genesis %s: %s%s%s (line %u)", cfg->genesis, ledger_strerror(lerr),
