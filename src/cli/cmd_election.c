@@ -2557,10 +2557,9 @@ static int batch_seal_all(batch *b, long threads, size_t *started)
  * and then no longer knows (it crashed before the ballot committed) is
  * submitted again, up to BATCH_RESUBMITS times. A node that owes answers
  * and stays silent for silence_ms is set aside, its work going to the
- * others, and tried again after silence_ms; when every node is set aside,
- * all are tried again at once, until none has answered for the whole
- * --wait (then what is left is reported not cast, or not known to have
- * committed). Resending a ballot is safe: the same bytes are the same
+ * others, until it answers one of the status probes it gets every second;
+ * when every node is set aside and none has answered for the whole --wait,
+ * what is left is reported not cast, or not known to have committed. Resending a ballot is safe: the same bytes are the same
  * transaction (same id, same tracking code), which the mempool and the
  * chain take at most once. "Busy" (mempool full) answers are retried with
  * back-off. */
@@ -2576,7 +2575,6 @@ typedef struct {
     client_conn *conn[BATCH_MAX_NODES];
     node_opts o[BATCH_MAX_NODES];
     int dead[BATCH_MAX_NODES];
-    double dead_since[BATCH_MAX_NODES]; /* set aside then (tried again after silence_ms) */
     uint64_t instance[BATCH_MAX_NODES]; /* the node process answering (0: not told yet) */
     double probed[BATCH_MAX_NODES];     /* when a status probe last went to the node */
     double owed_since[BATCH_MAX_NODES]; /* an answer overdue since (0: none), until the node answers */
@@ -2619,14 +2617,18 @@ static int pipe_alive(const pipe_state *p)
 }
 
 /* A live node with room for one more request of this kind, preferring
- * `want`. Returns: its index, or n_nodes when none has room now. */
+ * `want`; a node that left a status probe unanswered for a second gets no
+ * new work until it answers (what it holds waits for its time). Returns:
+ * its index, or n_nodes when none has room now. */
 static size_t pipe_pick(const pipe_state *p, size_t want, int ask)
 {
     size_t n = p->b->n_nodes;
+    double now = mono_s();
     for (size_t t = 0; t < n; t++) {
         size_t k = (want + t) % n;
         size_t used = ask ? p->asking[k] : p->submitting[k];
-        if (!p->dead[k] && used < (ask ? BATCH_ASK_WINDOW : p->b->window))
+        int suspect = p->probed[k] > p->last_heard[k] && now - p->probed[k] > 1.0;
+        if (!p->dead[k] && !suspect && used < (ask ? BATCH_ASK_WINDOW : p->b->window))
             return k;
     }
     return n;
@@ -2701,12 +2703,11 @@ static void pipe_drop_node(pipe_state *p, size_t k, const char *why)
     if (p->dead[k])
         return;
     p->dead[k] = 1;
-    p->dead_since[k] = mono_s();
     p->owed_since[k] = 0;
     client_conn_reset(p->conn[k]);
     fprintf(stderr, "evote %s: %s %s; %s\n", b->cmd, b->nodes[k], why,
-            pipe_alive(p) ? "its ballots go to the other nodes (it is tried again later)"
-                          : "every node is silent");
+            pipe_alive(p) ? "its ballots go to the other nodes (it gets work again once it answers)"
+                          : "every node is silent (each is asked every second)");
     for (size_t i = 0; i < b->n; i++) {
         batch_voter *bv = &b->v[i];
         if (bv->node != k || (bv->state != BV_SUBMITTING && bv->state != BV_ASKING))
@@ -2926,24 +2927,18 @@ static int batch_pipeline(batch *b)
         size_t n_items = 0, blocked = 0;
         long wait_ms = 50;
 
-        /* Nodes set aside are tried again after silence_ms; all at once when
-         * none is left, unless none has answered anything for the whole
-         * --wait (at least silence_ms). */
+        /* A node set aside gets a status probe every second and takes work
+         * again once it answers one. With every node set aside, the rest is
+         * given up when none has answered anything for the whole --wait
+         * (at least silence_ms). */
+        int give_up = 0;
         if (!pipe_alive(&p)) {
             double heard = 0, budget = (double)(b->wait_ms > b->silence_ms ? b->wait_ms : b->silence_ms) / 1000.0;
             for (size_t k = 0; k < b->n_nodes; k++)
                 heard = p.last_heard[k] > heard ? p.last_heard[k] : heard;
-            if (now - (heard > 0 ? heard : p.started) < budget) {
-                for (size_t k = 0; k < b->n_nodes; k++)
-                    p.dead[k] = 0;
-                fprintf(stderr, "evote %s: trying every node again\n", b->cmd);
-            }
-        } else {
-            for (size_t k = 0; k < b->n_nodes; k++)
-                if (p.dead[k] && now - p.dead_since[k] >= (double)b->silence_ms / 1000.0)
-                    p.dead[k] = 0;
+            give_up = now - (heard > 0 ? heard : p.started) >= budget;
         }
-        if (!pipe_alive(&p)) {
+        if (give_up) {
             for (size_t i = 0; i < b->n; i++) {
                 batch_voter *bv = &b->v[i];
                 if (bv->state == BV_DONE || bv->state == BV_REJECTED || bv->state == BV_FAILED)
@@ -2984,6 +2979,8 @@ static int batch_pipeline(batch *b)
                 continue;
             }
             blocked = 0;
+            if (ask && k != bv->node)
+                bv->probe = 1; /* not where it was accepted: that one may have lost it; do not wait to find out */
             if (!pipe_send(&p, i, k)) {
                 pipe_push(&p, i);
                 pipe_drop_node(&p, k, "cannot take more requests");
@@ -3032,14 +3029,16 @@ static int batch_pipeline(batch *b)
             /* A node holding requests that has said nothing for a second
              * gets a status probe: its answer tells whether the process is
              * the one that took them (a restart loses them: see
-             * pipe_node_restarted), long before they are overdue. */
+             * pipe_node_restarted), long before they are overdue. A node
+             * set aside gets one every second: answering it brings the node
+             * back. */
             for (size_t k = 0; k < b->n_nodes; k++) {
                 Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
                 Evote__V1__GetStatus st = EVOTE__V1__GET_STATUS__INIT;
                 uint8_t buf[64];
                 size_t blen;
-                if (p.dead[k] || p.submitting[k] + p.asking[k] == 0 || now - p.last_heard[k] < 1.0 ||
-                    now - p.probed[k] < 1.0)
+                if (now - p.probed[k] < 1.0 ||
+                    (!p.dead[k] && (p.submitting[k] + p.asking[k] == 0 || now - p.last_heard[k] < 1.0)))
                     continue;
                 if (++p.gen == 0)
                     p.gen = 1;
@@ -3069,7 +3068,7 @@ static int batch_pipeline(batch *b)
         }
         for (size_t k = 0; k < b->n_nodes; k++) {
             void *s = client_conn_poll_socket(p.conn[k]);
-            if (p.dead[k] || s == NULL)
+            if (s == NULL) /* a node set aside is polled for its probe's answer */
                 continue;
             items[n_items] = (zmq_pollitem_t){.socket = s, .events = ZMQ_POLLIN};
             idx[n_items++] = k;
@@ -3086,7 +3085,7 @@ static int batch_pipeline(batch *b)
             size_t k = idx[j];
             if (!(items[j].revents & ZMQ_POLLIN))
                 continue;
-            for (int got = 0; got < 256 && !p.dead[k]; got++) { /* drain, fairly */
+            for (int got = 0; got < 256; got++) { /* drain, fairly */
                 uint8_t *reply = NULL;
                 size_t len = 0;
                 net_err err = client_conn_recv(p.conn[k], 0, &reply, &len);
@@ -3096,6 +3095,10 @@ static int batch_pipeline(batch *b)
                     pipe_drop_node(&p, k, err == NET_ERR_MALFORMED ? "sent frames that are not an evote reply"
                                                                    : net_strerror(err));
                     break;
+                }
+                if (p.dead[k]) { /* the answer to a probe: back at work */
+                    p.dead[k] = 0;
+                    fprintf(stderr, "evote %s: %s answers again\n", b->cmd, b->nodes[k]);
                 }
                 p.last_heard[k] = mono_s();
                 p.owed_since[k] = 0;
@@ -3370,10 +3373,10 @@ static const char vote_help[] =
     "next node first, and at once when the node answers as a new process (it\n"
     "restarted; a node silent for 1 s is asked its status to find out); one\n"
     "that answers nothing for 3 x --timeout (15 s at least) is set aside, its\n"
-    "ballots going to the others, and tried again later (the same signed\n"
-    "bytes: a ballot is never cast twice). With --wait, each accepted ballot's\n"
-    "commit is awaited at the node that took it, and a ballot that node no\n"
-    "longer knows (it restarted before the commit) is submitted again.\n"
+    "ballots going to the others, until it answers a status probe (the same\n"
+    "signed bytes: a ballot is never cast twice). With --wait, each accepted\n"
+    "ballot's commit is awaited at the node that took it, and a ballot that\n"
+    "node no longer knows (it restarted before the commit) is submitted again.\n"
     "Prints one line per voter, in\n"
     "FILE's order: the tracking code, or '-' when no node took the ballot\n"
     "(stderr says why). stderr ends with the encryption time, and the ballots\n"
