@@ -285,6 +285,10 @@ int replica_certificate_check(uint32_t n, const uint8_t (*pubkeys)[CRYPTO_PUBKEY
     r->n_commits = c->n_commits;
     if (c->digest.len != CRYPTO_HASH_LEN)
         goto out;
+    if (c->n_commits > n) { /* also: every COMMIT is listed (n <= REPLICA_MAX_N <= REPLICA_CERT_MAX_LISTED) */
+        r->fault = REPLICA_CERT_TOO_MANY;
+        goto out;
+    }
     if (expected_digest != NULL && c->seq != expected_seq) {
         r->fault = REPLICA_CERT_OTHER_SEQ;
         goto out;

@@ -1300,11 +1300,35 @@ static void on_state_response(replica *r, msg *m)
         if (cert == NULL)
             break;
         evote__v1__commit_certificate__pack(c, cert);
-        if (!replica_certificate_valid(r->cfg.n, r->cfg.pubkeys, r->cfg.chain_id, &r->cb, cert, cert_len,
-                                       c->seq, cb->block->batch.data, cb->block->batch.len)) {
-            free(cert);
-            r->stats.dropped_bad_proof++;
-            break;
+        {
+            uint8_t d[CRYPTO_HASH_LEN];
+            replica_cert_report rep;
+            batch_digest(cb->block->batch.data, cb->block->batch.len, d);
+            if (!replica_certificate_check(r->cfg.n, r->cfg.pubkeys, r->cfg.chain_id, &r->cb, cert, cert_len,
+                                           c->seq, d, &rep)) {
+                free(cert);
+                r->stats.dropped_bad_proof++;
+                break;
+            }
+            if (rep.signers != rep.n_commits) {
+                /* What a faulty peer added beside the 2f+1 is not kept: a
+                 * stored certificate holds only COMMITs that count, as one
+                 * this replica builds does (the auditor relies on it). */
+                Evote__V1__Envelope *keep[REPLICA_MAX_N];
+                Evote__V1__CommitCertificate clean = *c;
+                size_t nk = 0;
+                for (size_t k = 0; k < rep.n_listed; k++)
+                    if (rep.listed[k].status == REPLICA_COMMIT_COUNTED)
+                        keep[nk++] = c->commits[k];
+                clean.commits = keep;
+                clean.n_commits = nk;
+                free(cert);
+                cert_len = evote__v1__commit_certificate__get_packed_size(&clean);
+                cert = malloc(cert_len);
+                if (cert == NULL)
+                    break;
+                evote__v1__commit_certificate__pack(&clean, cert);
+            }
         }
         batch = dup_bytes(cb->block->batch.data, cb->block->batch.len);
         if (batch == NULL) {

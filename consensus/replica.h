@@ -282,6 +282,7 @@ typedef enum {
     REPLICA_CERT_OTHER_SEQ,        /* its seq is not the expected one */
     REPLICA_CERT_OTHER_BATCH,      /* its digest is not the expected one */
     REPLICA_CERT_TOO_FEW,          /* fewer than 2f+1 COMMITs counted */
+    REPLICA_CERT_TOO_MANY,         /* more COMMITs than validators: none is built that way */
 } replica_cert_fault;
 
 #define REPLICA_CERT_MAX_LISTED 128

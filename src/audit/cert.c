@@ -38,7 +38,7 @@ int audit_cert_check(const genesis *g, const uint8_t *cert, size_t cert_len, uin
     static const replica_callbacks cb = {.verify = replica_verify_plain};
     uint8_t keys[GENESIS_MAX_VALIDATORS][CRYPTO_PUBKEY_LEN];
     replica_cert_report r;
-    char first[100];
+    char first[120];
     int ok;
 
     memset(v, 0, sizeof *v);
@@ -51,7 +51,17 @@ int audit_cert_check(const genesis *g, const uint8_t *cert, size_t cert_len, uin
     for (uint32_t i = 0; i < g->n && i < GENESIS_MAX_VALIDATORS && i < REPLICA_MAX_N; i++)
         v->signed_by[i] = r.signed_by[i];
     switch (r.fault) {
-    case REPLICA_CERT_VALID: first_problem(g, &r, v->why, sizeof v->why); break;
+    case REPLICA_CERT_VALID:
+        first_problem(g, &r, first, sizeof first);
+        if (first[0]) { /* a validator stores only COMMITs it checked (state transfer drops the rest) */
+            snprintf(v->why, sizeof v->why, "the commit certificate holds a COMMIT that does not count (%.80s); "
+                     "validators store only COMMITs they checked", first);
+            ok = 0;
+        }
+        break;
+    case REPLICA_CERT_TOO_MANY:
+        snprintf(v->why, sizeof v->why, "the commit certificate holds more COMMITs than there are validators");
+        break;
     case REPLICA_CERT_UNPARSABLE: snprintf(v->why, sizeof v->why, "the commit certificate does not parse"); break;
     case REPLICA_CERT_OTHER_SEQ:
         snprintf(v->why, sizeof v->why, "the commit certificate is for seq %llu, not this height",

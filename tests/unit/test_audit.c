@@ -193,6 +193,25 @@ static void test_cert_with_a_forged_signature_is_refused(void **state)
     free(c);
 }
 
+/* 2f+1 good COMMITs and a fourth that does not count: no validator stores
+ * that (its own certificates hold 2f+1 checked COMMITs, and state transfer
+ * keeps only the ones that count), so the audit calls it altered. */
+static void test_cert_with_an_extra_bad_commit_is_refused(void **state)
+{
+    fixture *f = *state;
+    int who[] = {0, 1, 2, 3};
+    size_t len;
+    audit_cert_verdict v;
+    uint8_t *c = make_cert(f, 9, who, 4, &len);
+    assert_int_equal(audit_cert_check(f->g, c, len, 9, f->digest, &v), 1);
+    c[len - 1] ^= 1; /* the last byte of the fourth signature */
+    assert_int_equal(audit_cert_check(f->g, c, len, 9, f->digest, &v), 0);
+    assert_int_equal(v.signers, 3);
+    assert_non_null(strstr(v.why, "holds a COMMIT that does not count"));
+    assert_non_null(strstr(v.why, "does not verify"));
+    free(c);
+}
+
 /* ---------------------------------------------------------------- report */
 
 static char *render(const audit_report *r, int json)
@@ -463,6 +482,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cert_counts_a_duplicate_signer_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cert_ignores_a_non_validator, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cert_for_another_block_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cert_with_an_extra_bad_commit_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cert_with_a_forged_signature_is_refused, setup, teardown),
         cmocka_unit_test(test_report_verified_text_and_json),
         cmocka_unit_test(test_report_names_height_and_tx_of_a_failure),

@@ -1116,6 +1116,56 @@ static void test_certificate_needs_2f_plus_1_distinct_matching_commits(void **st
         evote__v1__envelope__free_unpacked(c[i], NULL);
 }
 
+/* A block by state transfer is stored with only the COMMITs that count:
+ * what a faulty peer adds beside its 2f+1 is dropped (the auditor refuses a
+ * stored certificate holding a COMMIT that does not count). */
+static void test_state_transfer_stores_only_the_commits_that_count(void **state)
+{
+    fixture *f = *state;
+    const uint8_t(*keys)[CRYPTO_PUBKEY_LEN] = (const uint8_t(*)[CRYPTO_PUBKEY_LEN])pubkeys;
+    Evote__V1__Envelope *c[4];
+    Evote__V1__Block blk = EVOTE__V1__BLOCK__INIT;
+    Evote__V1__CertifiedBlock cb = EVOTE__V1__CERTIFIED_BLOCK__INIT, *cbs[1] = {&cb};
+    Evote__V1__StateResponse sr = EVOTE__V1__STATE_RESPONSE__INIT;
+    Evote__V1__CommitCertificate *cc, *got;
+    replica_cert_report rep;
+    uint8_t *m, *cert;
+    size_t len, cert_len;
+    int at;
+
+    c[0] = commit_envelope(0, 0, 1, f->digest);
+    c[1] = commit_envelope(2, 0, 1, f->digest);
+    c[2] = commit_envelope(3, 0, 1, f->digest);
+    c[3] = commit_envelope(0, 0, 1, f->digest); /* validator 0 again, forged */
+    c[3]->signature.data[0] ^= 1;
+    cert = certificate(0, 1, f->digest, c, 4, &cert_len);
+    cc = evote__v1__commit_certificate__unpack(NULL, cert_len, cert);
+    assert_non_null(cc);
+    blk.batch = (ProtobufCBinaryData){f->batch_len, f->batch};
+    cb.block = &blk;
+    cb.certificate = cc;
+    sr.chain_id = (ProtobufCBinaryData){CRYPTO_CHAIN_ID_LEN, chain_id};
+    sr.blocks = cbs;
+    sr.n_blocks = 1;
+    sr.replica = 2;
+    m = peer_msg(EVOTE__V1__KIND__KIND_STATE_RESPONSE, &sr.base, 2, 0, NULL, 0, &len);
+    deliver(f, f->r, 2, m, len);
+    at = find_type(&f->acts, REPLICA_ACT_EXECUTE);
+    assert_true(at >= 0);
+    assert_int_equal(f->acts.a[at].seq, 1);
+    got = evote__v1__commit_certificate__unpack(NULL, f->acts.a[at].certificate_len, f->acts.a[at].certificate);
+    assert_non_null(got);
+    assert_int_equal(got->n_commits, 3);
+    evote__v1__commit_certificate__free_unpacked(got, NULL);
+    assert_true(replica_certificate_check(N, keys, chain_id, &callbacks, f->acts.a[at].certificate,
+                                          f->acts.a[at].certificate_len, 1, f->digest, &rep));
+    assert_int_equal(rep.n_commits, rep.signers);
+    evote__v1__commit_certificate__free_unpacked(cc, NULL);
+    free(cert);
+    for (int i = 0; i < 4; i++)
+        evote__v1__envelope__free_unpacked(c[i], NULL);
+}
+
 /* The report says, COMMIT by COMMIT, why each counts or not: what the
  * client and the auditor show. A COMMIT of another view than the
  * certificate's does not count, even for the same seq and batch. */
@@ -1134,15 +1184,15 @@ static void test_certificate_report_judges_each_commit(void **state)
     c[3] = commit_envelope(3, 1, 1, f->digest); /* view 1: the certificate is for view 0 */
     c[4] = commit_envelope(1, 0, 1, f->digest);
     c[4]->signature.data[5] ^= 1;
-    cert = certificate(0, 1, f->digest, c, 5, &len);
+    cert = certificate(0, 1, f->digest, c, 4, &len);
     assert_false(replica_certificate_check(N, keys, chain_id, &callbacks, cert, len, 1, f->digest, &r));
     assert_int_equal(r.fault, REPLICA_CERT_TOO_FEW);
     assert_int_equal(r.view, 0);
     assert_int_equal(r.seq, 1);
     assert_int_equal(r.needed, 3);
     assert_int_equal(r.signers, 2);
-    assert_int_equal(r.n_commits, 5);
-    assert_int_equal(r.n_listed, 5);
+    assert_int_equal(r.n_commits, 4);
+    assert_int_equal(r.n_listed, 4);
     assert_int_equal(r.listed[0].status, REPLICA_COMMIT_COUNTED);
     assert_int_equal(r.listed[0].validator, 0);
     assert_int_equal(r.listed[1].status, REPLICA_COMMIT_COUNTED);
@@ -1150,9 +1200,22 @@ static void test_certificate_report_judges_each_commit(void **state)
     assert_int_equal(r.listed[2].validator, 2);
     assert_int_equal(r.listed[3].status, REPLICA_COMMIT_MISMATCH);
     assert_int_equal(r.listed[3].validator, 3);
-    assert_int_equal(r.listed[4].status, REPLICA_COMMIT_BAD_SIGNATURE);
-    assert_int_equal(r.listed[4].validator, 1);
     assert_true(r.signed_by[0] && r.signed_by[2] && !r.signed_by[1] && !r.signed_by[3]);
+    free(cert);
+    {
+        Evote__V1__Envelope *forged[3] = {c[0], c[1], c[4]};
+        cert = certificate(0, 1, f->digest, forged, 3, &len);
+        assert_false(replica_certificate_check(N, keys, chain_id, &callbacks, cert, len, 1, f->digest, &r));
+        assert_int_equal(r.listed[2].status, REPLICA_COMMIT_BAD_SIGNATURE);
+        assert_int_equal(r.listed[2].validator, 1);
+        free(cert);
+    }
+    /* More COMMITs than validators: no replica builds that */
+    cert = certificate(0, 1, f->digest, c, 5, &len);
+    assert_false(replica_certificate_check(N, keys, chain_id, &callbacks, cert, len, 1, f->digest, &r));
+    assert_int_equal(r.fault, REPLICA_CERT_TOO_MANY);
+    free(cert);
+    cert = certificate(0, 1, f->digest, c, 4, &len);
     /* seq and batch are checked before any COMMIT */
     assert_false(replica_certificate_check(N, keys, chain_id, &callbacks, cert, len, 2, f->digest, &r));
     assert_int_equal(r.fault, REPLICA_CERT_OTHER_SEQ);
@@ -2477,6 +2540,7 @@ int main(void)
         T(test_2f_plus_1_commits_execute_with_valid_certificate),
         T(test_certificate_needs_2f_plus_1_distinct_matching_commits),
         T(test_certificate_report_judges_each_commit),
+        T(test_state_transfer_stores_only_the_commits_that_count),
         T(test_batch_refused_by_validate_is_not_prepared),
         T(test_batch_validated_later_prepares_only_on_a_good_verdict),
         T(test_batch_refused_later_is_not_prepared),
