@@ -180,6 +180,10 @@ const char *enum_name(const ProtobufCEnumDescriptor *d, int v, const char *prefi
 /* Milliseconds since the epoch as "2026-11-27 17:45:00.123 UTC". */
 void format_time(uint64_t ms, char *buf, size_t size);
 uint64_t wall_clock_ms(void);
+/* Seconds on the monotonic clock (for timeouts and rates). */
+double cli_mono_s(void);
+/* Sleeps ms milliseconds (through signals). */
+void cli_sleep_ms(long ms);
 
 /* Sends req and waits up to o->timeout_ms + extra_ms; with --node given
  * again, asks the next node when one does not answer usably. Returns: 0

@@ -524,11 +524,30 @@ int submit_tx(const node_opts *o, const uint8_t *bytes, size_t len, long wait_ms
     return submit_tx_answer(o, bytes, len, wait_ms, NULL);
 }
 
-static double client_mono_s(void)
+double cli_mono_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void cli_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* SubmitTx of the exact bytes to o->node. Returns: as node_call. */
+static int submit_call(const node_opts *o, const uint8_t *bytes, size_t len, Evote__V1__ApiResponse **resp)
+{
+    Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
+    Evote__V1__SubmitTx submit = EVOTE__V1__SUBMIT_TX__INIT;
+    submit.tx.data = (uint8_t *)bytes;
+    submit.tx.len = len;
+    req.call_case = EVOTE__V1__API_REQUEST__CALL_SUBMIT;
+    req.submit = &submit;
+    return node_call(o, &req, 0, resp);
 }
 
 #define AWAIT_ASK_MS 10000 /* one parked query: also how soon a node that forgot the transaction is seen */
@@ -544,14 +563,14 @@ static double client_mono_s(void)
 static int await_tx(const node_opts *o, const uint8_t *bytes, size_t len, const uint8_t id[CRYPTO_HASH_LEN],
                     long wait_ms, int last, tx_answer *tx)
 {
-    double deadline = client_mono_s() + (double)wait_ms / 1000.0;
+    double deadline = cli_mono_s() + (double)wait_ms / 1000.0;
     int again = 0, lost = 0;
 
     for (;;) {
-        double t0 = client_mono_s();
+        double t0 = cli_mono_s();
         long left = (long)((deadline - t0) * 1000.0), ask = left < 0 ? 0 : left > AWAIT_ASK_MS ? AWAIT_ASK_MS : left;
         int rc = ask_tx(o, id, ask, tx);
-        double t1 = client_mono_s();
+        double t1 = cli_mono_s();
         if (rc != 0) {
             if (!last || t1 >= deadline || ++lost > AWAIT_AGAIN)
                 return rc;
@@ -561,26 +580,18 @@ static int await_tx(const node_opts *o, const uint8_t *bytes, size_t len, const 
         if (tx->state == EVOTE__V1__TX_STATE__TX_STATE_COMMITTED || t1 >= deadline)
             return 0;
         if (tx->state == EVOTE__V1__TX_STATE__TX_STATE_UNKNOWN && again < AWAIT_AGAIN) {
-            Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
-            Evote__V1__SubmitTx submit = EVOTE__V1__SUBMIT_TX__INIT;
             Evote__V1__ApiResponse *resp = NULL;
             again++;
             fprintf(stderr,
                     "evote %s: %s accepted the transaction but now says it has never seen it (did it restart?): "
                     "sending the same bytes again\n",
                     o->cmd, o->node);
-            submit.tx.data = (uint8_t *)bytes;
-            submit.tx.len = len;
-            req.call_case = EVOTE__V1__API_REQUEST__CALL_SUBMIT;
-            req.submit = &submit;
-            if (node_call(o, &req, 0, &resp) == 0) /* what it says is seen by the next query */
+            if (submit_call(o, bytes, len, &resp) == 0) /* what it says is seen by the next query */
                 evote__v1__api_response__free_unpacked(resp, NULL);
             continue;
         }
-        if (t1 - t0 < (double)ask / 1000.0 * 0.9) { /* answered before its wait: the node could not park it */
-            struct timespec ts = {0, 100 * 1000 * 1000};
-            nanosleep(&ts, NULL);
-        }
+        if (t1 - t0 < (double)ask / 1000.0 * 0.9) /* answered before its wait: the node could not park it */
+            cli_sleep_ms(100);
     }
 }
 
@@ -590,8 +601,6 @@ static int await_tx(const node_opts *o, const uint8_t *bytes, size_t len, const 
 static int submit_to(const node_opts *o, const uint8_t *bytes, size_t len, long wait_ms, int last, int *id_shown,
                      int *next, tx_answer *out)
 {
-    Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
-    Evote__V1__SubmitTx submit = EVOTE__V1__SUBMIT_TX__INIT;
     Evote__V1__ApiResponse *resp = NULL;
     uint8_t id[CRYPTO_HASH_LEN];
     char why[512], name[32];
@@ -600,11 +609,7 @@ static int submit_to(const node_opts *o, const uint8_t *bytes, size_t len, long 
 
     *next = 0;
     envelope_txid(bytes, len, id);
-    submit.tx.data = (uint8_t *)bytes;
-    submit.tx.len = len;
-    req.call_case = EVOTE__V1__API_REQUEST__CALL_SUBMIT;
-    req.submit = &submit;
-    rc = node_call(o, &req, 0, &resp);
+    rc = submit_call(o, bytes, len, &resp);
     if (rc != 0) {
         *next = !last && rc != EXIT_USAGE; /* a bad --node is the user's to fix, as in node_call */
         return rc;
@@ -802,12 +807,12 @@ void cert_signers(const ProtobufCBinaryData *certificate, const genesis *g, uint
     memset(out, 0, sizeof *out);
     if (certificate->len == 0)
         return;
-    cert = evote__v1__commit_certificate__unpack(NULL, certificate->len, certificate->data);
-    if (cert == NULL)
-        return;
-    out->view = cert->view;
-    out->seq = cert->seq;
     if (g == NULL) { /* no genesis: who the certificate says signed, unchecked */
+        cert = evote__v1__commit_certificate__unpack(NULL, certificate->len, certificate->data);
+        if (cert == NULL)
+            return;
+        out->view = cert->view;
+        out->seq = cert->seq;
         for (size_t i = 0; i < cert->n_commits && out->n < 128; i++) {
             const Evote__V1__Envelope *env = cert->commits[i];
             char full[2 * CRYPTO_PUBKEY_LEN + 1];
@@ -826,7 +831,6 @@ void cert_signers(const ProtobufCBinaryData *certificate, const genesis *g, uint
         evote__v1__commit_certificate__free_unpacked(cert, NULL);
         return;
     }
-    evote__v1__commit_certificate__free_unpacked(cert, NULL);
     keys = genesis_pubkeys(g);
     r = malloc(sizeof *r);
     if (keys == NULL || r == NULL) {
@@ -839,6 +843,8 @@ void cert_signers(const ProtobufCBinaryData *certificate, const genesis *g, uint
                                    certificate->data, certificate->len, height, NULL, r) &&
         r->fault != REPLICA_CERT_TOO_FEW)
         r->signers = 0;
+    out->view = r->view;
+    out->seq = r->seq;
     if (r->seq != height)
         r->signers = 0; /* a certificate for another block certifies nothing here */
     out->valid = r->signers;

@@ -235,8 +235,6 @@ static int fetch_election(const node_opts *o, const char *id, Evote__V1__ApiResp
     return 0;
 }
 
-static void sleep_ms(long ms);
-static double mono_s(void);
 static int same_chain(const char *cmd, const Evote__V1__ElectionRecord *rec, const uint8_t e[ELECTION_HASH_LEN]);
 
 /* How many distinct validators of the genesis vouch for m (their
@@ -297,7 +295,7 @@ static int vouched_fetch(const node_opts *o, const genesis *g, vouch_round_fn ro
 {
     const char *nodes[1 + NODE_MAX_ALT];
     size_t m = 1 + o->n_alt;
-    double deadline = mono_s() + vouch_wait_ms / 1000.0;
+    double deadline = cli_mono_s() + vouch_wait_ms / 1000.0;
     uint32_t need = g->f + 1, best = 0;
     size_t nones = 0;
     int told = 0;
@@ -324,7 +322,7 @@ static int vouched_fetch(const node_opts *o, const genesis *g, vouch_round_fn ro
             continue; /* a node that says "nothing yet": the next one may know better */
         nones = 0;
         best = count > best ? count : best;
-        if (mono_s() >= deadline) {
+        if (cli_mono_s() >= deadline) {
             fprintf(stderr,
                     "evote %s: only %u of the %u validators vouch for %s (f+1 = %u are needed so that an honest "
                     "one stands behind it); %s\n",
@@ -337,7 +335,7 @@ static int vouched_fetch(const node_opts *o, const genesis *g, vouch_round_fn ro
                     o->cmd, count, need, what, vouch_wait_ms / 1000);
             told = 1;
         }
-        sleep_ms(300);
+        cli_sleep_ms(300);
     }
 }
 
@@ -2441,20 +2439,6 @@ static int batch_selections(batch *b, const Evote__V1__ElectionCreate *d)
     return 1;
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Encrypts and signs voter bv's ballot. Out: bv->tx, bv->code, and state
  * BV_TO_SUBMIT; BV_FAILED after saying why. */
 static void batch_seal(batch *b, batch_voter *bv)
@@ -2623,7 +2607,7 @@ static int pipe_alive(const pipe_state *p)
 static size_t pipe_pick(const pipe_state *p, size_t want, int ask)
 {
     size_t n = p->b->n_nodes;
-    double now = mono_s();
+    double now = cli_mono_s();
     for (size_t t = 0; t < n; t++) {
         size_t k = (want + t) % n;
         size_t used = ask ? p->asking[k] : p->submitting[k];
@@ -2644,7 +2628,7 @@ static int pipe_send(pipe_state *p, size_t i, size_t k)
     Evote__V1__SubmitTx submit = EVOTE__V1__SUBMIT_TX__INIT;
     Evote__V1__GetTx get = EVOTE__V1__GET_TX__INIT;
     int ask = bv->state == BV_TO_ASK;
-    double now = mono_s();
+    double now = cli_mono_s();
     uint8_t buf[512], *big = NULL, *msg = buf;
     size_t len;
     net_err err;
@@ -2723,7 +2707,7 @@ static void pipe_on_submitted(pipe_state *p, size_t i, size_t k, Evote__V1__ApiR
 {
     batch *b = p->b;
     batch_voter *bv = &b->v[i];
-    double now = mono_s();
+    double now = cli_mono_s();
     char why[512], name[32];
 
     p->submitting[k]--;
@@ -2775,7 +2759,7 @@ static void pipe_on_asked(pipe_state *p, size_t i, size_t k, Evote__V1__ApiRespo
     batch *b = p->b;
     batch_voter *bv = &b->v[i];
     const Evote__V1__TxStatus *tx = resp->tx;
-    double now = mono_s();
+    double now = cli_mono_s();
 
     p->asking[k]--;
     if (resp->status == EVOTE__V1__API_STATUS__API_STATUS_NOT_FOUND && tx == NULL) {
@@ -2921,9 +2905,9 @@ static int batch_pipeline(batch *b)
             p.open++;
         }
     }
-    p.started = mono_s();
+    p.started = cli_mono_s();
     while (p.open > 0) {
-        double now = mono_s();
+        double now = cli_mono_s();
         size_t n_items = 0, blocked = 0;
         long wait_ms = 50;
 
@@ -3074,7 +3058,7 @@ static int batch_pipeline(batch *b)
             idx[n_items++] = k;
         }
         if (n_items == 0) {
-            sleep_ms(wait_ms);
+            cli_sleep_ms(wait_ms);
             continue;
         }
         if (zmq_poll(items, (int)n_items, wait_ms) < 0 && zmq_errno() != EINTR) {
@@ -3100,7 +3084,7 @@ static int batch_pipeline(batch *b)
                     p.dead[k] = 0;
                     fprintf(stderr, "evote %s: %s answers again\n", b->cmd, b->nodes[k]);
                 }
-                p.last_heard[k] = mono_s();
+                p.last_heard[k] = cli_mono_s();
                 p.owed_since[k] = 0;
                 pipe_on_reply(&p, k, reply, len);
                 free(reply);
@@ -3259,10 +3243,10 @@ static int vote_batch(batch *b, const char *genesis_path, long threads)
         goto out;
     }
     b->e = e;
-    t0 = mono_s();
+    t0 = cli_mono_s();
     if (!batch_seal_all(b, threads, &started))
         goto out;
-    t1 = mono_s();
+    t1 = cli_mono_s();
     for (size_t i = 0; i < b->n; i++)
         sealed += b->v[i].state == BV_TO_SUBMIT;
     if (b->encrypt_only != NULL) {
@@ -3271,7 +3255,7 @@ static int vote_batch(batch *b, const char *genesis_path, long threads)
     }
     if (sealed > 0 && !batch_pipeline(b))
         goto out;
-    t2 = mono_s();
+    t2 = cli_mono_s();
     for (size_t i = 0; i < b->n; i++) {
         batch_voter *bv = &b->v[i];
         if (!bv->accepted) {
