@@ -6,6 +6,9 @@
  *
  * Usage: bench_storage [data-dir]   (default: a new directory under /tmp,
  * removed at the end). Prints figures; never fails because a machine is slow.
+ *        bench_storage --long BLOCKS [data-dir]: one store grown to BLOCKS
+ * blocks of 1000 transactions, the append cost per tenth of it (how it grows
+ * with the chain).
  *
  * Transactions are well-formed KIND_TX envelopes of ~250 bytes with dummy
  * signatures (the store never verifies signatures, and signing 100k
@@ -411,14 +414,86 @@ out:
     return rc;
 }
 
+/* One store grown to `count` blocks of n transactions: the append cost per
+ * slice of `count / 10` blocks, to show how it grows with the chain (the
+ * transaction index takes random keys). Prints one line per slice. */
+static int run_long(const char *root, size_t n, size_t count)
+{
+    char sdir[600];
+    const size_t slice = count >= 10 ? count / 10 : 1;
+    bench_block *blocks = make_chain(count, n);
+    chain_store *s = NULL;
+    store_error why;
+    store_err err;
+    int rc = 0;
+
+    snprintf(sdir, sizeof sdir, "%s/long-%zu", root, n);
+    if ((err = chain_store_open(sdir, chain_id, NULL, &s, &why)) != STORE_OK) {
+        fprintf(stderr, "bench_storage: %s: %s\n", why.detail, store_strerror(err));
+        free_chain(blocks, count);
+        return 1;
+    }
+    printf("  one store grown to %zu blocks of %zu tx (%zu tx):\n", count, n, count * n);
+    for (size_t k0 = 0; k0 < count && rc == 0; k0 += slice) {
+        size_t k1 = k0 + slice < count ? k0 + slice : count;
+        double t0 = now_s(), c0 = cpu_s();
+        for (size_t k = k0; k < k1; k++) {
+            chain_store_append_args a;
+            memset(&a, 0, sizeof a);
+            a.block = blocks[k].block;
+            a.block_len = blocks[k].block_len;
+            a.cert = blocks[k].cert;
+            a.cert_len = blocks[k].cert_len;
+            a.tx_ids = (const uint8_t(*)[CRYPTO_HASH_LEN])blocks[k].ids;
+            a.tx_results = blocks[k].results;
+            a.n_txs = n;
+            a.consensus_meta = blocks[k].meta;
+            a.consensus_meta_len = blocks[k].meta_len;
+            if ((err = chain_store_append(s, &a)) != STORE_OK) {
+                char msg[512];
+                chain_store_explain(s, err, msg, sizeof msg);
+                fprintf(stderr, "bench_storage: append: %s\n", msg);
+                rc = 1;
+                break;
+            }
+        }
+        double wall = now_s() - t0, cpu = cpu_s() - c0;
+        struct stat st;
+        char file[640];
+        snprintf(file, sizeof file, "%s/data.mdb", sdir);
+        double mib = stat(file, &st) == 0 ? (double)st.st_size / 1048576.0 : 0;
+        if (rc == 0)
+            printf("    tx %8zu..%-8zu  %6.2f ms/block wall, CPU %6.2f ms/block = %5.2f us/tx  data.mdb %6.0f MiB\n",
+                   k0 * n, k1 * n, 1e3 * wall / (double)(k1 - k0), 1e3 * cpu / (double)(k1 - k0),
+                   1e6 * cpu / (double)((k1 - k0) * n), mib);
+        fflush(stdout);
+    }
+    chain_store_destroy(&s);
+    free_chain(blocks, count);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     char root[512];
     int rc = 0;
+    size_t long_blocks = 0;
     struct {
         size_t n, count;
     } sizes[] = {{1, 1000}, {100, 300}, {1000, 100}};
 
+    if (argc > 2 && strcmp(argv[1], "--long") == 0) {
+        /* bench_storage --long BLOCKS [data-dir]: 1000-tx blocks into one store */
+        char *end;
+        unsigned long long v = strtoull(argv[2], &end, 10);
+        if (*end != '\0' || v == 0 || v > 100000) {
+            fprintf(stderr, "bench_storage: --long takes a number of blocks, 1..100000\n");
+            return 2;
+        }
+        long_blocks = (size_t)v;
+        argc -= 2;
+        argv += 2;
+    }
     if (argc > 1) {
         snprintf(root, sizeof root, "%s/evote-bench-storage-XXXXXX", argv[1]);
     } else {
@@ -431,7 +506,9 @@ int main(int argc, char **argv)
     crypto_tagged_hash(CRYPTO_TAG_GENESIS, (const uint8_t *)"bench", 5, chain_id);
     printf("bench_storage: durable appends (one fsync'ed LMDB commit per block) in %s\n", root);
     printf("  each tx ~250 B; certificate 3 commits; consensus meta every block; raw LMDB = same puts, same bytes, no checks\n");
-    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0] && rc == 0; i++)
+    if (long_blocks)
+        rc = run_long(root, 1000, long_blocks);
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0] && rc == 0 && !long_blocks; i++)
         rc = run(root, sizes[i].n, sizes[i].count);
     nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     return rc;
