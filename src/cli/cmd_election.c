@@ -170,6 +170,8 @@ static int seal_submit(signer *s, Evote__V1__TxBody *body, uint8_t id[CRYPTO_HAS
     tx_answer local;
     int rc;
 
+    if (ans != NULL) /* nothing known yet: also what a signing failure leaves */
+        memset(ans, 0, sizeof *ans);
     body->chain_id.data = s->g->chain_id;
     body->chain_id.len = CRYPTO_CHAIN_ID_LEN;
     body->created_ms = wall_clock_ms();
@@ -938,7 +940,14 @@ static int election_control(int argc, char **argv, int open)
                           : EVOTE__V1__ELECTION_CONTROL__ACTION__ACTION_CLOSE;
         body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_CONTROL;
         body.election_control = &ctl;
-        rc = seal_submit(&s, &body, NULL, NULL);
+        tx_answer ans;
+        rc = seal_submit(&s, &body, NULL, &ans);
+        if (open && ans.state == EVOTE__V1__TX_STATE__TX_STATE_COMMITTED &&
+            ans.result == EVOTE__V1__TX_RESULT__TX_RESULT_WRONG_PHASE)
+            fprintf(stderr, "evote election open: the chain opens an election once every trustee has dealt (or, "
+                            "with --ceremony-end-height, after that height), and only once; "
+                            "'evote election show %s' shows each trustee's progress\n",
+                    s.id);
     }
     signer_free(&s);
     return rc;
@@ -3582,8 +3591,15 @@ int cmd_vote(int argc, char **argv)
     rc = seal_submit(&s, &body, code, &ans);
     if (ans.state != EVOTE__V1__TX_STATE__TX_STATE_UNSPECIFIED || rc == 0) {
         crypto_hex(code, sizeof code, hex);
-        fprintf(stderr, "evote vote: your tracking code is %s\n", hex);
-        fprintf(stderr, "evote vote: 'evote track %s' shows whether your ballot counts\n", hex);
+        if (ans.state == EVOTE__V1__TX_STATE__TX_STATE_COMMITTED &&
+            ans.result != EVOTE__V1__TX_RESULT__TX_RESULT_OK) {
+            /* The chain recorded a refusal: this ballot will never count. */
+            fprintf(stderr, "evote vote: this ballot does not count; its tracking code %s\n", hex);
+            fprintf(stderr, "evote vote: 'evote track %s' shows the refusal as the chain recorded it\n", hex);
+        } else {
+            fprintf(stderr, "evote vote: your tracking code is %s\n", hex);
+            fprintf(stderr, "evote vote: 'evote track %s' shows whether your ballot counts\n", hex);
+        }
     }
 out:
     crypto_wipe(sel, sizeof sel);
@@ -3610,7 +3626,13 @@ static const char track_help[] =
     "this ballot (exit 1 when either fails). Once a stable checkpoint covers\n"
     "the block, its result code is certified too; a REPLACED ballot's\n"
     "replacement is proven the same way; a COUNTED ballot is proven counted\n"
-    "when the election allows no revoting. What is not proven is the asked\n"
+    "when the election allows no revoting. With revoting, that no later ballot\n"
+    "of the voter replaced it is each validator's word, which it signs (its\n"
+    "height, and whether the polls were closed there): with --node given\n"
+    "again, every node is asked, and f+1 distinct validators signing COUNTED\n"
+    "prove it up to the lowest of their heights (one of them is honest), for\n"
+    "good once they all saw the polls closed; a validator signing REPLACED\n"
+    "against them is a dispute (exit 1). What is not proven is the asked\n"
     "node's word; evote-audit re-derives everything offline.\n"
     "\n"
     "  --genesis G    the chain's genesis file: check and name the signers, and\n"
@@ -3698,6 +3720,133 @@ static int prove_counted(const node_opts *o, const genesis *g, const tx_proof *m
     return rc;
 }
 
+/* A validator's signed Track statement (ApiResponse.track_statement). */
+typedef struct {
+    uint32_t validator;
+    uint64_t height;
+    int status; /* TrackingRecord.Status */
+    int polls_closed;
+    uint8_t replaced_by[CRYPTO_HASH_LEN];
+    int has_replaced_by;
+} track_statement;
+
+/* Checks the statement in resp: signed by the genesis validator it names,
+ * for this chain and this code. Returns: 1 (*out set), 0 when there is none,
+ * -1 when it does not check (why says how). */
+static int statement_check(const genesis *g, const uint8_t code[CRYPTO_HASH_LEN], const Evote__V1__ApiResponse *resp,
+                           track_statement *out, char *why, size_t why_size)
+{
+    Evote__V1__TrackStatement *st;
+    int ok = -1;
+
+    if (resp->track_statement.len == 0)
+        return 0;
+    st = evote__v1__track_statement__unpack(NULL, resp->track_statement.len, resp->track_statement.data);
+    if (st == NULL) {
+        snprintf(why, why_size, "its signed statement does not parse");
+    } else if (st->chain_id.len != CRYPTO_CHAIN_ID_LEN || memcmp(st->chain_id.data, g->chain_id, CRYPTO_CHAIN_ID_LEN)) {
+        snprintf(why, why_size, "its signed statement is for another chain");
+    } else if (st->code.len != CRYPTO_HASH_LEN || memcmp(st->code.data, code, CRYPTO_HASH_LEN) != 0) {
+        snprintf(why, why_size, "its signed statement is about another ballot");
+    } else if (st->validator >= g->n) {
+        snprintf(why, why_size, "its signed statement names validator %" PRIu32 ", not in the genesis", st->validator);
+    } else if (resp->track_signature.len != CRYPTO_SIG_LEN ||
+               crypto_verify(g->validators[st->validator].pubkey, ELECTION_TRACK_STATEMENT_TAG,
+                             resp->track_statement.data, resp->track_statement.len,
+                             resp->track_signature.data) != CRYPTO_OK) {
+        snprintf(why, why_size, "its statement is not signed by %s, the validator it names",
+                 g->validators[st->validator].name);
+    } else if (st->status == EVOTE__V1__TRACKING_RECORD__STATUS__STATUS_REPLACED &&
+               st->replaced_by.len != CRYPTO_HASH_LEN) {
+        snprintf(why, why_size, "its signed statement says REPLACED without the replacing ballot");
+    } else {
+        memset(out, 0, sizeof *out);
+        out->validator = st->validator;
+        out->height = st->height;
+        out->status = st->status;
+        out->polls_closed = st->polls_closed;
+        if (st->replaced_by.len == CRYPTO_HASH_LEN) {
+            memcpy(out->replaced_by, st->replaced_by.data, CRYPTO_HASH_LEN);
+            out->has_replaced_by = 1;
+        }
+        ok = 1;
+    }
+    if (st != NULL)
+        evote__v1__track_statement__free_unpacked(st, NULL);
+    return ok;
+}
+
+/* What the validators asked sign of a COUNTED ballot in an election with
+ * revoting: that it is the voter's last ballot, at their heights. */
+typedef struct {
+    int said[GENESIS_MAX_VALIDATORS]; /* validator index -> 1 counted, 2 counted and final */
+    uint64_t height[GENESIS_MAX_VALIDATORS];
+    size_t counted, final;                   /* distinct validators */
+    uint64_t as_of;                          /* the lowest height of those that say counted */
+    int conflict;                            /* a valid statement says REPLACED */
+    uint32_t conflict_by;
+    uint8_t conflict_code[CRYPTO_HASH_LEN];
+} counted_votes;
+
+static void counted_add(counted_votes *cv, const track_statement *st)
+{
+    if (st->validator >= GENESIS_MAX_VALIDATORS)
+        return;
+    if (st->status == EVOTE__V1__TRACKING_RECORD__STATUS__STATUS_REPLACED) {
+        if (!cv->conflict) {
+            cv->conflict = 1;
+            cv->conflict_by = st->validator;
+            memcpy(cv->conflict_code, st->replaced_by, CRYPTO_HASH_LEN);
+        }
+        return;
+    }
+    if (st->status != EVOTE__V1__TRACKING_RECORD__STATUS__STATUS_COUNTED || cv->said[st->validator] != 0)
+        return;
+    cv->said[st->validator] = st->polls_closed ? 2 : 1;
+    cv->height[st->validator] = st->height;
+    cv->counted++;
+    cv->final += st->polls_closed ? 1 : 0;
+    if (cv->counted == 1 || st->height < cv->as_of)
+        cv->as_of = st->height;
+}
+
+/* Asks every other --node for its signed statement on the code (the first
+ * node's is already in cv). */
+static void counted_ask_others(const node_opts *o, const genesis *g, const uint8_t code[CRYPTO_HASH_LEN],
+                               counted_votes *cv)
+{
+    for (size_t k = 0; k < o->n_alt; k++) {
+        Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
+        Evote__V1__Track tq = EVOTE__V1__TRACK__INIT;
+        Evote__V1__ApiResponse *resp = NULL;
+        client_conn *conn = NULL;
+        node_opts one = *o;
+        track_statement st;
+        char why[160];
+
+        one.node = o->alt[k];
+        one.n_alt = 0;
+        tq.code.data = (uint8_t *)code;
+        tq.code.len = CRYPTO_HASH_LEN;
+        req.call_case = EVOTE__V1__API_REQUEST__CALL_TRACK;
+        req.track = &tq;
+        if (node_call_conn(&one, &conn, &req, 0, &resp) == 0) {
+            int r = resp->status == EVOTE__V1__API_STATUS__API_STATUS_OK
+                        ? statement_check(g, code, resp, &st, why, sizeof why)
+                        : 0;
+            if (r == 1)
+                counted_add(cv, &st);
+            else if (r < 0)
+                fprintf(stderr, "evote track: %s: %s; its word is not counted\n", one.node, why);
+            else
+                fprintf(stderr, "evote track: %s signs no statement on this ballot\n", one.node);
+        }
+        if (resp != NULL)
+            evote__v1__api_response__free_unpacked(resp, NULL);
+        client_conn_destroy(&conn);
+    }
+}
+
 int cmd_track(int argc, char **argv)
 {
     static const struct option opts[] = {NODE_OPTIONS,
@@ -3720,6 +3869,10 @@ int cmd_track(int argc, char **argv)
     int counted = 0;         /* with --genesis, of a COUNTED ballot: as prove_counted */
     uint64_t replaced_at = 0;
     char replaced_why[240] = "";
+    counted_votes cv;       /* with --genesis, revoting: the validators' signed statements */
+    track_statement st0;
+    char st_why[160] = "";
+    int st_bad = 0;         /* the asked node's statement does not check */
 
     if (cli_wants_help(argc, argv)) {
         fputs(track_help, stdout);
@@ -3782,6 +3935,24 @@ int cmd_track(int argc, char **argv)
     if (pf.certified == 1 && pf.result == EVOTE__V1__TX_RESULT__TX_RESULT_OK && pf.is_ballot && tr != NULL &&
         tr->status == EVOTE__V1__TRACKING_RECORD__STATUS__STATUS_COUNTED)
         counted = prove_counted(&o, g, &pf);
+    memset(&cv, 0, sizeof cv);
+    if (counted == -1) {
+        /* Revoting: that no later ballot replaced this one is each
+         * validator's word; f+1 distinct validators signing it make it a
+         * proof (one of them is honest). */
+        int r = statement_check(g, code, resp, &st0, st_why, sizeof st_why);
+        if (r == 1)
+            counted_add(&cv, &st0);
+        else if (r < 0)
+            st_bad = 1;
+        counted_ask_others(&o, g, code, &cv);
+        if (cv.conflict)
+            counted = -3;
+        else if (cv.final >= g->f + 1)
+            counted = 3;
+        else if (cv.counted >= g->f + 1)
+            counted = 2;
+    }
     if (tr != NULL) {
         size_t k = 0;
         for (size_t i = 0; i < tr->election_id.len && i < ELECTION_MAX_ID; i++) {
@@ -3825,7 +3996,27 @@ int cmd_track(int argc, char **argv)
             if (replaced != 0)
                 printf(",\"replacement_checked\":%s", replaced == 1 ? "true" : "false");
             if (counted != 0)
-                printf(",\"counted_proven\":%s", counted == 1 ? "true" : "false");
+                printf(",\"counted_proven\":%s", counted == 1 || counted >= 2 ? "true" : "false");
+            if (counted == -1 || counted == 2 || counted == 3 || counted == -3) {
+                size_t k = 0;
+                printf(",\"counted_signed_by\":[");
+                for (uint32_t v = 0; v < g->n && v < GENESIS_MAX_VALIDATORS; v++)
+                    if (cv.said[v]) {
+                        printf("%s{\"validator\":", k++ ? "," : "");
+                        json_string(g->validators[v].name);
+                        printf(",\"height\":%" PRIu64 ",\"polls_closed\":%s}", cv.height[v],
+                               cv.said[v] == 2 ? "true" : "false");
+                    }
+                printf("],\"counted_final\":%s", counted == 3 ? "true" : "false");
+                if (cv.counted)
+                    printf(",\"counted_as_of\":%" PRIu64, cv.as_of);
+                if (counted == -3) {
+                    printf(",\"replaced_per\":");
+                    json_string(g->validators[cv.conflict_by].name);
+                    printf(",\"replaced_by_per_statement\":");
+                    json_hex(cv.conflict_code, CRYPTO_HASH_LEN);
+                }
+            }
         }
         printf("}\n");
     } else {
@@ -3876,9 +4067,35 @@ int cmd_track(int argc, char **argv)
             if (counted == 1)
                 printf("counted        the election allows no revoting (its definition vouched for by f+1 "
                        "validators): an accepted ballot is the voter's only one, in the tally (checked)\n");
-            else if (counted == -1)
-                printf("counted        the election allows revoting: that no later ballot of this voter replaced "
-                       "this one is the node's word (evote-audit --track settles it)\n");
+            else if (counted == 3 || counted == 2 || counted == -1) {
+                printf("counted        the election allows revoting; %zu validator%s sign%s that this is the voter's "
+                       "last ballot:",
+                       cv.counted, cv.counted == 1 ? "" : "s", cv.counted == 1 ? "s" : "");
+                size_t k = 0;
+                for (uint32_t v = 0; v < g->n && v < GENESIS_MAX_VALIDATORS; v++)
+                    if (cv.said[v])
+                        printf("%s %s (height %" PRIu64 "%s)", k++ ? "," : "", g->validators[v].name, cv.height[v],
+                               cv.said[v] == 2 ? ", polls closed" : "");
+                printf("%s\n", cv.counted ? "" : " none");
+                if (counted == 3)
+                    printf("               %zu of them with the polls closed, and f+1 = %" PRIu32 ": one of them is "
+                           "honest, so this ballot is final and in the tally (checked)\n",
+                           cv.final, g->f + 1);
+                else if (counted == 2)
+                    printf("               f+1 = %" PRIu32 ": one of them is honest, so no later ballot replaced it "
+                           "up to height %" PRIu64 " (checked); the polls were still open there: the voter's key "
+                           "may cast another until they close\n",
+                           g->f + 1, cv.as_of);
+                else
+                    printf("               not proven: f+1 = %" PRIu32 " validators must sign it (give --node again "
+                           "for more validators; evote-audit --track settles it)\n",
+                           g->f + 1);
+            } else if (counted == -3) {
+                printf("counted        DISPUTED: validator %s signs that a later ballot of this voter replaced this one: ",
+                       g->validators[cv.conflict_by].name);
+                print_hex(cv.conflict_code, CRYPTO_HASH_LEN);
+                printf(" ('evote track' that code shows it)\n");
+            }
             else if (counted == -2)
                 printf("counted        not proven: no definition of the election that f+1 validators vouch for\n");
             if (g == NULL && !pf.included)
@@ -3905,6 +4122,14 @@ int cmd_track(int argc, char **argv)
         fprintf(stderr, "evote track: %s says the result is %s but the certified block says otherwise: do not "
                         "trust this answer; ask another node\n",
                 o.node, RESULT_NAME(tx->result, name));
+        rc = EXIT_FAILED;
+    } else if (st_bad) {
+        fprintf(stderr, "evote track: %s: %s; do not trust this answer; ask another node\n", o.node, st_why);
+        rc = EXIT_FAILED;
+    } else if (counted == -3) {
+        fprintf(stderr, "evote track: %s and %s disagree on whether a later ballot replaced this one: one of them "
+                        "is faulty; 'evote track' the replacing code with --genesis checks %s's claim\n",
+                o.node, g->validators[cv.conflict_by].name, g->validators[cv.conflict_by].name);
         rc = EXIT_FAILED;
     } else if (replaced == -1) {
         fprintf(stderr, "evote track: %s says this ballot was REPLACED but does not prove it: %s; do not trust "

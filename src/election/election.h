@@ -111,6 +111,7 @@
 #define ELECTION_RESULT_ATTEST_TAG "evote/v1/result-attestation"
 #define ELECTION_DEFINITION_TAG "evote/v1/definition"
 #define ELECTION_RESULT_TAG "evote/v1/result"
+#define ELECTION_TRACK_STATEMENT_TAG "evote/v1/track-statement" /* a validator's signed Track answer */
 #define ELECTION_ATTEST_MSG_LEN (ELECTION_HASH_LEN + EC_POINT_LEN + CRYPTO_HASH_LEN) /* E || Y || definition hash */
 #define ELECTION_RESULT_ATTEST_MSG_LEN (ELECTION_ATTEST_MSG_LEN + CRYPTO_HASH_LEN) /* ... || result hash */
 #define ELECTION_ATTEST_ENTRY_LEN (4 + CRYPTO_SIG_LEN)
@@ -281,6 +282,12 @@ EVOTE_WARN_UNUSED election_err election_get_result(const election_state_reader *
 EVOTE_WARN_UNUSED election_err election_track(const election_state_reader *rd,
                                               const uint8_t code[CRYPTO_HASH_LEN],
                                               Evote__V1__TrackingRecord **out);
+
+/* Returns: 1 when no block after a tip at tip_height, with block time
+ * tip_time_ms, can take a ballot of this election (closed early by its
+ * creator, or past its closing height or time: block time never goes back),
+ * so what the tip's state says of its ballots is final; 0 otherwise. */
+int election_polls_closed_after(const Evote__V1__ElectionRecord *rec, uint64_t tip_height, uint64_t tip_time_ms);
 
 /* Out: *ballots_counted, *ballots_accepted and, when cts is not NULL, the
  * tally ciphertexts (slots entries; *slots their number).

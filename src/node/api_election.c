@@ -24,6 +24,8 @@ typedef struct {
     uint8_t *cert;
     uint8_t *value;
     uint8_t *att_value;            /* 'A' or 'Q' || E: the attestations' entries */
+    uint8_t *statement;            /* Track: the packed TrackStatement */
+    uint8_t signature[CRYPTO_SIG_LEN];
     Evote__V1__KeyAttestation *atts;
     Evote__V1__KeyAttestation **att_ptrs;
 } api_scratch;
@@ -177,8 +179,68 @@ static int api_get_result(const election_state_reader *rd, const uint8_t *chain_
     return 1;
 }
 
-static int api_track(chain_store *store, const election_state_reader *rd, const Evote__V1__Track *q,
-                 Evote__V1__ApiResponse *resp, api_scratch *s)
+/* The tip's height and block time. Returns: 1, or 0 when unreadable. */
+static int tip_of(chain_store *store, uint64_t *height, uint64_t *time_ms)
+{
+    return chain_store_tip(store, height, NULL, time_ms) == STORE_OK;
+}
+
+/* Signs what this validator's chain says of an accepted ballot (s->track)
+ * as a TrackStatement, when the tracking record and the election were read
+ * at one height: the tip is read before and after them, and a block that
+ * came in between makes it read them again (a few times, then it gives up:
+ * the answer goes without a statement). Out: resp->track_statement and
+ * track_signature, or nothing. */
+static void sign_statement(chain_store *store, const election_state_reader *rd, const uint8_t chain_id[32],
+                           const api_signer *who, Evote__V1__ApiResponse *resp, api_scratch *s)
+{
+    for (int attempt = 0; attempt < 4 && who != NULL && who->key != NULL; attempt++) {
+        Evote__V1__TrackingRecord *tr = NULL;
+        Evote__V1__ElectionRecord *rec = NULL;
+        Evote__V1__TrackStatement st = EVOTE__V1__TRACK_STATEMENT__INIT;
+        uint64_t h0, t0, h1, t1;
+        int same = 0;
+
+        if (!tip_of(store, &h0, &t0))
+            return;
+        if (election_track(rd, s->code, &tr) != ELECTION_OK)
+            return;
+        if (election_get(rd, chain_id, tr->election_id.data, tr->election_id.len, &rec) == ELECTION_OK &&
+            tip_of(store, &h1, &t1) && h1 == h0) {
+            same = 1;
+            st.chain_id.data = (uint8_t *)chain_id;
+            st.chain_id.len = CRYPTO_CHAIN_ID_LEN;
+            st.code.data = s->code;
+            st.code.len = CRYPTO_HASH_LEN;
+            st.validator = who->validator;
+            st.height = h0;
+            st.status = tr->status;
+            st.replaced_by = tr->replaced_by;
+            st.polls_closed = election_polls_closed_after(rec, h0, t0) ? 1 : 0;
+            size_t len = evote__v1__track_statement__get_packed_size(&st);
+            s->statement = malloc(len ? len : 1);
+            if (s->statement != NULL) {
+                evote__v1__track_statement__pack(&st, s->statement);
+                if (signing_key_sign(who->key, ELECTION_TRACK_STATEMENT_TAG, s->statement, len, s->signature) ==
+                    CRYPTO_OK) {
+                    resp->track_statement.data = s->statement;
+                    resp->track_statement.len = len;
+                    resp->track_signature.data = s->signature;
+                    resp->track_signature.len = CRYPTO_SIG_LEN;
+                }
+            }
+        }
+        evote__v1__tracking_record__free_unpacked(tr, NULL);
+        if (rec != NULL)
+            evote__v1__election_record__free_unpacked(rec, NULL);
+        if (same || rec == NULL)
+            return;
+    }
+}
+
+static int api_track(chain_store *store, const election_state_reader *rd, const uint8_t chain_id[32],
+                     const api_signer *who, const Evote__V1__Track *q, Evote__V1__ApiResponse *resp,
+                     api_scratch *s)
 {
     uint64_t height = 0;
     uint32_t index = 0;
@@ -211,9 +273,10 @@ static int api_track(chain_store *store, const election_state_reader *rd, const 
     s->tx.result = result;
     resp->tx = &s->tx;
     err = election_track(rd, s->code, &s->track);
-    if (err == ELECTION_OK)
+    if (err == ELECTION_OK) {
         resp->tracking = s->track;
-    else if (err != ELECTION_ERR_NOT_FOUND) /* NOT_FOUND: the ballot was refused, result says why */
+        sign_statement(store, rd, chain_id, who, resp, s);
+    } else if (err != ELECTION_ERR_NOT_FOUND) /* NOT_FOUND: the ballot was refused, result says why */
         return api_answer_err(resp, err, "");
     if (chain_store_get_cert(store, height, &s->cert, &cert_len) == STORE_OK) {
         resp->certificate.data = s->cert;
@@ -245,8 +308,8 @@ static int api_get_state(chain_store *store, const Evote__V1__GetState *q, Evote
     return 1;
 }
 
-int api_election_handle(chain_store *store, const uint8_t chain_id[32], const Evote__V1__ApiRequest *req,
-                        Evote__V1__ApiResponse *resp, void **scratch)
+int api_election_handle(chain_store *store, const uint8_t chain_id[32], const api_signer *who,
+                        const Evote__V1__ApiRequest *req, Evote__V1__ApiResponse *resp, void **scratch)
 {
     election_state_reader rd = {api_state_get, store};
     api_scratch *s;
@@ -268,7 +331,7 @@ int api_election_handle(chain_store *store, const uint8_t chain_id[32], const Ev
     switch (req->call_case) {
     case EVOTE__V1__API_REQUEST__CALL_GET_ELECTION: return api_get_election(&rd, chain_id, req->get_election, resp, s);
     case EVOTE__V1__API_REQUEST__CALL_GET_RESULT: return api_get_result(&rd, chain_id, req->get_result, resp, s);
-    case EVOTE__V1__API_REQUEST__CALL_TRACK: return api_track(store, &rd, req->track, resp, s);
+    case EVOTE__V1__API_REQUEST__CALL_TRACK: return api_track(store, &rd, chain_id, who, req->track, resp, s);
     default: return api_get_state(store, req->get_state, resp, s);
     }
 }
@@ -288,6 +351,7 @@ void api_election_scratch_free(void **scratch)
     free(s->cert);
     free(s->value);
     free(s->att_value);
+    free(s->statement);
     free(s->atts);
     free(s->att_ptrs);
     free(s);

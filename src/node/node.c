@@ -1574,7 +1574,8 @@ static void on_client(node *n, const client_request *req)
     default: {
         Evote__V1__ApiResponse r = EVOTE__V1__API_RESPONSE__INIT;
         void *scratch = NULL;
-        if (api_election_handle(n->store, n->g->chain_id, q, &r, &scratch)) {
+        api_signer me = {n->key, n->self};
+        if (api_election_handle(n->store, n->g->chain_id, &me, q, &r, &scratch)) {
             reply(n, to, &r);
             api_election_scratch_free(&scratch);
             break;

@@ -5,7 +5,8 @@
 # rejected ballots; node1 is snapshotted with `evote snapshot` while notices
 # keep it writing, node2 with plain `mdb_copy` (no compaction: free pages with old data). Both audit VERIFIED (exit 0),
 # the JSON report says what the chain says, --track finds a counted and a
-# replaced ballot, and the audit leaves the snapshot's bytes and mtime as
+# replaced ballot (and `evote track` proves the counted one final from two
+# validators' signed statements), and the audit leaves the snapshot's bytes and mtime as
 # they were. Then tampered copies — a vote ciphertext changed, a ballot
 # removed, two blocks swapped, a certificate with 2f signatures, a forged
 # count, a checkpoint proof with 2f signatures, bytes flipped inside live
@@ -109,6 +110,24 @@ rc=$(audit "$DIR/t2.txt" "$DIR/snap1" --track "$replaced")
   { cat "$DIR/t2.txt"; fail "--track of a replaced ballot"; }
 rc=$(audit "$DIR/t3.txt" "$DIR/snap1" --track "$(printf '%064d' 7)")
 [ "$rc" = 3 ] || fail "--track of an unknown code exits $rc, not 3"
+# The voter's own check, on the live nodes: the election allows revoting, so
+# one node's COUNTED is its word; signed by f+1 = 2 validators with the polls
+# closed it is final. One node alone proves nothing; a replaced ballot is not
+# counted whoever is asked.
+"$EVOTE" track "$counted" "${G[@]}" --node "$(ep 1)" --node "$(ep 2)" > "$DIR/vt1.txt" 2>&1 ||
+  { cat "$DIR/vt1.txt"; fail "evote track with two nodes of a counted ballot"; }
+grep -q "^counted        the election allows revoting; 2 validators sign that this is the voter's last ballot: node1 (height [0-9]*, polls closed), node2" "$DIR/vt1.txt" &&
+  grep -q "so this ballot is final and in the tally (checked)" "$DIR/vt1.txt" ||
+  { cat "$DIR/vt1.txt"; fail "evote track does not prove the ballot final from two validators' signed statements"; }
+"$EVOTE" track "$counted" "${G[@]}" --node "$(ep 3)" > "$DIR/vt2.txt" 2>&1 ||
+  { cat "$DIR/vt2.txt"; fail "evote track with one node of a counted ballot"; }
+grep -q "not proven: f+1 = 2 validators must sign it" "$DIR/vt2.txt" ||
+  { cat "$DIR/vt2.txt"; fail "evote track calls one validator's word a proof"; }
+"$EVOTE" track "$replaced" "${G[@]}" --node "$(ep 1)" --node "$(ep 2)" > "$DIR/vt3.txt" 2>&1 ||
+  { cat "$DIR/vt3.txt"; fail "evote track of a replaced ballot"; }
+grep -q "^status         REPLACED" "$DIR/vt3.txt" && ! grep -q "^counted " "$DIR/vt3.txt" ||
+  { cat "$DIR/vt3.txt"; fail "evote track of a replaced ballot"; }
+log "evote track: $(grep -c 'sign that this is the voter' "$DIR/vt1.txt") counted ballot proven final by 2 validators' signed statements"
 
 log "tampered copies"
 tamper() { ASAN_OPTIONS=detect_leaks=0 "$TAMPER" "$@"; } # a test tool: it does not free what it changes

@@ -172,7 +172,7 @@ static int call(chain_store *s, Evote__V1__ApiRequest *req, Evote__V1__ApiRespon
     evote__v1__api_response__init(resp);
     *scratch = NULL;
     req->request_id = 42;
-    return api_election_handle(s, chain_id, req, resp, scratch);
+    return api_election_handle(s, chain_id, NULL, req, resp, scratch);
 }
 
 /* Election "mayor": one question, Ada or Grace, one trustee; no key. */
@@ -1035,6 +1035,113 @@ static void test_track_proves_the_ballot_is_in_the_certified_batch(void **state)
     assert_false(batch_holds_tx(packed, len, digest, 31, chain_id, 7, 1, code, NULL, why, sizeof why));
 }
 
+/* A TrackStatement on code by validator v, signed with k, in resp (its
+ * bytes in buf). */
+static void statement_in(Evote__V1__ApiResponse *resp, uint8_t *buf, uint8_t sig[64], const signing_key *k,
+                         uint32_t v, const uint8_t *chain, const uint8_t code[32], int status, uint64_t height,
+                         int closed, const uint8_t *replaced_by)
+{
+    Evote__V1__TrackStatement st = EVOTE__V1__TRACK_STATEMENT__INIT;
+    size_t len;
+    st.chain_id = (ProtobufCBinaryData){32, (uint8_t *)chain};
+    st.code = (ProtobufCBinaryData){32, (uint8_t *)code};
+    st.validator = v;
+    st.height = height;
+    st.status = status;
+    st.polls_closed = closed;
+    if (replaced_by != NULL)
+        st.replaced_by = (ProtobufCBinaryData){32, (uint8_t *)replaced_by};
+    len = evote__v1__track_statement__pack(&st, buf);
+    assert_int_equal(signing_key_sign(k, ELECTION_TRACK_STATEMENT_TAG, buf, len, sig), CRYPTO_OK);
+    evote__v1__api_response__init(resp);
+    resp->track_statement = (ProtobufCBinaryData){len, buf};
+    resp->track_signature = (ProtobufCBinaryData){64, sig};
+}
+
+/* evote track, revoting: a node's COUNTED counts only as a statement signed
+ * by the genesis validator it names, for this chain and this code; f+1
+ * distinct validators make a proof (final when they all saw the polls
+ * closed); a validator counts once however often it is asked; a signed
+ * REPLACED is a dispute. */
+static void test_track_statements_prove_counted_from_f_plus_1_validators(void **state)
+{
+    const int COUNTED = EVOTE__V1__TRACKING_RECORD__STATUS__STATUS_COUNTED;
+    const int REPLACED = EVOTE__V1__TRACKING_RECORD__STATUS__STATUS_REPLACED;
+    signing_key *vk[4];
+    genesis_validator gv[4];
+    genesis g;
+    Evote__V1__ApiResponse r;
+    uint8_t buf[256], sig[64], code[32] = {0xc0, 0xde}, other[32] = {0x0e}, chain2[32] = {9};
+    track_statement st;
+    counted_votes cv;
+    char why[160];
+    (void)state;
+
+    four_validators(&g, gv, vk);
+    assert_int_equal(statement_check(&g, code, (evote__v1__api_response__init(&r), &r), &st, why, sizeof why), 0);
+
+    statement_in(&r, buf, sig, vk[2], 2, chain_id, code, COUNTED, 930, 0, NULL);
+    assert_int_equal(statement_check(&g, code, &r, &st, why, sizeof why), 1);
+    assert_int_equal(st.validator, 2);
+    assert_int_equal(st.height, 930);
+    assert_int_equal(st.status, COUNTED);
+    assert_int_equal(st.polls_closed, 0);
+    memset(&cv, 0, sizeof cv);
+    counted_add(&cv, &st);
+    counted_add(&cv, &st); /* asked twice (two endpoints of one validator): once */
+    assert_int_equal(cv.counted, 1);
+    assert_true(cv.counted < g.f + 1);
+
+    /* Faults: signed by another than the one named, a flipped byte, another
+     * code or chain, an unknown validator, REPLACED without the replacement,
+     * garbage. */
+    statement_in(&r, buf, sig, vk[1], 0, chain_id, code, COUNTED, 930, 0, NULL);
+    assert_int_equal(statement_check(&g, code, &r, &st, why, sizeof why), -1);
+    assert_non_null(strstr(why, "not signed by board0"));
+    statement_in(&r, buf, sig, vk[0], 0, chain_id, code, COUNTED, 930, 0, NULL);
+    buf[r.track_statement.len - 1] ^= 1;
+    assert_int_equal(statement_check(&g, code, &r, &st, why, sizeof why), -1);
+    statement_in(&r, buf, sig, vk[0], 0, chain_id, other, COUNTED, 930, 0, NULL);
+    assert_int_equal(statement_check(&g, code, &r, &st, why, sizeof why), -1);
+    assert_non_null(strstr(why, "another ballot"));
+    statement_in(&r, buf, sig, vk[0], 0, chain2, code, COUNTED, 930, 0, NULL);
+    assert_int_equal(statement_check(&g, code, &r, &st, why, sizeof why), -1);
+    assert_non_null(strstr(why, "another chain"));
+    statement_in(&r, buf, sig, vk[0], 7, chain_id, code, COUNTED, 930, 0, NULL);
+    assert_int_equal(statement_check(&g, code, &r, &st, why, sizeof why), -1);
+    assert_non_null(strstr(why, "not in the genesis"));
+    statement_in(&r, buf, sig, vk[0], 0, chain_id, code, REPLACED, 930, 0, NULL);
+    assert_int_equal(statement_check(&g, code, &r, &st, why, sizeof why), -1);
+    r.track_statement = (ProtobufCBinaryData){3, (uint8_t *)"\xff\xff\xff"};
+    assert_int_equal(statement_check(&g, code, &r, &st, why, sizeof why), -1);
+    assert_int_equal(cv.counted, 1); /* none of those was added */
+
+    /* A second validator: f+1 = 2, a proof up to the lower height; with the
+     * polls closed at both, final. */
+    statement_in(&r, buf, sig, vk[3], 3, chain_id, code, COUNTED, 925, 1, NULL);
+    assert_int_equal(statement_check(&g, code, &r, &st, why, sizeof why), 1);
+    counted_add(&cv, &st);
+    assert_int_equal(cv.counted, 2);
+    assert_int_equal(cv.as_of, 925);
+    assert_int_equal(cv.final, 1);
+    statement_in(&r, buf, sig, vk[0], 0, chain_id, code, COUNTED, 940, 1, NULL);
+    assert_int_equal(statement_check(&g, code, &r, &st, why, sizeof why), 1);
+    counted_add(&cv, &st);
+    assert_int_equal(cv.final, 2);
+    assert_false(cv.conflict);
+
+    /* One validator signing REPLACED: a dispute, named. */
+    statement_in(&r, buf, sig, vk[1], 1, chain_id, code, REPLACED, 941, 1, other);
+    assert_int_equal(statement_check(&g, code, &r, &st, why, sizeof why), 1);
+    assert_true(st.has_replaced_by);
+    counted_add(&cv, &st);
+    assert_true(cv.conflict);
+    assert_int_equal(cv.conflict_by, 1);
+    assert_memory_equal(cv.conflict_code, other, 32);
+    for (int v = 0; v < 4; v++)
+        signing_key_destroy(&vk[v]);
+}
+
 /* A signed CHECKPOINT(chain_id, seq, digest) by k, serialized. */
 static ProtobufCBinaryData checkpoint_env(const signing_key *k, uint64_t seq, const uint8_t digest[32])
 {
@@ -1474,6 +1581,7 @@ int main(void)
         cmocka_unit_test(test_a_withheld_checkpoint_proof_is_fetched_from_another_node),
         cmocka_unit_test(test_certificate_signers_are_counted_as_consensus_counts_them),
         cmocka_unit_test(test_node_spec_names_a_curve_key_or_none),
+        cmocka_unit_test(test_track_statements_prove_counted_from_f_plus_1_validators),
         cmocka_unit_test_setup_teardown(test_vote_warns_of_a_plain_remote_node, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clients_trust_only_a_key_or_result_that_f_plus_1_validators_vouch_for, setup,
                                         teardown),

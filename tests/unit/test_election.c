@@ -663,6 +663,30 @@ static void full_election(chain *c)
     ceremony_free(&k);
 }
 
+/* What a validator may sign about its tip: the polls are closed for good
+ * when no later block can take a ballot (a ballot AT the closing height or
+ * time still counts; block time never goes back). */
+static void test_polls_closed_after_a_tip(void **state)
+{
+    Evote__V1__ElectionRecord rec = EVOTE__V1__ELECTION_RECORD__INIT;
+    Evote__V1__ElectionCreate d = EVOTE__V1__ELECTION_CREATE__INIT;
+    (void)state;
+
+    assert_int_equal(election_polls_closed_after(&rec, 10, 5), 0); /* no definition */
+    rec.definition = &d;
+    assert_int_equal(election_polls_closed_after(&rec, 1000, 5000), 0); /* closed only by its creator */
+    rec.closed = 1;
+    assert_int_equal(election_polls_closed_after(&rec, 1, 0), 1);
+    rec.closed = 0;
+    d.close_height = 100;
+    assert_int_equal(election_polls_closed_after(&rec, 99, 0), 0); /* the next block is 100: it counts */
+    assert_int_equal(election_polls_closed_after(&rec, 100, 0), 1);
+    d.close_height = 0;
+    d.close_time_ms = 5000;
+    assert_int_equal(election_polls_closed_after(&rec, 7, 5000), 0); /* the next block may have time 5000 */
+    assert_int_equal(election_polls_closed_after(&rec, 7, 5001), 1);
+}
+
 static void test_full_election_counts_equal_the_votes_cast(void **state)
 {
     chain c;
@@ -1567,6 +1591,7 @@ int main(void)
         cmocka_unit_test(test_voting_window_by_block_time),
         cmocka_unit_test(test_ballot_with_more_selections_than_allowed_is_refused),
         cmocka_unit_test(test_roll_of_ten_thousand_voters_in_one_transaction),
+        cmocka_unit_test(test_polls_closed_after_a_tip),
         cmocka_unit_test(test_validators_attest_the_election_key_definition_and_result),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
