@@ -330,6 +330,31 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return remove(path);
 }
 
+/* Appends one bench block through the chain store. Returns: 0, or 1 after
+ * saying why. */
+static int store_append(chain_store *s, const bench_block *b)
+{
+    chain_store_append_args a;
+    store_err err;
+    memset(&a, 0, sizeof a);
+    a.block = b->block;
+    a.block_len = b->block_len;
+    a.cert = b->cert;
+    a.cert_len = b->cert_len;
+    a.tx_ids = (const uint8_t(*)[CRYPTO_HASH_LEN])b->ids;
+    a.tx_results = b->results;
+    a.n_txs = b->n;
+    a.consensus_meta = b->meta;
+    a.consensus_meta_len = b->meta_len;
+    if ((err = chain_store_append(s, &a)) != STORE_OK) {
+        char msg[512];
+        chain_store_explain(s, err, msg, sizeof msg);
+        fprintf(stderr, "bench_storage: append: %s\n", msg);
+        return 1;
+    }
+    return 0;
+}
+
 /* Appends `count` blocks of n transactions to a fresh store and a fresh raw
  * environment, alternating in ten slices so that both see the same disk
  * weather. Prints one line. */
@@ -375,21 +400,7 @@ static int run(const char *root, size_t n, size_t count)
                 c_raw += cpu_s() - c0;
                 continue;
             }
-            chain_store_append_args a;
-            memset(&a, 0, sizeof a);
-            a.block = blocks[k].block;
-            a.block_len = blocks[k].block_len;
-            a.cert = blocks[k].cert;
-            a.cert_len = blocks[k].cert_len;
-            a.tx_ids = (const uint8_t(*)[CRYPTO_HASH_LEN])blocks[k].ids;
-            a.tx_results = blocks[k].results;
-            a.n_txs = n;
-            a.consensus_meta = blocks[k].meta;
-            a.consensus_meta_len = blocks[k].meta_len;
-            if ((err = chain_store_append(s, &a)) != STORE_OK) {
-                char msg[512];
-                chain_store_explain(s, err, msg, sizeof msg);
-                fprintf(stderr, "bench_storage: append: %s\n", msg);
+            if (store_append(s, &blocks[k]) != 0) {
                 rc = 1;
                 goto out;
             }
@@ -438,21 +449,7 @@ static int run_long(const char *root, size_t n, size_t count)
         size_t k1 = k0 + slice < count ? k0 + slice : count;
         double t0 = now_s(), c0 = cpu_s();
         for (size_t k = k0; k < k1; k++) {
-            chain_store_append_args a;
-            memset(&a, 0, sizeof a);
-            a.block = blocks[k].block;
-            a.block_len = blocks[k].block_len;
-            a.cert = blocks[k].cert;
-            a.cert_len = blocks[k].cert_len;
-            a.tx_ids = (const uint8_t(*)[CRYPTO_HASH_LEN])blocks[k].ids;
-            a.tx_results = blocks[k].results;
-            a.n_txs = n;
-            a.consensus_meta = blocks[k].meta;
-            a.consensus_meta_len = blocks[k].meta_len;
-            if ((err = chain_store_append(s, &a)) != STORE_OK) {
-                char msg[512];
-                chain_store_explain(s, err, msg, sizeof msg);
-                fprintf(stderr, "bench_storage: append: %s\n", msg);
+            if (store_append(s, &blocks[k]) != 0) {
                 rc = 1;
                 break;
             }
