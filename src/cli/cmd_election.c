@@ -49,6 +49,8 @@ enum {
     O_TRUSTEES,
     O_THRESHOLD,
     O_CEREMONY_END,
+    O_REG_END_HEIGHT,
+    O_REG_END_TIME,
     O_VOTERS,
     O_BATCH,
     O_DIR,
@@ -627,6 +629,7 @@ static const char create_help[] =
     "         --question TEXT --options \"A,B,C\" [--max N] [--question ... --options ...]\n"
     "         (--open-height H --close-height H | --open-time T --close-time T)\n"
     "         --trustees PUB1,PUB2,... [--threshold T] [--ceremony-end-height H]\n"
+    "         [--registration-end-height H | --registration-end-time T]\n"
     "         [--revoting] [--wait MS] [--node EP] [--timeout MS]\n"
     "\n"
     "Defines an election, signed by an authority of the genesis. Each --question\n"
@@ -646,6 +649,11 @@ static const char create_help[] =
     "                 default 2f+1 of n = 3f+1: n - floor((n-1)/3))\n"
     "  --ceremony-end-height H  after H, the election may be opened without the\n"
     "                 dealings of trustees that never dealt (default: never)\n"
+    "  --registration-end-height H, --registration-end-time T  the roll is\n"
+    "                 frozen after H (or after block time T; a registration at it\n"
+    "                 still counts): later ones are refused, TX_RESULT_ROLL_CLOSED\n"
+    "                 (default: any authority may register voters until the polls\n"
+    "                 close)\n"
     "  --revoting     a voter's later ballot replaces the earlier one\n"
     "  --key K        an authority's secret key file\n" SIGNER_HELP;
 
@@ -664,6 +672,8 @@ static int election_create(int argc, char **argv)
                                          {"trustees", required_argument, NULL, O_TRUSTEES},
                                          {"threshold", required_argument, NULL, O_THRESHOLD},
                                          {"ceremony-end-height", required_argument, NULL, O_CEREMONY_END},
+                                         {"registration-end-height", required_argument, NULL, O_REG_END_HEIGHT},
+                                         {"registration-end-time", required_argument, NULL, O_REG_END_TIME},
                                          {0, 0, 0, 0}};
     Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
     Evote__V1__ElectionCreate ec = EVOTE__V1__ELECTION_CREATE__INIT;
@@ -674,6 +684,7 @@ static int election_create(int argc, char **argv)
     size_t nq = 0, total = 0, n_tr = 0;
     const char *title = NULL, *trustees = NULL, *what;
     uint64_t open_h = 0, close_h = 0, open_t = 0, close_t = 0, threshold = 0, cer_end = 0, v;
+    uint64_t reg_end_h = 0, reg_end_t = 0;
     char **tr_items = NULL;
     ProtobufCBinaryData *tr = NULL;
     uint8_t(*tr_keys)[CRYPTO_PUBKEY_LEN] = NULL;
@@ -737,6 +748,14 @@ static int election_create(int argc, char **argv)
             if (!parse_u64(s.o.cmd, "--ceremony-end-height", optarg, 1, UINT64_MAX, &cer_end))
                 return EXIT_USAGE;
             break;
+        case O_REG_END_HEIGHT:
+            if (!parse_u64(s.o.cmd, "--registration-end-height", optarg, 1, UINT64_MAX, &reg_end_h))
+                return EXIT_USAGE;
+            break;
+        case O_REG_END_TIME:
+            if (!parse_time_ms(s.o.cmd, "--registration-end-time", optarg, &reg_end_t))
+                return EXIT_USAGE;
+            break;
         default:
             if ((rc = signer_opt(&s, c, optarg)) != 1)
                 return rc < 0 ? EXIT_USAGE : usage_error(create_help);
@@ -768,6 +787,16 @@ static int election_create(int argc, char **argv)
     }
     if ((close_h && open_h > close_h) || (close_t && open_t > close_t)) {
         fprintf(stderr, "evote %s: the polls would close before they open\n", s.o.cmd);
+        return EXIT_USAGE;
+    }
+    if (reg_end_h && reg_end_t) {
+        fprintf(stderr, "evote %s: give the registration deadline by height or by time, not both\n", s.o.cmd);
+        return EXIT_USAGE;
+    }
+    if ((reg_end_h && close_h && reg_end_h > close_h) || (reg_end_t && close_t && reg_end_t > close_t)) {
+        fprintf(stderr, "evote %s: the registration deadline is after the polls close: nobody could vote with a key "
+                        "registered then (leave it out: the roll then stays open until the polls close)\n",
+                s.o.cmd);
         return EXIT_USAGE;
     }
 
@@ -865,6 +894,8 @@ static int election_create(int argc, char **argv)
     ec.n_trustees = n_tr;
     ec.threshold = (uint32_t)threshold;
     ec.ceremony_end_height = cer_end;
+    ec.registration_end_height = reg_end_h;
+    ec.registration_end_time_ms = reg_end_t;
     body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_CREATE;
     body.election_create = &ec;
     rc = seal_submit(&s, &body, NULL, NULL);
@@ -989,6 +1020,20 @@ static void print_window(const Evote__V1__ElectionCreate *d)
     }
 }
 
+static void print_roll_deadline(const Evote__V1__ElectionCreate *d)
+{
+    char t[64];
+    if (d->registration_end_height) {
+        printf("roll           frozen after height %" PRIu64 " (a registration at it still counts)\n",
+               d->registration_end_height);
+    } else if (d->registration_end_time_ms) {
+        format_time(d->registration_end_time_ms, t, sizeof t);
+        printf("roll           frozen after %s (block time)\n", t);
+    } else {
+        printf("roll           any authority may register voters until the polls close\n");
+    }
+}
+
 static void print_question(const Evote__V1__Question *q, size_t i)
 {
     char buf[512];
@@ -1090,6 +1135,7 @@ static int election_show(int argc, char **argv)
     printf("trustees       %zu, threshold %" PRIu32 "\n", d->n_trustees, d->threshold);
     if (d->ceremony_end_height)
         printf("ceremony end   height %" PRIu64 "\n", d->ceremony_end_height);
+    print_roll_deadline(d);
     for (size_t j = 1; j <= d->n_trustees; j++) {
         uint8_t key[KEY_EJ_LEN], *v = NULL;
         size_t vlen = 0;

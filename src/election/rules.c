@@ -48,6 +48,7 @@ const char *election_result_text(Evote__V1__TxResult result)
     case R(BAD_DEFINITION): return "the election definition is unusable (trustee keys, threshold, window or options)";
     case R(ATTESTATION_MISMATCH): return "the attestation names another election key or definition than the chain's";
     case R(NOT_CREATOR): return "only the authority that created the election may close its polls before the closing height or time";
+    case R(ROLL_CLOSED): return "the election's voter roll is closed: its registration deadline has passed";
     default: return "unknown result";
     }
 }
@@ -392,6 +393,14 @@ static election_err rule_control(const election_ctx *ctx, const election_tx *tx,
 /* One state key per voter: the roll scales to millions, each lookup O(1)
  * in LMDB. A key already on the roll (or twice in the batch) is skipped:
  * registration is idempotent, so a retried batch does no harm. */
+/* Returns: 1 when the definition's registration deadline (a height or a
+ * block time; a registration AT it still counts) is behind this block. */
+static int roll_closed(const Evote__V1__ElectionCreate *d, const election_ctx *ctx)
+{
+    return (d->registration_end_height != 0 && ctx->height > d->registration_end_height) ||
+           (d->registration_end_time_ms != 0 && ctx->time_ms > d->registration_end_time_ms);
+}
+
 static election_err rule_register(const election_ctx *ctx, const election_tx *tx, const state_view *sv,
                                   Evote__V1__ElectionRecord *rec, Evote__V1__TxResult *res)
 {
@@ -404,6 +413,10 @@ static election_err rule_register(const election_ctx *ctx, const election_tx *tx
     }
     if (record_closed(rec, ctx)) {
         *res = R(WRONG_PHASE);
+        return ELECTION_OK;
+    }
+    if (roll_closed(rec->definition, ctx)) {
+        *res = R(ROLL_CLOSED);
         return ELECTION_OK;
     }
     for (size_t i = 0; i < reg->n_voter_keys; i++) {

@@ -255,6 +255,7 @@ typedef struct {
     int revoting;
     uint32_t options;
     uint32_t min, max;
+    uint64_t reg_end_height, reg_end_time; /* the roll's deadline (0: none) */
 } election_def;
 
 static Evote__V1__TxResult create(chain *c, const election_def *d, const signing_key *key)
@@ -284,6 +285,8 @@ static Evote__V1__TxResult create(chain *c, const election_def *d, const signing
     ec.n_trustees = d->n;
     ec.threshold = d->t;
     ec.ceremony_end_height = d->ceremony_end;
+    ec.registration_end_height = d->reg_end_height;
+    ec.registration_end_time_ms = d->reg_end_time;
     body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_CREATE;
     body.election_create = &ec;
     return run(c, &body, key);
@@ -345,6 +348,15 @@ static int record_is_closed(chain *c, const char *id)
     closed = rec->closed;
     evote__v1__election_record__free_unpacked(rec, NULL);
     return closed;
+}
+
+/* The chain's record of an election (free it). */
+static Evote__V1__ElectionRecord *record_of(chain *c, const char *id)
+{
+    election_state_reader rd = {mem_get, &c->st};
+    Evote__V1__ElectionRecord *rec = NULL;
+    assert_int_equal(election_get(&rd, chain_id, (const uint8_t *)id, strlen(id), &rec), ELECTION_OK);
+    return rec;
 }
 
 static bc_election *client_election(chain *c, const char *id)
@@ -564,7 +576,7 @@ static Evote__V1__TrackingRecord__Status track_status(chain *c, const uint8_t co
 static void full_election(chain *c)
 {
     const char *id = "city-2026";
-    election_def def = {id, 4, 0, 8, 20, 0, 0, 3, 1, 1};
+    election_def def = {id, 4, 0, 8, 20, 0, 0, 3, 1, 1, 0, 0};
     ceremony k;
     bc_election *e;
     uint8_t *tx, code[MAX_VOTERS][32];
@@ -709,7 +721,7 @@ static void test_precheck_verdict_lets_execution_skip_the_proofs(void **state)
 static void test_precheck_refuses_a_bad_ballot_and_defers_an_unknown_election(void **state)
 {
     const char *id = "pre";
-    election_def def = {id, 1, 1, 0, 0, 0, 0, 3, 1, 1};
+    election_def def = {id, 1, 1, 0, 0, 0, 0, 3, 1, 1, 0, 0};
     chain c;
     ceremony k;
     bc_election *e;
@@ -747,7 +759,7 @@ static void test_precheck_refuses_a_bad_ballot_and_defers_an_unknown_election(vo
 static void test_revote_replaces_the_earlier_ballot_in_the_tally(void **state)
 {
     const char *id = "re";
-    election_def def = {id, 3, 2, 0, 0, 0, 1, 3, 1, 1};
+    election_def def = {id, 3, 2, 0, 0, 0, 1, 3, 1, 1, 0, 0};
     chain c;
     ceremony k;
     bc_election *e;
@@ -820,7 +832,7 @@ static void test_revote_replaces_the_earlier_ballot_in_the_tally(void **state)
 static void test_misbehaving_dealer_is_disqualified_by_a_valid_complaint(void **state)
 {
     const char *id = "dkg";
-    election_def def = {id, 4, 3, 0, 0, 0, 0, 2, 1, 1};
+    election_def def = {id, 4, 3, 0, 0, 0, 0, 2, 1, 1, 0, 0};
     chain c;
     ceremony k;
     uint8_t *tx;
@@ -924,7 +936,7 @@ static void test_misbehaving_dealer_is_disqualified_by_a_valid_complaint(void **
 static void test_ceremony_deadline_allows_opening_without_a_silent_trustee(void **state)
 {
     const char *id = "late";
-    election_def def = {id, 4, 3, 0, 0, 5, 0, 2, 1, 1};
+    election_def def = {id, 4, 3, 0, 0, 5, 0, 2, 1, 1, 0, 0};
     chain c;
     ceremony k;
     (void)state;
@@ -948,10 +960,47 @@ static void test_ceremony_deadline_allows_opening_without_a_silent_trustee(void 
     chain_free(&c);
 }
 
+/* A registration deadline freezes the roll: a registration at the deadline
+ * still counts, one after it is refused (ROLL_CLOSED) and changes nothing,
+ * by height or by block time; without one the roll stays open. */
+static void test_the_roll_freezes_after_its_registration_deadline(void **state)
+{
+    election_def by_height = {"rollh", 4, 0, 0, 100, 0, 0, 3, 1, 1, 5, 0};
+    election_def by_time = {"rollt", 4, 0, 0, 100, 0, 0, 3, 1, 1, 0, 3000};
+    election_def none = {"rolln", 4, 0, 0, 100, 0, 0, 3, 1, 1, 0, 0};
+    chain c;
+    (void)state;
+
+    chain_init(&c);
+    assert_int_equal(create(&c, &by_height, authority), R(OK));
+    assert_int_equal(create(&c, &by_time, authority), R(OK));
+    assert_int_equal(create(&c, &none, authority), R(OK));
+    c.height = 5;
+    c.time_ms = 3000;
+    assert_int_equal(register_voters(&c, "rollh", 0, 2, authority), R(OK));
+    assert_int_equal(register_voters(&c, "rollt", 0, 2, authority), R(OK));
+    c.height = 6;
+    assert_int_equal(register_voters(&c, "rollh", 2, 1, authority), R(ROLL_CLOSED));
+    assert_int_equal(register_voters(&c, "rollh", 2, 1, authority2), R(ROLL_CLOSED));
+    assert_int_equal(register_voters(&c, "rollt", 2, 1, authority), R(OK)); /* its deadline is a time */
+    c.time_ms = 3001;
+    assert_int_equal(register_voters(&c, "rollt", 3, 1, authority), R(ROLL_CLOSED));
+    assert_int_equal(register_voters(&c, "rolln", 0, 4, authority), R(OK));
+    {
+        Evote__V1__ElectionRecord *r = record_of(&c, "rollh");
+        assert_int_equal(r->voters_registered, 2);
+        evote__v1__election_record__free_unpacked(r, NULL);
+        r = record_of(&c, "rollt");
+        assert_int_equal(r->voters_registered, 3);
+        evote__v1__election_record__free_unpacked(r, NULL);
+    }
+    chain_free(&c);
+}
+
 static void test_non_authority_cannot_create_register_or_close(void **state)
 {
     const char *id = "auth";
-    election_def def = {id, 4, 0, 0, 0, 0, 0, 3, 1, 1};
+    election_def def = {id, 4, 0, 0, 0, 0, 0, 3, 1, 1, 0, 0};
     chain c;
     (void)state;
 
@@ -986,7 +1035,7 @@ static void test_unusable_definitions_are_refused(void **state)
     (void)state;
     chain_init(&c);
     /* threshold above the trustees: refused at the ledger boundary */
-    election_def def = {"bad", 2, 3, 0, 0, 0, 0, 3, 1, 1};
+    election_def def = {"bad", 2, 3, 0, 0, 0, 0, 3, 1, 1, 0, 0};
     assert_int_equal(create(&c, &def, authority), R(MALFORMED));
     /* a trustee key twice */
     {
@@ -1021,7 +1070,7 @@ static void test_default_threshold_is_two_f_plus_one(void **state)
     chain c;
     election_state_reader rd;
     Evote__V1__ElectionRecord *rec = NULL;
-    election_def def = {"thr", 4, 0, 0, 0, 0, 0, 3, 1, 1};
+    election_def def = {"thr", 4, 0, 0, 0, 0, 0, 3, 1, 1, 0, 0};
     (void)state;
     chain_init(&c);
     rd = (election_state_reader){mem_get, &c.st};
@@ -1041,7 +1090,7 @@ static void test_default_threshold_is_two_f_plus_one(void **state)
 static void test_approval_question_and_an_election_with_no_votes_for_an_option(void **state)
 {
     const char *id = "approve";
-    election_def def = {id, 1, 1, 0, 0, 0, 0, 4, 0, 2};
+    election_def def = {id, 1, 1, 0, 0, 0, 0, 4, 0, 2, 0, 0};
     chain c;
     ceremony k;
     bc_election *e;
@@ -1079,7 +1128,7 @@ static void test_approval_question_and_an_election_with_no_votes_for_an_option(v
 static void test_election_closed_with_no_ballots_counts_zero(void **state)
 {
     const char *id = "empty";
-    election_def def = {id, 1, 1, 0, 0, 0, 0, 2, 1, 1};
+    election_def def = {id, 1, 1, 0, 0, 0, 0, 2, 1, 1, 0, 0};
     chain c;
     ceremony k;
     (void)state;
@@ -1187,7 +1236,7 @@ static int failing_get(void *ctx, const uint8_t *key, size_t key_len, uint8_t **
 static void test_unreadable_or_damaged_state_is_a_local_error_not_a_result(void **state)
 {
     const char *id = "dmg";
-    election_def def = {id, 1, 1, 0, 0, 0, 0, 2, 1, 1};
+    election_def def = {id, 1, 1, 0, 0, 0, 0, 2, 1, 1, 0, 0};
     chain c;
     uint8_t *tx, key[33];
     size_t len;
@@ -1291,7 +1340,7 @@ static void test_voting_window_by_block_time(void **state)
 static void test_ballot_with_more_selections_than_allowed_is_refused(void **state)
 {
     const char *id = "limit";
-    election_def def = {id, 1, 1, 0, 0, 0, 0, 3, 0, 1}; /* approval of at most 1 of 3 */
+    election_def def = {id, 1, 1, 0, 0, 0, 0, 3, 0, 1, 0, 0}; /* approval of at most 1 of 3 */
     chain c;
     ceremony k;
     bc_election *e, *cheat = NULL;
@@ -1330,7 +1379,7 @@ static void test_ballot_with_more_selections_than_allowed_is_refused(void **stat
 static void test_roll_of_ten_thousand_voters_in_one_transaction(void **state)
 {
     const char *id = "roll";
-    election_def def = {id, 1, 1, 0, 0, 0, 0, 2, 1, 1};
+    election_def def = {id, 1, 1, 0, 0, 0, 0, 2, 1, 1, 0, 0};
     chain c;
     Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
     Evote__V1__VoterRegistration reg = EVOTE__V1__VOTER_REGISTRATION__INIT;
@@ -1459,7 +1508,7 @@ static uint32_t key_vouchers(chain *c, const char *id, const Evote__V1__Election
 static void test_validators_attest_the_election_key_definition_and_result(void **state)
 {
     const char *id = "attested";
-    election_def def = {id, 4, 3, 0, 0, 0, 0, 3, 1, 1};
+    election_def def = {id, 4, 3, 0, 0, 0, 0, 3, 1, 1, 0, 0};
     election_state_reader rd;
     Evote__V1__ElectionRecord *rec = NULL;
     uint8_t other[EC_POINT_LEN], wrong_hash[32], vouched[N_VALIDATORS];
@@ -1592,6 +1641,7 @@ int main(void)
         cmocka_unit_test(test_ballot_with_more_selections_than_allowed_is_refused),
         cmocka_unit_test(test_roll_of_ten_thousand_voters_in_one_transaction),
         cmocka_unit_test(test_polls_closed_after_a_tip),
+        cmocka_unit_test(test_the_roll_freezes_after_its_registration_deadline),
         cmocka_unit_test(test_validators_attest_the_election_key_definition_and_result),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
