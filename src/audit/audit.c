@@ -988,6 +988,8 @@ static void check_election(auditor *a, followed_election *t)
     if (election_get(&a->reader, a->g->chain_id, t->id, t->id_len, &rec) != ELECTION_OK)
         return;
     re->voters_registered = rec->voters_registered;
+    re->roll_end_height = rec->definition->registration_end_height;
+    re->roll_end_time_ms = rec->definition->registration_end_time_ms;
     re->trustees = (uint32_t)rec->definition->n_trustees;
     re->threshold = rec->definition->threshold;
     re->qualified = (uint32_t)rec->n_qualified;

@@ -50,6 +50,7 @@ typedef struct {
     char title[LEDGER_MAX_TITLE + 1];
     int defined;                       /* an ElectionCreate executed OK */
     uint64_t voters_registered;
+    uint64_t roll_end_height, roll_end_time_ms; /* the definition's registration deadline (0: none) */
     audit_registrar *registrars;       /* in order of first registration (malloc'ed) */
     size_t n_registrars;
     uint64_t ballots_cast;             /* ballot transactions naming this election */

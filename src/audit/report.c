@@ -100,7 +100,12 @@ void audit_report_text(const audit_report *r, FILE *out)
                 e->qualified, e->closed ? "closed" : "not closed");
         fprintf(out, "  key vouched for by %u validator%s ('evote vote' wants f+1)\n", e->vouched,
                 e->vouched == 1 ? "" : "s");
-        fprintf(out, "  voters registered  %llu\n", (unsigned long long)e->voters_registered);
+        fprintf(out, "  voters registered  %llu", (unsigned long long)e->voters_registered);
+        if (e->roll_end_height)
+            fprintf(out, " (roll frozen after height %llu)", (unsigned long long)e->roll_end_height);
+        else if (e->roll_end_time_ms)
+            fprintf(out, " (roll frozen after block time %llu ms)", (unsigned long long)e->roll_end_time_ms);
+        fputc('\n', out);
         for (size_t k = 0; k < e->n_registrars; k++)
             fprintf(out, "    by %-15s %llu key%s (%llu after the first ballot)\n", e->registrars[k].authority,
                     (unsigned long long)e->registrars[k].keys, e->registrars[k].keys == 1 ? "" : "s",
@@ -203,7 +208,14 @@ void audit_report_json(const audit_report *r, FILE *out)
                 fprintf(out, "%s\"%s\":%llu", first ? "" : ",", reason_name(c), (unsigned long long)e->rejected[c]);
                 first = 0;
             }
-        fputs("},\"registered_by\":[", out);
+        fputs("},", out);
+        if (e->roll_end_height)
+            fprintf(out, "\"roll_frozen_after\":{\"height\":%llu},", (unsigned long long)e->roll_end_height);
+        else if (e->roll_end_time_ms)
+            fprintf(out, "\"roll_frozen_after\":{\"time_ms\":%llu},", (unsigned long long)e->roll_end_time_ms);
+        else
+            fputs("\"roll_frozen_after\":null,", out);
+        fputs("\"registered_by\":[", out);
         for (size_t k = 0; k < e->n_registrars; k++) {
             fputs(k ? ",{\"authority\":" : "{\"authority\":", out);
             json_str(out, e->registrars[k].authority);
