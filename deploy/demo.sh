@@ -107,7 +107,8 @@ echo "== done in $(elapsed). The chain stays in $demo (logs: node*/evoted.log). 
 echo "  deploy/local-cluster.sh start 4 $demo"
 echo "  build/src/evote election show $id --genesis $demo/genesis.txt"
 echo "  build/src/evote result $id --genesis $demo/genesis.txt"
-echo "  build/src/evote track $(sed -n 7p "$demo/codes.txt") --genesis $demo/genesis.txt"
+echo "  build/src/evote track $(sed -n 7p "$demo/codes.txt") --genesis $demo/genesis.txt --node tcp://127.0.0.1:7200 --node tcp://127.0.0.1:7201"
+echo "      (revoting: two validators sign that it is the voter's last ballot, which proves it counted)"
 echo "      (every voter's tracking code: $demo/codes.txt, revotes: $demo/recodes.txt)"
 [ -s "$demo/replaced.txt" ] &&
   echo "  build/src/evote track $(cat "$demo/replaced.txt") --genesis $demo/genesis.txt   # REPLACED by a revote"

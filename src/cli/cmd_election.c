@@ -3766,6 +3766,8 @@ static int prove_counted(const node_opts *o, const genesis *g, const tx_proof *m
     return rc;
 }
 
+#define TRACK_STATEMENT_MAX 256 /* a TrackStatement is ~125 bytes */
+
 /* A validator's signed Track statement (ApiResponse.track_statement). */
 typedef struct {
     uint32_t validator;
@@ -3832,9 +3834,14 @@ typedef struct {
     int conflict;                            /* a valid statement says REPLACED */
     uint32_t conflict_by;
     uint8_t conflict_code[CRYPTO_HASH_LEN];
+    struct {                                 /* each counted signer's statement, as evidence (--json) */
+        uint8_t bytes[TRACK_STATEMENT_MAX];
+        size_t len;
+        uint8_t sig[CRYPTO_SIG_LEN];
+    } evidence[GENESIS_MAX_VALIDATORS];
 } counted_votes;
 
-static void counted_add(counted_votes *cv, const track_statement *st)
+static void counted_add(counted_votes *cv, const track_statement *st, const Evote__V1__ApiResponse *resp)
 {
     if (st->validator >= GENESIS_MAX_VALIDATORS)
         return;
@@ -3850,6 +3857,12 @@ static void counted_add(counted_votes *cv, const track_statement *st)
         return;
     cv->said[st->validator] = st->polls_closed ? 2 : 1;
     cv->height[st->validator] = st->height;
+    if (resp != NULL && resp->track_statement.len <= TRACK_STATEMENT_MAX &&
+        resp->track_signature.len == CRYPTO_SIG_LEN) {
+        memcpy(cv->evidence[st->validator].bytes, resp->track_statement.data, resp->track_statement.len);
+        cv->evidence[st->validator].len = resp->track_statement.len;
+        memcpy(cv->evidence[st->validator].sig, resp->track_signature.data, CRYPTO_SIG_LEN);
+    }
     cv->counted++;
     cv->final += st->polls_closed ? 1 : 0;
     if (cv->counted == 1 || st->height < cv->as_of)
@@ -3881,7 +3894,7 @@ static void counted_ask_others(const node_opts *o, const genesis *g, const uint8
                         ? statement_check(g, code, resp, &st, why, sizeof why)
                         : 0;
             if (r == 1)
-                counted_add(cv, &st);
+                counted_add(cv, &st, resp);
             else if (r < 0)
                 fprintf(stderr, "evote track: %s: %s; its word is not counted\n", one.node, why);
             else
@@ -3988,7 +4001,7 @@ int cmd_track(int argc, char **argv)
          * proof (one of them is honest). */
         int r = statement_check(g, code, resp, &st0, st_why, sizeof st_why);
         if (r == 1)
-            counted_add(&cv, &st0);
+            counted_add(&cv, &st0, resp);
         else if (r < 0)
             st_bad = 1;
         counted_ask_others(&o, g, code, &cv);
@@ -4050,8 +4063,15 @@ int cmd_track(int argc, char **argv)
                     if (cv.said[v]) {
                         printf("%s{\"validator\":", k++ ? "," : "");
                         json_string(g->validators[v].name);
-                        printf(",\"height\":%" PRIu64 ",\"polls_closed\":%s}", cv.height[v],
+                        printf(",\"height\":%" PRIu64 ",\"polls_closed\":%s", cv.height[v],
                                cv.said[v] == 2 ? "true" : "false");
+                        if (cv.evidence[v].len) { /* the signed bytes: evidence the voter can keep */
+                            printf(",\"statement\":");
+                            json_hex(cv.evidence[v].bytes, cv.evidence[v].len);
+                            printf(",\"signature\":");
+                            json_hex(cv.evidence[v].sig, CRYPTO_SIG_LEN);
+                        }
+                        printf("}");
                     }
                 printf("],\"counted_final\":%s", counted == 3 ? "true" : "false");
                 if (cv.counted)

@@ -1087,9 +1087,13 @@ static void test_track_statements_prove_counted_from_f_plus_1_validators(void **
     assert_int_equal(st.status, COUNTED);
     assert_int_equal(st.polls_closed, 0);
     memset(&cv, 0, sizeof cv);
-    counted_add(&cv, &st);
-    counted_add(&cv, &st); /* asked twice (two endpoints of one validator): once */
+    counted_add(&cv, &st, &r);
+    counted_add(&cv, &st, &r); /* asked twice (two endpoints of one validator): once */
     assert_int_equal(cv.counted, 1);
+    /* the signed bytes are kept as evidence, as received */
+    assert_int_equal(cv.evidence[2].len, r.track_statement.len);
+    assert_memory_equal(cv.evidence[2].bytes, r.track_statement.data, r.track_statement.len);
+    assert_memory_equal(cv.evidence[2].sig, sig, 64);
     assert_true(cv.counted < g.f + 1);
 
     /* Faults: signed by another than the one named, a flipped byte, another
@@ -1120,13 +1124,13 @@ static void test_track_statements_prove_counted_from_f_plus_1_validators(void **
      * polls closed at both, final. */
     statement_in(&r, buf, sig, vk[3], 3, chain_id, code, COUNTED, 925, 1, NULL);
     assert_int_equal(statement_check(&g, code, &r, &st, why, sizeof why), 1);
-    counted_add(&cv, &st);
+    counted_add(&cv, &st, &r);
     assert_int_equal(cv.counted, 2);
     assert_int_equal(cv.as_of, 925);
     assert_int_equal(cv.final, 1);
     statement_in(&r, buf, sig, vk[0], 0, chain_id, code, COUNTED, 940, 1, NULL);
     assert_int_equal(statement_check(&g, code, &r, &st, why, sizeof why), 1);
-    counted_add(&cv, &st);
+    counted_add(&cv, &st, &r);
     assert_int_equal(cv.final, 2);
     assert_false(cv.conflict);
 
@@ -1134,7 +1138,7 @@ static void test_track_statements_prove_counted_from_f_plus_1_validators(void **
     statement_in(&r, buf, sig, vk[1], 1, chain_id, code, REPLACED, 941, 1, other);
     assert_int_equal(statement_check(&g, code, &r, &st, why, sizeof why), 1);
     assert_true(st.has_replaced_by);
-    counted_add(&cv, &st);
+    counted_add(&cv, &st, &r);
     assert_true(cv.conflict);
     assert_int_equal(cv.conflict_by, 1);
     assert_memory_equal(cv.conflict_code, other, 32);
