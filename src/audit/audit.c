@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api.pb-c.h"
 #include "audit.h"
 #include "chain_store.h"
 #include "data_file.h"
@@ -949,6 +950,82 @@ static void track_final(auditor *a)
     }
 }
 
+/* --statement: checks that the genesis validator it names signed it, for
+ * this chain, then judges its claim against the re-executed state (the
+ * ballot's tracking record, its replacement's height, the election, the
+ * block time at the claim's height). */
+static void judge_statement(auditor *a, uint64_t tip)
+{
+    const audit_options *o = a->opt;
+    audit_report *r = a->rep;
+    Evote__V1__TrackStatement *st;
+    Evote__V1__TrackingRecord *fin = NULL, *rep_tr = NULL;
+    Evote__V1__ElectionRecord *rec = NULL;
+    uint8_t *hdr = NULL;
+    size_t hlen = 0;
+    uint64_t rep_height = 0, time_at = 0;
+
+    r->stmt_asked = 1;
+    r->stmt_verdict = -1;
+    st = evote__v1__track_statement__unpack(NULL, o->statement_len, o->statement);
+    if (st == NULL || st->chain_id.len != CRYPTO_CHAIN_ID_LEN || st->code.len != CRYPTO_HASH_LEN ||
+        memcmp(st->chain_id.data, a->g->chain_id, CRYPTO_CHAIN_ID_LEN) != 0 || st->validator >= a->g->n) {
+        snprintf(r->stmt_why, sizeof r->stmt_why,
+                 st == NULL ? "the statement does not parse"
+                            : "the statement is not about this chain, or names no validator of its genesis");
+        goto out;
+    }
+    snprintf(r->stmt_validator, sizeof r->stmt_validator, "%s", a->g->validators[st->validator].name);
+    memcpy(r->stmt_code, st->code.data, CRYPTO_HASH_LEN);
+    r->stmt_height = st->height;
+    r->stmt_status = st->status;
+    r->stmt_polls_closed = st->polls_closed;
+    if (crypto_verify(a->g->validators[st->validator].pubkey, ELECTION_TRACK_STATEMENT_TAG, o->statement,
+                      o->statement_len, o->statement_sig) != CRYPTO_OK) {
+        snprintf(r->stmt_why, sizeof r->stmt_why, "the signature is not %s's: the statement is no evidence",
+                 r->stmt_validator);
+        goto out;
+    }
+    if (st->height > tip) {
+        snprintf(r->stmt_why, sizeof r->stmt_why,
+                 "the snapshot ends at height %llu, below the statement's %llu: take a newer snapshot",
+                 (unsigned long long)tip, (unsigned long long)st->height);
+        r->stmt_verdict = -2;
+        goto out;
+    }
+    if (election_track(&a->reader, st->code.data, &fin) == ELECTION_OK) {
+        if (fin->replaced_by.len == CRYPTO_HASH_LEN &&
+            election_track(&a->reader, fin->replaced_by.data, &rep_tr) == ELECTION_OK)
+            rep_height = rep_tr->height;
+        if (election_get(&a->reader, a->g->chain_id, fin->election_id.data, fin->election_id.len, &rec) !=
+            ELECTION_OK)
+            rec = NULL; /* judged as "the ballot's election is not in the chain" */
+    }
+    if (st->height > 0 && chain_store_get_header(a->store, st->height, &hdr, &hlen) == STORE_OK) {
+        Evote__V1__BlockHeader *h = evote__v1__block_header__unpack(NULL, hlen, hdr);
+        if (h != NULL) {
+            time_at = h->timestamp_ms;
+            evote__v1__block_header__free_unpacked(h, NULL);
+        }
+    }
+    {
+        election_claim c = {st->height, st->status,
+                            st->replaced_by.len == CRYPTO_HASH_LEN ? st->replaced_by.data : NULL, st->polls_closed};
+        r->stmt_verdict =
+            election_judge_claim(&c, fin, rep_height, rec, time_at, r->stmt_why, sizeof r->stmt_why) ? 1 : 0;
+    }
+out:
+    free(hdr);
+    if (fin)
+        evote__v1__tracking_record__free_unpacked(fin, NULL);
+    if (rep_tr)
+        evote__v1__tracking_record__free_unpacked(rep_tr, NULL);
+    if (rec)
+        evote__v1__election_record__free_unpacked(rec, NULL);
+    if (st)
+        evote__v1__track_statement__free_unpacked(st, NULL);
+}
+
 /* How many validators of the genesis vouch for what m says (the key and
  * definition, or with result 1 the result too) in the re-executed state:
  * their attestations' signatures verify. 0 when m could not be made. */
@@ -1251,6 +1328,8 @@ int audit_run(const audit_options *opt, audit_report *rep, char *why, size_t why
     for (size_t e = 0; e < a.n_el; e++)
         check_election(&a, &a.el[e]);
     track_final(&a);
+    if (opt->statement != NULL)
+        judge_statement(&a, rep->height);
     rep->ballot_proofs = a.ballot_proofs;
     if (opt->election != NULL) {
         size_t keep = 0;
@@ -1271,9 +1350,12 @@ int audit_run(const audit_options *opt, audit_report *rep, char *why, size_t why
         }
         rep->n_elections = keep;
     }
-    rc = rep->n_failures ? AUDIT_EXIT_FAILED
-         : rep->track_asked && !rep->track_found ? AUDIT_EXIT_NOT_FOUND
-                                                 : AUDIT_EXIT_VERIFIED;
+    rc = rep->n_failures                               ? AUDIT_EXIT_FAILED
+         : rep->track_asked && !rep->track_found       ? AUDIT_EXIT_NOT_FOUND
+         : rep->stmt_asked && rep->stmt_verdict == 0   ? AUDIT_EXIT_FALSE_STATEMENT
+         : rep->stmt_asked && rep->stmt_verdict == -2  ? AUDIT_EXIT_NOT_FOUND
+         : rep->stmt_asked && rep->stmt_verdict < 0    ? AUDIT_EXIT_USAGE
+                                                       : AUDIT_EXIT_VERIFIED;
 done:
     rep->seconds = now_s() - t0;
     rep->sequential_cpu = thread_cpu() - cpu0 - a.pool_cpu;

@@ -23,7 +23,10 @@
 #define AUDIT_EXIT_VERIFIED 0 /* everything verifies */
 #define AUDIT_EXIT_FAILED 1   /* verification failed: see the report */
 #define AUDIT_EXIT_INPUT 2    /* cannot read input: snapshot missing, corrupt or truncated; bad genesis */
-#define AUDIT_EXIT_NOT_FOUND 3 /* --track: no ballot with this tracking code in the snapshot */
+#define AUDIT_EXIT_NOT_FOUND 3 /* --track: no ballot with this tracking code in the snapshot;
+                                  --statement: the snapshot ends below the statement's height */
+#define AUDIT_EXIT_FALSE_STATEMENT 4 /* --statement: the validator signed what the chain contradicts */
+#define AUDIT_STATEMENT_MAX 256
 #define AUDIT_EXIT_USAGE 64   /* bad arguments */
 
 #define AUDIT_MAX_FAILURES 50 /* kept in the report (all are counted) */
@@ -102,6 +105,15 @@ typedef struct {
     uint8_t track_replaced_by[CRYPTO_HASH_LEN];
     char track_election[2 * ELECTION_MAX_ID + 1];
     char track_signers[512];           /* certificate signers' names, comma separated */
+    /* --statement: a validator's signed TrackStatement, judged */
+    int stmt_asked;
+    int stmt_verdict;                  /* 1 true, 0 false, -1 not the validator's or unusable,
+                                          -2 above the snapshot's tip (why says why) */
+    char stmt_validator[GENESIS_MAX_NAME + 1];
+    uint8_t stmt_code[CRYPTO_HASH_LEN];
+    uint64_t stmt_height;
+    int stmt_status, stmt_polls_closed;
+    char stmt_why[320];
 } audit_report;
 
 typedef struct {
@@ -110,6 +122,9 @@ typedef struct {
     const char *election;              /* NULL: all */
     unsigned threads;                  /* 0: one per online core */
     const uint8_t *track;              /* NULL or a 32-byte tracking code */
+    const uint8_t *statement;          /* NULL or a TrackStatement (evote track --json) */
+    size_t statement_len;
+    const uint8_t *statement_sig;      /* its 64-byte signature */
 } audit_options;
 
 /* Runs the audit. Out: *report (free with audit_report_free), always

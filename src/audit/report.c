@@ -51,6 +51,13 @@ static const char *reason_name(int code)
     return s ? s : "UNKNOWN";
 }
 
+static const char *stmt_status_name(int s)
+{
+    return s == EVOTE__V1__TRACKING_RECORD__STATUS__STATUS_COUNTED    ? "COUNTED"
+           : s == EVOTE__V1__TRACKING_RECORD__STATUS__STATUS_REPLACED ? "REPLACED"
+                                                                      : "neither COUNTED nor REPLACED";
+}
+
 static const char *track_status_name(int s)
 {
     return s == 1 ? "COUNTED" : s == 2 ? "SUPERSEDED" : s == 3 ? "REJECTED" : "NOT_A_BALLOT";
@@ -147,6 +154,20 @@ void audit_report_text(const audit_report *r, FILE *out)
                 fprintf(out, ": %s", reason_name(r->track_result));
             fputc('\n', out);
         }
+    }
+    if (r->stmt_asked) {
+        char code[2 * CRYPTO_HASH_LEN + 1];
+        crypto_hex(r->stmt_code, CRYPTO_HASH_LEN, code);
+        fprintf(out, "\nstatement\n");
+        if (r->stmt_validator[0])
+            fprintf(out, "  by %s: ballot %s at height %llu is %s, polls %s\n", r->stmt_validator, code,
+                    (unsigned long long)r->stmt_height, stmt_status_name(r->stmt_status),
+                    r->stmt_polls_closed ? "closed" : "open");
+        fprintf(out, "  %s: %s\n",
+                r->stmt_verdict > 0    ? "TRUE per this chain"
+                : r->stmt_verdict == 0 ? "FALSE per this chain: the validator signed what the chain contradicts"
+                                       : "NOT JUDGED",
+                r->stmt_why);
     }
     fputc('\n', out);
     for (size_t i = 0; i < r->n_failures_kept; i++)
@@ -276,6 +297,18 @@ void audit_report_json(const audit_report *r, FILE *out)
                 fprintf(out, ",\"replaced_by\":\"%s\"", by);
             }
         }
+        fputc('}', out);
+    }
+    if (r->stmt_asked) {
+        char code[2 * CRYPTO_HASH_LEN + 1];
+        crypto_hex(r->stmt_code, CRYPTO_HASH_LEN, code);
+        fputs(",\"statement\":{\"validator\":", out);
+        json_str(out, r->stmt_validator);
+        fprintf(out, ",\"code\":\"%s\",\"height\":%llu,\"status\":\"%s\",\"polls_closed\":%s,\"verdict\":\"%s\",\"why\":",
+                code, (unsigned long long)r->stmt_height, stmt_status_name(r->stmt_status),
+                r->stmt_polls_closed ? "true" : "false",
+                r->stmt_verdict > 0 ? "true" : r->stmt_verdict == 0 ? "false" : "not judged");
+        json_str(out, r->stmt_why);
         fputc('}', out);
     }
     fputs("}\n", out);

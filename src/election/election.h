@@ -289,6 +289,27 @@ EVOTE_WARN_UNUSED election_err election_track(const election_state_reader *rd,
  * so what the tip's state says of its ballots is final; 0 otherwise. */
 int election_polls_closed_after(const Evote__V1__ElectionRecord *rec, uint64_t tip_height, uint64_t tip_time_ms);
 
+/* What a validator signed of a ballot at a height (a TrackStatement, see
+ * proto/api.proto), to be judged against the chain. */
+typedef struct {
+    uint64_t height;
+    int status;                  /* TrackingRecord.Status */
+    const uint8_t *replaced_by;  /* 32 bytes, or NULL */
+    int polls_closed;
+} election_claim;
+
+/* Judges a claim against the chain: final is the ballot's TrackingRecord in
+ * the chain's latest state (NULL: no accepted ballot has this code),
+ * replacement_height the height of final->replaced_by's block (when
+ * REPLACED), rec the election's record, time_at_height the block time at
+ * the claim's height. A ballot's status only ever goes from COUNTED to
+ * REPLACED, so the latest state says what it was at any height. Pure.
+ * Returns: 1 the claim was true at its height, 0 it was false (why says
+ * what the chain holds instead). */
+int election_judge_claim(const election_claim *c, const Evote__V1__TrackingRecord *final,
+                         uint64_t replacement_height, const Evote__V1__ElectionRecord *rec, uint64_t time_at_height,
+                         char *why, size_t why_len);
+
 /* Out: *ballots_counted, *ballots_accepted and, when cts is not NULL, the
  * tally ciphertexts (slots entries; *slots their number).
  * Returns: ELECTION_OK, _NOT_FOUND (no key yet), _STATE, _CORRUPT, _ARGUMENT. */

@@ -1,5 +1,7 @@
 /* Read helpers for the CLI, the client API and the auditor: the election,
  * its result, its tally, a voter's status and a tracking code, from state. */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,5 +135,60 @@ int election_voter_status(const election_state_reader *rd, const uint8_t chain_i
     if (voted)
         *voted = v[0] == 1;
     free(v);
+    return 1;
+}
+
+int election_judge_claim(const election_claim *c, const Evote__V1__TrackingRecord *final,
+                         uint64_t replacement_height, const Evote__V1__ElectionRecord *rec, uint64_t time_at_height,
+                         char *why, size_t why_len)
+{
+    const int COUNTED = EVOTE__V1__TRACKING_RECORD__STATUS__STATUS_COUNTED;
+    const int REPLACED = EVOTE__V1__TRACKING_RECORD__STATUS__STATUS_REPLACED;
+    Evote__V1__ElectionRecord then;
+    int replaced, closed;
+
+    if (final == NULL) {
+        snprintf(why, why_len, "the chain holds no accepted ballot with this code");
+        return 0;
+    }
+    if (final->height > c->height) {
+        snprintf(why, why_len, "the ballot is in block %" PRIu64 ", above height %" PRIu64 " the claim speaks for",
+                 final->height, c->height);
+        return 0;
+    }
+    replaced = final->status == REPLACED && replacement_height <= c->height;
+    if (c->status == COUNTED && replaced) {
+        snprintf(why, why_len, "a later ballot of the same voter replaced it in block %" PRIu64 ", at or below height %" PRIu64,
+                 replacement_height, c->height);
+        return 0;
+    }
+    if (c->status == REPLACED && !replaced) {
+        snprintf(why, why_len, "no later ballot of the voter had replaced it at height %" PRIu64, c->height);
+        return 0;
+    }
+    if (c->status == REPLACED &&
+        (c->replaced_by == NULL || final->replaced_by.len != CRYPTO_HASH_LEN ||
+         memcmp(c->replaced_by, final->replaced_by.data, CRYPTO_HASH_LEN) != 0)) {
+        snprintf(why, why_len, "another ballot replaced it than the one the claim names");
+        return 0;
+    }
+    if (c->status != COUNTED && c->status != REPLACED) {
+        snprintf(why, why_len, "the claim says neither COUNTED nor REPLACED");
+        return 0;
+    }
+    /* Closed at that height: an early close counts from its own height. */
+    if (rec == NULL || rec->definition == NULL) {
+        snprintf(why, why_len, "the ballot's election is not in the chain");
+        return 0;
+    }
+    then = *rec;
+    then.closed = rec->closed && rec->closed_height <= c->height;
+    closed = election_polls_closed_after(&then, c->height, time_at_height);
+    if (!!c->polls_closed != closed) {
+        snprintf(why, why_len, "the polls were %s after height %" PRIu64, closed ? "closed" : "still open", c->height);
+        return 0;
+    }
+    snprintf(why, why_len, "%s at height %" PRIu64 "%s", c->status == COUNTED ? "counted" : "replaced", c->height,
+             closed ? ", the polls closed" : ", the polls open");
     return 1;
 }

@@ -128,6 +128,26 @@ grep -q "not proven: f+1 = 2 validators must sign it" "$DIR/vt2.txt" ||
 grep -q "^status         REPLACED" "$DIR/vt3.txt" && ! grep -q "^counted " "$DIR/vt3.txt" ||
   { cat "$DIR/vt3.txt"; fail "evote track of a replaced ballot"; }
 log "evote track: $(grep -c 'sign that this is the voter' "$DIR/vt1.txt") counted ballot proven final by 2 validators' signed statements"
+# A signed statement is evidence: evote-audit checks it against a snapshot
+# taken after it. node1's (true) holds; a faulty node3 that signs the
+# replaced ballot COUNTED is caught (exit 4).
+"$EVOTE" track "$counted" "${G[@]}" --node "$(ep 1)" --node "$(ep 2)" --json > "$DIR/vt1.json" 2>/dev/null ||
+  fail "evote track --json with two nodes"
+st=$(sed -n 's/.*"validator":"node1","height":\([0-9]*\),"polls_closed":true,"statement":"\([0-9a-f]*\)","signature":"\([0-9a-f]*\)".*/\1 \2 \3/p' "$DIR/vt1.json")
+read -r st_h st_hex st_sig <<< "$st"
+[ -n "$st_sig" ] || { cat "$DIR/vt1.json"; fail "evote track --json carries no signed statement of node1"; }
+"$EVOTE" snapshot --data "$DIR/c/node2/data" --out "$DIR/snap3" > /dev/null 2>&1 || fail "evote snapshot (3) failed"
+rc=$(audit "$DIR/s1.txt" "$DIR/snap3" --statement "$st_hex" --signature "$st_sig")
+[ "$rc" = 0 ] && grep -q "TRUE per this chain" "$DIR/s1.txt" ||
+  { cat "$DIR/s1.txt" "$DIR/s1.txt.err"; fail "evote-audit does not hold node1's true statement true (exit $rc)"; }
+read -r lie_hex lie_sig < <("$TOOL" lie --genesis "$GENESIS" --key "$DIR/c/node3/validator.key" --to 3 \
+  --code "$replaced" --height "$st_h") || fail "cluster_tool lie"
+rc=$(audit "$DIR/s2.txt" "$DIR/snap3" --statement "$lie_hex" --signature "$lie_sig")
+[ "$rc" = 4 ] && grep -q "FALSE per this chain" "$DIR/s2.txt" && grep -q "by node3" "$DIR/s2.txt" ||
+  { cat "$DIR/s2.txt" "$DIR/s2.txt.err"; fail "evote-audit does not catch node3's false statement (exit $rc)"; }
+rc=$(audit "$DIR/s3.txt" "$DIR/snap3" --statement "$lie_hex" --signature "$st_sig")
+[ "$rc" = 64 ] || fail "evote-audit takes a statement with another's signature as evidence (exit $rc)"
+log "evote-audit --statement: node1's signed statement holds; node3's false one is caught (exit 4)"
 
 log "tampered copies"
 tamper() { ASAN_OPTIONS=detect_leaks=0 "$TAMPER" "$@"; } # a test tool: it does not free what it changes

@@ -60,6 +60,14 @@
  *         goodbatch  the same correctly signed (the control: it commits)
  *       Exit 0 when everything was handed to ZeroMQ and flushed.
  *
+ *   cluster_tool lie --genesis G --key VALIDATORKEY --to I --code CODE --height H
+ *       What a faulty validator I could hand a voter: a TrackStatement
+ *       saying ballot CODE is COUNTED at height H with the polls closed,
+ *       signed with VALIDATORKEY (I's genesis key). Prints
+ *         STATEMENT_HEX SIGNATURE_HEX
+ *       (for evote-audit --statement/--signature, which must call it false
+ *       when the chain replaced that ballot at or below H).
+ *
  * Built by tests/cluster/CMakeLists.txt against src/net, src/crypto,
  * src/ledger (genesis parsing) and the evote.v1 protobuf schema. */
 #include <errno.h>
@@ -91,8 +99,48 @@ static int usage(void)
                     "garbage|oversized|badsig|goodsig|badbatch|goodbatch\n"
                     "                           [--key VALIDATORKEY] [--view V] [--authority AUTHKEY] [--wait MS]\n"
                     "       cluster_tool bad-dealing --genesis G --key TRUSTEEKEY --dealer J --id ELECTION --to VICTIM\n"
-                    "                           --eks DIR1,DIR2,... --threshold T --out TXFILE\n");
+                    "                           --eks DIR1,DIR2,... --threshold T --out TXFILE\n"
+                    "       cluster_tool lie --genesis G --key VALIDATORKEY --to I --code CODE --height H\n");
     return 2;
+}
+
+static int cmd_lie(const char *genesis_path, const char *key_path, uint32_t me, const char *code_hex, uint64_t height)
+{
+    Evote__V1__TrackStatement st = EVOTE__V1__TRACK_STATEMENT__INIT;
+    genesis *g = NULL;
+    genesis_error gerr;
+    signing_key *key = NULL;
+    uint8_t code[CRYPTO_HASH_LEN], buf[256], sig[CRYPTO_SIG_LEN];
+    char hex[2 * sizeof buf + 1];
+    size_t len;
+    int rc = 1;
+
+    if (genesis_load(genesis_path, &g, &gerr) != LEDGER_OK || signing_key_load(key_path, &key) != CRYPTO_OK ||
+        strlen(code_hex) != 2 * CRYPTO_HASH_LEN || crypto_unhex(code_hex, code, sizeof code) != CRYPTO_OK) {
+        fprintf(stderr, "cluster_tool lie: cannot read the genesis, the key or the code\n");
+        goto out;
+    }
+    st.chain_id = (ProtobufCBinaryData){CRYPTO_CHAIN_ID_LEN, g->chain_id};
+    st.code = (ProtobufCBinaryData){CRYPTO_HASH_LEN, code};
+    st.validator = me;
+    st.height = height;
+    st.status = EVOTE__V1__TRACKING_RECORD__STATUS__STATUS_COUNTED;
+    st.polls_closed = 1;
+    len = evote__v1__track_statement__get_packed_size(&st);
+    if (len > sizeof buf)
+        goto out;
+    evote__v1__track_statement__pack(&st, buf);
+    if (signing_key_sign(key, ELECTION_TRACK_STATEMENT_TAG, buf, len, sig) != CRYPTO_OK)
+        goto out;
+    crypto_hex(buf, len, hex);
+    printf("%s ", hex);
+    crypto_hex(sig, sizeof sig, hex);
+    printf("%s\n", hex);
+    rc = 0;
+out:
+    signing_key_destroy(&key);
+    genesis_destroy(&g);
+    return rc;
 }
 
 static uint64_t mono_ms(void)
@@ -1006,7 +1054,8 @@ out:
 int main(int argc, char **argv)
 {
     const char *node = NULL, *genesis_path = NULL, *as = NULL, *what = NULL, *key = NULL, *authority = NULL,
-               *id = NULL, *eks = NULL, *out = NULL;
+               *id = NULL, *eks = NULL, *out = NULL, *code = NULL;
+    uint64_t height = 0;
     long threshold = 0, dealer = 0;
     long to = -1, timeout = 5000, wait_ms = 3000, count = 0, text_bytes = 100;
     uint64_t view = 0;
@@ -1057,6 +1106,10 @@ int main(int argc, char **argv)
             threshold = strtol(v, NULL, 10);
         else if (strcmp(a, "--dealer") == 0)
             dealer = strtol(v, NULL, 10);
+        else if (strcmp(a, "--code") == 0)
+            code = v;
+        else if (strcmp(a, "--height") == 0)
+            height = strtoull(v, NULL, 10);
         else
             return usage();
     }
@@ -1095,6 +1148,11 @@ int main(int argc, char **argv)
             threshold < 1)
             return usage();
         return cmd_bad_dealing(genesis_path, key, id, (uint32_t)dealer, (uint32_t)to, eks, (uint32_t)threshold, out);
+    }
+    if (strcmp(argv[1], "lie") == 0) {
+        if (genesis_path == NULL || key == NULL || to < 0 || code == NULL || height == 0)
+            return usage();
+        return cmd_lie(genesis_path, key, (uint32_t)to, code, height);
     }
     return usage();
 }

@@ -960,6 +960,63 @@ static void test_ceremony_deadline_allows_opening_without_a_silent_trustee(void 
     chain_free(&c);
 }
 
+/* A validator's signed claim on a ballot, judged against the chain: the
+ * ballot's status only goes from COUNTED to REPLACED, so the latest record
+ * and the replacing ballot's height say what it was at any height. */
+static void test_claims_are_judged_against_the_chain(void **state)
+{
+    const int COUNTED = EVOTE__V1__TRACKING_RECORD__STATUS__STATUS_COUNTED;
+    const int REPLACED = EVOTE__V1__TRACKING_RECORD__STATUS__STATUS_REPLACED;
+    Evote__V1__TrackingRecord fin = EVOTE__V1__TRACKING_RECORD__INIT;
+    Evote__V1__ElectionRecord rec = EVOTE__V1__ELECTION_RECORD__INIT;
+    Evote__V1__ElectionCreate d = EVOTE__V1__ELECTION_CREATE__INIT;
+    uint8_t b1[32] = {0xb1}, b2[32] = {0xb2};
+    election_claim c = {50, COUNTED, NULL, 0};
+    char why[200];
+    (void)state;
+
+    d.close_height = 100;
+    rec.definition = &d;
+    fin.height = 40;
+    fin.status = COUNTED;
+    assert_int_equal(election_judge_claim(&c, NULL, 0, &rec, 0, why, sizeof why), 0);
+    assert_non_null(strstr(why, "no accepted ballot"));
+    assert_int_equal(election_judge_claim(&c, &fin, 0, &rec, 0, why, sizeof why), 1);
+    c.height = 39; /* before its own block */
+    assert_int_equal(election_judge_claim(&c, &fin, 0, &rec, 0, why, sizeof why), 0);
+
+    /* replaced by b1 at 60: COUNTED holds up to 59, REPLACED (by b1) from 60 */
+    fin.status = REPLACED;
+    fin.replaced_by = (ProtobufCBinaryData){32, b1};
+    c.height = 59;
+    assert_int_equal(election_judge_claim(&c, &fin, 60, &rec, 0, why, sizeof why), 1);
+    c.height = 60;
+    assert_int_equal(election_judge_claim(&c, &fin, 60, &rec, 0, why, sizeof why), 0);
+    assert_non_null(strstr(why, "replaced it in block 60"));
+    c.status = REPLACED;
+    c.replaced_by = b1;
+    assert_int_equal(election_judge_claim(&c, &fin, 60, &rec, 0, why, sizeof why), 1);
+    c.replaced_by = b2;
+    assert_int_equal(election_judge_claim(&c, &fin, 60, &rec, 0, why, sizeof why), 0);
+    c.replaced_by = b1;
+    c.height = 59;
+    assert_int_equal(election_judge_claim(&c, &fin, 60, &rec, 0, why, sizeof why), 0);
+
+    /* polls closed: by height (100 and above), or early from the close's height */
+    c.height = 100;
+    assert_int_equal(election_judge_claim(&c, &fin, 60, &rec, 0, why, sizeof why), 0);
+    assert_non_null(strstr(why, "closed"));
+    c.polls_closed = 1;
+    assert_int_equal(election_judge_claim(&c, &fin, 60, &rec, 0, why, sizeof why), 1);
+    c.height = 80;
+    assert_int_equal(election_judge_claim(&c, &fin, 60, &rec, 0, why, sizeof why), 0);
+    rec.closed = 1;
+    rec.closed_height = 70;
+    assert_int_equal(election_judge_claim(&c, &fin, 60, &rec, 0, why, sizeof why), 1);
+    c.height = 65;
+    assert_int_equal(election_judge_claim(&c, &fin, 60, &rec, 0, why, sizeof why), 0); /* not yet closed at 65 */
+}
+
 /* A registration deadline freezes the roll: a registration at the deadline
  * still counts, one after it is refused (ROLL_CLOSED) and changes nothing,
  * by height or by block time; without one the roll stays open. */
@@ -1642,6 +1699,7 @@ int main(void)
         cmocka_unit_test(test_roll_of_ten_thousand_voters_in_one_transaction),
         cmocka_unit_test(test_polls_closed_after_a_tip),
         cmocka_unit_test(test_the_roll_freezes_after_its_registration_deadline),
+        cmocka_unit_test(test_claims_are_judged_against_the_chain),
         cmocka_unit_test(test_validators_attest_the_election_key_definition_and_result),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
