@@ -4235,7 +4235,9 @@ static const char verify_text[] =
     "snapshot of a validator's chain store and run evote-audit on it with the\n"
     "genesis file (it re-executes the chain, checks every commit certificate\n"
     "and proof, and recomputes this result). Every voter can check that their\n"
-    "own ballot counts with 'evote track CODE'.\n";
+    "own ballot counts with 'evote track CODE --genesis G' (where revoting is\n"
+    "allowed, with --node given for f+1 validators, whose signed statements\n"
+    "prove that no later ballot replaced it).\n";
 
 int cmd_result(int argc, char **argv)
 {
