@@ -125,7 +125,15 @@ typedef struct {
     size_t queued;                 /* waiting for a worker */
     size_t pending;                /* accepted, not yet committed */
     size_t ready;                  /* of pending, not in a proposed batch */
+    /* One verification in MEMPOOL_TIMING_SAMPLE, timed on its worker's CPU
+     * clock (decode, signature and, for a ballot, its proofs): what
+     * verification really costs on this machine under this load, next to
+     * the isolated figure of the benchmarks. [0] other transactions, [1]
+     * ballots. */
+    uint64_t timed[2];
+    uint64_t timed_ns[2];
 } mempool_stats;
+#define MEMPOOL_TIMING_SAMPLE 16
 
 /* In: chain_id, capacity (queued + pending transactions at most), workers
  * (0 = one per online core). Out: *out. */

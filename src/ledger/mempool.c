@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ledger.h"
@@ -69,6 +70,7 @@ struct mempool {
     job *jobs_head, *jobs_tail;
     size_t n_jobs;
     size_t n_busy; /* jobs a worker is verifying right now */
+    uint64_t timing_seq; /* jobs taken: every MEMPOOL_TIMING_SAMPLE-th is timed */
     job *busy;     /* those jobs */
     pthread_cond_t settled; /* broadcast when a worker settles a job */
     verdict_node *verdicts_head, *verdicts_tail;
@@ -292,6 +294,13 @@ static int settle_known(mempool *mp, job *j)
     return vn != NULL;
 }
 
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void *worker(void *arg)
 {
     mempool *mp = arg;
@@ -315,6 +324,9 @@ static void *worker(void *arg)
                 signal_verdicts(mp);
             continue;
         }
+        /* The clock read is a system call: one job in
+         * MEMPOOL_TIMING_SAMPLE pays it. */
+        int timed = ++mp->timing_seq % MEMPOOL_TIMING_SAMPLE == 0;
         mp->n_busy++;
         j->busy_next = mp->busy;
         mp->busy = j;
@@ -323,6 +335,7 @@ static void *worker(void *arg)
 
         ledger_tx *tx = NULL;
         crypto_err detail = CRYPTO_OK;
+        uint64_t t0 = timed ? thread_cpu_ns() : 0;
         ledger_err err = ledger_tx_decode(j->bytes, j->len, mp->chain_id, &tx, &detail);
         verdict_node *vn = calloc(1, sizeof *vn);
         Evote__V1__TxResult ballot = EVOTE__V1__TX_RESULT__TX_RESULT_UNSPECIFIED;
@@ -346,6 +359,7 @@ static void *worker(void *arg)
         }
         if (vn != NULL)
             vn->v.ballot = ballot;
+        uint64_t spent = timed ? thread_cpu_ns() - t0 : 0;
 
         pthread_mutex_lock(&mp->lock);
         mp->n_busy--;
@@ -354,6 +368,11 @@ static void *worker(void *arg)
                 *pb = j->busy_next;
                 break;
             }
+        if (timed && err == LEDGER_OK) {
+            int kind = ballot == EVOTE__V1__TX_RESULT__TX_RESULT_OK;
+            mp->stats.timed[kind]++;
+            mp->stats.timed_ns[kind] += spent;
+        }
         if (vn != NULL)
             settle(mp, j, tx, err, detail, vn, cts, n_cts);
         else

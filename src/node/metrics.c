@@ -220,6 +220,15 @@ char *metrics_render(const metrics_snapshot *s, uint64_t now_mono_ms, size_t *le
             "Transactions offered to the mempool (from clients and forwarded by peers).", s->mempool_submitted);
     counter(&t, "evote_mempool_accepted_total", "Transactions that passed verification and entered the mempool.",
             s->mempool_accepted);
+    family(&t, "evote_verification_sampled_total", "counter",
+           "Verifications timed on their worker's CPU clock (one in 16), by kind: ballot, or any other tx.");
+    put(&t, "evote_verification_sampled_total{kind=\"tx\"} %" PRIu64 "\n", s->verify_timed[0]);
+    put(&t, "evote_verification_sampled_total{kind=\"ballot\"} %" PRIu64 "\n", s->verify_timed[1]);
+    family(&t, "evote_verification_sampled_cpu_seconds_total", "counter",
+           "Worker CPU time of those verifications (decode, signature, a ballot's proofs), by kind.");
+    put(&t, "evote_verification_sampled_cpu_seconds_total{kind=\"tx\"} %.6f\n", (double)s->verify_timed_ns[0] / 1e9);
+    put(&t, "evote_verification_sampled_cpu_seconds_total{kind=\"ballot\"} %.6f\n",
+        (double)s->verify_timed_ns[1] / 1e9);
     family(&t, "evote_mempool_rejected_total", "counter",
            "Transactions refused before a block, by reason (ballot reasons: the ballot's result code).");
     {

@@ -48,6 +48,7 @@ typedef struct {
     uint64_t rejected_duplicate;     /* already pending: not queued twice (the client is told OK) */
     uint64_t rejected_too_large;     /* empty or over 1 MiB, refused before the mempool */
     uint64_t rejected_nomem;
+    uint64_t verify_timed[2], verify_timed_ns[2]; /* sampled verifications: [0] other, [1] ballots */
 
     /* Peers. */
     uint32_t peers_connected;

@@ -1616,6 +1616,10 @@ static void metrics_publish(node *n, uint64_t now)
     m->rejected_busy = ms.busy;
     m->rejected_duplicate = ms.duplicates;
     m->rejected_nomem = ms.rejected[LEDGER_ERR_NOMEM];
+    for (int k = 0; k < 2; k++) {
+        m->verify_timed[k] = ms.timed[k];
+        m->verify_timed_ns[k] = ms.timed_ns[k];
+    }
     peer_net_get_stats(n->net, &ps);
     m->peers_connected = peer_net_connected_count(n->net);
     m->peer_dropped_queue_full = ps.dropped_queue_full;

@@ -93,6 +93,8 @@ NAMES=(
   evote_blocks_committed_total evote_committed_transactions_total evote_committed_ballots_total
   'evote_committed_transaction_results_total{result="ok"}' evote_last_commit_timestamp_seconds
   evote_mempool_transactions evote_mempool_capacity evote_verification_queue_depth
+  'evote_verification_sampled_total{kind="tx"}' 'evote_verification_sampled_total{kind="ballot"}'
+  'evote_verification_sampled_cpu_seconds_total{kind="tx"}' 'evote_verification_sampled_cpu_seconds_total{kind="ballot"}'
   evote_mempool_submitted_total evote_mempool_accepted_total
   'evote_mempool_rejected_total{reason="bad_signature"}' 'evote_mempool_rejected_total{reason="wrong_chain"}'
   'evote_mempool_rejected_total{reason="malformed"}' 'evote_mempool_rejected_total{reason="duplicate"}'

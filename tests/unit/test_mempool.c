@@ -101,6 +101,11 @@ static void test_valid_transactions_are_verified_and_pending(void **state)
     assert_int_equal(st.pending, N);
     assert_int_equal(st.accepted, N);
     assert_int_equal(st.queued, 0);
+    /* one verification in MEMPOOL_TIMING_SAMPLE is timed on its worker's
+     * CPU clock (no ballot among them) */
+    assert_int_equal(st.timed[0], N / MEMPOOL_TIMING_SAMPLE);
+    assert_true(st.timed_ns[0] > 0);
+    assert_int_equal(st.timed[1], 0);
     for (int i = 0; i < N; i++)
         free(txs[i].bytes);
     mempool_destroy(&mp);

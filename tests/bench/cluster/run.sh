@@ -36,6 +36,10 @@
 # to ./build). Ports: a free range in 26000-29999. BENCH_KEEP=1 keeps the
 # temporary directory (logs, chains).
 #
+# After each phase, "verify in cluster": what one verification cost on the
+# validators' own workers under that load (their /metrics: one in 16 timed,
+# decode + signature); after phase 1 also the limit at that cost.
+#
 # Commit latency = time of the block's observation on one node (tip polled
 # every 2 ms, the block fetched and its transactions hashed) minus the time
 # the transaction was FIRST submitted; measured for every transaction.
@@ -55,7 +59,7 @@ while [ $# -gt 0 ]; do
     --half-duration) half_duration=$2; shift 2 ;;
     --kill-duration) kill_duration=$2; shift 2 ;;
     --kill-rate) kill_rate=$2; shift 2 ;;
-    -h|--help) sed -n '2,43p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,47p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -210,9 +214,20 @@ cpu_ticks() { # pid -> utime+stime of all its threads, in clock ticks (0 when go
   awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 cpu_before=()
+samp_before=
+sampled() { # "COUNT SECONDS": the verifications the 4 validators' workers timed (1 in 16), from /metrics
+  local i n=0 c=0 body
+  for i in 0 1 2 3; do
+    body=$(curl -s --max-time 5 "http://127.0.0.1:$((base + 200 + i))/metrics" 2>/dev/null) || continue
+    n=$(awk -v n="$n" '$1 == "evote_verification_sampled_total{kind=\"tx\"}" { n += $2 } END { print n + 0 }' <<<"$body")
+    c=$(awk -v c="$c" '$1 == "evote_verification_sampled_cpu_seconds_total{kind=\"tx\"}" { c += $2 } END { printf "%.6f", c }' <<<"$body")
+  done
+  echo "$n $c"
+}
 cpu_mark() { # CPU of each node when the load starts (after the generator's pre-signing)
   local i
   for i in 0 1 2 3; do cpu_before[$i]=$(cpu_ticks "${pids[$i]}"); done
+  samp_before=$(sampled)
 }
 cpu_report() { # label: CPU time per committed transaction, per node, the cluster and the generator
   local i t d total=0 n out= committed gen
@@ -230,6 +245,17 @@ cpu_report() { # label: CPU time per committed transaction, per node, the cluste
     printf "CPU per tx total   4 validators %.1f s CPU / %d committed tx = %.0f us/tx; generator %.0f us/tx; ", d / hz, c, u, g
     m = (u + g) > 0 ? cores * 1e6 / (u + g) : 0
     printf "%d cores allow %.0f tx/s at that cost\n", cores, m }'
+  # What one verification cost inside the cluster (the validators' own
+  # workers, 1 in 16 timed): sharing the cores slows the same code down.
+  local n0 c0 n1 c1
+  read -r n0 c0 <<<"$samp_before"
+  read -r n1 c1 <<<"$(sampled)"
+  awk -v n0="${n0:-0}" -v n1="${n1:-0}" -v c0="${c0:-0}" -v c1="${c1:-0}" -v cores="$cores" \
+      -v tps="$(field "$1" committed_tps)" -v full="$([ "$1" = phase1 ] && echo 1 || echo 0)" 'BEGIN {
+    if (n1 - n0 < 20) exit
+    us = 1e6 * (c1 - c0) / (n1 - n0); lim = cores * 1e6 / (4 * us)
+    printf "verify in cluster  %d verifications timed on the validators'"'"' workers: %.1f us of CPU each (decode + signature)\n", n1 - n0, us
+    if (full) printf "                   at that cost the limit is %.0f tx/s: %d / %.0f = %.0f%%\n", lim, tps, lim, 100 * tps / lim }'
 }
 run_load() { # label args... (in the background, so that a signal ends the run at once)
   local label=$1; shift
