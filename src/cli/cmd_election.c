@@ -653,7 +653,8 @@ static const char create_help[] =
     "                 frozen after H (or after block time T; a registration at it\n"
     "                 still counts): later ones are refused, TX_RESULT_ROLL_CLOSED\n"
     "                 (default: any authority may register voters until the polls\n"
-    "                 close)\n"
+    "                 close). A time is easier to plan: every transaction of the\n"
+    "                 key ceremony can take a block of its own on a quiet chain\n"
     "  --revoting     a voter's later ballot replaces the earlier one\n"
     "  --key K        an authority's secret key file\n" SIGNER_HELP;
 
