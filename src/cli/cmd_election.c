@@ -1307,7 +1307,8 @@ static const char register_help[] =
     "(default and most 10000) keys, signed by an authority; prints one\n"
     "transaction id per batch. A key already on the roll is skipped, so running\n"
     "the same file again does no harm. Registration is possible until the polls\n"
-    "close.\n"
+    "close, or until the registration deadline the election's definition sets\n"
+    "('evote election show ID' prints it; later: TX_RESULT_ROLL_CLOSED).\n"
     "\n"
     "  --key K        an authority's secret key file\n" SIGNER_HELP;
 
