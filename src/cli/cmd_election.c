@@ -1299,7 +1299,7 @@ int cli_read_voter_file(const char *cmd, const char *path, uint8_t (**keys)[CRYP
 static const char register_help[] =
     "usage: evote register (or: evote voter register) --key AUTHORITY.key --genesis G\n"
     "                      --id ID --voters FILE\n"
-    "                      [--batch N] [--wait MS] [--node EP] [--timeout MS]\n"
+    "                      [--batch N] [--no-precheck] [--wait MS] [--node EP] [--timeout MS]\n"
     "\n"
     "Puts voters on an election's roll: FILE holds one voter public key per line\n"
     "(64 hex digits, 'evote keygen' prints it; blank lines and '#' comments are\n"
@@ -1308,16 +1308,65 @@ static const char register_help[] =
     "transaction id per batch. A key already on the roll is skipped, so running\n"
     "the same file again does no harm. Registration is possible until the polls\n"
     "close, or until the registration deadline the election's definition sets\n"
-    "('evote election show ID' prints it; later: TX_RESULT_ROLL_CLOSED).\n"
+    "('evote election show ID' prints it; later: TX_RESULT_ROLL_CLOSED). Past\n"
+    "that deadline (the node's height, or this computer's clock a minute past a\n"
+    "deadline by time) nothing is submitted.\n"
     "\n"
+    "  --no-precheck  submit even past the deadline (the chain then records the refusal)\n"
     "  --key K        an authority's secret key file\n" SIGNER_HELP;
+
+/* Past the election's registration deadline, says so. Returns: 1 when the
+ * roll is frozen for the next block as far as the node (its height) or this
+ * computer's clock (a minute past a deadline by time) can tell; 0 otherwise,
+ * also when the node does not know the election (the chain decides). */
+static int roll_frozen(const node_opts *o, const char *id)
+{
+    Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
+    Evote__V1__GetElection get = EVOTE__V1__GET_ELECTION__INIT;
+    Evote__V1__ApiResponse *resp = NULL, *st = NULL;
+    const Evote__V1__ElectionCreate *d;
+    int frozen = 0;
+
+    get.election_id.data = (uint8_t *)id;
+    get.election_id.len = strlen(id);
+    req.call_case = EVOTE__V1__API_REQUEST__CALL_GET_ELECTION;
+    req.get_election = &get;
+    if (node_call(o, &req, 0, &resp) != 0)
+        return 0; /* said why; the submission will say more */
+    if (resp->status != EVOTE__V1__API_STATUS__API_STATUS_OK || resp->election == NULL ||
+        resp->election->definition == NULL)
+        goto out;
+    d = resp->election->definition;
+    if (d->registration_end_height != 0 && ask_node_status(o, 1, &st) == 0 &&
+        st->node->height >= d->registration_end_height) {
+        fprintf(stderr, "evote %s: the roll of election '%s' is frozen after height %" PRIu64 " and %s is at height %" PRIu64
+                        ": the chain would refuse these registrations (TX_RESULT_ROLL_CLOSED); nothing submitted\n",
+                o->cmd, id, d->registration_end_height, o->node, st->node->height);
+        frozen = 1;
+    } else if (d->registration_end_time_ms != 0 && wall_clock_ms() > d->registration_end_time_ms + 60000) {
+        char t[64];
+        format_time(d->registration_end_time_ms, t, sizeof t);
+        fprintf(stderr, "evote %s: the roll of election '%s' was frozen at %s (block time), more than a minute ago "
+                        "by this computer's clock: the chain would refuse these registrations "
+                        "(TX_RESULT_ROLL_CLOSED); nothing submitted (--no-precheck submits anyway)\n",
+                o->cmd, id, t);
+        frozen = 1;
+    }
+out:
+    if (st != NULL)
+        evote__v1__api_response__free_unpacked(st, NULL);
+    evote__v1__api_response__free_unpacked(resp, NULL);
+    return frozen;
+}
 
 int cmd_register(int argc, char **argv)
 {
     static const struct option opts[] = {SIGNER_OPTIONS,
                                          {"voters", required_argument, NULL, O_VOTERS},
                                          {"batch", required_argument, NULL, O_BATCH},
+                                         {"no-precheck", no_argument, NULL, O_NO_PRECHECK},
                                          {0, 0, 0, 0}};
+    int precheck = 1;
     uint8_t(*keys)[CRYPTO_PUBKEY_LEN] = NULL;
     ProtobufCBinaryData *items = NULL;
     const char *voters = NULL;
@@ -1335,6 +1384,8 @@ int cmd_register(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == O_VOTERS)
             voters = optarg;
+        else if (c == O_NO_PRECHECK)
+            precheck = 0;
         else if (c == O_BATCH) {
             if (!parse_u64(s.o.cmd, "--batch", optarg, 1, LEDGER_MAX_REGISTRATIONS, &batch))
                 return EXIT_USAGE;
@@ -1348,6 +1399,8 @@ int cmd_register(int argc, char **argv)
     rc = signer_load(&s, register_help);
     if (rc == 0)
         rc = cli_read_voter_file(s.o.cmd, voters, &keys, &n);
+    if (rc == 0 && precheck && roll_frozen(&s.o, s.id))
+        rc = EXIT_FAILED;
     if (rc == 0) {
         warn_not_authority(&s);
         items = calloc(batch, sizeof *items);

@@ -351,6 +351,8 @@ typedef struct {
     size_t result_len;
     const uint8_t *block;    /* GetBlock: the same */
     size_t block_len;
+    int answer_tip;          /* GetTip: answered with height tip_height */
+    volatile uint64_t tip_height;
     uint8_t ids[PIPE_VOTERS][32];
     int busy[PIPE_VOTERS], accepted[PIPE_VOTERS], asked[PIPE_VOTERS];
     size_t n_ids, submits, requests;
@@ -377,6 +379,7 @@ static void *fake_node_run(void *arg)
             Evote__V1__ApiRequest *req = evote__v1__api_request__unpack(NULL, rq.len, rq.data);
             Evote__V1__ApiResponse r = EVOTE__V1__API_RESPONSE__INIT;
             Evote__V1__TxStatus ts = EVOTE__V1__TX_STATUS__INIT;
+            Evote__V1__NodeStatus ns = EVOTE__V1__NODE_STATUS__INIT;
             uint8_t id[32], out[4096];
             Evote__V1__ApiResponse *el = NULL;
             size_t i;
@@ -428,6 +431,10 @@ static void *fake_node_run(void *arg)
                 el = evote__v1__api_response__unpack(NULL, f->result_len, f->result);
                 assert_non_null(el);
                 el->request_id = req->request_id;
+            } else if (req->call_case == EVOTE__V1__API_REQUEST__CALL_GET_TIP && f->answer_tip) {
+                ns.height = f->tip_height;
+                r.status = EVOTE__V1__API_STATUS__API_STATUS_OK;
+                r.node = &ns;
             } else if (req->call_case == EVOTE__V1__API_REQUEST__CALL_GET_BLOCK && f->block != NULL) {
                 el = evote__v1__api_response__unpack(NULL, f->block_len, f->block);
                 assert_non_null(el);
@@ -1000,6 +1007,67 @@ static void test_clients_trust_only_a_key_or_result_that_f_plus_1_validators_vou
     free(faulty_bytes);
     for (int v = 0; v < 4; v++)
         signing_key_destroy(&vk[v]);
+}
+
+/* evote register stops before submitting past the roll's deadline: the
+ * node's height at or past a deadline by height (the next block would be
+ * refused), this computer's clock a minute past one by time; an election
+ * the node does not know is left to the chain. */
+static void test_register_stops_past_the_roll_deadline(void **state)
+{
+    chain_store *s = open_store();
+    mayor m;
+    fake_node f;
+    pthread_t t;
+    node_opts o;
+    captured c;
+    char text[1024];
+    uint8_t *ans, *ans2;
+    size_t len, len2, n_att;
+    (void)state;
+
+    mayor_init(&m);
+    m.def.registration_end_height = 10;
+    ans = election_answer(s, &m.rec, NULL, 0, &len, &n_att);
+    election_node_start(&f, ans, len, &t);
+    f.answer_tip = 1;
+    node_opts_init(&o, "register");
+    o.timeout_ms = 500;
+    assert_int_equal(node_opt(&o, OPT_NODE, client_endpoint_endpoint(f.ep)), 1);
+    f.tip_height = 9; /* the next block, 10, still takes registrations */
+    assert_int_equal(roll_frozen(&o, "mayor"), 0);
+    f.tip_height = 10;
+    capture_stderr(&c, "roll1");
+    assert_int_equal(roll_frozen(&o, "mayor"), 1);
+    captured_text(&c, text, sizeof text);
+    assert_non_null(strstr(text, "frozen after height 10"));
+    assert_non_null(strstr(text, "nothing submitted"));
+
+    m.def.registration_end_height = 0;
+    m.def.registration_end_time_ms = wall_clock_ms() - 30000; /* within the minute: the chain decides */
+    ans2 = election_answer(s, &m.rec, NULL, 0, &len2, &n_att);
+    f.election_len = len2;
+    f.election = ans2;
+    assert_int_equal(roll_frozen(&o, "mayor"), 0);
+    free(ans2);
+    m.def.registration_end_time_ms = wall_clock_ms() - 120000;
+    ans2 = election_answer(s, &m.rec, NULL, 0, &len2, &n_att);
+    f.election_len = len2;
+    f.election = ans2;
+    capture_stderr(&c, "roll2");
+    assert_int_equal(roll_frozen(&o, "mayor"), 1);
+    captured_text(&c, text, sizeof text);
+    assert_non_null(strstr(text, "was frozen at"));
+
+    f.election = NULL; /* a node that does not know it: not ours to say */
+    capture_stderr(&c, "roll3");
+    assert_int_equal(roll_frozen(&o, "mayor"), 0);
+    captured_text(&c, text, sizeof text);
+    assert_int_equal(f.submits, 0);
+    fake_node_stop(&f, t);
+    free(ans2);
+    free(ans);
+    chain_store_destroy(&s);
 }
 
 /* evote track --genesis: the ballot must be in the batch the certificate
@@ -1586,6 +1654,7 @@ int main(void)
         cmocka_unit_test(test_certificate_signers_are_counted_as_consensus_counts_them),
         cmocka_unit_test(test_node_spec_names_a_curve_key_or_none),
         cmocka_unit_test(test_track_statements_prove_counted_from_f_plus_1_validators),
+        cmocka_unit_test_setup_teardown(test_register_stops_past_the_roll_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vote_warns_of_a_plain_remote_node, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clients_trust_only_a_key_or_result_that_f_plus_1_validators_vouch_for, setup,
                                         teardown),
