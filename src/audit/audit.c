@@ -967,12 +967,9 @@ static void judge_statement(auditor *a, uint64_t tip)
 
     r->stmt_asked = 1;
     r->stmt_verdict = -1;
-    st = evote__v1__track_statement__unpack(NULL, o->statement_len, o->statement);
-    if (st == NULL || st->chain_id.len != CRYPTO_CHAIN_ID_LEN || st->code.len != CRYPTO_HASH_LEN ||
-        memcmp(st->chain_id.data, a->g->chain_id, CRYPTO_CHAIN_ID_LEN) != 0 || st->validator >= a->g->n) {
-        snprintf(r->stmt_why, sizeof r->stmt_why,
-                 st == NULL ? "the statement does not parse"
-                            : "the statement is not about this chain, or names no validator of its genesis");
+    if (!genesis_track_statement_open(a->g, o->statement, o->statement_len, o->statement_sig, CRYPTO_SIG_LEN, &st,
+                                      r->stmt_why, sizeof r->stmt_why)) {
+        st = NULL; /* no evidence: why says what is wrong with it */
         goto out;
     }
     snprintf(r->stmt_validator, sizeof r->stmt_validator, "%s", a->g->validators[st->validator].name);
@@ -980,12 +977,6 @@ static void judge_statement(auditor *a, uint64_t tip)
     r->stmt_height = st->height;
     r->stmt_status = st->status;
     r->stmt_polls_closed = st->polls_closed;
-    if (crypto_verify(a->g->validators[st->validator].pubkey, ELECTION_TRACK_STATEMENT_TAG, o->statement,
-                      o->statement_len, o->statement_sig) != CRYPTO_OK) {
-        snprintf(r->stmt_why, sizeof r->stmt_why, "the signature is not %s's: the statement is no evidence",
-                 r->stmt_validator);
-        goto out;
-    }
     if (st->height > tip) {
         snprintf(r->stmt_why, sizeof r->stmt_why,
                  "the snapshot ends at height %llu, below the statement's %llu: take a newer snapshot",

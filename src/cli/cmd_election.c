@@ -3840,43 +3840,28 @@ static int statement_check(const genesis *g, const uint8_t code[CRYPTO_HASH_LEN]
                            track_statement *out, char *why, size_t why_size)
 {
     Evote__V1__TrackStatement *st;
-    int ok = -1;
 
     if (resp->track_statement.len == 0)
         return 0;
-    st = evote__v1__track_statement__unpack(NULL, resp->track_statement.len, resp->track_statement.data);
-    if (st == NULL) {
-        snprintf(why, why_size, "its signed statement does not parse");
-    } else if (st->chain_id.len != CRYPTO_CHAIN_ID_LEN || memcmp(st->chain_id.data, g->chain_id, CRYPTO_CHAIN_ID_LEN)) {
-        snprintf(why, why_size, "its signed statement is for another chain");
-    } else if (st->code.len != CRYPTO_HASH_LEN || memcmp(st->code.data, code, CRYPTO_HASH_LEN) != 0) {
+    if (!genesis_track_statement_open(g, resp->track_statement.data, resp->track_statement.len,
+                                      resp->track_signature.data, resp->track_signature.len, &st, why, why_size))
+        return -1;
+    if (memcmp(st->code.data, code, CRYPTO_HASH_LEN) != 0) {
         snprintf(why, why_size, "its signed statement is about another ballot");
-    } else if (st->validator >= g->n) {
-        snprintf(why, why_size, "its signed statement names validator %" PRIu32 ", not in the genesis", st->validator);
-    } else if (resp->track_signature.len != CRYPTO_SIG_LEN ||
-               crypto_verify(g->validators[st->validator].pubkey, ELECTION_TRACK_STATEMENT_TAG,
-                             resp->track_statement.data, resp->track_statement.len,
-                             resp->track_signature.data) != CRYPTO_OK) {
-        snprintf(why, why_size, "its statement is not signed by %s, the validator it names",
-                 g->validators[st->validator].name);
-    } else if (st->status == EVOTE__V1__TRACKING_RECORD__STATUS__STATUS_REPLACED &&
-               st->replaced_by.len != CRYPTO_HASH_LEN) {
-        snprintf(why, why_size, "its signed statement says REPLACED without the replacing ballot");
-    } else {
-        memset(out, 0, sizeof *out);
-        out->validator = st->validator;
-        out->height = st->height;
-        out->status = st->status;
-        out->polls_closed = st->polls_closed;
-        if (st->replaced_by.len == CRYPTO_HASH_LEN) {
-            memcpy(out->replaced_by, st->replaced_by.data, CRYPTO_HASH_LEN);
-            out->has_replaced_by = 1;
-        }
-        ok = 1;
-    }
-    if (st != NULL)
         evote__v1__track_statement__free_unpacked(st, NULL);
-    return ok;
+        return -1;
+    }
+    memset(out, 0, sizeof *out);
+    out->validator = st->validator;
+    out->height = st->height;
+    out->status = st->status;
+    out->polls_closed = st->polls_closed;
+    if (st->replaced_by.len == CRYPTO_HASH_LEN) {
+        memcpy(out->replaced_by, st->replaced_by.data, CRYPTO_HASH_LEN);
+        out->has_replaced_by = 1;
+    }
+    evote__v1__track_statement__free_unpacked(st, NULL);
+    return 1;
 }
 
 /* What the validators asked sign of a COUNTED ballot in an election with

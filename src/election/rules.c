@@ -223,13 +223,14 @@ int record_closed(const Evote__V1__ElectionRecord *rec, const election_ctx *ctx)
 
 int election_polls_closed_after(const Evote__V1__ElectionRecord *rec, uint64_t tip_height, uint64_t tip_time_ms)
 {
-    const Evote__V1__ElectionCreate *d = rec ? rec->definition : NULL;
-    if (d == NULL)
-        return 0;
     /* The next block has height tip_height + 1 and a time >= tip_time_ms:
-     * record_closed() of it must hold whatever that time is. */
-    return rec->closed || (d->close_height != 0 && tip_height >= d->close_height) ||
-           (d->close_time_ms != 0 && tip_time_ms > d->close_time_ms);
+     * the rule must find it closed even at the lowest such time. */
+    election_ctx next = {0};
+    if (rec == NULL || rec->definition == NULL)
+        return 0;
+    next.height = tip_height + 1;
+    next.time_ms = tip_time_ms;
+    return record_closed(rec, &next);
 }
 
 election_err load_tally(const state_view *sv, const uint8_t e[ELECTION_HASH_LEN], size_t slots, tally_state *t)

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -409,4 +410,35 @@ uint8_t (*genesis_pubkeys(const genesis *g))[CRYPTO_PUBKEY_LEN]
         for (uint32_t v = 0; v < g->n; v++)
             memcpy(keys[v], g->validators[v].pubkey, CRYPTO_PUBKEY_LEN);
     return keys;
+}
+
+int genesis_track_statement_open(const genesis *g, const uint8_t *bytes, size_t len, const uint8_t *sig,
+                                 size_t sig_len, Evote__V1__TrackStatement **out, char *why, size_t why_len)
+{
+    Evote__V1__TrackStatement *st = evote__v1__track_statement__unpack(NULL, len, bytes);
+
+    *out = NULL;
+    if (st == NULL) {
+        snprintf(why, why_len, "its signed statement does not parse");
+    } else if (st->chain_id.len != CRYPTO_CHAIN_ID_LEN || memcmp(st->chain_id.data, g->chain_id, CRYPTO_CHAIN_ID_LEN)) {
+        snprintf(why, why_len, "its signed statement is for another chain");
+    } else if (st->code.len != CRYPTO_HASH_LEN) {
+        snprintf(why, why_len, "its signed statement names no tracking code");
+    } else if (st->validator >= g->n) {
+        snprintf(why, why_len, "its signed statement names validator %" PRIu32 ", not in the genesis", st->validator);
+    } else if (sig_len != CRYPTO_SIG_LEN ||
+               crypto_verify(g->validators[st->validator].pubkey, ELECTION_TRACK_STATEMENT_TAG, bytes, len, sig) !=
+                   CRYPTO_OK) {
+        snprintf(why, why_len, "its statement is not signed by %s, the validator it names",
+                 g->validators[st->validator].name);
+    } else if (st->status == EVOTE__V1__TRACKING_RECORD__STATUS__STATUS_REPLACED &&
+               st->replaced_by.len != CRYPTO_HASH_LEN) {
+        snprintf(why, why_len, "its signed statement says REPLACED without the replacing ballot");
+    } else {
+        *out = st;
+        return 1;
+    }
+    if (st != NULL)
+        evote__v1__track_statement__free_unpacked(st, NULL);
+    return 0;
 }

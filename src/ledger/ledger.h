@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api.pb-c.h"
 #include "crypto.h"
 #include "election.h"
 #include "evote.pb-c.h"
@@ -302,6 +303,16 @@ int genesis_validator_index(const genesis *g, const uint8_t pubkey[CRYPTO_PUBKEY
 /* Returns: the n validators' Schnorr keys in genesis order, as one array
  * (malloc'ed: the caller frees), or NULL when out of memory. */
 uint8_t (*genesis_pubkeys(const genesis *g))[CRYPTO_PUBKEY_LEN];
+
+/* A validator's signed Track answer (ApiResponse.track_statement and
+ * track_signature), as a client or an auditor checks it: it parses, is for
+ * g's chain, names a validator of g whose key signed exactly these bytes
+ * (tag ELECTION_TRACK_STATEMENT_TAG), and a REPLACED carries the replacing
+ * code. Pure. Out: *out (free with
+ * evote__v1__track_statement__free_unpacked). Returns: 1, or 0 with why
+ * saying what is wrong. */
+int genesis_track_statement_open(const genesis *g, const uint8_t *bytes, size_t len, const uint8_t *sig,
+                                 size_t sig_len, Evote__V1__TrackStatement **out, char *why, size_t why_len);
 
 /* A stable checkpoint's proof (CheckpointProof.checkpoints: serialized
  * Envelopes of KIND_CHECKPOINT), as a client or an auditor checks it: how

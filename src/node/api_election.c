@@ -185,57 +185,44 @@ static int tip_of(chain_store *store, uint64_t *height, uint64_t *time_ms)
     return chain_store_tip(store, height, NULL, time_ms) == STORE_OK;
 }
 
-/* Signs what this validator's chain says of an accepted ballot (s->track)
- * as a TrackStatement, when the tracking record and the election were read
- * at one height: the tip is read before and after them, and a block that
- * came in between makes it read them again (a few times, then it gives up:
- * the answer goes without a statement). Out: resp->track_statement and
- * track_signature, or nothing. */
+/* Signs what this validator's chain says of an accepted ballot as a
+ * TrackStatement at its tip's height. The event loop that answers this is
+ * the store's only writer and answers between blocks, so the tip, the
+ * tracking record and the election read here are of one height. Out:
+ * resp->track_statement and track_signature, or nothing. */
 static void sign_statement(chain_store *store, const election_state_reader *rd, const uint8_t chain_id[32],
                            const api_signer *who, Evote__V1__ApiResponse *resp, api_scratch *s)
 {
-    for (int attempt = 0; attempt < 4 && who != NULL && who->key != NULL; attempt++) {
-        Evote__V1__TrackingRecord *tr = NULL;
-        Evote__V1__ElectionRecord *rec = NULL;
-        Evote__V1__TrackStatement st = EVOTE__V1__TRACK_STATEMENT__INIT;
-        uint64_t h0, t0, h1, t1;
-        int same = 0;
+    const Evote__V1__TrackingRecord *tr = s->track;
+    Evote__V1__ElectionRecord *rec = NULL;
+    Evote__V1__TrackStatement st = EVOTE__V1__TRACK_STATEMENT__INIT;
+    uint64_t height, time_ms;
+    size_t len;
 
-        if (!tip_of(store, &h0, &t0))
-            return;
-        if (election_track(rd, s->code, &tr) != ELECTION_OK)
-            return;
-        if (election_get(rd, chain_id, tr->election_id.data, tr->election_id.len, &rec) == ELECTION_OK &&
-            tip_of(store, &h1, &t1) && h1 == h0) {
-            same = 1;
-            st.chain_id.data = (uint8_t *)chain_id;
-            st.chain_id.len = CRYPTO_CHAIN_ID_LEN;
-            st.code.data = s->code;
-            st.code.len = CRYPTO_HASH_LEN;
-            st.validator = who->validator;
-            st.height = h0;
-            st.status = tr->status;
-            st.replaced_by = tr->replaced_by;
-            st.polls_closed = election_polls_closed_after(rec, h0, t0) ? 1 : 0;
-            size_t len = evote__v1__track_statement__get_packed_size(&st);
-            s->statement = malloc(len ? len : 1);
-            if (s->statement != NULL) {
-                evote__v1__track_statement__pack(&st, s->statement);
-                if (signing_key_sign(who->key, ELECTION_TRACK_STATEMENT_TAG, s->statement, len, s->signature) ==
-                    CRYPTO_OK) {
-                    resp->track_statement.data = s->statement;
-                    resp->track_statement.len = len;
-                    resp->track_signature.data = s->signature;
-                    resp->track_signature.len = CRYPTO_SIG_LEN;
-                }
-            }
-        }
-        evote__v1__tracking_record__free_unpacked(tr, NULL);
-        if (rec != NULL)
-            evote__v1__election_record__free_unpacked(rec, NULL);
-        if (same || rec == NULL)
-            return;
-    }
+    if (who == NULL || who->key == NULL || tr == NULL || !tip_of(store, &height, &time_ms) ||
+        election_get(rd, chain_id, tr->election_id.data, tr->election_id.len, &rec) != ELECTION_OK)
+        return;
+    st.chain_id.data = (uint8_t *)chain_id;
+    st.chain_id.len = CRYPTO_CHAIN_ID_LEN;
+    st.code.data = s->code;
+    st.code.len = CRYPTO_HASH_LEN;
+    st.validator = who->validator;
+    st.height = height;
+    st.status = tr->status;
+    st.replaced_by = tr->replaced_by;
+    st.polls_closed = election_polls_closed_after(rec, height, time_ms) ? 1 : 0;
+    evote__v1__election_record__free_unpacked(rec, NULL);
+    len = evote__v1__track_statement__get_packed_size(&st);
+    s->statement = malloc(len ? len : 1);
+    if (s->statement == NULL)
+        return;
+    evote__v1__track_statement__pack(&st, s->statement);
+    if (signing_key_sign(who->key, ELECTION_TRACK_STATEMENT_TAG, s->statement, len, s->signature) != CRYPTO_OK)
+        return;
+    resp->track_statement.data = s->statement;
+    resp->track_statement.len = len;
+    resp->track_signature.data = s->signature;
+    resp->track_signature.len = CRYPTO_SIG_LEN;
 }
 
 static int api_track(chain_store *store, const election_state_reader *rd, const uint8_t chain_id[32],
