@@ -225,6 +225,8 @@ void on_new_view(replica *r, msg *m, const Evote__V1__PeerMessage *pm, const uin
 void vc_slot_clear(vc_slot *s);
 int meta_build(replica *r, uint8_t **out, size_t *len);
 uint8_t *entry_proof_batch(replica *r, entry *e, size_t *len);
-int meta_restore(replica *r, const uint8_t *bytes, size_t len);
+/* nv, nv_len: replica_restore.new_view (kept when it is the NEW-VIEW of
+ * the restored view). */
+int meta_restore(replica *r, const uint8_t *bytes, size_t len, const uint8_t *nv, size_t nv_len);
 
 #endif

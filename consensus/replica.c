@@ -305,7 +305,7 @@ replica_err replica_new(const replica_config *cfg, const replica_callbacks *cb, 
         r->tip_ckpt = restore->last_executed > 0 && restore->tip_is_checkpoint;
         r->probing = restore->last_executed > 0 || restore->meta != NULL;
         r->recovering = r->probing;
-        if (restore->meta != NULL && !meta_restore(r, restore->meta, restore->meta_len)) {
+        if (restore->meta != NULL && !meta_restore(r, restore->meta, restore->meta_len, restore->new_view, restore->new_view_len)) {
             replica_destroy(&r);
             return REPLICA_ERR_META;
         }

@@ -103,6 +103,8 @@ typedef struct {
     size_t meta_len;
     int tip_is_checkpoint;                /* the tip is a checkpoint besides every K-th
                                            * (see replica_on_executed) */
+    const uint8_t *new_view;              /* what the last PERSIST_NEW_VIEW stored, or NULL */
+    size_t new_view_len;
 } replica_restore;
 
 typedef enum {
@@ -137,6 +139,12 @@ typedef enum {
     REPLICA_ACT_SUSPECTED,      /* this replica's view timer ran out in `view` and it sent a
                                    SUSPECT: maybe the primary lacks what waits here (the
                                    embedder may send it to every validator again) */
+    REPLICA_ACT_PERSIST_NEW_VIEW, /* store bytes (the NEW-VIEW PeerMessage that started `view`),
+                                   replacing the one before; give it back as
+                                   replica_restore.new_view. Once per view, apart from the
+                                   meta: it can be megabytes (it carries the VIEW-CHANGEs and
+                                   their batches), the meta is rewritten at every step. Only
+                                   for relaying to a replica that missed it: no ordering */
 } replica_action_type;
 
 typedef struct {
@@ -147,7 +155,8 @@ typedef struct {
     uint64_t view;
     uint64_t seq;
     uint64_t from, through;        /* SERVE_BLOCKS */
-    uint8_t *bytes;                /* SEND/BROADCAST: a PeerMessage; PERSIST_META: ConsensusMeta */
+    uint8_t *bytes;                /* SEND/BROADCAST: a PeerMessage; PERSIST_META: ConsensusMeta;
+                                      PERSIST_NEW_VIEW: a PeerMessage */
     size_t len;
     uint8_t *batch;                /* EXECUTE, PERSIST_BATCH */
     size_t batch_len;

@@ -368,7 +368,17 @@ static void enter_view(replica *r, uint64_t view, const oset *o, const Evote__V1
             entry_reset_view(r, &r->log[w]);
     free(r->new_view_msg);
     r->new_view_msg = nv_msg != NULL ? dup_bytes(nv_msg, nv_len) : NULL;
-    r->new_view_len = nv_msg != NULL ? nv_len : 0;
+    r->new_view_len = r->new_view_msg != NULL ? nv_len : 0;
+    if (r->new_view_msg != NULL) {
+        /* Stored once, apart from the meta (it can be megabytes). */
+        replica_action p = {0};
+        p.type = REPLICA_ACT_PERSIST_NEW_VIEW;
+        p.view = view;
+        p.bytes = dup_bytes(r->new_view_msg, r->new_view_len);
+        p.len = r->new_view_len;
+        if (p.bytes != NULL)
+            push_action(r, &p);
+    }
     if (o->min_s > r->h && stable_vc != NULL) {
         uint8_t d[CRYPTO_HASH_LEN];
         uint8_t **envs = calloc(stable_vc->n_checkpoint_proof + 1, sizeof *envs);
@@ -846,8 +856,8 @@ static void meta_encode(replica *r, wbuf *w)
     if (r->status == STATUS_VIEW_CHANGE && r->vcs[r->cfg.id].view == r->view)
         wb_bytes(w, 5, r->vcs[r->cfg.id].env, r->vcs[r->cfg.id].len);
     wb_uint(w, 6, r->last_executed);
-    if (r->status == STATUS_NORMAL && r->new_view_msg != NULL)
-        wb_bytes(w, 8, r->new_view_msg, r->new_view_len);
+    /* Field 8 (the NEW-VIEW) is no longer written: PERSIST_NEW_VIEW stores
+     * it once; a meta from an older version that has it is still read. */
     if (r->status == STATUS_NORMAL)
         wb_uint(w, 9, r->view_base);
 }
@@ -893,7 +903,25 @@ uint8_t *entry_proof_batch(replica *r, entry *e, size_t *len)
  * view), its stable checkpoint, its prepared certificates, and its own
  * PRE-PREPAREs, PREPAREs and COMMITs of the current view. Everything is
  * re-checked as if it came from the network: a damaged meta is refused. */
-int meta_restore(replica *r, const uint8_t *bytes, size_t len)
+/* Returns: 1 when bytes are a PeerMessage carrying a NEW-VIEW of `view`,
+ * signed by that view's primary (as it came from the network). */
+static int new_view_for(replica *r, const uint8_t *bytes, size_t len, uint64_t view)
+{
+    Evote__V1__PeerMessage *pm = evote__v1__peer_message__unpack(NULL, len, bytes);
+    msg m;
+    int ok = 0;
+
+    if (pm == NULL)
+        return 0;
+    if (msg_open(r, pm->envelope.data, pm->envelope.len, EVOTE__V1__KIND__KIND_NEW_VIEW, &m)) {
+        ok = ((const Evote__V1__NewView *)m.body)->view == view && m.signer == primary_of(r, view);
+        msg_free(&m);
+    }
+    evote__v1__peer_message__free_unpacked(pm, NULL);
+    return ok;
+}
+
+int meta_restore(replica *r, const uint8_t *bytes, size_t len, const uint8_t *nv, size_t nv_len)
 {
     Evote__V1__ConsensusMeta *cm = evote__v1__consensus_meta__unpack(NULL, len, bytes);
     uint8_t d[CRYPTO_HASH_LEN];
@@ -1046,9 +1074,13 @@ int meta_restore(replica *r, const uint8_t *bytes, size_t len)
     }
     /* The NEW-VIEW that started our view: relayed to replicas that missed
      * it (they may not accept messages of this view without it). */
-    if (r->status == STATUS_NORMAL && cm->new_view.len > 0) {
-        r->new_view_msg = dup_bytes(cm->new_view.data, cm->new_view.len);
-        r->new_view_len = r->new_view_msg ? cm->new_view.len : 0;
+    if (r->status == STATUS_NORMAL && cm->new_view.len > 0) { /* a meta of an older version */
+        nv = cm->new_view.data;
+        nv_len = cm->new_view.len;
+    }
+    if (r->status == STATUS_NORMAL && nv != NULL && nv_len > 0 && new_view_for(r, nv, nv_len, r->view)) {
+        r->new_view_msg = dup_bytes(nv, nv_len);
+        r->new_view_len = r->new_view_msg ? nv_len : 0;
     }
     ok = 1;
 out:

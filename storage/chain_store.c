@@ -35,6 +35,7 @@
 static const char KEY_CHAIN_ID[] = "chain_id";
 static const char KEY_FORMAT[] = "format";
 static const char KEY_CONSENSUS[] = "consensus";
+static const char KEY_NEW_VIEW[] = "new-view";
 #define PENDING_PREFIX "pending-batch/"
 #define PENDING_PREFIX_LEN (sizeof PENDING_PREFIX - 1)
 #define PENDING_KEY_LEN (PENDING_PREFIX_LEN + 8 + CRYPTO_HASH_LEN)
@@ -1005,6 +1006,30 @@ static store_err meta_write(chain_store *s, MDB_txn *txn, void *vctx, int *rc)
     return from_mdb(s, *rc);
 }
 
+static store_err new_view_write(chain_store *s, MDB_txn *txn, void *vctx, int *rc)
+{
+    bytes_ctx *c = vctx;
+    MDB_val k = str_key(KEY_NEW_VIEW), v = val_of(c->bytes, c->len);
+    *rc = mdb_put(txn, s->meta, &k, &v, 0);
+    return from_mdb(s, *rc);
+}
+
+store_err chain_store_put_new_view(chain_store *self, const uint8_t *msg, size_t len)
+{
+    bytes_ctx c = {msg, len};
+    Evote__V1__PeerMessage *pm;
+
+    if (self == NULL || msg == NULL || len == 0)
+        return STORE_ERR_BAD_ARG;
+    if (self->read_only)
+        return STORE_ERR_READ_ONLY;
+    pm = evote__v1__peer_message__unpack(NULL, len, msg);
+    if (pm == NULL)
+        return STORE_ERR_META_MALFORMED;
+    evote__v1__peer_message__free_unpacked(pm, NULL);
+    return write_txn(self, new_view_write, &c);
+}
+
 typedef struct {
     uint64_t seq;
     const uint8_t *proof;
@@ -1207,6 +1232,13 @@ store_err chain_store_get_consensus_meta(chain_store *self, uint8_t **meta, size
     if (self == NULL || meta == NULL || len == NULL)
         return STORE_ERR_BAD_ARG;
     return get_copy(self, self->meta, str_key(KEY_CONSENSUS), meta, len);
+}
+
+store_err chain_store_get_new_view(chain_store *self, uint8_t **msg, size_t *len)
+{
+    if (self == NULL || msg == NULL || len == NULL)
+        return STORE_ERR_BAD_ARG;
+    return get_copy(self, self->meta, str_key(KEY_NEW_VIEW), msg, len);
 }
 
 store_err chain_store_get_pending_batch(chain_store *self, uint64_t seq, const uint8_t digest[CRYPTO_HASH_LEN],

@@ -186,6 +186,17 @@ EVOTE_WARN_UNUSED store_err chain_store_put_consensus_meta(chain_store *self, co
  * was ever stored. */
 EVOTE_WARN_UNUSED store_err chain_store_get_consensus_meta(chain_store *self, uint8_t **meta, size_t *len);
 
+/* Keeps the NEW-VIEW that started the replica's view (a PeerMessage,
+ * REPLICA_ACT_PERSIST_NEW_VIEW), replacing the one before, durably. Apart
+ * from the meta because it can be megabytes and changes once per view.
+ * Returns: STORE_OK, _META_MALFORMED (not a PeerMessage), _READ_ONLY,
+ * _MAP_FULL, _DISK_FULL, ... */
+EVOTE_WARN_UNUSED store_err chain_store_put_new_view(chain_store *self, const uint8_t *msg, size_t len);
+
+/* Out: *msg (malloc'ed, caller frees), *len. STORE_ERR_NOT_FOUND when none
+ * was ever stored. */
+EVOTE_WARN_UNUSED store_err chain_store_get_new_view(chain_store *self, uint8_t **msg, size_t *len);
+
 /* A batch the consensus replica must find again after a crash (one it
  * pre-prepared or prepared), kept until a block at or above its seq is
  * appended (chain_store_append drops those). */

@@ -1122,6 +1122,18 @@ static void drain(node *n)
         case REPLICA_ACT_SUSPECTED:
             suspected(n, a.view);
             break;
+        case REPLICA_ACT_PERSIST_NEW_VIEW: {
+            store_err err = chain_store_put_new_view(n->store, a.bytes, a.len);
+            if (err != STORE_OK) {
+                char why[512];
+                chain_store_explain(n->store, err, why, sizeof why);
+                log_warn("view=%" PRIu64 " cannot store the NEW-VIEW that started this view: %s; after a "
+                         "restart this node cannot pass it on to a validator that missed it (that one "
+                         "then asks for a new view: slower, not unsafe)",
+                         a.view, why);
+            }
+            break;
+        }
         case REPLICA_ACT_VIEW_CHANGED:
             note_turns(n, a.view); /* a view change may start and end within one turn */
             log_info("view=%" PRIu64 " entered view %" PRIu64 " (primary: validator %u %s)", a.view, a.view,
@@ -1686,7 +1698,7 @@ int node_new(const node_config *cfg, node **out, char *why, size_t why_len)
     replica_restore rs;
     store_error serr;
     net_error nerr;
-    uint8_t pub[CRYPTO_PUBKEY_LEN], *meta = NULL;
+    uint8_t pub[CRYPTO_PUBKEY_LEN], *meta = NULL, *new_view = NULL;
     uint8_t(*pubkeys)[CRYPTO_PUBKEY_LEN] = NULL;
     size_t meta_len = 0;
     ledger_err lerr;
@@ -1841,6 +1853,13 @@ int node_new(const node_config *cfg, node **out, char *why, size_t why_len)
         snprintf(why, why_len, "chain store %s: %s", cfg->data_dir, store_strerror(se));
         goto out;
     }
+    se = chain_store_get_new_view(n->store, &new_view, &rs.new_view_len);
+    if (se == STORE_OK) {
+        rs.new_view = new_view;
+    } else if (se != STORE_ERR_NOT_FOUND) {
+        snprintf(why, why_len, "chain store %s: %s", cfg->data_dir, store_strerror(se));
+        goto out;
+    }
     re = replica_new(&rc, &cb, &rs, &n->rep);
     if (re != REPLICA_OK) {
         snprintf(why, why_len, "consensus: %s", replica_strerror(re));
@@ -1863,6 +1882,7 @@ out:
     free(vals);
     free(pubkeys);
     free(meta);
+    free(new_view);
     if (!ok) {
         node_destroy(&n);
         return 0;

@@ -153,6 +153,8 @@ typedef struct {
     uint64_t height, cap;
     uint8_t *meta;
     size_t meta_len;
+    uint8_t *new_view;       /* PERSIST_NEW_VIEW: the last one, on "disk" */
+    size_t new_view_len;
     struct {                 /* PERSIST_BATCH: pending batches on "disk" */
         uint64_t seq;
         uint8_t digest[32];
@@ -856,6 +858,12 @@ static void drain(uint32_t id)
             nd->meta_len = a.len;
             a.bytes = NULL;
             break;
+        case REPLICA_ACT_PERSIST_NEW_VIEW:
+            free(nd->new_view);
+            nd->new_view = a.bytes;
+            nd->new_view_len = a.len;
+            a.bytes = NULL;
+            break;
         case REPLICA_ACT_SERVE_BLOCKS:
             serve_blocks(id, a.to, a.from, a.through);
             break;
@@ -1003,6 +1011,8 @@ static void node_boot(uint32_t id)
     }
     rs.meta = nd->meta;
     rs.meta_len = nd->meta_len;
+    rs.new_view = nd->new_view;
+    rs.new_view_len = nd->new_view_len;
     err = replica_new(&cfg, &cb, &rs, &nd->r);
     if (err != REPLICA_OK) {
         fail("replica %u cannot start: %s", id, replica_strerror(err));
@@ -1062,6 +1072,7 @@ static void world_free(void)
         free(nd->certs);
         free(nd->cert_lens);
         free(nd->meta);
+        free(nd->new_view);
         for (size_t k = 0; k < nd->n_pending; k++)
             free(nd->pending[k].batch);
     }

@@ -1658,6 +1658,51 @@ static void test_consensus_meta_is_stored_on_its_own_and_read_back(void **state)
     tmp_done(&t);
 }
 
+/* The NEW-VIEW of the replica's view: kept apart from the meta, replaced
+ * by the next one, survives a reopen; a write never touches the meta. */
+static void test_new_view_is_kept_apart_from_the_meta(void **state)
+{
+    tmp_t t;
+    chain_t c;
+    chain_store *s;
+    Evote__V1__PeerMessage pm = EVOTE__V1__PEER_MESSAGE__INIT;
+    uint8_t *m, *out = NULL, nv1[64], nv2[96];
+    size_t ml, len;
+    (void)state;
+    tmp_init(&t);
+    chain_init(&c, "new-view");
+    s = open_store(t.store, &c, 0, 0);
+    assert_int_equal(chain_store_get_new_view(s, &out, &len), STORE_ERR_NOT_FOUND);
+    pack_meta(3, 0, &m, &ml);
+    assert_int_equal(chain_store_put_consensus_meta(s, m, ml), STORE_OK);
+    memset(nv1, 0, sizeof nv1);
+    pm.envelope.data = (uint8_t *)"view 1";
+    pm.envelope.len = 6;
+    assert_true(evote__v1__peer_message__get_packed_size(&pm) <= sizeof nv1);
+    len = evote__v1__peer_message__pack(&pm, nv1);
+    assert_int_equal(chain_store_put_new_view(s, nv1, len), STORE_OK);
+    pm.envelope.data = (uint8_t *)"view 2, a longer one";
+    pm.envelope.len = 20;
+    assert_true(evote__v1__peer_message__get_packed_size(&pm) <= sizeof nv2);
+    evote__v1__peer_message__pack(&pm, nv2);
+    assert_int_equal(chain_store_put_new_view(s, nv2, evote__v1__peer_message__get_packed_size(&pm)), STORE_OK);
+    assert_int_equal(chain_store_put_new_view(s, (const uint8_t *)"\xff\xff", 2), STORE_ERR_META_MALFORMED);
+    assert_int_equal(chain_store_put_new_view(s, NULL, 0), STORE_ERR_BAD_ARG);
+    chain_store_destroy(&s);
+    s = open_store(t.store, &c, 0, 0);
+    assert_int_equal(chain_store_get_new_view(s, &out, &len), STORE_OK);
+    assert_int_equal(len, evote__v1__peer_message__get_packed_size(&pm));
+    assert_memory_equal(out, nv2, len);
+    free(out);
+    assert_int_equal(chain_store_get_consensus_meta(s, &out, &len), STORE_OK);
+    assert_int_equal(len, ml);
+    assert_memory_equal(out, m, ml);
+    free(out);
+    free(m);
+    chain_store_destroy(&s);
+    tmp_done(&t);
+}
+
 static void test_state_keys_are_put_deleted_and_bounded(void **state)
 {
     tmp_t t;
@@ -1776,6 +1821,7 @@ int main(void)
         cmocka_unit_test_teardown(test_read_only_open_of_an_empty_directory_says_no_store, cleanup),
         cmocka_unit_test_teardown(test_read_only_open_changes_no_byte, cleanup),
         cmocka_unit_test_teardown(test_consensus_meta_is_stored_on_its_own_and_read_back, cleanup),
+        cmocka_unit_test_teardown(test_new_view_is_kept_apart_from_the_meta, cleanup),
         cmocka_unit_test_teardown(test_state_keys_are_put_deleted_and_bounded, cleanup),
         cmocka_unit_test_teardown(test_state_iterates_from_a_key, cleanup),
         cmocka_unit_test_teardown(test_map_grows_from_one_mebibyte_through_many_appends, cleanup),

@@ -2303,6 +2303,91 @@ static void test_new_view_is_not_resent_for_the_same_question(void **state)
     assert_int_equal(new_views_sent_for(f, 3, 2), 1); /* another question */
 }
 
+/* The NEW-VIEW that started a view is stored once, by its own action,
+ * not in the consensus meta that is rewritten at every step (with ballots
+ * in flight it carries megabytes of batches); a restarted replica gets it
+ * back from replica_restore and relays it, but only for its own view. */
+static void test_new_view_is_stored_once_apart_from_the_meta(void **state)
+{
+    fixture *f = *state;
+    const uint32_t vcs[3] = {0, 2, 3};
+    replica_restore rs = {0};
+    Evote__V1__ConsensusMeta *cm;
+    uint8_t *m, *nv, *meta, *other;
+    size_t len, nv_len, meta_len, other_len;
+    replica *again;
+    int at, meta_at;
+
+    m = new_view_msg(2, 2, vcs, 3, &len);
+    nv = malloc(len);
+    assert_non_null(nv);
+    memcpy(nv, m, len);
+    nv_len = len;
+    deliver(f, f->r, 2, m, len);
+    assert_int_equal(replica_view(f->r), 2);
+    at = find_type(&f->acts, REPLICA_ACT_PERSIST_NEW_VIEW);
+    assert_true(at >= 0);
+    assert_int_equal(f->acts.a[at].view, 2);
+    assert_int_equal(f->acts.a[at].len, nv_len);
+    assert_memory_equal(f->acts.a[at].bytes, nv, nv_len);
+    meta_at = find_type(&f->acts, REPLICA_ACT_PERSIST_META);
+    assert_true(meta_at >= 0);
+    cm = evote__v1__consensus_meta__unpack(NULL, f->acts.a[meta_at].len, f->acts.a[meta_at].bytes);
+    assert_non_null(cm);
+    assert_int_equal(cm->view, 2);
+    assert_int_equal(cm->new_view.len, 0);
+    evote__v1__consensus_meta__free_unpacked(cm, NULL);
+    meta_len = f->acts.a[meta_at].len;
+    meta = malloc(meta_len);
+    assert_non_null(meta);
+    memcpy(meta, f->acts.a[meta_at].bytes, meta_len);
+    actions_clear(&f->acts);
+
+    /* Later steps of the view do not store it again. */
+    m = view_change_msg(3, 2, &len);
+    deliver(f, f->r, 3, m, len);
+    assert_int_equal(count_sends(&f->acts, 3, EVOTE__V1__KIND__KIND_NEW_VIEW), 1);
+    assert_int_equal(find_type(&f->acts, REPLICA_ACT_PERSIST_NEW_VIEW), -1);
+    actions_clear(&f->acts);
+
+    /* Restarted with it: relays it to a replica still asking for view 2. */
+    rs.meta = meta;
+    rs.meta_len = meta_len;
+    rs.new_view = nv;
+    rs.new_view_len = nv_len;
+    again = new_replica(&rs);
+    assert_int_equal(replica_view(again), 2);
+    m = view_change_msg(3, 2, &len);
+    deliver(f, again, 3, m, len);
+    assert_int_equal(count_sends(&f->acts, 3, EVOTE__V1__KIND__KIND_NEW_VIEW), 1);
+    actions_clear(&f->acts);
+    replica_destroy(&again);
+
+    /* Stored for another view, or damaged: started all the same, relays nothing. */
+    other = new_view_msg(3, 3, vcs, 3, &other_len);
+    rs.new_view = other;
+    rs.new_view_len = other_len;
+    again = new_replica(&rs);
+    assert_int_equal(replica_view(again), 2);
+    m = view_change_msg(3, 2, &len);
+    deliver(f, again, 3, m, len);
+    assert_int_equal(count_sends(&f->acts, 3, EVOTE__V1__KIND__KIND_NEW_VIEW), 0);
+    actions_clear(&f->acts);
+    replica_destroy(&again);
+    nv[nv_len / 2] ^= 1;
+    rs.new_view = nv;
+    again = new_replica(&rs);
+    assert_int_equal(replica_view(again), 2);
+    m = view_change_msg(3, 2, &len);
+    deliver(f, again, 3, m, len);
+    assert_int_equal(count_sends(&f->acts, 3, EVOTE__V1__KIND__KIND_NEW_VIEW), 0);
+    actions_clear(&f->acts);
+    replica_destroy(&again);
+    free(other);
+    free(nv);
+    free(meta);
+}
+
 /* An agreement message's bare Envelope (for proofs). Out: malloc'ed. */
 static Evote__V1__Envelope *agreement_envelope(Evote__V1__Kind kind, uint32_t signer, uint64_t view, uint64_t seq,
                                                const uint8_t digest[CRYPTO_HASH_LEN])
@@ -2571,6 +2656,7 @@ int main(void)
         T(test_retransmissions_back_off_while_stuck),
         T(test_idle_replica_probes_a_peer_now_and_then),
         T(test_new_view_is_not_resent_for_the_same_question),
+        T(test_new_view_is_stored_once_apart_from_the_meta),
         T(test_prepared_without_its_batch_is_fetched_not_executed_empty),
         T(test_persist_meta_precedes_prepare_and_restored_replica_keeps_its_vote),
         T(test_corrupt_meta_is_refused),
