@@ -6,7 +6,8 @@
 #
 #   1. ballot encryption and verification time, 1 question with 3 and with
 #      10 options: the lines of build/tests/bench/ballot/bench_ballot
-#   2. the limit for this run: cores / (4 x one ballot verification, 3 options)
+#   2. the limit for this run: cores / (4 x one ballot verification, 3 options),
+#      and the same measured with every core verifying at once
 #   3. a 4-validator cluster on this machine (fresh temporary directory, free
 #      ports from 33000 on, every process killed on exit): an election with 3
 #      options, the key ceremony, N voters (default 2000) + K (default 100)
@@ -112,6 +113,15 @@ ver3_ms=$(sed -n 's/^1 question, 3 options.* verify \([0-9.]*\) ms.*/\1/p' "$tmp
 limit=$(awk -v c="$cores" -v v="$ver3_ms" 'BEGIN { printf "%.0f", c / (4 * v / 1000) }')
 echo; echo "== 2. limit for this run"
 echo "   cores / (4 x one verification, 3 options) = $cores / (4 x $ver3_ms ms) = $limit ballots/s"
+# The same on every core at once: what the cores give together (on a shared
+# host two busy cores give less than twice one; the validators keep both busy).
+vpids=()
+for ((c = 0; c < cores; c++)); do "$bench_ballot" --verify-only >"$tmp/verify_all$c.out" 2>&1 & vpids+=($!); done
+for p in "${vpids[@]}"; do wait "$p" || true; done
+limit_all=$(cat "$tmp"/verify_all*.out | sed -n 's/^1 question, 3 options.* verify \([0-9.]*\) ms.*/\1/p' |
+  awk '$1 > 0 { s += 1000 / $1; n++ } END { if (n) printf "%.0f", s / 4; else print 0 }')
+echo "   all cores at once: $cores verification loops together give $limit_all ballots/s of limit" \
+  "($(awk -v a="$limit_all" -v l="$limit" 'BEGIN { printf "%.0f", (l > 0 ? 100 * a / l : 0) }')% of the above)"
 
 # ---- 3. cluster
 port_free() { ! ss -Htan "sport = :$1" 2>/dev/null | grep -q .; } # any state: 33000+ is in the ephemeral range
@@ -295,6 +305,7 @@ if [ "$nval" -gt 0 ]; then
   pids[3]=$!
 fi
 echo "   ratio: $rate ballots/s (evote's rate) / limit $limit = $(awk -v r="$rate" -v l="$limit" 'BEGIN { printf "%.0f", 100 * r / l }')% (target >= 80%)"
+[ "${limit_all:-0}" -gt 0 ] && echo "          $rate ballots/s / all-cores limit $limit_all = $(awk -v r="$rate" -v l="$limit_all" 'BEGIN { printf "%.0f", 100 * r / l }')%"
 echo "          $cpu_rate ballots/s (validators' CPU on $cores idle cores) / limit $limit = $(awk -v r="$cpu_rate" -v l="$limit" 'BEGIN { printf "%.0f", 100 * r / l }')%"
 # What one verification cost inside the cluster, on the validators' own
 # workers (1 in 16 timed): four validators sharing the cores slow the same
