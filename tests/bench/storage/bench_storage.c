@@ -425,6 +425,36 @@ out:
     return rc;
 }
 
+/* Each named database's pages (what a validator's working set is made of). */
+static void print_db_sizes(const char *dir)
+{
+    static const char *const names[] = {"blocks", "hashes", "txs", "certs", "state", "meta"};
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+
+    if (mdb_env_create(&env) != MDB_SUCCESS)
+        return;
+    mdb_env_set_maxdbs(env, 8);
+    mdb_env_set_mapsize(env, (size_t)64 << 30);
+    if (mdb_env_open(env, dir, MDB_RDONLY | MDB_NOLOCK, 0600) != MDB_SUCCESS ||
+        mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != MDB_SUCCESS) {
+        mdb_env_close(env);
+        return;
+    }
+    printf("  its databases:");
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        MDB_dbi dbi;
+        MDB_stat st;
+        if (mdb_dbi_open(txn, names[i], 0, &dbi) != MDB_SUCCESS || mdb_stat(txn, dbi, &st) != MDB_SUCCESS)
+            continue;
+        printf(" %s %.1f MiB (%zu entries, %zu leaf pages)%s", names[i],
+               (double)(st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages) * st.ms_psize / 1048576.0,
+               st.ms_entries, st.ms_leaf_pages, i + 1 < sizeof names / sizeof names[0] ? ";" : "\n");
+    }
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+}
+
 /* One store grown to `count` blocks of n transactions: the append cost per
  * slice of `count / 10` blocks, to show how it grows with the chain (the
  * transaction index takes random keys). Prints one line per slice. */
@@ -466,6 +496,8 @@ static int run_long(const char *root, size_t n, size_t count)
         fflush(stdout);
     }
     chain_store_destroy(&s);
+    if (rc == 0)
+        print_db_sizes(sdir);
     free_chain(blocks, count);
     return rc;
 }
