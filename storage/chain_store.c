@@ -101,6 +101,7 @@ static MDB_val str_key(const char *s)
 
 static void set_why(store_error *why, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+__attribute__((format(printf, 3, 4)))
 static void set_why(store_error *why, int rc, const char *fmt, ...)
 {
     va_list ap;

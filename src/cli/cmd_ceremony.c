@@ -47,6 +47,7 @@ typedef struct {
 } ceremony;
 
 static int bad(ceremony *c, unsigned line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+__attribute__((format(printf, 3, 4)))
 static int bad(ceremony *c, unsigned line, const char *fmt, ...)
 {
     va_list ap;

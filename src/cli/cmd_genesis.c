@@ -218,6 +218,7 @@ static const char genesis_help[] =
 
 /* A path under dir: "dir/a" or "dir/a/b". Returns: malloc'ed, or NULL. */
 static char *path_join(const char *dir, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+__attribute__((format(printf, 2, 3)))
 static char *path_join(const char *dir, const char *fmt, ...)
 {
     char *tail = NULL, *out = NULL;

@@ -18,7 +18,8 @@
 
 #define MAX_FIELDS 6
 
-static ledger_err fail(genesis_error *why, unsigned line, ledger_err err, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static ledger_err fail(genesis_error *why, unsigned line, ledger_err err,
+                                                             const char *fmt, ...)
 {
     if (why) {
         va_list ap;

@@ -24,6 +24,7 @@ const char *config_strerror(config_err err)
     return "unknown configuration error";
 }
 
+__attribute__((format(printf, 4, 5)))
 static config_err fail(config_error *why, unsigned line, config_err err, const char *fmt, ...)
 {
     if (why) {

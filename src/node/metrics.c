@@ -51,6 +51,7 @@ typedef struct {
 } text;
 
 static void put(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+__attribute__((format(printf, 2, 3)))
 static void put(text *t, const char *fmt, ...)
 {
     va_list ap;

@@ -66,6 +66,7 @@ static int verbose;
 static uint64_t now_ms;
 
 static void trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+__attribute__((format(printf, 1, 2)))
 static void trace(const char *fmt, ...)
 {
     va_list ap;
@@ -240,6 +241,7 @@ static struct {
 } W;
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+__attribute__((format(printf, 1, 2)))
 static void fail(const char *fmt, ...)
 {
     va_list ap;
