@@ -3,14 +3,16 @@
 # Idempotent: packages already installed are skipped, and when nothing is
 # missing nothing runs (no root needed). Shared by deploy/demo.sh,
 # tests/run.sh and deploy/Dockerfile.
-#   deploy/install-deps.sh [--build-only]   --build-only: not the test-only
-#                                           packages (the image's build stage)
+#   deploy/install-deps.sh [--build-only | --fuzz]
+#     --build-only  not the test-only packages (the image's build stage)
+#     --fuzz        also clang and its libFuzzer runtime (tests/fuzz/run.sh)
 set -euo pipefail
-build_only=0
+build_only=0 fuzz=0
 case "${1:-}" in
   --build-only) build_only=1 ;;
+  --fuzz) fuzz=1 ;;
   "") ;;
-  *) echo "usage: $0 [--build-only]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--build-only | --fuzz]" >&2; exit 2 ;;
 esac
 
 PACKAGES=(
@@ -30,7 +32,11 @@ TEST_PACKAGES=(
   iproute2 nftables              # ctest cluster_netns: ip netns, veth, bridge, tc tbf;
                                  # nft for packet loss, partitions and the relay's DNAT
 )
+FUZZ_PACKAGES=(
+  clang libclang-rt-14-dev       # tests/fuzz/run.sh: coverage-guided fuzzing with libFuzzer
+)
 if [ "$build_only" -eq 0 ]; then PACKAGES+=("${TEST_PACKAGES[@]}"); fi
+if [ "$fuzz" -eq 1 ]; then PACKAGES+=("${FUZZ_PACKAGES[@]}"); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1216,12 +1216,50 @@ static void replay(const chain *rec, chain *out)
     }
 }
 
+/* With EVOTE_FUZZ_SEED_DIR set, writes the whole election as a seed of the
+ * fuzz target tests/fuzz/fuzz_election.c (its input format: chain id, the
+ * authority and validator keys, then one record per block). */
+static void write_fuzz_seed(const chain *c)
+{
+    const char *dir = getenv("EVOTE_FUZZ_SEED_DIR");
+    char path[4096];
+    uint64_t h = 0;
+    FILE *f;
+    uint8_t n;
+
+    if (dir == NULL)
+        return;
+    snprintf(path, sizeof path, "%s/full-election", dir);
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    fwrite(chain_id, 1, 32, f);
+    n = 2;
+    fwrite(&n, 1, 1, f);
+    fwrite(authority_pub, 1, 32, f);
+    fwrite(authority2_pub, 1, 32, f);
+    n = N_VALIDATORS;
+    fwrite(&n, 1, 1, f);
+    fwrite(trustee_pub, 1, 32 * N_VALIDATORS, f);
+    for (size_t i = 0; i < c->nlog; i++) {
+        uint8_t rec[3];
+        assert_true(c->log[i].height - h < 256 && c->log[i].len < 65536);
+        rec[0] = (uint8_t)(c->log[i].height - h);
+        rec[1] = (uint8_t)(c->log[i].len & 0xff);
+        rec[2] = (uint8_t)(c->log[i].len >> 8);
+        h = c->log[i].height;
+        fwrite(rec, 1, 3, f);
+        fwrite(c->log[i].bytes, 1, c->log[i].len, f);
+    }
+    assert_int_equal(fclose(f), 0);
+}
+
 static void test_same_transactions_give_byte_identical_changes(void **state)
 {
     chain c, r1, r2;
     (void)state;
     chain_init(&c);
     full_election(&c);
+    write_fuzz_seed(&c);
     replay(&c, &r1);
     replay(&c, &r2);
     assert_true(c.dump_len > 0);
