@@ -203,6 +203,10 @@ net_err client_endpoint_recv(client_endpoint *self, client_request *req)
             return NET_ERR_NOMEM;
         }
         memcpy(req->data, zmq_msg_data(&body), req->len);
+        {
+            const char *addr = zmq_msg_gets(&body, "Peer-Address");
+            snprintf(req->address, sizeof req->address, "%s", addr != NULL ? addr : "");
+        }
         memcpy(req->reply.id, zmq_msg_data(&id), size);
         req->reply.id_len = (uint8_t)size;
         req->reply.slot = 0;

@@ -291,6 +291,7 @@ typedef struct {
     uint8_t *data;              /* malloc'ed; the caller frees */
     size_t len;                 /* >= 1 */
     client_reply_handle reply;
+    char address[64];           /* the client's IP address as ZeroMQ reports it ("" when unknown) */
 } client_request;
 
 typedef struct {

@@ -143,6 +143,7 @@ config_err node_config_load(const char *path, node_config *out, config_error *wh
     out->mempool_capacity = 20000;
     out->view_change_timeout_ms = 1000;
     out->idle_checkpoint_ms = 1000;
+    out->client_read_rate = CONFIG_DEFAULT_CLIENT_READ_RATE;
     snprintf(out->client_listen, sizeof out->client_listen, "tcp://127.0.0.1:7200");
     if (why) {
         why->line = 0;
@@ -215,6 +216,11 @@ config_err node_config_load(const char *path, node_config *out, config_error *wh
             if (!set_u32(&out->idle_checkpoint_ms, value, 0, 3600000))
                 err = fail(why, lineno, CONFIG_ERR_SYNTAX,
                            "idle_checkpoint_ms must be 0..3600000 (0: never propose an idle checkpoint)");
+        } else if (strcmp(key, "client_read_rate") == 0) {
+            if (!set_u32(&out->client_read_rate, value, 0, 1000000))
+                err = fail(why, lineno, CONFIG_ERR_SYNTAX,
+                           "client_read_rate must be 0..1000000 (read units per second per client address; 0: "
+                           "no limit)");
         } else if (strcmp(key, "http_listen") == 0) {
             if (*value != '\0' && !config_http_address(value, NULL, NULL))
                 err = fail(why, lineno, CONFIG_ERR_SYNTAX,

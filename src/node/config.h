@@ -49,7 +49,11 @@ typedef struct {
     uint32_t view_change_timeout_ms;
     uint32_t idle_checkpoint_ms;             /* 0 = no idle checkpoint */
     char http_listen[CONFIG_MAX_ENDPOINT];   /* "" = no HTTP server */
+    uint32_t client_read_rate;               /* read units per second per client address (ratelimit.h;
+                                                a burst of twice that); 0 = no limit */
 } node_config;
+
+#define CONFIG_DEFAULT_CLIENT_READ_RATE 200
 
 typedef enum {
     CONFIG_OK = 0,

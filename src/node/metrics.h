@@ -50,6 +50,9 @@ typedef struct {
     uint64_t rejected_nomem;
     uint64_t verify_timed[2], verify_timed_ns[2]; /* sampled verifications: [0] other, [1] ballots */
 
+    /* Client API. */
+    uint64_t client_reads_limited;   /* reads answered BUSY: their address was over client_read_rate */
+
     /* Peers. */
     uint32_t peers_connected;
     uint64_t peer_dropped_queue_full, peer_dropped_oversized;

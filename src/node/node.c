@@ -24,6 +24,7 @@
 #include "metrics.h"
 #include "net.h"
 #include "node.h"
+#include "ratelimit.h"
 #include "replica.h"
 
 /* A proposal's size: small enough that one block goes through the whole
@@ -98,6 +99,7 @@ struct node {
     election_cache *elections;    /* ballot verifiers, shared with execution */
     election_changes *changes;    /* the block being executed */
     mempool *mp;
+    rate_table *reads;             /* client_read_rate: each client address's budget */
     peer_net *net;
     client_endpoint *client;
     client_endpoint *client_curve; /* client_curve_listen, or NULL */
@@ -1501,14 +1503,49 @@ static void node_status(node *n, Evote__V1__NodeStatus *st, uint8_t tip_hash[CRY
                        : replica_term_end(n->rep);
 }
 
+/* What a read costs its address's budget (ratelimit.h): 4 for what costs the
+ * node a signature or a walk of up to PROOF_MAX_HEADERS headers (a Track
+ * answer, a block with its checkpoint proof), 1 for another read of the
+ * store, 0 for a transaction, a transaction's status and the node's status
+ * (the mempool bounds the first; the others are answered from memory). */
+static uint32_t read_cost(const Evote__V1__ApiRequest *q)
+{
+    switch (q->call_case) {
+    case EVOTE__V1__API_REQUEST__CALL_SUBMIT:
+    case EVOTE__V1__API_REQUEST__CALL_GET_TX:
+    case EVOTE__V1__API_REQUEST__CALL_GET_TIP:
+    case EVOTE__V1__API_REQUEST__CALL_GET_STATUS:
+        return 0;
+    case EVOTE__V1__API_REQUEST__CALL_GET_BLOCK:
+        return q->get_block->with_proof ? 4 : 1;
+    case EVOTE__V1__API_REQUEST__CALL_TRACK:
+        return 4;
+    default:
+        return 1;
+    }
+}
+
 static void on_client(node *n, const client_request *req)
 {
     Evote__V1__ApiRequest *q = evote__v1__api_request__unpack(NULL, req->len, req->data);
     const client_reply_handle *to = &req->reply;
+    uint32_t retry_ms = 0;
 
     if (q == NULL) {
         reply_status(n, to, 0, EVOTE__V1__API_STATUS__API_STATUS_BAD_REQUEST,
                      "the request is not an evote.v1.ApiRequest: use the evote CLI or the schema in proto/api.proto");
+        return;
+    }
+    if (!rate_take(n->reads, req->address, mono_ms(), read_cost(q), &retry_ms)) {
+        char why[200];
+        snprintf(why, sizeof why,
+                 "too many reads from %s: this validator answers at most %u read units per second per address "
+                 "(client_read_rate); retry in %u ms",
+                 req->address[0] ? req->address : "your address", n->cfg.client_read_rate, retry_ms ? retry_ms : 1000);
+        n->m.client_reads_limited++;
+        log_debug("client %s over its read budget", req->address[0] ? req->address : "(no address)");
+        reply_status(n, to, q->request_id, EVOTE__V1__API_STATUS__API_STATUS_BUSY, why);
+        evote__v1__api_request__free_unpacked(q, NULL);
         return;
     }
     switch (q->call_case) {
@@ -1780,6 +1817,10 @@ int node_new(const node_config *cfg, node **out, char *why, size_t why_len)
         snprintf(why, why_len, "out of memory (election state)");
         goto out;
     }
+    if ((n->reads = rate_table_new(cfg->client_read_rate, 0)) == NULL) {
+        snprintf(why, why_len, "out of memory");
+        goto out;
+    }
     lerr = mempool_new(n->g->chain_id, cfg->mempool_capacity, 0, &n->mp);
     if (lerr != LEDGER_OK) {
         snprintf(why, why_len, "mempool: %s", ledger_strerror(lerr));
@@ -1903,6 +1944,7 @@ void node_destroy(node **self)
     client_endpoint_destroy(&n->client_curve);
     peer_net_destroy(&n->net);
     mempool_destroy(&n->mp);
+    rate_table_destroy(&n->reads);
     free(n->attests);
     election_changes_destroy(&n->changes);
     election_cache_destroy(&n->elections);

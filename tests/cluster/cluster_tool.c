@@ -29,6 +29,12 @@
  *       empty one) and prints "NAME STATUS" for each answer. Exit 1 when
  *       one is not answered, or answered OK.
  *
+ *   cluster_tool read-flood --node EP --count N [--timeout MS]
+ *       Asks for block 1 N times in a row on one connection, as fast as the
+ *       node answers, and prints "answered A busy B": how many were answered
+ *       (a block or NOT_FOUND) and how many refused BUSY (client_read_rate).
+ *       Exit 1 when one gets no answer or another status.
+ *
  *   cluster_tool probe --genesis G --to I (--fresh | --as CURVEKEYFILE) [--wait MS]
  *       Opens a CURVE connection to validator I's peer endpoint, as a
  *       DEALER like peer_net's, with a fresh key pair or the key in
@@ -92,6 +98,7 @@ static int usage(void)
     fprintf(stderr, "usage: cluster_tool chain --node EP --to H [--timeout MS]\n"
                     "       cluster_tool txs --node EP [--wait MS] [--timeout MS] < IDS\n"
                     "       cluster_tool client-garbage --node EP [--timeout MS]\n"
+                    "       cluster_tool read-flood --node EP --count N [--timeout MS]\n"
                     "       cluster_tool flood --node EP --genesis G --authority KEY --count N [--text-bytes B]"
                     " [--timeout MS]\n"
                     "       cluster_tool probe --genesis G --to I (--fresh | --as CURVEKEYFILE) [--wait MS]\n"
@@ -400,6 +407,59 @@ static int cmd_client_garbage(const char *node, int timeout_ms)
         }
         evote__v1__api_response__free_unpacked(r, NULL);
     }
+    client_conn_destroy(&c);
+    return rc;
+}
+
+static int cmd_read_flood(const char *node, long count, int timeout_ms)
+{
+    client_conn *c = NULL;
+    net_error why;
+    long answered = 0, busy = 0;
+    int rc = 0;
+
+    if (client_conn_new(node, NULL, timeout_ms, &c, &why) != NET_OK) {
+        fprintf(stderr, "cluster_tool read-flood: cannot connect to %s: %s\n", node, why.detail);
+        return 1;
+    }
+    for (long k = 0; k < count && rc == 0; k++) {
+        Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
+        Evote__V1__GetBlock gb = EVOTE__V1__GET_BLOCK__INIT;
+        Evote__V1__ApiResponse *r;
+        uint8_t buf[64], *resp = NULL;
+        size_t len, rlen = 0;
+        net_err err;
+
+        req.request_id = 1 + (uint64_t)k;
+        req.call_case = EVOTE__V1__API_REQUEST__CALL_GET_BLOCK;
+        req.get_block = &gb;
+        gb.height = 1;
+        len = evote__v1__api_request__pack(&req, buf);
+        if ((err = client_conn_call(c, buf, len, &resp, &rlen)) != NET_OK) {
+            fprintf(stderr, "cluster_tool read-flood: request %ld: %s\n", k + 1, net_strerror(err));
+            rc = 1;
+            break;
+        }
+        r = evote__v1__api_response__unpack(NULL, rlen, resp);
+        free(resp);
+        if (r == NULL) {
+            fprintf(stderr, "cluster_tool read-flood: request %ld: an answer that does not parse\n", k + 1);
+            rc = 1;
+            break;
+        }
+        if (r->status == EVOTE__V1__API_STATUS__API_STATUS_BUSY)
+            busy++;
+        else if (r->status == EVOTE__V1__API_STATUS__API_STATUS_OK ||
+                 r->status == EVOTE__V1__API_STATUS__API_STATUS_NOT_FOUND)
+            answered++;
+        else {
+            fprintf(stderr, "cluster_tool read-flood: request %ld: status %d (%s)\n", k + 1, (int)r->status,
+                    r->reason ? r->reason : "");
+            rc = 1;
+        }
+        evote__v1__api_response__free_unpacked(r, NULL);
+    }
+    printf("answered %ld busy %ld\n", answered, busy);
     client_conn_destroy(&c);
     return rc;
 }
@@ -1122,6 +1182,11 @@ int main(int argc, char **argv)
         if (node == NULL || genesis_path == NULL || authority == NULL || count < 1 || text_bytes < 0)
             return usage();
         return cmd_flood(node, genesis_path, authority, count, text_bytes, (int)timeout);
+    }
+    if (strcmp(argv[1], "read-flood") == 0) {
+        if (node == NULL || count < 1)
+            return usage();
+        return cmd_read_flood(node, count, (int)timeout);
     }
     if (strcmp(argv[1], "client-garbage") == 0) {
         if (node == NULL)

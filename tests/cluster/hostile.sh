@@ -21,6 +21,11 @@
 #      names node0's CURVE key from the genesis gets status and a notice
 #      committed; one that names another validator's key, or none, gets no
 #      answer; a key that does not decode is a usage error.
+#   5. (Run within 2, before 3 moves node0 to a view of its own.) A client
+#      that reads as fast as node0 answers (2,000 blocks in a row from one
+#      address): past its budget (client_read_rate, default 200 a second, a
+#      burst of 400) it is answered BUSY, node0 counts it in
+#      evote_client_reads_limited_total, and node0 keeps serving.
 #   bash hostile.sh EVOTED EVOTE CLUSTER_TOOL
 source "$(dirname "$0")/lib.sh" "$@"
 
@@ -109,6 +114,21 @@ got=$("$TOOL" client-garbage --node "$(ep 0)" 2> "$DIR/client.err") ||
 log "malformed client requests refused: $(echo "$got" | tr '\n' ' ')"
 serving "malformed client requests"
 
+# A client that reads as fast as node0 answers (part 5 of the header).
+got=$("$TOOL" read-flood --node "$(ep 0)" --count 2000 2> "$DIR/flood.err") ||
+  { cat "$DIR/flood.err"; fail "node0 mishandled a flood of reads: $got" 0; }
+read -r _ answered _ busy <<<"$got"
+[ "$busy" -gt 0 ] || fail "2,000 reads in a row from one address: none answered BUSY ($got)" 0
+[ "$answered" -ge 400 ] || fail "2,000 reads in a row: fewer answered than the burst of 400 ($got)" 0
+limited_counted() { # /metrics is a snapshot of at most 100 ms ago
+  limited=$(curl -sS --max-time $((5 * SCALE)) "http://127.0.0.1:$(http_port 0)/metrics" |
+    awk '$1 == "evote_client_reads_limited_total" { print $2 }')
+  [ "${limited:-0}" -ge "$busy" ]
+}
+WAIT_NODE=0 wait_until 10 "evote_client_reads_limited_total to count the $busy BUSY answers" limited_counted
+serving "a flood of reads from one address"
+log "a flood of reads: $answered answered, $busy refused BUSY (metric $limited); node0 kept serving"
+
 # Nothing from the hostile connections made node0 warn or fail.
 if tail -n +"$((LOG0_LINES + 1))" "$C/node0/evoted.log" | grep -E ' (WARN|ERROR) ' > "$DIR/node0.warnings"; then
   head -10 "$DIR/node0.warnings"
@@ -158,4 +178,5 @@ out=$("$EVOTE" status --node "zz@$CURVE_EP" 2>&1); rc=$?
 case "$out" in *"40 Z85 characters"*) ;; *) fail "a bad CURVE key: $out" ;; esac
 alive 0 || fail "node0 died" 0
 log "CURVE clients: node0's key answers and commits a notice; node1's key and no key get no answer"
+
 pass
