@@ -39,6 +39,7 @@
 
 typedef struct {
     uint32_t psize;
+    uint16_t db_flags[2];
     uint64_t mapsize, last_pg, txnid, root[2];
 } meta;
 
@@ -86,6 +87,8 @@ static int parse_meta(const uint8_t *buf, int page, meta *m, char *reason, size_
     m->mapsize = rd64(buf + OFF_MAPSIZE);
     m->root[0] = rd64(buf + OFF_DB0 + DB_OFF_ROOT);
     m->root[1] = rd64(buf + OFF_DB0 + DB_SIZE + DB_OFF_ROOT);
+    m->db_flags[0] = rd16(buf + OFF_DB0 + 4); /* md_flags: after md_pad (u32) */
+    m->db_flags[1] = rd16(buf + OFF_DB0 + DB_SIZE + 4);
     m->last_pg = rd64(buf + OFF_LAST_PG);
     m->txnid = rd64(buf + OFF_TXNID);
     if (m->psize < 512 || m->psize > 65536 || (m->psize & (m->psize - 1)) != 0) {
@@ -200,6 +203,8 @@ data_file_status data_file_check(const char *path, data_file_info *info, int *er
         info->file_size = (uint64_t)st.st_size;
         info->root[0] = cur->root[0];
         info->root[1] = cur->root[1];
+        info->db_flags[0] = cur->db_flags[0];
+        info->db_flags[1] = cur->db_flags[1];
         status = DATA_FILE_OK;
     }
 out:

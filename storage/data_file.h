@@ -23,6 +23,7 @@ typedef struct {
     uint64_t map_size;   /* recorded in the newest meta */
     uint64_t file_size;
     uint64_t root[2];    /* of the newest meta: free-list and main B-tree (UINT64_MAX: empty) */
+    uint16_t db_flags[2];/* their md_flags (LMDB's MDB_INTEGERKEY, MDB_DUPSORT, ...) */
 } data_file_info;
 
 /* Checks `path` (a data.mdb). Out: *info when DATA_FILE_OK; *errno_out for

@@ -19,6 +19,16 @@
  * overflow page number instead; F_SUBDATA 0x02: a 48-byte MDB_db); a branch
  * node's child page number is lo | hi << 16 | flags << 32.
  *
+ * Beyond the layout, what LMDB acts on without checking, and evote never
+ * writes: a leaf node's flags (F_DUPDATA or F_SUBDATA in a plain database
+ * make LMDB use a sub-database cursor the database does not have: a write
+ * through a null pointer, found by tests/fuzz/fuzz_snapshot) and a
+ * database's own flags (MDB_DUPSORT and the like change how every page of
+ * it is read). So: the free list has MDB_INTEGERKEY and plain leaves; the
+ * main database no flags and only named-database records (F_SUBDATA, 48
+ * bytes), each with no flags; a named database's leaves are plain or
+ * F_BIGDATA.
+ *
  * What it cannot see: bytes of a page's unused area (between lower and
  * upper, or after an overflow value). A compacted copy (mdb_env_copy2
  * MDB_CP_COMPACT, mdb_copy -c) keeps stale bytes there — checked by
@@ -42,9 +52,14 @@
 #define P_LEAF2 0x20
 #define F_BIGDATA 0x01
 #define F_SUBDATA 0x02
+#define DB_FLAGS_OFF 4 /* md_flags in a 48-byte MDB_db */
 #define DB_ROOT_OFF 40 /* md_root in a 48-byte MDB_db */
 #define DB_SIZE 48
 #define NODE_HDR 8
+#define MDB_INTEGERKEY 0x08
+
+/* Which tree a page belongs to: what its leaf nodes may be. */
+enum { TREE_FREE, TREE_MAIN, TREE_DATA };
 
 static uint16_t rd16(const uint8_t *p)
 {
@@ -60,8 +75,8 @@ static uint64_t rd64(const uint8_t *p)
     return v;
 }
 
-static int page_bad(const uint8_t *p, uint32_t ps, uint64_t pgno, uint64_t last, uint64_t *skip, char *why,
-                    size_t len)
+static int page_bad(const uint8_t *p, uint32_t ps, uint64_t pgno, uint64_t last, int tree, uint64_t *skip,
+                    char *why, size_t len)
 {
     uint16_t flags = rd16(p + 10), lower, upper;
     *skip = 1;
@@ -105,6 +120,19 @@ static int page_bad(const uint8_t *p, uint32_t ps, uint64_t pgno, uint64_t last,
             snprintf(why, len, "page %llu node %u's key runs past the page", (unsigned long long)pgno, k);
             return 1;
         }
+        if (!(flags & P_BRANCH) &&
+            (tree == TREE_MAIN ? nflags != F_SUBDATA || dsize != DB_SIZE : (nflags & ~F_BIGDATA) != 0)) {
+            snprintf(why, len, "page %llu node %u has flags 0x%x that evote never writes %s",
+                     (unsigned long long)pgno, k, nflags,
+                     tree == TREE_MAIN ? "(the main database holds only named databases)" : "in this database");
+            return 1;
+        }
+        if (tree == TREE_MAIN && !(flags & P_BRANCH) && (uint64_t)off + NODE_HDR + ksize + DB_SIZE <= ps &&
+            rd16(n + NODE_HDR + ksize + DB_FLAGS_OFF) != 0) {
+            snprintf(why, len, "page %llu node %u: a named database with flags 0x%x (evote's have none)",
+                     (unsigned long long)pgno, k, rd16(n + NODE_HDR + ksize + DB_FLAGS_OFF));
+            return 1;
+        }
         if (flags & P_BRANCH) {
             uint64_t child = dsize | (uint64_t)nflags << 32;
             if (child < 2 || child > last) {
@@ -129,21 +157,27 @@ static int page_bad(const uint8_t *p, uint32_t ps, uint64_t pgno, uint64_t last,
 }
 
 typedef struct {
-    uint64_t *items;
+    uint64_t pg;
+    int tree;
+} pg_item;
+
+typedef struct {
+    pg_item *items;
     size_t n, cap;
 } pg_stack;
 
-static int push(pg_stack *st, uint64_t pg)
+static int push(pg_stack *st, uint64_t pg, int tree)
 {
     if (st->n == st->cap) {
         size_t cap = st->cap ? 2 * st->cap : 256;
-        uint64_t *it = realloc(st->items, cap * sizeof *it);
+        pg_item *it = realloc(st->items, cap * sizeof *it);
         if (it == NULL)
             return 0;
         st->items = it;
         st->cap = cap;
     }
-    st->items[st->n++] = pg;
+    st->items[st->n].pg = pg;
+    st->items[st->n++].tree = tree;
     return 1;
 }
 
@@ -173,11 +207,18 @@ int audit_pages_check(const char *path, uint32_t page_size, uint64_t last_page, 
         bad = 1;
         goto out;
     }
+    if (info.db_flags[0] != MDB_INTEGERKEY || info.db_flags[1] != 0) {
+        snprintf(why, len, "the meta page records database flags 0x%x and 0x%x (LMDB writes 0x%x and evote 0)",
+                 info.db_flags[0], info.db_flags[1], MDB_INTEGERKEY);
+        bad = 1;
+        goto out;
+    }
     for (int r = 0; r < 2; r++)
-        if (info.root[r] != UINT64_MAX && !push(&st, info.root[r]))
+        if (info.root[r] != UINT64_MAX && !push(&st, info.root[r], r == 0 ? TREE_FREE : TREE_MAIN))
             goto nomem;
     while (!bad && st.n > 0) {
-        uint64_t pg = st.items[--st.n], skip;
+        uint64_t pg = st.items[st.n - 1].pg, skip;
+        int tree = st.items[--st.n].tree;
         if (pg < 2 || pg > last_page) {
             snprintf(why, len, "a tree points at page %llu, outside the data", (unsigned long long)pg);
             bad = 1;
@@ -188,7 +229,7 @@ int audit_pages_check(const char *path, uint32_t page_size, uint64_t last_page, 
             bad = 1;
             break;
         }
-        if (page_bad(p, page_size, pg, last_page, &skip, why, len)) {
+        if (page_bad(p, page_size, pg, last_page, tree, &skip, why, len)) {
             bad = 1;
             break;
         }
@@ -205,13 +246,16 @@ int audit_pages_check(const char *path, uint32_t page_size, uint64_t last_page, 
             uint32_t dsize = (uint32_t)rd16(n) | (uint32_t)rd16(n + 2) << 16;
             uint16_t nflags = rd16(n + 4), ksize = rd16(n + 6);
             uint64_t next = UINT64_MAX;
+            int next_tree = tree;
             if (flags & P_BRANCH)
                 next = dsize | (uint64_t)nflags << 32;
             else if (nflags & F_BIGDATA)
                 next = rd64(n + NODE_HDR + ksize); /* page_bad checked it lies in the page */
-            else if ((nflags & F_SUBDATA) && dsize == DB_SIZE)
+            else if ((nflags & F_SUBDATA) && dsize == DB_SIZE) {
                 next = rd64(n + NODE_HDR + ksize + DB_ROOT_OFF); /* a named database's root */
-            if (next != UINT64_MAX && !push(&st, next))
+                next_tree = TREE_DATA;
+            }
+            if (next != UINT64_MAX && !push(&st, next, next_tree))
                 goto nomem;
         }
     }

@@ -474,6 +474,97 @@ static void test_page_walk_accepts_a_sound_file_and_finds_damage(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Offset in page p (a leaf) of the node whose key is `key`, or 0. */
+static size_t node_with_key(const uint8_t *p, const char *key)
+{
+    uint16_t lower, off, ksize;
+    memcpy(&lower, p + 12, 2);
+    for (unsigned k = 0; k < (unsigned)(lower - 16) / 2; k++) {
+        memcpy(&off, p + 16 + 2 * k, 2);
+        memcpy(&ksize, p + off + 6, 2);
+        if (ksize == strlen(key) && memcmp(p + off + 8, key, ksize) == 0)
+            return off;
+    }
+    return 0;
+}
+
+/* What LMDB acts on without checking, and evote never writes: node flags
+ * that ask for a sub-database (found by tests/fuzz/fuzz_snapshot: LMDB then
+ * writes through a null cursor), a named database's flags, the meta page's
+ * database flags. Each is refused before LMDB maps the file. */
+static void test_page_walk_refuses_flags_evote_never_writes(void **state)
+{
+    char dir[] = "/tmp/evote-test-audit-XXXXXX", why[256], cmd[64];
+    const char *file = make_store(dir);
+    data_file_info info;
+    uint8_t main_leaf[4096], p[4096], orig[4096];
+    uint64_t root;
+    uint16_t fl;
+    size_t at;
+    int e;
+    (void)state;
+    assert_int_equal(data_file_check(file, &info, &e, why, sizeof why), DATA_FILE_OK);
+    if (info.page_size != 4096)
+        skip();
+    page_io(file, info.root[1], main_leaf, 0);
+    at = node_with_key(main_leaf, "state");
+    assert_true(at > 0);
+    memcpy(&root, main_leaf + at + 8 + 5 + 40, 8); /* md_root of the "state" MDB_db */
+    page_io(file, root, orig, 0);
+    while (orig[10] & 0x01) { /* a branch: down its first child to a leaf */
+        uint16_t off, lo, hi, nf;
+        memcpy(&off, orig + 16, 2);
+        memcpy(&lo, orig + off, 2);
+        memcpy(&hi, orig + off + 2, 2);
+        memcpy(&nf, orig + off + 4, 2);
+        root = (uint64_t)lo | (uint64_t)hi << 16 | (uint64_t)nf << 32;
+        page_io(file, root, orig, 0);
+    }
+    assert_int_equal(orig[10] & 0x02, 0x02);
+
+    /* The "state" database recorded as MDB_DUPSORT. */
+    memcpy(p, main_leaf, sizeof p);
+    fl = 0x04;
+    memcpy(p + at + 8 + 5 + 4, &fl, 2);
+    page_io(file, info.root[1], p, 1);
+    assert_int_equal(audit_pages_check(file, info.page_size, info.last_page, why, sizeof why), 0);
+    assert_non_null(strstr(why, "a named database with flags 0x4"));
+    /* A named database's record that is not F_SUBDATA. */
+    memcpy(p, main_leaf, sizeof p);
+    fl = 0;
+    memcpy(p + at + 4, &fl, 2);
+    page_io(file, info.root[1], p, 1);
+    assert_int_equal(audit_pages_check(file, info.page_size, info.last_page, why, sizeof why), 0);
+    assert_non_null(strstr(why, "holds only named databases"));
+    page_io(file, info.root[1], main_leaf, 1);
+
+    /* A node of a "state" leaf flagged F_DUPDATA (what the fuzzer found). */
+    {
+        uint16_t off;
+        memcpy(p, orig, sizeof p);
+        memcpy(&off, p + 16, 2);
+        fl = 0x04;
+        memcpy(p + off + 4, &fl, 2);
+        page_io(file, root, p, 1);
+        assert_int_equal(audit_pages_check(file, info.page_size, info.last_page, why, sizeof why), 0);
+        assert_non_null(strstr(why, "flags 0x4 that evote never writes in this database"));
+        page_io(file, root, orig, 1);
+    }
+    assert_int_equal(audit_pages_check(file, info.page_size, info.last_page, why, sizeof why), 1);
+
+    /* The meta pages' main database recorded as MDB_DUPSORT. */
+    for (uint64_t m = 0; m < 2; m++) {
+        page_io(file, m, p, 0);
+        fl = 0x04;
+        memcpy(p + 16 + 24 + 48 + 4, &fl, 2);
+        page_io(file, m, p, 1);
+    }
+    assert_int_equal(audit_pages_check(file, info.page_size, info.last_page, why, sizeof why), 0);
+    assert_non_null(strstr(why, "database flags"));
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -490,6 +581,7 @@ int main(void)
         cmocka_unit_test(test_kvmap_put_get_delete_grow),
         cmocka_unit_test(test_pool_runs_every_index_once),
         cmocka_unit_test(test_page_walk_accepts_a_sound_file_and_finds_damage),
+        cmocka_unit_test(test_page_walk_refuses_flags_evote_never_writes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
