@@ -3911,38 +3911,69 @@ static void counted_add(counted_votes *cv, const track_statement *st, const Evot
 
 /* Asks every other --node for its signed statement on the code (the first
  * node's is already in cv). */
+/* One Track question to one more --node, on its own thread: the nodes are
+ * asked at once, so a dead one costs its timeout once, not once each. */
+typedef struct {
+    node_opts one;
+    const uint8_t *code;
+    Evote__V1__ApiResponse *resp;
+    int rc;
+} track_ask;
+
+static void *track_ask_main(void *arg)
+{
+    track_ask *a = arg;
+    Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
+    Evote__V1__Track tq = EVOTE__V1__TRACK__INIT;
+    client_conn *conn = NULL;
+
+    tq.code.data = (uint8_t *)a->code;
+    tq.code.len = CRYPTO_HASH_LEN;
+    req.call_case = EVOTE__V1__API_REQUEST__CALL_TRACK;
+    req.track = &tq;
+    a->rc = node_call_conn(&a->one, &conn, &req, 0, &a->resp);
+    client_conn_destroy(&conn);
+    return NULL;
+}
+
 static void counted_ask_others(const node_opts *o, const genesis *g, const uint8_t code[CRYPTO_HASH_LEN],
                                counted_votes *cv)
 {
+    track_ask asks[NODE_MAX_ALT];
+    pthread_t tid[NODE_MAX_ALT];
+    int started[NODE_MAX_ALT] = {0};
+
     for (size_t k = 0; k < o->n_alt; k++) {
-        Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
-        Evote__V1__Track tq = EVOTE__V1__TRACK__INIT;
-        Evote__V1__ApiResponse *resp = NULL;
-        client_conn *conn = NULL;
-        node_opts one = *o;
+        asks[k].one = *o;
+        asks[k].one.node = o->alt[k];
+        asks[k].one.n_alt = 0;
+        asks[k].code = code;
+        asks[k].resp = NULL;
+        asks[k].rc = EXIT_FAILED;
+        started[k] = pthread_create(&tid[k], NULL, track_ask_main, &asks[k]) == 0;
+        if (!started[k])
+            track_ask_main(&asks[k]); /* no thread: ask from here */
+    }
+    for (size_t k = 0; k < o->n_alt; k++) {
+        track_ask *a = &asks[k];
         track_statement st;
         char why[160];
 
-        one.node = o->alt[k];
-        one.n_alt = 0;
-        tq.code.data = (uint8_t *)code;
-        tq.code.len = CRYPTO_HASH_LEN;
-        req.call_case = EVOTE__V1__API_REQUEST__CALL_TRACK;
-        req.track = &tq;
-        if (node_call_conn(&one, &conn, &req, 0, &resp) == 0) {
-            int r = resp->status == EVOTE__V1__API_STATUS__API_STATUS_OK
-                        ? statement_check(g, code, resp, &st, why, sizeof why)
+        if (started[k])
+            pthread_join(tid[k], NULL);
+        if (a->rc == 0) {
+            int r = a->resp->status == EVOTE__V1__API_STATUS__API_STATUS_OK
+                        ? statement_check(g, code, a->resp, &st, why, sizeof why)
                         : 0;
             if (r == 1)
-                counted_add(cv, &st, resp);
+                counted_add(cv, &st, a->resp);
             else if (r < 0)
-                fprintf(stderr, "evote track: %s: %s; its word is not counted\n", one.node, why);
+                fprintf(stderr, "evote track: %s: %s; its word is not counted\n", a->one.node, why);
             else
-                fprintf(stderr, "evote track: %s signs no statement on this ballot\n", one.node);
+                fprintf(stderr, "evote track: %s signs no statement on this ballot\n", a->one.node);
         }
-        if (resp != NULL)
-            evote__v1__api_response__free_unpacked(resp, NULL);
-        client_conn_destroy(&conn);
+        if (a->resp != NULL)
+            evote__v1__api_response__free_unpacked(a->resp, NULL);
     }
 }
 
