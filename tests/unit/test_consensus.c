@@ -2303,6 +2303,26 @@ static void test_new_view_is_not_resent_for_the_same_question(void **state)
     assert_int_equal(new_views_sent_for(f, 3, 2), 1); /* another question */
 }
 
+/* A replica restarted from rs with the stored NEW-VIEW nv (view 2 in the
+ * meta): how many NEW-VIEWs it sends replica 3, which asks for view 2. */
+static size_t new_views_relayed_after_restart(fixture *f, replica_restore *rs, const uint8_t *nv, size_t nv_len)
+{
+    replica *again;
+    uint8_t *m;
+    size_t len, sent;
+
+    rs->new_view = nv;
+    rs->new_view_len = nv_len;
+    again = new_replica(rs);
+    assert_int_equal(replica_view(again), 2);
+    m = view_change_msg(3, 2, &len);
+    deliver(f, again, 3, m, len);
+    sent = count_sends(&f->acts, 3, EVOTE__V1__KIND__KIND_NEW_VIEW);
+    actions_clear(&f->acts);
+    replica_destroy(&again);
+    return sent;
+}
+
 /* The NEW-VIEW that started a view is stored once, by its own action,
  * not in the consensus meta that is rewritten at every step (with ballots
  * in flight it carries megabytes of batches); a restarted replica gets it
@@ -2315,7 +2335,6 @@ static void test_new_view_is_stored_once_apart_from_the_meta(void **state)
     Evote__V1__ConsensusMeta *cm;
     uint8_t *m, *nv, *meta, *other;
     size_t len, nv_len, meta_len, other_len;
-    replica *again;
     int at, meta_at;
 
     m = new_view_msg(2, 2, vcs, 3, &len);
@@ -2350,39 +2369,16 @@ static void test_new_view_is_stored_once_apart_from_the_meta(void **state)
     assert_int_equal(find_type(&f->acts, REPLICA_ACT_PERSIST_NEW_VIEW), -1);
     actions_clear(&f->acts);
 
-    /* Restarted with it: relays it to a replica still asking for view 2. */
+    /* Restarted with it: relays it to a replica still asking for view 2;
+     * stored for another view, or damaged: started all the same, relays
+     * nothing. */
     rs.meta = meta;
     rs.meta_len = meta_len;
-    rs.new_view = nv;
-    rs.new_view_len = nv_len;
-    again = new_replica(&rs);
-    assert_int_equal(replica_view(again), 2);
-    m = view_change_msg(3, 2, &len);
-    deliver(f, again, 3, m, len);
-    assert_int_equal(count_sends(&f->acts, 3, EVOTE__V1__KIND__KIND_NEW_VIEW), 1);
-    actions_clear(&f->acts);
-    replica_destroy(&again);
-
-    /* Stored for another view, or damaged: started all the same, relays nothing. */
+    assert_int_equal(new_views_relayed_after_restart(f, &rs, nv, nv_len), 1);
     other = new_view_msg(3, 3, vcs, 3, &other_len);
-    rs.new_view = other;
-    rs.new_view_len = other_len;
-    again = new_replica(&rs);
-    assert_int_equal(replica_view(again), 2);
-    m = view_change_msg(3, 2, &len);
-    deliver(f, again, 3, m, len);
-    assert_int_equal(count_sends(&f->acts, 3, EVOTE__V1__KIND__KIND_NEW_VIEW), 0);
-    actions_clear(&f->acts);
-    replica_destroy(&again);
+    assert_int_equal(new_views_relayed_after_restart(f, &rs, other, other_len), 0);
     nv[nv_len / 2] ^= 1;
-    rs.new_view = nv;
-    again = new_replica(&rs);
-    assert_int_equal(replica_view(again), 2);
-    m = view_change_msg(3, 2, &len);
-    deliver(f, again, 3, m, len);
-    assert_int_equal(count_sends(&f->acts, 3, EVOTE__V1__KIND__KIND_NEW_VIEW), 0);
-    actions_clear(&f->acts);
-    replica_destroy(&again);
+    assert_int_equal(new_views_relayed_after_restart(f, &rs, nv, nv_len), 0);
     free(other);
     free(nv);
     free(meta);
