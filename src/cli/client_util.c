@@ -297,7 +297,7 @@ int node_call(const node_opts *o, Evote__V1__ApiRequest *req, long extra_ms, Evo
 int node_call_conn(const node_opts *o, client_conn **connp, Evote__V1__ApiRequest *req, long extra_ms,
                    Evote__V1__ApiResponse **out)
 {
-    long timeout_ms = o->timeout_ms + extra_ms;
+    long timeout_ms = o->timeout_ms + extra_ms, waited_ms = 0;
     Evote__V1__ApiResponse *resp = NULL;
     uint8_t *buf = NULL, *reply = NULL;
     size_t len, reply_len = 0;
@@ -328,6 +328,7 @@ int node_call_conn(const node_opts *o, client_conn **connp, Evote__V1__ApiReques
                 why.detail[0] ? why.detail : net_strerror(err));
         goto out;
     }
+again:
     err = client_conn_call(*connp, buf, len, &reply, &reply_len);
     switch (err) {
     case NET_OK: break;
@@ -367,6 +368,18 @@ int node_call_conn(const node_opts *o, client_conn **connp, Evote__V1__ApiReques
                 "try again or ask another node\n",
                 o->cmd, o->node, resp->request_id, req->request_id);
         goto out;
+    }
+    /* A read over this address's budget (client_read_rate): the node says
+     * when it will answer; wait that long, within --timeout. */
+    if (resp->status == EVOTE__V1__API_STATUS__API_STATUS_BUSY && resp->retry_after_ms > 0 &&
+        waited_ms + (long)resp->retry_after_ms <= timeout_ms) {
+        waited_ms += (long)resp->retry_after_ms;
+        cli_sleep_ms((long)resp->retry_after_ms);
+        evote__v1__api_response__free_unpacked(resp, NULL);
+        resp = NULL;
+        free(reply);
+        reply = NULL;
+        goto again;
     }
     switch (resp->status) {
     case EVOTE__V1__API_STATUS__API_STATUS_OK:

@@ -1544,7 +1544,14 @@ static void on_client(node *n, const client_request *req)
                  req->address[0] ? req->address : "your address", n->cfg.client_read_rate, retry_ms ? retry_ms : 1000);
         n->m.client_reads_limited++;
         log_debug("client %s over its read budget", req->address[0] ? req->address : "(no address)");
-        reply_status(n, to, q->request_id, EVOTE__V1__API_STATUS__API_STATUS_BUSY, why);
+        {
+            Evote__V1__ApiResponse r = EVOTE__V1__API_RESPONSE__INIT;
+            r.request_id = q->request_id;
+            r.status = EVOTE__V1__API_STATUS__API_STATUS_BUSY;
+            r.reason = why;
+            r.retry_after_ms = retry_ms ? retry_ms : 1000;
+            reply(n, to, &r);
+        }
         evote__v1__api_request__free_unpacked(q, NULL);
         return;
     }

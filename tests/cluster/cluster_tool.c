@@ -82,6 +82,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "api.pb-c.h"
@@ -175,18 +176,30 @@ static int call(client_conn *c, Evote__V1__ApiRequest *req, Evote__V1__ApiRespon
     if (buf == NULL)
         return 0;
     evote__v1__api_request__pack(req, buf);
-    err = client_conn_call(c, buf, len, &resp, &rlen);
+    for (int tries = 0;; tries++) {
+        err = client_conn_call(c, buf, len, &resp, &rlen);
+        if (err != NET_OK) {
+            free(buf);
+            fprintf(stderr, "cluster_tool: call failed: %s\n", net_strerror(err));
+            return 0;
+        }
+        *out = evote__v1__api_response__unpack(NULL, rlen, resp);
+        free(resp);
+        resp = NULL;
+        if (*out == NULL) {
+            free(buf);
+            fprintf(stderr, "cluster_tool: the answer is not an ApiResponse\n");
+            return 0;
+        }
+        /* Over this address's read budget: wait as told (reading a whole
+         * chain takes more than the burst). */
+        if ((*out)->status != EVOTE__V1__API_STATUS__API_STATUS_BUSY || (*out)->retry_after_ms == 0 || tries >= 1000)
+            break;
+        usleep(1000u * (*out)->retry_after_ms);
+        evote__v1__api_response__free_unpacked(*out, NULL);
+        *out = NULL;
+    }
     free(buf);
-    if (err != NET_OK) {
-        fprintf(stderr, "cluster_tool: call failed: %s\n", net_strerror(err));
-        return 0;
-    }
-    *out = evote__v1__api_response__unpack(NULL, rlen, resp);
-    free(resp);
-    if (*out == NULL) {
-        fprintf(stderr, "cluster_tool: the answer is not an ApiResponse\n");
-        return 0;
-    }
     return 1;
 }
 

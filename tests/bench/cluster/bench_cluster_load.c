@@ -51,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "api.pb-c.h"
@@ -258,12 +259,22 @@ static int api_call(client_conn *c, Evote__V1__ApiRequest *req, Evote__V1__ApiRe
 
     *out = NULL;
     evote__v1__api_request__pack(req, buf);
-    err = client_conn_call(c, buf, len, &resp, &rlen);
+    for (int tries = 0;; tries++) {
+        err = client_conn_call(c, buf, len, &resp, &rlen);
+        if (err != NET_OK)
+            break;
+        *out = evote__v1__api_response__unpack(NULL, rlen, resp);
+        free(resp);
+        resp = NULL;
+        /* Over the address's read budget (client_read_rate): wait as told. */
+        if (*out == NULL || (*out)->status != EVOTE__V1__API_STATUS__API_STATUS_BUSY ||
+            (*out)->retry_after_ms == 0 || tries >= 1000)
+            break;
+        usleep(1000u * (*out)->retry_after_ms);
+        evote__v1__api_response__free_unpacked(*out, NULL);
+        *out = NULL;
+    }
     free(buf);
-    if (err != NET_OK)
-        return 0;
-    *out = evote__v1__api_response__unpack(NULL, rlen, resp);
-    free(resp);
     return *out != NULL;
 }
 
