@@ -49,7 +49,7 @@ for t in "${targets[@]}"; do
   cp tests/fuzz/corpus/"$t"/* "$work/$t/" 2>/dev/null || true
   echo "== $t: $seconds s on $(nproc) jobs, $(ls "$work/$t" | wc -l) inputs to start from"
   (cd "$work" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    "$root/build-fuzz/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=4096 \
+    "$root/build-fuzz/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -rss_limit_mb=4096 \
     -jobs="$(nproc)" -workers="$(nproc)" -artifact_prefix="$work/$t-crash/" "$work/$t" \
     >"$work/$t.log" 2>&1) || true
   grep -h -E "^#[0-9]+ +(DONE|pulse)" "$work"/fuzz-*.log 2>/dev/null | tail -n 1 || true
