@@ -52,7 +52,7 @@ for t in "${targets[@]}"; do
     "$root/build-fuzz/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -rss_limit_mb=4096 \
     -jobs="$(nproc)" -workers="$(nproc)" -artifact_prefix="$work/$t-crash/" "$work/$t" \
     >"$work/$t.log" 2>&1) || true
-  grep -h -E "^#[0-9]+ +(DONE|pulse)" "$work"/fuzz-*.log 2>/dev/null | tail -n 1 || true
+  grep -h -E "^#[0-9]+[[:space:]]+(DONE|pulse)" "$work"/fuzz-*.log 2>/dev/null | tail -n 1 | sed "s/^/   /" || true
   found=0
   for c in "$work/$t-crash"/*; do
     [ -f "$c" ] || continue
