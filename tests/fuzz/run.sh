@@ -8,7 +8,8 @@
 # Targets (tests/fuzz/fuzz_<target>.c): peer (consensus messages from other
 # validators), election (the election rules executing transactions), ballot
 # (an encrypted ballot's proofs), tx (submitted transactions and proposed
-# batches), genesis (the genesis file), snapshot (an auditor's data.mdb).
+# batches), genesis (the genesis file), snapshot (an auditor's data.mdb),
+# api (the client API's election calls).
 # Default: all, S = 300 seconds each.
 #
 # Installs clang and its libFuzzer runtime if missing
@@ -27,12 +28,12 @@ targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     -*) echo "tests/fuzz/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(peer election ballot tx genesis snapshot)
+[ ${#targets[@]} -gt 0 ] || targets=(peer election ballot tx genesis snapshot api)
 for t in "${targets[@]}"; do
   [ -f "tests/fuzz/fuzz_$t.c" ] || { echo "tests/fuzz/run.sh: no target '$t' (tests/fuzz/fuzz_$t.c)" >&2; exit 2; }
 done
