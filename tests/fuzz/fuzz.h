@@ -26,4 +26,9 @@ typedef struct {
 void fuzz_buf_put(fuzz_buf *b, const void *data, size_t len);
 void fuzz_buf_free(fuzz_buf *b);
 
+/* A directory of this process's, /tmp/evote-fuzz-NAME.XXXXXX, made on the
+ * first call and removed at exit (handlers registered after the first call
+ * run before its removal). */
+const char *fuzz_tmpdir(const char *name);
+
 #endif

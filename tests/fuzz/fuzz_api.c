@@ -7,7 +7,6 @@
  * signed with a fixed key. The store holds no blocks, so Track stops at
  * "not in the chain": its record and signing paths are left to the cluster
  * tests. */
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,25 +22,15 @@
 #define FUZZ_CORPUS_DIR "tests/fuzz/corpus"
 #endif
 
-static char dir[64];
+static const char *dir;
 static chain_store *store;
 static uint8_t chain_id[32];
 static signing_key *key;
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static void cleanup(void)
 {
     chain_store_destroy(&store);
     signing_key_destroy(&key);
-    if (dir[0] != '\0')
-        nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 static void ignore_result(void *ctx, Evote__V1__TxResult r)
@@ -70,10 +59,8 @@ static void init(void)
 
     if (store != NULL)
         return;
-    snprintf(dir, sizeof dir, "/tmp/evote-fuzz-api.XXXXXX");
-    if (mkdtemp(dir) == NULL)
-        abort();
-    atexit(cleanup);
+    dir = fuzz_tmpdir("api");
+    atexit(cleanup); /* before the directory goes */
     crypto_tagged_hash("fuzz/key", (const uint8_t *)"k", 1, secret);
     if (signing_key_from_secret(secret, &key) != CRYPTO_OK)
         abort();

@@ -5,7 +5,6 @@
  * (audit_pages_check) before chain_store_open_readonly maps it; then it
  * reads everything. Whatever the bytes, that path must refuse with a reason
  * or read — never crash. The input is the whole file. */
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,30 +17,12 @@
 #include "fuzz.h"
 #include "ledger.h"
 
-static char dir[64];
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static void cleanup(void)
-{
-    if (dir[0] != '\0')
-        nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
-}
+static const char *dir;
 
 static void init(void)
 {
-    if (dir[0] != '\0')
-        return;
-    snprintf(dir, sizeof dir, "/tmp/evote-fuzz-snapshot.XXXXXX");
-    if (mkdtemp(dir) == NULL)
-        abort();
-    atexit(cleanup);
+    if (dir == NULL)
+        dir = fuzz_tmpdir("snapshot");
 }
 
 static int each_block(void *ctx, uint64_t height, const uint8_t *block, size_t block_len, const uint8_t *cert,
