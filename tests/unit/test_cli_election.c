@@ -352,6 +352,8 @@ typedef struct {
     const uint8_t *block;    /* GetBlock: the same */
     size_t block_len;
     int answer_tip;          /* GetTip: answered with height tip_height */
+    int read_busy;           /* GetTip: the first ones answered BUSY with retry_after_ms = read_wait */
+    uint32_t read_wait;
     volatile uint64_t tip_height;
     uint8_t ids[PIPE_VOTERS][32];
     int busy[PIPE_VOTERS], accepted[PIPE_VOTERS], asked[PIPE_VOTERS];
@@ -431,6 +433,11 @@ static void *fake_node_run(void *arg)
                 el = evote__v1__api_response__unpack(NULL, f->result_len, f->result);
                 assert_non_null(el);
                 el->request_id = req->request_id;
+            } else if (req->call_case == EVOTE__V1__API_REQUEST__CALL_GET_TIP && f->read_busy > 0) {
+                f->read_busy--;
+                r.status = EVOTE__V1__API_STATUS__API_STATUS_BUSY;
+                r.reason = "too many reads from 127.0.0.1";
+                r.retry_after_ms = f->read_wait;
             } else if (req->call_case == EVOTE__V1__API_REQUEST__CALL_GET_TIP && f->answer_tip) {
                 ns.height = f->tip_height;
                 r.status = EVOTE__V1__API_STATUS__API_STATUS_OK;
@@ -623,6 +630,51 @@ static void test_submit_sends_a_forgotten_transaction_again(void **state)
     assert_int_equal(forgetful.submits, 2);
     assert_non_null(strstr(text, "now says it has never seen it (did it restart?): sending the same bytes again"));
     fake_node_stop(&forgetful, t);
+}
+
+/* A read over the address's budget is answered BUSY with the wait
+ * (retry_after_ms): the client waits that long and asks again, within its
+ * --timeout; a wait beyond the timeout hands the BUSY answer back at once. */
+static void test_a_read_over_budget_waits_as_told(void **state)
+{
+    static fake_node f;
+    pthread_t t;
+    node_opts o;
+    Evote__V1__ApiResponse *resp = NULL;
+    double t0;
+    (void)state;
+
+    fake_node_start_c(&f, 0, 1, &t);
+    f.answer_tip = 1;
+    f.tip_height = 42;
+    f.read_busy = 3;
+    f.read_wait = 40;
+    node_opts_init(&o, "status");
+    o.timeout_ms = 2000;
+    assert_int_equal(node_opt(&o, OPT_NODE, client_endpoint_endpoint(f.ep)), 1);
+    t0 = cli_mono_s();
+    assert_int_equal(ask_node_status(&o, 1, &resp), 0);
+    assert_true(cli_mono_s() - t0 >= 0.11); /* three waits of 40 ms */
+    assert_int_equal(resp->status, EVOTE__V1__API_STATUS__API_STATUS_OK);
+    assert_int_equal(resp->node->height, 42);
+    assert_int_equal(f.read_busy, 0);
+    evote__v1__api_response__free_unpacked(resp, NULL);
+
+    f.read_busy = 1;
+    f.read_wait = 60000; /* beyond --timeout: not waited for */
+    t0 = cli_mono_s();
+    {
+        Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
+        Evote__V1__GetTip gt = EVOTE__V1__GET_TIP__INIT;
+        req.call_case = EVOTE__V1__API_REQUEST__CALL_GET_TIP;
+        req.get_tip = &gt;
+        assert_int_equal(node_call(&o, &req, 0, &resp), 0);
+    }
+    assert_true(cli_mono_s() - t0 < 30.0); /* not the 60 s it was told: --timeout is 2 s */
+    assert_int_equal(resp->status, EVOTE__V1__API_STATUS__API_STATUS_BUSY);
+    assert_int_equal(resp->retry_after_ms, 60000);
+    evote__v1__api_response__free_unpacked(resp, NULL);
+    fake_node_stop(&f, t);
 }
 
 /* --node given three times: the first never answers, the second accepts the
@@ -1654,6 +1706,7 @@ int main(void)
         cmocka_unit_test(test_certificate_signers_are_counted_as_consensus_counts_them),
         cmocka_unit_test(test_node_spec_names_a_curve_key_or_none),
         cmocka_unit_test(test_track_statements_prove_counted_from_f_plus_1_validators),
+        cmocka_unit_test(test_a_read_over_budget_waits_as_told),
         cmocka_unit_test_setup_teardown(test_register_stops_past_the_roll_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vote_warns_of_a_plain_remote_node, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clients_trust_only_a_key_or_result_that_f_plus_1_validators_vouch_for, setup,
