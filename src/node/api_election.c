@@ -179,12 +179,6 @@ static int api_get_result(const election_state_reader *rd, const uint8_t *chain_
     return 1;
 }
 
-/* The tip's height and block time. Returns: 1, or 0 when unreadable. */
-static int tip_of(chain_store *store, uint64_t *height, uint64_t *time_ms)
-{
-    return chain_store_tip(store, height, NULL, time_ms) == STORE_OK;
-}
-
 /* Signs what this validator's chain says of an accepted ballot as a
  * TrackStatement at its tip's height. The event loop that answers this is
  * the store's only writer and answers between blocks, so the tip, the
@@ -199,7 +193,7 @@ static void sign_statement(chain_store *store, const election_state_reader *rd, 
     uint64_t height, time_ms;
     size_t len;
 
-    if (who == NULL || who->key == NULL || tr == NULL || !tip_of(store, &height, &time_ms) ||
+    if (who == NULL || who->key == NULL || tr == NULL || chain_store_tip(store, &height, NULL, &time_ms) != STORE_OK ||
         election_get(rd, chain_id, tr->election_id.data, tr->election_id.len, &rec) != ELECTION_OK)
         return;
     st.chain_id.data = (uint8_t *)chain_id;

@@ -16,7 +16,6 @@
  *   op 6      u16 length, bytes: restart from that meta (refused or not: no crash)
  *   op 7      one byte: propose a batch at the next free seq when primary
  *   other     skipped */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -224,18 +223,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (r != NULL)
             drain(r, &d, &height);
     }
-    if (r != NULL && getenv("FUZZ_PEER_DEBUG") != NULL) {
-        replica_stats st;
-        replica_get_stats(r, &st);
-        fprintf(stderr, "view %llu height %llu stable %llu received %llu executed %llu dropped: malformed %llu sig %llu "
-                "sender %llu chain %llu range %llu role %llu proof %llu\n",
-                (unsigned long long)replica_view(r), (unsigned long long)height,
-                (unsigned long long)replica_stable_seq(r), (unsigned long long)st.received,
-                (unsigned long long)st.executed, (unsigned long long)st.dropped_malformed,
-                (unsigned long long)st.dropped_bad_signature, (unsigned long long)st.dropped_wrong_sender,
-                (unsigned long long)st.dropped_wrong_chain, (unsigned long long)st.dropped_out_of_range,
-                (unsigned long long)st.dropped_wrong_role, (unsigned long long)st.dropped_bad_proof);
-    }
     replica_destroy(&r);
     free(d.meta);
     free(d.nv);
@@ -362,13 +349,20 @@ static void normal_case(fuzz_buf *out, uint64_t count)
     }
 }
 
+/* An empty VIEW-CHANGE (no stable checkpoint, nothing prepared). */
+static void vc_init(Evote__V1__ViewChange *vc, uint32_t from, uint64_t new_view)
+{
+    evote__v1__view_change__init(vc);
+    vc->chain_id.data = chain_id;
+    vc->chain_id.len = CRYPTO_CHAIN_ID_LEN;
+    vc->new_view = new_view;
+    vc->replica = from;
+}
+
 static void view_change(fuzz_buf *out, uint32_t from, uint64_t new_view)
 {
-    Evote__V1__ViewChange vc = EVOTE__V1__VIEW_CHANGE__INIT;
-    vc.chain_id.data = chain_id;
-    vc.chain_id.len = CRYPTO_CHAIN_ID_LEN;
-    vc.new_view = new_view;
-    vc.replica = from;
+    Evote__V1__ViewChange vc;
+    vc_init(&vc, from, new_view);
     record(out, from, EVOTE__V1__KIND__KIND_VIEW_CHANGE, &vc.base, NULL, 0);
 }
 
@@ -376,14 +370,11 @@ static void view_change(fuzz_buf *out, uint32_t from, uint64_t new_view)
 static void new_view(fuzz_buf *out)
 {
     Evote__V1__NewView nv = EVOTE__V1__NEW_VIEW__INIT;
-    Evote__V1__ViewChange vc = EVOTE__V1__VIEW_CHANGE__INIT;
+    Evote__V1__ViewChange vc;
     Evote__V1__Envelope *v[3];
     const uint32_t who[3] = {0, 2, 3};
-    vc.chain_id.data = chain_id;
-    vc.chain_id.len = CRYPTO_CHAIN_ID_LEN;
-    vc.new_view = 2;
     for (int i = 0; i < 3; i++) {
-        vc.replica = who[i];
+        vc_init(&vc, who[i], 2);
         v[i] = sealed_envelope(EVOTE__V1__KIND__KIND_VIEW_CHANGE, &vc.base, who[i]);
     }
     nv.chain_id.data = chain_id;

@@ -80,8 +80,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (void)index;
         if (chain_store_get_state(s, (const uint8_t *)"e/x", 3, &p, &len) == STORE_OK)
             free(p);
-        if (getenv("FUZZ_SNAPSHOT_DEBUG") != NULL)
-            fprintf(stderr, "opened: tip %llu, %zu blocks read\n", (unsigned long long)tip, n);
         chain_store_destroy(&s);
     }
     return 0;

@@ -46,6 +46,7 @@
 # BENCH_PERF=DIR records validators 0 and 1 with perf during the throughput run
 # (BENCH_PERF_CALLGRAPH="--call-graph dwarf" for call chains through evoted).
 set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
 trap 'echo "run.sh: line $LINENO: a command failed (exit $?)" >&2' ERR
 root=$(cd "$(dirname "$0")/../../.." && pwd)
 build=${BENCH_BUILD:-$root/build}
@@ -211,18 +212,8 @@ cpu_ticks() {
   echo "$sum"
 }
 hz=$(getconf CLK_TCK)
-# sampled KIND: "COUNT SECONDS" summed over the 4 validators' /metrics: the
-# verifications their workers timed (1 in 16) and their CPU time.
-sampled() {
-  local i n=0 c=0 body
-  for i in 0 1 2 3; do
-    body=$(curl -s --max-time 5 "http://127.0.0.1:$((base + 200 + i))/metrics" 2>/dev/null) || continue
-    n=$(awk -v n="$n" -v k="evote_verification_sampled_total{kind=\"$1\"}" '$1 == k { n += $2 } END { print n + 0 }' <<<"$body")
-    c=$(awk -v c="$c" -v k="evote_verification_sampled_cpu_seconds_total{kind=\"$1\"}" '$1 == k { c += $2 } END { printf "%.6f", c }' <<<"$body")
-  done
-  echo "$n $c"
-}
-samp0=$(sampled ballot)
+sampled() { sampled_verifications $((base + 200)) ballot; } # tests/bench/lib.sh
+samp0=$(sampled)
 h0=$("$evote" tip --node "${nodes[1]}" | cut -d' ' -f1 || true)
 cpu0=$(cpu_ticks)
 perfs=()
@@ -245,7 +236,7 @@ wait "${bg[0]}" || { cat vote.err >&2; echo "run.sh: evote vote --voters failed"
 bg=()
 t1=$(now)
 cpu1=$(cpu_ticks)
-samp1=$(sampled ballot)
+samp1=$(sampled)
 for p in "${perfs[@]}"; do kill -INT "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
 h1=$("$evote" tip --node "${nodes[1]}" | cut -d' ' -f1 || true)
 wall=$(secs "$t" "$t1")

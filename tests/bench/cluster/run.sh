@@ -48,6 +48,7 @@
 # Committed tx/s = our transactions seen committed within the submission
 # window / the window.
 set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
 root=$(cd "$(dirname "$0")/../../.." && pwd)
 build=${BENCH_BUILD:-$root/build}
 bin=${EVOTE_BIN:-$build/src}
@@ -226,15 +227,7 @@ cpu_ticks() { # pid -> utime+stime of all its threads, in clock ticks (0 when go
 }
 cpu_before=()
 samp_before=
-sampled() { # "COUNT SECONDS": the verifications the 4 validators' workers timed (1 in 16), from /metrics
-  local i n=0 c=0 body
-  for i in 0 1 2 3; do
-    body=$(curl -s --max-time 5 "http://127.0.0.1:$((base + 200 + i))/metrics" 2>/dev/null) || continue
-    n=$(awk -v n="$n" '$1 == "evote_verification_sampled_total{kind=\"tx\"}" { n += $2 } END { print n + 0 }' <<<"$body")
-    c=$(awk -v c="$c" '$1 == "evote_verification_sampled_cpu_seconds_total{kind=\"tx\"}" { c += $2 } END { printf "%.6f", c }' <<<"$body")
-  done
-  echo "$n $c"
-}
+sampled() { sampled_verifications $((base + 200)) tx; } # tests/bench/lib.sh
 cpu_mark() { # CPU of each node when the load starts (after the generator's pre-signing)
   local i
   for i in 0 1 2 3; do cpu_before[$i]=$(cpu_ticks "${pids[$i]}"); done

@@ -1,0 +1,15 @@
+# Shell helpers shared by the benchmark scripts (sourced, not run).
+
+# sampled_verifications HTTP_BASE KIND: "COUNT SECONDS" summed over the 4
+# validators' /metrics at http://127.0.0.1:HTTP_BASE+i: the verifications of
+# KIND (tx or ballot) their mempool workers timed (one in 16) and the CPU
+# seconds those took.
+sampled_verifications() {
+  local i n=0 c=0 body
+  for i in 0 1 2 3; do
+    body=$(curl -s --max-time 5 "http://127.0.0.1:$(($1 + i))/metrics" 2>/dev/null) || continue
+    n=$(awk -v n="$n" -v k="evote_verification_sampled_total{kind=\"$2\"}" '$1 == k { n += $2 } END { print n + 0 }' <<<"$body")
+    c=$(awk -v c="$c" -v k="evote_verification_sampled_cpu_seconds_total{kind=\"$2\"}" '$1 == k { c += $2 } END { printf "%.6f", c }' <<<"$body")
+  done
+  echo "$n $c"
+}
