@@ -209,6 +209,11 @@ config_err node_config_load(const char *path, node_config *out, config_error *wh
         } else if (strcmp(key, "mempool_capacity") == 0) {
             if (!set_u32(&out->mempool_capacity, value, 1, 10000000))
                 err = fail(why, lineno, CONFIG_ERR_SYNTAX, "mempool_capacity must be 1..10000000");
+        } else if (strcmp(key, "verify_threads") == 0) {
+            if (!set_u32(&out->verify_threads, value, 0, 256))
+                err = fail(why, lineno, CONFIG_ERR_SYNTAX,
+                           "verify_threads must be 0..256 (threads checking signatures and ballot proofs; 0: one "
+                           "per core)");
         } else if (strcmp(key, "view_change_timeout_ms") == 0) {
             if (!set_u32(&out->view_change_timeout_ms, value, 10, 600000))
                 err = fail(why, lineno, CONFIG_ERR_SYNTAX, "view_change_timeout_ms must be 10..600000");

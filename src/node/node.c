@@ -1828,7 +1828,7 @@ int node_new(const node_config *cfg, node **out, char *why, size_t why_len)
         snprintf(why, why_len, "out of memory");
         goto out;
     }
-    lerr = mempool_new(n->g->chain_id, cfg->mempool_capacity, 0, &n->mp);
+    lerr = mempool_new(n->g->chain_id, cfg->mempool_capacity, cfg->verify_threads, &n->mp);
     if (lerr != LEDGER_OK) {
         snprintf(why, why_len, "mempool: %s", ledger_strerror(lerr));
         goto out;

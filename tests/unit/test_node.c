@@ -61,7 +61,7 @@ static void test_config_parses_and_resolves_relative_paths(void **state)
 {
     node_config c;
     config_error why;
-    char want[256];
+    char want[256], text[1024];
     (void)state;
     write_config(good);
     assert_int_equal(node_config_load(path, &c, &why), CONFIG_OK);
@@ -75,9 +75,15 @@ static void test_config_parses_and_resolves_relative_paths(void **state)
     assert_string_equal(c.peer_listen, "");
     assert_int_equal(c.log_level, LOG_DEBUG);
     assert_int_equal(c.mempool_capacity, 5000);
+    assert_int_equal(c.verify_threads, 0); /* absent: one per core */
     assert_int_equal(c.view_change_timeout_ms, 1000);
     assert_int_equal(c.idle_checkpoint_ms, 1000); /* absent: the default */
     assert_string_equal(c.http_listen, ""); /* absent: no HTTP server */
+
+    snprintf(text, sizeof text, "%sverify_threads = 256\n", good);
+    write_config(text);
+    assert_int_equal(node_config_load(path, &c, &why), CONFIG_OK);
+    assert_int_equal(c.verify_threads, 256);
 }
 
 static void test_config_http_listen_takes_ip_and_port(void **state)
@@ -139,6 +145,8 @@ static void test_config_errors_name_the_line(void **state)
     expect("log_level = loud\n", CONFIG_ERR_SYNTAX, 10, "log_level");
     expect("mempool_capacity = 0\n", CONFIG_ERR_SYNTAX, 10, "mempool_capacity");
     expect("mempool_capacity = 12k\n", CONFIG_ERR_SYNTAX, 10, "mempool_capacity");
+    expect("verify_threads = 257\n", CONFIG_ERR_SYNTAX, 10, "verify_threads must be 0..256");
+    expect("verify_threads = two\n", CONFIG_ERR_SYNTAX, 10, "verify_threads");
     expect("view_change_timeout_ms = 5\n", CONFIG_ERR_SYNTAX, 10, "view_change");
     expect("idle_checkpoint_ms = -1\n", CONFIG_ERR_SYNTAX, 10, "idle_checkpoint_ms must be 0..3600000");
     expect("idle_checkpoint_ms = 3600001\n", CONFIG_ERR_SYNTAX, 10, "idle_checkpoint_ms");

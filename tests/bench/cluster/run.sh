@@ -30,6 +30,8 @@
 #
 # BENCH_GENESIS_EXTRA: lines appended to each phase's genesis (e.g.
 # 'primary_term 1': a new primary every 64 blocks; 'primary_term 0': never).
+# BENCH_CONF_EXTRA: lines appended to each validator's evoted.conf (e.g.
+# 'verify_threads = 1').
 #
 # Binaries: $EVOTE_BIN (evoted, evote; default $BENCH_BUILD/src) and
 # $BENCH_BUILD/tests/bench/cluster/bench_cluster_load (BENCH_BUILD defaults
@@ -172,6 +174,7 @@ start_cluster() { # name: a fresh chain in $top_tmp/name, 4 validators, connecte
   tmp=$top_tmp/$1
   "$bin/evote" genesis --dir "$tmp" --validators 4 --base-port "$base" >/dev/null
   [ -z "${BENCH_GENESIS_EXTRA:-}" ] || printf '%s\n' "$BENCH_GENESIS_EXTRA" >>"$tmp/genesis.txt"
+  [ -z "${BENCH_CONF_EXTRA:-}" ] || for i in 0 1 2 3; do printf '%s\n' "$BENCH_CONF_EXTRA" >>"$tmp/node$i/evoted.conf"; done
   for i in 0 1 2 3; do start_node $i; done
   for _ in $(seq 1 300); do
     connected=0
@@ -205,7 +208,7 @@ views() {
 }
 
 echo "machine            $cores cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "cluster            4 validators, peer ports $base-$((base + 3)), client ports $((base + 100))-$((base + 103)), a fresh chain per phase${BENCH_GENESIS_EXTRA:+, genesis + '$BENCH_GENESIS_EXTRA'}"
+echo "cluster            4 validators, peer ports $base-$((base + 3)), client ports $((base + 100))-$((base + 103)), a fresh chain per phase${BENCH_GENESIS_EXTRA:+, genesis + '$BENCH_GENESIS_EXTRA'}${BENCH_CONF_EXTRA:+, evoted.conf + '$BENCH_CONF_EXTRA'}"
 vline=$("$load" verify --ms 3000)
 vps=$(sed -n 's/.*per_s=\([0-9]*\).*/\1/p' <<<"$vline")
 limit=$((vps * cores / 4))
