@@ -53,6 +53,7 @@ struct chain_store {
     size_t map_max;
     uint8_t chain_id[CRYPTO_CHAIN_ID_LEN];
     char *path;
+    char arrival[256]; /* what checked a data.mdb never opened here ("": none) */
 };
 
 /* ------------------------------------------------------------- helpers */
@@ -322,6 +323,58 @@ static store_err check_data_file(const char *dir, int read_only, int *existing, 
     return STORE_ERR_CORRUPT;
 }
 
+/* A data.mdb that no evoted has opened in this directory — no lock.mdb
+ * beside it: a restored backup, a copy moved in — is checked like an
+ * auditor's snapshot before LMDB maps it read-write: its seal when `evote
+ * snapshot` left one (then removed: the file changes from now on), and the
+ * page walk. A validator's own store always has its lock.mdb, so its
+ * restarts cost nothing. Out: arrival (a line for the log) when checked. */
+static store_err check_arrival(const char *dir, const data_file_info *info, char *arrival, size_t arrival_len,
+                               store_error *why)
+{
+    char file[PATH_MAX], reason[512];
+    struct stat st;
+    int sealed;
+
+    arrival[0] = '\0';
+    if ((size_t)snprintf(file, sizeof file, "%s/lock.mdb", dir) >= sizeof file) {
+        set_why(why, ENAMETOOLONG, "%s: path too long", dir);
+        return STORE_ERR_IO;
+    }
+    if (stat(file, &st) == 0 || errno != ENOENT)
+        return STORE_OK;
+    sealed = data_file_seal_check(dir, reason, sizeof reason);
+    if (sealed < 0) {
+        set_why(why, MDB_INVALID,
+                "%s/data.mdb: %s; this copy was damaged after it was taken: restore another backup, or let the "
+                "validator start empty and fetch the chain from its peers",
+                dir, reason);
+        return STORE_ERR_CORRUPT;
+    }
+    snprintf(file, sizeof file, "%s/data.mdb", dir);
+    if (!data_file_walk(file, info->page_size, info->last_page, reason, sizeof reason)) {
+        set_why(why, MDB_INVALID,
+                "%s: %s; this copy (no lock.mdb: never opened here) is damaged: restore another backup, or let the "
+                "validator start empty and fetch the chain from its peers",
+                file, reason);
+        return STORE_ERR_CORRUPT;
+    }
+    if (sealed > 0) {
+        snprintf(file, sizeof file, "%s/%s", dir, DATA_FILE_SEAL_NAME);
+        if (unlink(file) != 0) {
+            int e = errno;
+            set_why(why, e, "%s: the copy is sound, but its seal cannot be removed: %s", file, strerror(e));
+            return STORE_ERR_IO;
+        }
+    }
+    snprintf(arrival, arrival_len,
+             "a data.mdb never opened here (no lock.mdb: a restored backup or a copy) was checked before use: %s, "
+             "every page of its trees sound",
+             sealed > 0 ? "its seal matched (" DATA_FILE_SEAL_NAME " removed: the file changes from now on)"
+                        : "no seal");
+    return STORE_OK;
+}
+
 static store_err open_error(const char *dir, int rc, store_error *why)
 {
     switch (rc) {
@@ -505,13 +558,17 @@ static store_err open_common(const char *dir, const uint8_t *chain_id, const cha
         return STORE_ERR_BAD_ARG;
     }
     *out = NULL;
+    char arrival[sizeof s->arrival] = "";
     err = check_dir(dir, !read_only, why);
     if (err == STORE_OK)
         err = check_data_file(dir, read_only, &existing, &info, why);
+    if (err == STORE_OK && existing && !read_only)
+        err = check_arrival(dir, &info, arrival, sizeof arrival, why);
     if (err == STORE_OK)
         err = alloc_store(dir, read_only, &s, why);
     if (err != STORE_OK)
         return err;
+    memcpy(s->arrival, arrival, sizeof arrival);
 
     s->map_max = cfg && cfg->map_size_max ? cfg->map_size_max : CHAIN_STORE_DEFAULT_MAX_MAP;
     s->map_size = cfg && cfg->map_size_initial ? cfg->map_size_initial : CHAIN_STORE_DEFAULT_MAP;
@@ -1569,4 +1626,9 @@ store_err chain_store_iterate_state_from(chain_store *self, const uint8_t *from,
         mdb_cursor_close(cur);
     txn_end(self, txn, 0);
     return from_mdb(self, rc);
+}
+
+const char *chain_store_arrival(const chain_store *s)
+{
+    return s->arrival;
 }

@@ -104,6 +104,10 @@ typedef struct {
  * In: cfg may be NULL (defaults).
  * Out: *out, owned by the caller (chain_store_destroy); *why on failure
  *      (may be NULL).
+ * A data.mdb without a lock.mdb beside it (never opened here: a restored
+ * backup, a copy) is first checked like an auditor's snapshot: its seal if
+ * `evote snapshot` left one (removed once it matched), and every page of
+ * its trees (data_file_walk); chain_store_arrival says what was checked.
  * Returns: STORE_OK, STORE_ERR_IO, _CORRUPT, _NOT_CHAIN_STORE, _FORMAT,
  *          _FOREIGN_CHAIN, _DISK_FULL, _NOMEM, _LMDB. */
 EVOTE_WARN_UNUSED store_err chain_store_open(const char *dir, const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN],
@@ -117,6 +121,10 @@ EVOTE_WARN_UNUSED store_err chain_store_open(const char *dir, const uint8_t chai
  * Returns: as chain_store_open, plus STORE_ERR_NO_STORE. */
 EVOTE_WARN_UNUSED store_err chain_store_open_readonly(const char *dir, const uint8_t *expect_chain_id,
                                                       chain_store **out, store_error *why);
+
+/* Returns: a line for the log when chain_store_open checked a data.mdb
+ * never opened here (a restored backup), else "" (owned by the store). */
+const char *chain_store_arrival(const chain_store *s);
 
 /* Closes the environment, frees the store and sets *self to NULL. No other
  * thread may be using the store. */

@@ -31,6 +31,14 @@ typedef struct {
 data_file_status data_file_check(const char *path, data_file_info *info, int *errno_out, char *reason,
                                  size_t reason_len);
 
+/* Walks the B-trees of `path` from its newest meta page and checks every
+ * page they reach (2..last_page, from data_file_check's info;
+ * data_file_walk.c: the layout it relies on and what evote never writes),
+ * so that LMDB never follows an offset or page number out of the file, nor
+ * a flag that makes it misread a page. Reads every live page once.
+ * Returns: 1 sound, 0 damaged or unreadable (why says where). */
+int data_file_walk(const char *path, uint32_t page_size, uint64_t last_page, char *why, size_t len);
+
 /* ------------------------------------------------------------ snapshot seal
  * `evote snapshot` writes, next to the copied data.mdb, the file
  * data.mdb.seal: "evote-snapshot-seal v1\nsize N\ndigest HEX\n" where

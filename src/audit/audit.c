@@ -1235,7 +1235,7 @@ int audit_run(const audit_options *opt, audit_report *rep, char *why, size_t why
         int e = 0;
         snprintf(file, sizeof file, "%.4000s/data.mdb", opt->snapshot_dir);
         if (data_file_check(file, &info, &e, reason, sizeof reason) == DATA_FILE_OK &&
-            !audit_pages_check(file, info.page_size, info.last_page, reason, sizeof reason)) {
+            !data_file_walk(file, info.page_size, info.last_page, reason, sizeof reason)) {
             snprintf(why, why_len, "%s: the file is damaged: %s", file, reason);
             goto done;
         }

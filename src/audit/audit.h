@@ -162,13 +162,6 @@ typedef struct {
 int audit_cert_check(const genesis *g, const uint8_t *cert, size_t cert_len, uint64_t height,
                      const uint8_t digest[CRYPTO_HASH_LEN], audit_cert_verdict *v);
 
-/* ---------------------------------------------------------- page walk */
-
-/* Checks every page 2..last_page of an LMDB data file (pages.c: the layout
- * it relies on) so that LMDB never follows an offset or page number out of
- * the file. Returns: 1 sound, 0 damaged (why says where). */
-int audit_pages_check(const char *path, uint32_t page_size, uint64_t last_page, char *why, size_t len);
-
 /* ------------------------------------------------------------ thread pool */
 
 typedef struct audit_pool audit_pool;

@@ -1817,6 +1817,8 @@ int node_new(const node_config *cfg, node **out, char *why, size_t why_len)
         snprintf(why, why_len, "chain store %s: %s", serr.detail, store_strerror(se));
         goto out;
     }
+    if (chain_store_arrival(n->store)[0] != '\0')
+        log_info("chain store %s: %s", cfg->data_dir, chain_store_arrival(n->store));
     n->state.get = state_get;
     n->state.ctx = n;
     n->changes = election_changes_new();

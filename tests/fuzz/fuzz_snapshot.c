@@ -2,7 +2,7 @@
  * node — possibly a faulty one. LMDB trusts the file it maps (an offset or
  * page number out of place is a wild read), so evote-audit checks the meta
  * pages (data_file_check) and every page the B-trees reach
- * (audit_pages_check) before chain_store_open_readonly maps it; then it
+ * (data_file_walk) before chain_store_open_readonly maps it; then it
  * reads everything. Whatever the bytes, that path must refuse with a reason
  * or read — never crash. The input is the whole file. */
 #include <stdio.h>
@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     /* As evote-audit: a file whose meta pages pass must pass the page walk too. */
     if (data_file_check(path, &info, &e, why, sizeof why) == DATA_FILE_OK &&
-        !audit_pages_check(path, info.page_size, info.last_page, why, sizeof why))
+        !data_file_walk(path, info.page_size, info.last_page, why, sizeof why))
         return 0;
     if (chain_store_open_readonly(dir, NULL, &s, &serr) == STORE_OK) {
         uint64_t tip = 0, at = 0;

@@ -441,7 +441,7 @@ static void test_page_walk_accepts_a_sound_file_and_finds_damage(void **state)
     assert_int_equal(data_file_check(file, &info, &e, why, sizeof why), DATA_FILE_OK);
     if (info.page_size != 4096) /* the test reads 4 KiB pages */
         skip();
-    assert_int_equal(audit_pages_check(file, info.page_size, info.last_page, why, sizeof why), 1);
+    assert_int_equal(data_file_walk(file, info.page_size, info.last_page, why, sizeof why), 1);
     /* The main tree's root: a leaf holding the named databases (a page the
      * walk must reach; a free page may hold anything). */
     leaf = info.root[1];
@@ -451,25 +451,25 @@ static void test_page_walk_accepts_a_sound_file_and_finds_damage(void **state)
     memcpy(p, orig, sizeof p);
     p[0] ^= 0x40; /* the page number */
     page_io(file, leaf, p, 1);
-    assert_int_equal(audit_pages_check(file, info.page_size, info.last_page, why, sizeof why), 0);
+    assert_int_equal(data_file_walk(file, info.page_size, info.last_page, why, sizeof why), 0);
     assert_non_null(strstr(why, "says it is page"));
 
     memcpy(p, orig, sizeof p);
     p[16] = 0xff; /* the first node's offset: past the page */
     p[17] = 0x0f;
     page_io(file, leaf, p, 1);
-    assert_int_equal(audit_pages_check(file, info.page_size, info.last_page, why, sizeof why), 0);
+    assert_int_equal(data_file_walk(file, info.page_size, info.last_page, why, sizeof why), 0);
     assert_non_null(strstr(why, "outside the page"));
 
     memcpy(p, orig, sizeof p);
     p[12] = 0xf1; /* lower beyond upper */
     p[13] = 0x0f;
     page_io(file, leaf, p, 1);
-    assert_int_equal(audit_pages_check(file, info.page_size, info.last_page, why, sizeof why), 0);
+    assert_int_equal(data_file_walk(file, info.page_size, info.last_page, why, sizeof why), 0);
     assert_non_null(strstr(why, "impossible bounds"));
 
     page_io(file, leaf, orig, 1);
-    assert_int_equal(audit_pages_check(file, info.page_size, info.last_page, why, sizeof why), 1);
+    assert_int_equal(data_file_walk(file, info.page_size, info.last_page, why, sizeof why), 1);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
 }
@@ -527,14 +527,14 @@ static void test_page_walk_refuses_flags_evote_never_writes(void **state)
     fl = 0x04;
     memcpy(p + at + 8 + 5 + 4, &fl, 2);
     page_io(file, info.root[1], p, 1);
-    assert_int_equal(audit_pages_check(file, info.page_size, info.last_page, why, sizeof why), 0);
+    assert_int_equal(data_file_walk(file, info.page_size, info.last_page, why, sizeof why), 0);
     assert_non_null(strstr(why, "a named database with flags 0x4"));
     /* A named database's record that is not F_SUBDATA. */
     memcpy(p, main_leaf, sizeof p);
     fl = 0;
     memcpy(p + at + 4, &fl, 2);
     page_io(file, info.root[1], p, 1);
-    assert_int_equal(audit_pages_check(file, info.page_size, info.last_page, why, sizeof why), 0);
+    assert_int_equal(data_file_walk(file, info.page_size, info.last_page, why, sizeof why), 0);
     assert_non_null(strstr(why, "holds only named databases"));
     page_io(file, info.root[1], main_leaf, 1);
 
@@ -546,11 +546,11 @@ static void test_page_walk_refuses_flags_evote_never_writes(void **state)
         fl = 0x04;
         memcpy(p + off + 4, &fl, 2);
         page_io(file, root, p, 1);
-        assert_int_equal(audit_pages_check(file, info.page_size, info.last_page, why, sizeof why), 0);
+        assert_int_equal(data_file_walk(file, info.page_size, info.last_page, why, sizeof why), 0);
         assert_non_null(strstr(why, "flags 0x4 that evote never writes in this database"));
         page_io(file, root, orig, 1);
     }
-    assert_int_equal(audit_pages_check(file, info.page_size, info.last_page, why, sizeof why), 1);
+    assert_int_equal(data_file_walk(file, info.page_size, info.last_page, why, sizeof why), 1);
 
     /* The meta pages' main database recorded as MDB_DUPSORT. */
     for (uint64_t m = 0; m < 2; m++) {
@@ -559,7 +559,7 @@ static void test_page_walk_refuses_flags_evote_never_writes(void **state)
         memcpy(p + 16 + 24 + 48 + 4, &fl, 2);
         page_io(file, m, p, 1);
     }
-    assert_int_equal(audit_pages_check(file, info.page_size, info.last_page, why, sizeof why), 0);
+    assert_int_equal(data_file_walk(file, info.page_size, info.last_page, why, sizeof why), 0);
     assert_non_null(strstr(why, "database flags"));
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);

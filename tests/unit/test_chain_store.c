@@ -28,6 +28,7 @@
 
 #include "chain_store.h"
 #include "consensus.pb-c.h"
+#include "data_file.h"
 #include "ledger.h"
 
 #define MIB ((size_t)1 << 20)
@@ -1628,6 +1629,117 @@ static void test_mdb_copy_of_a_live_store_opens_read_only_and_is_consistent(void
     tmp_done(&t);
 }
 
+/* Copies src/name to dst/name (dst created when absent). */
+static void copy_into(const char *src, const char *dst, const char *name)
+{
+    char from[256], to[256];
+    uint8_t *bytes;
+    size_t len;
+    (void)mkdir(dst, 0700);
+    snprintf(from, sizeof from, "%s/%s", src, name);
+    snprintf(to, sizeof to, "%s/%s", dst, name);
+    bytes = read_file(from, &len);
+    write_file(to, bytes, len);
+    free(bytes);
+}
+
+static int exists_in(const char *dir, const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return access(path, F_OK) == 0;
+}
+
+/* A restored backup (a data.mdb without lock.mdb) is checked like an
+ * auditor's snapshot before the store opens it read-write: seal, then every
+ * page of its trees. A damaged copy is refused with what to do, untouched. */
+static void test_restored_copy_is_checked_before_use(void **state)
+{
+    tmp_t t;
+    chain_t c;
+    chain_store *s;
+    store_error why;
+    char snap[128], dir[128], file[256], reason[256];
+    data_file_info info;
+    uint8_t *before, *after;
+    size_t blen, alen;
+    int e;
+    (void)state;
+    tmp_init(&t);
+    chain_init(&c, "restore");
+    s = open_store(t.store, &c, 0, 0);
+    grow_chain(s, &c, 30, 10, 200);
+    assert_string_equal(chain_store_arrival(s), ""); /* a new store: nothing to check */
+    tmp_path(&t, "snap", snap, sizeof snap);
+    assert_int_equal(chain_store_snapshot(s, snap), STORE_OK);
+    assert_int_equal(data_file_seal_write(snap, reason, sizeof reason), 1);
+    chain_store_destroy(&s);
+    s = open_store(t.store, &c, 0, 0); /* its own store, reopened: lock.mdb is there */
+    assert_string_equal(chain_store_arrival(s), "");
+    chain_store_destroy(&s);
+
+    /* A sealed snapshot, restored: checked, the seal removed, usable. */
+    tmp_path(&t, "restored", dir, sizeof dir);
+    copy_into(snap, dir, "data.mdb");
+    copy_into(snap, dir, DATA_FILE_SEAL_NAME);
+    s = open_store(dir, &c, 0, 0);
+    assert_non_null(strstr(chain_store_arrival(s), "seal matched"));
+    assert_false(exists_in(dir, DATA_FILE_SEAL_NAME));
+    assert_int_equal(verify_chain(s), 30);
+    grow_chain(s, &c, 1, 10, 200);
+    chain_store_destroy(&s);
+    s = open_store(dir, &c, 0, 0);
+    assert_string_equal(chain_store_arrival(s), "");
+    assert_int_equal(verify_chain(s), 31);
+    chain_store_destroy(&s);
+
+    /* A copy without a seal (mdb_copy's): the page walk alone. */
+    tmp_path(&t, "unsealed", dir, sizeof dir);
+    copy_into(snap, dir, "data.mdb");
+    s = open_store(dir, &c, 0, 0);
+    assert_non_null(strstr(chain_store_arrival(s), "no seal"));
+    chain_store_destroy(&s);
+
+    /* A copy whose seal does not match: refused, nothing changed. */
+    tmp_path(&t, "badseal", dir, sizeof dir);
+    copy_into(snap, dir, "data.mdb");
+    snprintf(file, sizeof file, "%s/data.mdb", dir);
+    before = read_file(file, &blen);
+    before[blen - 1] ^= 1; /* the last page: a byte LMDB may never read */
+    write_file(file, before, blen);
+    copy_into(snap, dir, DATA_FILE_SEAL_NAME);
+    assert_int_equal(chain_store_open(dir, c.chain_id, NULL, &s, &why), STORE_ERR_CORRUPT);
+    assert_null(s);
+    assert_non_null(strstr(why.detail, "restore another backup"));
+    assert_true(exists_in(dir, DATA_FILE_SEAL_NAME));
+    assert_false(exists_in(dir, "lock.mdb"));
+    after = read_file(file, &alen);
+    assert_int_equal(alen, blen);
+    assert_memory_equal(after, before, blen);
+    free(after);
+    free(before);
+
+    /* A copy with a damaged tree page, no seal: the walk refuses it before
+     * LMDB maps it. */
+    tmp_path(&t, "damaged", dir, sizeof dir);
+    copy_into(snap, dir, "data.mdb");
+    snprintf(file, sizeof file, "%s/data.mdb", dir);
+    assert_int_equal(data_file_check(file, &info, &e, reason, sizeof reason), DATA_FILE_OK);
+    before = read_file(file, &blen);
+    before[info.root[1] * info.page_size] ^= 0x40; /* the main tree's root: its page number */
+    write_file(file, before, blen);
+    assert_int_equal(chain_store_open(dir, c.chain_id, NULL, &s, &why), STORE_ERR_CORRUPT);
+    assert_null(s);
+    assert_non_null(strstr(why.detail, "says it is page"));
+    assert_non_null(strstr(why.detail, "restore another backup"));
+    assert_false(exists_in(dir, "lock.mdb"));
+    after = read_file(file, &alen);
+    assert_memory_equal(after, before, blen);
+    free(after);
+    free(before);
+    tmp_done(&t);
+}
+
 static void test_consensus_meta_is_stored_on_its_own_and_read_back(void **state)
 {
     tmp_t t;
@@ -1830,6 +1942,7 @@ int main(void)
         cmocka_unit_test_teardown(test_killed_writer_leaves_the_chain_at_a_block_boundary, cleanup),
         cmocka_unit_test_teardown(test_hot_snapshot_while_appending_opens_read_only_and_is_consistent, cleanup),
         cmocka_unit_test_teardown(test_mdb_copy_of_a_live_store_opens_read_only_and_is_consistent, cleanup),
+        cmocka_unit_test_teardown(test_restored_copy_is_checked_before_use, cleanup),
         cmocka_unit_test_teardown(test_every_error_has_a_sentence, cleanup),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,4 +1,5 @@
-/* A structural walk of a snapshot's data.mdb before LMDB maps it. LMDB
+/* data_file_walk: a structural walk of a data.mdb (an auditor's snapshot, a
+ * restored backup) before LMDB maps it. LMDB
  * trusts its file: a flipped byte in a node offset or a child page number
  * makes it read outside a page (a crash, or a wrong answer). The walk
  * follows the B-trees from the newest meta's roots (the free list, the main
@@ -41,7 +42,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "audit.h"
 #include "data_file.h"
 
 #define HDR 16
@@ -193,7 +193,7 @@ static int mark(uint8_t *seen, uint64_t pg, uint64_t count)
     return 1;
 }
 
-int audit_pages_check(const char *path, uint32_t page_size, uint64_t last_page, char *why, size_t len)
+int data_file_walk(const char *path, uint32_t page_size, uint64_t last_page, char *why, size_t len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     uint8_t *p = malloc(page_size), *seen = calloc(last_page / 8 + 1, 1);
