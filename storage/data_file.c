@@ -19,20 +19,16 @@
 
 #include "crypto.h"
 #include "data_file.h"
+#include "lmdb_layout.h"
 
 #define LMDB_MAGIC 0xBEEFC0DEu
 #define LMDB_DATA_VERSION 1u
-#define LMDB_P_META 0x08u
 #define LMDB_P_INVALID UINT64_MAX
 
-#define PAGE_HDR 16
-#define OFF_FLAGS 10
 #define OFF_MAGIC (PAGE_HDR + 0)
 #define OFF_VERSION (PAGE_HDR + 4)
 #define OFF_MAPSIZE (PAGE_HDR + 16)
 #define OFF_DB0 (PAGE_HDR + 24)
-#define DB_SIZE 48
-#define DB_OFF_ROOT 40
 #define OFF_LAST_PG (OFF_DB0 + 2 * DB_SIZE)
 #define OFF_TXNID (OFF_LAST_PG + 8)
 #define META_END (OFF_TXNID + 8)
@@ -42,27 +38,6 @@ typedef struct {
     uint16_t db_flags[2];
     uint64_t mapsize, last_pg, txnid, root[2];
 } meta;
-
-static uint16_t rd16(const uint8_t *p)
-{
-    uint16_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
 
 /* Returns: 0 when the page at buf is a sane meta, else -1 with reason. */
 static int parse_meta(const uint8_t *buf, int page, meta *m, char *reason, size_t reason_len)
@@ -79,7 +54,7 @@ static int parse_meta(const uint8_t *buf, int page, meta *m, char *reason, size_
                  page, version, LMDB_DATA_VERSION);
         return -1;
     }
-    if (!(rd16(buf + OFF_FLAGS) & LMDB_P_META)) {
+    if (!(rd16(buf + OFF_FLAGS) & P_META)) {
         snprintf(reason, reason_len, "page %d is not flagged as an LMDB meta page", page);
         return -1;
     }
@@ -87,8 +62,8 @@ static int parse_meta(const uint8_t *buf, int page, meta *m, char *reason, size_
     m->mapsize = rd64(buf + OFF_MAPSIZE);
     m->root[0] = rd64(buf + OFF_DB0 + DB_OFF_ROOT);
     m->root[1] = rd64(buf + OFF_DB0 + DB_SIZE + DB_OFF_ROOT);
-    m->db_flags[0] = rd16(buf + OFF_DB0 + 4); /* md_flags: after md_pad (u32) */
-    m->db_flags[1] = rd16(buf + OFF_DB0 + DB_SIZE + 4);
+    m->db_flags[0] = rd16(buf + OFF_DB0 + DB_OFF_FLAGS);
+    m->db_flags[1] = rd16(buf + OFF_DB0 + DB_SIZE + DB_OFF_FLAGS);
     m->last_pg = rd64(buf + OFF_LAST_PG);
     m->txnid = rd64(buf + OFF_TXNID);
     if (m->psize < 512 || m->psize > 65536 || (m->psize & (m->psize - 1)) != 0) {

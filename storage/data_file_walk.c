@@ -9,8 +9,8 @@
  * data (a copy made without compaction, such as plain mdb_copy, keeps them).
  *
  * Layout relied on (LMDB 0.9.x data format version 1, 64-bit, host byte
- * order; struct MDB_page and MDB_node of liblmdb's mdb.c, as in
- * storage/data_file.c): a page starts with pgno u64, pad u16, flags u16,
+ * order; struct MDB_page and MDB_node of liblmdb's mdb.c; constants in
+ * lmdb_layout.h): a page starts with pgno u64, pad u16, flags u16,
  * then lower u16 and upper u16 (an overflow page has pages u32 there). Flags:
  * P_BRANCH 0x01, P_LEAF 0x02, P_OVERFLOW 0x04, P_META 0x08, P_DIRTY 0x10,
  * P_LEAF2 0x20, P_SUBP 0x40, P_LOOSE 0x4000, P_KEEP 0x8000. A branch/leaf
@@ -43,42 +43,15 @@
 #include <unistd.h>
 
 #include "data_file.h"
-
-#define HDR 16
-#define P_BRANCH 0x01
-#define P_LEAF 0x02
-#define P_OVERFLOW 0x04
-#define P_META 0x08
-#define P_LEAF2 0x20
-#define F_BIGDATA 0x01
-#define F_SUBDATA 0x02
-#define DB_FLAGS_OFF 4 /* md_flags in a 48-byte MDB_db */
-#define DB_ROOT_OFF 40 /* md_root in a 48-byte MDB_db */
-#define DB_SIZE 48
-#define NODE_HDR 8
-#define MDB_INTEGERKEY 0x08
+#include "lmdb_layout.h"
 
 /* Which tree a page belongs to: what its leaf nodes may be. */
 enum { TREE_FREE, TREE_MAIN, TREE_DATA };
 
-static uint16_t rd16(const uint8_t *p)
-{
-    uint16_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
 static int page_bad(const uint8_t *p, uint32_t ps, uint64_t pgno, uint64_t last, int tree, uint64_t *skip,
                     char *why, size_t len)
 {
-    uint16_t flags = rd16(p + 10), lower, upper;
+    uint16_t flags = rd16(p + OFF_FLAGS), lower, upper;
     *skip = 1;
     if (rd64(p) != pgno) {
         snprintf(why, len, "page %llu says it is page %llu", (unsigned long long)pgno, (unsigned long long)rd64(p));
@@ -100,12 +73,12 @@ static int page_bad(const uint8_t *p, uint32_t ps, uint64_t pgno, uint64_t last,
     }
     lower = rd16(p + 12);
     upper = rd16(p + 14);
-    if (lower < HDR || (lower & 1) || upper > ps || lower > upper) {
+    if (lower < PAGE_HDR || (lower & 1) || upper > ps || lower > upper) {
         snprintf(why, len, "page %llu has impossible bounds (%u, %u)", (unsigned long long)pgno, lower, upper);
         return 1;
     }
-    for (unsigned k = 0; k < (unsigned)(lower - HDR) / 2; k++) {
-        uint16_t off = rd16(p + HDR + 2 * k);
+    for (unsigned k = 0; k < (unsigned)(lower - PAGE_HDR) / 2; k++) {
+        uint16_t off = rd16(p + PAGE_HDR + 2 * k);
         const uint8_t *n = p + off;
         uint32_t dsize;
         uint16_t nflags, ksize;
@@ -128,9 +101,9 @@ static int page_bad(const uint8_t *p, uint32_t ps, uint64_t pgno, uint64_t last,
             return 1;
         }
         if (tree == TREE_MAIN && !(flags & P_BRANCH) && (uint64_t)off + NODE_HDR + ksize + DB_SIZE <= ps &&
-            rd16(n + NODE_HDR + ksize + DB_FLAGS_OFF) != 0) {
+            rd16(n + NODE_HDR + ksize + DB_OFF_FLAGS) != 0) {
             snprintf(why, len, "page %llu node %u: a named database with flags 0x%x (evote's have none)",
-                     (unsigned long long)pgno, k, rd16(n + NODE_HDR + ksize + DB_FLAGS_OFF));
+                     (unsigned long long)pgno, k, rd16(n + NODE_HDR + ksize + DB_OFF_FLAGS));
             return 1;
         }
         if (flags & P_BRANCH) {
@@ -207,9 +180,9 @@ int data_file_walk(const char *path, uint32_t page_size, uint64_t last_page, cha
         bad = 1;
         goto out;
     }
-    if (info.db_flags[0] != MDB_INTEGERKEY || info.db_flags[1] != 0) {
+    if (info.db_flags[0] != DB_FLAG_INTEGERKEY || info.db_flags[1] != 0) {
         snprintf(why, len, "the meta page records database flags 0x%x and 0x%x (LMDB writes 0x%x and evote 0)",
-                 info.db_flags[0], info.db_flags[1], MDB_INTEGERKEY);
+                 info.db_flags[0], info.db_flags[1], DB_FLAG_INTEGERKEY);
         bad = 1;
         goto out;
     }
@@ -238,11 +211,11 @@ int data_file_walk(const char *path, uint32_t page_size, uint64_t last_page, cha
             bad = 1;
             break;
         }
-        if (rd16(p + 10) & P_OVERFLOW)
+        if (rd16(p + OFF_FLAGS) & P_OVERFLOW)
             continue;
-        uint16_t flags = rd16(p + 10), lower = rd16(p + 12);
-        for (unsigned k = 0; !bad && k < (unsigned)(lower - HDR) / 2; k++) {
-            const uint8_t *n = p + rd16(p + HDR + 2 * k);
+        uint16_t flags = rd16(p + OFF_FLAGS), lower = rd16(p + 12);
+        for (unsigned k = 0; !bad && k < (unsigned)(lower - PAGE_HDR) / 2; k++) {
+            const uint8_t *n = p + rd16(p + PAGE_HDR + 2 * k);
             uint32_t dsize = (uint32_t)rd16(n) | (uint32_t)rd16(n + 2) << 16;
             uint16_t nflags = rd16(n + 4), ksize = rd16(n + 6);
             uint64_t next = UINT64_MAX;
@@ -252,7 +225,7 @@ int data_file_walk(const char *path, uint32_t page_size, uint64_t last_page, cha
             else if (nflags & F_BIGDATA)
                 next = rd64(n + NODE_HDR + ksize); /* page_bad checked it lies in the page */
             else if ((nflags & F_SUBDATA) && dsize == DB_SIZE) {
-                next = rd64(n + NODE_HDR + ksize + DB_ROOT_OFF); /* a named database's root */
+                next = rd64(n + NODE_HDR + ksize + DB_OFF_ROOT); /* a named database's root */
                 next_tree = TREE_DATA;
             }
             if (next != UINT64_MAX && !push(&st, next, next_tree))
