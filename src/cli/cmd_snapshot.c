@@ -18,7 +18,9 @@ static const char snapshot_help[] =
     "makes an equivalent copy, without the seal: DIR/data.mdb.seal records the\n"
     "digest of the copied file, so evote-audit also notices a byte changed where\n"
     "no record lives (LMDB pages carry no checksum). Audit the copy with:\n"
-    "  evote-audit --genesis genesis.txt --snapshot DIR\n";
+    "  evote-audit --genesis genesis.txt --snapshot DIR\n"
+    "To restore it, stop the validator and put DIR's files in its empty\n"
+    "data_dir: evoted checks the seal and every page before it opens them.\n";
 
 int cmd_snapshot(int argc, char **argv)
 {

@@ -11,7 +11,9 @@
 # removed, two blocks swapped, a certificate with 2f signatures, a forged
 # count, a checkpoint proof with 2f signatures, bytes flipped inside live
 # records — must each fail (exit 1) naming
-# the height; a truncated file cannot be read (exit 2).
+# the height; a truncated file cannot be read (exit 2). Last, node1 is
+# restored from its snapshot: a damaged copy is refused, the sound one
+# checked, and it catches up.
 source "$(dirname "$0")/lib.sh" "$@"
 AUDIT=${4:?usage: $0 EVOTED EVOTE CLUSTER_TOOL EVOTE_AUDIT AUDIT_TAMPER}
 TAMPER=${5:?usage: $0 EVOTED EVOTE CLUSTER_TOOL EVOTE_AUDIT AUDIT_TAMPER}
@@ -207,4 +209,32 @@ rc=$(audit "$DIR/bad.txt" "$DIR/bad")
 [ "$rc" = 2 ] && grep -q 'cannot read' "$DIR/bad.txt.err" || { cat "$DIR/bad.txt.err"; fail "a truncated snapshot: exit $rc, not 2"; }
 rc=$(audit "$DIR/bad.txt" "$DIR/nothing-here")
 [ "$rc" = 2 ] || fail "a missing snapshot: exit $rc, not 2"
+
+# An operator restores node1 from its snapshot (README, "Back up, restore"):
+# a damaged copy is refused before LMDB maps it, and left as it was; the
+# sound one is checked, opened, and catches up with what was committed since.
+log "restore node1 from its snapshot"
+kill -TERM "${PIDS[1]}"; wait "${PIDS[1]}"; PIDS[1]=
+for k in 1 2 3; do notice 0 restore "committed after the backup $k" > /dev/null || fail "notice $k not accepted"; done
+restore_from_snap1() {
+  rm -rf "$DIR/c/node1/data"
+  mkdir -m 700 "$DIR/c/node1/data"
+  cp "$DIR/snap1/data.mdb" "$DIR/snap1/data.mdb.seal" "$DIR/c/node1/data/"
+}
+restore_from_snap1
+printf 'x' | dd of="$DIR/c/node1/data/data.mdb" bs=1 seek=$((size - 100)) count=1 conv=notrunc status=none
+damaged=$(sha256sum < "$DIR/c/node1/data/data.mdb")
+rc=0; "$EVOTED" --config "$DIR/c/node1/evoted.conf" > "$DIR/restore-bad.out" 2>&1 < /dev/null || rc=$?
+[ "$rc" = 1 ] || { cat "$DIR/restore-bad.out"; fail "evoted on a damaged restored copy exits $rc, not 1"; }
+grep -q 'damaged after it was taken: restore another backup' "$DIR/restore-bad.out" ||
+  { cat "$DIR/restore-bad.out"; fail "evoted does not say the restored copy is damaged and what to do"; }
+[ "$(sha256sum < "$DIR/c/node1/data/data.mdb")" = "$damaged" ] || fail "evoted changed the damaged copy"
+[ ! -e "$DIR/c/node1/data/lock.mdb" ] || fail "evoted opened the damaged copy (lock.mdb)"
+restore_from_snap1
+start_node 1
+wait_until 60 "the restored node1 to catch up" all_same_tip 0 1 2 3
+grep -q 'never opened here .* was checked before use: its seal matched' "$DIR/c/node1/evoted.log" ||
+  fail "node1 does not log that it checked the restored copy" 1
+[ ! -e "$DIR/c/node1/data/data.mdb.seal" ] || fail "the restored copy's seal was not removed"
+log "restored node1: the damaged copy refused, the sound one checked and caught up ($SAME_TIP)"
 pass
