@@ -545,6 +545,7 @@ static store_err open_common(const char *dir, const uint8_t *chain_id, const cha
 {
     chain_store *s = NULL;
     data_file_info info;
+    char arrival[sizeof s->arrival] = "";
     int existing, rc;
     unsigned flags = MDB_NOTLS;
     store_err err;
@@ -558,7 +559,6 @@ static store_err open_common(const char *dir, const uint8_t *chain_id, const cha
         return STORE_ERR_BAD_ARG;
     }
     *out = NULL;
-    char arrival[sizeof s->arrival] = "";
     err = check_dir(dir, !read_only, why);
     if (err == STORE_OK)
         err = check_data_file(dir, read_only, &existing, &info, why);
