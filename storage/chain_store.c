@@ -328,9 +328,10 @@ static store_err check_data_file(const char *dir, int read_only, int *existing, 
  * auditor's snapshot before LMDB maps it read-write: its seal when `evote
  * snapshot` left one (then removed: the file changes from now on), and the
  * page walk. A validator's own store always has its lock.mdb, so its
- * restarts cost nothing. Out: arrival (a line for the log) when checked. */
-static store_err check_arrival(const char *dir, const data_file_info *info, char *arrival, size_t arrival_len,
-                               store_error *why)
+ * restarts cost nothing. keep_seal: check only (evoted --check). Out:
+ * arrival (a line for the log) when checked. */
+static store_err check_arrival(const char *dir, const data_file_info *info, int keep_seal, char *arrival,
+                               size_t arrival_len, store_error *why)
 {
     char file[PATH_MAX], reason[512];
     struct stat st;
@@ -359,7 +360,7 @@ static store_err check_arrival(const char *dir, const data_file_info *info, char
                 file, reason);
         return STORE_ERR_CORRUPT;
     }
-    if (sealed > 0) {
+    if (sealed > 0 && !keep_seal) {
         snprintf(file, sizeof file, "%s/%s", dir, DATA_FILE_SEAL_NAME);
         if (unlink(file) != 0) {
             int e = errno;
@@ -370,8 +371,9 @@ static store_err check_arrival(const char *dir, const data_file_info *info, char
     snprintf(arrival, arrival_len,
              "a data.mdb never opened here (no lock.mdb: a restored backup or a copy) was checked before use: %s, "
              "every page of its trees sound",
-             sealed > 0 ? "its seal matched (" DATA_FILE_SEAL_NAME " removed: the file changes from now on)"
-                        : "no seal");
+             sealed == 0  ? "no seal"
+             : keep_seal ? "its seal matched"
+                         : "its seal matched (" DATA_FILE_SEAL_NAME " removed: the file changes from now on)");
     return STORE_OK;
 }
 
@@ -563,7 +565,7 @@ static store_err open_common(const char *dir, const uint8_t *chain_id, const cha
     if (err == STORE_OK)
         err = check_data_file(dir, read_only, &existing, &info, why);
     if (err == STORE_OK && existing && !read_only)
-        err = check_arrival(dir, &info, arrival, sizeof arrival, why);
+        err = check_arrival(dir, &info, 0, arrival, sizeof arrival, why);
     if (err == STORE_OK)
         err = alloc_store(dir, read_only, &s, why);
     if (err != STORE_OK)
@@ -1591,6 +1593,52 @@ store_err chain_store_snapshot_dir(const char *data_dir, const char *out_dir, st
     if (err != STORE_OK)
         set_why(why, 0, "%s -> %s: %s", data_dir, out_dir, store_strerror(err));
     chain_store_destroy(&s);
+    return err;
+}
+
+store_err chain_store_check_dir(const char *data_dir, const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN], uint64_t *height,
+                                char *note, size_t note_len, store_error *why)
+{
+    chain_store *s = NULL;
+    data_file_info info;
+    char lock[PATH_MAX];
+    int existing, live;
+    store_err err;
+
+    if (why) {
+        why->mdb_rc = 0;
+        why->detail[0] = '\0';
+    }
+    if (data_dir == NULL || chain_id == NULL || height == NULL || note == NULL || note_len == 0) {
+        set_why(why, EINVAL, "chain_store_check_dir: NULL argument");
+        return STORE_ERR_BAD_ARG;
+    }
+    *height = 0;
+    note[0] = '\0';
+    err = check_dir(data_dir, 0, why);
+    if (err == STORE_OK)
+        err = check_data_file(data_dir, 1, &existing, &info, why);
+    if (err != STORE_OK)
+        return err;
+    if ((size_t)snprintf(lock, sizeof lock, "%s/lock.mdb", data_dir) >= sizeof lock) {
+        set_why(why, ENAMETOOLONG, "%s: path too long", data_dir);
+        return STORE_ERR_IO;
+    }
+    live = access(lock, F_OK) == 0;
+    if (!live) {
+        err = check_arrival(data_dir, &info, 1, note, note_len, why);
+        if (err != STORE_OK)
+            return err;
+    }
+    /* A store with its lock file (maybe in use by evoted right now) is read
+     * as a registered reader; a copy without one, with no lock at all. */
+    err = open_common(data_dir, chain_id, NULL, live ? 2 : 1, &s, why);
+    if (err == STORE_OK) {
+        err = chain_store_tip(s, height, NULL, NULL);
+        if (err != STORE_OK)
+            set_why(why, 0, "%s: the tip cannot be read: %s", data_dir, store_strerror(err));
+        chain_store_destroy(&s);
+    }
     return err;
 }
 

@@ -122,6 +122,16 @@ EVOTE_WARN_UNUSED store_err chain_store_open(const char *dir, const uint8_t chai
 EVOTE_WARN_UNUSED store_err chain_store_open_readonly(const char *dir, const uint8_t *expect_chain_id,
                                                       chain_store **out, store_error *why);
 
+/* Checks the chain store in data_dir as chain_store_open would, without
+ * changing a byte (evoted --check; safe while evoted runs): a data.mdb
+ * never opened here is checked like a restored backup (seal kept), and the
+ * store must hold chain_id. Out: *height (its tip, 0: no block yet); note:
+ * what the backup check found ("" for a store opened here before).
+ * Returns: STORE_OK, STORE_ERR_NO_STORE (no directory or no data.mdb: the
+ * validator would start an empty chain), or as chain_store_open. */
+EVOTE_WARN_UNUSED store_err chain_store_check_dir(const char *data_dir, const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN],
+                                                  uint64_t *height, char *note, size_t note_len, store_error *why);
+
 /* Returns: a line for the log when chain_store_open checked a data.mdb
  * never opened here (a restored backup), else "" (owned by the store). */
 const char *chain_store_arrival(const chain_store *s);

@@ -1,9 +1,12 @@
 /* evoted: the validator daemon one electoral authority runs.
  *
  *   evoted --config FILE [--log-level error|warn|info|debug]
+ *   evoted --check --config FILE
  *
  * Exit codes: 0 clean stop (SIGTERM/SIGINT), 1 runtime error (logged with
- * what to do), 2 usage or configuration error. */
+ * what to do), 2 usage or configuration error. --check: 0 when the
+ * validator would start with this configuration, 1 when a check fails, 2
+ * usage or configuration-file error; it starts nothing. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,7 +26,10 @@ static void on_signal(int sig)
 static int usage(void)
 {
     fprintf(stderr, "usage: evoted --config FILE [--log-level error|warn|info|debug]\n"
-                    "  FILE is the validator's configuration (see README, 'Running a validator').\n");
+                    "       evoted --check --config FILE\n"
+                    "  FILE is the validator's configuration (see README, 'Running a validator').\n"
+                    "  --check: check the configuration, the genesis, the keys and the chain store\n"
+                    "  as a start would (changing nothing, safe while the validator runs); start nothing.\n");
     return 2;
 }
 
@@ -37,11 +43,13 @@ int main(int argc, char **argv)
     struct sigaction sa;
     node *n = NULL;
     char why[1024];
-    int rc;
+    int rc, check = 0;
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
             config_path = argv[++i];
+        else if (strcmp(argv[i], "--check") == 0)
+            check = 1;
         else if (strcmp(argv[i], "--log-level") == 0 && i + 1 < argc)
             level_name = argv[++i];
         else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
@@ -65,6 +73,15 @@ int main(int argc, char **argv)
             return 2;
         }
         cfg.log_level = level;
+    }
+    if (check) {
+        char report[4096];
+        if (!node_check(&cfg, report, sizeof report, why, sizeof why)) {
+            fprintf(stderr, "evoted --check: %s: %s\n", config_path, why);
+            return 1;
+        }
+        printf("%s\n%s: OK, the validator would start with it\n", report, config_path);
+        return 0;
     }
     log_init(cfg.name, cfg.log_level);
     memset(&sa, 0, sizeof sa);

@@ -1729,10 +1729,101 @@ static int metrics_start(node *n, char *why, size_t why_len)
 
 /* ------------------------------------------------------------- lifecycle */
 
+/* The genesis and this validator's keys, checked to belong together: its
+ * name, Schnorr key and CURVE key must be in the genesis. Out: *g, *self,
+ * *key, *curve (the caller frees them, also on failure). Returns: 1, or 0
+ * with a sentence for the operator in why. */
+static int load_identity(const node_config *cfg, genesis **g, uint32_t *self, signing_key **key,
+                         net_curve_keypair *curve, char *why, size_t why_len)
+{
+    genesis_error gerr;
+    uint8_t pub[CRYPTO_PUBKEY_LEN], curve_public[NET_CURVE_KEY_LEN];
+    ledger_err lerr;
+    crypto_err cerr;
+    net_err ne;
+
+    lerr = genesis_load(cfg->genesis, g, &gerr);
+    if (lerr != LEDGER_OK) {
+        snprintf(why, why_len, "genesis %s: %s%s%s (line %u)", cfg->genesis, ledger_strerror(lerr),
+                 gerr.reason[0] ? ": " : "", gerr.reason, gerr.line);
+        return 0;
+    }
+    for (*self = 0; *self < (*g)->n && strcmp((*g)->validators[*self].name, cfg->name) != 0; (*self)++)
+        ;
+    if (*self == (*g)->n) {
+        snprintf(why, why_len, "no validator named '%s' in the genesis %s: check 'name' in the configuration",
+                 cfg->name, cfg->genesis);
+        return 0;
+    }
+    cerr = signing_key_load(cfg->key, key);
+    if (cerr != CRYPTO_OK) {
+        snprintf(why, why_len, "key %s: %s", cfg->key, crypto_strerror(cerr));
+        return 0;
+    }
+    signing_key_pubkey(*key, pub);
+    if (memcmp(pub, (*g)->validators[*self].pubkey, CRYPTO_PUBKEY_LEN) != 0) {
+        snprintf(why, why_len, "the key in %s is not validator '%s''s key in the genesis: wrong key file?",
+                 cfg->key, cfg->name);
+        return 0;
+    }
+    ne = net_curve_secret_load(cfg->curve_key, curve);
+    if (ne != NET_OK) {
+        snprintf(why, why_len, "CURVE key %s: %s", cfg->curve_key, net_strerror(ne));
+        return 0;
+    }
+    if (net_z85_decode((*g)->validators[*self].curve_z85, curve_public) != NET_OK ||
+        memcmp(curve_public, curve->public_key, NET_CURVE_KEY_LEN) != 0) {
+        snprintf(why, why_len, "the CURVE key in %s is not validator '%s''s CURVE key in the genesis",
+                 cfg->curve_key, cfg->name);
+        return 0;
+    }
+    return 1;
+}
+
+int node_check(const node_config *cfg, char *report, size_t report_len, char *why, size_t why_len)
+{
+    genesis *g = NULL;
+    signing_key *key = NULL;
+    net_curve_keypair curve;
+    store_error serr;
+    store_err se;
+    uint64_t height = 0;
+    uint32_t self = 0;
+    char note[256], store[CONFIG_MAX_PATH + 400];
+    int ok = 0;
+
+    memset(&curve, 0, sizeof curve);
+    if (!load_identity(cfg, &g, &self, &key, &curve, why, why_len))
+        goto out;
+    se = chain_store_check_dir(cfg->data_dir, g->chain_id, &height, note, sizeof note, &serr);
+    if (se == STORE_ERR_NO_STORE)
+        snprintf(store, sizeof store, "%s: no chain yet (the validator fetches it from its peers)", cfg->data_dir);
+    else if (se == STORE_OK)
+        snprintf(store, sizeof store, "%s: this chain, height %" PRIu64 "%s%s", cfg->data_dir, height,
+                 note[0] ? "; " : "", note);
+    else {
+        snprintf(why, why_len, "chain store %s: %s", serr.detail[0] ? serr.detail : cfg->data_dir,
+                 store_strerror(se));
+        goto out;
+    }
+    snprintf(report, report_len,
+             "validator %s: %u of %u (f=%u), chain %s; keys %s and %s match the genesis\nchain store %s\n"
+             "peers at %s, clients at %s%s%s%s%s",
+             cfg->name, self, g->n, g->f, g->chain_name, cfg->key, cfg->curve_key, store,
+             cfg->peer_listen[0] ? cfg->peer_listen : g->validators[self].endpoint, cfg->client_listen,
+             cfg->client_curve_listen[0] ? ", CURVE clients at " : "", cfg->client_curve_listen,
+             cfg->http_listen[0] ? ", metrics at " : "", cfg->http_listen);
+    ok = 1;
+out:
+    net_curve_keypair_wipe(&curve);
+    signing_key_destroy(&key);
+    genesis_destroy(&g);
+    return ok;
+}
+
 int node_new(const node_config *cfg, node **out, char *why, size_t why_len)
 {
     node *n = calloc(1, sizeof *n);
-    genesis_error gerr;
     net_curve_keypair curve;
     net_validator *vals = NULL;
     peer_net_config pc;
@@ -1742,11 +1833,10 @@ int node_new(const node_config *cfg, node **out, char *why, size_t why_len)
     replica_restore rs;
     store_error serr;
     net_error nerr;
-    uint8_t pub[CRYPTO_PUBKEY_LEN], *meta = NULL, *new_view = NULL;
+    uint8_t *meta = NULL, *new_view = NULL;
     uint8_t(*pubkeys)[CRYPTO_PUBKEY_LEN] = NULL;
     size_t meta_len = 0;
     ledger_err lerr;
-    crypto_err cerr;
     net_err ne;
     store_err se;
     replica_err re;
@@ -1761,35 +1851,8 @@ int node_new(const node_config *cfg, node **out, char *why, size_t why_len)
     memset(&curve, 0, sizeof curve);
     if (crypto_random(&n->instance, sizeof n->instance) != CRYPTO_OK || n->instance == 0)
         n->instance = (uint64_t)time(NULL) | 1; /* never 0: 0 means "not told" to a client */
-    lerr = genesis_load(cfg->genesis, &n->g, &gerr);
-    if (lerr != LEDGER_OK) {
-        snprintf(why, why_len, "genesis %s: %s%s%s (line %u)", cfg->genesis, ledger_strerror(lerr),
-                 gerr.reason[0] ? ": " : "", gerr.reason, gerr.line);
+    if (!load_identity(cfg, &n->g, &n->self, &n->key, &curve, why, why_len))
         goto out;
-    }
-    for (n->self = 0; n->self < n->g->n && strcmp(n->g->validators[n->self].name, cfg->name) != 0; n->self++)
-        ;
-    if (n->self == n->g->n) {
-        snprintf(why, why_len, "no validator named '%s' in the genesis %s: check 'name' in the configuration",
-                 cfg->name, cfg->genesis);
-        goto out;
-    }
-    cerr = signing_key_load(cfg->key, &n->key);
-    if (cerr != CRYPTO_OK) {
-        snprintf(why, why_len, "key %s: %s", cfg->key, crypto_strerror(cerr));
-        goto out;
-    }
-    signing_key_pubkey(n->key, pub);
-    if (memcmp(pub, n->g->validators[n->self].pubkey, CRYPTO_PUBKEY_LEN) != 0) {
-        snprintf(why, why_len, "the key in %s is not validator '%s''s key in the genesis: wrong key file?",
-                 cfg->key, cfg->name);
-        goto out;
-    }
-    ne = net_curve_secret_load(cfg->curve_key, &curve);
-    if (ne != NET_OK) {
-        snprintf(why, why_len, "CURVE key %s: %s", cfg->curve_key, net_strerror(ne));
-        goto out;
-    }
     vals = calloc(n->g->n, sizeof *vals);
     pubkeys = calloc(n->g->n, sizeof *pubkeys);
     n->waiters = calloc(MAX_WAITERS, sizeof *n->waiters);
@@ -1806,11 +1869,6 @@ int node_new(const node_config *cfg, node **out, char *why, size_t why_len)
         }
         snprintf(vals[i].endpoint, sizeof vals[i].endpoint, "%s", n->g->validators[i].endpoint);
         memcpy(pubkeys[i], n->g->validators[i].pubkey, CRYPTO_PUBKEY_LEN);
-    }
-    if (memcmp(vals[n->self].curve_public, curve.public_key, NET_CURVE_KEY_LEN) != 0) {
-        snprintf(why, why_len, "the CURVE key in %s is not validator '%s''s CURVE key in the genesis",
-                 cfg->curve_key, cfg->name);
-        goto out;
     }
     se = chain_store_open(cfg->data_dir, n->g->chain_id, NULL, &n->store, &serr);
     if (se != STORE_OK) {

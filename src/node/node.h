@@ -25,6 +25,14 @@ typedef struct node node;
  * Returns: 1 and *out, or 0 with a sentence for the operator in why. */
 int node_new(const node_config *cfg, node **out, char *why, size_t why_len);
 
+/* evoted --check: the checks node_new makes before it starts, and nothing
+ * else — the genesis, this validator's name and keys (modes and match),
+ * the chain store (chain_store_check_dir: not a byte changed, safe while
+ * evoted runs); no socket is bound, no peer contacted.
+ * Out: report (a few lines for the operator). Returns: 1, or 0 with a
+ * sentence for the operator in why. */
+int node_check(const node_config *cfg, char *report, size_t report_len, char *why, size_t why_len);
+
 /* Runs until *stop becomes non-zero (SIGTERM/SIGINT). Returns: 0 after a
  * clean stop, 1 after a fatal error (logged). */
 int node_run(node *self, volatile sig_atomic_t *stop);

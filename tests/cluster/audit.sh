@@ -12,8 +12,9 @@
 # count, a checkpoint proof with 2f signatures, bytes flipped inside live
 # records — must each fail (exit 1) naming
 # the height; a truncated file cannot be read (exit 2). Last, node1 is
-# restored from its snapshot: a damaged copy is refused, the sound one
-# checked, and it catches up.
+# restored from its snapshot: a damaged copy is refused (by evoted --check
+# too), the sound one checked, and it catches up; --check on the running
+# node0 passes.
 source "$(dirname "$0")/lib.sh" "$@"
 AUDIT=${4:?usage: $0 EVOTED EVOTE CLUSTER_TOOL EVOTE_AUDIT AUDIT_TAMPER}
 TAMPER=${5:?usage: $0 EVOTED EVOTE CLUSTER_TOOL EVOTE_AUDIT AUDIT_TAMPER}
@@ -224,6 +225,9 @@ restore_from_snap1() {
 restore_from_snap1
 printf 'x' | dd of="$DIR/c/node1/data/data.mdb" bs=1 seek=$((size - 100)) count=1 conv=notrunc status=none
 damaged=$(sha256sum < "$DIR/c/node1/data/data.mdb")
+rc=0; "$EVOTED" --check --config "$DIR/c/node1/evoted.conf" > "$DIR/check-bad.out" 2>&1 || rc=$?
+[ "$rc" = 1 ] && grep -q 'damaged after it was taken' "$DIR/check-bad.out" ||
+  { cat "$DIR/check-bad.out"; fail "evoted --check on a damaged restored copy exits $rc without saying it is damaged"; }
 rc=0; "$EVOTED" --config "$DIR/c/node1/evoted.conf" > "$DIR/restore-bad.out" 2>&1 < /dev/null || rc=$?
 [ "$rc" = 1 ] || { cat "$DIR/restore-bad.out"; fail "evoted on a damaged restored copy exits $rc, not 1"; }
 grep -q 'damaged after it was taken: restore another backup' "$DIR/restore-bad.out" ||
@@ -231,6 +235,15 @@ grep -q 'damaged after it was taken: restore another backup' "$DIR/restore-bad.o
 [ "$(sha256sum < "$DIR/c/node1/data/data.mdb")" = "$damaged" ] || fail "evoted changed the damaged copy"
 [ ! -e "$DIR/c/node1/data/lock.mdb" ] || fail "evoted opened the damaged copy (lock.mdb)"
 restore_from_snap1
+"$EVOTED" --check --config "$DIR/c/node1/evoted.conf" > "$DIR/check.out" 2>&1 ||
+  { cat "$DIR/check.out"; fail "evoted --check refuses the sound restored copy"; }
+grep -q 'chain store .*: this chain, height [0-9]*; .*its seal matched' "$DIR/check.out" ||
+  { cat "$DIR/check.out"; fail "evoted --check does not report the restored copy's height and seal"; }
+[ -e "$DIR/c/node1/data/data.mdb.seal" ] && [ ! -e "$DIR/c/node1/data/lock.mdb" ] ||
+  fail "evoted --check changed the restored copy (seal removed or lock.mdb created)"
+"$EVOTED" --check --config "$DIR/c/node0/evoted.conf" > "$DIR/check0.out" 2>&1 &&
+  grep -q "OK, the validator would start with it" "$DIR/check0.out" ||
+  { cat "$DIR/check0.out"; fail "evoted --check of the running node0 fails"; }
 start_node 1
 wait_until 60 "the restored node1 to catch up" all_same_tip 0 1 2 3
 grep -q 'never opened here .* was checked before use: its seal matched' "$DIR/c/node1/evoted.log" ||
