@@ -48,8 +48,13 @@ typedef struct {
     uint8_t proof_digest[CRYPTO_HASH_LEN];
     uint8_t *proof; /* serialized PreparedProof */
     size_t proof_len;
+    /* The certificate's batch. While it is this view's batch too
+     * (proof_is_batch), it is not copied: proof_batch stays NULL and batch
+     * holds the bytes, until entry_reset_view hands them over. Read it
+     * with entry_proof_batch. */
     uint8_t *proof_batch;
     size_t proof_batch_len;
+    int proof_is_batch;
 } entry;
 
 #define CKPT_KEEP 4 /* checkpoint messages remembered per replica */

@@ -185,7 +185,13 @@ void entry_reset_view(replica *r, entry *e)
         vote_clear(&e->commits[i]);
     }
     free(e->pp_env);
-    free(e->batch);
+    if (e->proof_is_batch) { /* the certificate keeps the bytes */
+        e->proof_batch = e->batch;
+        e->proof_batch_len = e->batch_len;
+        e->proof_is_batch = 0;
+    } else {
+        free(e->batch);
+    }
     free(e->my_prepare);
     free(e->my_commit);
     free(e->val_env);
@@ -658,9 +664,11 @@ void check_prepared(replica *r, entry *e)
     e->proof_len = len;
     /* Prepared on a digest whose batch this replica lacks (a NEW-VIEW's
      * re-proposal with the batch not attached): no batch, not an empty
-     * one, or a later view would re-propose and execute "it". */
-    e->proof_batch = e->batch != NULL ? dup_bytes(e->batch, e->batch_len) : NULL;
-    e->proof_batch_len = e->proof_batch ? e->batch_len : 0;
+     * one, or a later view would re-propose and execute "it". Otherwise
+     * the certificate's batch is this view's: shared, not copied. */
+    e->proof_batch = NULL;
+    e->proof_batch_len = e->batch != NULL ? e->batch_len : 0;
+    e->proof_is_batch = e->batch != NULL;
     e->has_proof = 1;
     e->proof_view = r->view;
     memcpy(e->proof_digest, e->digest, CRYPTO_HASH_LEN);

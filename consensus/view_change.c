@@ -880,6 +880,10 @@ int meta_build(replica *r, uint8_t **out, size_t *len)
  * from storage through load_batch. */
 uint8_t *entry_proof_batch(replica *r, entry *e, size_t *len)
 {
+    if (e->proof_is_batch) {
+        *len = e->batch_len;
+        return e->batch;
+    }
     if (e->proof_batch == NULL && r->cb.load_batch != NULL) {
         uint8_t *b = NULL, d[CRYPTO_HASH_LEN];
         size_t bl = 0;
@@ -1048,9 +1052,8 @@ int meta_restore(replica *r, const uint8_t *bytes, size_t len, const uint8_t *nv
                 if (att != NULL && attl != NULL) {
                     for (uint64_t s = r->h + 1; s <= r->h + r->cfg.window; s++) {
                         entry *e = log_entry(r, s, 0);
-                        if (e != NULL && e->has_proof && entry_proof_batch(r, e, &attl[na]) != NULL) {
-                            att[na++] = e->proof_batch;
-                        }
+                        if (e != NULL && e->has_proof && (att[na] = entry_proof_batch(r, e, &attl[na])) != NULL)
+                            na++;
                     }
                     free(r->my_vc);
                     r->my_vc = NULL;

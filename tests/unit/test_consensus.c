@@ -1805,6 +1805,36 @@ static void test_view_timer_firing_broadcasts_view_change(void **state)
     assert_true(find_type(&f->acts, REPLICA_ACT_PERSIST_META) < at);
 }
 
+/* The prepared certificate shares its batch with the view's entry (no
+ * copy); when the view is left, the certificate keeps the bytes, and the
+ * VIEW-CHANGE carries them. */
+static void test_prepared_batch_travels_in_the_view_change(void **state)
+{
+    fixture *f = *state;
+    Evote__V1__PeerMessage *pm;
+    Evote__V1__ViewChange *vc;
+    int at;
+
+    another_suspects(f, f->r, 0);
+    primary_pre_prepares(f);
+    vote_from(f, EVOTE__V1__KIND__KIND_PREPARE, 2, f->digest); /* prepared, not committed */
+    assert_true(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_COMMIT) >= 0);
+    view_timer_runs_out(f, f->r);
+    fire(f, f->r, REPLICA_TIMER_VIEW);
+    at = find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_VIEW_CHANGE);
+    assert_true(at >= 0);
+    vc = sent_body(&f->acts.a[at], &evote__v1__view_change__descriptor);
+    assert_non_null(vc);
+    assert_int_equal(vc->n_prepared, 1);
+    evote__v1__view_change__free_unpacked(vc, NULL);
+    pm = evote__v1__peer_message__unpack(NULL, f->acts.a[at].len, f->acts.a[at].bytes);
+    assert_non_null(pm);
+    assert_int_equal(pm->n_batches, 1);
+    assert_int_equal(pm->batches[0].len, f->batch_len);
+    assert_memory_equal(pm->batches[0].data, f->batch, f->batch_len);
+    evote__v1__peer_message__free_unpacked(pm, NULL);
+}
+
 static void test_new_view_from_non_primary_is_dropped(void **state)
 {
     fixture *f = *state;
@@ -2635,6 +2665,7 @@ int main(void)
         T(test_extra_checkpoint_between_multiples_becomes_stable),
         T(test_restart_on_an_extra_checkpoint_signs_it_again),
         T(test_view_timer_firing_broadcasts_view_change),
+        T(test_prepared_batch_travels_in_the_view_change),
         T(test_new_view_from_non_primary_is_dropped),
         T(test_new_view_with_fewer_than_2f_plus_1_view_changes_is_dropped),
         T(test_lone_timeout_suspects_and_stays_in_the_view),
