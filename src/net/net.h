@@ -123,6 +123,7 @@ EVOTE_WARN_UNUSED net_err net_curve_secret_save(const net_curve_keypair *kp, con
 #define NET_MAX_VALIDATORS 100
 #define NET_DEFAULT_MAX_MSG_SIZE CRYPTO_MAX_ENVELOPE /* 16 MiB */
 #define NET_DEFAULT_SNDHWM 1000
+#define NET_DEFAULT_DOWN_QUEUE_BYTES ((size_t)8 << 20) /* 8 MiB */
 #define NET_DEFAULT_RECONNECT_IVL_MS 100
 #define NET_DEFAULT_RECONNECT_IVL_MAX_MS 2000
 #define NET_DEFAULT_HEARTBEAT_IVL_MS 1000
@@ -148,6 +149,9 @@ typedef struct {
                                          (e.g. "tcp://0.0.0.0:7101" behind NAT) */
     size_t max_msg_size;              /* larger inbound messages cut the connection */
     int sndhwm;                       /* messages queued per peer before drops */
+    size_t down_queue_bytes;          /* bytes queued for a peer that is not connected
+                                         before drops (sndhwm counts messages: 1,000
+                                         batches would be hundreds of MB) */
     int reconnect_ivl_ms;             /* first retry after a lost connection ... */
     int reconnect_ivl_max_ms;         /* ... doubling up to this */
     int heartbeat_ivl_ms;             /* ZMTP PING interval */

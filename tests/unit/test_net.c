@@ -636,6 +636,61 @@ static void test_send_to_dead_peer_never_blocks_and_drops_past_sndhwm(void **sta
     mesh_stop_all(&m);
 }
 
+/* sndhwm counts messages; for a peer that is not connected the queue also
+ * has a budget in bytes, so big messages (PRE-PREPAREs with their batches)
+ * cannot pile up by the hundred MB. Once it is back, sends go through. */
+static void test_dead_peers_queue_is_bounded_in_bytes_too(void **state)
+{
+    (void)state;
+    mesh m;
+    peer_net_config cfg;
+    uint8_t *big = calloc(1, 1 << 20), *bytes;
+    size_t len;
+    uint32_t from;
+    int ok = 0, full = 0, got = 0;
+    net_err err;
+    int64_t deadline;
+
+    assert_non_null(big);
+    mesh_init(&m, 2); /* node 1 is down at first */
+    cfg = mesh_config(&m, 0);
+    cfg.down_queue_bytes = (size_t)3 << 20; /* 3 MiB; sndhwm stays 1,000 */
+    mesh_start(&m, 0, &cfg);
+    for (int i = 0; i < 50; i++) {
+        err = peer_net_send(m.nodes[0], 1, big, 1 << 20);
+        if (err == NET_OK)
+            ok++;
+        else {
+            assert_int_equal(err, NET_ERR_QUEUE_FULL);
+            full++;
+        }
+    }
+    assert_int_equal(ok, 3);
+    assert_int_equal(full, 47);
+    /* The budget is spent: even a small message waits for the peer. */
+    assert_int_equal(peer_net_send(m.nodes[0], 1, (const uint8_t *)"prepare", 7), NET_ERR_QUEUE_FULL);
+    assert_int_equal(stats_of(m.nodes[0]).dropped_queue_full, 48);
+
+    mesh_start(&m, 1, NULL);
+    deadline = now_ms() + WAIT_MS;
+    while (!peer_net_connected(m.nodes[0], 1) && now_ms() < deadline)
+        sleep_ms(5);
+    assert_int_equal(peer_net_connected(m.nodes[0], 1), 1);
+    for (int i = 0; i < 10; i++) /* connected: the byte budget does not apply */
+        assert_int_equal(peer_net_send(m.nodes[0], 1, big, 1 << 20), NET_OK);
+    deadline = now_ms() + WAIT_MS;
+    while (got < 10 && now_ms() < deadline) {
+        if (recv_wait(m.nodes[1], 50, &from, &bytes, &len) == NET_OK) {
+            if (len == 1 << 20)
+                got++;
+            free(bytes);
+        }
+    }
+    assert_true(got >= 10);
+    free(big);
+    mesh_stop_all(&m);
+}
+
 static void test_restarted_peer_is_reconnected_and_receives_again(void **state)
 {
     (void)state;
@@ -986,6 +1041,7 @@ int main(void)
         cmocka_unit_test(test_oversized_message_is_never_delivered_and_node_keeps_serving),
         cmocka_unit_test(test_empty_and_multipart_messages_are_dropped_and_counted),
         cmocka_unit_test(test_send_to_dead_peer_never_blocks_and_drops_past_sndhwm),
+        cmocka_unit_test(test_dead_peers_queue_is_bounded_in_bytes_too),
         cmocka_unit_test(test_restarted_peer_is_reconnected_and_receives_again),
         cmocka_unit_test(test_flooding_peer_does_not_starve_another),
         cmocka_unit_test(test_client_round_trip_over_curve_and_plain),
