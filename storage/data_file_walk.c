@@ -30,6 +30,13 @@
  * bytes), each with no flags; a named database's leaves are plain or
  * F_BIGDATA.
  *
+ * Beyond the trees, what LMDB trusts without checking: the page numbers in
+ * the free list's records (its next write transaction hands them out again:
+ * each must lie in the data, be named once, and not be a page a tree still
+ * uses), and an F_BIGDATA value's size (LMDB reads that many bytes from the
+ * overflow run's first page: the run must be that long, or it reads past
+ * it, up to past the file's end: SIGBUS).
+ *
  * What it cannot see: bytes of a page's unused area (between lower and
  * upper, or after an overflow value). A compacted copy (mdb_env_copy2
  * MDB_CP_COMPACT, mdb_copy -c) keeps stale bytes there — checked by
@@ -131,6 +138,7 @@ static int page_bad(const uint8_t *p, uint32_t ps, uint64_t pgno, uint64_t last,
 
 typedef struct {
     uint64_t pg;
+    uint64_t need; /* an overflow run: the pages its node's value needs (0: not one) */
     int tree;
 } pg_item;
 
@@ -139,7 +147,7 @@ typedef struct {
     size_t n, cap;
 } pg_stack;
 
-static int push(pg_stack *st, uint64_t pg, int tree)
+static int push(pg_stack *st, uint64_t pg, uint64_t need, int tree)
 {
     if (st->n == st->cap) {
         size_t cap = st->cap ? 2 * st->cap : 256;
@@ -150,7 +158,47 @@ static int push(pg_stack *st, uint64_t pg, int tree)
         st->cap = cap;
     }
     st->items[st->n].pg = pg;
+    st->items[st->n].need = need;
     st->items[st->n++].tree = tree;
+    return 1;
+}
+
+/* Makes *buf hold at least n bytes. Returns: 0 out of memory (*buf kept). */
+static int grow(uint8_t **buf, size_t *cap, size_t n)
+{
+    uint8_t *b;
+    if (n <= *cap)
+        return 1;
+    if ((b = realloc(*buf, n)) == NULL)
+        return 0;
+    *buf = b;
+    *cap = n;
+    return 1;
+}
+
+/* A free-list record (an MDB_IDL: count u64, then count page numbers u64):
+ * LMDB's next write transaction hands these pages out again, so each must
+ * lie in the data, be freed once, and (checked after the walk) not be a
+ * page a tree still uses. Returns: 1 sound, 0 not (why says which). */
+static int free_record_ok(const uint8_t *idl, uint32_t dsize, uint64_t last, uint8_t *freed, char *why, size_t len)
+{
+    uint64_t count;
+    if (dsize < 8 || dsize % 8 != 0 || (count = rd64(idl)) != dsize / 8 - 1) {
+        snprintf(why, len, "a free-list record of %u bytes is not a page list", dsize);
+        return 0;
+    }
+    for (uint64_t i = 1; i <= count; i++) {
+        uint64_t pg = rd64(idl + 8 * i);
+        if (pg < 2 || pg > last) {
+            snprintf(why, len, "the free list names page %llu, outside the data", (unsigned long long)pg);
+            return 0;
+        }
+        if (freed[pg / 8] & (1u << (pg % 8))) {
+            snprintf(why, len, "the free list names page %llu twice", (unsigned long long)pg);
+            return 0;
+        }
+        freed[pg / 8] |= (uint8_t)(1u << (pg % 8));
+    }
     return 1;
 }
 
@@ -169,12 +217,14 @@ static int mark(uint8_t *seen, uint64_t pg, uint64_t count)
 int data_file_walk(const char *path, uint32_t page_size, uint64_t last_page, char *why, size_t len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    uint8_t *p = malloc(page_size), *seen = calloc(last_page / 8 + 1, 1);
+    uint8_t *p = malloc(page_size), *seen = calloc(last_page / 8 + 1, 1), *freed = calloc(last_page / 8 + 1, 1);
+    uint8_t *big = NULL;
+    size_t big_cap = 0;
     pg_stack st = {NULL, 0, 0};
     data_file_info info;
     int bad = 0, e = 0;
 
-    if (fd < 0 || p == NULL || seen == NULL ||
+    if (fd < 0 || p == NULL || seen == NULL || freed == NULL ||
         data_file_check(path, &info, &e, why, len) != DATA_FILE_OK) {
         snprintf(why, len, "%s: cannot read", path);
         bad = 1;
@@ -187,10 +237,10 @@ int data_file_walk(const char *path, uint32_t page_size, uint64_t last_page, cha
         goto out;
     }
     for (int r = 0; r < 2; r++)
-        if (info.root[r] != UINT64_MAX && !push(&st, info.root[r], r == 0 ? TREE_FREE : TREE_MAIN))
+        if (info.root[r] != UINT64_MAX && !push(&st, info.root[r], 0, r == 0 ? TREE_FREE : TREE_MAIN))
             goto nomem;
     while (!bad && st.n > 0) {
-        uint64_t pg = st.items[st.n - 1].pg, skip;
+        uint64_t pg = st.items[st.n - 1].pg, need = st.items[st.n - 1].need, skip;
         int tree = st.items[--st.n].tree;
         if (pg < 2 || pg > last_page) {
             snprintf(why, len, "a tree points at page %llu, outside the data", (unsigned long long)pg);
@@ -203,6 +253,14 @@ int data_file_walk(const char *path, uint32_t page_size, uint64_t last_page, cha
             break;
         }
         if (page_bad(p, page_size, pg, last_page, tree, &skip, why, len)) {
+            bad = 1;
+            break;
+        }
+        if (need != 0 && (!(rd16(p + OFF_FLAGS) & P_OVERFLOW) || skip < need)) {
+            /* LMDB hands out the node's size from the run's first page on,
+             * unchecked: past a short run, and past the file's end (SIGBUS). */
+            snprintf(why, len, "a value of %llu pages points at page %llu, which is not an overflow run that long",
+                     (unsigned long long)need, (unsigned long long)pg);
             bad = 1;
             break;
         }
@@ -220,18 +278,46 @@ int data_file_walk(const char *path, uint32_t page_size, uint64_t last_page, cha
             uint16_t nflags = rd16(n + 4), ksize = rd16(n + 6);
             uint64_t next = UINT64_MAX;
             int next_tree = tree;
+            uint64_t run = 0; /* pages an F_BIGDATA value needs */
             if (flags & P_BRANCH)
                 next = dsize | (uint64_t)nflags << 32;
-            else if (nflags & F_BIGDATA)
+            else if (nflags & F_BIGDATA) {
                 next = rd64(n + NODE_HDR + ksize); /* page_bad checked it lies in the page */
-            else if ((nflags & F_SUBDATA) && dsize == DB_SIZE) {
+                run = ((uint64_t)PAGE_HDR + dsize + page_size - 1) / page_size;
+            } else if ((nflags & F_SUBDATA) && dsize == DB_SIZE) {
                 next = rd64(n + NODE_HDR + ksize + DB_OFF_ROOT); /* a named database's root */
                 next_tree = TREE_DATA;
             }
-            if (next != UINT64_MAX && !push(&st, next, next_tree))
+            if (tree == TREE_FREE && !(flags & P_BRANCH)) {
+                const uint8_t *idl = n + NODE_HDR + ksize; /* inline: page_bad checked it lies in the page */
+                if (nflags & F_BIGDATA) {
+                    if (next + run > last_page + 1 || !grow(&big, &big_cap, dsize) ||
+                        pread(fd, big, dsize, (off_t)(next * page_size + PAGE_HDR)) != (ssize_t)dsize) {
+                        snprintf(why, len, "a free-list record on page %llu cannot be read",
+                                 (unsigned long long)next);
+                        bad = 1;
+                        break;
+                    }
+                    idl = big;
+                }
+                if (!free_record_ok(idl, dsize, last_page, freed, why, len)) {
+                    bad = 1;
+                    break;
+                }
+            }
+            if (next != UINT64_MAX && !push(&st, next, run, next_tree))
                 goto nomem;
         }
     }
+    for (uint64_t i = 0; !bad && i <= last_page / 8; i++)
+        if (seen[i] & freed[i]) {
+            uint64_t pg = i * 8;
+            while (!(seen[i] & freed[i] & (1u << (pg % 8))))
+                pg++;
+            snprintf(why, len, "page %llu is both free and in use: LMDB would hand it out again",
+                     (unsigned long long)pg);
+            bad = 1;
+        }
     goto out;
 nomem:
     snprintf(why, len, "%s: out of memory while checking the pages", path);
@@ -241,6 +327,8 @@ out:
         close(fd);
     free(p);
     free(seen);
+    free(freed);
+    free(big);
     free(st.items);
     return bad ? 0 : 1;
 }

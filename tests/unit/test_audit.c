@@ -429,6 +429,87 @@ static void page_io(const char *file, uint64_t pg, uint8_t *buf, int write)
     fclose(f);
 }
 
+/* What LMDB's write path and big values trust: the page numbers in the
+ * free list (handed out again by the next write), and an overflow run at
+ * least as long as its node's value. */
+static void test_page_walk_checks_the_free_list_and_overflow_runs(void **state)
+{
+    char dir[] = "/tmp/evote-test-audit-XXXXXX", why[256], cmd[64], file[300];
+    chain_store *cs = NULL;
+    uint8_t chain[CRYPTO_CHAIN_ID_LEN] = {7}, val[300], big[10000], keys[200][8];
+    chain_store_state_change ch[200];
+    data_file_info info;
+    uint8_t p[4096], orig[4096];
+    uint64_t ov = 0;
+    int e;
+    (void)state;
+    memset(val, 0x5a, sizeof val);
+    memset(big, 0xa5, sizeof big);
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(chain_store_open(dir, chain, NULL, &cs, NULL), STORE_OK);
+    for (int i = 0; i < 200; i++) {
+        memcpy(keys[i], "key", 3);
+        snprintf((char *)keys[i] + 3, 5, "%04d", i);
+        ch[i] = (chain_store_state_change){keys[i], 7, val, sizeof val, 0};
+    }
+    for (int round = 0; round < 3; round++) /* rewrites: old pages go to the free list */
+        assert_int_equal(chain_store_put_state(cs, ch, 200), STORE_OK);
+    ch[0] = (chain_store_state_change){(const uint8_t *)"bigvalue", 8, big, sizeof big, 0};
+    assert_int_equal(chain_store_put_state(cs, ch, 1), STORE_OK); /* 3 overflow pages */
+    chain_store_destroy(&cs);
+    snprintf(file, sizeof file, "%s/data.mdb", dir);
+    assert_int_equal(data_file_check(file, &info, &e, why, sizeof why), DATA_FILE_OK);
+    if (info.page_size != 4096)
+        skip();
+    assert_int_equal(data_file_walk(file, info.page_size, info.last_page, why, sizeof why), 1);
+
+    /* The free list's root leaf, first record (inline): count, then pages. */
+    assert_true(info.root[0] != UINT64_MAX);
+    page_io(file, info.root[0], orig, 0);
+    assert_true(orig[10] & 0x02);
+    {
+        uint16_t off = (uint16_t)(orig[16] | orig[17] << 8);
+        uint16_t nflags = (uint16_t)(orig[off + 4] | orig[off + 5] << 8), ksize = (uint16_t)(orig[off + 6] | orig[off + 7] << 8);
+        size_t first = (size_t)off + 8 + ksize + 8; /* the first page number */
+        uint64_t pg;
+        assert_int_equal(nflags, 0);
+        memcpy(p, orig, sizeof p);
+        pg = info.root[1]; /* a page the main tree uses */
+        memcpy(p + first, &pg, 8);
+        page_io(file, info.root[0], p, 1);
+        assert_int_equal(data_file_walk(file, info.page_size, info.last_page, why, sizeof why), 0);
+        assert_non_null(strstr(why, "both free and in use"));
+        pg = info.last_page + 5;
+        memcpy(p + first, &pg, 8);
+        page_io(file, info.root[0], p, 1);
+        assert_int_equal(data_file_walk(file, info.page_size, info.last_page, why, sizeof why), 0);
+        assert_non_null(strstr(why, "outside the data"));
+        page_io(file, info.root[0], orig, 1);
+    }
+
+    /* The big value's overflow run, cut to one page: LMDB would read past it. */
+    for (uint64_t pg = 2; pg <= info.last_page && ov == 0; pg++) {
+        page_io(file, pg, p, 0);
+        uint64_t self;
+        uint32_t pages;
+        memcpy(&self, p, 8);
+        memcpy(&pages, p + 12, 4);
+        if (self == pg && (p[10] & 0x04) && pages == 3 && p[16] == 0xa5)
+            ov = pg;
+    }
+    assert_true(ov != 0);
+    page_io(file, ov, orig, 0);
+    memcpy(p, orig, sizeof p);
+    p[12] = 1; /* pages = 1 */
+    page_io(file, ov, p, 1);
+    assert_int_equal(data_file_walk(file, info.page_size, info.last_page, why, sizeof why), 0);
+    assert_non_null(strstr(why, "not an overflow run that long"));
+    page_io(file, ov, orig, 1);
+    assert_int_equal(data_file_walk(file, info.page_size, info.last_page, why, sizeof why), 1);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_page_walk_accepts_a_sound_file_and_finds_damage(void **state)
 {
     char dir[] = "/tmp/evote-test-audit-XXXXXX", why[256], cmd[64];
@@ -581,6 +662,7 @@ int main(void)
         cmocka_unit_test(test_kvmap_put_get_delete_grow),
         cmocka_unit_test(test_pool_runs_every_index_once),
         cmocka_unit_test(test_page_walk_accepts_a_sound_file_and_finds_damage),
+        cmocka_unit_test(test_page_walk_checks_the_free_list_and_overflow_runs),
         cmocka_unit_test(test_page_walk_refuses_flags_evote_never_writes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
