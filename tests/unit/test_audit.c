@@ -395,14 +395,19 @@ static void test_pool_runs_every_index_once(void **state)
 /* ---------------------------------------------------------- page walk */
 
 /* A real chain store with some state, then its data.mdb damaged in place. */
-static char *make_store(char *dir)
+/* A real store in a new directory dir: 200 state records of 300 bytes,
+ * written `rounds` times (each rewrite sends old pages to the free list),
+ * then, with big_value, one record of 10,000 bytes (3 overflow pages of
+ * 0xa5). Returns: the path of its data.mdb. */
+static char *make_store_with(char *dir, int rounds, int big_value)
 {
     chain_store *cs = NULL;
     uint8_t chain[CRYPTO_CHAIN_ID_LEN] = {7};
     chain_store_state_change ch[200];
-    uint8_t keys[200][8], val[300];
+    uint8_t keys[200][8], val[300], big[10000];
     static char file[300];
     memset(val, 0x5a, sizeof val);
+    memset(big, 0xa5, sizeof big);
     assert_non_null(mkdtemp(dir));
     assert_int_equal(chain_store_open(dir, chain, NULL, &cs, NULL), STORE_OK);
     for (int i = 0; i < 200; i++) {
@@ -410,10 +415,20 @@ static char *make_store(char *dir)
         snprintf((char *)keys[i] + 3, 5, "%04d", i);
         ch[i] = (chain_store_state_change){keys[i], 7, val, sizeof val, 0};
     }
-    assert_int_equal(chain_store_put_state(cs, ch, 200), STORE_OK);
+    for (int round = 0; round < rounds; round++)
+        assert_int_equal(chain_store_put_state(cs, ch, 200), STORE_OK);
+    if (big_value) {
+        ch[0] = (chain_store_state_change){(const uint8_t *)"bigvalue", 8, big, sizeof big, 0};
+        assert_int_equal(chain_store_put_state(cs, ch, 1), STORE_OK);
+    }
     chain_store_destroy(&cs);
     snprintf(file, sizeof file, "%s/data.mdb", dir);
     return file;
+}
+
+static char *make_store(char *dir)
+{
+    return make_store_with(dir, 1, 0);
 }
 
 /* Reads page pg of file into buf (4096 bytes), or writes it back. */
@@ -434,30 +449,13 @@ static void page_io(const char *file, uint64_t pg, uint8_t *buf, int write)
  * least as long as its node's value. */
 static void test_page_walk_checks_the_free_list_and_overflow_runs(void **state)
 {
-    char dir[] = "/tmp/evote-test-audit-XXXXXX", why[256], cmd[64], file[300];
-    chain_store *cs = NULL;
-    uint8_t chain[CRYPTO_CHAIN_ID_LEN] = {7}, val[300], big[10000], keys[200][8];
-    chain_store_state_change ch[200];
+    char dir[] = "/tmp/evote-test-audit-XXXXXX", why[256], cmd[64];
+    const char *file = make_store_with(dir, 3, 1); /* a free list; a 3-page value */
     data_file_info info;
     uint8_t p[4096], orig[4096];
     uint64_t ov = 0;
     int e;
     (void)state;
-    memset(val, 0x5a, sizeof val);
-    memset(big, 0xa5, sizeof big);
-    assert_non_null(mkdtemp(dir));
-    assert_int_equal(chain_store_open(dir, chain, NULL, &cs, NULL), STORE_OK);
-    for (int i = 0; i < 200; i++) {
-        memcpy(keys[i], "key", 3);
-        snprintf((char *)keys[i] + 3, 5, "%04d", i);
-        ch[i] = (chain_store_state_change){keys[i], 7, val, sizeof val, 0};
-    }
-    for (int round = 0; round < 3; round++) /* rewrites: old pages go to the free list */
-        assert_int_equal(chain_store_put_state(cs, ch, 200), STORE_OK);
-    ch[0] = (chain_store_state_change){(const uint8_t *)"bigvalue", 8, big, sizeof big, 0};
-    assert_int_equal(chain_store_put_state(cs, ch, 1), STORE_OK); /* 3 overflow pages */
-    chain_store_destroy(&cs);
-    snprintf(file, sizeof file, "%s/data.mdb", dir);
     assert_int_equal(data_file_check(file, &info, &e, why, sizeof why), DATA_FILE_OK);
     if (info.page_size != 4096)
         skip();
