@@ -116,13 +116,18 @@ echo; echo "== 2. limit for this run"
 echo "   cores / (4 x one verification, 3 options) = $cores / (4 x $ver3_ms ms) = $limit ballots/s"
 # The same on every core at once: what the cores give together (on a shared
 # host two busy cores give less than twice one; the validators keep both busy).
+# Each loop is pinned to its core (taskset, when there is one) so that each
+# core's own speed shows: one core of such a virtual machine has been seen
+# ~25% slower than the other for minutes.
 vpids=()
-for ((c = 0; c < cores; c++)); do "$bench_ballot" --verify-only >"$tmp/verify_all$c.out" 2>&1 & vpids+=($!); done
+pin() { if command -v taskset >/dev/null; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi; }
+for ((c = 0; c < cores; c++)); do pin "$c" "$bench_ballot" --verify-only >"$tmp/verify_all$c.out" 2>&1 & vpids+=($!); done
 for p in "${vpids[@]}"; do wait "$p" || true; done
 limit_all=$(cat "$tmp"/verify_all*.out | sed -n 's/^1 question, 3 options.* verify \([0-9.]*\) ms.*/\1/p' |
   awk '$1 > 0 { s += 1000 / $1; n++ } END { if (n) printf "%.0f", s / 4; else print 0 }')
+percore=$(for ((c = 0; c < cores; c++)); do printf "core %d %s ms; " "$c" "$(sed -n 's/^1 question, 3 options.* verify \([0-9.]*\) ms.*/\1/p' "$tmp/verify_all$c.out")"; done)
 echo "   all cores at once: $cores verification loops together give $limit_all ballots/s of limit" \
-  "($(awk -v a="$limit_all" -v l="$limit" 'BEGIN { printf "%.0f", (l > 0 ? 100 * a / l : 0) }')% of the above)"
+  "($(awk -v a="$limit_all" -v l="$limit" 'BEGIN { printf "%.0f", (l > 0 ? 100 * a / l : 0) }')% of the above; ${percore%; })"
 
 # ---- 3. cluster
 port_free() { ! ss -Htan "sport = :$1" 2>/dev/null | grep -q .; } # any state: 33000+ is in the ephemeral range

@@ -42,7 +42,11 @@
 # gives two busy cores less than twice one).
 # After each phase, "verify in cluster": what one verification cost on the
 # validators' own workers under that load (their /metrics: one in 16 timed,
-# decode + signature); after phase 1 also the limit at that cost.
+# decode + signature), next to "decode + verify": the same work timed the
+# same way off the cluster, before it starts; after phase 1 also the limit
+# at that cost. "CPU by thread" splits the validators' CPU per committed
+# transaction between their event loops (consensus, storage, client API),
+# their verify workers and ZeroMQ's I/O threads.
 #
 # Commit latency = time of the block's observation on one node (tip polled
 # every 2 ms, the block fetched and its transactions hashed) minus the time
@@ -214,26 +218,51 @@ vps=$(sed -n 's/.*per_s=\([0-9]*\).*/\1/p' <<<"$vline")
 limit=$((vps * cores / 4))
 echo "verify             one crypto_verify: $(sed -n 's/.*us=\([0-9.]*\).*/\1/p' <<<"$vline") us on one core = $vps/s"
 echo "limit              4 x one Schnorr verification per tx on $cores cores: $vps x $cores / 4 = $limit tx/s"
+# What a mempool worker does per transaction (decode + signature), off the
+# cluster and timed the way the workers time it: "verify in cluster" below
+# compares with this.
+dline=$("$load" decode --ms 2000)
+decode_us=$(sed -n 's/.*us=\([0-9.]*\).*/\1/p' <<<"$dline")
+echo "decode + verify    what a worker does per transaction (unpack, chain id, id, signature): ${decode_us:-?} us of CPU on one core, off the cluster"
 # The same loop on every core at once: what the cores give together. On a
 # shared host two busy cores may give less than twice one (measured here:
-# 85-90%), and the validators always keep every core busy.
+# 85-90%), and the validators always keep every core busy. Each loop is
+# pinned to its core (taskset, when there is one), so that each core's own
+# speed shows: on this kind of virtual machine one core has been seen ~25%
+# slower than the other for minutes, which "one core" above cannot see.
 vpids=()
-for ((c = 0; c < cores; c++)); do "$load" verify --ms 3000 >"$top_tmp/verify$c.out" & vpids+=($!); done
+pin() { if command -v taskset >/dev/null; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi; }
+for ((c = 0; c < cores; c++)); do pin "$c" "$load" verify --ms 3000 >"$top_tmp/verify$c.out" & vpids+=($!); done
 for p in "${vpids[@]}"; do wait "$p" || true; done
 vall=$(cat "$top_tmp"/verify*.out | sed -n 's/.*per_s=\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+percore=$(for ((c = 0; c < cores; c++)); do printf "core %d %s us; " "$c" "$(sed -n 's/.*us=\([0-9.]*\).*/\1/p' "$top_tmp/verify$c.out")"; done)
 limit_all=$((vall / 4))
-echo "limit, all cores   the same loop on $cores cores at once: $vall/s together ($((vall * 100 / (vps * cores)))% of $cores x one): limit $limit_all tx/s"
+echo "limit, all cores   the same loop on $cores cores at once: $vall/s together ($((vall * 100 / (vps * cores)))% of $cores x one; ${percore%; }): limit $limit_all tx/s"
 
 clk_tck=$(getconf CLK_TCK)
 cpu_ticks() { # pid -> utime+stime of all its threads, in clock ticks (0 when gone)
   awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 cpu_before=()
+roles_before=()
+# pid -> "EVENT_LOOP WORKERS ZMQ_IO OTHER" CPU ticks of a validator's threads:
+# the main thread runs the event loop (consensus, storage, client API), the
+# threads named ZMQbg/* are ZeroMQ's I/O, the others named like the process
+# the mempool's verify workers, and the rest (libmicrohttpd's) other.
+cpu_roles() {
+  local pid=$1 comm
+  comm=$(cat "/proc/$pid/comm" 2>/dev/null) || { echo "0 0 0 0"; return; }
+  awk -v pid="$pid" -v comm="$comm" '{
+      name = $0; sub(/^[^(]*\(/, "", name); sub(/\)[^)]*$/, "", name)
+      rest = $0; sub(/^.*\) /, "", rest); split(rest, f, " "); t = f[12] + f[13]
+      if ($1 == pid) m += t; else if (name ~ /^ZMQbg/) z += t; else if (name == comm) w += t; else o += t
+    } END { print m + 0, w + 0, z + 0, o + 0 }' "/proc/$pid/task/"*/stat 2>/dev/null || echo "0 0 0 0"
+}
 samp_before=
 sampled() { sampled_verifications $((base + 200)) tx; } # tests/bench/lib.sh
 cpu_mark() { # CPU of each node when the load starts (after the generator's pre-signing)
   local i
-  for i in 0 1 2 3; do cpu_before[$i]=$(cpu_ticks "${pids[$i]}"); done
+  for i in 0 1 2 3; do cpu_before[$i]=$(cpu_ticks "${pids[$i]}"); roles_before[$i]=$(cpu_roles "${pids[$i]}"); done
   samp_before=$(sampled)
 }
 cpu_report() { # label: CPU time per committed transaction, per node, the cluster and the generator
@@ -247,6 +276,23 @@ cpu_report() { # label: CPU time per committed transaction, per node, the cluste
     out+="node$i $(awk -v d="$d" -v hz="$clk_tck" -v c="$committed" 'BEGIN { u = c > 0 ? d / hz * 1e6 / c : 0; printf "%.1f s = %.0f us/tx", d / hz, u }')  "
   done
   echo "CPU per tx         $out"
+  # The same CPU by thread, summed over the validators still running.
+  local roles=
+  for i in 0 1 2 3; do
+    kill -0 "${pids[$i]}" 2>/dev/null && roles+="${roles_before[$i]} $(cpu_roles "${pids[$i]}");"
+  done
+  awk -v rs="$roles" -v hz="$clk_tck" -v c="$committed" -v g="${gen:-0}" 'BEGIN {
+    n = split(rs, nodes, ";")
+    for (k = 1; k <= n; k++) {
+      if (split(nodes[k], v, " ") < 8) continue
+      for (r = 1; r <= 4; r++) d[r] += v[r + 4] > v[r] ? v[r + 4] - v[r] : 0
+    }
+    if (c == 0) exit
+    for (r = 1; r <= 4; r++) { u[r] = d[r] / hz * 1e6 / c; tot += u[r] }
+    tot += g
+    if (tot == 0) exit
+    printf "CPU by thread      event loops %.0f us/tx (%.0f%%), verify workers %.0f us/tx (%.0f%%), ZeroMQ I/O %.0f us/tx (%.0f%%), other %.0f; generator %.0f us/tx (%.0f%%)\n",
+      u[1], 100 * u[1] / tot, u[2], 100 * u[2] / tot, u[3], 100 * u[3] / tot, u[4], g, 100 * g / tot }'
   awk -v d="$total" -v hz="$clk_tck" -v c="$committed" -v g="${gen:-0}" -v cores="$cores" 'BEGIN {
     u = c > 0 ? d / hz * 1e6 / c : 0
     printf "CPU per tx total   4 validators %.1f s CPU / %d committed tx = %.0f us/tx; generator %.0f us/tx; ", d / hz, c, u, g
@@ -257,11 +303,13 @@ cpu_report() { # label: CPU time per committed transaction, per node, the cluste
   local n0 c0 n1 c1
   read -r n0 c0 <<<"$samp_before"
   read -r n1 c1 <<<"$(sampled)"
-  awk -v n0="${n0:-0}" -v n1="${n1:-0}" -v c0="${c0:-0}" -v c1="${c1:-0}" -v cores="$cores" \
+  awk -v n0="${n0:-0}" -v n1="${n1:-0}" -v c0="${c0:-0}" -v c1="${c1:-0}" -v cores="$cores" -v off="${decode_us:-0}" \
       -v tps="$(field "$1" committed_tps)" -v full="$([ "$1" = phase1 ] && echo 1 || echo 0)" 'BEGIN {
     if (n1 - n0 < 20) exit
     us = 1e6 * (c1 - c0) / (n1 - n0); lim = cores * 1e6 / (4 * us)
-    printf "verify in cluster  %d verifications timed on the validators'"'"' workers: %.1f us of CPU each (decode + signature)\n", n1 - n0, us
+    printf "verify in cluster  %d verifications timed on the validators'"'"' workers: %.1f us of CPU each (decode + signature)", n1 - n0, us
+    if (off > 0) printf ", %.2f x the %.1f us off the cluster", us / off, off
+    printf "\n"
     if (full) printf "                   at that cost the limit is %.0f tx/s: %d / %.0f = %.0f%%\n", lim, tps, lim, 100 * tps / lim }'
 }
 run_load() { # label args... (in the background, so that a signal ends the run at once)
@@ -305,6 +353,9 @@ vps2=$(sed -n 's/.*per_s=\([0-9]*\).*/\1/p' <<<"$vline2")
 if [ -n "$vps2" ]; then
   echo "verify again       after phase 1: $(sed -n 's/.*us=\([0-9.]*\).*/\1/p' <<<"$vline2") us = $vps2/s, limit $((vps2 * cores / 4)) tx/s (before: $limit; the difference is the machine's drift)"
 fi
+dline2=$("$load" decode --ms 2000)
+decode_us2=$(sed -n 's/.*us=\([0-9.]*\).*/\1/p' <<<"$dline2")
+[ -n "$decode_us2" ] && echo "decode + verify    again after phase 1: $decode_us2 us (before: ${decode_us:-?} us)"
 
 # ---- phase 2: half load
 half=${BENCH_HALF_RATE:-$(awk -v m="$max" 'BEGIN { h = int(m / 2); if (h < 10) h = 10; print h }')}
