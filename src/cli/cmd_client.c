@@ -373,9 +373,9 @@ static const char notice_help[] =
     "                    [--wait MS] [--node EP] [--timeout MS]\n"
     "\n"
     "Publishes a public notice: signs a Notice {TOPIC, TEXT} for the chain of\n"
-    "GENESIS with the secret key in KEYFILE (an authority's key: a notice from\n"
-    "anyone else is recorded as TX_RESULT_NOT_AUTHORIZED), submits it, and prints\n"
-    "its transaction id (64 hex digits).\n"
+    "GENESIS with the secret key in KEYFILE (an authority's key: validators refuse\n"
+    "a notice from anyone else, NOT_AUTHORIZED), submits it, and prints its\n"
+    "transaction id (64 hex digits).\n"
     "\n"
     "  --topic TOPIC  at most 128 bytes\n"
     "  --text TEXT    at most 65536 bytes\n"
@@ -465,8 +465,8 @@ int cmd_notice(int argc, char **argv)
     signing_key_pubkey(key, pub);
     if (!genesis_is_authority(g, pub))
         fprintf(stderr,
-                "evote notice: warning: the key in %s is not an authority of %s: the chain will record "
-                "this notice as TX_RESULT_NOT_AUTHORIZED\n",
+                "evote notice: warning: the key in %s is not an authority of %s: validators refuse "
+                "its notices (NOT_AUTHORIZED); sign with an authority's key\n",
                 key_path, genesis_path);
 
     notice.topic = (char *)topic;

@@ -156,8 +156,8 @@ static void warn_not_authority(const signer *s)
 {
     if (!genesis_is_authority(s->g, s->pub))
         fprintf(stderr,
-                "evote %s: warning: the key in %s is not an authority of %s: the chain will record this "
-                "transaction as TX_RESULT_NOT_AUTHORIZED\n",
+                "evote %s: warning: the key in %s is not an authority of %s: validators refuse "
+                "this transaction (NOT_AUTHORIZED); sign with an authority's key\n",
                 s->o.cmd, s->key_path, s->genesis_path);
 }
 

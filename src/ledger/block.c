@@ -81,6 +81,22 @@ static int validator_index(void *arg, const uint8_t *pubkey)
     return genesis_validator_index(arg, pubkey);
 }
 
+int ledger_signer_may_sign(const genesis *g, const Evote__V1__TxBody *body,
+                           const uint8_t signer[CRYPTO_PUBKEY_LEN])
+{
+    switch (body->payload_case) {
+    case EVOTE__V1__TX_BODY__PAYLOAD_NOTICE:
+    case EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_CREATE:
+    case EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_CONTROL:
+    case EVOTE__V1__TX_BODY__PAYLOAD_VOTER_REGISTRATION:
+        return genesis_is_authority(g, signer);
+    case EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_ATTESTATION:
+        return genesis_validator_index(g, signer) >= 0;
+    default:
+        return 1;
+    }
+}
+
 /* The result of one decoded transaction against the chain's state.
  * Returns: 1, or 0 when the election state failed (a local failure). */
 static int execute_tx(const genesis *g, const ledger_tx *tx, const ledger_chain_view *view, uint64_t block_time,
@@ -91,8 +107,9 @@ static int execute_tx(const genesis *g, const ledger_tx *tx, const ledger_chain_
     election_err err;
 
     if (tx->body->payload_case == EVOTE__V1__TX_BODY__PAYLOAD_NOTICE) {
-        *result = genesis_is_authority(g, tx->envelope->signer.data) ? EVOTE__V1__TX_RESULT__TX_RESULT_OK
-                                                                     : EVOTE__V1__TX_RESULT__TX_RESULT_NOT_AUTHORIZED;
+        *result = ledger_signer_may_sign(g, tx->body, tx->envelope->signer.data)
+                      ? EVOTE__V1__TX_RESULT__TX_RESULT_OK
+                      : EVOTE__V1__TX_RESULT__TX_RESULT_NOT_AUTHORIZED;
         return 1;
     }
     if (view == NULL || view->state == NULL || view->changes == NULL ||

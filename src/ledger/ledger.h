@@ -34,6 +34,7 @@ typedef enum {
     LEDGER_ERR_BATCH_TX,       /* a transaction in the batch is invalid */
     LEDGER_ERR_BATCH_DUPLICATE,/* the same transaction twice in one batch */
     LEDGER_ERR_STATE,          /* the election state cannot be read or is damaged */
+    LEDGER_ERR_NOT_AUTHORIZED, /* the signer may never sign this kind of transaction (ledger_signer_may_sign) */
     LEDGER_ERR_BALLOT,         /* a ballot whose proofs or points can never be valid (see the verdict) */
 } ledger_err;
 
@@ -361,6 +362,25 @@ typedef struct {
      * max_txs ids), for ledger_block_assemble_ids and the store. */
     uint8_t (*ids_out)[CRYPTO_HASH_LEN];
 } ledger_chain_view;
+
+/* The part of execution's authority rules that needs no state: 1 when the
+ * signer may sign this kind of transaction at all, 0 when its execution
+ * could only ever record TX_RESULT_NOT_AUTHORIZED — a notice, an election
+ * definition, an opening or closing, a voter registration not signed by an
+ * authority of the genesis, or an attestation not signed by a validator.
+ * Ballots and the trustees' transactions may come from any key (their
+ * rules check it against the election's state). The mempool refuses what
+ * this refuses, so that nobody outside the genesis can fill blocks (and
+ * every validator's disk) with transactions that can never take effect. */
+int ledger_signer_may_sign(const genesis *g, const Evote__V1__TxBody *body,
+                           const uint8_t signer[CRYPTO_PUBKEY_LEN]);
+
+/* (mempool) From now on, a transaction whose signer may never sign it
+ * (ledger_signer_may_sign against g, which outlives the mempool) is refused
+ * on the worker threads with LEDGER_ERR_NOT_AUTHORIZED, after its
+ * signature check. mempool_add_verified is not concerned: a batch's
+ * transactions are in a block whatever they are. */
+void mempool_set_genesis(mempool *mp, const genesis *g);
 
 /* Deterministic execution of a committed batch: every honest replica
  * computes the same result code per transaction from the same chain. A

@@ -83,6 +83,7 @@ struct mempool {
     int signalled; /* efd written since the last drain (under lock) */
     mempool_stats stats;
     election_cache *elections; /* ballots are checked here when set */
+    const genesis *genesis;    /* signers checked against it when set (ledger_signer_may_sign) */
     recent_set recent;         /* recently committed ids (empty without memory) */
     int (*committed)(void *ctx, const uint8_t id[CRYPTO_HASH_LEN]); /* may be NULL */
     void *committed_ctx;
@@ -342,6 +343,11 @@ static void *worker(void *arg)
         elgamal_ct *cts = NULL;
         size_t n_cts = 0;
 
+        /* A transaction its signer may never sign would only take block
+         * space and every validator's disk to record NOT_AUTHORIZED. */
+        if (err == LEDGER_OK && mp->genesis != NULL &&
+            !ledger_signer_may_sign(mp->genesis, tx->body, tx->envelope->signer.data))
+            err = LEDGER_ERR_NOT_AUTHORIZED;
         /* A ballot's proofs are the expensive part of the whole chain:
          * checked here, on the workers, once; execution reuses the verdict. */
         if (err == LEDGER_OK && mp->elections != NULL &&
@@ -776,6 +782,13 @@ void mempool_set_elections(mempool *mp, election_cache *cache)
 {
     pthread_mutex_lock(&mp->lock);
     mp->elections = cache;
+    pthread_mutex_unlock(&mp->lock);
+}
+
+void mempool_set_genesis(mempool *mp, const genesis *g)
+{
+    pthread_mutex_lock(&mp->lock);
+    mp->genesis = g;
     pthread_mutex_unlock(&mp->lock);
 }
 

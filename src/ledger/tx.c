@@ -30,6 +30,10 @@ const char *ledger_strerror(ledger_err err)
     case LEDGER_ERR_BATCH_SIZE: return "the proposed batch has more transactions than the genesis allows";
     case LEDGER_ERR_BATCH_TX: return "the proposed batch contains an invalid transaction";
     case LEDGER_ERR_BATCH_DUPLICATE: return "the proposed batch contains the same transaction twice";
+    case LEDGER_ERR_NOT_AUTHORIZED:
+        return "the signer may not sign this kind of transaction: notices, election definitions, opening and "
+               "closing, and voter registrations are signed by an election authority of the genesis, attestations "
+               "by a validator; it was not accepted";
     case LEDGER_ERR_BALLOT:
         return "the ballot can never be valid (its proofs, points or shape are wrong): it was not accepted";
     case LEDGER_ERR_STATE:
@@ -48,6 +52,7 @@ Evote__V1__TxResult ledger_result_for(ledger_err err, crypto_err detail)
                    : EVOTE__V1__TX_RESULT__TX_RESULT_MALFORMED;
     case LEDGER_ERR_WRONG_CHAIN:
     case LEDGER_ERR_CHAIN_ID_LENGTH: return EVOTE__V1__TX_RESULT__TX_RESULT_WRONG_CHAIN;
+    case LEDGER_ERR_NOT_AUTHORIZED: return EVOTE__V1__TX_RESULT__TX_RESULT_NOT_AUTHORIZED;
     default: return EVOTE__V1__TX_RESULT__TX_RESULT_MALFORMED;
     }
 }

@@ -1894,6 +1894,7 @@ int node_new(const node_config *cfg, node **out, char *why, size_t why_len)
         goto out;
     }
     mempool_set_elections(n->mp, n->elections);
+    mempool_set_genesis(n->mp, n->g);
     mempool_set_committed_check(n->mp, tx_committed, n);
     load_open_elections(n);
     memset(&pc, 0, sizeof pc);

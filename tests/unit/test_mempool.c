@@ -173,6 +173,116 @@ static void test_same_transaction_twice_is_kept_once(void **state)
     mempool_destroy(&mp);
 }
 
+static buf_t signed_body(Evote__V1__TxBody *body, const signing_key *k)
+{
+    buf_t b;
+    body->chain_id.data = chain_id;
+    body->chain_id.len = 32;
+    assert_int_equal(ledger_tx_seal(body, k, &b.bytes, &b.len), CRYPTO_OK);
+    return b;
+}
+
+/* With the genesis set, what only an authority (or a validator) may sign is
+ * refused from any other key with its own reason, and never kept; a ballot
+ * may come from any key (the election's state decides). */
+static void test_signers_outside_the_genesis_are_refused(void **state)
+{
+    signing_key *stranger = NULL, *validator = NULL;
+    genesis_authority auth;
+    genesis_validator val;
+    genesis g;
+    mempool *mp = NULL;
+    uint8_t point[33], hash[32], sig[64], blob[100];
+    Evote__V1__Notice n = EVOTE__V1__NOTICE__INIT;
+    Evote__V1__ElectionAttestation at = EVOTE__V1__ELECTION_ATTESTATION__INIT;
+    Evote__V1__Ballot bal = EVOTE__V1__BALLOT__INIT;
+    Evote__V1__TxBody bn = EVOTE__V1__TX_BODY__INIT, ba = EVOTE__V1__TX_BODY__INIT, bb = EVOTE__V1__TX_BODY__INIT;
+    enum { N = 6 };
+    buf_t txs[N];
+    /* ticket i+1: what each should get */
+    const ledger_err want[N] = {LEDGER_OK, LEDGER_ERR_NOT_AUTHORIZED, LEDGER_OK, LEDGER_ERR_NOT_AUTHORIZED,
+                                LEDGER_OK, LEDGER_ERR_ENVELOPE};
+    mempool_verdict v[N];
+    mempool_stats st;
+    (void)state;
+
+    assert_int_equal(signing_key_generate(&stranger), CRYPTO_OK);
+    assert_int_equal(signing_key_generate(&validator), CRYPTO_OK);
+    memset(&g, 0, sizeof g);
+    memset(&auth, 0, sizeof auth);
+    memset(&val, 0, sizeof val);
+    memcpy(g.chain_id, chain_id, 32);
+    signing_key_pubkey(key, auth.pubkey);
+    signing_key_pubkey(validator, val.pubkey);
+    g.n_authorities = 1;
+    g.authorities = &auth;
+    g.n = 1;
+    g.validators = &val;
+
+    n.topic = "test";
+    n.text.data = (uint8_t *)"text";
+    n.text.len = 4;
+    bn.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_NOTICE;
+    bn.notice = &n;
+    memset(point, 2, sizeof point);
+    memset(hash, 3, sizeof hash);
+    memset(sig, 4, sizeof sig);
+    at.election_id.data = (uint8_t *)"e1";
+    at.election_id.len = 2;
+    at.election_key.data = point;
+    at.election_key.len = sizeof point;
+    at.definition_hash.data = hash;
+    at.definition_hash.len = sizeof hash;
+    at.signature.data = sig;
+    at.signature.len = sizeof sig;
+    ba.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_ATTESTATION;
+    ba.election_attestation = &at;
+    memset(blob, 5, sizeof blob);
+    bal.election_id.data = (uint8_t *)"e1";
+    bal.election_id.len = 2;
+    bal.encrypted_ballot.data = blob;
+    bal.encrypted_ballot.len = sizeof blob;
+    bb.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_BALLOT;
+    bb.ballot = &bal;
+
+    txs[0] = signed_body(&bn, key);       /* a notice by the authority */
+    bn.nonce = 1;
+    txs[1] = signed_body(&bn, stranger);  /* by anyone else */
+    txs[2] = signed_body(&ba, validator); /* an attestation by a validator */
+    ba.nonce = 1;
+    txs[3] = signed_body(&ba, key);       /* by an authority that is no validator */
+    txs[4] = signed_body(&bb, stranger);  /* a ballot: any key */
+    bn.nonce = 2;
+    txs[5] = signed_body(&bn, stranger);
+    txs[5].bytes[txs[5].len - 1] ^= 1;    /* a bad signature is still that first */
+
+    assert_int_equal(mempool_new(chain_id, 100, 2, &mp), LEDGER_OK);
+    mempool_set_genesis(mp, &g);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(mempool_submit(mp, txs[i].bytes, txs[i].len, (uint64_t)i + 1), LEDGER_OK);
+    collect(mp, v, N);
+    for (int i = 0; i < N; i++) {
+        uint8_t id[32];
+        size_t t = (size_t)v[i].ticket - 1;
+        assert_true(t < N);
+        assert_int_equal(v[i].err, want[t]);
+        envelope_txid(txs[t].bytes, txs[t].len, id);
+        assert_int_equal(mempool_is_verified(mp, id), want[t] == LEDGER_OK);
+    }
+    mempool_get_stats(mp, &st);
+    assert_int_equal(st.pending, 3);
+    assert_int_equal(st.rejected[LEDGER_ERR_NOT_AUTHORIZED], 2);
+    assert_int_equal(st.refused[EVOTE__V1__TX_RESULT__TX_RESULT_NOT_AUTHORIZED], 2);
+    assert_int_equal(ledger_result_for(LEDGER_ERR_NOT_AUTHORIZED, CRYPTO_OK),
+                     EVOTE__V1__TX_RESULT__TX_RESULT_NOT_AUTHORIZED);
+    assert_non_null(strstr(ledger_strerror(LEDGER_ERR_NOT_AUTHORIZED), "election authority of the genesis"));
+    for (int i = 0; i < N; i++)
+        free(txs[i].bytes);
+    mempool_destroy(&mp);
+    signing_key_destroy(&stranger);
+    signing_key_destroy(&validator);
+}
+
 /* A block may commit transactions whose copies still wait for a worker (a
  * forwarded ballot executed before the mempool reached it), or arrive later:
  * those copies are never verified or kept; a client's gets an accepted,
@@ -519,6 +629,7 @@ int main(void)
         cmocka_unit_test(test_valid_transactions_are_verified_and_pending),
         cmocka_unit_test(test_invalid_transactions_get_a_reason_and_are_not_kept),
         cmocka_unit_test(test_same_transaction_twice_is_kept_once),
+        cmocka_unit_test(test_signers_outside_the_genesis_are_refused),
         cmocka_unit_test(test_committed_transactions_still_queued_are_not_verified),
         cmocka_unit_test(test_known_transaction_is_not_verified_again),
         cmocka_unit_test(test_long_verification_queue_answers_busy_to_clients),
