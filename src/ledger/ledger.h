@@ -127,6 +127,8 @@ typedef struct {
     size_t queued;                 /* waiting for a worker */
     size_t pending;                /* accepted, not yet committed */
     size_t ready;                  /* of pending, not in a proposed batch */
+    size_t bytes;                  /* transaction bytes held: queued, being verified and pending */
+    size_t max_bytes;              /* mempool_set_byte_limit (0: none) */
     /* One verification in MEMPOOL_TIMING_SAMPLE, timed on its worker's CPU
      * clock (decode, signature and, for a ballot, its proofs): what
      * verification really costs on this machine under this load, next to
@@ -141,6 +143,14 @@ typedef struct {
  * (0 = one per online core). Out: *out. */
 EVOTE_WARN_UNUSED ledger_err mempool_new(const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN], size_t capacity,
                                          unsigned workers, mempool **out);
+
+/* From now on, a submission that would make the transaction bytes held
+ * (queued, being verified and pending) exceed max_bytes is answered
+ * LEDGER_ERR_BUSY, as one beyond the capacity is: a count alone lets
+ * large transactions (up to 1 MiB each) take gigabytes. 0: no byte limit
+ * (the default). mempool_add_verified is not limited (a batch's
+ * transactions are in a block already). */
+void mempool_set_byte_limit(mempool *mp, size_t max_bytes);
 
 /* Stops the workers (dropping queued work), frees everything, sets *mp NULL. */
 void mempool_destroy(mempool **mp);

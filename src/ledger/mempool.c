@@ -78,6 +78,8 @@ struct mempool {
     size_t n_buckets; /* power of two */
     entry_list ready, taken;
     size_t n_pending;
+    size_t bytes;     /* transaction bytes of jobs (queued or busy) and pending entries */
+    size_t max_bytes; /* 0: no byte limit */
     size_t n_taken; /* of n_pending, in a proposed batch */
     int efd;
     int signalled; /* efd written since the last drain (under lock) */
@@ -260,6 +262,8 @@ static void settle(mempool *mp, job *j, ledger_tx *tx, ledger_err err, crypto_er
         }
     }
     free(cts); /* not kept (refused, duplicate) */
+    if (j->bytes != NULL)
+        mp->bytes -= j->len; /* not kept: the caller frees them */
     if (vn->v.err != LEDGER_OK && vn->v.err <= LEDGER_ERR_BALLOT)
         mp->stats.rejected[vn->v.err]++;
     if (vn->v.err != LEDGER_OK && vn->v.err != LEDGER_ERR_NOMEM) {
@@ -277,6 +281,7 @@ static void settle(mempool *mp, job *j, ledger_tx *tx, ledger_err err, crypto_er
 static int settle_known(mempool *mp, job *j)
 {
     verdict_node *vn = j->ticket != 0 ? calloc(1, sizeof *vn) : NULL;
+    mp->bytes -= j->len; /* freed below */
     mp->stats.duplicates++;
     mp->stats.skipped++;
     if (vn != NULL) {
@@ -379,10 +384,12 @@ static void *worker(void *arg)
             mp->stats.timed[kind]++;
             mp->stats.timed_ns[kind] += spent;
         }
-        if (vn != NULL)
+        if (vn != NULL) {
             settle(mp, j, tx, err, detail, vn, cts, n_cts);
-        else
+        } else {
+            mp->bytes -= j->len; /* not kept */
             free(cts);
+        }
         pthread_cond_broadcast(&mp->settled);
         /* Without memory for a verdict the client sees no answer and will
          * time out; the transaction is not kept either way. */
@@ -502,12 +509,13 @@ int mempool_fd(const mempool *mp)
  * waits for its verdict behind at most MEMPOOL_QUEUE_MIN verifications (or
  * MEMPOOL_QUEUE_PER_WORKER per worker, if more): beyond, "busy" pushes back
  * at once instead of letting the queue (and every client's wait) grow. */
-static int full(const mempool *mp, uint64_t ticket)
+static int full(const mempool *mp, uint64_t ticket, size_t len)
 {
     size_t queued = mp->n_jobs + mp->n_busy, limit = (size_t)mp->n_threads * MEMPOOL_QUEUE_PER_WORKER;
     if (limit < MEMPOOL_QUEUE_MIN)
         limit = MEMPOOL_QUEUE_MIN;
-    return queued + mp->n_pending >= mp->capacity || (ticket != 0 && queued >= limit);
+    return queued + mp->n_pending >= mp->capacity || (ticket != 0 && queued >= limit) ||
+           (mp->max_bytes != 0 && mp->bytes + len > mp->max_bytes);
 }
 
 /* A job holding a copy of bytes and their transaction id (computed here,
@@ -543,7 +551,7 @@ ledger_err mempool_submit(mempool *mp, const uint8_t *bytes, size_t len, uint64_
     /* Refusing costs nothing when full: a flood of retries must not eat the
      * time the validator needs for consensus. */
     pthread_mutex_lock(&mp->lock);
-    if (full(mp, ticket)) {
+    if (full(mp, ticket, len)) {
         mp->stats.submitted++;
         mp->stats.busy++;
         pthread_mutex_unlock(&mp->lock);
@@ -554,7 +562,7 @@ ledger_err mempool_submit(mempool *mp, const uint8_t *bytes, size_t len, uint64_
         return LEDGER_ERR_NOMEM;
     pthread_mutex_lock(&mp->lock);
     mp->stats.submitted++;
-    if (full(mp, ticket)) {
+    if (full(mp, ticket, len)) {
         mp->stats.busy++;
         pthread_mutex_unlock(&mp->lock);
         job_free(j);
@@ -566,6 +574,7 @@ ledger_err mempool_submit(mempool *mp, const uint8_t *bytes, size_t len, uint64_
         mp->jobs_head = j;
     mp->jobs_tail = j;
     mp->n_jobs++;
+    mp->bytes += len;
     pthread_cond_signal(&mp->work);
     pthread_mutex_unlock(&mp->lock);
     return LEDGER_OK;
@@ -583,6 +592,7 @@ ledger_err mempool_submit_first(mempool *mp, const uint8_t *bytes, size_t len, u
     if (mp->jobs_tail == NULL)
         mp->jobs_tail = j;
     mp->n_jobs++;
+    mp->bytes += len; /* counted, never refused: a proposal's transaction */
     pthread_cond_signal(&mp->work);
     pthread_mutex_unlock(&mp->lock);
     return LEDGER_OK;
@@ -704,6 +714,7 @@ void mempool_commit(mempool *mp, const uint8_t (*ids)[CRYPTO_HASH_LEN], size_t n
         if (e->taken)
             mp->n_taken--;
         mp->n_pending--;
+        mp->bytes -= e->len;
         free(e->bytes);
         free(e->ballot_cts);
         free(e);
@@ -764,6 +775,8 @@ void mempool_add_verified(mempool *mp, const uint8_t *bytes, size_t len, const u
             memcpy(copy, bytes, len);
         if (insert_pending(mp, id, copy, len) == NULL)
             free(copy);
+        else
+            mp->bytes += len;
     }
     pthread_mutex_unlock(&mp->lock);
 }
@@ -775,6 +788,8 @@ void mempool_get_stats(mempool *mp, mempool_stats *out)
     out->queued = mp->n_jobs + mp->n_busy;
     out->pending = mp->n_pending;
     out->ready = mp->n_pending - mp->n_taken;
+    out->bytes = mp->bytes;
+    out->max_bytes = mp->max_bytes;
     pthread_mutex_unlock(&mp->lock);
 }
 
@@ -782,6 +797,13 @@ void mempool_set_elections(mempool *mp, election_cache *cache)
 {
     pthread_mutex_lock(&mp->lock);
     mp->elections = cache;
+    pthread_mutex_unlock(&mp->lock);
+}
+
+void mempool_set_byte_limit(mempool *mp, size_t max_bytes)
+{
+    pthread_mutex_lock(&mp->lock);
+    mp->max_bytes = max_bytes;
     pthread_mutex_unlock(&mp->lock);
 }
 

@@ -141,6 +141,7 @@ config_err node_config_load(const char *path, node_config *out, config_error *wh
     memset(out, 0, sizeof *out);
     out->log_level = LOG_INFO;
     out->mempool_capacity = 20000;
+    out->mempool_max_mb = 64;
     out->view_change_timeout_ms = 1000;
     out->idle_checkpoint_ms = 1000;
     out->client_read_rate = CONFIG_DEFAULT_CLIENT_READ_RATE;
@@ -209,6 +210,9 @@ config_err node_config_load(const char *path, node_config *out, config_error *wh
         } else if (strcmp(key, "mempool_capacity") == 0) {
             if (!set_u32(&out->mempool_capacity, value, 1, 10000000))
                 err = fail(why, lineno, CONFIG_ERR_SYNTAX, "mempool_capacity must be 1..10000000");
+        } else if (strcmp(key, "mempool_max_mb") == 0) {
+            if (!set_u32(&out->mempool_max_mb, value, 1, 65536))
+                err = fail(why, lineno, CONFIG_ERR_SYNTAX, "mempool_max_mb must be 1..65536 (MiB)");
         } else if (strcmp(key, "verify_threads") == 0) {
             if (!set_u32(&out->verify_threads, value, 0, 256))
                 err = fail(why, lineno, CONFIG_ERR_SYNTAX,

@@ -14,6 +14,7 @@
  *                                      # client"); absent or empty: none
  *   log_level = info                   # error | warn | info | debug
  *   mempool_capacity = 20000
+ *   mempool_max_mb = 64                # MiB of transactions held at most
  *   verify_threads = 0                 # signature/proof checking threads; 0: one per core
  *   view_change_timeout_ms = 1000
  *   idle_checkpoint_ms = 1000          # as primary, certify a quiet chain's tail
@@ -47,6 +48,7 @@ typedef struct {
     char client_curve_listen[CONFIG_MAX_ENDPOINT]; /* "" = no CURVE client endpoint */
     log_level log_level;
     uint32_t mempool_capacity;
+    uint32_t mempool_max_mb;                 /* transaction bytes the mempool holds at most, MiB */
     uint32_t verify_threads;                 /* mempool workers; 0 = one per online core */
     uint32_t view_change_timeout_ms;
     uint32_t idle_checkpoint_ms;             /* 0 = no idle checkpoint */

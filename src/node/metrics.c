@@ -214,6 +214,10 @@ char *metrics_render(const metrics_snapshot *s, uint64_t now_mono_ms, size_t *le
     gauge(&t, "evote_mempool_transactions", "Verified transactions waiting for a block.", s->mempool_pending);
     gauge(&t, "evote_mempool_capacity", "Transactions the mempool holds at most (queued + pending).",
           s->mempool_capacity);
+    gauge(&t, "evote_mempool_bytes", "Transaction bytes the mempool holds (queued, being verified, pending).",
+          s->mempool_bytes);
+    gauge(&t, "evote_mempool_max_bytes", "Transaction bytes the mempool holds at most (mempool_max_mb).",
+          s->mempool_max_bytes);
     gauge(&t, "evote_verification_queue_depth",
           "Transactions waiting for (or in) signature and proof verification on the worker threads.",
           s->verify_queue);

@@ -42,6 +42,7 @@ typedef struct {
 
     /* Mempool (copied from mempool_stats, plus what node.c refuses itself). */
     uint64_t mempool_pending, mempool_capacity, verify_queue;
+    uint64_t mempool_bytes, mempool_max_bytes;
     uint64_t mempool_submitted, mempool_accepted;
     uint64_t rejected_by_result[METRICS_RESULTS]; /* verification refusals by the code a client is told */
     uint64_t rejected_busy;          /* mempool full */

@@ -1664,6 +1664,8 @@ static void metrics_publish(node *n, uint64_t now)
     m->stable_checkpoint = replica_stable_seq(n->rep);
     mempool_get_stats(n->mp, &ms);
     m->mempool_pending = ms.pending;
+    m->mempool_bytes = ms.bytes;
+    m->mempool_max_bytes = ms.max_bytes;
     m->verify_queue = ms.queued;
     m->mempool_submitted = ms.submitted;
     m->mempool_accepted = ms.accepted;
@@ -1895,6 +1897,7 @@ int node_new(const node_config *cfg, node **out, char *why, size_t why_len)
     }
     mempool_set_elections(n->mp, n->elections);
     mempool_set_genesis(n->mp, n->g);
+    mempool_set_byte_limit(n->mp, (size_t)cfg->mempool_max_mb << 20);
     mempool_set_committed_check(n->mp, tx_committed, n);
     load_open_elections(n);
     memset(&pc, 0, sizeof pc);

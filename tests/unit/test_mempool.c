@@ -283,6 +283,74 @@ static void test_signers_outside_the_genesis_are_refused(void **state)
     signing_key_destroy(&validator);
 }
 
+/* The byte limit answers "busy" like the count does, counts what is queued,
+ * being verified and pending, and gives bytes back for what is refused,
+ * a duplicate, or committed. */
+static void test_byte_limit_answers_busy(void **state)
+{
+    enum { N = 8 };
+    mempool *mp = NULL;
+    buf_t txs[N], forged = notice(2000, chain_id);
+    uint8_t ids[N][32];
+    mempool_verdict v[N];
+    mempool_stats st;
+    size_t one, fit;
+    int ok = 0;
+    (void)state;
+    forged.bytes[forged.len - 1] ^= 1;
+    for (int i = 0; i < N; i++) {
+        txs[i] = notice((uint64_t)i + 1000, chain_id); /* nonces of one length */
+        envelope_txid(txs[i].bytes, txs[i].len, ids[i]);
+        assert_int_equal(txs[i].len, txs[0].len);
+    }
+    one = txs[0].len;
+    fit = 5;
+    assert_int_equal(mempool_new(chain_id, 100, 1, &mp), LEDGER_OK);
+    mempool_set_byte_limit(mp, fit * one);
+    /* a refused transaction's bytes come back */
+    assert_int_equal(mempool_submit(mp, forged.bytes, forged.len, 99), LEDGER_OK);
+    collect(mp, v, 1);
+    assert_int_equal(v[0].err, LEDGER_ERR_ENVELOPE);
+    mempool_get_stats(mp, &st);
+    assert_int_equal(st.bytes, 0);
+    assert_int_equal(st.max_bytes, fit * one);
+    for (int i = 0; i < N; i++) {
+        ledger_err e = mempool_submit(mp, txs[i].bytes, txs[i].len, (uint64_t)i + 1);
+        assert_true(e == LEDGER_OK || e == LEDGER_ERR_BUSY);
+        assert_int_equal(e == LEDGER_OK, i < (int)fit); /* the count (100) is far away */
+        ok += e == LEDGER_OK;
+    }
+    collect(mp, v, (size_t)ok);
+    mempool_get_stats(mp, &st);
+    assert_int_equal(st.pending, fit);
+    assert_int_equal(st.bytes, fit * one);
+    assert_int_equal(st.busy, N - fit);
+    /* a copy of a pending one is a duplicate: refused as busy when full
+     * (nothing is looked at), and once there is room its bytes come back */
+    mempool_commit(mp, (const uint8_t(*)[32])ids, 1);
+    mempool_get_stats(mp, &st);
+    assert_int_equal(st.bytes, (fit - 1) * one);
+    assert_int_equal(mempool_submit(mp, txs[1].bytes, txs[1].len, 50), LEDGER_OK);
+    collect(mp, v, 1);
+    assert_true(v[0].duplicate);
+    mempool_get_stats(mp, &st);
+    assert_int_equal(st.bytes, (fit - 1) * one);
+    /* a proposal's transaction (mempool_add_verified) is counted, never refused */
+    mempool_add_verified(mp, txs[6].bytes, txs[6].len, ids[6]);
+    mempool_add_verified(mp, txs[7].bytes, txs[7].len, ids[7]);
+    mempool_get_stats(mp, &st);
+    assert_int_equal(st.bytes, (fit + 1) * one);
+    assert_int_equal(mempool_submit(mp, txs[5].bytes, txs[5].len, 51), LEDGER_ERR_BUSY);
+    mempool_commit(mp, (const uint8_t(*)[32])ids[1], 7);
+    mempool_get_stats(mp, &st);
+    assert_int_equal(st.pending, 0);
+    assert_int_equal(st.bytes, 0);
+    for (int i = 0; i < N; i++)
+        free(txs[i].bytes);
+    free(forged.bytes);
+    mempool_destroy(&mp);
+}
+
 /* A block may commit transactions whose copies still wait for a worker (a
  * forwarded ballot executed before the mempool reached it), or arrive later:
  * those copies are never verified or kept; a client's gets an accepted,
@@ -630,6 +698,7 @@ int main(void)
         cmocka_unit_test(test_invalid_transactions_get_a_reason_and_are_not_kept),
         cmocka_unit_test(test_same_transaction_twice_is_kept_once),
         cmocka_unit_test(test_signers_outside_the_genesis_are_refused),
+        cmocka_unit_test(test_byte_limit_answers_busy),
         cmocka_unit_test(test_committed_transactions_still_queued_are_not_verified),
         cmocka_unit_test(test_known_transaction_is_not_verified_again),
         cmocka_unit_test(test_long_verification_queue_answers_busy_to_clients),

@@ -44,6 +44,8 @@ static void filled(metrics_snapshot *s)
     s->msgs_sent[EVOTE__V1__KIND__KIND_COMMIT] = UINT64_MAX;
     s->mempool_pending = 7;
     s->mempool_capacity = 20000;
+    s->mempool_bytes = 2310;
+    s->mempool_max_bytes = 64u << 20;
     s->verify_queue = 5;
     s->mempool_submitted = 4100;
     s->mempool_accepted = 4050;
@@ -246,6 +248,8 @@ static void test_render_names_every_metric_with_its_value(void **state)
     assert_true(sample(text, "evote_mempool_rejected_total{reason=\"wrong_chain\"}") == 0);
     assert_true(sample(text, "evote_mempool_rejected_total{reason=\"malformed\"}") == 0);
     assert_true(sample(text, "evote_mempool_rejected_total{reason=\"busy\"}") == 4);
+    assert_true(sample(text, "evote_mempool_bytes") == 2310);
+    assert_true(sample(text, "evote_mempool_max_bytes") == 64 << 20);
     assert_true(sample(text, "evote_mempool_rejected_total{reason=\"duplicate\"}") == 9);
     assert_true(sample(text, "evote_mempool_rejected_total{reason=\"bad_proof\"}") == 3); /* a ballot's reason */
     assert_true(sample(text, "evote_committed_transaction_results_total{result=\"not_registered\"}") == 10);
