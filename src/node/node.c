@@ -1307,7 +1307,9 @@ static void submit(node *n, const uint8_t *bytes, size_t len, const client_reply
                          ledger_strerror(err));
         return;
     }
-    gossip_add(n, bytes, len); /* verified again by each receiver */
+    /* Passed on to the other validators once it passed here (on_verdicts):
+     * a flood of junk sent to one validator must not cost every validator
+     * a verification, nor fill their queues. */
     n->subs[n->n_subs].ticket = ticket;
     n->subs[n->n_subs].reply = *to;
     n->subs[n->n_subs].request_id = rid;
@@ -1335,6 +1337,16 @@ static void on_verdicts(node *n)
                 validation_verdict(n, v[i].ticket);
                 drain(n);
                 continue;
+            }
+            /* A client's transaction the mempool accepted goes to every
+             * other validator (gossip_add); a copy already pending came
+             * from a validator that passed it on itself, or from a client
+             * here before. */
+            if (v[i].err == LEDGER_OK && !v[i].duplicate) {
+                const uint8_t *bytes;
+                size_t len;
+                if (mempool_get_tx(n->mp, v[i].id, &bytes, &len))
+                    gossip_add(n, bytes, len);
             }
             /* Client submissions only, answered roughly in order: the one
              * we look for is almost always among the first. */
@@ -1369,10 +1381,12 @@ static void on_verdicts(node *n)
     }
 }
 
-/* Client transactions the mempool queued go to every other validator, so
+/* Client transactions the mempool accepted go to every other validator, so
  * the primary of any view has them (and backups can tell a primary that
- * ignores them). One answered "busy" is not forwarded: a client retrying
- * must not cost every validator a verification per retry. */
+ * ignores them); each receiver verifies them again. Only once they passed
+ * here: one answered "busy", refused, or a copy already pending is not
+ * forwarded, so that neither a client retrying nor a flood of junk sent to
+ * one validator costs every validator a verification. */
 static void gossip_add(node *n, const uint8_t *bytes, size_t len)
 {
     if (n->gossip_bytes + len > GOSSIP_MAX_BYTES || n->n_gossip == GOSSIP_MAX)

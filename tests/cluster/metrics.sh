@@ -221,6 +221,26 @@ wait_until 10 "node0's too_large rejections to grow (empty transaction)" \
   metric_at_least 0 'evote_mempool_rejected_total{reason="too_large"}' $((large + 1))
 log "rejections counted by reason: wrong_chain, malformed, too_large"
 
+# A stranger's notice: refused where it arrives (only an authority of the
+# genesis may sign one), with the reason; and neither it nor the other
+# chain's notice above was passed on: a validator forwards only what it
+# accepted, so the other three never saw them.
+out=$("$EVOTE" notice --key "$DIR/stranger.key" --genesis "$GENESIS" --topic x --text "from a stranger" \
+  --node "$(ep 0)" --timeout $((5000 * SCALE)) 2>&1) &&
+  fail "node0 accepted a notice signed by a stranger: $out" 0
+case "$out" in *"election authority of the genesis"*) ;; *) fail "the refusal of a stranger's notice does not say why: $out" 0 ;; esac
+wait_until 10 "node0's not_authorized rejections to reach 1" \
+  metric_at_least 0 'evote_mempool_rejected_total{reason="not_authorized"}' 1
+sleep $SCALE # what node0 passes on leaves within milliseconds
+for i in 1 2 3; do
+  got=$(m "$i" 'evote_mempool_rejected_total{reason="not_authorized"}')
+  [ "${got:-0}" = 0 ] || fail "node$i refused the stranger's notice too: node0 passed on a transaction it refused" "$i"
+  got=$(m "$i" 'evote_mempool_rejected_total{reason="wrong_chain"}')
+  [ "$got" = "$(mval "$DIR/after.$i" 'evote_mempool_rejected_total{reason="wrong_chain"}')" ] ||
+    fail "node$i refused the other chain's notice too: node0 passed on a transaction it refused" "$i"
+done
+log "a stranger's notice refused as not_authorized on node0, saying why; refused transactions not passed on"
+
 # ------------------------------------------------- 4. what is not served
 got=$(http 0 /nope)
 case "$got" in "404 "*) ;; *) fail "GET /nope answered '$got' (expected 404)" 0 ;; esac
