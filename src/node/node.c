@@ -1324,29 +1324,40 @@ static void on_verdicts(node *n)
     size_t got;
 
     while ((got = mempool_poll_verdicts(n->mp, v, 256)) > 0) {
+        int forwarded = 0;
         for (size_t i = 0; i < got; i++) {
-            size_t k;
             /* A transaction forwarded after it was committed (gossip is not
              * ordered with blocks) must not wait in the pool: a backup would
              * take it for a request the primary ignores. */
             if (v[i].err == LEDGER_OK && !v[i].duplicate && tx_committed(n, v[i].id))
                 mempool_commit(n->mp, (const uint8_t(*)[CRYPTO_HASH_LEN])v[i].id, 1);
+            /* A client's transaction the mempool accepted goes to every
+             * other validator (gossip_add); a copy already pending came
+             * from a validator that passed it on itself, or from a client
+             * here before. */
+            if (v[i].ticket != 0 && !(v[i].ticket & TICKET_VALIDATION) && v[i].err == LEDGER_OK &&
+                !v[i].duplicate) {
+                const uint8_t *bytes;
+                size_t len;
+                if (mempool_get_tx(n->mp, v[i].id, &bytes, &len)) {
+                    gossip_add(n, bytes, len);
+                    forwarded = 1;
+                }
+            }
+        }
+        /* On their way to the others before their clients hear "accepted". */
+        if (forwarded) {
+            gossip_flush(n);
+            flush(n);
+        }
+        for (size_t i = 0; i < got; i++) {
+            size_t k;
             if (v[i].ticket == 0)
                 continue; /* forwarded: nobody to answer */
             if (v[i].ticket & TICKET_VALIDATION) {
                 validation_verdict(n, v[i].ticket);
                 drain(n);
                 continue;
-            }
-            /* A client's transaction the mempool accepted goes to every
-             * other validator (gossip_add); a copy already pending came
-             * from a validator that passed it on itself, or from a client
-             * here before. */
-            if (v[i].err == LEDGER_OK && !v[i].duplicate) {
-                const uint8_t *bytes;
-                size_t len;
-                if (mempool_get_tx(n->mp, v[i].id, &bytes, &len))
-                    gossip_add(n, bytes, len);
             }
             /* Client submissions only, answered roughly in order: the one
              * we look for is almost always among the first. */
