@@ -685,6 +685,49 @@ static buf_t election_create_by(const signing_key *k, const uint8_t *chain, uint
     return b;
 }
 
+/* The stateless part of the authority rules, which the mempool applies:
+ * authority payloads need an authority of the genesis, attestations a
+ * validator, and the rest any key (their rules check the election's state;
+ * test_election has the rules' own refusals). */
+static void test_signer_may_sign_follows_the_authority_rules(void **state)
+{
+    char *t = genesis_text(4, NULL); /* `key` is its only authority */
+    genesis *g = NULL;
+    signing_key *stranger = NULL;
+    uint8_t auth[32], other[32];
+    const uint8_t *validator;
+    Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+    static const Evote__V1__TxBody__PayloadCase authority_only[] = {
+        EVOTE__V1__TX_BODY__PAYLOAD_NOTICE, EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_CREATE,
+        EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_CONTROL, EVOTE__V1__TX_BODY__PAYLOAD_VOTER_REGISTRATION};
+    static const Evote__V1__TxBody__PayloadCase anyone[] = {
+        EVOTE__V1__TX_BODY__PAYLOAD_BALLOT, EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_DEALING,
+        EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_COMPLAINT, EVOTE__V1__TX_BODY__PAYLOAD_PARTIAL_DECRYPTION};
+    (void)state;
+    assert_int_equal(parse_text(t, &g, NULL), LEDGER_OK);
+    assert_int_equal(signing_key_generate(&stranger), CRYPTO_OK);
+    signing_key_pubkey(key, auth);
+    signing_key_pubkey(stranger, other);
+    validator = g->validators[2].pubkey;
+    for (size_t i = 0; i < sizeof authority_only / sizeof authority_only[0]; i++) {
+        body.payload_case = authority_only[i];
+        assert_true(ledger_signer_may_sign(g, &body, auth));
+        assert_false(ledger_signer_may_sign(g, &body, other));
+        assert_false(ledger_signer_may_sign(g, &body, validator)); /* a validator is no authority */
+    }
+    body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_ATTESTATION;
+    assert_true(ledger_signer_may_sign(g, &body, validator));
+    assert_false(ledger_signer_may_sign(g, &body, auth)); /* an authority is no validator */
+    assert_false(ledger_signer_may_sign(g, &body, other));
+    for (size_t i = 0; i < sizeof anyone / sizeof anyone[0]; i++) {
+        body.payload_case = anyone[i];
+        assert_true(ledger_signer_may_sign(g, &body, other));
+    }
+    signing_key_destroy(&stranger);
+    genesis_destroy(&g);
+    free(t);
+}
+
 /* Election payloads go to src/election: their result codes come from the
  * rules, their state changes collect in view.changes, and a state that
  * cannot be read stops the block instead of recording a wrong code. */
@@ -909,6 +952,7 @@ int main(void)
         cmocka_unit_test(test_execution_records_state_dependent_result_codes),
         cmocka_unit_test(test_execution_duplicates_and_ids_out),
         cmocka_unit_test(test_execution_hands_election_payloads_to_the_rules),
+        cmocka_unit_test(test_signer_may_sign_follows_the_authority_rules),
         cmocka_unit_test(test_block_links_to_parent_and_commits_to_batch_and_results),
         cmocka_unit_test(test_strerror_covers_every_code),
     };
