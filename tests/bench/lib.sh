@@ -13,3 +13,7 @@ sampled_verifications() {
   done
   echo "$n $c"
 }
+
+# pin CORE COMMAND...: COMMAND on that core alone (taskset, when there is
+# one), so that each core's own speed shows.
+pin() { if command -v taskset >/dev/null; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi; }

@@ -120,7 +120,6 @@ echo "   cores / (4 x one verification, 3 options) = $cores / (4 x $ver3_ms ms) 
 # core's own speed shows: one core of such a virtual machine has been seen
 # ~25% slower than the other for minutes.
 vpids=()
-pin() { if command -v taskset >/dev/null; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi; }
 for ((c = 0; c < cores; c++)); do pin "$c" "$bench_ballot" --verify-only >"$tmp/verify_all$c.out" 2>&1 & vpids+=($!); done
 for p in "${vpids[@]}"; do wait "$p" || true; done
 limit_all=$(cat "$tmp"/verify_all*.out | sed -n 's/^1 question, 3 options.* verify \([0-9.]*\) ms.*/\1/p' |

@@ -210,85 +210,6 @@ static int cmd_verify(int argc, char **argv)
     return 0;
 }
 
-/* ---------------------------------------------------------------- decode */
-
-static uint64_t thread_cpu_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static int cmd_decode(int argc, char **argv)
-{
-    enum { N_TXS = 4096 };
-    long ms = 2000;
-    signing_key *key = NULL;
-    uint8_t chain_id[CRYPTO_CHAIN_ID_LEN], text[250];
-    Evote__V1__Notice notice = EVOTE__V1__NOTICE__INIT;
-    Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
-    uint8_t *bytes[N_TXS] = {0};
-    size_t lens[N_TXS] = {0};
-    uint64_t n = 0, t0, c0, c1;
-    int rc = 1;
-
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--ms") == 0 && i + 1 < argc)
-            ms = strtol(argv[++i], NULL, 10);
-    }
-    memset(chain_id, 0x42, sizeof chain_id);
-    memset(text, 'x', sizeof text);
-    notice.topic = "bench";
-    notice.text.data = text;
-    body.chain_id.data = chain_id;
-    body.chain_id.len = sizeof chain_id;
-    body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_NOTICE;
-    body.notice = &notice;
-    if (signing_key_generate(&key) != CRYPTO_OK) {
-        fprintf(stderr, "bench_cluster_load decode: cannot make a key\n");
-        return 1;
-    }
-    /* ~250 bytes each with the envelope, as the load's notices: the text
-     * fills what an empty notice leaves. */
-    body.created_ms = wall_ms();
-    if (ledger_tx_seal(&body, key, &bytes[0], &lens[0]) != CRYPTO_OK) {
-        fprintf(stderr, "bench_cluster_load decode: cannot sign\n");
-        goto out;
-    }
-    notice.text.len = lens[0] < 250 ? 250 - lens[0] : 0;
-    free(bytes[0]);
-    bytes[0] = NULL;
-    for (size_t i = 0; i < N_TXS; i++) {
-        body.nonce = i;
-        body.created_ms = wall_ms();
-        if (ledger_tx_seal(&body, key, &bytes[i], &lens[i]) != CRYPTO_OK) {
-            fprintf(stderr, "bench_cluster_load decode: cannot sign\n");
-            goto out;
-        }
-    }
-    t0 = mono_us();
-    c0 = thread_cpu_us();
-    do {
-        for (int k = 0; k < 100; k++, n++) {
-            ledger_tx *tx = NULL;
-            if (ledger_tx_decode(bytes[n % N_TXS], lens[n % N_TXS], chain_id, &tx, NULL) != LEDGER_OK) {
-                fprintf(stderr, "bench_cluster_load decode: a notice does not decode\n");
-                goto out;
-            }
-            ledger_tx_destroy(&tx);
-        }
-    } while (mono_us() - t0 < (uint64_t)ms * 1000u);
-    c1 = thread_cpu_us();
-    printf("DECODE per_s=%.0f us=%.2f bytes=%zu\n", (double)n * 1e6 / (double)(c1 - c0),
-           (double)(c1 - c0) / (double)n, lens[0]);
-    rc = 0;
-out:
-    for (size_t i = 0; i < N_TXS; i++)
-        free(bytes[i]);
-    signing_key_destroy(&key);
-    return rc;
-}
-
 /* ------------------------------------------------------------------ sign */
 
 typedef struct {
@@ -329,6 +250,101 @@ static void *sign_main(void *arg)
         envelope_txid(out, len, txs[i].id);
     }
     return NULL;
+}
+
+/* The notice text length that makes a signed notice ~size bytes (at most
+ * 4000 bytes of text): an empty one is signed once to learn the rest.
+ * Returns: 0, or -1 when signing failed. */
+static int notice_text_len(const signing_key *key, const uint8_t *chain_id, long size, size_t *out)
+{
+    uint8_t *probe = NULL;
+    size_t base_len;
+    Evote__V1__Notice notice = EVOTE__V1__NOTICE__INIT;
+    Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+
+    notice.topic = "bench";
+    notice.text.data = (uint8_t *)"";
+    body.chain_id.data = (uint8_t *)chain_id;
+    body.chain_id.len = CRYPTO_CHAIN_ID_LEN;
+    body.nonce = UINT64_C(1) << 62;
+    body.created_ms = wall_ms();
+    body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_NOTICE;
+    body.notice = &notice;
+    if (ledger_tx_seal(&body, key, &probe, &base_len) != CRYPTO_OK)
+        return -1;
+    free(probe);
+    *out = 0;
+    if ((size_t)size > base_len + 2)
+        *out = (size_t)size - base_len - 2; /* text bytes + its length byte(s) */
+    if (*out > 4000)
+        *out = 4000;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- decode */
+
+static uint64_t thread_cpu_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static int cmd_decode(int argc, char **argv)
+{
+    enum { N_TXS = 4096 };
+    long ms = 2000;
+    signing_key *key = NULL;
+    uint8_t chain_id[CRYPTO_CHAIN_ID_LEN];
+    sign_job job;
+    uint64_t n = 0, t0, c0, c1;
+    int rc = 1;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--ms") == 0 && i + 1 < argc)
+            ms = strtol(argv[++i], NULL, 10);
+    }
+    memset(chain_id, 0x42, sizeof chain_id);
+    if (signing_key_generate(&key) != CRYPTO_OK) {
+        fprintf(stderr, "bench_cluster_load decode: cannot make a key\n");
+        return 1;
+    }
+    /* ~250 bytes each, as the load's notices, signed the same way */
+    n_txs = N_TXS;
+    txs = xcalloc(n_txs, sizeof *txs);
+    memset(&job, 0, sizeof job);
+    job.key = key;
+    job.chain_id = chain_id;
+    job.to = n_txs;
+    job.nonce_base = UINT64_C(1) << 61; /* nonces as long as the load's random ones */
+    if (notice_text_len(key, chain_id, 250, &job.text_len) != 0 || (sign_main(&job), job.failed)) {
+        fprintf(stderr, "bench_cluster_load decode: cannot sign\n");
+        goto out;
+    }
+    t0 = mono_us();
+    c0 = thread_cpu_us();
+    do {
+        for (int k = 0; k < 100; k++, n++) {
+            ledger_tx *tx = NULL;
+            if (ledger_tx_decode(txs[n % n_txs].bytes, txs[n % n_txs].len, chain_id, &tx, NULL) != LEDGER_OK) {
+                fprintf(stderr, "bench_cluster_load decode: a notice does not decode\n");
+                goto out;
+            }
+            ledger_tx_destroy(&tx);
+        }
+    } while (mono_us() - t0 < (uint64_t)ms * 1000u);
+    c1 = thread_cpu_us();
+    printf("DECODE per_s=%.0f us=%.2f bytes=%" PRIu32 "\n", (double)n * 1e6 / (double)(c1 - c0),
+           (double)(c1 - c0) / (double)n, txs[0].len);
+    rc = 0;
+out:
+    for (size_t i = 0; i < n_txs; i++)
+        free(txs[i].bytes);
+    free(txs);
+    txs = NULL;
+    n_txs = 0;
+    signing_key_destroy(&key);
+    return rc;
 }
 
 /* -------------------------------------------------------------- observer */
@@ -572,31 +588,15 @@ static int cmd_load(int argc, char **argv)
     n_txs = (size_t)count;
     txs = xcalloc(n_txs, sizeof *txs);
     {
-        size_t text_len = 0, base_len;
-        uint8_t *probe = NULL;
-        Evote__V1__Notice notice = EVOTE__V1__NOTICE__INIT;
-        Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+        size_t text_len = 0;
         pthread_t th[64];
         sign_job jobs[64];
         uint64_t nonce_base, t0, t1;
 
-        notice.topic = "bench";
-        notice.text.data = (uint8_t *)"";
-        body.chain_id.data = g->chain_id;
-        body.chain_id.len = CRYPTO_CHAIN_ID_LEN;
-        body.nonce = UINT64_C(1) << 62;
-        body.created_ms = wall_ms();
-        body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_NOTICE;
-        body.notice = &notice;
-        if (ledger_tx_seal(&body, key, &probe, &base_len) != CRYPTO_OK) {
+        if (notice_text_len(key, g->chain_id, size, &text_len) != 0) {
             fprintf(stderr, "bench_cluster_load: cannot sign\n");
             return 1;
         }
-        free(probe);
-        if ((size_t)size > base_len + 2)
-            text_len = (size_t)size - base_len - 2; /* text bytes + its length byte(s) */
-        if (text_len > 4000)
-            text_len = 4000;
         if (crypto_random(&nonce_base, sizeof nonce_base) != CRYPTO_OK)
             nonce_base = wall_ms() << 20;
         nonce_base &= (UINT64_C(1) << 62) - 1; /* leave room for + i */

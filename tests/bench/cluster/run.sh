@@ -231,7 +231,6 @@ echo "decode + verify    what a worker does per transaction (unpack, chain id, i
 # speed shows: on this kind of virtual machine one core has been seen ~25%
 # slower than the other for minutes, which "one core" above cannot see.
 vpids=()
-pin() { if command -v taskset >/dev/null; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi; }
 for ((c = 0; c < cores; c++)); do pin "$c" "$load" verify --ms 3000 >"$top_tmp/verify$c.out" & vpids+=($!); done
 for p in "${vpids[@]}"; do wait "$p" || true; done
 vall=$(cat "$top_tmp"/verify*.out | sed -n 's/.*per_s=\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
