@@ -383,6 +383,10 @@ uint64_t replica_view(const replica *r) { return r->view; }
 uint32_t replica_primary(const replica *r) { return primary_of(r, r->view); }
 int replica_in_view_change(const replica *r) { return r->status == STATUS_VIEW_CHANGE; }
 uint64_t replica_last_executed(const replica *r) { return r->last_executed; }
+int replica_catching_up(const replica *r)
+{
+    return r->recovering || r->fetching || r->fetch_target > r->last_executed;
+}
 uint64_t replica_stable_seq(const replica *r) { return r->h; }
 
 uint64_t replica_stable_proof(const replica *r, uint8_t *const **envs, const size_t **lens, size_t *n)

@@ -253,6 +253,10 @@ uint64_t replica_view(const replica *self);
 uint32_t replica_primary(const replica *self);
 int replica_in_view_change(const replica *self);
 uint64_t replica_last_executed(const replica *self);
+/* Returns: 1 while this replica may lack committed blocks: restarted and
+ * not yet heard from a quorum, or fetching blocks from a peer (also the
+ * routine probe of an idle replica); 0 when it has no reason to think so. */
+int replica_catching_up(const replica *self);
 uint64_t replica_stable_seq(const replica *self);
 /* The stable checkpoint's proof: *n serialized envelopes (KIND_CHECKPOINT,
  * 2f+1 validators, one digest: the block hash at the returned seq).

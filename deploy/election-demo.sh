@@ -226,7 +226,7 @@ ask=${nodes[1]}
 if run vote --key stranger.key "${G[@]}" --id "$id" --choice Ada --wait 10000 --node "$ask"; then
   echo "election-demo: a ballot of an unregistered key was accepted" >&2; exit 1
 fi
-echo "   (--no-precheck lets the chain itself decide:)"
+echo "   (--no-precheck sends it anyway: the validator refuses it, saying why:)"
 if run vote --key stranger.key "${G[@]}" --id "$id" --choice Ada --no-precheck --wait 10000 --node "$ask" \
   >stranger.out 2>stranger.err; then
   cat stranger.out stranger.err

@@ -3451,7 +3451,7 @@ static const char vote_help[] =
     "  --choice OPTION   the option text for the next question (in order)\n"
     "  --choices \"A,C\"   for an approval question: the options chosen (\"\" = none)\n"
     "  --no-precheck  submit even when the node says the key is not on the roll or\n"
-    "                 has voted (the chain then records the refusal)\n"
+    "                 has voted (the validator then refuses it, saying why)\n"
     "  --key K        the voter's secret key file (its public key is on the roll)\n"
     "\n"
     "Many voters at once (--voters FILE): each line of FILE is\n"

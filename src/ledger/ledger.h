@@ -35,7 +35,7 @@ typedef enum {
     LEDGER_ERR_BATCH_DUPLICATE,/* the same transaction twice in one batch */
     LEDGER_ERR_STATE,          /* the election state cannot be read or is damaged */
     LEDGER_ERR_NOT_AUTHORIZED, /* the signer may never sign this kind of transaction (ledger_signer_may_sign) */
-    LEDGER_ERR_BALLOT,         /* a ballot whose proofs or points can never be valid (see the verdict) */
+    LEDGER_ERR_BALLOT,         /* a ballot refused: its proofs or points, or the state (verdict.ballot says) */
 } ledger_err;
 
 /* Returns: a sentence for an operator or a client. Never NULL. */
@@ -226,6 +226,22 @@ void mempool_get_stats(mempool *mp, mempool_stats *out);
  * proofs fail is refused (LEDGER_ERR_BALLOT, the reason in verdict.ballot);
  * one that passes is remembered with its ciphertexts. */
 void mempool_set_elections(mempool *mp, election_cache *cache);
+
+/* The state's say on a client's ballot (election_admit_ballot over the
+ * chain store, in evoted): TX_RESULT_OK or UNSPECIFIED let it on to its
+ * proofs; any other code refuses it (LEDGER_ERR_BALLOT, the code in
+ * verdict.ballot). Called on the worker threads, without the mempool's
+ * lock, after the signature check. */
+typedef Evote__V1__TxResult (*mempool_ballot_gate)(void *ctx, const Evote__V1__TxBody *body,
+                                                   const uint8_t signer[CRYPTO_PUBKEY_LEN],
+                                                   const uint8_t id[CRYPTO_HASH_LEN]);
+
+/* From now on, ballots submitted with a nonzero ticket (a client's, to be
+ * answered) pass fn first. Those submitted without one (passed on by a
+ * validator that asked its own state) and mempool_submit_first's (in a
+ * proposed block already) do not: another validator's state may be newer
+ * than this one's. fn == NULL: no gate. */
+void mempool_set_ballot_gate(mempool *mp, mempool_ballot_gate fn, void *ctx);
 
 /* How mempool_add_verified asks the chain whether a transaction is already
  * in a block (e.g. a lookup in the chain store), for ids older than the

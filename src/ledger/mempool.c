@@ -38,6 +38,7 @@ typedef struct job {
     uint8_t *bytes;
     size_t len;
     uint64_t ticket;
+    int gated; /* a client's: the ballot gate applies (mempool_set_ballot_gate) */
     struct job *next;
     struct job *busy_next; /* in mempool.busy while a worker verifies it */
 } job;
@@ -87,6 +88,8 @@ struct mempool {
     election_cache *elections; /* ballots are checked here when set */
     const genesis *genesis;    /* signers checked against it when set (ledger_signer_may_sign) */
     recent_set recent;         /* recently committed ids (empty without memory) */
+    mempool_ballot_gate gate;  /* may be NULL */
+    void *gate_ctx;
     int (*committed)(void *ctx, const uint8_t id[CRYPTO_HASH_LEN]); /* may be NULL */
     void *committed_ctx;
 };
@@ -353,6 +356,17 @@ static void *worker(void *arg)
         if (err == LEDGER_OK && mp->genesis != NULL &&
             !ledger_signer_may_sign(mp->genesis, tx->body, tx->envelope->signer.data))
             err = LEDGER_ERR_NOT_AUTHORIZED;
+        /* A client's ballot that the chain's state already refuses (not on
+         * the roll, voted, polls closed): refused before its proofs, the
+         * expensive part, are checked. */
+        if (err == LEDGER_OK && j->gated && mp->gate != NULL &&
+            tx->body->payload_case == EVOTE__V1__TX_BODY__PAYLOAD_BALLOT) {
+            Evote__V1__TxResult g = mp->gate(mp->gate_ctx, tx->body, tx->envelope->signer.data, tx->id);
+            if (g != EVOTE__V1__TX_RESULT__TX_RESULT_OK && g != EVOTE__V1__TX_RESULT__TX_RESULT_UNSPECIFIED) {
+                ballot = g;
+                err = LEDGER_ERR_BALLOT;
+            }
+        }
         /* A ballot's proofs are the expensive part of the whole chain:
          * checked here, on the workers, once; execution reuses the verdict. */
         if (err == LEDGER_OK && mp->elections != NULL &&
@@ -535,6 +549,7 @@ static job *job_new(const uint8_t *bytes, size_t len, uint64_t ticket)
     j->bytes = copy;
     j->len = len;
     j->ticket = ticket;
+    j->gated = 0;
     j->next = NULL;
     return j;
 }
@@ -560,6 +575,7 @@ ledger_err mempool_submit(mempool *mp, const uint8_t *bytes, size_t len, uint64_
     pthread_mutex_unlock(&mp->lock);
     if ((j = job_new(bytes, len, ticket)) == NULL)
         return LEDGER_ERR_NOMEM;
+    j->gated = ticket != 0;
     pthread_mutex_lock(&mp->lock);
     mp->stats.submitted++;
     if (full(mp, ticket, len)) {
@@ -804,6 +820,14 @@ void mempool_set_byte_limit(mempool *mp, size_t max_bytes)
 {
     pthread_mutex_lock(&mp->lock);
     mp->max_bytes = max_bytes;
+    pthread_mutex_unlock(&mp->lock);
+}
+
+void mempool_set_ballot_gate(mempool *mp, mempool_ballot_gate fn, void *ctx)
+{
+    pthread_mutex_lock(&mp->lock);
+    mp->gate = fn;
+    mp->gate_ctx = ctx;
     pthread_mutex_unlock(&mp->lock);
 }
 

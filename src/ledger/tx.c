@@ -35,7 +35,7 @@ const char *ledger_strerror(ledger_err err)
                "closing, and voter registrations are signed by an election authority of the genesis, attestations "
                "by a validator; it was not accepted";
     case LEDGER_ERR_BALLOT:
-        return "the ballot can never be valid (its proofs, points or shape are wrong): it was not accepted";
+        return "the ballot was not accepted";
     case LEDGER_ERR_STATE:
         return "the election state in the chain store cannot be read or is damaged: the block was not stored; check the disk and the log, restore from a snapshot if it persists";
     }

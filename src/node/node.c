@@ -8,6 +8,7 @@
  * block and stores it with its certificate in one LMDB transaction. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +138,7 @@ struct node {
     uint64_t instance;         /* drawn at start, in every client answer: clients see a restart */
     uint64_t last_exec_ms;     /* mono_ms of the last block executed */
     int tip_checkpoint;        /* the tip is a checkpoint (a K-th or an empty block) */
+    atomic_int catching_up;    /* replica_catching_up, for the ballot gate's threads */
     uint64_t idle_until;       /* an idle checkpoint is due then (0: none) */
     int fatal;
 
@@ -313,6 +315,25 @@ static int tx_committed(void *ctx, const uint8_t id[CRYPTO_HASH_LEN])
 {
     node *n = ctx;
     return chain_store_find_tx(n->store, id, NULL, NULL, NULL) == STORE_OK;
+}
+
+/* The mempool's ballot gate (on its worker threads): what the state at the
+ * tip says of a client's ballot. One already in the chain passes (the
+ * mempool then answers it as a duplicate); while this validator may lack
+ * blocks, only what no later block can change is refused. */
+static Evote__V1__TxResult ballot_gate(void *ctx, const Evote__V1__TxBody *body, const uint8_t signer[CRYPTO_PUBKEY_LEN],
+                                       const uint8_t id[CRYPTO_HASH_LEN])
+{
+    node *n = ctx;
+    uint64_t height, time_ms;
+    uint8_t hash[CRYPTO_HASH_LEN];
+
+    if (tx_committed(n, id))
+        return EVOTE__V1__TX_RESULT__TX_RESULT_OK;
+    if (chain_store_tip(n->store, &height, hash, &time_ms) != STORE_OK)
+        return EVOTE__V1__TX_RESULT__TX_RESULT_UNSPECIFIED;
+    return election_admit_ballot(&n->state, n->g->chain_id, body, signer, id, height, time_ms,
+                                 !atomic_load(&n->catching_up));
 }
 
 /* Election ids whose record has a key Y (open[i]: and is still open),
@@ -1318,6 +1339,20 @@ static void submit(node *n, const uint8_t *bytes, size_t len, const client_reply
 }
 
 
+/* Returns: 1 for the codes the ballot gate gives from the state (not from
+ * the ballot's own bytes). */
+static int gate_result(Evote__V1__TxResult r)
+{
+    switch (r) {
+    case EVOTE__V1__TX_RESULT__TX_RESULT_UNKNOWN_ELECTION:
+    case EVOTE__V1__TX_RESULT__TX_RESULT_NO_ELECTION_KEY:
+    case EVOTE__V1__TX_RESULT__TX_RESULT_NOT_OPEN:
+    case EVOTE__V1__TX_RESULT__TX_RESULT_NOT_REGISTERED:
+    case EVOTE__V1__TX_RESULT__TX_RESULT_ALREADY_VOTED: return 1;
+    default: return 0;
+    }
+}
+
 static void on_verdicts(node *n)
 {
     mempool_verdict v[256];
@@ -1380,12 +1415,19 @@ static void on_verdicts(node *n)
                 r.tx_id.len = CRYPTO_HASH_LEN;
                 reply(n, &s.reply, &r);
             } else {
-                char reason[300];
-                snprintf(reason, sizeof reason, "%s%s%s", ledger_strerror(v[i].err),
+                char reason[512], state[200] = "";
+                if (v[i].err == LEDGER_ERR_BALLOT && gate_result(v[i].ballot))
+                    snprintf(state, sizeof state, ", as this validator's chain has it at height %" PRIu64 "%s",
+                             replica_last_executed(n->rep),
+                             v[i].ballot == EVOTE__V1__TX_RESULT__TX_RESULT_NOT_REGISTERED
+                                 ? ": a registration not yet committed does not count; vote once it is"
+                                 : "");
+                snprintf(reason, sizeof reason, "%s%s%s%s", ledger_strerror(v[i].err),
                          v[i].err == LEDGER_ERR_ENVELOPE || v[i].err == LEDGER_ERR_BALLOT ? ": " : "",
                          v[i].err == LEDGER_ERR_ENVELOPE  ? crypto_strerror(v[i].detail)
                          : v[i].err == LEDGER_ERR_BALLOT ? election_result_text(v[i].ballot)
-                                                          : "");
+                                                          : "",
+                         state);
                 reply_status(n, &s.reply, s.request_id, EVOTE__V1__API_STATUS__API_STATUS_REJECTED, reason);
             }
         }
@@ -1922,6 +1964,7 @@ int node_new(const node_config *cfg, node **out, char *why, size_t why_len)
     }
     mempool_set_elections(n->mp, n->elections);
     mempool_set_genesis(n->mp, n->g);
+    mempool_set_ballot_gate(n->mp, ballot_gate, n);
     mempool_set_byte_limit(n->mp, (size_t)cfg->mempool_max_mb << 20);
     mempool_set_committed_check(n->mp, tx_committed, n);
     load_open_elections(n);
@@ -2152,6 +2195,7 @@ int node_run(node *n, volatile sig_atomic_t *stop)
             free(bytes);
             drain(n);
         }
+        atomic_store(&n->catching_up, replica_catching_up(n->rep));
         /* Clients get a bounded share of each turn: a flood of requests (or
          * of retries after "busy") must never starve the consensus messages
          * and timers, or the validators would change view under load. */

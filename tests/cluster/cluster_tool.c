@@ -104,8 +104,9 @@ static int usage(void)
                     " [--timeout MS]\n"
                     "       cluster_tool probe --genesis G --to I (--fresh | --as CURVEKEYFILE) [--wait MS]\n"
                     "       cluster_tool inject --genesis G --to I --as CURVEKEYFILE --what "
-                    "garbage|oversized|badsig|goodsig|badbatch|goodbatch\n"
-                    "                           [--key VALIDATORKEY] [--view V] [--authority AUTHKEY] [--wait MS]\n"
+                    "garbage|oversized|badsig|goodsig|badbatch|goodbatch|forward\n"
+                    "                           [--key VALIDATORKEY] [--view V] [--authority AUTHKEY] [--txs HEXFILE]"
+                    " [--wait MS]\n"
                     "       cluster_tool bad-dealing --genesis G --key TRUSTEEKEY --dealer J --id ELECTION --to VICTIM\n"
                     "                           --eks DIR1,DIR2,... --threshold T --out TXFILE\n"
                     "       cluster_tool lie --genesis G --key VALIDATORKEY --to I --code CODE --height H\n");
@@ -778,15 +779,39 @@ static uint8_t *seal_peer_message(Evote__V1__Kind kind, const uint8_t *body, siz
 /* A RequestBatch (forwarded client transactions) from validator `replica`
  * carrying one fresh notice signed by the authority key; the envelope's
  * signature broken when bad. Out: PeerMessage bytes; txid, the notice's id. */
+/* A REQUEST-BATCH from validator `replica` passing on n transactions,
+ * signed with key (the signature broken when bad). Out: PeerMessage bytes
+ * (malloc'ed). */
+static uint8_t *pack_request_batch(const genesis *g, const signing_key *key, uint32_t replica, int bad,
+                                   ProtobufCBinaryData *txs, size_t n, size_t *out_len)
+{
+    Evote__V1__RequestBatch rb = EVOTE__V1__REQUEST_BATCH__INIT;
+    uint8_t *body, *out;
+    size_t blen;
+
+    rb.chain_id.data = (uint8_t *)g->chain_id;
+    rb.chain_id.len = CRYPTO_CHAIN_ID_LEN;
+    rb.n_txs = n;
+    rb.txs = txs;
+    rb.replica = replica;
+    blen = evote__v1__request_batch__get_packed_size(&rb);
+    body = malloc(blen ? blen : 1);
+    if (body == NULL)
+        return NULL;
+    evote__v1__request_batch__pack(&rb, body);
+    out = seal_peer_message(EVOTE__V1__KIND__KIND_REQUEST_BATCH, body, blen, key, bad, out_len);
+    free(body);
+    return out;
+}
+
 static uint8_t *request_batch(const genesis *g, const signing_key *key, const signing_key *authority,
                               uint32_t replica, int bad, size_t *out_len, uint8_t txid[CRYPTO_HASH_LEN])
 {
     Evote__V1__TxBody tb = EVOTE__V1__TX_BODY__INIT;
     Evote__V1__Notice notice = EVOTE__V1__NOTICE__INIT;
-    Evote__V1__RequestBatch rb = EVOTE__V1__REQUEST_BATCH__INIT;
     ProtobufCBinaryData txd;
-    uint8_t *tx = NULL, *body, *out;
-    size_t tx_len = 0, blen;
+    uint8_t *tx = NULL, *out;
+    size_t tx_len = 0;
     struct timespec ts;
     static char text[] = "forwarded by cluster_tool";
 
@@ -804,20 +829,7 @@ static uint8_t *request_batch(const genesis *g, const signing_key *key, const si
     envelope_txid(tx, tx_len, txid);
     txd.data = tx;
     txd.len = tx_len;
-    rb.chain_id.data = (uint8_t *)g->chain_id;
-    rb.chain_id.len = CRYPTO_CHAIN_ID_LEN;
-    rb.n_txs = 1;
-    rb.txs = &txd;
-    rb.replica = replica;
-    blen = evote__v1__request_batch__get_packed_size(&rb);
-    body = malloc(blen ? blen : 1);
-    if (body == NULL) {
-        free(tx);
-        return NULL;
-    }
-    evote__v1__request_batch__pack(&rb, body);
-    out = seal_peer_message(EVOTE__V1__KIND__KIND_REQUEST_BATCH, body, blen, key, bad, out_len);
-    free(body);
+    out = pack_request_batch(g, key, replica, bad, &txd, 1, out_len);
     free(tx);
     return out;
 }
@@ -899,7 +911,7 @@ static int cmd_probe(const char *genesis_path, uint32_t to, const char *as, int 
 }
 
 static int cmd_inject(const char *genesis_path, uint32_t to, const char *as, const char *what, const char *key_path,
-                      const char *authority_path, uint64_t view, int wait_ms)
+                      const char *authority_path, const char *txs_path, uint64_t view, int wait_ms)
 {
     genesis *g = NULL;
     uint8_t spub[NET_CURVE_KEY_LEN];
@@ -1007,6 +1019,49 @@ static int cmd_inject(const char *genesis_path, uint32_t to, const char *as, con
         free(m);
         crypto_hex(txid, sizeof txid, hex);
         printf("%s\n", hex);
+    } else if (strcmp(what, "forward") == 0) {
+        /* What a faulty validator may pass on: transactions its own checks
+         * would have refused (the receiver's mempool does not ask the state
+         * about transactions another validator passed on). */
+        ProtobufCBinaryData txs[64];
+        size_t n = 0, len;
+        char line[1 << 17];
+        uint8_t *m, txid[CRYPTO_HASH_LEN];
+        char hex[2 * CRYPTO_HASH_LEN + 1];
+        FILE *f = txs_path != NULL ? fopen(txs_path, "r") : NULL;
+        if (f == NULL || key_path == NULL || as_index == UINT32_MAX) {
+            fprintf(stderr, "cluster_tool inject: forward needs --txs FILE (one hex transaction per line), --key "
+                            "and a validator's CURVE key\n");
+            if (f != NULL)
+                fclose(f);
+            return usage();
+        }
+        if (signing_key_load(key_path, &key) != CRYPTO_OK) {
+            fprintf(stderr, "cluster_tool: cannot load %s\n", key_path);
+            fclose(f);
+            return 1;
+        }
+        while (n < 64 && fgets(line, sizeof line, f) != NULL) {
+            size_t hl = strcspn(line, "\r\n");
+            line[hl] = '\0';
+            if (hl == 0 || hl % 2 != 0 || (txs[n].data = malloc(hl / 2)) == NULL)
+                continue;
+            txs[n].len = hl / 2;
+            if (crypto_unhex(line, txs[n].data, txs[n].len) != CRYPTO_OK) {
+                free(txs[n].data);
+                continue;
+            }
+            envelope_txid(txs[n].data, txs[n].len, txid);
+            crypto_hex(txid, sizeof txid, hex);
+            printf("%s\n", hex);
+            n++;
+        }
+        fclose(f);
+        m = n > 0 ? pack_request_batch(g, key, as_index, 0, txs, n, &len) : NULL;
+        ok &= m != NULL && send_bytes(&p, m, len, 0);
+        free(m);
+        for (size_t i = 0; i < n; i++)
+            free(txs[i].data);
     } else {
         return usage();
     }
@@ -1127,7 +1182,7 @@ out:
 int main(int argc, char **argv)
 {
     const char *node = NULL, *genesis_path = NULL, *as = NULL, *what = NULL, *key = NULL, *authority = NULL,
-               *id = NULL, *eks = NULL, *out = NULL, *code = NULL;
+               *id = NULL, *eks = NULL, *out = NULL, *code = NULL, *txs = NULL;
     uint64_t height = 0;
     long threshold = 0, dealer = 0;
     long to = -1, timeout = 5000, wait_ms = 3000, count = 0, text_bytes = 100;
@@ -1167,6 +1222,8 @@ int main(int argc, char **argv)
             text_bytes = strtol(v, NULL, 10);
         else if (strcmp(a, "--authority") == 0)
             authority = v;
+        else if (strcmp(a, "--txs") == 0)
+            txs = v;
         else if (strcmp(a, "--view") == 0)
             view = strtoull(v, NULL, 10);
         else if (strcmp(a, "--id") == 0)
@@ -1219,7 +1276,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "inject") == 0) {
         if (genesis_path == NULL || to < 0 || as == NULL || what == NULL)
             return usage();
-        return cmd_inject(genesis_path, (uint32_t)to, as, what, key, authority, view, (int)wait_ms);
+        return cmd_inject(genesis_path, (uint32_t)to, as, what, key, authority, txs, view, (int)wait_ms);
     }
     if (strcmp(argv[1], "bad-dealing") == 0) {
         if (genesis_path == NULL || key == NULL || id == NULL || to < 1 || dealer < 1 || eks == NULL || out == NULL ||

@@ -1657,6 +1657,26 @@ static void test_restart_on_a_checkpoint_seq_signs_it_again(void **state)
     replica_destroy(&r);
 }
 
+/* replica_catching_up (what evoted's ballot gate asks): a replica that
+ * started a new chain has no reason to think it lacks blocks; a restarted
+ * one does until it heard from a quorum. */
+static void test_restarted_replica_is_catching_up(void **state)
+{
+    fixture *f = *state;
+    replica_restore rs = {0};
+    replica *r;
+
+    assert_int_equal(replica_catching_up(f->r), 0);
+    rs.last_executed = K_SMALL;
+    memset(rs.last_hash, 0xcd, sizeof rs.last_hash);
+    r = new_replica_k(&rs, K_SMALL);
+    replica_start(r);
+    take(r, &f->acts);
+    assert_int_equal(replica_catching_up(r), 1);
+    actions_clear(&f->acts);
+    replica_destroy(&r);
+}
+
 /* The seq of the CHECKPOINT replica r broadcast among the actions, or 0. */
 static uint64_t broadcast_checkpoint_seq(const actions *x)
 {
@@ -2662,6 +2682,7 @@ int main(void)
         T(test_rotation_waits_for_a_next_primary_that_asks),
         T(test_stale_votes_get_the_stable_proof_once_per_peer),
         T(test_restart_on_a_checkpoint_seq_signs_it_again),
+        T(test_restarted_replica_is_catching_up),
         T(test_extra_checkpoint_between_multiples_becomes_stable),
         T(test_restart_on_an_extra_checkpoint_signs_it_again),
         T(test_view_timer_firing_broadcasts_view_change),

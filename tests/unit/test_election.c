@@ -699,6 +699,118 @@ static void test_polls_closed_after_a_tip(void **state)
     assert_int_equal(election_polls_closed_after(&rec, 7, 5001), 1);
 }
 
+static int failing_get(void *ctx, const uint8_t *key, size_t key_len, uint8_t **value, size_t *len);
+
+/* election_admit_ballot on the ballot tx's bytes, the state as of the
+ * chain's last block, at tip `tip` (time 0). */
+static Evote__V1__TxResult admit(chain *c, const uint8_t *tx, size_t len, uint64_t tip, int current)
+{
+    election_state_reader rd = {mem_get, &c->st};
+    ledger_tx *ltx = NULL;
+    Evote__V1__TxResult r;
+    assert_int_equal(ledger_tx_decode(tx, len, chain_id, &ltx, NULL), LEDGER_OK);
+    r = election_admit_ballot(&rd, chain_id, ltx->body, ltx->envelope->signer.data, ltx->id, tip, 0, current);
+    ledger_tx_destroy(&ltx);
+    return r;
+}
+
+/* The mempool's gate: what the state at the tip already refuses, and only
+ * what a block not yet stored here cannot change unless the state is known
+ * to be current. */
+static void test_admission_refuses_what_the_state_already_refuses(void **state)
+{
+    const char *id = "adm", *re = "adm-re";
+    election_def def = {id, 3, 2, 5, 50, 0, 0, 3, 1, 1, 0, 0};
+    election_def def_re = {re, 3, 2, 0, 0, 0, 1, 3, 1, 1, 0, 0};
+    uint8_t junk[300] = {2}, *tx, *again, code[32];
+    size_t len, again_len;
+    chain c;
+    ceremony k;
+    bc_election *e;
+    (void)state;
+
+    chain_init(&c);
+    /* No such election yet, then no key yet: a block not stored here may
+     * have them. */
+    tx = ballot_tx(id, junk, sizeof junk, voter_key[0], &len);
+    assert_int_equal(admit(&c, tx, len, 1, 1), R(UNKNOWN_ELECTION));
+    assert_int_equal(admit(&c, tx, len, 1, 0), R(OK));
+    assert_int_equal(create(&c, &def, authority), R(OK));
+    assert_int_equal(register_voters(&c, id, 0, 2, authority), R(OK));
+    assert_int_equal(admit(&c, tx, len, 1, 1), R(NO_ELECTION_KEY));
+    assert_int_equal(admit(&c, tx, len, 1, 0), R(OK));
+    free(tx);
+    run_ceremony(&c, id, &k, 3, 2);
+    e = client_election(&c, id);
+
+    /* Opening at height 5: a tip at 3 cannot take it in its next block. */
+    tx = cast(e, id, 0, 0, voter_key[0], &len, code);
+    assert_int_equal(admit(&c, tx, len, 3, 1), R(NOT_OPEN));
+    assert_int_equal(admit(&c, tx, len, 3, 0), R(OK));
+    assert_int_equal(admit(&c, tx, len, 4, 1), R(OK));
+    /* Not on the roll. */
+    again = cast(e, id, 5, 0, voter_key[5], &again_len, NULL);
+    assert_int_equal(admit(&c, again, again_len, 10, 1), R(NOT_REGISTERED));
+    assert_int_equal(admit(&c, again, again_len, 10, 0), R(OK));
+    free(again);
+    /* Voted, no revoting: whatever the state's age, no later ballot counts;
+     * the counted ballot itself, sent again, is not refused (it is in the
+     * chain). */
+    again = malloc(len);
+    memcpy(again, tx, len);
+    c.height = 10;
+    assert_int_equal(exec1(&c, tx, len), R(OK));
+    assert_int_equal(admit(&c, again, len, 10, 1), R(OK));
+    free(again);
+    tx = cast(e, id, 0, 1, voter_key[0], &len, NULL);
+    assert_int_equal(admit(&c, tx, len, 10, 1), R(ALREADY_VOTED));
+    assert_int_equal(admit(&c, tx, len, 10, 0), R(ALREADY_VOTED));
+    free(tx);
+    /* Closed after height 50 (close_height): refused whatever the state's age. */
+    tx = cast(e, id, 1, 0, voter_key[1], &len, NULL);
+    assert_int_equal(admit(&c, tx, len, 49, 1), R(OK));
+    assert_int_equal(admit(&c, tx, len, 50, 0), R(NOT_OPEN));
+    assert_int_equal(admit(&c, tx, len, 50, 1), R(NOT_OPEN));
+    /* The state cannot be read: not decided. */
+    {
+        election_state_reader bad = {failing_get, NULL};
+        ledger_tx *ltx = NULL;
+        assert_int_equal(ledger_tx_decode(tx, len, chain_id, &ltx, NULL), LEDGER_OK);
+        assert_int_equal(election_admit_ballot(&bad, chain_id, ltx->body, ltx->envelope->signer.data, ltx->id, 10, 0, 1),
+                         R(UNSPECIFIED));
+        /* Not a ballot, or a ballot with no election id. */
+        ltx->body->payload_case = EVOTE__V1__TX_BODY__PAYLOAD_NOTICE;
+        election_state_reader rd = {mem_get, &c.st};
+        assert_int_equal(election_admit_ballot(&rd, chain_id, ltx->body, ltx->envelope->signer.data, ltx->id, 10, 0, 1),
+                         R(UNSPECIFIED));
+        ltx->body->payload_case = EVOTE__V1__TX_BODY__PAYLOAD_BALLOT;
+        size_t keep = ltx->body->ballot->election_id.len;
+        ltx->body->ballot->election_id.len = 0;
+        assert_int_equal(election_admit_ballot(&rd, chain_id, ltx->body, ltx->envelope->signer.data, ltx->id, 10, 0, 1),
+                         R(MALFORMED));
+        ltx->body->ballot->election_id.len = keep;
+        ledger_tx_destroy(&ltx);
+    }
+    free(tx);
+    bc_election_destroy(&e);
+    ceremony_free(&k);
+
+    /* With revoting, a voter who voted may vote again. */
+    assert_int_equal(create(&c, &def_re, authority), R(OK));
+    assert_int_equal(register_voters(&c, re, 0, 1, authority), R(OK));
+    run_ceremony(&c, re, &k, 3, 2);
+    e = client_election(&c, re);
+    c.height = 20;
+    tx = cast(e, re, 0, 0, voter_key[0], &len, NULL);
+    assert_int_equal(exec1(&c, tx, len), R(OK));
+    tx = cast(e, re, 0, 1, voter_key[0], &len, NULL);
+    assert_int_equal(admit(&c, tx, len, 20, 1), R(OK));
+    free(tx);
+    bc_election_destroy(&e);
+    ceremony_free(&k);
+    chain_free(&c);
+}
+
 static void test_full_election_counts_equal_the_votes_cast(void **state)
 {
     chain c;
@@ -1736,6 +1848,7 @@ int main(void)
         cmocka_unit_test(test_ballot_with_more_selections_than_allowed_is_refused),
         cmocka_unit_test(test_roll_of_ten_thousand_voters_in_one_transaction),
         cmocka_unit_test(test_polls_closed_after_a_tip),
+        cmocka_unit_test(test_admission_refuses_what_the_state_already_refuses),
         cmocka_unit_test(test_the_roll_freezes_after_its_registration_deadline),
         cmocka_unit_test(test_claims_are_judged_against_the_chain),
         cmocka_unit_test(test_validators_attest_the_election_key_definition_and_result),

@@ -283,6 +283,88 @@ static void test_signers_outside_the_genesis_are_refused(void **state)
     signing_key_destroy(&validator);
 }
 
+/* A gate that refuses a ballot whose blob starts with an odd byte as
+ * NOT_REGISTERED, cannot tell for a 2, and lets the rest through. */
+static int gate_calls, gate_wrong;
+static Evote__V1__TxResult odd_not_registered(void *ctx, const Evote__V1__TxBody *body,
+                                              const uint8_t signer[CRYPTO_PUBKEY_LEN], const uint8_t id[CRYPTO_HASH_LEN])
+{
+    uint8_t first;
+    (void)signer;
+    (void)id;
+    /* On a worker thread: no cmocka assertion here. */
+    if (ctx != &gate_calls || body->payload_case != EVOTE__V1__TX_BODY__PAYLOAD_BALLOT) {
+        __atomic_add_fetch(&gate_wrong, 1, __ATOMIC_SEQ_CST);
+        return EVOTE__V1__TX_RESULT__TX_RESULT_OK;
+    }
+    first = body->ballot->encrypted_ballot.data[0];
+    __atomic_add_fetch(&gate_calls, 1, __ATOMIC_SEQ_CST);
+    if (first == 2)
+        return EVOTE__V1__TX_RESULT__TX_RESULT_UNSPECIFIED;
+    return first % 2 ? EVOTE__V1__TX_RESULT__TX_RESULT_NOT_REGISTERED : EVOTE__V1__TX_RESULT__TX_RESULT_OK;
+}
+
+/* The ballot gate asks the state about a client's ballots only: one passed
+ * on by another validator, or in a proposed block, is not its to refuse. */
+static void test_ballot_gate_applies_to_clients_ballots(void **state)
+{
+    mempool *mp = NULL;
+    Evote__V1__Ballot bal = EVOTE__V1__BALLOT__INIT;
+    Evote__V1__TxBody bb = EVOTE__V1__TX_BODY__INIT;
+    uint8_t blob[100];
+    enum { N = 6 };
+    buf_t txs[N];
+    const uint8_t first[N] = {5, 4, 2, 7, 9, 0}; /* 0: the notice */
+    const uint64_t ticket[N] = {1, 2, 3, 0, 1u << 20, 6};
+    mempool_verdict v[N];
+    mempool_stats st;
+    (void)state;
+
+    bal.election_id.data = (uint8_t *)"e1";
+    bal.election_id.len = 2;
+    bal.encrypted_ballot.data = blob;
+    bal.encrypted_ballot.len = sizeof blob;
+    bb.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_BALLOT;
+    bb.ballot = &bal;
+    for (int i = 0; i < N - 1; i++) {
+        memset(blob, first[i], sizeof blob);
+        txs[i] = signed_body(&bb, key);
+    }
+    txs[N - 1] = notice(1, chain_id);
+
+    assert_int_equal(mempool_new(chain_id, 100, 2, &mp), LEDGER_OK);
+    mempool_set_ballot_gate(mp, odd_not_registered, &gate_calls);
+    for (int i = 0; i < N; i++) {
+        if (i == 4) /* a proposal's */
+            assert_int_equal(mempool_submit_first(mp, txs[i].bytes, txs[i].len, ticket[i]), LEDGER_OK);
+        else
+            assert_int_equal(mempool_submit(mp, txs[i].bytes, txs[i].len, ticket[i]), LEDGER_OK);
+    }
+    collect(mp, v, N);
+    for (int i = 0; i < N; i++) {
+        int t = -1;
+        for (int k = 0; k < N; k++)
+            if (ticket[k] == v[i].ticket)
+                t = k;
+        assert_true(t >= 0);
+        if (t == 0) { /* a client's, refused with the gate's code */
+            assert_int_equal(v[i].err, LEDGER_ERR_BALLOT);
+            assert_int_equal(v[i].ballot, EVOTE__V1__TX_RESULT__TX_RESULT_NOT_REGISTERED);
+        } else {      /* passed by the gate, undecided, or not asked */
+            assert_int_equal(v[i].err, LEDGER_OK);
+        }
+    }
+    assert_int_equal(gate_calls, 3); /* the three client ballots */
+    assert_int_equal(gate_wrong, 0);
+    mempool_get_stats(mp, &st);
+    assert_int_equal(st.pending, N - 1);
+    assert_int_equal(st.rejected[LEDGER_ERR_BALLOT], 1);
+    assert_int_equal(st.refused[EVOTE__V1__TX_RESULT__TX_RESULT_NOT_REGISTERED], 1);
+    for (int i = 0; i < N; i++)
+        free(txs[i].bytes);
+    mempool_destroy(&mp);
+}
+
 /* The byte limit answers "busy" like the count does, counts what is queued,
  * being verified and pending, and gives bytes back for what is refused,
  * a duplicate, or committed. */
@@ -698,6 +780,7 @@ int main(void)
         cmocka_unit_test(test_invalid_transactions_get_a_reason_and_are_not_kept),
         cmocka_unit_test(test_same_transaction_twice_is_kept_once),
         cmocka_unit_test(test_signers_outside_the_genesis_are_refused),
+        cmocka_unit_test(test_ballot_gate_applies_to_clients_ballots),
         cmocka_unit_test(test_byte_limit_answers_busy),
         cmocka_unit_test(test_committed_transactions_still_queued_are_not_verified),
         cmocka_unit_test(test_known_transaction_is_not_verified_again),
