@@ -329,15 +329,19 @@ static store_err check_data_file(const char *dir, int read_only, int *existing, 
  * snapshot` left one (then removed: the file changes from now on), and the
  * page walk. A validator's own store always has its lock.mdb, so its
  * restarts cost nothing. keep_seal: check only (evoted --check). Out:
- * arrival (a line for the log) when checked. */
+ * arrival (a line for the log) when checked; *remove_seal (may be NULL
+ * with keep_seal) 1 when the caller is to remove the seal once the store
+ * is open: an open that fails leaves the copy as it came. */
 static store_err check_arrival(const char *dir, const data_file_info *info, int keep_seal, char *arrival,
-                               size_t arrival_len, store_error *why)
+                               size_t arrival_len, int *remove_seal, store_error *why)
 {
     char file[PATH_MAX], reason[512];
     struct stat st;
     int sealed;
 
     arrival[0] = '\0';
+    if (remove_seal != NULL)
+        *remove_seal = 0;
     if ((size_t)snprintf(file, sizeof file, "%s/lock.mdb", dir) >= sizeof file) {
         set_why(why, ENAMETOOLONG, "%s: path too long", dir);
         return STORE_ERR_IO;
@@ -360,14 +364,8 @@ static store_err check_arrival(const char *dir, const data_file_info *info, int 
                 file, reason);
         return STORE_ERR_CORRUPT;
     }
-    if (sealed > 0 && !keep_seal) {
-        snprintf(file, sizeof file, "%s/%s", dir, DATA_FILE_SEAL_NAME);
-        if (unlink(file) != 0) {
-            int e = errno;
-            set_why(why, e, "%s: the copy is sound, but its seal cannot be removed: %s", file, strerror(e));
-            return STORE_ERR_IO;
-        }
-    }
+    if (sealed > 0 && !keep_seal && remove_seal != NULL)
+        *remove_seal = 1;
     snprintf(arrival, arrival_len,
              "a data.mdb never opened here (no lock.mdb: a restored backup or a copy) was checked before use: %s, "
              "every page of its trees sound",
@@ -548,7 +546,7 @@ static store_err open_common(const char *dir, const uint8_t *chain_id, const cha
     chain_store *s = NULL;
     data_file_info info;
     char arrival[sizeof s->arrival] = "";
-    int existing, rc;
+    int existing, rc, remove_seal = 0;
     unsigned flags = MDB_NOTLS;
     store_err err;
 
@@ -565,7 +563,7 @@ static store_err open_common(const char *dir, const uint8_t *chain_id, const cha
     if (err == STORE_OK)
         err = check_data_file(dir, read_only, &existing, &info, why);
     if (err == STORE_OK && existing && !read_only)
-        err = check_arrival(dir, &info, 0, arrival, sizeof arrival, why);
+        err = check_arrival(dir, &info, 0, arrival, sizeof arrival, &remove_seal, why);
     if (err == STORE_OK)
         err = alloc_store(dir, read_only, &s, why);
     if (err != STORE_OK)
@@ -617,10 +615,28 @@ static store_err open_common(const char *dir, const uint8_t *chain_id, const cha
     err = open_dbs(s, chain_id, !read_only, why);
     if (err != STORE_OK)
         goto fail;
+    if (remove_seal) { /* the file changes from now on */
+        char file[PATH_MAX];
+        snprintf(file, sizeof file, "%s/%s", dir, DATA_FILE_SEAL_NAME);
+        if (unlink(file) != 0 && errno != ENOENT) {
+            int e = errno;
+            set_why(why, e, "%s: the copy is sound, but its seal cannot be removed: %s", file, strerror(e));
+            err = STORE_ERR_IO;
+            goto fail;
+        }
+    }
     *out = s;
     return STORE_OK;
 fail:
     chain_store_destroy(&s);
+    /* A copy that arrived (checked above: no lock.mdb) and could not be
+     * opened is left as it came: without the lock.mdb LMDB just made, the
+     * next open checks it again. */
+    if (arrival[0] != '\0') {
+        char lock[PATH_MAX];
+        snprintf(lock, sizeof lock, "%s/lock.mdb", dir);
+        (void)unlink(lock);
+    }
     return err;
 }
 
@@ -1626,7 +1642,7 @@ store_err chain_store_check_dir(const char *data_dir, const uint8_t chain_id[CRY
     }
     live = access(lock, F_OK) == 0;
     if (!live) {
-        err = check_arrival(data_dir, &info, 1, note, note_len, why);
+        err = check_arrival(data_dir, &info, 1, note, note_len, NULL, why);
         if (err != STORE_OK)
             return err;
     }

@@ -1678,10 +1678,21 @@ static void test_restored_copy_is_checked_before_use(void **state)
     assert_string_equal(chain_store_arrival(s), "");
     chain_store_destroy(&s);
 
-    /* A sealed snapshot, restored: checked, the seal removed, usable. */
+    /* A sealed snapshot, restored: checked, the seal removed, usable. But
+     * first opened with another chain's genesis (the wrong backup): refused,
+     * and left as it came — seal kept, no lock.mdb — so the next open
+     * checks it again. */
     tmp_path(&t, "restored", dir, sizeof dir);
     copy_into(snap, dir, "data.mdb");
     copy_into(snap, dir, DATA_FILE_SEAL_NAME);
+    {
+        chain_t other;
+        chain_init(&other, "another chain");
+        assert_int_equal(chain_store_open(dir, other.chain_id, NULL, &s, &why), STORE_ERR_FOREIGN_CHAIN);
+        assert_null(s);
+        assert_true(exists_in(dir, DATA_FILE_SEAL_NAME));
+        assert_false(exists_in(dir, "lock.mdb"));
+    }
     s = open_store(dir, &c, 0, 0);
     assert_non_null(strstr(chain_store_arrival(s), "seal matched"));
     assert_false(exists_in(dir, DATA_FILE_SEAL_NAME));
