@@ -383,6 +383,15 @@ uint64_t replica_view(const replica *r) { return r->view; }
 uint32_t replica_primary(const replica *r) { return primary_of(r, r->view); }
 int replica_in_view_change(const replica *r) { return r->status == STATUS_VIEW_CHANGE; }
 uint64_t replica_last_executed(const replica *r) { return r->last_executed; }
+static uint64_t committing_seq(const replica *r);
+uint64_t replica_known_seq(const replica *r)
+{
+    uint64_t s = committing_seq(r);
+    if (r->fetch_target > s)
+        s = r->fetch_target;
+    return s > r->last_executed ? s : r->last_executed;
+}
+
 int replica_catching_up(const replica *r)
 {
     return r->recovering || r->fetching || r->fetch_target > r->last_executed;

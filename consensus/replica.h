@@ -257,6 +257,10 @@ uint64_t replica_last_executed(const replica *self);
  * not yet heard from a quorum, or fetching blocks from a peer (also the
  * routine probe of an idle replica); 0 when it has no reason to think so. */
 int replica_catching_up(const replica *self);
+/* Returns: the highest seq this replica knows to be committed or on its way
+ * (f+1 peers sent COMMIT for it, or a fetch target), at least the last
+ * executed one. */
+uint64_t replica_known_seq(const replica *self);
 uint64_t replica_stable_seq(const replica *self);
 /* The stable checkpoint's proof: *n serialized envelopes (KIND_CHECKPOINT,
  * 2f+1 validators, one digest: the block hash at the returned seq).

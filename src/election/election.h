@@ -289,28 +289,34 @@ EVOTE_WARN_UNUSED election_err election_track(const election_state_reader *rd,
  * so what the tip's state says of its ballots is final; 0 otherwise. */
 int election_polls_closed_after(const Evote__V1__ElectionRecord *rec, uint64_t tip_height, uint64_t tip_time_ms);
 
-/* The half of the ballot rule that the state alone decides, for a
- * validator to refuse a client's ballot at the door rather than record the
- * refusal in a block (the rule in election_apply still decides). In: the
- * decoded ballot body, its signer and transaction id; the tip's height and
+/* The part of the election rules that the state alone decides of a
+ * transaction signed by a key outside the genesis (a ballot, a trustee's
+ * step), for a validator to refuse a client's at the door rather than
+ * record the refusal in a block (the rules in election_apply still decide).
+ * In: the decoded body, its signer and transaction id; the tip's height and
  * block time, and the state as of that tip (rd). current: 1 when this state
  * is known to be the chain's latest (the validator is not catching up):
  * only then is refused what a block it has not stored yet could change.
- * Returns: TX_RESULT_OK (may count), or the refusal that every block after
- * the tip would give —
- *   always:        NOT_OPEN (the polls are closed), ALREADY_VOTED (a ballot
- *                  of this voter counts and the election allows no revoting;
- *                  not for that very ballot sent again);
- *   with current:  UNKNOWN_ELECTION, NO_ELECTION_KEY, NOT_OPEN (opening
- *                  height after the next block), NOT_REGISTERED;
+ * Returns: TX_RESULT_OK (may be accepted; also for every other payload), or
+ * the refusal that every block after the tip would give —
+ *   always:        a ballot: NOT_OPEN (the polls are closed), ALREADY_VOTED
+ *                  (a ballot of this voter counts and the election allows no
+ *                  revoting; not for that very ballot sent again); a
+ *                  trustee's dealing, complaint or partial decryption:
+ *                  NOT_TRUSTEE (the signer is not among the definition's
+ *                  trustees);
+ *   with current:  UNKNOWN_ELECTION; a ballot: NO_ELECTION_KEY, NOT_OPEN
+ *                  (opening height after the next block), NOT_REGISTERED;
  * MALFORMED for a bad election id; UNSPECIFIED when the state could not be
- * read (not decided: let execution decide). */
-EVOTE_WARN_UNUSED Evote__V1__TxResult election_admit_ballot(const election_state_reader *rd,
-                                                            const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN],
-                                                            const Evote__V1__TxBody *body,
-                                                            const uint8_t signer[CRYPTO_PUBKEY_LEN],
-                                                            const uint8_t id[CRYPTO_HASH_LEN], uint64_t tip_height,
-                                                            uint64_t tip_time_ms, int current);
+ * read (not decided: let execution decide). Out: *final (may be NULL) 1 for
+ * a refusal no later block can change (the "always" ones and MALFORMED),
+ * 0 otherwise. */
+EVOTE_WARN_UNUSED Evote__V1__TxResult election_admit(const election_state_reader *rd,
+                                                     const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN],
+                                                     const Evote__V1__TxBody *body,
+                                                     const uint8_t signer[CRYPTO_PUBKEY_LEN],
+                                                     const uint8_t id[CRYPTO_HASH_LEN], uint64_t tip_height,
+                                                     uint64_t tip_time_ms, int current, int *final);
 
 /* What a validator signed of a ballot at a height (a TrackStatement, see
  * proto/api.proto), to be judged against the chain. */

@@ -233,60 +233,89 @@ int election_polls_closed_after(const Evote__V1__ElectionRecord *rec, uint64_t t
     return record_closed(rec, &next);
 }
 
-Evote__V1__TxResult election_admit_ballot(const election_state_reader *rd,
-                                          const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN], const Evote__V1__TxBody *body,
-                                          const uint8_t signer[CRYPTO_PUBKEY_LEN], const uint8_t id[CRYPTO_HASH_LEN],
-                                          uint64_t tip_height, uint64_t tip_time_ms, int current)
+static const ProtobufCBinaryData *payload_election_id(const Evote__V1__TxBody *b);
+
+/* election_admit for a ballot, given its election's record. */
+static Evote__V1__TxResult admit_ballot(const state_view *sv, const Evote__V1__ElectionRecord *rec,
+                                        const uint8_t signer[CRYPTO_PUBKEY_LEN], const uint8_t id[CRYPTO_HASH_LEN],
+                                        uint64_t tip_height, uint64_t tip_time_ms, int current, int *final)
 {
-    state_view sv = {rd, NULL, NULL};
-    Evote__V1__ElectionRecord *rec = NULL;
-    const Evote__V1__Ballot *b;
-    uint8_t e[ELECTION_HASH_LEN], vkey[KEY_EV_LEN], *voter = NULL;
+    uint8_t vkey[KEY_EV_LEN], *voter = NULL;
     size_t vlen = 0;
     Evote__V1__TxResult res = R(OK);
     int r;
 
-    if (rd == NULL || chain_id == NULL || body == NULL || signer == NULL || id == NULL ||
-        body->payload_case != EVOTE__V1__TX_BODY__PAYLOAD_BALLOT)
+    if (rec->election_key.len == 0)
+        return current ? R(NO_ELECTION_KEY) : R(OK);
+    /* Closed polls stay closed (block time never goes back). */
+    if (election_polls_closed_after(rec, tip_height, tip_time_ms)) {
+        *final = 1;
+        return R(NOT_OPEN);
+    }
+    if (current && rec->definition->open_height > tip_height + 1)
+        return R(NOT_OPEN);
+    key_ev(vkey, ELECTION_KEY_VOTER, rec->election_hash.data, signer);
+    r = state_get(sv, vkey, sizeof vkey, &voter, &vlen);
+    if (r < 0)
+        res = R(UNSPECIFIED);
+    else if (r == 0)
+        res = current ? R(NOT_REGISTERED) : R(OK);
+    else if (vlen >= 1 + CRYPTO_HASH_LEN && voter[0] == 1 && !rec->definition->revoting_allowed &&
+             memcmp(voter + 1, id, CRYPTO_HASH_LEN) != 0) {
+        /* A vote that counts stays: without revoting, no later ballot can.
+         * The counted ballot itself, sent again, is not refused: it is in
+         * the chain (the caller finds it there). */
+        res = R(ALREADY_VOTED);
+        *final = 1;
+    }
+    free(voter);
+    return res;
+}
+
+Evote__V1__TxResult election_admit(const election_state_reader *rd, const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN],
+                                   const Evote__V1__TxBody *body, const uint8_t signer[CRYPTO_PUBKEY_LEN],
+                                   const uint8_t id[CRYPTO_HASH_LEN], uint64_t tip_height, uint64_t tip_time_ms,
+                                   int current, int *final)
+{
+    state_view sv = {rd, NULL, NULL};
+    Evote__V1__ElectionRecord *rec = NULL;
+    const ProtobufCBinaryData *eid;
+    uint8_t e[ELECTION_HASH_LEN];
+    Evote__V1__TxResult res;
+    int ignored;
+
+    if (final == NULL)
+        final = &ignored;
+    *final = 0;
+    if (rd == NULL || chain_id == NULL || body == NULL || signer == NULL || id == NULL)
         return R(UNSPECIFIED);
-    b = body->ballot;
-    if (b->election_id.len < 1 || b->election_id.len > ELECTION_MAX_ID)
+    switch (body->payload_case) {
+    case EVOTE__V1__TX_BODY__PAYLOAD_BALLOT:
+    case EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_DEALING:
+    case EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_COMPLAINT:
+    case EVOTE__V1__TX_BODY__PAYLOAD_PARTIAL_DECRYPTION: eid = payload_election_id(body); break;
+    default: return R(OK); /* signed by an authority or a validator (ledger_signer_may_sign) */
+    }
+    if (eid->len < 1 || eid->len > ELECTION_MAX_ID) {
+        *final = 1;
         return R(MALFORMED);
-    election_hash(chain_id, b->election_id.data, b->election_id.len, e);
+    }
+    election_hash(chain_id, eid->data, eid->len, e);
     if (load_record(&sv, e, &rec) != ELECTION_OK)
         return R(UNSPECIFIED);
     /* What a later block could still change is refused only by a state
      * known to be current: an election, its key or a registration may be
      * in a block this validator has not stored yet. */
-    if (rec == NULL) {
-        res = current ? R(UNKNOWN_ELECTION) : R(OK);
-        goto out;
+    if (rec == NULL)
+        return current ? R(UNKNOWN_ELECTION) : R(OK);
+    if (body->payload_case == EVOTE__V1__TX_BODY__PAYLOAD_BALLOT)
+        res = admit_ballot(&sv, rec, signer, id, tip_height, tip_time_ms, current, final);
+    else if (record_trustee(rec, signer) != 0)
+        res = R(OK);
+    else { /* the trustees are fixed by the definition */
+        res = R(NOT_TRUSTEE);
+        *final = 1;
     }
-    if (rec->election_key.len == 0) {
-        res = current ? R(NO_ELECTION_KEY) : R(OK);
-        goto out;
-    }
-    /* Closed polls stay closed (block time never goes back). */
-    if (election_polls_closed_after(rec, tip_height, tip_time_ms) ||
-        (current && rec->definition->open_height > tip_height + 1)) {
-        res = R(NOT_OPEN);
-        goto out;
-    }
-    key_ev(vkey, ELECTION_KEY_VOTER, e, signer);
-    r = state_get(&sv, vkey, sizeof vkey, &voter, &vlen);
-    if (r < 0) {
-        res = R(UNSPECIFIED);
-    } else if (r == 0) {
-        res = current ? R(NOT_REGISTERED) : R(OK);
-    } else if (vlen >= 1 + CRYPTO_HASH_LEN && voter[0] == 1 && !rec->definition->revoting_allowed &&
-               memcmp(voter + 1, id, CRYPTO_HASH_LEN) != 0) {
-        /* A vote that counts stays: without revoting, no later ballot can.
-         * The counted ballot itself, sent again, is not refused: it is in
-         * the chain (the caller finds it there). */
-        res = R(ALREADY_VOTED);
-    }
-    free(voter);
-out:
     evote__v1__election_record__free_unpacked(rec, NULL);
     return res;
 }

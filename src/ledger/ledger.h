@@ -35,7 +35,7 @@ typedef enum {
     LEDGER_ERR_BATCH_DUPLICATE,/* the same transaction twice in one batch */
     LEDGER_ERR_STATE,          /* the election state cannot be read or is damaged */
     LEDGER_ERR_NOT_AUTHORIZED, /* the signer may never sign this kind of transaction (ledger_signer_may_sign) */
-    LEDGER_ERR_BALLOT,         /* a ballot refused: its proofs or points, or the state (verdict.ballot says) */
+    LEDGER_ERR_RULES,          /* the election rules refuse it: a ballot's proofs, or the state (verdict.rule) */
 } ledger_err;
 
 /* Returns: a sentence for an operator or a client. Never NULL. */
@@ -103,9 +103,15 @@ typedef struct {
     ledger_err err;                /* LEDGER_OK: accepted (or already pending) */
     crypto_err detail;             /* envelope failure detail when err == LEDGER_ERR_ENVELOPE */
     int duplicate;                 /* 1: the same transaction was already pending */
-    Evote__V1__TxResult ballot;    /* a ballot: what election_precheck_ballot said
-                                      (UNSPECIFIED: not checked here) */
+    Evote__V1__TxResult rule;      /* with LEDGER_ERR_RULES: the election rules' code (a
+                                      ballot's proofs, or the state gate's); for an accepted
+                                      ballot, OK when its proofs were checked here,
+                                      UNSPECIFIED when not */
     uint8_t id[CRYPTO_HASH_LEN];   /* transaction id (valid when err == LEDGER_OK) */
+    uint8_t *bytes;                /* NULL, or a refusal by the state gate that a later block
+                                      may change: the transaction, handed to the caller
+                                      (free() it) to submit again later */
+    size_t len;
 } mempool_verdict;
 
 typedef struct {
@@ -120,7 +126,7 @@ typedef struct {
     uint64_t submitted, accepted, duplicates, busy;
     uint64_t verified;             /* transactions the workers decoded and checked */
     uint64_t skipped;              /* not checked again: the same bytes pending or just committed */
-    uint64_t rejected[LEDGER_ERR_BALLOT + 1]; /* by ledger_err */
+    uint64_t rejected[LEDGER_ERR_RULES + 1]; /* by ledger_err */
     uint64_t refused[LEDGER_TX_RESULT_SLOTS]; /* rejections by the TxResult a client is told:
                                                  bad signature, wrong chain, malformed, or a
                                                  ballot's reason (out of memory not counted) */
@@ -168,6 +174,11 @@ int mempool_fd(const mempool *mp);
  * LEDGER_ERR_NOMEM. Every refusal of the transaction itself (bad signature,
  * wrong chain...) comes later, in its verdict. */
 EVOTE_WARN_UNUSED ledger_err mempool_submit(mempool *mp, const uint8_t *bytes, size_t len, uint64_t ticket);
+
+/* mempool_submit of a transaction whose verdict handed it back
+ * (verdict.bytes): asked again, the state gate's refusal is final this
+ * time (counted, nothing handed back). */
+EVOTE_WARN_UNUSED ledger_err mempool_resubmit(mempool *mp, const uint8_t *bytes, size_t len, uint64_t ticket);
 
 /* mempool_submit ahead of everything waiting, even when full: for the
  * transactions of a proposed block that a backup must check (bounded by the
@@ -223,25 +234,27 @@ void mempool_get_stats(mempool *mp, mempool_stats *out);
 
 /* From now on, ballots are checked on the worker threads against the
  * verifiers in cache (thread-safe; it outlives the mempool): one whose
- * proofs fail is refused (LEDGER_ERR_BALLOT, the reason in verdict.ballot);
+ * proofs fail is refused (LEDGER_ERR_RULES, the reason in verdict.ballot);
  * one that passes is remembered with its ciphertexts. */
 void mempool_set_elections(mempool *mp, election_cache *cache);
 
-/* The state's say on a client's ballot (election_admit_ballot over the
- * chain store, in evoted): TX_RESULT_OK or UNSPECIFIED let it on to its
- * proofs; any other code refuses it (LEDGER_ERR_BALLOT, the code in
- * verdict.ballot). Called on the worker threads, without the mempool's
- * lock, after the signature check. */
-typedef Evote__V1__TxResult (*mempool_ballot_gate)(void *ctx, const Evote__V1__TxBody *body,
-                                                   const uint8_t signer[CRYPTO_PUBKEY_LEN],
-                                                   const uint8_t id[CRYPTO_HASH_LEN]);
+/* The state's say on a client's transaction (election_admit over the chain
+ * store, in evoted): TX_RESULT_OK or UNSPECIFIED let it on (a ballot to its
+ * proofs); any other code refuses it (LEDGER_ERR_RULES, the code in
+ * verdict.rule). Called on the worker threads, without the mempool's lock,
+ * after the signature and signer checks. *final (0 when called): set it to
+ * 1 for a refusal no later block can change; otherwise the verdict hands
+ * the transaction back (verdict.bytes), for the caller to try again. */
+typedef Evote__V1__TxResult (*mempool_state_gate)(void *ctx, const Evote__V1__TxBody *body,
+                                                  const uint8_t signer[CRYPTO_PUBKEY_LEN],
+                                                  const uint8_t id[CRYPTO_HASH_LEN], int *final);
 
-/* From now on, ballots submitted with a nonzero ticket (a client's, to be
- * answered) pass fn first. Those submitted without one (passed on by a
- * validator that asked its own state) and mempool_submit_first's (in a
+/* From now on, transactions submitted with a nonzero ticket (a client's,
+ * to be answered) pass fn first. Those submitted without one (passed on by
+ * a validator that asked its own state) and mempool_submit_first's (in a
  * proposed block already) do not: another validator's state may be newer
  * than this one's. fn == NULL: no gate. */
-void mempool_set_ballot_gate(mempool *mp, mempool_ballot_gate fn, void *ctx);
+void mempool_set_state_gate(mempool *mp, mempool_state_gate fn, void *ctx);
 
 /* How mempool_add_verified asks the chain whether a transaction is already
  * in a block (e.g. a lookup in the chain store), for ids older than the

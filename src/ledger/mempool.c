@@ -38,7 +38,7 @@ typedef struct job {
     uint8_t *bytes;
     size_t len;
     uint64_t ticket;
-    int gated; /* a client's: the ballot gate applies (mempool_set_ballot_gate) */
+    int gated; /* a client's: the state gate applies (mempool_set_state_gate); 2: its refusal is final */
     struct job *next;
     struct job *busy_next; /* in mempool.busy while a worker verifies it */
 } job;
@@ -88,7 +88,7 @@ struct mempool {
     election_cache *elections; /* ballots are checked here when set */
     const genesis *genesis;    /* signers checked against it when set (ledger_signer_may_sign) */
     recent_set recent;         /* recently committed ids (empty without memory) */
-    mempool_ballot_gate gate;  /* may be NULL */
+    mempool_state_gate gate;  /* may be NULL */
     void *gate_ctx;
     int (*committed)(void *ctx, const uint8_t id[CRYPTO_HASH_LEN]); /* may be NULL */
     void *committed_ctx;
@@ -238,9 +238,10 @@ static entry *insert_pending(mempool *mp, const uint8_t id[CRYPTO_HASH_LEN], uin
     return e;
 }
 
-/* Called with the lock held: record the outcome of one verification. */
+/* Called with the lock held: record the outcome of one verification.
+ * provisional: a refusal the caller will ask about again (not counted). */
 static void settle(mempool *mp, job *j, ledger_tx *tx, ledger_err err, crypto_err detail,
-                   verdict_node *vn, elgamal_ct *cts, size_t n_cts)
+                   verdict_node *vn, elgamal_ct *cts, size_t n_cts, int provisional)
 {
     vn->v.ticket = j->ticket;
     vn->v.err = err;
@@ -267,10 +268,10 @@ static void settle(mempool *mp, job *j, ledger_tx *tx, ledger_err err, crypto_er
     free(cts); /* not kept (refused, duplicate) */
     if (j->bytes != NULL)
         mp->bytes -= j->len; /* not kept: the caller frees them */
-    if (vn->v.err != LEDGER_OK && vn->v.err <= LEDGER_ERR_BALLOT)
+    if (vn->v.err != LEDGER_OK && vn->v.err <= LEDGER_ERR_RULES && !provisional)
         mp->stats.rejected[vn->v.err]++;
-    if (vn->v.err != LEDGER_OK && vn->v.err != LEDGER_ERR_NOMEM) {
-        Evote__V1__TxResult r = vn->v.err == LEDGER_ERR_BALLOT ? vn->v.ballot : ledger_result_for(vn->v.err, detail);
+    if (vn->v.err != LEDGER_OK && vn->v.err != LEDGER_ERR_NOMEM && !provisional) {
+        Evote__V1__TxResult r = vn->v.err == LEDGER_ERR_RULES ? vn->v.rule : ledger_result_for(vn->v.err, detail);
         if ((unsigned)r < LEDGER_TX_RESULT_SLOTS)
             mp->stats.refused[r]++;
     }
@@ -356,15 +357,18 @@ static void *worker(void *arg)
         if (err == LEDGER_OK && mp->genesis != NULL &&
             !ledger_signer_may_sign(mp->genesis, tx->body, tx->envelope->signer.data))
             err = LEDGER_ERR_NOT_AUTHORIZED;
-        /* A client's ballot that the chain's state already refuses (not on
-         * the roll, voted, polls closed): refused before its proofs, the
-         * expensive part, are checked. */
-        if (err == LEDGER_OK && j->gated && mp->gate != NULL &&
-            tx->body->payload_case == EVOTE__V1__TX_BODY__PAYLOAD_BALLOT) {
-            Evote__V1__TxResult g = mp->gate(mp->gate_ctx, tx->body, tx->envelope->signer.data, tx->id);
+        /* A client's transaction that the chain's state already refuses (a
+         * ballot not on the roll, a second one, after the polls closed; a
+         * trustee step by someone else): refused before a ballot's proofs,
+         * the expensive part, are checked. */
+        int hand_back = 0; /* a refusal a later block may change: the bytes go with the verdict */
+        if (err == LEDGER_OK && j->gated && mp->gate != NULL) {
+            int final = 0;
+            Evote__V1__TxResult g = mp->gate(mp->gate_ctx, tx->body, tx->envelope->signer.data, tx->id, &final);
             if (g != EVOTE__V1__TX_RESULT__TX_RESULT_OK && g != EVOTE__V1__TX_RESULT__TX_RESULT_UNSPECIFIED) {
                 ballot = g;
-                err = LEDGER_ERR_BALLOT;
+                err = LEDGER_ERR_RULES;
+                hand_back = !final && j->gated == 1;
             }
         }
         /* A ballot's proofs are the expensive part of the whole chain:
@@ -379,11 +383,11 @@ static void *worker(void *arg)
                 if (cts != NULL)
                     memcpy(cts, buf, n_cts * sizeof *cts);
             } else if (ballot != EVOTE__V1__TX_RESULT__TX_RESULT_UNSPECIFIED) {
-                err = LEDGER_ERR_BALLOT; /* can never be valid */
+                err = LEDGER_ERR_RULES; /* can never be valid */
             }
         }
         if (vn != NULL)
-            vn->v.ballot = ballot;
+            vn->v.rule = ballot;
         uint64_t spent = timed ? thread_cpu_ns() - t0 : 0;
 
         pthread_mutex_lock(&mp->lock);
@@ -399,7 +403,12 @@ static void *worker(void *arg)
             mp->stats.timed_ns[kind] += spent;
         }
         if (vn != NULL) {
-            settle(mp, j, tx, err, detail, vn, cts, n_cts);
+            settle(mp, j, tx, err, detail, vn, cts, n_cts, hand_back);
+            if (hand_back) { /* not counted any more (settle), now the caller's */
+                vn->v.bytes = j->bytes;
+                vn->v.len = j->len;
+                j->bytes = NULL;
+            }
         } else {
             mp->bytes -= j->len; /* not kept */
             free(cts);
@@ -490,6 +499,7 @@ void mempool_destroy(mempool **pmp)
     }
     for (verdict_node *v = mp->verdicts_head, *n; v; v = n) {
         n = v->next;
+        free(v->v.bytes);
         free(v);
     }
     entry_list *lists[2] = {&mp->ready, &mp->taken};
@@ -560,7 +570,7 @@ static void job_free(job *j)
     free(j);
 }
 
-ledger_err mempool_submit(mempool *mp, const uint8_t *bytes, size_t len, uint64_t ticket)
+static ledger_err submit_job(mempool *mp, const uint8_t *bytes, size_t len, uint64_t ticket, int gated)
 {
     job *j;
     /* Refusing costs nothing when full: a flood of retries must not eat the
@@ -575,7 +585,7 @@ ledger_err mempool_submit(mempool *mp, const uint8_t *bytes, size_t len, uint64_
     pthread_mutex_unlock(&mp->lock);
     if ((j = job_new(bytes, len, ticket)) == NULL)
         return LEDGER_ERR_NOMEM;
-    j->gated = ticket != 0;
+    j->gated = gated;
     pthread_mutex_lock(&mp->lock);
     mp->stats.submitted++;
     if (full(mp, ticket, len)) {
@@ -594,6 +604,16 @@ ledger_err mempool_submit(mempool *mp, const uint8_t *bytes, size_t len, uint64_
     pthread_cond_signal(&mp->work);
     pthread_mutex_unlock(&mp->lock);
     return LEDGER_OK;
+}
+
+ledger_err mempool_submit(mempool *mp, const uint8_t *bytes, size_t len, uint64_t ticket)
+{
+    return submit_job(mp, bytes, len, ticket, ticket != 0);
+}
+
+ledger_err mempool_resubmit(mempool *mp, const uint8_t *bytes, size_t len, uint64_t ticket)
+{
+    return submit_job(mp, bytes, len, ticket, ticket != 0 ? 2 : 0);
 }
 
 ledger_err mempool_submit_first(mempool *mp, const uint8_t *bytes, size_t len, uint64_t ticket)
@@ -823,7 +843,7 @@ void mempool_set_byte_limit(mempool *mp, size_t max_bytes)
     pthread_mutex_unlock(&mp->lock);
 }
 
-void mempool_set_ballot_gate(mempool *mp, mempool_ballot_gate fn, void *ctx)
+void mempool_set_state_gate(mempool *mp, mempool_state_gate fn, void *ctx)
 {
     pthread_mutex_lock(&mp->lock);
     mp->gate = fn;

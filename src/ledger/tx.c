@@ -34,8 +34,8 @@ const char *ledger_strerror(ledger_err err)
         return "the signer may not sign this kind of transaction: notices, election definitions, opening and "
                "closing, and voter registrations are signed by an election authority of the genesis, attestations "
                "by a validator; it was not accepted";
-    case LEDGER_ERR_BALLOT:
-        return "the ballot was not accepted";
+    case LEDGER_ERR_RULES:
+        return "the election rules refuse it";
     case LEDGER_ERR_STATE:
         return "the election state in the chain store cannot be read or is damaged: the block was not stored; check the disk and the log, restore from a snapshot if it persists";
     }

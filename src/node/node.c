@@ -52,7 +52,24 @@ typedef struct {
     client_reply_handle reply;
     uint64_t request_id;
     int from_client;
+    int last_try; /* submitted again after a refusal a later block could change: now final */
 } submission;
+
+/* A client's transaction the state gate refused for a reason a block this
+ * validator has not executed yet could change (a registration, the
+ * election itself): asked again once the blocks it knew to be on their way
+ * are executed, before its client is answered. */
+typedef struct {
+    uint8_t *bytes;
+    size_t len;
+    client_reply_handle reply;
+    uint64_t request_id;
+    uint64_t after_seq; /* replica_known_seq when refused */
+    uint64_t deadline;  /* mono_ms: asked again then at the latest */
+} recheck;
+
+#define MAX_RECHECKS 4096 /* beyond: refused at once */
+#define RECHECK_MS 2000
 
 /* A proposed batch whose unverified transactions the mempool's workers
  * check, off the event loop; the replica gets the verdict when the last
@@ -109,6 +126,9 @@ struct node {
     uint64_t timer_at[4]; /* by replica_timer, monotonic ms; 0 = off */
 
     submission *subs;     /* client submissions waiting for their verdict, in order */
+    recheck *rechecks;    /* refusals to confirm once the blocks in flight are executed */
+    size_t n_rechecks;
+    uint64_t recheck_at;  /* the earliest of their deadlines (0: none) */
     size_t subs_head, n_subs, cap_subs; /* [subs_head, n_subs) live; ticket 0 = answered */
     uint64_t next_ticket;
 
@@ -138,7 +158,7 @@ struct node {
     uint64_t instance;         /* drawn at start, in every client answer: clients see a restart */
     uint64_t last_exec_ms;     /* mono_ms of the last block executed */
     int tip_checkpoint;        /* the tip is a checkpoint (a K-th or an empty block) */
-    atomic_int catching_up;    /* replica_catching_up, for the ballot gate's threads */
+    atomic_int catching_up;    /* replica_catching_up, for the state gate's threads */
     uint64_t idle_until;       /* an idle checkpoint is due then (0: none) */
     int fatal;
 
@@ -317,23 +337,31 @@ static int tx_committed(void *ctx, const uint8_t id[CRYPTO_HASH_LEN])
     return chain_store_find_tx(n->store, id, NULL, NULL, NULL) == STORE_OK;
 }
 
-/* The mempool's ballot gate (on its worker threads): what the state at the
- * tip says of a client's ballot. One already in the chain passes (the
- * mempool then answers it as a duplicate); while this validator may lack
- * blocks, only what no later block can change is refused. */
-static Evote__V1__TxResult ballot_gate(void *ctx, const Evote__V1__TxBody *body, const uint8_t signer[CRYPTO_PUBKEY_LEN],
-                                       const uint8_t id[CRYPTO_HASH_LEN])
+/* The mempool's state gate (on its worker threads): what the state at the
+ * tip says of a client's ballot or trustee step (election_admit). One
+ * already in the chain passes (the mempool then answers it as a
+ * duplicate); while this validator may lack blocks, only what no later
+ * block can change is refused. */
+static Evote__V1__TxResult state_gate(void *ctx, const Evote__V1__TxBody *body, const uint8_t signer[CRYPTO_PUBKEY_LEN],
+                                      const uint8_t id[CRYPTO_HASH_LEN], int *final)
 {
     node *n = ctx;
     uint64_t height, time_ms;
     uint8_t hash[CRYPTO_HASH_LEN];
 
+    switch (body->payload_case) {
+    case EVOTE__V1__TX_BODY__PAYLOAD_BALLOT:
+    case EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_DEALING:
+    case EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_COMPLAINT:
+    case EVOTE__V1__TX_BODY__PAYLOAD_PARTIAL_DECRYPTION: break;
+    default: return EVOTE__V1__TX_RESULT__TX_RESULT_OK; /* nothing to ask the state */
+    }
     if (tx_committed(n, id))
         return EVOTE__V1__TX_RESULT__TX_RESULT_OK;
     if (chain_store_tip(n->store, &height, hash, &time_ms) != STORE_OK)
         return EVOTE__V1__TX_RESULT__TX_RESULT_UNSPECIFIED;
-    return election_admit_ballot(&n->state, n->g->chain_id, body, signer, id, height, time_ms,
-                                 !atomic_load(&n->catching_up));
+    return election_admit(&n->state, n->g->chain_id, body, signer, id, height, time_ms, !atomic_load(&n->catching_up),
+                          final);
 }
 
 /* Election ids whose record has a key Y (open[i]: and is still open),
@@ -1292,7 +1320,7 @@ static void propose(node *n)
 /* ---------------------------------------------------------- mempool side */
 
 static void submit(node *n, const uint8_t *bytes, size_t len, const client_reply_handle *to, uint64_t rid,
-                   int from_client)
+                   int from_client, int last_try)
 {
     uint64_t ticket = from_client ? ++n->next_ticket : 0; /* forwarded ones need no answer */
     ledger_err err;
@@ -1319,7 +1347,7 @@ static void submit(node *n, const uint8_t *bytes, size_t len, const client_reply
         n->subs = s;
         n->cap_subs = cap;
     }
-    err = mempool_submit(n->mp, bytes, len, ticket);
+    err = last_try ? mempool_resubmit(n->mp, bytes, len, ticket) : mempool_submit(n->mp, bytes, len, ticket);
     if (err != LEDGER_OK) {
         if (from_client)
             reply_status(n, to, rid,
@@ -1335,12 +1363,36 @@ static void submit(node *n, const uint8_t *bytes, size_t len, const client_reply
     n->subs[n->n_subs].reply = *to;
     n->subs[n->n_subs].request_id = rid;
     n->subs[n->n_subs].from_client = 1;
+    n->subs[n->n_subs].last_try = last_try;
     n->n_subs++;
 }
 
 
-/* Returns: 1 for the codes the ballot gate gives from the state (not from
- * the ballot's own bytes). */
+/* Submits again the refusals whose blocks in flight are executed (or whose
+ * time is up): their verdict is then final. Returns: the earliest deadline
+ * left (mono ms), or 0 when none is left. */
+static uint64_t run_rechecks(node *n, uint64_t now)
+{
+    uint64_t done = replica_last_executed(n->rep), next = 0;
+    size_t k = 0;
+
+    for (size_t i = 0; i < n->n_rechecks; i++) {
+        recheck *rc = &n->rechecks[i];
+        if (done < rc->after_seq && now < rc->deadline) {
+            if (next == 0 || rc->deadline < next)
+                next = rc->deadline;
+            n->rechecks[k++] = *rc;
+            continue;
+        }
+        submit(n, rc->bytes, rc->len, &rc->reply, rc->request_id, 1, 1);
+        free(rc->bytes);
+    }
+    n->n_rechecks = k;
+    return next;
+}
+
+/* Returns: 1 for the codes the state gate gives from the state (not from
+ * the transaction's own bytes). */
 static int gate_result(Evote__V1__TxResult r)
 {
     switch (r) {
@@ -1348,7 +1400,8 @@ static int gate_result(Evote__V1__TxResult r)
     case EVOTE__V1__TX_RESULT__TX_RESULT_NO_ELECTION_KEY:
     case EVOTE__V1__TX_RESULT__TX_RESULT_NOT_OPEN:
     case EVOTE__V1__TX_RESULT__TX_RESULT_NOT_REGISTERED:
-    case EVOTE__V1__TX_RESULT__TX_RESULT_ALREADY_VOTED: return 1;
+    case EVOTE__V1__TX_RESULT__TX_RESULT_ALREADY_VOTED:
+    case EVOTE__V1__TX_RESULT__TX_RESULT_NOT_TRUSTEE: return 1;
     default: return 0;
     }
 }
@@ -1387,9 +1440,13 @@ static void on_verdicts(node *n)
         }
         for (size_t i = 0; i < got; i++) {
             size_t k;
-            if (v[i].ticket == 0)
+            uint8_t *back = v[i].bytes; /* ours: kept for a recheck, or freed */
+            if (v[i].ticket == 0) {
+                free(back);
                 continue; /* forwarded: nobody to answer */
+            }
             if (v[i].ticket & TICKET_VALIDATION) {
+                free(back);
                 validation_verdict(n, v[i].ticket);
                 drain(n);
                 continue;
@@ -1398,14 +1455,33 @@ static void on_verdicts(node *n)
              * we look for is almost always among the first. */
             for (k = n->subs_head; k < n->n_subs && n->subs[k].ticket != v[i].ticket; k++)
                 ;
-            if (k == n->n_subs)
+            if (k == n->n_subs) {
+                free(back);
                 continue;
+            }
             submission s = n->subs[k];
             n->subs[k].ticket = 0; /* answered */
             while (n->subs_head < n->n_subs && n->subs[n->subs_head].ticket == 0)
                 n->subs_head++;
             if (n->subs_head == n->n_subs)
                 n->subs_head = n->n_subs = 0;
+            if (back != NULL && !s.last_try && n->n_rechecks < MAX_RECHECKS &&
+                (n->rechecks != NULL || (n->rechecks = calloc(MAX_RECHECKS, sizeof *n->rechecks)) != NULL)) {
+                /* Refused by the state as it is here; the blocks on their
+                 * way may change that: ask again once they are in. */
+                recheck *rc = &n->rechecks[n->n_rechecks++];
+                rc->bytes = back;
+                rc->len = v[i].len;
+                rc->reply = s.reply;
+                rc->request_id = s.request_id;
+                rc->after_seq = replica_known_seq(n->rep);
+                rc->deadline = mono_ms() + RECHECK_MS;
+                log_debug("a client's transaction refused at height %" PRIu64 " (%s) is asked again once seq %" PRIu64
+                          " is executed",
+                          replica_last_executed(n->rep), election_result_text(v[i].rule), rc->after_seq);
+                continue;
+            }
+            free(back);
             if (v[i].err == LEDGER_OK) {
                 Evote__V1__ApiResponse r = EVOTE__V1__API_RESPONSE__INIT;
                 r.request_id = s.request_id;
@@ -1416,16 +1492,16 @@ static void on_verdicts(node *n)
                 reply(n, &s.reply, &r);
             } else {
                 char reason[512], state[200] = "";
-                if (v[i].err == LEDGER_ERR_BALLOT && gate_result(v[i].ballot))
+                if (v[i].err == LEDGER_ERR_RULES && gate_result(v[i].rule))
                     snprintf(state, sizeof state, ", as this validator's chain has it at height %" PRIu64 "%s",
                              replica_last_executed(n->rep),
-                             v[i].ballot == EVOTE__V1__TX_RESULT__TX_RESULT_NOT_REGISTERED
+                             v[i].rule == EVOTE__V1__TX_RESULT__TX_RESULT_NOT_REGISTERED
                                  ? ": a registration not yet committed does not count; vote once it is"
                                  : "");
                 snprintf(reason, sizeof reason, "%s%s%s%s", ledger_strerror(v[i].err),
-                         v[i].err == LEDGER_ERR_ENVELOPE || v[i].err == LEDGER_ERR_BALLOT ? ": " : "",
+                         v[i].err == LEDGER_ERR_ENVELOPE || v[i].err == LEDGER_ERR_RULES ? ": " : "",
                          v[i].err == LEDGER_ERR_ENVELOPE  ? crypto_strerror(v[i].detail)
-                         : v[i].err == LEDGER_ERR_BALLOT ? election_result_text(v[i].ballot)
+                         : v[i].err == LEDGER_ERR_RULES ? election_result_text(v[i].rule)
                                                           : "",
                          state);
                 reply_status(n, &s.reply, s.request_id, EVOTE__V1__API_STATUS__API_STATUS_REJECTED, reason);
@@ -1510,7 +1586,7 @@ static int on_request_batch(node *n, uint32_t from, const Evote__V1__PeerMessage
     if (rb != NULL && rb->chain_id.len == CRYPTO_CHAIN_ID_LEN &&
         memcmp(rb->chain_id.data, n->g->chain_id, CRYPTO_CHAIN_ID_LEN) == 0 && rb->replica == from) {
         for (size_t i = 0; i < rb->n_txs && i < GOSSIP_MAX; i++)
-            submit(n, rb->txs[i].data, rb->txs[i].len, NULL, 0, 0);
+            submit(n, rb->txs[i].data, rb->txs[i].len, NULL, 0, 0, 0);
     }
     if (rb)
         evote__v1__request_batch__free_unpacked(rb, NULL);
@@ -1630,7 +1706,7 @@ static void on_client(node *n, const client_request *req)
             n->m.rejected_too_large++;
             break;
         }
-        submit(n, q->submit->tx.data, q->submit->tx.len, to, q->request_id, 1); /* gossiped once accepted */
+        submit(n, q->submit->tx.data, q->submit->tx.len, to, q->request_id, 1, 0); /* gossiped once accepted */
         break;
     case EVOTE__V1__API_REQUEST__CALL_GET_TX: {
         const Evote__V1__GetTx *g = q->get_tx;
@@ -1964,7 +2040,7 @@ int node_new(const node_config *cfg, node **out, char *why, size_t why_len)
     }
     mempool_set_elections(n->mp, n->elections);
     mempool_set_genesis(n->mp, n->g);
-    mempool_set_ballot_gate(n->mp, ballot_gate, n);
+    mempool_set_state_gate(n->mp, state_gate, n);
     mempool_set_byte_limit(n->mp, (size_t)cfg->mempool_max_mb << 20);
     mempool_set_committed_check(n->mp, tx_committed, n);
     load_open_elections(n);
@@ -2099,6 +2175,9 @@ void node_destroy(node **self)
     free(n->gossip);
     free(n->gossip_lens);
     free(n->subs);
+    for (size_t i = 0; i < n->n_rechecks; i++)
+        free(n->rechecks[i].bytes);
+    free(n->rechecks);
     free(n->waiters);
     free(n->meta);
     for (size_t i = 0; i < n->n_batches; i++)
@@ -2161,6 +2240,8 @@ int node_run(node *n, volatile sig_atomic_t *stop)
             next = n->pace_until;
         if (n->idle_until != 0 && n->idle_until < next)
             next = n->idle_until;
+        if (n->recheck_at != 0 && n->recheck_at < next)
+            next = n->recheck_at;
         timeout = next > now ? (long)(next - now) : 0;
         items[0].socket = peer_net_poll_socket(n->net);
         items[0].fd = 0;
@@ -2221,6 +2302,7 @@ int node_run(node *n, volatile sig_atomic_t *stop)
             }
         }
         answer_waiters(n, NULL, 0);
+        n->recheck_at = n->n_rechecks > 0 ? run_rechecks(n, mono_ms()) : 0;
         attest_recheck(n, now);
         keep_checkpoint(n);
         settle(n);

@@ -5,7 +5,10 @@
 #      voter's `evote vote` (which wants f+1 = 2) casts a ballot, which
 #      `evote track --genesis` finds in the batch its certificate signs;
 #   2. node3 comes back, catches up through the block that made the key,
-#      and attests it too (4 of 4);
+#      and attests it too (4 of 4); a ballot sent to node3 the moment it
+#      starts, by a voter registered while it was down, is accepted and
+#      counted (a validator catching up does not refuse what the blocks it
+#      lacks may allow);
 #   3. node0 is killed and restarted: its attestation is on chain already,
 #      so it offers none again;
 #   3b. 1,200 voters cast with `evote vote --voters` while all four
@@ -70,9 +73,22 @@ out=$("$EVOTE" track "$code" --genesis "$GENESIS" --node "$(ep 1)" 2>&1) || fail
 case "$out" in *"COUNTED"*"included       transaction"*"(checked)"*) ;;
   *) fail "evote track --genesis does not show the ballot counted and checked in its certified block: $out" 1 ;; esac
 log "a voter's ballot was cast against the vouched key; evote track proves it is in its certified block"
+# A second voter, registered while node3 is down; its ballot sealed now,
+# sent to node3 the moment it restarts (part 2).
+"$EVOTE" voter keygen --count 1 --out-dir "$DIR/late" > "$DIR/roll-late.txt" 2> "$DIR/keygen.err" ||
+  fail "voter keygen: $(cat "$DIR/keygen.err")"
+step "voter register (late)" 2 voter register --key "$AUTH_KEY" "${E[@]}" --voters "$DIR/roll-late.txt"
+echo "$(ls "$DIR"/late/*.key) Ada" > "$DIR/late.txt"
+"$EVOTE" vote --voters "$DIR/late.txt" --genesis "$GENESIS" --id city --node "$(ep 2)" \
+  --encrypt-only "$DIR/late.hex" > /dev/null 2> "$DIR/late.err" || fail "cannot seal the late voter's ballot: $(cat "$DIR/late.err")"
+perl -ne 'chomp; print pack("H*", $_)' "$DIR/late.hex" > "$DIR/late.tx"
 
 # ---- 2. node3 catches up and attests
 start_node 3
+out=$("$EVOTE" submit --file "$DIR/late.tx" --node "$(ep 3)" --wait $((20000 * SCALE)) --timeout $((10000 * SCALE)) 2>&1) ||
+  fail "node3, just restarted, did not take the ballot of a voter registered while it was down: $out" 3
+case "$out" in *"result TX_RESULT_OK"*) ;; *) fail "the late voter's ballot is not counted: $out" 3 ;; esac
+log "node3, just restarted, took the ballot of a voter registered while it was down"
 WAIT_NODE=3 wait_until 30 "node3 to catch up and attest the key (4 of 4 vouch)" vouched 3 4
 [ "$(attested 3)" = 1 ] || fail "node3 did not log its attestation exactly once" 3
 log "node3 caught up through the key's block and attested it: 4 of 4"
@@ -116,7 +132,7 @@ wait "$VOTE" || { tail -5 "$DIR/many.err"; fail "evote vote --voters did not get
 grep -q "$NV ballots committed in .* $NV committed and counted" "$DIR/many.err" ||
   { tail -5 "$DIR/many.err"; fail "evote vote --voters does not report all $NV ballots counted"; }
 [ "$(grep -c '^[0-9a-f]\{64\}$' "$DIR/many.codes")" = "$NV" ] || fail "evote vote --voters printed fewer than $NV tracking codes"
-WAIT_NODE=1 wait_until 30 "node1 to count all $((NV + 1)) ballots" counted_at_least $((NV + 1))
+WAIT_NODE=1 wait_until 30 "node1 to count all $((NV + 2)) ballots" counted_at_least $((NV + 2))
 log "evote vote --voters: $(grep -o '[0-9]* requests sent again' "$DIR/many.err"), every ballot counted after the restart"
 
 # another authority of the genesis may not cut the voters off: only the creator closes early
@@ -132,7 +148,8 @@ step "election close" 1 election close --key "$AUTH_KEY" "${E[@]}"
 step "trustee decrypt" 0 trustee decrypt --key "$DIR/c/node0/validator.key" "${E[@]}" --dir "$DIR/trustee"
 WAIT_NODE=2 wait_until 30 "every validator to attest the result (4 of 4 vouch)" result_vouched 2 4
 grep -qE '^  Grace +1$' "$DIR/result.2" || { cat "$DIR/result.2"; fail "the result does not count the ballot for Grace" 2; }
-grep -qE "^  Ada +$NV\$" "$DIR/result.2" || { cat "$DIR/result.2"; fail "the result does not count the $NV ballots for Ada" 2; }
+grep -qE "^  Ada +$((NV + 1))\$" "$DIR/result.2" ||
+  { cat "$DIR/result.2"; fail "the result does not count the $((NV + 1)) ballots for Ada (the batch and the late voter)" 2; }
 for i in 0 1 2 3; do
   [ "$(attested $i "its result")" = 1 ] || fail "node$i did not log its attestation of the result exactly once" "$i"
 done

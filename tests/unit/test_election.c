@@ -701,20 +701,21 @@ static void test_polls_closed_after_a_tip(void **state)
 
 static int failing_get(void *ctx, const uint8_t *key, size_t key_len, uint8_t **value, size_t *len);
 
-/* election_admit_ballot on the ballot tx's bytes, the state as of the
- * chain's last block, at tip `tip` (time 0). */
+/* election_admit on the ballot tx's bytes, the state as of the
+ * chain's last block, at tip `tip` (time 0); its *final in admit_final. */
+static int admit_final;
 static Evote__V1__TxResult admit(chain *c, const uint8_t *tx, size_t len, uint64_t tip, int current)
 {
     election_state_reader rd = {mem_get, &c->st};
     ledger_tx *ltx = NULL;
     Evote__V1__TxResult r;
     assert_int_equal(ledger_tx_decode(tx, len, chain_id, &ltx, NULL), LEDGER_OK);
-    r = election_admit_ballot(&rd, chain_id, ltx->body, ltx->envelope->signer.data, ltx->id, tip, 0, current);
+    r = election_admit(&rd, chain_id, ltx->body, ltx->envelope->signer.data, ltx->id, tip, 0, current, &admit_final);
     ledger_tx_destroy(&ltx);
     return r;
 }
 
-/* The mempool's gate: what the state at the tip already refuses, and only
+/* The mempool's state gate: what the state at the tip already refuses, and only
  * what a block not yet stored here cannot change unless the state is known
  * to be current. */
 static void test_admission_refuses_what_the_state_already_refuses(void **state)
@@ -734,6 +735,7 @@ static void test_admission_refuses_what_the_state_already_refuses(void **state)
      * have them. */
     tx = ballot_tx(id, junk, sizeof junk, voter_key[0], &len);
     assert_int_equal(admit(&c, tx, len, 1, 1), R(UNKNOWN_ELECTION));
+    assert_false(admit_final); /* a later block may create it */
     assert_int_equal(admit(&c, tx, len, 1, 0), R(OK));
     assert_int_equal(create(&c, &def, authority), R(OK));
     assert_int_equal(register_voters(&c, id, 0, 2, authority), R(OK));
@@ -746,11 +748,13 @@ static void test_admission_refuses_what_the_state_already_refuses(void **state)
     /* Opening at height 5: a tip at 3 cannot take it in its next block. */
     tx = cast(e, id, 0, 0, voter_key[0], &len, code);
     assert_int_equal(admit(&c, tx, len, 3, 1), R(NOT_OPEN));
+    assert_false(admit_final);
     assert_int_equal(admit(&c, tx, len, 3, 0), R(OK));
     assert_int_equal(admit(&c, tx, len, 4, 1), R(OK));
     /* Not on the roll. */
     again = cast(e, id, 5, 0, voter_key[5], &again_len, NULL);
     assert_int_equal(admit(&c, again, again_len, 10, 1), R(NOT_REGISTERED));
+    assert_false(admit_final);
     assert_int_equal(admit(&c, again, again_len, 10, 0), R(OK));
     free(again);
     /* Voted, no revoting: whatever the state's age, no later ballot counts;
@@ -765,28 +769,30 @@ static void test_admission_refuses_what_the_state_already_refuses(void **state)
     tx = cast(e, id, 0, 1, voter_key[0], &len, NULL);
     assert_int_equal(admit(&c, tx, len, 10, 1), R(ALREADY_VOTED));
     assert_int_equal(admit(&c, tx, len, 10, 0), R(ALREADY_VOTED));
+    assert_true(admit_final);
     free(tx);
     /* Closed after height 50 (close_height): refused whatever the state's age. */
     tx = cast(e, id, 1, 0, voter_key[1], &len, NULL);
     assert_int_equal(admit(&c, tx, len, 49, 1), R(OK));
     assert_int_equal(admit(&c, tx, len, 50, 0), R(NOT_OPEN));
     assert_int_equal(admit(&c, tx, len, 50, 1), R(NOT_OPEN));
+    assert_true(admit_final); /* closed for good */
     /* The state cannot be read: not decided. */
     {
         election_state_reader bad = {failing_get, NULL};
         ledger_tx *ltx = NULL;
         assert_int_equal(ledger_tx_decode(tx, len, chain_id, &ltx, NULL), LEDGER_OK);
-        assert_int_equal(election_admit_ballot(&bad, chain_id, ltx->body, ltx->envelope->signer.data, ltx->id, 10, 0, 1),
+        assert_int_equal(election_admit(&bad, chain_id, ltx->body, ltx->envelope->signer.data, ltx->id, 10, 0, 1, NULL),
                          R(UNSPECIFIED));
-        /* Not a ballot, or a ballot with no election id. */
+        /* Not a payload the state decides, or a ballot with no election id. */
         ltx->body->payload_case = EVOTE__V1__TX_BODY__PAYLOAD_NOTICE;
         election_state_reader rd = {mem_get, &c.st};
-        assert_int_equal(election_admit_ballot(&rd, chain_id, ltx->body, ltx->envelope->signer.data, ltx->id, 10, 0, 1),
-                         R(UNSPECIFIED));
+        assert_int_equal(election_admit(&rd, chain_id, ltx->body, ltx->envelope->signer.data, ltx->id, 10, 0, 1, NULL),
+                         R(OK));
         ltx->body->payload_case = EVOTE__V1__TX_BODY__PAYLOAD_BALLOT;
         size_t keep = ltx->body->ballot->election_id.len;
         ltx->body->ballot->election_id.len = 0;
-        assert_int_equal(election_admit_ballot(&rd, chain_id, ltx->body, ltx->envelope->signer.data, ltx->id, 10, 0, 1),
+        assert_int_equal(election_admit(&rd, chain_id, ltx->body, ltx->envelope->signer.data, ltx->id, 10, 0, 1, NULL),
                          R(MALFORMED));
         ltx->body->ballot->election_id.len = keep;
         ledger_tx_destroy(&ltx);
@@ -794,6 +800,37 @@ static void test_admission_refuses_what_the_state_already_refuses(void **state)
     free(tx);
     bc_election_destroy(&e);
     ceremony_free(&k);
+
+    /* A trustee's step signed by someone else than a trustee of the
+     * definition: refused whatever the state's age (the trustees never
+     * change); for an election not there yet, only by a current state. */
+    {
+        election_state_reader rd = {mem_get, &c.st};
+        Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+        Evote__V1__TrusteeDealing d = EVOTE__V1__TRUSTEE_DEALING__INIT;
+        Evote__V1__PartialDecryption pd = EVOTE__V1__PARTIAL_DECRYPTION__INIT;
+        Evote__V1__TrusteeComplaint tc = EVOTE__V1__TRUSTEE_COMPLAINT__INIT;
+        uint8_t some_id[32] = {9};
+        d.election_id.data = (uint8_t *)id;
+        d.election_id.len = strlen(id);
+        body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_DEALING;
+        body.trustee_dealing = &d;
+        assert_int_equal(election_admit(&rd, chain_id, &body, trustee_pub[0], some_id, 10, 0, 1, NULL), R(OK));
+        assert_int_equal(election_admit(&rd, chain_id, &body, voter_pub[0], some_id, 10, 0, 0, &admit_final),
+                         R(NOT_TRUSTEE));
+        assert_true(admit_final);
+        pd.election_id = d.election_id;
+        body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_PARTIAL_DECRYPTION;
+        body.partial_decryption = &pd;
+        assert_int_equal(election_admit(&rd, chain_id, &body, trustee_pub[2], some_id, 10, 0, 1, NULL), R(OK));
+        assert_int_equal(election_admit(&rd, chain_id, &body, authority_pub, some_id, 10, 0, 1, NULL), R(NOT_TRUSTEE));
+        tc.election_id.data = (uint8_t *)"not yet";
+        tc.election_id.len = 7;
+        body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_COMPLAINT;
+        body.trustee_complaint = &tc;
+        assert_int_equal(election_admit(&rd, chain_id, &body, voter_pub[0], some_id, 10, 0, 1, NULL), R(UNKNOWN_ELECTION));
+        assert_int_equal(election_admit(&rd, chain_id, &body, voter_pub[0], some_id, 10, 0, 0, NULL), R(OK));
+    }
 
     /* With revoting, a voter who voted may vote again. */
     assert_int_equal(create(&c, &def_re, authority), R(OK));

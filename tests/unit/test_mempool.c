@@ -283,39 +283,45 @@ static void test_signers_outside_the_genesis_are_refused(void **state)
     signing_key_destroy(&validator);
 }
 
-/* A gate that refuses a ballot whose blob starts with an odd byte as
- * NOT_REGISTERED, cannot tell for a 2, and lets the rest through. */
+/* A gate that refuses a ballot whose blob starts with a 3 as ALREADY_VOTED
+ * (final), with another odd byte as NOT_REGISTERED (a later block may
+ * change it), cannot tell for a 2, and lets the rest through. */
 static int gate_calls, gate_wrong;
 static Evote__V1__TxResult odd_not_registered(void *ctx, const Evote__V1__TxBody *body,
-                                              const uint8_t signer[CRYPTO_PUBKEY_LEN], const uint8_t id[CRYPTO_HASH_LEN])
+                                              const uint8_t signer[CRYPTO_PUBKEY_LEN], const uint8_t id[CRYPTO_HASH_LEN],
+                                              int *final)
 {
     uint8_t first;
     (void)signer;
     (void)id;
     /* On a worker thread: no cmocka assertion here. */
-    if (ctx != &gate_calls || body->payload_case != EVOTE__V1__TX_BODY__PAYLOAD_BALLOT) {
+    if (ctx != &gate_calls)
         __atomic_add_fetch(&gate_wrong, 1, __ATOMIC_SEQ_CST);
-        return EVOTE__V1__TX_RESULT__TX_RESULT_OK;
-    }
-    first = body->ballot->encrypted_ballot.data[0];
     __atomic_add_fetch(&gate_calls, 1, __ATOMIC_SEQ_CST);
+    if (body->payload_case != EVOTE__V1__TX_BODY__PAYLOAD_BALLOT)
+        return EVOTE__V1__TX_RESULT__TX_RESULT_OK;
+    first = body->ballot->encrypted_ballot.data[0];
+    if (first == 3) {
+        *final = 1;
+        return EVOTE__V1__TX_RESULT__TX_RESULT_ALREADY_VOTED;
+    }
     if (first == 2)
         return EVOTE__V1__TX_RESULT__TX_RESULT_UNSPECIFIED;
     return first % 2 ? EVOTE__V1__TX_RESULT__TX_RESULT_NOT_REGISTERED : EVOTE__V1__TX_RESULT__TX_RESULT_OK;
 }
 
-/* The ballot gate asks the state about a client's ballots only: one passed
+/* The state gate is asked about a client's transactions only: one passed
  * on by another validator, or in a proposed block, is not its to refuse. */
-static void test_ballot_gate_applies_to_clients_ballots(void **state)
+static void test_state_gate_applies_to_clients_transactions(void **state)
 {
     mempool *mp = NULL;
     Evote__V1__Ballot bal = EVOTE__V1__BALLOT__INIT;
     Evote__V1__TxBody bb = EVOTE__V1__TX_BODY__INIT;
     uint8_t blob[100];
-    enum { N = 6 };
+    enum { N = 7 };
     buf_t txs[N];
-    const uint8_t first[N] = {5, 4, 2, 7, 9, 0}; /* 0: the notice */
-    const uint64_t ticket[N] = {1, 2, 3, 0, 1u << 20, 6};
+    const uint8_t first[N] = {5, 4, 2, 7, 9, 3, 0}; /* 0: the notice */
+    const uint64_t ticket[N] = {1, 2, 3, 0, 1u << 20, 7, 6};
     mempool_verdict v[N];
     mempool_stats st;
     (void)state;
@@ -333,7 +339,7 @@ static void test_ballot_gate_applies_to_clients_ballots(void **state)
     txs[N - 1] = notice(1, chain_id);
 
     assert_int_equal(mempool_new(chain_id, 100, 2, &mp), LEDGER_OK);
-    mempool_set_ballot_gate(mp, odd_not_registered, &gate_calls);
+    mempool_set_state_gate(mp, odd_not_registered, &gate_calls);
     for (int i = 0; i < N; i++) {
         if (i == 4) /* a proposal's */
             assert_int_equal(mempool_submit_first(mp, txs[i].bytes, txs[i].len, ticket[i]), LEDGER_OK);
@@ -347,19 +353,41 @@ static void test_ballot_gate_applies_to_clients_ballots(void **state)
             if (ticket[k] == v[i].ticket)
                 t = k;
         assert_true(t >= 0);
-        if (t == 0) { /* a client's, refused with the gate's code */
-            assert_int_equal(v[i].err, LEDGER_ERR_BALLOT);
-            assert_int_equal(v[i].ballot, EVOTE__V1__TX_RESULT__TX_RESULT_NOT_REGISTERED);
-        } else {      /* passed by the gate, undecided, or not asked */
+        if (t == 0) {        /* a client's, refused; a later block may change that: handed back */
+            assert_int_equal(v[i].err, LEDGER_ERR_RULES);
+            assert_int_equal(v[i].rule, EVOTE__V1__TX_RESULT__TX_RESULT_NOT_REGISTERED);
+            assert_int_equal(v[i].len, txs[t].len);
+            assert_memory_equal(v[i].bytes, txs[t].bytes, txs[t].len);
+            free(v[i].bytes);
+        } else if (t == 5) { /* refused for good: nothing handed back */
+            assert_int_equal(v[i].err, LEDGER_ERR_RULES);
+            assert_int_equal(v[i].rule, EVOTE__V1__TX_RESULT__TX_RESULT_ALREADY_VOTED);
+            assert_null(v[i].bytes);
+        } else {             /* passed by the gate, undecided, or not asked */
             assert_int_equal(v[i].err, LEDGER_OK);
+            assert_null(v[i].bytes);
         }
     }
-    assert_int_equal(gate_calls, 3); /* the three client ballots */
+    assert_int_equal(gate_calls, 5); /* the four client ballots and the client's notice */
     assert_int_equal(gate_wrong, 0);
     mempool_get_stats(mp, &st);
-    assert_int_equal(st.pending, N - 1);
-    assert_int_equal(st.rejected[LEDGER_ERR_BALLOT], 1);
+    assert_int_equal(st.pending, N - 2);
+    /* the refused ones' bytes are not counted: one freed, one handed back */
+    assert_int_equal(st.bytes, txs[1].len + txs[2].len + txs[3].len + txs[4].len + txs[6].len);
+    /* a refusal handed back is counted when it is final: asked again */
+    assert_int_equal(st.rejected[LEDGER_ERR_RULES], 1);
+    assert_int_equal(st.refused[EVOTE__V1__TX_RESULT__TX_RESULT_NOT_REGISTERED], 0);
+    assert_int_equal(mempool_resubmit(mp, txs[0].bytes, txs[0].len, 100), LEDGER_OK);
+    collect(mp, v, 1);
+    assert_int_equal(v[0].ticket, 100);
+    assert_int_equal(v[0].err, LEDGER_ERR_RULES);
+    assert_int_equal(v[0].rule, EVOTE__V1__TX_RESULT__TX_RESULT_NOT_REGISTERED);
+    assert_null(v[0].bytes);
+    mempool_get_stats(mp, &st);
+    assert_int_equal(st.rejected[LEDGER_ERR_RULES], 2);
     assert_int_equal(st.refused[EVOTE__V1__TX_RESULT__TX_RESULT_NOT_REGISTERED], 1);
+    assert_int_equal(gate_calls, 6);
+    assert_int_equal(st.refused[EVOTE__V1__TX_RESULT__TX_RESULT_ALREADY_VOTED], 1);
     for (int i = 0; i < N; i++)
         free(txs[i].bytes);
     mempool_destroy(&mp);
@@ -780,7 +808,7 @@ int main(void)
         cmocka_unit_test(test_invalid_transactions_get_a_reason_and_are_not_kept),
         cmocka_unit_test(test_same_transaction_twice_is_kept_once),
         cmocka_unit_test(test_signers_outside_the_genesis_are_refused),
-        cmocka_unit_test(test_ballot_gate_applies_to_clients_ballots),
+        cmocka_unit_test(test_state_gate_applies_to_clients_transactions),
         cmocka_unit_test(test_byte_limit_answers_busy),
         cmocka_unit_test(test_committed_transactions_still_queued_are_not_verified),
         cmocka_unit_test(test_known_transaction_is_not_verified_again),
