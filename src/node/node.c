@@ -360,8 +360,10 @@ static Evote__V1__TxResult state_gate(void *ctx, const Evote__V1__TxBody *body, 
         return EVOTE__V1__TX_RESULT__TX_RESULT_OK;
     if (chain_store_tip(n->store, &height, hash, &time_ms) != STORE_OK)
         return EVOTE__V1__TX_RESULT__TX_RESULT_UNSPECIFIED;
-    return election_admit(&n->state, n->g->chain_id, body, signer, id, height, time_ms, !atomic_load(&n->catching_up),
-                          final);
+    /* An empty chain: a new validator that may not have heard from its
+     * peers yet (a replaced host fetches the whole chain). */
+    return election_admit(&n->state, n->g->chain_id, body, signer, id, height, time_ms,
+                          height > 0 && !atomic_load(&n->catching_up), final);
 }
 
 /* Election ids whose record has a key Y (open[i]: and is still open),

@@ -61,6 +61,7 @@ static void exec_records(const uint8_t *chain_id, const keys *k, const uint8_t *
         ledger_tx *tx = NULL;
         crypto_err detail;
         Evote__V1__TxResult result = EVOTE__V1__TX_RESULT__TX_RESULT_UNSPECIFIED;
+        uint64_t tip_time = ctx.time_ms;
 
         ctx.height += data[at];
         ctx.time_ms += 1000u * data[at];
@@ -83,8 +84,17 @@ static void exec_records(const uint8_t *chain_id, const keys *k, const uint8_t *
                     etx.n_ballot_cts = ncts;
                 }
             }
+            /* The mempool's state gate, asked at the tip before this block
+             * (as current as it gets), never refuses what the block then
+             * accepts. */
+            Evote__V1__TxResult gate = EVOTE__V1__TX_RESULT__TX_RESULT_OK;
+            if (ctx.height >= 1)
+                gate = election_admit(&rd, chain_id, tx->body, etx.signer, tx->id, ctx.height - 1, tip_time, 1, NULL);
             if (election_apply(&ctx, &etx, &rd, block, &result) != ELECTION_OK)
                 result = EVOTE__V1__TX_RESULT__TX_RESULT_UNSPECIFIED; /* a local failure: noted as such */
+            else if (result == EVOTE__V1__TX_RESULT__TX_RESULT_OK && gate != EVOTE__V1__TX_RESULT__TX_RESULT_OK &&
+                     gate != EVOTE__V1__TX_RESULT__TX_RESULT_UNSPECIFIED)
+                abort(); /* the gate refused a transaction the rules accept */
             out->result(out->ctx, result);
             for (size_t i = 0; i < election_changes_count(block); i++) {
                 const uint8_t *key, *v;
