@@ -348,7 +348,7 @@ static void *worker(void *arg)
         uint64_t t0 = timed ? thread_cpu_ns() : 0;
         ledger_err err = ledger_tx_decode(j->bytes, j->len, mp->chain_id, &tx, &detail);
         verdict_node *vn = calloc(1, sizeof *vn);
-        Evote__V1__TxResult ballot = EVOTE__V1__TX_RESULT__TX_RESULT_UNSPECIFIED;
+        Evote__V1__TxResult rule = EVOTE__V1__TX_RESULT__TX_RESULT_UNSPECIFIED;
         elgamal_ct *cts = NULL;
         size_t n_cts = 0;
 
@@ -366,7 +366,7 @@ static void *worker(void *arg)
             int final = 0;
             Evote__V1__TxResult g = mp->gate(mp->gate_ctx, tx->body, tx->envelope->signer.data, tx->id, &final);
             if (g != EVOTE__V1__TX_RESULT__TX_RESULT_OK && g != EVOTE__V1__TX_RESULT__TX_RESULT_UNSPECIFIED) {
-                ballot = g;
+                rule = g;
                 err = LEDGER_ERR_RULES;
                 hand_back = !final && j->gated == 1;
             }
@@ -376,18 +376,18 @@ static void *worker(void *arg)
         if (err == LEDGER_OK && mp->elections != NULL &&
             tx->body->payload_case == EVOTE__V1__TX_BODY__PAYLOAD_BALLOT) {
             elgamal_ct buf[ELECTION_MAX_SLOTS];
-            ballot = election_precheck_ballot(mp->elections, tx->body, tx->envelope->signer.data, buf,
+            rule = election_precheck_ballot(mp->elections, tx->body, tx->envelope->signer.data, buf,
                                               ELECTION_MAX_SLOTS, &n_cts);
-            if (ballot == EVOTE__V1__TX_RESULT__TX_RESULT_OK) {
+            if (rule == EVOTE__V1__TX_RESULT__TX_RESULT_OK) {
                 cts = malloc((n_cts ? n_cts : 1) * sizeof *cts);
                 if (cts != NULL)
                     memcpy(cts, buf, n_cts * sizeof *cts);
-            } else if (ballot != EVOTE__V1__TX_RESULT__TX_RESULT_UNSPECIFIED) {
+            } else if (rule != EVOTE__V1__TX_RESULT__TX_RESULT_UNSPECIFIED) {
                 err = LEDGER_ERR_RULES; /* can never be valid */
             }
         }
         if (vn != NULL)
-            vn->v.rule = ballot;
+            vn->v.rule = rule;
         uint64_t spent = timed ? thread_cpu_ns() - t0 : 0;
 
         pthread_mutex_lock(&mp->lock);
@@ -398,7 +398,7 @@ static void *worker(void *arg)
                 break;
             }
         if (timed && err == LEDGER_OK) {
-            int kind = ballot == EVOTE__V1__TX_RESULT__TX_RESULT_OK;
+            int kind = rule == EVOTE__V1__TX_RESULT__TX_RESULT_OK;
             mp->stats.timed[kind]++;
             mp->stats.timed_ns[kind] += spent;
         }
