@@ -776,6 +776,20 @@ static uint8_t *seal_peer_message(Evote__V1__Kind kind, const uint8_t *body, siz
     return out;
 }
 
+/* seal_peer_message of a body message m, packed here. */
+static uint8_t *seal_peer_body(Evote__V1__Kind kind, const ProtobufCMessage *m, const signing_key *key, int bad,
+                               size_t *out_len)
+{
+    size_t blen = protobuf_c_message_get_packed_size(m);
+    uint8_t *body = malloc(blen ? blen : 1), *out;
+    if (body == NULL)
+        return NULL;
+    protobuf_c_message_pack(m, body);
+    out = seal_peer_message(kind, body, blen, key, bad, out_len);
+    free(body);
+    return out;
+}
+
 /* A RequestBatch (forwarded client transactions) from validator `replica`
  * carrying one fresh notice signed by the authority key; the envelope's
  * signature broken when bad. Out: PeerMessage bytes; txid, the notice's id. */
@@ -786,22 +800,13 @@ static uint8_t *pack_request_batch(const genesis *g, const signing_key *key, uin
                                    ProtobufCBinaryData *txs, size_t n, size_t *out_len)
 {
     Evote__V1__RequestBatch rb = EVOTE__V1__REQUEST_BATCH__INIT;
-    uint8_t *body, *out;
-    size_t blen;
 
     rb.chain_id.data = (uint8_t *)g->chain_id;
     rb.chain_id.len = CRYPTO_CHAIN_ID_LEN;
     rb.n_txs = n;
     rb.txs = txs;
     rb.replica = replica;
-    blen = evote__v1__request_batch__get_packed_size(&rb);
-    body = malloc(blen ? blen : 1);
-    if (body == NULL)
-        return NULL;
-    evote__v1__request_batch__pack(&rb, body);
-    out = seal_peer_message(EVOTE__V1__KIND__KIND_REQUEST_BATCH, body, blen, key, bad, out_len);
-    free(body);
-    return out;
+    return seal_peer_body(EVOTE__V1__KIND__KIND_REQUEST_BATCH, &rb.base, key, bad, out_len);
 }
 
 static uint8_t *request_batch(const genesis *g, const signing_key *key, const signing_key *authority,
@@ -840,22 +845,13 @@ static uint8_t *view_change(const genesis *g, const signing_key *key, uint32_t r
                             size_t *out_len)
 {
     Evote__V1__ViewChange vc = EVOTE__V1__VIEW_CHANGE__INIT;
-    uint8_t *body, *out;
-    size_t blen;
 
     vc.chain_id.data = (uint8_t *)g->chain_id;
     vc.chain_id.len = CRYPTO_CHAIN_ID_LEN;
     vc.new_view = view;
     vc.stable_seq = 0;
     vc.replica = replica;
-    blen = evote__v1__view_change__get_packed_size(&vc);
-    body = malloc(blen ? blen : 1);
-    if (body == NULL)
-        return NULL;
-    evote__v1__view_change__pack(&vc, body);
-    out = seal_peer_message(EVOTE__V1__KIND__KIND_VIEW_CHANGE, body, blen, key, bad, out_len);
-    free(body);
-    return out;
+    return seal_peer_body(EVOTE__V1__KIND__KIND_VIEW_CHANGE, &vc.base, key, bad, out_len);
 }
 
 static int load_target(const char *genesis_path, uint32_t to, genesis **g, uint8_t spub[NET_CURVE_KEY_LEN])

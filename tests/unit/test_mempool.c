@@ -185,6 +185,17 @@ static buf_t signed_body(Evote__V1__TxBody *body, const signing_key *k)
 /* With the genesis set, what only an authority (or a validator) may sign is
  * refused from any other key with its own reason, and never kept; a ballot
  * may come from any key (the election's state decides). */
+/* A ballot body for election "e1" whose encrypted ballot is blob. */
+static void ballot_body(Evote__V1__TxBody *bb, Evote__V1__Ballot *bal, uint8_t *blob, size_t n)
+{
+    bal->election_id.data = (uint8_t *)"e1";
+    bal->election_id.len = 2;
+    bal->encrypted_ballot.data = blob;
+    bal->encrypted_ballot.len = n;
+    bb->payload_case = EVOTE__V1__TX_BODY__PAYLOAD_BALLOT;
+    bb->ballot = bal;
+}
+
 static void test_signers_outside_the_genesis_are_refused(void **state)
 {
     signing_key *stranger = NULL, *validator = NULL;
@@ -238,12 +249,7 @@ static void test_signers_outside_the_genesis_are_refused(void **state)
     ba.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_ATTESTATION;
     ba.election_attestation = &at;
     memset(blob, 5, sizeof blob);
-    bal.election_id.data = (uint8_t *)"e1";
-    bal.election_id.len = 2;
-    bal.encrypted_ballot.data = blob;
-    bal.encrypted_ballot.len = sizeof blob;
-    bb.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_BALLOT;
-    bb.ballot = &bal;
+    ballot_body(&bb, &bal, blob, sizeof blob);
 
     txs[0] = signed_body(&bn, key);       /* a notice by the authority */
     bn.nonce = 1;
@@ -326,12 +332,7 @@ static void test_state_gate_applies_to_clients_transactions(void **state)
     mempool_stats st;
     (void)state;
 
-    bal.election_id.data = (uint8_t *)"e1";
-    bal.election_id.len = 2;
-    bal.encrypted_ballot.data = blob;
-    bal.encrypted_ballot.len = sizeof blob;
-    bb.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_BALLOT;
-    bb.ballot = &bal;
+    ballot_body(&bb, &bal, blob, sizeof blob);
     for (int i = 0; i < N - 1; i++) {
         memset(blob, first[i], sizeof blob);
         txs[i] = signed_body(&bb, key);
