@@ -175,10 +175,17 @@ int mempool_fd(const mempool *mp);
  * wrong chain...) comes later, in its verdict. */
 EVOTE_WARN_UNUSED ledger_err mempool_submit(mempool *mp, const uint8_t *bytes, size_t len, uint64_t ticket);
 
-/* mempool_submit of a transaction whose verdict handed it back
- * (verdict.bytes): asked again, the state gate's refusal is final this
- * time (counted, nothing handed back). */
-EVOTE_WARN_UNUSED ledger_err mempool_resubmit(mempool *mp, const uint8_t *bytes, size_t len, uint64_t ticket);
+/* How mempool_submit_gated treats a transaction with the state gate. */
+typedef enum {
+    MEMPOOL_GATE_NONE,  /* not asked */
+    MEMPOOL_GATE_ASK,   /* asked; a refusal a later block may change is handed back (verdict.bytes) */
+    MEMPOOL_GATE_FINAL, /* asked; every refusal is final (counted, nothing handed back) */
+} mempool_gate_mode;
+
+/* mempool_submit with the gate as mode says: for a transaction a verdict
+ * handed back, asked again (FINAL), or let through (NONE). */
+EVOTE_WARN_UNUSED ledger_err mempool_submit_gated(mempool *mp, const uint8_t *bytes, size_t len, uint64_t ticket,
+                                                  mempool_gate_mode mode);
 
 /* mempool_submit ahead of everything waiting, even when full: for the
  * transactions of a proposed block that a backup must check (bounded by the

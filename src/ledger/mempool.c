@@ -38,7 +38,7 @@ typedef struct job {
     uint8_t *bytes;
     size_t len;
     uint64_t ticket;
-    int gated; /* a client's: the state gate applies (mempool_set_state_gate); 2: its refusal is final */
+    mempool_gate_mode gated; /* how the state gate applies (mempool_set_state_gate) */
     struct job *next;
     struct job *busy_next; /* in mempool.busy while a worker verifies it */
 } job;
@@ -362,13 +362,13 @@ static void *worker(void *arg)
          * trustee step by someone else): refused before a ballot's proofs,
          * the expensive part, are checked. */
         int hand_back = 0; /* a refusal a later block may change: the bytes go with the verdict */
-        if (err == LEDGER_OK && j->gated && mp->gate != NULL) {
+        if (err == LEDGER_OK && j->gated != MEMPOOL_GATE_NONE && mp->gate != NULL) {
             int final = 0;
             Evote__V1__TxResult g = mp->gate(mp->gate_ctx, tx->body, tx->envelope->signer.data, tx->id, &final);
             if (g != EVOTE__V1__TX_RESULT__TX_RESULT_OK && g != EVOTE__V1__TX_RESULT__TX_RESULT_UNSPECIFIED) {
                 rule = g;
                 err = LEDGER_ERR_RULES;
-                hand_back = !final && j->gated == 1;
+                hand_back = !final && j->gated == MEMPOOL_GATE_ASK;
             }
         }
         /* A ballot's proofs are the expensive part of the whole chain:
@@ -559,7 +559,7 @@ static job *job_new(const uint8_t *bytes, size_t len, uint64_t ticket)
     j->bytes = copy;
     j->len = len;
     j->ticket = ticket;
-    j->gated = 0;
+    j->gated = MEMPOOL_GATE_NONE;
     j->next = NULL;
     return j;
 }
@@ -570,7 +570,7 @@ static void job_free(job *j)
     free(j);
 }
 
-static ledger_err submit_job(mempool *mp, const uint8_t *bytes, size_t len, uint64_t ticket, int gated)
+static ledger_err submit_job(mempool *mp, const uint8_t *bytes, size_t len, uint64_t ticket, mempool_gate_mode gated)
 {
     job *j;
     /* Refusing costs nothing when full: a flood of retries must not eat the
@@ -608,12 +608,13 @@ static ledger_err submit_job(mempool *mp, const uint8_t *bytes, size_t len, uint
 
 ledger_err mempool_submit(mempool *mp, const uint8_t *bytes, size_t len, uint64_t ticket)
 {
-    return submit_job(mp, bytes, len, ticket, ticket != 0);
+    return submit_job(mp, bytes, len, ticket, ticket != 0 ? MEMPOOL_GATE_ASK : MEMPOOL_GATE_NONE);
 }
 
-ledger_err mempool_resubmit(mempool *mp, const uint8_t *bytes, size_t len, uint64_t ticket)
+ledger_err mempool_submit_gated(mempool *mp, const uint8_t *bytes, size_t len, uint64_t ticket,
+                                mempool_gate_mode mode)
 {
-    return submit_job(mp, bytes, len, ticket, ticket != 0 ? 2 : 0);
+    return submit_job(mp, bytes, len, ticket, mode);
 }
 
 ledger_err mempool_submit_first(mempool *mp, const uint8_t *bytes, size_t len, uint64_t ticket)

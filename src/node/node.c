@@ -52,23 +52,26 @@ typedef struct {
     client_reply_handle reply;
     uint64_t request_id;
     int from_client;
-    int last_try; /* submitted again after a refusal a later block could change: now final */
 } submission;
 
 /* A client's transaction the state gate refused for a reason a block this
  * validator has not executed yet could change (a registration, the
- * election itself): asked again once the blocks it knew to be on their way
- * are executed, before its client is answered. */
+ * election itself): its client is answered only after a second look, once
+ * this validator has executed every block it knows to be committed, and
+ * not before RECHECK_MIN_MS (time for the COMMITs of a block another
+ * validator already executed to arrive). Still behind at RECHECK_MS, it
+ * lets the transaction through: the block's rules decide. */
 typedef struct {
     uint8_t *bytes;
     size_t len;
     client_reply_handle reply;
     uint64_t request_id;
-    uint64_t after_seq; /* replica_known_seq when refused */
-    uint64_t deadline;  /* mono_ms: asked again then at the latest */
+    uint64_t after_seq;  /* replica_known_seq when refused */
+    uint64_t refused_at; /* mono_ms */
 } recheck;
 
 #define MAX_RECHECKS 4096 /* beyond: refused at once */
+#define RECHECK_MIN_MS 500
 #define RECHECK_MS 2000
 
 /* A proposed batch whose unverified transactions the mempool's workers
@@ -126,9 +129,9 @@ struct node {
     uint64_t timer_at[4]; /* by replica_timer, monotonic ms; 0 = off */
 
     submission *subs;     /* client submissions waiting for their verdict, in order */
-    recheck *rechecks;    /* refusals to confirm once the blocks in flight are executed */
+    recheck *rechecks;    /* refusals held for a second look (MAX_RECHECKS entries once used) */
     size_t n_rechecks;
-    uint64_t recheck_at;  /* the earliest of their deadlines (0: none) */
+    uint64_t recheck_at;  /* when the next second look is due (0: none) */
     size_t subs_head, n_subs, cap_subs; /* [subs_head, n_subs) live; ticket 0 = answered */
     uint64_t next_ticket;
 
@@ -1322,7 +1325,7 @@ static void propose(node *n)
 /* ---------------------------------------------------------- mempool side */
 
 static void submit(node *n, const uint8_t *bytes, size_t len, const client_reply_handle *to, uint64_t rid,
-                   int from_client, int last_try)
+                   int from_client, mempool_gate_mode gate)
 {
     uint64_t ticket = from_client ? ++n->next_ticket : 0; /* forwarded ones need no answer */
     ledger_err err;
@@ -1349,7 +1352,7 @@ static void submit(node *n, const uint8_t *bytes, size_t len, const client_reply
         n->subs = s;
         n->cap_subs = cap;
     }
-    err = last_try ? mempool_resubmit(n->mp, bytes, len, ticket) : mempool_submit(n->mp, bytes, len, ticket);
+    err = mempool_submit_gated(n->mp, bytes, len, ticket, gate);
     if (err != LEDGER_OK) {
         if (from_client)
             reply_status(n, to, rid,
@@ -1365,28 +1368,33 @@ static void submit(node *n, const uint8_t *bytes, size_t len, const client_reply
     n->subs[n->n_subs].reply = *to;
     n->subs[n->n_subs].request_id = rid;
     n->subs[n->n_subs].from_client = 1;
-    n->subs[n->n_subs].last_try = last_try;
     n->n_subs++;
 }
 
 
-/* Submits again the refusals whose blocks in flight are executed (or whose
- * time is up): their verdict is then final. Returns: the earliest deadline
- * left (mono ms), or 0 when none is left. */
+/* Gives the refusals held for a second look (recheck) their second look
+ * when it is due. Returns: when the next one is due (mono ms), or 0 when
+ * none is left. */
 static uint64_t run_rechecks(node *n, uint64_t now)
 {
-    uint64_t done = replica_last_executed(n->rep), next = 0;
+    uint64_t done = replica_last_executed(n->rep), known = replica_known_seq(n->rep), next = 0;
     size_t k = 0;
 
     for (size_t i = 0; i < n->n_rechecks; i++) {
         recheck *rc = &n->rechecks[i];
-        if (done < rc->after_seq && now < rc->deadline) {
-            if (next == 0 || rc->deadline < next)
-                next = rc->deadline;
+        uint64_t due = rc->refused_at + RECHECK_MIN_MS, late = rc->refused_at + RECHECK_MS;
+        int current = done >= rc->after_seq && done >= known;
+        if (now < due || (!current && now < late)) {
+            uint64_t at = now < due ? due : late;
+            if (next == 0 || at < next)
+                next = at;
             n->rechecks[k++] = *rc;
             continue;
         }
-        submit(n, rc->bytes, rc->len, &rc->reply, rc->request_id, 1, 1);
+        /* Current: the state's refusal is final now. Still behind: let
+         * the block decide. */
+        submit(n, rc->bytes, rc->len, &rc->reply, rc->request_id, 1,
+               current ? MEMPOOL_GATE_FINAL : MEMPOOL_GATE_NONE);
         free(rc->bytes);
     }
     n->n_rechecks = k;
@@ -1467,7 +1475,7 @@ static void on_verdicts(node *n)
                 n->subs_head++;
             if (n->subs_head == n->n_subs)
                 n->subs_head = n->n_subs = 0;
-            if (back != NULL && !s.last_try && n->n_rechecks < MAX_RECHECKS &&
+            if (back != NULL && n->n_rechecks < MAX_RECHECKS &&
                 (n->rechecks != NULL || (n->rechecks = calloc(MAX_RECHECKS, sizeof *n->rechecks)) != NULL)) {
                 /* Refused by the state as it is here; the blocks on their
                  * way may change that: ask again once they are in. */
@@ -1477,13 +1485,18 @@ static void on_verdicts(node *n)
                 rc->reply = s.reply;
                 rc->request_id = s.request_id;
                 rc->after_seq = replica_known_seq(n->rep);
-                rc->deadline = mono_ms() + RECHECK_MS;
-                log_debug("a client's transaction refused at height %" PRIu64 " (%s) is asked again once seq %" PRIu64
-                          " is executed",
-                          replica_last_executed(n->rep), election_result_text(v[i].rule), rc->after_seq);
+                rc->refused_at = mono_ms();
+                log_debug("a client's transaction refused at height %" PRIu64 " (%s) is asked again in %d ms, once "
+                          "seq %" PRIu64 " is executed",
+                          replica_last_executed(n->rep), election_result_text(v[i].rule), RECHECK_MIN_MS,
+                          rc->after_seq);
                 continue;
             }
-            free(back);
+            if (back != NULL) { /* no room to hold it: the state's word is final now */
+                submit(n, back, v[i].len, &s.reply, s.request_id, 1, MEMPOOL_GATE_FINAL);
+                free(back);
+                continue;
+            }
             if (v[i].err == LEDGER_OK) {
                 Evote__V1__ApiResponse r = EVOTE__V1__API_RESPONSE__INIT;
                 r.request_id = s.request_id;
@@ -1588,7 +1601,7 @@ static int on_request_batch(node *n, uint32_t from, const Evote__V1__PeerMessage
     if (rb != NULL && rb->chain_id.len == CRYPTO_CHAIN_ID_LEN &&
         memcmp(rb->chain_id.data, n->g->chain_id, CRYPTO_CHAIN_ID_LEN) == 0 && rb->replica == from) {
         for (size_t i = 0; i < rb->n_txs && i < GOSSIP_MAX; i++)
-            submit(n, rb->txs[i].data, rb->txs[i].len, NULL, 0, 0, 0);
+            submit(n, rb->txs[i].data, rb->txs[i].len, NULL, 0, 0, MEMPOOL_GATE_NONE);
     }
     if (rb)
         evote__v1__request_batch__free_unpacked(rb, NULL);
@@ -1708,7 +1721,7 @@ static void on_client(node *n, const client_request *req)
             n->m.rejected_too_large++;
             break;
         }
-        submit(n, q->submit->tx.data, q->submit->tx.len, to, q->request_id, 1, 0); /* gossiped once accepted */
+        submit(n, q->submit->tx.data, q->submit->tx.len, to, q->request_id, 1, MEMPOOL_GATE_ASK); /* gossiped once accepted */
         break;
     case EVOTE__V1__API_REQUEST__CALL_GET_TX: {
         const Evote__V1__GetTx *g = q->get_tx;

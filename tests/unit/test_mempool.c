@@ -378,7 +378,7 @@ static void test_state_gate_applies_to_clients_transactions(void **state)
     /* a refusal handed back is counted when it is final: asked again */
     assert_int_equal(st.rejected[LEDGER_ERR_RULES], 1);
     assert_int_equal(st.refused[EVOTE__V1__TX_RESULT__TX_RESULT_NOT_REGISTERED], 0);
-    assert_int_equal(mempool_resubmit(mp, txs[0].bytes, txs[0].len, 100), LEDGER_OK);
+    assert_int_equal(mempool_submit_gated(mp, txs[0].bytes, txs[0].len, 100, MEMPOOL_GATE_FINAL), LEDGER_OK);
     collect(mp, v, 1);
     assert_int_equal(v[0].ticket, 100);
     assert_int_equal(v[0].err, LEDGER_ERR_RULES);
