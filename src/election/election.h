@@ -301,10 +301,11 @@ int election_polls_closed_after(const Evote__V1__ElectionRecord *rec, uint64_t t
  * the refusal that every block after the tip would give —
  *   always:        a ballot: NOT_OPEN (the polls are closed), ALREADY_VOTED
  *                  (a ballot of this voter counts and the election allows no
- *                  revoting; not for that very ballot sent again); a
- *                  trustee's dealing, complaint or partial decryption:
- *                  NOT_TRUSTEE (the signer is not among the definition's
- *                  trustees);
+ *                  revoting; not for that very ballot sent again),
+ *                  NOT_REGISTERED once the roll is frozen (its registration
+ *                  deadline passed); a trustee's dealing, complaint or
+ *                  partial decryption: NOT_TRUSTEE (the signer is not among
+ *                  the definition's trustees);
  *   with current:  UNKNOWN_ELECTION; a ballot: NO_ELECTION_KEY, NOT_OPEN
  *                  (opening height after the next block), NOT_REGISTERED;
  * MALFORMED for a bad election id; UNSPECIFIED when the state could not be

@@ -234,6 +234,7 @@ int election_polls_closed_after(const Evote__V1__ElectionRecord *rec, uint64_t t
 }
 
 static const ProtobufCBinaryData *payload_election_id(const Evote__V1__TxBody *b);
+static int roll_closed(const Evote__V1__ElectionCreate *d, const election_ctx *ctx);
 
 /* election_admit for a ballot, given its election's record. */
 static Evote__V1__TxResult admit_ballot(const state_view *sv, const Evote__V1__ElectionRecord *rec,
@@ -258,9 +259,19 @@ static Evote__V1__TxResult admit_ballot(const state_view *sv, const Evote__V1__E
     r = state_get(sv, vkey, sizeof vkey, &voter, &vlen);
     if (r < 0)
         res = R(UNSPECIFIED);
-    else if (r == 0)
-        res = current ? R(NOT_REGISTERED) : R(OK);
-    else if (vlen >= 1 + CRYPTO_HASH_LEN && voter[0] == 1 && !rec->definition->revoting_allowed &&
+    else if (r == 0) {
+        /* A roll frozen for the next block (its registration deadline
+         * passed) is final: no later block adds to it. */
+        election_ctx next = {0};
+        next.height = tip_height + 1;
+        next.time_ms = tip_time_ms;
+        if (roll_closed(rec->definition, &next)) {
+            res = R(NOT_REGISTERED);
+            *final = 1;
+        } else {
+            res = current ? R(NOT_REGISTERED) : R(OK);
+        }
+    } else if (vlen >= 1 + CRYPTO_HASH_LEN && voter[0] == 1 && !rec->definition->revoting_allowed &&
              memcmp(voter + 1, id, CRYPTO_HASH_LEN) != 0) {
         /* A vote that counts stays: without revoting, no later ballot can.
          * The counted ballot itself, sent again, is not refused: it is in

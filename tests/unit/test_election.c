@@ -722,7 +722,7 @@ static void test_admission_refuses_what_the_state_already_refuses(void **state)
 {
     const char *id = "adm", *re = "adm-re";
     election_def def = {id, 3, 2, 5, 50, 0, 0, 3, 1, 1, 0, 0};
-    election_def def_re = {re, 3, 2, 0, 0, 0, 1, 3, 1, 1, 0, 0};
+    election_def def_re = {re, 3, 2, 0, 0, 0, 1, 3, 1, 1, 15, 0}; /* the roll frozen after height 15 */
     uint8_t junk[300] = {2}, *tx, *again, code[32];
     size_t len, again_len;
     chain c;
@@ -842,6 +842,16 @@ static void test_admission_refuses_what_the_state_already_refuses(void **state)
     assert_int_equal(exec1(&c, tx, len), R(OK));
     tx = cast(e, re, 0, 1, voter_key[0], &len, NULL);
     assert_int_equal(admit(&c, tx, len, 20, 1), R(OK));
+    free(tx);
+    /* Not on a roll that is frozen: final, whatever the state's age (no
+     * later block adds to the roll); before the deadline, only a current
+     * state refuses. */
+    tx = cast(e, re, 5, 0, voter_key[5], &len, NULL);
+    assert_int_equal(admit(&c, tx, len, 20, 0), R(NOT_REGISTERED));
+    assert_true(admit_final);
+    assert_int_equal(admit(&c, tx, len, 14, 0), R(OK));
+    assert_int_equal(admit(&c, tx, len, 14, 1), R(NOT_REGISTERED));
+    assert_false(admit_final);
     free(tx);
     bc_election_destroy(&e);
     ceremony_free(&k);
