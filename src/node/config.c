@@ -145,6 +145,7 @@ config_err node_config_load(const char *path, node_config *out, config_error *wh
     out->view_change_timeout_ms = 1000;
     out->idle_checkpoint_ms = 1000;
     out->client_read_rate = CONFIG_DEFAULT_CLIENT_READ_RATE;
+    out->client_refusal_rate = CONFIG_DEFAULT_CLIENT_REFUSAL_RATE;
     snprintf(out->client_listen, sizeof out->client_listen, "tcp://127.0.0.1:7200");
     if (why) {
         why->line = 0;
@@ -230,6 +231,11 @@ config_err node_config_load(const char *path, node_config *out, config_error *wh
                 err = fail(why, lineno, CONFIG_ERR_SYNTAX,
                            "client_read_rate must be 0..1000000 (read units per second per client address; 0: "
                            "no limit)");
+        } else if (strcmp(key, "client_refusal_rate") == 0) {
+            if (!set_u32(&out->client_refusal_rate, value, 0, 1000000))
+                err = fail(why, lineno, CONFIG_ERR_SYNTAX,
+                           "client_refusal_rate must be 0..1000000 (refused transactions per second per client "
+                           "address before its submissions are answered busy without a check; 0: no limit)");
         } else if (strcmp(key, "http_listen") == 0) {
             if (*value != '\0' && !config_http_address(value, NULL, NULL))
                 err = fail(why, lineno, CONFIG_ERR_SYNTAX,

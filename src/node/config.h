@@ -55,9 +55,13 @@ typedef struct {
     char http_listen[CONFIG_MAX_ENDPOINT];   /* "" = no HTTP server */
     uint32_t client_read_rate;               /* read units per second per client address (ratelimit.h;
                                                 a burst of twice that); 0 = no limit */
+    uint32_t client_refusal_rate;            /* refused transactions per second per client address
+                                                before its submissions are answered busy unchecked
+                                                (a burst of twice that); 0 = no limit */
 } node_config;
 
 #define CONFIG_DEFAULT_CLIENT_READ_RATE 200
+#define CONFIG_DEFAULT_CLIENT_REFUSAL_RATE 50
 
 typedef enum {
     CONFIG_OK = 0,

@@ -261,6 +261,10 @@ char *metrics_render(const metrics_snapshot *s, uint64_t now_mono_ms, size_t *le
     counter(&t, "evote_client_reads_limited_total",
             "Client API reads answered BUSY because their address asked more than client_read_rate allows.",
             s->client_reads_limited);
+    counter(&t, "evote_client_refusals_limited_total",
+            "Client transactions answered BUSY unchecked because their address got more refused than "
+            "client_refusal_rate allows.",
+            s->client_refusals_limited);
     gauge(&t, "evote_peers_connected", "Other validators this one is connected to (authenticated).",
           s->peers_connected);
     family(&t, "evote_peer_messages_dropped_total", "counter", "Messages to peers dropped before sending, by reason.");

@@ -53,6 +53,8 @@ typedef struct {
 
     /* Client API. */
     uint64_t client_reads_limited;   /* reads answered BUSY: their address was over client_read_rate */
+    uint64_t client_refusals_limited; /* transactions answered BUSY unchecked: their address was over
+                                         client_refusal_rate */
 
     /* Peers. */
     uint32_t peers_connected;

@@ -52,6 +52,7 @@ typedef struct {
     client_reply_handle reply;
     uint64_t request_id;
     int from_client;
+    char address[64]; /* the client's, for its refusal budget */
 } submission;
 
 /* A client's transaction the state gate refused for a reason a block this
@@ -68,6 +69,7 @@ typedef struct {
     uint64_t request_id;
     uint64_t after_seq;  /* replica_known_seq when refused */
     uint64_t refused_at; /* mono_ms */
+    char address[64];
 } recheck;
 
 #define MAX_RECHECKS 4096 /* beyond: refused at once */
@@ -121,6 +123,7 @@ struct node {
     election_changes *changes;    /* the block being executed */
     mempool *mp;
     rate_table *reads;             /* client_read_rate: each client address's budget */
+    rate_table *refusals;          /* client_refusal_rate: each address's refused transactions */
     peer_net *net;
     client_endpoint *client;
     client_endpoint *client_curve; /* client_curve_listen, or NULL */
@@ -1325,7 +1328,7 @@ static void propose(node *n)
 /* ---------------------------------------------------------- mempool side */
 
 static void submit(node *n, const uint8_t *bytes, size_t len, const client_reply_handle *to, uint64_t rid,
-                   int from_client, mempool_gate_mode gate)
+                   const char *address, int from_client, mempool_gate_mode gate)
 {
     uint64_t ticket = from_client ? ++n->next_ticket : 0; /* forwarded ones need no answer */
     ledger_err err;
@@ -1368,6 +1371,7 @@ static void submit(node *n, const uint8_t *bytes, size_t len, const client_reply
     n->subs[n->n_subs].reply = *to;
     n->subs[n->n_subs].request_id = rid;
     n->subs[n->n_subs].from_client = 1;
+    snprintf(n->subs[n->n_subs].address, sizeof n->subs[n->n_subs].address, "%s", address ? address : "");
     n->n_subs++;
 }
 
@@ -1393,7 +1397,7 @@ static uint64_t run_rechecks(node *n, uint64_t now)
         }
         /* Current: the state's refusal is final now. Still behind: let
          * the block decide. */
-        submit(n, rc->bytes, rc->len, &rc->reply, rc->request_id, 1,
+        submit(n, rc->bytes, rc->len, &rc->reply, rc->request_id, rc->address, 1,
                current ? MEMPOOL_GATE_FINAL : MEMPOOL_GATE_NONE);
         free(rc->bytes);
     }
@@ -1486,6 +1490,7 @@ static void on_verdicts(node *n)
                 rc->request_id = s.request_id;
                 rc->after_seq = replica_known_seq(n->rep);
                 rc->refused_at = mono_ms();
+                memcpy(rc->address, s.address, sizeof rc->address);
                 log_debug("a client's transaction refused at height %" PRIu64 " (%s) is asked again in %d ms, once "
                           "seq %" PRIu64 " is executed",
                           replica_last_executed(n->rep), election_result_text(v[i].rule), RECHECK_MIN_MS,
@@ -1493,7 +1498,7 @@ static void on_verdicts(node *n)
                 continue;
             }
             if (back != NULL) { /* no room to hold it: the state's word is final now */
-                submit(n, back, v[i].len, &s.reply, s.request_id, 1, MEMPOOL_GATE_FINAL);
+                submit(n, back, v[i].len, &s.reply, s.request_id, s.address, 1, MEMPOOL_GATE_FINAL);
                 free(back);
                 continue;
             }
@@ -1520,6 +1525,10 @@ static void on_verdicts(node *n)
                                                           : "",
                          state);
                 reply_status(n, &s.reply, s.request_id, EVOTE__V1__API_STATUS__API_STATUS_REJECTED, reason);
+                /* Counted against its address: one that sends mostly junk
+                 * soon gets "busy" before a check (on_client). */
+                if (v[i].err != LEDGER_ERR_NOMEM)
+                    (void)rate_take(n->refusals, s.address, mono_ms(), 1, NULL);
             }
         }
     }
@@ -1601,7 +1610,7 @@ static int on_request_batch(node *n, uint32_t from, const Evote__V1__PeerMessage
     if (rb != NULL && rb->chain_id.len == CRYPTO_CHAIN_ID_LEN &&
         memcmp(rb->chain_id.data, n->g->chain_id, CRYPTO_CHAIN_ID_LEN) == 0 && rb->replica == from) {
         for (size_t i = 0; i < rb->n_txs && i < GOSSIP_MAX; i++)
-            submit(n, rb->txs[i].data, rb->txs[i].len, NULL, 0, 0, MEMPOOL_GATE_NONE);
+            submit(n, rb->txs[i].data, rb->txs[i].len, NULL, 0, NULL, 0, MEMPOOL_GATE_NONE);
     }
     if (rb)
         evote__v1__request_batch__free_unpacked(rb, NULL);
@@ -1721,7 +1730,26 @@ static void on_client(node *n, const client_request *req)
             n->m.rejected_too_large++;
             break;
         }
-        submit(n, q->submit->tx.data, q->submit->tx.len, to, q->request_id, 1, MEMPOOL_GATE_ASK); /* gossiped once accepted */
+        if (!rate_has(n->refusals, req->address, mono_ms(), 1, &retry_ms)) {
+            /* This address's transactions were refused faster than
+             * client_refusal_rate: the next is not even checked. */
+            char why[300];
+            Evote__V1__ApiResponse r = EVOTE__V1__API_RESPONSE__INIT;
+            snprintf(why, sizeof why,
+                     "too many refused transactions from %s: this validator checks no more from it until its "
+                     "refusals are under %u per second (client_refusal_rate); retry in %u ms",
+                     req->address[0] ? req->address : "your address", n->cfg.client_refusal_rate,
+                     retry_ms ? retry_ms : 1000);
+            n->m.client_refusals_limited++;
+            r.request_id = q->request_id;
+            r.status = EVOTE__V1__API_STATUS__API_STATUS_BUSY;
+            r.reason = why;
+            r.retry_after_ms = retry_ms ? retry_ms : 1000;
+            reply(n, to, &r);
+            break;
+        }
+        submit(n, q->submit->tx.data, q->submit->tx.len, to, q->request_id, req->address, 1,
+               MEMPOOL_GATE_ASK); /* gossiped once accepted */
         break;
     case EVOTE__V1__API_REQUEST__CALL_GET_TX: {
         const Evote__V1__GetTx *g = q->get_tx;
@@ -2044,7 +2072,8 @@ int node_new(const node_config *cfg, node **out, char *why, size_t why_len)
         snprintf(why, why_len, "out of memory (election state)");
         goto out;
     }
-    if ((n->reads = rate_table_new(cfg->client_read_rate, 0)) == NULL) {
+    if ((n->reads = rate_table_new(cfg->client_read_rate, 0)) == NULL ||
+        (n->refusals = rate_table_new(cfg->client_refusal_rate, 0)) == NULL) {
         snprintf(why, why_len, "out of memory");
         goto out;
     }
@@ -2175,6 +2204,7 @@ void node_destroy(node **self)
     peer_net_destroy(&n->net);
     mempool_destroy(&n->mp);
     rate_table_destroy(&n->reads);
+    rate_table_destroy(&n->refusals);
     free(n->attests);
     election_changes_destroy(&n->changes);
     election_cache_destroy(&n->elections);

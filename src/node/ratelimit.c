@@ -69,7 +69,7 @@ static uint32_t hash_key(const uint8_t key[17])
     return h;
 }
 
-int rate_take(rate_table *t, const char *addr, uint64_t now_ms, uint32_t cost, uint32_t *retry_ms)
+static int bucket(rate_table *t, const char *addr, uint64_t now_ms, uint32_t cost, uint32_t *retry_ms, int take)
 {
     uint8_t key[17];
     uint32_t h;
@@ -110,10 +110,21 @@ int rate_take(rate_table *t, const char *addr, uint64_t now_ms, uint32_t cost, u
         s->last_ms = now_ms;
     }
     if (s->milli >= need) {
-        s->milli -= need;
+        if (take)
+            s->milli -= need;
         return 1;
     }
     if (retry_ms != NULL)
         *retry_ms = (uint32_t)((need - s->milli + t->rate - 1) / t->rate);
     return 0;
+}
+
+int rate_take(rate_table *t, const char *addr, uint64_t now_ms, uint32_t cost, uint32_t *retry_ms)
+{
+    return bucket(t, addr, now_ms, cost, retry_ms, 1);
+}
+
+int rate_has(rate_table *t, const char *addr, uint64_t now_ms, uint32_t cost, uint32_t *retry_ms)
+{
+    return bucket(t, addr, now_ms, cost, retry_ms, 0);
 }

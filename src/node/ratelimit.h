@@ -8,6 +8,9 @@
  * per second, up to `burst` saved; a read takes its cost (rate_cost in
  * node.c) or is answered BUSY with the time to wait. Transactions and
  * status questions cost nothing here: the mempool has its own bound.
+ * A second table counts the transactions each address got refused
+ * (client_refusal_rate): an address out of that budget is answered BUSY
+ * before its next transaction is checked (rate_has).
  *
  * Addresses are those ZeroMQ reports ("Peer-Address"): IPv4 by address,
  * IPv6 by its /64 (one host can hold a whole /64), IPv4-mapped IPv6 as
@@ -35,5 +38,9 @@ void rate_table_destroy(rate_table **t);
  * the bucket holds `cost` again. A cost above the burst is always refused
  * (*retry_ms = 0). */
 int rate_take(rate_table *t, const char *addr, uint64_t now_ms, uint32_t cost, uint32_t *retry_ms);
+
+/* rate_take without taking: whether the bucket of `addr` holds `cost` at
+ * now_ms. Returns: 1 or 0 (then *retry_ms as rate_take gives it). */
+int rate_has(rate_table *t, const char *addr, uint64_t now_ms, uint32_t cost, uint32_t *retry_ms);
 
 #endif

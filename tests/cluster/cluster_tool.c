@@ -100,6 +100,7 @@ static int usage(void)
                     "       cluster_tool txs --node EP [--wait MS] [--timeout MS] < IDS\n"
                     "       cluster_tool client-garbage --node EP [--timeout MS]\n"
                     "       cluster_tool read-flood --node EP --count N [--timeout MS]\n"
+                    "       cluster_tool junk-flood --node EP --count N [--timeout MS]\n"
                     "       cluster_tool flood --node EP --genesis G --authority KEY --count N [--text-bytes B]"
                     " [--timeout MS]\n"
                     "       cluster_tool probe --genesis G --to I (--fresh | --as CURVEKEYFILE) [--wait MS]\n"
@@ -421,6 +422,67 @@ static int cmd_client_garbage(const char *node, int timeout_ms)
         }
         evote__v1__api_response__free_unpacked(r, NULL);
     }
+    client_conn_destroy(&c);
+    return rc;
+}
+
+/* junk-flood: `count` junk transactions in a row from one address, each
+ * answered before the next. Prints "rejected R busy B", then the first
+ * BUSY answer's reason. */
+static int cmd_junk_flood(const char *node, long count, int timeout_ms)
+{
+    client_conn *c = NULL;
+    net_error why;
+    long rejected = 0, busy = 0;
+    char first_busy[400] = "";
+    int rc = 0;
+
+    if (client_conn_new(node, NULL, timeout_ms, &c, &why) != NET_OK) {
+        fprintf(stderr, "cluster_tool junk-flood: cannot connect to %s: %s\n", node, why.detail);
+        return 1;
+    }
+    for (long k = 0; k < count && rc == 0; k++) {
+        Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
+        Evote__V1__SubmitTx st = EVOTE__V1__SUBMIT_TX__INIT;
+        Evote__V1__ApiResponse *r;
+        uint8_t junk[200], buf[512], *resp = NULL;
+        size_t len, rlen = 0;
+        net_err err;
+
+        memset(junk, 0xa5, sizeof junk);
+        junk[0] = 0xff; /* never parses as an Envelope */
+        memcpy(junk + 1, &k, sizeof k);
+        req.request_id = 1 + (uint64_t)k;
+        req.call_case = EVOTE__V1__API_REQUEST__CALL_SUBMIT;
+        req.submit = &st;
+        st.tx.data = junk;
+        st.tx.len = sizeof junk;
+        len = evote__v1__api_request__pack(&req, buf);
+        if ((err = client_conn_call(c, buf, len, &resp, &rlen)) != NET_OK) {
+            fprintf(stderr, "cluster_tool junk-flood: request %ld: %s\n", k + 1, net_strerror(err));
+            rc = 1;
+            break;
+        }
+        r = evote__v1__api_response__unpack(NULL, rlen, resp);
+        free(resp);
+        if (r == NULL) {
+            fprintf(stderr, "cluster_tool junk-flood: request %ld: an answer that does not parse\n", k + 1);
+            rc = 1;
+            break;
+        }
+        if (r->status == EVOTE__V1__API_STATUS__API_STATUS_BUSY) {
+            if (busy++ == 0)
+                snprintf(first_busy, sizeof first_busy, "%s", r->reason ? r->reason : "");
+        } else if (r->status == EVOTE__V1__API_STATUS__API_STATUS_REJECTED) {
+            rejected++;
+        } else {
+            fprintf(stderr, "cluster_tool junk-flood: request %ld: status %d (%s)\n", k + 1, (int)r->status,
+                    r->reason ? r->reason : "");
+            rc = 1;
+        }
+        evote__v1__api_response__free_unpacked(r, NULL);
+    }
+    printf("rejected %ld busy %ld\n%s\n", rejected, busy, first_busy);
     client_conn_destroy(&c);
     return rc;
 }
@@ -1253,6 +1315,11 @@ int main(int argc, char **argv)
         if (node == NULL || count < 1)
             return usage();
         return cmd_read_flood(node, count, (int)timeout);
+    }
+    if (strcmp(argv[1], "junk-flood") == 0) {
+        if (node == NULL || count < 1)
+            return usage();
+        return cmd_junk_flood(node, count, (int)timeout);
     }
     if (strcmp(argv[1], "client-garbage") == 0) {
         if (node == NULL)

@@ -26,6 +26,12 @@
 #      address): past its budget (client_read_rate, default 200 a second, a
 #      burst of 400) it is answered BUSY, node0 counts it in
 #      evote_client_reads_limited_total, and node0 keeps serving.
+#      Then junk transactions as fast as node0 answers (400 in a row): past
+#      client_refusal_rate (default 50 refusals a second, a burst of 100)
+#      they are answered BUSY before any check, saying why, counted in
+#      evote_client_refusals_limited_total; a valid notice from the same
+#      address right after is served (its client retries after the wait
+#      the BUSY answer gives).
 #   bash hostile.sh EVOTED EVOTE CLUSTER_TOOL
 source "$(dirname "$0")/lib.sh" "$@"
 
@@ -128,6 +134,23 @@ limited_counted() { # /metrics is a snapshot of at most 100 ms ago
 WAIT_NODE=0 wait_until 10 "evote_client_reads_limited_total to count the $busy BUSY answers" limited_counted
 serving "a flood of reads from one address"
 log "a flood of reads: $answered answered, $busy refused BUSY (metric $limited); node0 kept serving"
+
+# A client that sends junk transactions as fast as node0 answers.
+got=$("$TOOL" junk-flood --node "$(ep 0)" --count 400 2> "$DIR/junk.err") ||
+  { cat "$DIR/junk.err"; fail "node0 mishandled a flood of junk transactions: $got" 0; }
+read -r _ refused _ jbusy <<<"$(echo "$got" | head -1)"
+[ "$jbusy" -gt 0 ] || fail "400 junk transactions in a row from one address: none answered BUSY ($got)" 0
+[ "$refused" -ge 100 ] || fail "400 junk transactions: fewer refused after a check than the burst of 100 ($got)" 0
+case "$(echo "$got" | sed -n 2p)" in *"too many refused transactions"*client_refusal_rate*) ;;
+  *) fail "the BUSY answer to a junk flood does not say why: $got" 0 ;; esac
+junk_counted() {
+  jlimited=$(curl -sS --max-time $((5 * SCALE)) "http://127.0.0.1:$(http_port 0)/metrics" |
+    awk '$1 == "evote_client_refusals_limited_total" { print $2 }')
+  [ "${jlimited:-0}" -ge "$jbusy" ]
+}
+WAIT_NODE=0 wait_until 10 "evote_client_refusals_limited_total to count the $jbusy BUSY answers" junk_counted
+serving "a flood of junk transactions from one address"
+log "a flood of junk transactions: $refused refused after a check, $jbusy answered BUSY unchecked (metric $jlimited); node0 kept serving"
 
 # Nothing from the hostile connections made node0 warn or fail.
 if tail -n +"$((LOG0_LINES + 1))" "$C/node0/evoted.log" | grep -E ' (WARN|ERROR) ' > "$DIR/node0.warnings"; then

@@ -77,6 +77,7 @@ static void test_config_parses_and_resolves_relative_paths(void **state)
     assert_int_equal(c.mempool_capacity, 5000);
     assert_int_equal(c.verify_threads, 0); /* absent: one per core */
     assert_int_equal(c.mempool_max_mb, 64);  /* absent: the default */
+    assert_int_equal(c.client_refusal_rate, 50);
     assert_int_equal(c.view_change_timeout_ms, 1000);
     assert_int_equal(c.idle_checkpoint_ms, 1000); /* absent: the default */
     assert_string_equal(c.http_listen, ""); /* absent: no HTTP server */
@@ -148,6 +149,7 @@ static void test_config_errors_name_the_line(void **state)
     expect("mempool_capacity = 12k\n", CONFIG_ERR_SYNTAX, 10, "mempool_capacity");
     expect("mempool_max_mb = 0\n", CONFIG_ERR_SYNTAX, 10, "mempool_max_mb must be 1..65536 (MiB)");
     expect("mempool_max_mb = 1G\n", CONFIG_ERR_SYNTAX, 10, "mempool_max_mb");
+    expect("client_refusal_rate = -1\n", CONFIG_ERR_SYNTAX, 10, "client_refusal_rate must be 0..1000000");
     expect("verify_threads = 257\n", CONFIG_ERR_SYNTAX, 10, "verify_threads must be 0..256");
     expect("verify_threads = two\n", CONFIG_ERR_SYNTAX, 10, "verify_threads");
     expect("view_change_timeout_ms = 5\n", CONFIG_ERR_SYNTAX, 10, "view_change");

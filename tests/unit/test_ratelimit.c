@@ -32,6 +32,26 @@ static void test_burst_then_refill(void **state)
     assert_null(t);
 }
 
+/* rate_has looks without taking: the refusal budget checks before a
+ * transaction and takes when it is refused. */
+static void test_has_looks_without_taking(void **state)
+{
+    rate_table *t = rate_table_new(50, 0); /* burst 100 */
+    uint32_t retry = 0;
+    (void)state;
+    assert_non_null(t);
+    for (int i = 0; i < 1000; i++)
+        assert_true(rate_has(t, "192.0.2.9", 1000, 1, &retry));
+    for (int i = 0; i < 100; i++)
+        assert_true(rate_take(t, "192.0.2.9", 1000, 1, NULL));
+    assert_false(rate_has(t, "192.0.2.9", 1000, 1, &retry));
+    assert_int_equal(retry, 20); /* 50 per second: one in 20 ms */
+    assert_true(rate_has(t, "192.0.2.10", 1000, 1, NULL)); /* another address */
+    assert_true(rate_has(t, "192.0.2.9", 1020, 1, NULL));
+    assert_true(rate_has(t, "192.0.2.9", 1020, 1, NULL)); /* still there: nothing taken */
+    rate_table_destroy(&t);
+}
+
 static void test_addresses_have_their_own_budget(void **state)
 {
     rate_table *t = rate_table_new(5, 5);
@@ -102,6 +122,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_burst_then_refill),
+        cmocka_unit_test(test_has_looks_without_taking),
         cmocka_unit_test(test_addresses_have_their_own_budget),
         cmocka_unit_test(test_no_limit_free_reads_and_oversized_costs),
         cmocka_unit_test(test_a_full_table_forgets_the_oldest),
