@@ -369,8 +369,10 @@ again:
                 o->cmd, o->node, resp->request_id, req->request_id);
         goto out;
     }
-    /* A read over this address's budget (client_read_rate): the node says
-     * when it will answer; wait that long, within --timeout. */
+    /* A read over this address's budget (client_read_rate), or a
+     * transaction from an address with too many refused
+     * (client_refusal_rate): the node says when it will answer; wait that
+     * long, within --timeout. */
     if (resp->status == EVOTE__V1__API_STATUS__API_STATUS_BUSY && resp->retry_after_ms > 0 &&
         waited_ms + (long)resp->retry_after_ms <= timeout_ms) {
         waited_ms += (long)resp->retry_after_ms;
