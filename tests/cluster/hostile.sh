@@ -126,14 +126,18 @@ got=$("$TOOL" read-flood --node "$(ep 0)" --count 2000 2> "$DIR/flood.err") ||
 read -r _ answered _ busy <<<"$got"
 [ "$busy" -gt 0 ] || fail "2,000 reads in a row from one address: none answered BUSY ($got)" 0
 [ "$answered" -ge 400 ] || fail "2,000 reads in a row: fewer answered than the burst of 400 ($got)" 0
-limited_counted() { # /metrics is a snapshot of at most 100 ms ago
-  limited=$(curl -sS --max-time $((5 * SCALE)) "http://127.0.0.1:$(http_port 0)/metrics" |
-    awk '$1 == "evote_client_reads_limited_total" { print $2 }')
-  [ "${limited:-0}" -ge "$busy" ]
+node0_metric() { # NAME: its value on node0 now (/metrics is a snapshot of at most 100 ms ago)
+  curl -sS --max-time $((5 * SCALE)) "http://127.0.0.1:$(http_port 0)/metrics" | awk -v k="$1" '$1 == k { print $2 }'
 }
-WAIT_NODE=0 wait_until 10 "evote_client_reads_limited_total to count the $busy BUSY answers" limited_counted
+node0_counted() { # NAME MIN
+  local v
+  v=$(node0_metric "$1")
+  [ "${v:-0}" -ge "$2" ]
+}
+WAIT_NODE=0 wait_until 10 "evote_client_reads_limited_total to count the $busy BUSY answers" \
+  node0_counted evote_client_reads_limited_total "$busy"
 serving "a flood of reads from one address"
-log "a flood of reads: $answered answered, $busy refused BUSY (metric $limited); node0 kept serving"
+log "a flood of reads: $answered answered, $busy refused BUSY (metric $(node0_metric evote_client_reads_limited_total)); node0 kept serving"
 
 # A client that sends junk transactions as fast as node0 answers.
 got=$("$TOOL" junk-flood --node "$(ep 0)" --count 400 2> "$DIR/junk.err") ||
@@ -143,14 +147,10 @@ read -r _ refused _ jbusy <<<"$(echo "$got" | head -1)"
 [ "$refused" -ge 100 ] || fail "400 junk transactions: fewer refused after a check than the burst of 100 ($got)" 0
 case "$(echo "$got" | sed -n 2p)" in *"too many refused transactions"*client_refusal_rate*) ;;
   *) fail "the BUSY answer to a junk flood does not say why: $got" 0 ;; esac
-junk_counted() {
-  jlimited=$(curl -sS --max-time $((5 * SCALE)) "http://127.0.0.1:$(http_port 0)/metrics" |
-    awk '$1 == "evote_client_refusals_limited_total" { print $2 }')
-  [ "${jlimited:-0}" -ge "$jbusy" ]
-}
-WAIT_NODE=0 wait_until 10 "evote_client_refusals_limited_total to count the $jbusy BUSY answers" junk_counted
+WAIT_NODE=0 wait_until 10 "evote_client_refusals_limited_total to count the $jbusy BUSY answers" \
+  node0_counted evote_client_refusals_limited_total "$jbusy"
 serving "a flood of junk transactions from one address"
-log "a flood of junk transactions: $refused refused after a check, $jbusy answered BUSY unchecked (metric $jlimited); node0 kept serving"
+log "a flood of junk transactions: $refused refused after a check, $jbusy answered BUSY unchecked (metric $(node0_metric evote_client_refusals_limited_total)); node0 kept serving"
 
 # Nothing from the hostile connections made node0 warn or fail.
 if tail -n +"$((LOG0_LINES + 1))" "$C/node0/evoted.log" | grep -E ' (WARN|ERROR) ' > "$DIR/node0.warnings"; then
