@@ -265,6 +265,10 @@ char *metrics_render(const metrics_snapshot *s, uint64_t now_mono_ms, size_t *le
             "Client transactions answered BUSY unchecked because their address got more refused than "
             "client_refusal_rate allows.",
             s->client_refusals_limited);
+    counter(&t, "evote_mempool_second_looks_total",
+            "Client transactions the state here refused for a reason a block on its way could change, "
+            "held for a second look before the answer.",
+            s->second_looks);
     gauge(&t, "evote_peers_connected", "Other validators this one is connected to (authenticated).",
           s->peers_connected);
     family(&t, "evote_peer_messages_dropped_total", "counter", "Messages to peers dropped before sending, by reason.");

@@ -55,6 +55,7 @@ typedef struct {
     uint64_t client_reads_limited;   /* reads answered BUSY: their address was over client_read_rate */
     uint64_t client_refusals_limited; /* transactions answered BUSY unchecked: their address was over
                                          client_refusal_rate */
+    uint64_t second_looks;           /* client transactions the state refused for now, held for a second look */
 
     /* Peers. */
     uint32_t peers_connected;

@@ -1491,6 +1491,7 @@ static void on_verdicts(node *n)
                 rc->after_seq = replica_known_seq(n->rep);
                 rc->refused_at = mono_ms();
                 memcpy(rc->address, s.address, sizeof rc->address);
+                n->m.second_looks++;
                 log_debug("a client's transaction refused at height %" PRIu64 " (%s) is asked again in %d ms, once "
                           "seq %" PRIu64 " is executed",
                           replica_last_executed(n->rep), election_result_text(v[i].rule), RECHECK_MIN_MS,

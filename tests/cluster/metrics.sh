@@ -8,7 +8,8 @@
 #      a small election: 3 ballots move the committed ballot counter; a
 #      stranger's ballot is refused by the validator asked, counted as
 #      not_registered, and, passed on by a faulty validator, recorded in a
-#      block and counted by its result code;
+#      block and counted by its result code; a ballot sent to node1 a
+#      moment before its voter's registration is looked at again and taken;
 #   3. bad transactions (another chain's, junk, empty) move the rejection
 #      counter with their reason;
 #   4. 404 for another path, 405 (with Allow) for POST, HEAD works;
@@ -223,6 +224,28 @@ for i in 1 2; do
     metric_at_least "$i" 'evote_committed_transaction_results_total{result="not_registered"}' $((${refused:-0} + 1))
 done
 log "an election: 3 ballots counted in evote_committed_ballots_total; a stranger's ballot refused as not_registered, and recorded so when a validator passes it on"
+
+# A voter's ballot sent to node1 a moment before its registration goes to
+# node0: node1 refuses it for now (not on the roll yet), looks again once
+# the block on its way is in (evote_mempool_second_looks_total), and takes it.
+"$EVOTE" voter keygen --count 1 --out-dir "$DIR/race" > "$DIR/race-roll.txt" 2> "$DIR/keygen.err" ||
+  fail "voter keygen: $(cat "$DIR/keygen.err")"
+echo "$(ls "$DIR"/race/*.key) A" > "$DIR/race.txt"
+"$EVOTE" vote --voters "$DIR/race.txt" "${E[@]}" --encrypt-only "$DIR/race.hex" > /dev/null 2>&1 ||
+  fail "cannot seal the racing voter's ballot" 0
+perl -ne 'chomp; print pack("H*", $_)' "$DIR/race.hex" > "$DIR/race.tx"
+looks=$(m 1 evote_mempool_second_looks_total)
+"$EVOTE" submit --file "$DIR/race.tx" --node "$(ep 1)" --wait $((20000 * SCALE)) > "$DIR/race.out" 2>&1 &
+RACE=$!
+BG_PIDS+=($RACE)
+sleep 0.1
+"$EVOTE" voter register --key "$AUTH_KEY" --genesis "$GENESIS" --id metrics-e --voters "$DIR/race-roll.txt" \
+  --node "$(ep 0)" > "$DIR/race-reg.out" 2>&1 || fail "voter register: $(cat "$DIR/race-reg.out")" 0
+wait "$RACE" || fail "node1 refused the ballot of a voter registered a moment later: $(cat "$DIR/race.out")" 1
+grep -q "result TX_RESULT_OK" "$DIR/race.out" || fail "the racing voter's ballot is not counted: $(cat "$DIR/race.out")" 1
+WAIT_NODE=1 wait_until 10 "node1's evote_mempool_second_looks_total to grow from ${looks:-0}" \
+  metric_at_least 1 evote_mempool_second_looks_total $((${looks:-0} + 1))
+log "a ballot sent a moment before its voter's registration: node1 looked again and took it"
 
 # ------------------------------------------------- 3. rejections by reason
 "$EVOTE" genesis --dir "$DIR/other" --validators 4 --base-port "$BASE" > /dev/null 2>&1 ||
