@@ -3661,9 +3661,10 @@ int cmd_vote(int argc, char **argv)
     rc = EXIT_FAILED;
     if (precheck && !found) {
         crypto_hex(s.pub, CRYPTO_PUBKEY_LEN, hex);
-        fprintf(stderr, "evote vote: the key %s (%s) is not on the roll of election '%s': ask the election "
-                        "authority to register it\n",
-                hex, s.key_path, s.id);
+        fprintf(stderr, "evote vote: the key %s (%s) is not on the roll of election '%s' as %s has it: ask the "
+                        "election authority to register it (a registration just made counts once it is committed; "
+                        "--no-precheck lets the validators decide)\n",
+                hex, s.key_path, s.id, s.o.node);
         goto out;
     }
     if (precheck && vlen >= 1 && v[0] == 1 && !d->revoting_allowed) {
