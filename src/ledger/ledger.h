@@ -108,6 +108,7 @@ typedef struct {
                                       ballot, OK when its proofs were checked here,
                                       UNSPECIFIED when not */
     uint8_t id[CRYPTO_HASH_LEN];   /* transaction id (valid when err == LEDGER_OK) */
+    int by_state;                  /* LEDGER_ERR_RULES given by the state gate (not the bytes) */
     uint8_t *bytes;                /* NULL, or a refusal by the state gate that a later block
                                       may change: the transaction, handed to the caller
                                       (free() it) to submit again later */

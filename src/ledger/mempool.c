@@ -362,12 +362,14 @@ static void *worker(void *arg)
          * trustee step by someone else): refused before a ballot's proofs,
          * the expensive part, are checked. */
         int hand_back = 0; /* a refusal a later block may change: the bytes go with the verdict */
+        int by_state = 0;
         if (err == LEDGER_OK && j->gated != MEMPOOL_GATE_NONE && mp->gate != NULL) {
             int final = 0;
             Evote__V1__TxResult g = mp->gate(mp->gate_ctx, tx->body, tx->envelope->signer.data, tx->id, &final);
             if (g != EVOTE__V1__TX_RESULT__TX_RESULT_OK && g != EVOTE__V1__TX_RESULT__TX_RESULT_UNSPECIFIED) {
                 rule = g;
                 err = LEDGER_ERR_RULES;
+                by_state = 1;
                 hand_back = !final && j->gated == MEMPOOL_GATE_ASK;
             }
         }
@@ -386,8 +388,10 @@ static void *worker(void *arg)
                 err = LEDGER_ERR_RULES; /* can never be valid */
             }
         }
-        if (vn != NULL)
+        if (vn != NULL) {
             vn->v.rule = rule;
+            vn->v.by_state = by_state;
+        }
         uint64_t spent = timed ? thread_cpu_ns() - t0 : 0;
 
         pthread_mutex_lock(&mp->lock);

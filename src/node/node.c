@@ -344,9 +344,9 @@ static int tx_committed(void *ctx, const uint8_t id[CRYPTO_HASH_LEN])
 }
 
 /* The mempool's state gate (on its worker threads): what the state at the
- * tip says of a client's ballot or trustee step (election_admit). One
- * already in the chain passes (the mempool then answers it as a
- * duplicate); while this validator may lack blocks, only what no later
+ * tip says of a client's ballot or trustee step (election_admit). A
+ * refused one already in the chain passes (the mempool then answers it as
+ * a duplicate); while this validator may lack blocks, only what no later
  * block can change is refused. */
 static Evote__V1__TxResult state_gate(void *ctx, const Evote__V1__TxBody *body, const uint8_t signer[CRYPTO_PUBKEY_LEN],
                                       const uint8_t id[CRYPTO_HASH_LEN], int *final)
@@ -354,6 +354,7 @@ static Evote__V1__TxResult state_gate(void *ctx, const Evote__V1__TxBody *body, 
     node *n = ctx;
     uint64_t height, time_ms;
     uint8_t hash[CRYPTO_HASH_LEN];
+    Evote__V1__TxResult r;
 
     switch (body->payload_case) {
     case EVOTE__V1__TX_BODY__PAYLOAD_BALLOT:
@@ -362,14 +363,16 @@ static Evote__V1__TxResult state_gate(void *ctx, const Evote__V1__TxBody *body, 
     case EVOTE__V1__TX_BODY__PAYLOAD_PARTIAL_DECRYPTION: break;
     default: return EVOTE__V1__TX_RESULT__TX_RESULT_OK; /* nothing to ask the state */
     }
-    if (tx_committed(n, id))
-        return EVOTE__V1__TX_RESULT__TX_RESULT_OK;
     if (chain_store_tip(n->store, &height, hash, &time_ms) != STORE_OK)
         return EVOTE__V1__TX_RESULT__TX_RESULT_UNSPECIFIED;
     /* An empty chain: a new validator that may not have heard from its
      * peers yet (a replaced host fetches the whole chain). */
-    return election_admit(&n->state, n->g->chain_id, body, signer, id, height, time_ms,
-                          height > 0 && !atomic_load(&n->catching_up), final);
+    r = election_admit(&n->state, n->g->chain_id, body, signer, id, height, time_ms,
+                       height > 0 && !atomic_load(&n->catching_up), final);
+    if (r != EVOTE__V1__TX_RESULT__TX_RESULT_OK && r != EVOTE__V1__TX_RESULT__TX_RESULT_UNSPECIFIED &&
+        tx_committed(n, id))
+        return EVOTE__V1__TX_RESULT__TX_RESULT_OK;
+    return r;
 }
 
 /* Election ids whose record has a key Y (open[i]: and is still open),
@@ -1405,21 +1408,6 @@ static uint64_t run_rechecks(node *n, uint64_t now)
     return next;
 }
 
-/* Returns: 1 for the codes the state gate gives from the state (not from
- * the transaction's own bytes). */
-static int gate_result(Evote__V1__TxResult r)
-{
-    switch (r) {
-    case EVOTE__V1__TX_RESULT__TX_RESULT_UNKNOWN_ELECTION:
-    case EVOTE__V1__TX_RESULT__TX_RESULT_NO_ELECTION_KEY:
-    case EVOTE__V1__TX_RESULT__TX_RESULT_NOT_OPEN:
-    case EVOTE__V1__TX_RESULT__TX_RESULT_NOT_REGISTERED:
-    case EVOTE__V1__TX_RESULT__TX_RESULT_ALREADY_VOTED:
-    case EVOTE__V1__TX_RESULT__TX_RESULT_NOT_TRUSTEE: return 1;
-    default: return 0;
-    }
-}
-
 static void on_verdicts(node *n)
 {
     mempool_verdict v[256];
@@ -1513,7 +1501,7 @@ static void on_verdicts(node *n)
                 reply(n, &s.reply, &r);
             } else {
                 char reason[512], state[200] = "";
-                if (v[i].err == LEDGER_ERR_RULES && gate_result(v[i].rule))
+                if (v[i].by_state)
                     snprintf(state, sizeof state, ", as this validator's chain has it at height %" PRIu64 "%s",
                              replica_last_executed(n->rep),
                              v[i].rule == EVOTE__V1__TX_RESULT__TX_RESULT_NOT_REGISTERED

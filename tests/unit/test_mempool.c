@@ -357,6 +357,7 @@ static void test_state_gate_applies_to_clients_transactions(void **state)
         if (t == 0) {        /* a client's, refused; a later block may change that: handed back */
             assert_int_equal(v[i].err, LEDGER_ERR_RULES);
             assert_int_equal(v[i].rule, EVOTE__V1__TX_RESULT__TX_RESULT_NOT_REGISTERED);
+            assert_true(v[i].by_state);
             assert_int_equal(v[i].len, txs[t].len);
             assert_memory_equal(v[i].bytes, txs[t].bytes, txs[t].len);
             free(v[i].bytes);
@@ -364,8 +365,10 @@ static void test_state_gate_applies_to_clients_transactions(void **state)
             assert_int_equal(v[i].err, LEDGER_ERR_RULES);
             assert_int_equal(v[i].rule, EVOTE__V1__TX_RESULT__TX_RESULT_ALREADY_VOTED);
             assert_null(v[i].bytes);
+            assert_true(v[i].by_state);
         } else {             /* passed by the gate, undecided, or not asked */
             assert_int_equal(v[i].err, LEDGER_OK);
+            assert_false(v[i].by_state);
             assert_null(v[i].bytes);
         }
     }
