@@ -242,7 +242,7 @@ void mempool_get_stats(mempool *mp, mempool_stats *out);
 
 /* From now on, ballots are checked on the worker threads against the
  * verifiers in cache (thread-safe; it outlives the mempool): one whose
- * proofs fail is refused (LEDGER_ERR_RULES, the reason in verdict.ballot);
+ * proofs fail is refused (LEDGER_ERR_RULES, the reason in verdict.rule);
  * one that passes is remembered with its ciphertexts. */
 void mempool_set_elections(mempool *mp, election_cache *cache);
 

@@ -1657,7 +1657,7 @@ static void test_restart_on_a_checkpoint_seq_signs_it_again(void **state)
     replica_destroy(&r);
 }
 
-/* replica_catching_up (what evoted's ballot gate asks): a replica that
+/* replica_catching_up (what evoted's state gate asks): a replica that
  * started a new chain has no reason to think it lacks blocks; a restarted
  * one does until it heard from a quorum. */
 static void test_restarted_replica_is_catching_up(void **state)
