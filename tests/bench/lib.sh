@@ -17,3 +17,16 @@ sampled_verifications() {
 # pin CORE COMMAND...: COMMAND on that core alone (taskset, when there is
 # one), so that each core's own speed shows.
 pin() { if command -v taskset >/dev/null; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi; }
+
+# peer_messages_sent HTTP_BASE: "TYPE=COUNT ..." of the messages the 4
+# validators sent to each other (their /metrics, summed; a broadcast counts
+# once per destination), and DROPPED_queue_full: those dropped because a
+# peer's queue was full.
+peer_messages_sent() {
+  local i
+  for i in 0 1 2 3; do
+    curl -s --max-time 5 "http://127.0.0.1:$(($1 + i))/metrics" 2>/dev/null || true
+  done | awk -F'[{}"= ]+' '$1 == "evote_consensus_messages_sent_total" { n[$3] += $4 }
+    $1 == "evote_peer_messages_dropped_total" && $3 == "queue_full" { n["DROPPED_queue_full"] += $4 }
+    END { for (k in n) printf "%s=%d ", k, n[k]; print "" }'
+}

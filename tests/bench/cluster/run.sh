@@ -257,12 +257,20 @@ cpu_roles() {
       if ($1 == pid) m += t; else if (name ~ /^ZMQbg/) z += t; else if (name == comm) w += t; else o += t
     } END { print m + 0, w + 0, z + 0, o + 0 }' "/proc/$pid/task/"*/stat 2>/dev/null || echo "0 0 0 0"
 }
-samp_before=
+samp_before= msgs_before= switches_before=0
+switches() { # context switches of the running validators' threads: "VOLUNTARY INVOLUNTARY"
+  local i
+  for i in 0 1 2 3; do
+    kill -0 "${pids[$i]}" 2>/dev/null && cat "/proc/${pids[$i]}/task/"*/status 2>/dev/null
+  done | awk '$1 == "voluntary_ctxt_switches:" { v += $2 } $1 == "nonvoluntary_ctxt_switches:" { n += $2 } END { print v + 0, n + 0 }'
+}
 sampled() { sampled_verifications $((base + 200)) tx; } # tests/bench/lib.sh
 cpu_mark() { # CPU of each node when the load starts (after the generator's pre-signing)
   local i
   for i in 0 1 2 3; do cpu_before[$i]=$(cpu_ticks "${pids[$i]}"); roles_before[$i]=$(cpu_roles "${pids[$i]}"); done
   samp_before=$(sampled)
+  msgs_before=$(peer_messages_sent $((base + 200)))
+  switches_before=$(switches)
 }
 cpu_report() { # label: CPU time per committed transaction, per node, the cluster and the generator
   local i t d total=0 n out= committed gen
@@ -297,6 +305,17 @@ cpu_report() { # label: CPU time per committed transaction, per node, the cluste
     printf "CPU per tx total   4 validators %.1f s CPU / %d committed tx = %.0f us/tx; generator %.0f us/tx; ", d / hz, c, u, g
     m = (u + g) > 0 ? cores * 1e6 / (u + g) : 0
     printf "%d cores allow %.0f tx/s at that cost\n", cores, m }'
+  # Messages between the validators per committed transaction: at a light
+  # load, blocks and forwarded batches are small, and each costs signatures.
+  awk -v a="$msgs_before" -v b="$(peer_messages_sent $((base + 200)))" -v c="$committed" 'BEGIN {
+    if (c == 0) exit
+    na = split(a, x, " "); for (k = 1; k <= na; k++) { split(x[k], kv, "="); before[kv[1]] = kv[2] }
+    nb = split(b, y, " "); out = ""
+    for (k = 1; k <= nb; k++) { split(y[k], kv, "="); d = kv[2] - before[kv[1]]; if (d > 0) { out = out sprintf(" %s %.3f", kv[1], d / c); tot += d } }
+    if (tot > 0) printf "peer msgs per tx   %.3f sent in all (4 validators, per destination):%s\n", tot / c, out }'
+  awk -v a="$switches_before" -v b="$(switches)" -v c="$committed" 'BEGIN {
+    split(a, x, " "); split(b, y, " "); if (y[1] < x[1] || y[2] < x[2]) exit # a validator was killed
+    if (c > 0) printf "context switches   %.2f per tx (voluntary %.2f, preempted %.2f; validators threads)\n", (y[1] - x[1] + y[2] - x[2]) / c, (y[1] - x[1]) / c, (y[2] - x[2]) / c }'
   # What one verification cost inside the cluster (the validators' own
   # workers, 1 in 16 timed): sharing the cores slows the same code down.
   local n0 c0 n1 c1
