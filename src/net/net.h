@@ -124,6 +124,7 @@ EVOTE_WARN_UNUSED net_err net_curve_secret_save(const net_curve_keypair *kp, con
 #define NET_DEFAULT_MAX_MSG_SIZE CRYPTO_MAX_ENVELOPE /* 16 MiB */
 #define NET_DEFAULT_SNDHWM 1000
 #define NET_DEFAULT_DOWN_QUEUE_BYTES ((size_t)8 << 20) /* 8 MiB */
+#define NET_DEFAULT_QUEUE_BYTES ((size_t)32 << 20)     /* 32 MiB */
 #define NET_DEFAULT_RECONNECT_IVL_MS 100
 #define NET_DEFAULT_RECONNECT_IVL_MAX_MS 2000
 #define NET_DEFAULT_HEARTBEAT_IVL_MS 1000
@@ -152,6 +153,8 @@ typedef struct {
     size_t down_queue_bytes;          /* bytes queued for a peer that is not connected
                                          before drops (sndhwm counts messages: 1,000
                                          batches would be hundreds of MB) */
+    size_t queue_bytes;               /* the same for a connected peer that reads
+                                         slowly (a stopped process, a slow link) */
     int reconnect_ivl_ms;             /* first retry after a lost connection ... */
     int reconnect_ivl_max_ms;         /* ... doubling up to this */
     int heartbeat_ivl_ms;             /* ZMTP PING interval */
@@ -164,6 +167,7 @@ typedef struct {
     uint64_t sent;                    /* messages queued to peers */
     uint64_t received;                /* messages delivered by peer_net_recv */
     uint64_t dropped_queue_full;      /* sends dropped: the peer's queue was full */
+    uint64_t queued_bytes;            /* handed to ZeroMQ, not yet on the wire (all peers) */
     uint64_t dropped_oversized;       /* sends refused locally: over max_msg_size */
     uint64_t dropped_malformed;       /* received multi-part or empty, dropped */
     uint64_t dropped_unauthenticated; /* received without a valid User-Id (never expected) */
@@ -181,6 +185,7 @@ typedef struct {
     int connected;                    /* 1 when our connection to it is up and authenticated */
     uint64_t sent;
     uint64_t dropped_queue_full;
+    uint64_t queued_bytes;            /* handed to ZeroMQ for it, not yet on the wire */
     uint64_t received;
     uint64_t handshake_failures;      /* our connection to it failed the handshake */
 } peer_net_peer_stats;

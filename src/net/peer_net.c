@@ -25,7 +25,11 @@
 
 typedef struct {
     atomic_int connected;
-    size_t down_bytes; /* queued since the peer was last seen connected (sending thread only) */
+    /* Bytes of the messages handed to libzmq for this peer that libzmq has
+     * not released yet: added when a message is made, taken off by
+     * release() when libzmq lets it go (written to the connection, or
+     * dropped when the socket closes). */
+    atomic_size_t queued;
     atomic_uint_fast64_t sent;
     atomic_uint_fast64_t dropped_queue_full;
     atomic_uint_fast64_t received;
@@ -50,7 +54,7 @@ struct peer_net {
     uint8_t secret_key[NET_CURVE_KEY_LEN];
     uint8_t public_key[NET_CURVE_KEY_LEN];
     size_t max_msg_size;
-    size_t down_queue_bytes;
+    size_t down_queue_bytes, queue_bytes;
     int linger_ms;
     char listen_endpoint[NET_MAX_ENDPOINT + 1];
     char last_error[256];
@@ -380,6 +384,7 @@ net_err peer_net_new(const peer_net_config *cfg, peer_net **out, net_error *why)
     self->max_msg_size = cfg->max_msg_size ? cfg->max_msg_size : NET_DEFAULT_MAX_MSG_SIZE;
     self->linger_ms = cfg->linger_ms ? cfg->linger_ms : NET_DEFAULT_LINGER_MS;
     self->down_queue_bytes = cfg->down_queue_bytes ? cfg->down_queue_bytes : NET_DEFAULT_DOWN_QUEUE_BYTES;
+    self->queue_bytes = cfg->queue_bytes ? cfg->queue_bytes : NET_DEFAULT_QUEUE_BYTES;
     linger = self->linger_ms;
     memcpy(self->secret_key, cfg->curve_secret, NET_CURVE_KEY_LEN);
     memcpy(self->public_key, cfg->validators[cfg->self].curve_public, NET_CURVE_KEY_LEN);
@@ -642,36 +647,90 @@ net_err peer_net_recv(peer_net *self, uint32_t *from, uint8_t **bytes, size_t *l
     return NET_ERR_AGAIN;
 }
 
-/* Sends msg (consumed either way) to peer i without blocking. While the
- * peer is not connected, its queue also has a budget in bytes: sndhwm
- * counts messages, and a dead peer's queue of PRE-PREPAREs with their
- * batches would otherwise hold hundreds of MB (measured: +45 MB on the
- * primary within a minute of one validator's death). */
-static net_err send_one(peer_net *self, uint32_t i, zmq_msg_t *msg)
+/* One outgoing message's bytes, shared by every peer it goes to. Each
+ * destination gets its own zmq message over the same bytes (zmq_msg_init_data)
+ * with its own release hint, so that the bytes count against each peer's
+ * queue until libzmq is done with that peer's copy; the last release frees
+ * the buffer. */
+typedef struct out_buf out_buf;
+typedef struct {
+    out_buf *buf;
+    peer_slot *peer;
+} out_ref;
+struct out_buf {
+    atomic_uint refs;
+    size_t len;
+    uint8_t *data;
+    out_ref ref[]; /* one per destination */
+};
+
+static out_buf *out_buf_new(const uint8_t *bytes, size_t len, uint32_t destinations)
+{
+    out_buf *b = malloc(sizeof *b + destinations * sizeof(out_ref) + len);
+    if (b == NULL)
+        return NULL;
+    atomic_init(&b->refs, 1); /* the sender's own, dropped by out_buf_put */
+    b->len = len;
+    b->data = (uint8_t *)&b->ref[destinations];
+    memcpy(b->data, bytes, len);
+    return b;
+}
+
+static void out_buf_put(out_buf *b)
+{
+    if (atomic_fetch_sub(&b->refs, 1) == 1)
+        free(b);
+}
+
+/* libzmq's free function: runs on its I/O thread, or on ours when a send
+ * fails or a socket closes. */
+static void release(void *data, void *hint)
+{
+    out_ref *r = hint;
+    (void)data;
+    atomic_fetch_sub(&r->peer->queued, r->buf->len);
+    out_buf_put(r->buf);
+}
+
+/* Queues b's bytes for peer i (destination slot k of b) without blocking.
+ * Each peer's queue has a budget in bytes as well as sndhwm messages (a
+ * PRE-PREPARE carries its batch, so 1,000 messages can be gigabytes):
+ * queue_bytes while it is connected, the smaller down_queue_bytes while it
+ * is not (measured before this budget existed: +45 MB on the primary within
+ * a minute of one validator's death). Past it, the message is dropped and
+ * counted; the peer fetches what it missed. */
+static net_err send_one(peer_net *self, uint32_t i, out_buf *b, uint32_t k)
 {
     peer_slot *p = &self->peers[i];
-    size_t size = zmq_msg_size(msg);
-    int up = atomic_load(&p->connected), e;
+    size_t budget = atomic_load(&p->connected) ? self->queue_bytes : self->down_queue_bytes;
+    size_t queued = atomic_load(&p->queued);
+    zmq_msg_t msg;
+    int e;
 
-    if (up)
-        p->down_bytes = 0;
-    else if (size > self->down_queue_bytes - p->down_bytes)
+    if (b->len > budget || queued > budget - b->len)
         goto full;
-    if (zmq_msg_send(msg, self->dealers[i], ZMQ_DONTWAIT) >= 0) {
-        if (!up)
-            p->down_bytes += size;
+    b->ref[k].buf = b;
+    b->ref[k].peer = p;
+    atomic_fetch_add(&b->refs, 1);
+    atomic_fetch_add(&p->queued, b->len);
+    if (zmq_msg_init_data(&msg, b->data, b->len, release, &b->ref[k]) != 0) {
+        atomic_fetch_sub(&p->queued, b->len);
+        out_buf_put(b);
+        set_last_error(self, "peer send");
+        return NET_ERR_NOMEM;
+    }
+    if (zmq_msg_send(&msg, self->dealers[i], ZMQ_DONTWAIT) >= 0) {
         count(&self->sent);
         count(&p->sent);
         return NET_OK;
     }
     e = zmq_errno();
+    zmq_msg_close(&msg); /* release() gives the bytes back */
     if (e == EAGAIN)
         goto full;
-    zmq_msg_close(msg);
     set_last_error(self, "peer send");
     return e == ENOMEM ? NET_ERR_NOMEM : NET_ERR_ZMQ;
 full:
-    zmq_msg_close(msg);
     count(&self->dropped_queue_full);
     count(&p->dropped_queue_full);
     return NET_ERR_QUEUE_FULL;
@@ -690,7 +749,7 @@ static net_err check_payload(peer_net *self, const uint8_t *bytes, size_t len)
 
 net_err peer_net_send(peer_net *self, uint32_t to, const uint8_t *bytes, size_t len)
 {
-    zmq_msg_t msg;
+    out_buf *b;
     net_err err;
 
     if (to >= self->n || to == self->self)
@@ -698,46 +757,37 @@ net_err peer_net_send(peer_net *self, uint32_t to, const uint8_t *bytes, size_t 
     err = check_payload(self, bytes, len);
     if (err != NET_OK)
         return err;
-    if (zmq_msg_init_size(&msg, len) != 0) {
+    if ((b = out_buf_new(bytes, len, 1)) == NULL) {
         set_last_error(self, "peer send");
         return NET_ERR_NOMEM;
     }
-    memcpy(zmq_msg_data(&msg), bytes, len);
-    return send_one(self, to, &msg);
+    err = send_one(self, to, b, 0);
+    out_buf_put(b);
+    return err;
 }
 
 net_err peer_net_broadcast(peer_net *self, const uint8_t *bytes, size_t len)
 {
-    zmq_msg_t msg;
+    out_buf *b;
     net_err err, result = NET_OK;
 
     err = check_payload(self, bytes, len);
     if (err != NET_OK)
         return err;
-    if (zmq_msg_init_size(&msg, len) != 0) {
+    if ((b = out_buf_new(bytes, len, self->n)) == NULL) {
         set_last_error(self, "peer broadcast");
         return NET_ERR_NOMEM;
     }
-    memcpy(zmq_msg_data(&msg), bytes, len);
     for (uint32_t i = 0; i < self->n; i++) {
-        zmq_msg_t copy;
         if (i == self->self)
             continue;
-        /* zmq_msg_copy shares the buffer (reference count) of a large message. */
-        zmq_msg_init(&copy);
-        if (zmq_msg_copy(&copy, &msg) != 0) {
-            zmq_msg_close(&copy);
-            set_last_error(self, "peer broadcast");
-            result = NET_ERR_ZMQ;
-            continue;
-        }
-        err = send_one(self, i, &copy);
+        err = send_one(self, i, b, i);
         if (err == NET_ERR_QUEUE_FULL && result == NET_OK)
             result = err;
         else if (err != NET_OK && err != NET_ERR_QUEUE_FULL)
             result = err;
     }
-    zmq_msg_close(&msg);
+    out_buf_put(b);
     return result;
 }
 
@@ -761,6 +811,9 @@ void peer_net_get_stats(const peer_net *self, peer_net_stats *out)
     out->sent = read_counter(&self->sent);
     out->received = read_counter(&self->received);
     out->dropped_queue_full = read_counter(&self->dropped_queue_full);
+    out->queued_bytes = 0;
+    for (uint32_t i = 0; i < self->n; i++)
+        out->queued_bytes += atomic_load(&((peer_net *)self)->peers[i].queued);
     out->dropped_oversized = read_counter(&self->dropped_oversized);
     out->dropped_malformed = read_counter(&self->dropped_malformed);
     out->dropped_unauthenticated = read_counter(&self->dropped_unauthenticated);
@@ -779,6 +832,7 @@ void peer_net_get_peer_stats(const peer_net *self, uint32_t index, peer_net_peer
     out->connected = peer_net_connected(self, index);
     out->sent = read_counter(&p->sent);
     out->dropped_queue_full = read_counter(&p->dropped_queue_full);
+    out->queued_bytes = atomic_load((atomic_size_t *)&p->queued);
     out->received = read_counter(&p->received);
     out->handshake_failures = read_counter(&p->handshake_failures);
 }

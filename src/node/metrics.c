@@ -274,6 +274,9 @@ char *metrics_render(const metrics_snapshot *s, uint64_t now_mono_ms, size_t *le
     family(&t, "evote_peer_messages_dropped_total", "counter", "Messages to peers dropped before sending, by reason.");
     put(&t, "evote_peer_messages_dropped_total{reason=\"queue_full\"} %" PRIu64 "\n", s->peer_dropped_queue_full);
     put(&t, "evote_peer_messages_dropped_total{reason=\"oversized\"} %" PRIu64 "\n", s->peer_dropped_oversized);
+    gauge(&t, "evote_peer_queued_bytes",
+          "Bytes waiting in the queues to the other validators (a slow or absent one holds them).",
+          s->peer_queued_bytes);
     messages(&t, "evote_consensus_messages_received_total",
              "Messages received from validators, by type (request_batch: forwarded transactions).",
              s->msgs_received);

@@ -60,6 +60,7 @@ typedef struct {
     /* Peers. */
     uint32_t peers_connected;
     uint64_t peer_dropped_queue_full, peer_dropped_oversized;
+    uint64_t peer_queued_bytes;      /* waiting in the queues to the other validators */
 
     /* Chain store. */
     int store_ok;                    /* 0: the store's size could not be read */

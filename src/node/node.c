@@ -1857,6 +1857,7 @@ static void metrics_publish(node *n, uint64_t now)
     m->peers_connected = peer_net_connected_count(n->net);
     m->peer_dropped_queue_full = ps.dropped_queue_full;
     m->peer_dropped_oversized = ps.dropped_oversized;
+    m->peer_queued_bytes = ps.queued_bytes;
     m->store_map_bytes = chain_store_map_size(n->store);
     m->store_ok = chain_store_usage(n->store, &m->store_used_bytes, &m->store_file_bytes) == STORE_OK;
     m->published_mono_ms = now;

@@ -54,6 +54,7 @@ static void filled(metrics_snapshot *s)
     s->rejected_busy = 4;
     s->rejected_duplicate = 9;
     s->peers_connected = 3;
+    s->peer_queued_bytes = 3 << 20;
     s->store_ok = 1;
     s->store_used_bytes = 1 << 20;
     s->store_map_bytes = 64 << 20;
@@ -217,7 +218,7 @@ static void test_render_names_every_metric_with_its_value(void **state)
         "evote_primary_terms_ended_total",
         "evote_blocks_committed_total", "evote_committed_transactions_total", "evote_committed_ballots_total",
         "evote_last_commit_timestamp_seconds", "evote_mempool_transactions", "evote_verification_queue_depth",
-        "evote_peers_connected", "evote_store_used_bytes", "evote_store_map_size_bytes",
+        "evote_peers_connected", "evote_peer_queued_bytes", "evote_store_used_bytes", "evote_store_map_size_bytes",
         "evote_store_file_size_bytes", "evote_process_resident_memory_bytes",
         "evote_process_resident_anon_memory_bytes", "evote_uptime_seconds", "evote_healthy",
     };
@@ -236,6 +237,7 @@ static void test_render_names_every_metric_with_its_value(void **state)
     assert_true(sample(text, "evote_healthy") == 1);
     assert_true(sample(text, "evote_committed_ballots_total") == 3990);
     assert_true(sample(text, "evote_uptime_seconds") == 60);
+    assert_true(sample(text, "evote_peer_queued_bytes") == 3 << 20);
     assert_non_null(strstr(text, "\nevote_last_commit_timestamp_seconds 1795808090.001\n"));
     assert_non_null(strstr(text, "\nevote_consensus_messages_sent_total{type=\"commit\"} 18446744073709551615\n"));
     assert_true(sample(text, "evote_consensus_messages_received_total{type=\"prepare\"}") == 80);

@@ -15,8 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -650,6 +653,7 @@ static void test_dead_peers_queue_is_bounded_in_bytes_too(void **state)
     int ok = 0, full = 0, got = 0;
     net_err err;
     int64_t deadline;
+    peer_net_peer_stats ps;
 
     assert_non_null(big);
     mesh_init(&m, 2); /* node 1 is down at first */
@@ -687,6 +691,111 @@ static void test_dead_peers_queue_is_bounded_in_bytes_too(void **state)
         }
     }
     assert_true(got >= 10);
+    peer_net_get_peer_stats(m.nodes[0], 1, &ps); /* every message released by libzmq */
+    assert_int_equal(ps.queued_bytes, 0);
+    free(big);
+    mesh_stop_all(&m);
+}
+
+/* The peer of test_stopped_peer...: counts the 1 MiB messages it receives
+ * until "end", writes the count to report_fd and exits. */
+static void stopped_peer_child(mesh *m, int report_fd)
+{
+    peer_net_config cfg = mesh_config(m, 1);
+    net_error why;
+    peer_net *p = NULL;
+    uint32_t from, got = 0;
+    uint8_t *bytes;
+    size_t len;
+    int64_t deadline = now_ms() + 60000;
+
+    (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (peer_net_new(&cfg, &p, &why) != NET_OK)
+        _exit(2);
+    while (now_ms() < deadline) {
+        if (recv_wait(p, 100, &from, &bytes, &len) != NET_OK)
+            continue;
+        int end = len == 3 && memcmp(bytes, "end", 3) == 0;
+        got += len == 1 << 20;
+        free(bytes);
+        if (end)
+            break;
+    }
+    if (write(report_fd, &got, sizeof got) != (ssize_t)sizeof got)
+        _exit(3);
+    peer_net_destroy(&p);
+    _exit(0);
+}
+
+/* A connected peer that stops reading (SIGSTOP; a slow link looks the same
+ * from here) keeps its connection until the heartbeat gives up on it. Its
+ * queue is bounded in bytes meanwhile, not only in messages: 1,000 batches
+ * would be gigabytes. Once it reads again, everything queued is delivered
+ * and the queue's count is back at zero (libzmq released every message). */
+static void test_stopped_peers_queue_is_bounded_in_bytes(void **state)
+{
+    (void)state;
+    mesh m;
+    peer_net_config cfg;
+    uint8_t *big = calloc(1, 1 << 20);
+    int report[2], ok = 0, full = 0, status;
+    uint32_t delivered = 0;
+    peer_net_peer_stats ps;
+    int64_t deadline;
+    pid_t child;
+
+    assert_non_null(big);
+    mesh_init(&m, 2);
+    assert_int_equal(pipe(report), 0);
+    child = fork(); /* before any ZeroMQ context of ours */
+    assert_true(child >= 0);
+    if (child == 0) {
+        close(report[0]);
+        stopped_peer_child(&m, report[1]);
+    }
+    close(report[1]);
+    cfg = mesh_config(&m, 0);
+    cfg.queue_bytes = (size_t)4 << 20; /* 4 MiB; sndhwm stays 1,000 */
+    cfg.heartbeat_timeout_ms = 60000;  /* stays connected while the peer is stopped */
+    mesh_start(&m, 0, &cfg);
+    deadline = now_ms() + WAIT_MS;
+    while (!peer_net_connected(m.nodes[0], 1) && now_ms() < deadline)
+        sleep_ms(5);
+    assert_int_equal(peer_net_connected(m.nodes[0], 1), 1);
+
+    assert_int_equal(kill(child, SIGSTOP), 0);
+    assert_int_equal(waitpid(child, &status, WUNTRACED), child);
+    assert_true(WIFSTOPPED(status));
+    for (int i = 0; i < 64; i++) {
+        net_err err = peer_net_send(m.nodes[0], 1, big, 1 << 20);
+        if (err == NET_OK)
+            ok++;
+        else {
+            assert_int_equal(err, NET_ERR_QUEUE_FULL);
+            full++;
+        }
+        peer_net_get_peer_stats(m.nodes[0], 1, &ps);
+        assert_true(ps.queued_bytes <= (uint64_t)4 << 20);
+        sleep_ms(2); /* let the I/O thread fill the kernel's buffers */
+    }
+    /* The budget, plus what the kernel's socket buffers took before. */
+    assert_true(ok >= 4 && ok < 32);
+    assert_true(full > 32);
+    assert_int_equal(peer_net_connected(m.nodes[0], 1), 1);
+
+    assert_int_equal(kill(child, SIGCONT), 0);
+    deadline = now_ms() + WAIT_MS;
+    do {
+        sleep_ms(10);
+        peer_net_get_peer_stats(m.nodes[0], 1, &ps);
+    } while (ps.queued_bytes != 0 && now_ms() < deadline);
+    assert_int_equal(ps.queued_bytes, 0);
+    assert_int_equal(peer_net_send(m.nodes[0], 1, (const uint8_t *)"end", 3), NET_OK);
+    assert_int_equal(read(report[0], &delivered, sizeof delivered), (ssize_t)sizeof delivered);
+    assert_int_equal(delivered, (uint32_t)ok); /* nothing accepted was lost */
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(report[0]);
     free(big);
     mesh_stop_all(&m);
 }
@@ -1042,6 +1151,7 @@ int main(void)
         cmocka_unit_test(test_empty_and_multipart_messages_are_dropped_and_counted),
         cmocka_unit_test(test_send_to_dead_peer_never_blocks_and_drops_past_sndhwm),
         cmocka_unit_test(test_dead_peers_queue_is_bounded_in_bytes_too),
+        cmocka_unit_test(test_stopped_peers_queue_is_bounded_in_bytes),
         cmocka_unit_test(test_restarted_peer_is_reconnected_and_receives_again),
         cmocka_unit_test(test_flooding_peer_does_not_starve_another),
         cmocka_unit_test(test_client_round_trip_over_curve_and_plain),
