@@ -441,9 +441,10 @@ net_err peer_net_new(const peer_net_config *cfg, peer_net **out, net_error *why)
 
     /* One DEALER per peer: CURVE client that verifies the peer's server key,
      * bounded queue, reconnect with back-off. ZMQ_IMMEDIATE stays off: while
-     * a peer reconnects its queue keeps up to sndhwm messages, which a PBFT
-     * replica coming back wants (a brief flap must not cost the PREPAREs of
-     * a round); beyond that the send is dropped and counted. */
+     * a peer reconnects its queue keeps up to sndhwm messages and
+     * down_queue_bytes (send_one), which a PBFT replica coming back wants (a
+     * brief flap must not cost the PREPAREs of a round); beyond that the
+     * send is dropped and counted. */
     for (uint32_t i = 0; i < self->n; i++) {
         void *d;
         if (i == self->self)
