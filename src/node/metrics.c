@@ -225,6 +225,10 @@ char *metrics_render(const metrics_snapshot *s, uint64_t now_mono_ms, size_t *le
             "Transactions offered to the mempool (from clients and forwarded by peers).", s->mempool_submitted);
     counter(&t, "evote_mempool_accepted_total", "Transactions that passed verification and entered the mempool.",
             s->mempool_accepted);
+    counter(&t, "evote_mempool_verified_total",
+            "Transactions the verify workers decoded and checked (signature, a ballot's proofs); a copy "
+            "already pending or just committed is not checked again.",
+            s->mempool_verified);
     family(&t, "evote_verification_sampled_total", "counter",
            "Verifications timed on their worker's CPU clock (one in 16), by kind: ballot, or any other tx.");
     put(&t, "evote_verification_sampled_total{kind=\"tx\"} %" PRIu64 "\n", s->verify_timed[0]);

@@ -30,3 +30,12 @@ peer_messages_sent() {
     $1 == "evote_peer_messages_dropped_total" && $3 == "queue_full" { n["DROPPED_queue_full"] += $4 }
     END { for (k in n) printf "%s=%d ", k, n[k]; print "" }'
 }
+
+# metric_sum HTTP_BASE NAME: the sample NAME (no labels) summed over the 4
+# validators' /metrics.
+metric_sum() {
+  local i
+  for i in 0 1 2 3; do
+    curl -s --max-time 5 "http://127.0.0.1:$(($1 + i))/metrics" 2>/dev/null || true
+  done | awk -v k="$2" '$1 == k { n += $2 } END { print n + 0 }'
+}

@@ -49,6 +49,7 @@ static void filled(metrics_snapshot *s)
     s->verify_queue = 5;
     s->mempool_submitted = 4100;
     s->mempool_accepted = 4050;
+    s->mempool_verified = 4060;
     s->rejected_by_result[EVOTE__V1__TX_RESULT__TX_RESULT_BAD_SIGNATURE] = 11;
     s->rejected_by_result[EVOTE__V1__TX_RESULT__TX_RESULT_BAD_PROOF] = 3;
     s->rejected_busy = 4;
@@ -238,6 +239,7 @@ static void test_render_names_every_metric_with_its_value(void **state)
     assert_true(sample(text, "evote_committed_ballots_total") == 3990);
     assert_true(sample(text, "evote_uptime_seconds") == 60);
     assert_true(sample(text, "evote_peer_queued_bytes") == 3 << 20);
+    assert_true(sample(text, "evote_mempool_verified_total") == 4060);
     assert_non_null(strstr(text, "\nevote_last_commit_timestamp_seconds 1795808090.001\n"));
     assert_non_null(strstr(text, "\nevote_consensus_messages_sent_total{type=\"commit\"} 18446744073709551615\n"));
     assert_true(sample(text, "evote_consensus_messages_received_total{type=\"prepare\"}") == 80);

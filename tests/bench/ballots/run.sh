@@ -218,6 +218,7 @@ cpu_ticks() {
 hz=$(getconf CLK_TCK)
 sampled() { sampled_verifications $((base + 200)) ballot; } # tests/bench/lib.sh
 samp0=$(sampled)
+verified0=$(metric_sum $((base + 200)) evote_mempool_verified_total)
 h0=$("$evote" tip --node "${nodes[1]}" | cut -d' ' -f1 || true)
 cpu0=$(cpu_ticks)
 perfs=()
@@ -241,6 +242,7 @@ bg=()
 t1=$(now)
 cpu1=$(cpu_ticks)
 samp1=$(sampled)
+verified1=$(metric_sum $((base + 200)) evote_mempool_verified_total)
 for p in "${perfs[@]}"; do kill -INT "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
 h1=$("$evote" tip --node "${nodes[1]}" | cut -d' ' -f1 || true)
 wall=$(secs "$t" "$t1")
@@ -260,6 +262,8 @@ awk -v c0="$cpu0" -v c1="$cpu1" -v hz="$hz" -v n="$committed" -v cores="$cores" 
   cpu = (c1 - c0) / hz; per = 1000 * cpu / n
   printf "     validators CPU (utime+stime of the 4 evoted, whole command): %.2f s = %.2f ms per committed ballot\n", cpu, per
   printf "       (4 x one verification = %.2f ms): %.0f ballots/s on %d idle cores, the load-independent figure\n", 4 * v, 1000 * cores / per, cores }'
+awk -v a="$verified0" -v b="$verified1" -v n="$committed" 'BEGIN {
+  if (n > 0 && b >= a) printf "     verifications: %.2f per committed ballot by the validators'"'"' workers (4.00: once on each)\n", (b - a) / n }'
 cpu_rate=$(awk -v c0="$cpu0" -v c1="$cpu1" -v hz="$hz" -v n="$committed" -v cores="$cores" 'BEGIN { if (n < 1 || c1 <= c0) print 0; else printf "%.0f", cores * n * hz / (c1 - c0) }')
 # The chain's view: the blocks committed meanwhile, their proposers' timestamps (same clock).
 if [[ "$h0" =~ ^[0-9]+$ && "$h1" =~ ^[0-9]+$ ]]; then

@@ -257,7 +257,7 @@ cpu_roles() {
       if ($1 == pid) m += t; else if (name ~ /^ZMQbg/) z += t; else if (name == comm) w += t; else o += t
     } END { print m + 0, w + 0, z + 0, o + 0 }' "/proc/$pid/task/"*/stat 2>/dev/null || echo "0 0 0 0"
 }
-samp_before= msgs_before= switches_before=0
+samp_before= msgs_before= switches_before=0 verified_before=0
 switches() { # context switches of the running validators' threads: "VOLUNTARY INVOLUNTARY"
   local i
   for i in 0 1 2 3; do
@@ -271,6 +271,7 @@ cpu_mark() { # CPU of each node when the load starts (after the generator's pre-
   samp_before=$(sampled)
   msgs_before=$(peer_messages_sent $((base + 200)))
   switches_before=$(switches)
+  verified_before=$(metric_sum $((base + 200)) evote_mempool_verified_total)
 }
 cpu_report() { # label: CPU time per committed transaction, per node, the cluster and the generator
   local i t d total=0 n out= committed gen
@@ -313,6 +314,8 @@ cpu_report() { # label: CPU time per committed transaction, per node, the cluste
     nb = split(b, y, " "); out = ""
     for (k = 1; k <= nb; k++) { split(y[k], kv, "="); d = kv[2] - before[kv[1]]; if (d > 0) { out = out sprintf(" %s %.3f", kv[1], d / c); tot += d } }
     if (tot > 0) printf "peer msgs per tx   %.3f sent in all (4 validators, per destination):%s\n", tot / c, out }'
+  awk -v a="$verified_before" -v b="$(metric_sum $((base + 200)) evote_mempool_verified_total)" -v c="$committed" 'BEGIN {
+    if (c > 0 && b >= a) printf "verifications      %.2f per committed tx by the validators'"'"' workers (4.00: once on each)\n", (b - a) / c }'
   awk -v a="$switches_before" -v b="$(switches)" -v c="$committed" 'BEGIN {
     split(a, x, " "); split(b, y, " "); if (y[1] < x[1] || y[2] < x[2]) exit # a validator was killed
     if (c > 0) printf "context switches   %.2f per tx (voluntary %.2f, preempted %.2f; validators threads)\n", (y[1] - x[1] + y[2] - x[2]) / c, (y[1] - x[1]) / c, (y[2] - x[2]) / c }'
