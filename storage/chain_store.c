@@ -323,19 +323,92 @@ static store_err check_data_file(const char *dir, int read_only, int *existing, 
     return STORE_ERR_CORRUPT;
 }
 
-/* A data.mdb that no evoted has opened in this directory — no lock.mdb
- * beside it: a restored backup, a copy moved in — is checked like an
- * auditor's snapshot before LMDB maps it read-write: its seal when `evote
- * snapshot` left one (then removed: the file changes from now on), and the
- * page walk. A validator's own store always has its lock.mdb, so its
- * restarts cost nothing. keep_seal: check only (evoted --check). Out:
- * arrival (a line for the log) when checked; *remove_seal (may be NULL
- * with keep_seal) 1 when the caller is to remove the seal once the store
- * is open: an open that fails leaves the copy as it came. */
+/* Which data.mdb this directory last opened read-write, in
+ * DATA_FILE_ID_NAME beside it: "inode N txnid T", the file's inode number
+ * and the newest transaction in it then. A copy is a new file, so a whole
+ * directory copied in (lock.mdb included) names another inode than its
+ * data.mdb has; an older backup copied over the file in place (same inode)
+ * goes back in transactions. */
+#define DATA_FILE_ID_NAME "data.mdb.id"
+
+static int data_file_inode(const char *dir, unsigned long long *ino)
+{
+    char file[PATH_MAX];
+    struct stat st;
+    if ((size_t)snprintf(file, sizeof file, "%s/data.mdb", dir) >= sizeof file || stat(file, &st) != 0)
+        return 0;
+    *ino = (unsigned long long)st.st_ino;
+    return 1;
+}
+
+/* Reads the id file. Returns: 1 read, 0 none (or unreadable). */
+static int id_file_read(const char *dir, unsigned long long *ino, unsigned long long *txnid)
+{
+    char file[PATH_MAX];
+    FILE *f;
+    int ok;
+
+    if ((size_t)snprintf(file, sizeof file, "%s/" DATA_FILE_ID_NAME, dir) >= sizeof file ||
+        (f = fopen(file, "r")) == NULL)
+        return 0;
+    ok = fscanf(f, "inode %llu txnid %llu", ino, txnid) == 2;
+    fclose(f);
+    return ok ? 1 : -1;
+}
+
+/* 1 when the id file names another file than the data.mdb now there (or
+ * a later state of it); 0 when it names this one, or there is none (a
+ * store from before the id file: taken as this directory's own, and given
+ * one once open). */
+static int copied_in(const char *dir, const data_file_info *info)
+{
+    unsigned long long ino, txnid, now;
+    int got = id_file_read(dir, &ino, &txnid);
+    if (got == 0)
+        return 0;
+    return got < 0 || !data_file_inode(dir, &now) || ino != now || info->txnid < txnid;
+}
+
+/* Records what copied_in compares once the store is open read-write. Best
+ * effort: without it, the next open takes the directory's files as its
+ * own, as before the id file existed. */
+static void id_file_write(const char *dir, uint64_t txnid)
+{
+    char file[PATH_MAX], tmp[PATH_MAX];
+    unsigned long long ino, was_ino, was_txnid;
+    FILE *f;
+    int ok;
+
+    if (!data_file_inode(dir, &ino) ||
+        (size_t)snprintf(file, sizeof file, "%s/" DATA_FILE_ID_NAME, dir) >= sizeof file ||
+        (size_t)snprintf(tmp, sizeof tmp, "%s/" DATA_FILE_ID_NAME ".tmp", dir) >= sizeof tmp)
+        return;
+    if (id_file_read(dir, &was_ino, &was_txnid) == 1 && was_ino == ino && was_txnid == txnid)
+        return;
+    if ((f = fopen(tmp, "w")) == NULL)
+        return;
+    ok = fprintf(f, "inode %llu txnid %llu\n", ino, (unsigned long long)txnid) > 0;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, file) != 0)
+        (void)unlink(tmp);
+}
+
+/* A data.mdb that no evoted has opened in this directory is checked like
+ * an auditor's snapshot before LMDB maps it read-write: its seal when
+ * `evote snapshot` left one (then removed: the file changes from now on),
+ * and the page walk. That is a data.mdb without lock.mdb beside it (a
+ * restored backup, a copy moved in), or one whose lock.mdb came with it
+ * (a whole directory copied in: the id file names another data.mdb). A
+ * validator's own store has both, so its restarts cost nothing.
+ * keep_seal: check only (evoted --check). Out: arrival (a line for the
+ * log) when checked; *remove_seal (may be NULL with keep_seal) 1 when the
+ * caller is to remove the seal once the store is open: an open that fails
+ * leaves the copy as it came. */
 static store_err check_arrival(const char *dir, const data_file_info *info, int keep_seal, char *arrival,
                                size_t arrival_len, int *remove_seal, store_error *why)
 {
     char file[PATH_MAX], reason[512];
+    const char *how = "no lock.mdb";
     struct stat st;
     int sealed;
 
@@ -346,8 +419,11 @@ static store_err check_arrival(const char *dir, const data_file_info *info, int 
         set_why(why, ENAMETOOLONG, "%s: path too long", dir);
         return STORE_ERR_IO;
     }
-    if (stat(file, &st) == 0 || errno != ENOENT)
-        return STORE_OK;
+    if (stat(file, &st) == 0 || errno != ENOENT) {
+        if (!copied_in(dir, info))
+            return STORE_OK;
+        how = "its lock.mdb came with it, but " DATA_FILE_ID_NAME " names another file or an earlier state";
+    }
     sealed = data_file_seal_check(dir, reason, sizeof reason);
     if (sealed < 0) {
         set_why(why, MDB_INVALID,
@@ -359,17 +435,17 @@ static store_err check_arrival(const char *dir, const data_file_info *info, int 
     snprintf(file, sizeof file, "%s/data.mdb", dir);
     if (!data_file_walk(file, info->page_size, info->last_page, reason, sizeof reason)) {
         set_why(why, MDB_INVALID,
-                "%s: %s; this copy (no lock.mdb: never opened here) is damaged: restore another backup, or let the "
+                "%s: %s; this copy (never opened here: %s) is damaged: restore another backup, or let the "
                 "validator start empty and fetch the chain from its peers",
-                file, reason);
+                file, reason, how);
         return STORE_ERR_CORRUPT;
     }
     if (sealed > 0 && !keep_seal && remove_seal != NULL)
         *remove_seal = 1;
     snprintf(arrival, arrival_len,
-             "a data.mdb never opened here (no lock.mdb: a restored backup or a copy) was checked before use: %s, "
+             "a data.mdb never opened here (%s: a restored backup or a copy) was checked before use: %s, "
              "every page of its trees sound",
-             sealed == 0  ? "no seal"
+             how, sealed == 0 ? "no seal"
              : keep_seal ? "its seal matched"
                          : "its seal matched (" DATA_FILE_SEAL_NAME " removed: the file changes from now on)");
     return STORE_OK;
@@ -615,6 +691,11 @@ static store_err open_common(const char *dir, const uint8_t *chain_id, const cha
     err = open_dbs(s, chain_id, !read_only, why);
     if (err != STORE_OK)
         goto fail;
+    if (!read_only) {
+        MDB_envinfo ei;
+        mdb_env_info(s->env, &ei);
+        id_file_write(dir, (uint64_t)ei.me_last_txnid);
+    }
     if (remove_seal) { /* the file changes from now on */
         char file[PATH_MAX];
         snprintf(file, sizeof file, "%s/%s", dir, DATA_FILE_SEAL_NAME);
@@ -1641,11 +1722,9 @@ store_err chain_store_check_dir(const char *data_dir, const uint8_t chain_id[CRY
         return STORE_ERR_IO;
     }
     live = access(lock, F_OK) == 0;
-    if (!live) {
-        err = check_arrival(data_dir, &info, 1, note, note_len, NULL, why);
-        if (err != STORE_OK)
-            return err;
-    }
+    err = check_arrival(data_dir, &info, 1, note, note_len, NULL, why); /* no-op for this directory's own */
+    if (err != STORE_OK)
+        return err;
     /* A store with its lock file (maybe in use by evoted right now) is read
      * as a registered reader; a copy without one, with no lock at all. */
     err = open_common(data_dir, chain_id, NULL, live ? 2 : 1, &s, why);

@@ -1751,6 +1751,78 @@ static void test_restored_copy_is_checked_before_use(void **state)
     tmp_done(&t);
 }
 
+/* A whole data directory copied in, lock.mdb included, and an older copy
+ * written over data.mdb in place (same inode) are checked too: the id file
+ * the last read-write open left beside data.mdb names another file, or a
+ * later state of it. The directory's own store, reopened, is not. */
+static void test_copy_with_its_lock_file_is_checked_too(void **state)
+{
+    tmp_t t;
+    chain_t c;
+    chain_store *s;
+    store_error why;
+    char dir[128], file[256], reason[256];
+    data_file_info info;
+    uint8_t *old, *bytes;
+    size_t old_len, len;
+    int e;
+    (void)state;
+    tmp_init(&t);
+    chain_init(&c, "whole copy");
+    s = open_store(t.store, &c, 0, 0);
+    grow_chain(s, &c, 20, 10, 200);
+    chain_store_destroy(&s);
+    assert_true(exists_in(t.store, "data.mdb.id"));
+    s = open_store(t.store, &c, 0, 0);
+    assert_string_equal(chain_store_arrival(s), ""); /* its own: no check */
+    chain_store_destroy(&s);
+
+    /* The whole directory, as cp -r would copy it. */
+    tmp_path(&t, "whole", dir, sizeof dir);
+    copy_into(t.store, dir, "data.mdb");
+    copy_into(t.store, dir, "lock.mdb");
+    copy_into(t.store, dir, "data.mdb.id");
+    s = open_store(dir, &c, 0, 0);
+    assert_non_null(strstr(chain_store_arrival(s), "lock.mdb came with it"));
+    assert_int_equal(verify_chain(s), 20);
+    chain_store_destroy(&s);
+    s = open_store(dir, &c, 0, 0); /* its own from now on */
+    assert_string_equal(chain_store_arrival(s), "");
+    chain_store_destroy(&s);
+
+    /* The same, with a damaged tree page: refused before LMDB maps it. */
+    tmp_path(&t, "whole-damaged", dir, sizeof dir);
+    copy_into(t.store, dir, "data.mdb");
+    copy_into(t.store, dir, "lock.mdb");
+    copy_into(t.store, dir, "data.mdb.id");
+    snprintf(file, sizeof file, "%s/data.mdb", dir);
+    assert_int_equal(data_file_check(file, &info, &e, reason, sizeof reason), DATA_FILE_OK);
+    bytes = read_file(file, &len);
+    bytes[info.root[1] * info.page_size] ^= 0x40;
+    write_file(file, bytes, len);
+    free(bytes);
+    assert_int_equal(chain_store_open(dir, c.chain_id, NULL, &s, &why), STORE_ERR_CORRUPT);
+    assert_null(s);
+    assert_non_null(strstr(why.detail, "lock.mdb came with it"));
+    assert_non_null(strstr(why.detail, "restore another backup"));
+
+    /* An older state written over the live file in place. */
+    snprintf(file, sizeof file, "%s/data.mdb", t.store);
+    old = read_file(file, &old_len);
+    s = open_store(t.store, &c, 0, 0);
+    grow_chain(s, &c, 5, 10, 200);
+    chain_store_destroy(&s);
+    s = open_store(t.store, &c, 0, 0); /* the id file now has the 25-block state */
+    chain_store_destroy(&s);
+    write_file(file, old, old_len); /* fopen "wb": the same inode */
+    free(old);
+    s = open_store(t.store, &c, 0, 0);
+    assert_non_null(strstr(chain_store_arrival(s), "earlier state"));
+    assert_int_equal(verify_chain(s), 20);
+    chain_store_destroy(&s);
+    tmp_done(&t);
+}
+
 static void test_consensus_meta_is_stored_on_its_own_and_read_back(void **state)
 {
     tmp_t t;
@@ -1954,6 +2026,7 @@ int main(void)
         cmocka_unit_test_teardown(test_hot_snapshot_while_appending_opens_read_only_and_is_consistent, cleanup),
         cmocka_unit_test_teardown(test_mdb_copy_of_a_live_store_opens_read_only_and_is_consistent, cleanup),
         cmocka_unit_test_teardown(test_restored_copy_is_checked_before_use, cleanup),
+        cmocka_unit_test_teardown(test_copy_with_its_lock_file_is_checked_too, cleanup),
         cmocka_unit_test_teardown(test_every_error_has_a_sentence, cleanup),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
