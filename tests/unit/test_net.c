@@ -691,7 +691,12 @@ static void test_dead_peers_queue_is_bounded_in_bytes_too(void **state)
         }
     }
     assert_true(got >= 10);
-    peer_net_get_peer_stats(m.nodes[0], 1, &ps); /* every message released by libzmq */
+    deadline = now_ms() + WAIT_MS; /* every message written and released by libzmq */
+    do {
+        peer_net_get_peer_stats(m.nodes[0], 1, &ps);
+        if (ps.queued_bytes != 0)
+            sleep_ms(10);
+    } while (ps.queued_bytes != 0 && now_ms() < deadline);
     assert_int_equal(ps.queued_bytes, 0);
     free(big);
     mesh_stop_all(&m);
