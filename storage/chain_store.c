@@ -398,7 +398,8 @@ static void id_file_write(const char *dir, uint64_t txnid)
  * `evote snapshot` left one (then removed: the file changes from now on),
  * and the page walk. That is a data.mdb without lock.mdb beside it (a
  * restored backup, a copy moved in), or one whose lock.mdb came with it
- * (a whole directory copied in: the id file names another data.mdb). A
+ * (a whole directory copied in, or an older copy written over the file in
+ * place: the id file names another data.mdb, or a later state of it). A
  * validator's own store has both, so its restarts cost nothing.
  * keep_seal: check only (evoted --check). Out: arrival (a line for the
  * log) when checked; *remove_seal (may be NULL with keep_seal) 1 when the
