@@ -1650,6 +1650,21 @@ static int exists_in(const char *dir, const char *name)
     return access(path, F_OK) == 0;
 }
 
+/* Flips a bit in the page number the main tree's root page records about
+ * itself (a sound data.mdb before). Returns: the file's new bytes. */
+static uint8_t *damage_main_root(const char *file, size_t *len)
+{
+    data_file_info info;
+    char reason[256];
+    int e;
+    uint8_t *bytes;
+    assert_int_equal(data_file_check(file, &info, &e, reason, sizeof reason), DATA_FILE_OK);
+    bytes = read_file(file, len);
+    bytes[info.root[1] * info.page_size] ^= 0x40;
+    write_file(file, bytes, *len);
+    return bytes;
+}
+
 /* A restored backup (a data.mdb without lock.mdb) is checked like an
  * auditor's snapshot before the store opens it read-write: seal, then every
  * page of its trees. A damaged copy is refused with what to do, untouched. */
@@ -1660,10 +1675,8 @@ static void test_restored_copy_is_checked_before_use(void **state)
     chain_store *s;
     store_error why;
     char snap[128], dir[128], file[256], reason[256];
-    data_file_info info;
     uint8_t *before, *after;
     size_t blen, alen;
-    int e;
     (void)state;
     tmp_init(&t);
     chain_init(&c, "restore");
@@ -1735,10 +1748,7 @@ static void test_restored_copy_is_checked_before_use(void **state)
     tmp_path(&t, "damaged", dir, sizeof dir);
     copy_into(snap, dir, "data.mdb");
     snprintf(file, sizeof file, "%s/data.mdb", dir);
-    assert_int_equal(data_file_check(file, &info, &e, reason, sizeof reason), DATA_FILE_OK);
-    before = read_file(file, &blen);
-    before[info.root[1] * info.page_size] ^= 0x40; /* the main tree's root: its page number */
-    write_file(file, before, blen);
+    before = damage_main_root(file, &blen);
     assert_int_equal(chain_store_open(dir, c.chain_id, NULL, &s, &why), STORE_ERR_CORRUPT);
     assert_null(s);
     assert_non_null(strstr(why.detail, "says it is page"));
@@ -1761,11 +1771,9 @@ static void test_copy_with_its_lock_file_is_checked_too(void **state)
     chain_t c;
     chain_store *s;
     store_error why;
-    char dir[128], file[256], reason[256];
-    data_file_info info;
-    uint8_t *old, *bytes;
+    char dir[128], file[256];
+    uint8_t *old;
     size_t old_len, len;
-    int e;
     (void)state;
     tmp_init(&t);
     chain_init(&c, "whole copy");
@@ -1796,11 +1804,7 @@ static void test_copy_with_its_lock_file_is_checked_too(void **state)
     copy_into(t.store, dir, "lock.mdb");
     copy_into(t.store, dir, "data.mdb.id");
     snprintf(file, sizeof file, "%s/data.mdb", dir);
-    assert_int_equal(data_file_check(file, &info, &e, reason, sizeof reason), DATA_FILE_OK);
-    bytes = read_file(file, &len);
-    bytes[info.root[1] * info.page_size] ^= 0x40;
-    write_file(file, bytes, len);
-    free(bytes);
+    free(damage_main_root(file, &len));
     assert_int_equal(chain_store_open(dir, c.chain_id, NULL, &s, &why), STORE_ERR_CORRUPT);
     assert_null(s);
     assert_non_null(strstr(why.detail, "lock.mdb came with it"));
