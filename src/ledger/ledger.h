@@ -126,6 +126,8 @@ typedef struct {
 typedef struct {
     uint64_t submitted, accepted, duplicates, busy;
     uint64_t verified;             /* transactions the workers decoded and checked */
+    uint64_t verified_inline;      /* checked by the caller of mempool_add_verified (a proposal
+                                      validated on the event loop) */
     uint64_t skipped;              /* not checked again: the same bytes pending or just committed */
     uint64_t rejected[LEDGER_ERR_RULES + 1]; /* by ledger_err */
     uint64_t refused[LEDGER_TX_RESULT_SLOTS]; /* rejections by the TxResult a client is told:
@@ -231,7 +233,8 @@ int mempool_is_verified(mempool *mp, const uint8_t id[CRYPTO_HASH_LEN]);
  * verified again. Does nothing when it is already pending, or already
  * committed (among the recently committed ids, or by the committed check
  * below): a faulty primary re-proposing an old transaction must not leave
- * it pending here, where it would look like a request the primary ignores. */
+ * it pending here, where it would look like a request the primary ignores.
+ * Counted in mempool_stats.verified_inline. */
 void mempool_add_verified(mempool *mp, const uint8_t *bytes, size_t len, const uint8_t id[CRYPTO_HASH_LEN]);
 
 /* Returns: 1 and the bytes of a pending transaction (owned by the mempool:

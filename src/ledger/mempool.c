@@ -804,6 +804,7 @@ void mempool_add_verified(mempool *mp, const uint8_t *bytes, size_t len, const u
     /* The pool's own memory first; the chain store (a lookup in LMDB) only
      * for what it does not know. */
     pthread_mutex_lock(&mp->lock);
+    mp->stats.verified_inline++;
     known = find(mp, id) != NULL || recent_has(&mp->recent, id);
     committed = mp->committed;
     ctx = mp->committed_ctx;

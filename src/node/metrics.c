@@ -226,7 +226,8 @@ char *metrics_render(const metrics_snapshot *s, uint64_t now_mono_ms, size_t *le
     counter(&t, "evote_mempool_accepted_total", "Transactions that passed verification and entered the mempool.",
             s->mempool_accepted);
     counter(&t, "evote_mempool_verified_total",
-            "Transactions the verify workers decoded and checked (signature, a ballot's proofs); a copy "
+            "Transactions this validator decoded and checked: on the verify workers (signature, a "
+            "ballot's proofs), or on the event loop for a proposal the workers could not take; a copy "
             "already pending or just committed is not checked again.",
             s->mempool_verified);
     family(&t, "evote_verification_sampled_total", "counter",

@@ -44,7 +44,8 @@ typedef struct {
     uint64_t mempool_pending, mempool_capacity, verify_queue;
     uint64_t mempool_bytes, mempool_max_bytes;
     uint64_t mempool_submitted, mempool_accepted;
-    uint64_t mempool_verified;       /* transactions the workers checked (a copy already known is not) */
+    uint64_t mempool_verified;       /* transactions checked, on the workers or inline (a copy already
+                                        known is not checked again) */
     uint64_t rejected_by_result[METRICS_RESULTS]; /* verification refusals by the code a client is told */
     uint64_t rejected_busy;          /* mempool full */
     uint64_t rejected_duplicate;     /* already pending: not queued twice (the client is told OK) */

@@ -1844,7 +1844,7 @@ static void metrics_publish(node *n, uint64_t now)
     m->verify_queue = ms.queued;
     m->mempool_submitted = ms.submitted;
     m->mempool_accepted = ms.accepted;
-    m->mempool_verified = ms.verified;
+    m->mempool_verified = ms.verified + ms.verified_inline;
     for (size_t r = 0; r < METRICS_RESULTS && r < LEDGER_TX_RESULT_SLOTS; r++)
         m->rejected_by_result[r] = ms.refused[r];
     m->rejected_busy = ms.busy;

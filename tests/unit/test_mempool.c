@@ -454,6 +454,7 @@ static void test_byte_limit_answers_busy(void **state)
     mempool_add_verified(mp, txs[7].bytes, txs[7].len, ids[7]);
     mempool_get_stats(mp, &st);
     assert_int_equal(st.bytes, (fit + 1) * one);
+    assert_int_equal(st.verified_inline, 2); /* the caller's checks, for evote_mempool_verified_total */
     assert_int_equal(mempool_submit(mp, txs[5].bytes, txs[5].len, 51), LEDGER_ERR_BUSY);
     mempool_commit(mp, (const uint8_t(*)[32])ids[1], 7);
     mempool_get_stats(mp, &st);

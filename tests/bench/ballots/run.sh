@@ -263,7 +263,7 @@ awk -v c0="$cpu0" -v c1="$cpu1" -v hz="$hz" -v n="$committed" -v cores="$cores" 
   printf "     validators CPU (utime+stime of the 4 evoted, whole command): %.2f s = %.2f ms per committed ballot\n", cpu, per
   printf "       (4 x one verification = %.2f ms): %.0f ballots/s on %d idle cores, the load-independent figure\n", 4 * v, 1000 * cores / per, cores }'
 awk -v a="$verified0" -v b="$verified1" -v n="$committed" 'BEGIN {
-  if (n > 0 && b >= a) printf "     verifications: %.2f per committed ballot by the validators'"'"' workers (4.00: once on each)\n", (b - a) / n }'
+  if (n > 0 && b >= a) printf "     verifications: %.2f per committed ballot by the validators (4.00: once on each; fewer when one executes certified blocks without checking them)\n", (b - a) / n }'
 cpu_rate=$(awk -v c0="$cpu0" -v c1="$cpu1" -v hz="$hz" -v n="$committed" -v cores="$cores" 'BEGIN { if (n < 1 || c1 <= c0) print 0; else printf "%.0f", cores * n * hz / (c1 - c0) }')
 # The chain's view: the blocks committed meanwhile, their proposers' timestamps (same clock).
 if [[ "$h0" =~ ^[0-9]+$ && "$h1" =~ ^[0-9]+$ ]]; then

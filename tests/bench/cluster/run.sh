@@ -315,7 +315,7 @@ cpu_report() { # label: CPU time per committed transaction, per node, the cluste
     for (k = 1; k <= nb; k++) { split(y[k], kv, "="); d = kv[2] - before[kv[1]]; if (d > 0) { out = out sprintf(" %s %.3f", kv[1], d / c); tot += d } }
     if (tot > 0) printf "peer msgs per tx   %.3f sent in all (4 validators, per destination):%s\n", tot / c, out }'
   awk -v a="$verified_before" -v b="$(metric_sum $((base + 200)) evote_mempool_verified_total)" -v c="$committed" 'BEGIN {
-    if (c > 0 && b >= a) printf "verifications      %.2f per committed tx by the validators'"'"' workers (4.00: once on each)\n", (b - a) / c }'
+    if (c > 0 && b >= a) printf "verifications      %.2f per committed tx by the validators (4.00: once on each; fewer when one executes certified blocks without checking them)\n", (b - a) / c }'
   awk -v a="$switches_before" -v b="$(switches)" -v c="$committed" 'BEGIN {
     split(a, x, " "); split(b, y, " "); if (y[1] < x[1] || y[2] < x[2]) exit # a validator was killed
     if (c > 0) printf "context switches   %.2f per tx (voluntary %.2f, preempted %.2f; validators threads)\n", (y[1] - x[1] + y[2] - x[2]) / c, (y[1] - x[1]) / c, (y[2] - x[2]) / c }'
