@@ -2,7 +2,8 @@
 # cluster_election_churn: a whole election while validators keep crashing.
 # From the definition to the result, one validator at a time, chosen at
 # random (the primary too), is killed with SIGKILL every few seconds and
-# restarted moments later; the next kill waits until the restarted one has
+# restarted moments later, or frozen (SIGSTOP) past the view-change timeout
+# and thawed; the next fault waits until the last one's validator has
 # caught up (at most f = 1 faulty at any time). Every evote command is given
 # all four validators (--node x4) and must get through on its own:
 #   1. an authority defines the election (3 options, revoting allowed, the
@@ -38,6 +39,7 @@ wait_ready
 ALL=(--node "$(ep 0)" --node "$(ep 1)" --node "$(ep 2)" --node "$(ep 3)")
 E=(--genesis "$GENESIS" --id churn --wait $((60000 * SCALE)) --timeout $((3000 * SCALE)) "${ALL[@]}")
 KILLS=0
+STOPS=0
 declare -a KILLED=(0 0 0 0)
 VICTIM=   # the validator killed last
 NEXT_KILL=$(( $(now_ms) + 500 + RANDOM % 1000 ))
@@ -45,7 +47,9 @@ NEXT_KILL=$(( $(now_ms) + 500 + RANDOM % 1000 ))
 # churn_while PID...: until every PID has exited, kills one validator at
 # random every 1-2.5 s (the schedule runs on across calls, and each call
 # starts with a kill; not scaled for a sanitizer build: the wait below
-# paces it) and restarts it 0.3-1.5 s later. Before each kill, all four
+# paces it) and restarts it 0.3-1.5 s later; or, one time in three, stops
+# it (SIGSTOP) for 1.2-3 s, past the 1 s view-change timeout, and lets it
+# go on where it was (SIGCONT). Before each kill, all four
 # must be serving and the last one restarted must have caught up with the
 # others' height (else it would be a second faulty validator). Returns:
 # non-zero when a PID exited non-zero.
@@ -58,11 +62,20 @@ churn_while() {
     [ $running = 1 ] || break
     if [ "$(now_ms)" -ge "$NEXT_KILL" ] && churn_ready "$VICTIM"; then
       VICTIM=$((RANDOM % N))
-      kill_node "$VICTIM"
-      KILLS=$((KILLS + 1))
-      KILLED[$VICTIM]=$((KILLED[$VICTIM] + 1))
-      sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 0.3 + r % 1200 / 1000 }')"
-      start_node "$VICTIM"
+      if [ $((RANDOM % 3)) = 0 ]; then # frozen past the view-change timeout, then thawed
+        echo "### test: SIGSTOP node$VICTIM" >> "$DIR/c/node$VICTIM/evoted.log"
+        kill -STOP "${PIDS[$VICTIM]}"
+        STOPS=$((STOPS + 1))
+        sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 1.2 + r % 1800 / 1000 }')"
+        kill -CONT "${PIDS[$VICTIM]}"
+        echo "### test: SIGCONT node$VICTIM" >> "$DIR/c/node$VICTIM/evoted.log"
+      else
+        kill_node "$VICTIM"
+        KILLS=$((KILLS + 1))
+        KILLED[$VICTIM]=$((KILLED[$VICTIM] + 1))
+        sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 0.3 + r % 1200 / 1000 }')"
+        start_node "$VICTIM"
+      fi
       NEXT_KILL=$(( $(now_ms) + 1000 + RANDOM % 1500 ))
     fi
     sleep 0.1
@@ -92,8 +105,8 @@ phase() {
   local name=$1
   shift
   "$@" > "$DIR/$name.out" 2>&1 &
-  churn_while $! || { tail -20 "$DIR/$name.out"; fail "$name failed under churn (kills so far: $KILLS)"; }
-  log "$name: done ($KILLS kills so far)"
+  churn_while $! || { tail -20 "$DIR/$name.out"; fail "$name failed under churn ($((KILLS + STOPS)) faults so far)"; }
+  log "$name: done ($((KILLS + STOPS)) faults so far)"
 }
 par4() { # NAME evote-args... (TRUSTEE replaced by 0..3): the 4 trustees in parallel, under churn
   local name=$1 i pids=()
@@ -102,8 +115,8 @@ par4() { # NAME evote-args... (TRUSTEE replaced by 0..3): the 4 trustees in para
     "$EVOTE" "${@//TRUSTEE/$i}" > "$DIR/$name.$i.out" 2>&1 &
     pids+=($!)
   done
-  churn_while "${pids[@]}" || { tail -n 20 "$DIR/$name".?.out; fail "$name failed under churn (kills so far: $KILLS)"; }
-  log "$name: done by the 4 trustees ($KILLS kills so far)"
+  churn_while "${pids[@]}" || { tail -n 20 "$DIR/$name".?.out; fail "$name failed under churn ($((KILLS + STOPS)) faults so far)"; }
+  log "$name: done by the 4 trustees ($((KILLS + STOPS)) faults so far)"
 }
 
 # ---- 1. definition and key ceremony
@@ -130,12 +143,12 @@ awk -v m="$REVOTES" -v s="$step" -v d="$DIR" 'BEGIN { split("Ada Grace Edsger", 
   > "$DIR/revotes.txt"
 # evote vote --voters: tracking codes on stdout, its report on stderr
 "$EVOTE" vote --voters "$DIR/votes.txt" "${E[@]}" > "$DIR/codes.txt" 2> "$DIR/vote.err" &
-churn_while $! || { tail -20 "$DIR/vote.err"; fail "evote vote failed under churn (kills so far: $KILLS)"; }
-log "$VOTERS ballots: $(grep -o '[0-9]* ballots committed in [0-9.]* s' "$DIR/vote.err" | head -1) ($KILLS kills so far)"
+churn_while $! || { tail -20 "$DIR/vote.err"; fail "evote vote failed under churn ($((KILLS + STOPS)) faults so far)"; }
+log "$VOTERS ballots: $(grep -o '[0-9]* ballots committed in [0-9.]* s' "$DIR/vote.err" | head -1) ($((KILLS + STOPS)) faults so far)"
 if [ "$REVOTES" -gt 0 ]; then
   "$EVOTE" vote --voters "$DIR/revotes.txt" "${E[@]}" > "$DIR/recodes.txt" 2> "$DIR/revote.err" &
-  churn_while $! || { tail -20 "$DIR/revote.err"; fail "the revotes failed under churn (kills so far: $KILLS)"; }
-  log "$REVOTES revotes committed ($KILLS kills so far)"
+  churn_while $! || { tail -20 "$DIR/revote.err"; fail "the revotes failed under churn ($((KILLS + STOPS)) faults so far)"; }
+  log "$REVOTES revotes committed ($((KILLS + STOPS)) faults so far)"
 else
   : > "$DIR/recodes.txt"
 fi
@@ -152,9 +165,10 @@ for i in 0 2 3; do
     > "$DIR/decrypt.$i.out" 2>&1 &
   pids+=($!)
 done
-churn_while "${pids[@]}" || { tail -n 20 "$DIR"/decrypt.?.out; fail "a trustee's decryption failed under churn"; }
-log "decrypted by trustees 1, 3 and 4; $KILLS kills in all (per validator: ${KILLED[*]})"
-[ "$KILLS" -ge 3 ] || fail "only $KILLS kills happened: the election ran faster than the churn (raise ELECTION_CHURN_VOTERS)"
+churn_while "${pids[@]}" || { tail -n 20 "$DIR"/decrypt.?.out; fail "a trustee's decryption failed under churn ($((KILLS + STOPS)) faults so far)"; }
+log "decrypted by trustees 1, 3 and 4; $KILLS kills in all (per validator: ${KILLED[*]}), $STOPS stops"
+[ $((KILLS + STOPS)) -ge 3 ] ||
+  fail "only $((KILLS + STOPS)) faults happened: the election ran faster than the churn (raise ELECTION_CHURN_VOTERS)"
 
 # ---- 4. every validator back; the result is each voter's last choice
 for ((i = 0; i < N; i++)); do alive "$i" || start_node "$i"; done
