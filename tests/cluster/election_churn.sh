@@ -141,21 +141,48 @@ step=$((REVOTES > 0 ? VOTERS / REVOTES : 1))
 awk -v m="$REVOTES" -v s="$step" -v d="$DIR" 'BEGIN { split("Ada Grace Edsger", o, " ");
   for (k = 1; k <= m; k++) { v = k * s; printf "%s/voters/voter-%06d.key %s\n", d, v, o[(v * v + int(v / 7) + 1) % 3 + 1] } }' \
   > "$DIR/revotes.txt"
-# evote vote --voters: tracking codes on stdout, its report on stderr
-"$EVOTE" vote --voters "$DIR/votes.txt" "${E[@]}" > "$DIR/codes.txt" 2> "$DIR/vote.err" &
-churn_while $! || { tail -20 "$DIR/vote.err"; fail "evote vote failed under churn ($((KILLS + STOPS)) faults so far)"; }
-log "$VOTERS ballots: $(grep -o '[0-9]* ballots committed in [0-9.]* s' "$DIR/vote.err" | head -1) ($((KILLS + STOPS)) faults so far)"
+# cast VOTES CODES WHAT: evote vote --voters VOTES under churn, the tracking
+# codes into CODES (line i: voter i's), its report into CODES.err. Every
+# ballot must get through at once; with ELECTION_CHURN_WILD=1, where the
+# cluster may stall for longer than --wait, the voters evote vote names as
+# not cast or not committed cast again (as it tells them to; revoting is
+# allowed, so a first ballot that got in after all is replaced by the same
+# choice), up to 3 rounds, their new codes replacing the old.
+cast() {
+  local votes=$1 codes=$2 what=$3 round rc err=$2.err
+  "$EVOTE" vote --voters "$votes" "${E[@]}" > "$codes" 2> "$err" &
+  churn_while $! && { log "$what: $(grep -o '[0-9]* ballots committed in [0-9.]* s' "$err" | head -1) ($((KILLS + STOPS)) faults so far)"; return 0; }
+  [ "${ELECTION_CHURN_WILD:-0}" = 1 ] || { tail -20 "$err"; fail "$what: evote vote failed under churn ($((KILLS + STOPS)) faults so far)"; }
+  seq 1 "$(wc -l < "$votes")" > "$codes.map0"
+  for round in 1 2 3; do
+    grep -o ' line [0-9]*' "$err" | awk '{ print $2 }' | sort -un > "$codes.failed$round"
+    [ -s "$codes.failed$round" ] || { tail -20 "$err"; fail "$what: evote vote failed, naming no voter"; }
+    awk 'NR == FNR { want[$1] = 1; next } FNR in want' "$codes.failed$round" "$votes" > "$codes.votes$round"
+    awk 'NR == FNR { want[$1] = 1; next } FNR in want' "$codes.failed$round" "$codes.map$((round - 1))" > "$codes.map$round"
+    log "$what: $(wc -l < "$codes.failed$round") ballots did not get through: cast again (round $round)"
+    votes=$codes.votes$round
+    err=$codes.err$round
+    "$EVOTE" vote --voters "$votes" "${E[@]}" > "$codes.new$round" 2> "$err" &
+    churn_while $!
+    rc=$?
+    awk -v f1="$codes.map$round" -v f2="$codes.new$round" 'FILENAME == f1 { m[FNR] = $1; next }
+      FILENAME == f2 { if ($1 ~ /^[0-9a-f]+$/) c[m[FNR]] = $1; next } { print (FNR in c) ? c[FNR] : $0 }' \
+      "$codes.map$round" "$codes.new$round" "$codes" > "$codes.tmp" && mv "$codes.tmp" "$codes"
+    [ $rc = 0 ] && return 0
+  done
+  tail -20 "$err"
+  fail "$what: ballots still did not get through after 3 rounds"
+}
+cast "$DIR/votes.txt" "$DIR/codes.txt" "$VOTERS ballots"
 if [ "$REVOTES" -gt 0 ]; then
-  "$EVOTE" vote --voters "$DIR/revotes.txt" "${E[@]}" > "$DIR/recodes.txt" 2> "$DIR/revote.err" &
-  churn_while $! || { tail -20 "$DIR/revote.err"; fail "the revotes failed under churn ($((KILLS + STOPS)) faults so far)"; }
-  log "$REVOTES revotes committed ($((KILLS + STOPS)) faults so far)"
+  cast "$DIR/revotes.txt" "$DIR/recodes.txt" "$REVOTES revotes"
 else
   : > "$DIR/recodes.txt"
 fi
 [ "$(grep -cE '^[0-9a-f]{64}$' "$DIR/codes.txt")" = "$VOTERS" ] ||
-  { tail -5 "$DIR/vote.err"; fail "evote vote printed $(grep -cE '^[0-9a-f]{64}$' "$DIR/codes.txt") tracking codes for $VOTERS voters"; }
+  { tail -5 "$DIR/codes.txt.err"; fail "evote vote printed $(grep -cE '^[0-9a-f]{64}$' "$DIR/codes.txt") tracking codes for $VOTERS voters"; }
 [ "$(grep -cE '^[0-9a-f]{64}$' "$DIR/recodes.txt")" = "$REVOTES" ] ||
-  { tail -5 "$DIR/revote.err"; fail "evote vote printed $(grep -cE '^[0-9a-f]{64}$' "$DIR/recodes.txt") tracking codes for $REVOTES revoters"; }
+  { tail -5 "$DIR/recodes.txt.err"; fail "evote vote printed $(grep -cE '^[0-9a-f]{64}$' "$DIR/recodes.txt") tracking codes for $REVOTES revoters"; }
 
 # ---- 3. close and decrypt (trustees 1, 3 and 4)
 phase close "$EVOTE" election close --key "$AUTH_KEY" "${E[@]}"
