@@ -14,18 +14,19 @@
 #      again for another option;
 #   3. the authority closes the polls; 3 of the 4 trustees decrypt;
 # then, with every validator back:
-#   4. the result is each voter's last choice, counted exactly once; every
-#      tracking code evote vote printed is in the chain, the replaced
-#      ballots REPLACED and the last ones COUNTED (evote track, a sample;
-#      evote-audit --track: SUPERSEDED);
+#   4. the result, on all four, is each voter's last choice counted once;
+#      of the tracking codes evote vote printed, a sample: the replaced
+#      ballots REPLACED and the last ones COUNTED (evote track), one
+#      replaced ballot SUPERSEDED (evote-audit --track);
 #   5. the four chains are identical, and evote-audit VERIFIES a snapshot
 #      of one validator (every certificate, signature, proof, the tally);
 #   6. no validator logged an ERROR.
 #   bash election_churn.sh EVOTED EVOTE CLUSTER_TOOL EVOTE_AUDIT
 # By hand, longer: ELECTION_CHURN_VOTERS=5000 ELECTION_CHURN_REVOTES=500;
-# harsher: ELECTION_CHURN_WILD=1 kills without waiting for the last one
-# restarted to catch up (two validators may be behind at once: more than
-# f = 1, so progress may stall for a while, but nothing may be lost).
+# harsher: ELECTION_CHURN_WILD=1 strikes without waiting for the last one
+# struck to catch up (two validators may be behind at once: more than
+# f = 1, so progress may stall for a while, but nothing may be lost; the
+# voters whose ballot did not get through within --wait cast again).
 source "$(dirname "$0")/lib.sh" "$@"
 AUDIT=${4:?usage: $0 EVOTED EVOTE CLUSTER_TOOL EVOTE_AUDIT}
 VOTERS=${ELECTION_CHURN_VOTERS:-1500}
