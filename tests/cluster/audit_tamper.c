@@ -13,6 +13,7 @@
  *   audit_tamper DIR flip SEED     flip one byte at a seeded random place inside a live block record */
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -298,29 +299,42 @@ int main(int argc, char **argv)
         for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && pick > 0; pick--)
             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
         h = get_be64(k.mv_data);
-        /* Where the record lies in the file: LMDB does not say (the map
-         * address is private without MDB_FIXEDMAP), so find its bytes. */
-        size_t vlen = v.mv_size, pos = (size_t)rand() % v.mv_size;
-        uint8_t *val = malloc(vlen), *data = NULL;
-        struct stat st;
+        /* Where the record lies in the file. Not by searching for its bytes:
+         * a compacted copy leaves stale bytes after a value in its overflow
+         * page, and they may repeat a live record (flipping those changes
+         * nothing). The map is page-aligned, so the page holding the value
+         * (its leaf page, or its first overflow page) starts at the value's
+         * address rounded down to the page size, and that page's header
+         * begins with its page number. */
+        MDB_stat ms;
+        if ((rc = mdb_env_stat(env, &ms)))
+            die("stat", rc);
+        size_t vlen = v.mv_size, pos = (size_t)rand() % v.mv_size, psize = ms.ms_psize;
+        const uint8_t *page = (const uint8_t *)((uintptr_t)v.mv_data & ~(uintptr_t)(psize - 1));
+        uint64_t pgno;
+        memcpy(&pgno, page, sizeof pgno); /* mp_pgno, native order */
+        off = (off_t)(pgno * psize + (uint64_t)((const uint8_t *)v.mv_data - page) + pos);
+        uint8_t *val = malloc(vlen), *data = malloc(vlen);
+        if (val == NULL || data == NULL) {
+            fprintf(stderr, "audit_tamper: out of memory\n");
+            return 2;
+        }
         memcpy(val, v.mv_data, vlen);
         mdb_cursor_close(cur);
         mdb_txn_abort(txn);
         mdb_env_close(env);
         snprintf(file, sizeof file, "%s/data.mdb", dir);
         fd = open(file, O_RDWR);
-        if (fd < 0 || fstat(fd, &st) != 0 || (data = malloc((size_t)st.st_size)) == NULL ||
-            pread(fd, data, (size_t)st.st_size, 0) != st.st_size) {
+        if (fd < 0 || pread(fd, data, vlen, off - (off_t)pos) != (ssize_t)vlen) {
             perror(file);
             return 2;
         }
-        uint8_t *at = memmem(data, (size_t)st.st_size, val, vlen);
-        if (at == NULL) {
-            fprintf(stderr, "audit_tamper: the block record at height %" PRIu64 " is not contiguous in the file\n", h);
+        if (memcmp(data, val, vlen) != 0) {
+            fprintf(stderr, "audit_tamper: the block record at height %" PRIu64 " is not at page %" PRIu64
+                    " of the file\n", h, pgno);
             return 2;
         }
-        off = (off_t)(at - data) + (off_t)pos;
-        byte = data[off];
+        byte = data[pos];
         free(data);
         free(val);
         byte ^= (uint8_t)(1u << (rand() % 8));
