@@ -341,7 +341,8 @@ static int data_file_inode(const char *dir, unsigned long long *ino)
     return 1;
 }
 
-/* Reads the id file. Returns: 1 read, 0 none (or unreadable). */
+/* Reads the id file. Returns: 1 read, 0 none (or it cannot be opened), -1
+ * it does not parse (copied_in then checks the store). */
 static int id_file_read(const char *dir, unsigned long long *ino, unsigned long long *txnid)
 {
     char file[PATH_MAX];
