@@ -270,23 +270,46 @@ const char *enum_name(const ProtobufCEnumDescriptor *d, int v, const char *prefi
  * Returns: 0 with *out (free with evote__v1__api_response__free_unpacked)
  *   when a node answered OK, REJECTED, BUSY or NOT_FOUND; otherwise
  *   EXIT_USAGE or EXIT_FAILED after printing what went wrong and what to do. */
+/* The --node endpoints that did not answer (or not usably) earlier in this
+ * command: the next calls ask them last, so that one validator down costs
+ * a command one --timeout, not one per call. (Endpoints are argv strings:
+ * compared by address. node_call runs on a command's main thread only.) */
+static const char *unanswered[NODE_MAX_ALT + 1];
+static size_t n_unanswered;
+
+static int did_not_answer(const char *node)
+{
+    for (size_t i = 0; i < n_unanswered; i++)
+        if (unanswered[i] == node)
+            return 1;
+    return 0;
+}
+
 int node_call(const node_opts *o, Evote__V1__ApiRequest *req, long extra_ms, Evote__V1__ApiResponse **out)
 {
     node_opts one = *o;
-    int rc = EXIT_FAILED;
+    int rc = EXIT_FAILED, asked = 0;
 
     /* --node given again: a node that does not answer (or not usably) is
-     * followed by the next; a bad endpoint is the user's to fix. */
+     * followed by the next; a bad endpoint is the user's to fix. Those
+     * that failed earlier in this command come last (second pass). */
     one.n_alt = 0;
-    for (size_t k = 0; k <= o->n_alt; k++) {
-        client_conn *conn = NULL;
-        one.node = k == 0 ? o->node : o->alt[k - 1];
-        if (k > 0)
-            fprintf(stderr, "evote %s: asking %s instead\n", o->cmd, one.node);
-        rc = node_call_conn(&one, &conn, req, extra_ms, out);
-        client_conn_destroy(&conn);
-        if (rc == 0 || rc == EXIT_USAGE)
-            break;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t k = 0; k <= o->n_alt; k++) {
+            client_conn *conn = NULL;
+            const char *node = k == 0 ? o->node : o->alt[k - 1];
+            if (did_not_answer(node) != pass)
+                continue;
+            one.node = node;
+            if (asked++ > 0)
+                fprintf(stderr, "evote %s: asking %s instead\n", o->cmd, one.node);
+            rc = node_call_conn(&one, &conn, req, extra_ms, out);
+            client_conn_destroy(&conn);
+            if (rc == 0 || rc == EXIT_USAGE)
+                return rc;
+            if (!pass && n_unanswered < sizeof unanswered / sizeof unanswered[0])
+                unanswered[n_unanswered++] = node;
+        }
     }
     return rc;
 }
