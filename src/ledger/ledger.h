@@ -195,6 +195,15 @@ EVOTE_WARN_UNUSED ledger_err mempool_submit_gated(mempool *mp, const uint8_t *by
  * block size). Returns: LEDGER_OK or LEDGER_ERR_NOMEM. */
 EVOTE_WARN_UNUSED ledger_err mempool_submit_first(mempool *mp, const uint8_t *bytes, size_t len, uint64_t ticket);
 
+/* Runs fn(arg, i) for every i < n on the worker threads and on the calling
+ * thread together, before any queued verification, and returns once every
+ * call has returned: for work the caller needs done now that splits into
+ * independent parts (a fetched block's ballot proofs, before it is
+ * executed). fn runs without the mempool's lock: it may ask the mempool
+ * (mempool_ballot_verdict), but not run mempool_parallel. One caller at a
+ * time (the thread that owns the mempool). */
+void mempool_parallel(mempool *mp, void (*fn)(void *arg, size_t i), void *arg, size_t n);
+
 /* Out: up to max verdicts. Returns: how many (0 when none; never blocks). */
 size_t mempool_poll_verdicts(mempool *mp, mempool_verdict *out, size_t max);
 

@@ -92,6 +92,11 @@ struct mempool {
     void *gate_ctx;
     int (*committed)(void *ctx, const uint8_t id[CRYPTO_HASH_LEN]); /* may be NULL */
     void *committed_ctx;
+    /* mempool_parallel's run (one at a time): items par_next.. not started,
+     * par_done of par_n returned */
+    void (*par_fn)(void *arg, size_t i);
+    void *par_arg;
+    size_t par_next, par_n, par_done;
 };
 
 static void list_push_back(entry_list *l, entry *e)
@@ -316,10 +321,21 @@ static void *worker(void *arg)
     mempool *mp = arg;
     pthread_mutex_lock(&mp->lock);
     for (;;) {
-        while (!mp->stopping && mp->jobs_head == NULL)
+        while (!mp->stopping && mp->jobs_head == NULL && mp->par_next == mp->par_n)
             pthread_cond_wait(&mp->work, &mp->lock);
         if (mp->stopping)
             break;
+        if (mp->par_next < mp->par_n) { /* mempool_parallel's items go first */
+            size_t i = mp->par_next++;
+            void (*fn)(void *, size_t) = mp->par_fn;
+            void *fn_arg = mp->par_arg;
+            pthread_mutex_unlock(&mp->lock);
+            fn(fn_arg, i);
+            pthread_mutex_lock(&mp->lock);
+            if (++mp->par_done == mp->par_n)
+                pthread_cond_broadcast(&mp->settled);
+            continue;
+        }
         job *j = mp->jobs_head;
         mp->jobs_head = j->next;
         if (mp->jobs_head == NULL)
@@ -608,6 +624,31 @@ static ledger_err submit_job(mempool *mp, const uint8_t *bytes, size_t len, uint
     pthread_cond_signal(&mp->work);
     pthread_mutex_unlock(&mp->lock);
     return LEDGER_OK;
+}
+
+void mempool_parallel(mempool *mp, void (*fn)(void *arg, size_t i), void *arg, size_t n)
+{
+    if (n == 0)
+        return;
+    pthread_mutex_lock(&mp->lock);
+    mp->par_fn = fn;
+    mp->par_arg = arg;
+    mp->par_next = mp->par_done = 0;
+    mp->par_n = n;
+    pthread_cond_broadcast(&mp->work);
+    while (mp->par_next < n) { /* this thread takes its share too */
+        size_t i = mp->par_next++;
+        pthread_mutex_unlock(&mp->lock);
+        fn(arg, i);
+        pthread_mutex_lock(&mp->lock);
+        mp->par_done++;
+    }
+    while (mp->par_done < n) /* the items the workers started */
+        pthread_cond_wait(&mp->settled, &mp->lock);
+    mp->par_fn = NULL;
+    mp->par_arg = NULL;
+    mp->par_next = mp->par_n = mp->par_done = 0;
+    pthread_mutex_unlock(&mp->lock);
 }
 
 ledger_err mempool_submit(mempool *mp, const uint8_t *bytes, size_t len, uint64_t ticket)

@@ -8,9 +8,12 @@
 #include <cmocka.h>
 
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ledger.h"
 
@@ -806,6 +809,75 @@ static void test_destroy_with_work_in_flight_loses_nothing_else(void **state)
     free(tx.bytes);
 }
 
+/* mempool_parallel's items: each records the thread that ran it; the first
+ * ones wait (10 s at most) until two threads have run items, so that the
+ * test shows the workers take part however slow the machine. */
+enum { PAR_N = 300, PAR_THREADS = 8 };
+typedef struct {
+    atomic_int calls[PAR_N];
+    pthread_t seen[PAR_THREADS];
+    atomic_int n_seen;
+    pthread_mutex_t lock;
+} par_run;
+
+static void par_item(void *arg, size_t i)
+{
+    par_run *r = arg;
+    pthread_t self = pthread_self();
+    int known = 0;
+    assert_true(i < PAR_N);
+    atomic_fetch_add(&r->calls[i], 1);
+    pthread_mutex_lock(&r->lock);
+    for (int k = 0; k < atomic_load(&r->n_seen); k++)
+        known |= pthread_equal(r->seen[k], self);
+    if (!known && atomic_load(&r->n_seen) < PAR_THREADS) {
+        r->seen[atomic_load(&r->n_seen)] = self;
+        atomic_fetch_add(&r->n_seen, 1);
+    }
+    pthread_mutex_unlock(&r->lock);
+    for (int waited = 0; atomic_load(&r->n_seen) < 2 && waited < 10000; waited++)
+        usleep(1000);
+}
+
+/* mempool_parallel runs every item exactly once, on the workers and the
+ * calling thread, while verifications are queued, which still get their
+ * verdicts; zero items is nothing to do. */
+static void test_parallel_runs_every_item_once_on_several_threads(void **state)
+{
+    enum { Q = 50 };
+    mempool *mp = NULL;
+    par_run *r = calloc(1, sizeof *r);
+    buf_t txs[Q];
+    mempool_verdict v[Q];
+    (void)state;
+
+    assert_non_null(r);
+    pthread_mutex_init(&r->lock, NULL);
+    assert_int_equal(mempool_new(chain_id, 1000, 2, &mp), LEDGER_OK);
+    mempool_parallel(mp, par_item, r, 0);
+    assert_int_equal(atomic_load(&r->n_seen), 0);
+    for (int i = 0; i < Q; i++) {
+        txs[i] = notice(5000 + (uint64_t)i, chain_id);
+        assert_int_equal(mempool_submit(mp, txs[i].bytes, txs[i].len, (uint64_t)i + 1), LEDGER_OK);
+    }
+    mempool_parallel(mp, par_item, r, PAR_N);
+    for (int i = 0; i < PAR_N; i++)
+        assert_int_equal(atomic_load(&r->calls[i]), 1);
+    assert_true(atomic_load(&r->n_seen) >= 2);
+    collect(mp, v, Q);
+    for (int i = 0; i < Q; i++)
+        assert_int_equal(v[i].err, LEDGER_OK);
+    /* And again: a second run starts from item 0. */
+    mempool_parallel(mp, par_item, r, PAR_N);
+    for (int i = 0; i < PAR_N; i++)
+        assert_int_equal(atomic_load(&r->calls[i]), 2);
+    mempool_destroy(&mp);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+    for (int i = 0; i < Q; i++)
+        free(txs[i].bytes);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -823,6 +895,7 @@ int main(void)
         cmocka_unit_test(test_take_untake_and_commit),
         cmocka_unit_test(test_marked_taken_transactions_are_not_offered_again),
         cmocka_unit_test(test_destroy_with_work_in_flight_loses_nothing_else),
+        cmocka_unit_test(test_parallel_runs_every_item_once_on_several_threads),
     };
     return cmocka_run_group_tests_name("mempool", tests, setup, teardown);
 }
