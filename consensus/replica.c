@@ -749,10 +749,12 @@ out:
 
 static void executed_in_time(replica *r);
 
-static void emit_execute(replica *r, uint64_t seq, uint8_t *batch, size_t batch_len, uint8_t *cert, size_t cert_len)
+static void emit_execute(replica *r, uint64_t seq, uint8_t *batch, size_t batch_len, uint8_t *cert, size_t cert_len,
+                         int fetched)
 {
     replica_action a = {0};
     a.type = REPLICA_ACT_EXECUTE;
+    a.fetched = fetched;
     a.seq = seq;
     a.view = r->view;
     a.batch = batch;
@@ -788,7 +790,7 @@ void try_execute(replica *r)
             free(batch);
             return;
         }
-        emit_execute(r, e->seq, batch, e->batch_len, cert, cert_len);
+        emit_execute(r, e->seq, batch, e->batch_len, cert, cert_len, 0);
     }
 }
 
@@ -1357,7 +1359,7 @@ static void on_state_response(replica *r, msg *m)
             break;
         }
         r->stats.state_transfers++;
-        emit_execute(r, c->seq, batch, cb->block->batch.len, cert, cert_len);
+        emit_execute(r, c->seq, batch, cb->block->batch.len, cert, cert_len, 1);
         /* The log's entry for it (if any) is done. */
         {
             entry *e = log_entry(r, c->seq, 0);

@@ -163,6 +163,9 @@ typedef struct {
     uint8_t digest[CRYPTO_HASH_LEN]; /* PERSIST_BATCH */
     uint8_t *certificate;          /* EXECUTE: serialized CommitCertificate */
     size_t certificate_len;
+    int fetched;                   /* EXECUTE: 1 when the batch came by state transfer (this
+                                      replica never validated it: its transactions have no
+                                      verdict here), 0 when it committed in this replica's log */
 } replica_action;
 
 /* Frees an action's buffers (after popping it). */

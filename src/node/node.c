@@ -19,6 +19,7 @@
 #include "api_election.h"
 #include "chain_store.h"
 #include "consensus.pb-c.h"
+#include "fetched.h"
 #include "http.h"
 #include "ledger.h"
 #include "log.h"
@@ -120,6 +121,7 @@ struct node {
     chain_store *store;
     election_state_reader state;  /* the election rules' view of the store */
     election_cache *elections;    /* ballot verifiers, shared with execution */
+    fetched_ballots *fetched;     /* while a fetched block executes: its ballots checked on every core */
     election_changes *changes;    /* the block being executed */
     mempool *mp;
     rate_table *reads;             /* client_read_rate: each client address's budget */
@@ -327,7 +329,7 @@ static int cb_load_batch(void *ctx, uint64_t seq, const uint8_t digest[CRYPTO_HA
 static int ballot_verdict(void *ctx, const uint8_t id[CRYPTO_HASH_LEN], const elgamal_ct **cts, size_t *n)
 {
     node *nd = ctx;
-    return mempool_ballot_verdict(nd->mp, id, cts, n);
+    return fetched_verdict(nd->fetched, id, cts, n) || mempool_ballot_verdict(nd->mp, id, cts, n);
 }
 
 static int state_get(void *ctx, const uint8_t *key, size_t key_len, uint8_t **value, size_t *len)
@@ -963,7 +965,16 @@ static void execute(node *n, replica_action *a)
     view.prev_timestamp_ms = tip_ts;
     view.ids_out = ids;
     election_changes_clear(n->changes);
+    /* A block from state transfer: no verdict here for its ballots yet. */
+    if (a->fetched) {
+        uint64_t t0 = mono_ms();
+        size_t np = fetched_check(n->mp, n->elections, n->g->chain_id, a->batch, a->batch_len, &n->fetched);
+        if (np > 0)
+            log_debug("seq=%" PRIu64 " a fetched block: %zu ballots' proofs checked on every core in %" PRIu64 " ms",
+                      a->seq, np, mono_ms() - t0);
+    }
     lerr = ledger_execute_batch(n->g, a->batch, a->batch_len, &view, n->g->max_batch_txs, results, &nres);
+    fetched_free(&n->fetched);
     if (lerr == LEDGER_OK)
         lerr = ledger_block_assemble_ids(n->g->chain_id, a->seq, tip_hash, tip_ts, a->batch, a->batch_len,
                                          (const uint8_t(*)[CRYPTO_HASH_LEN])ids, results, nres, &block,

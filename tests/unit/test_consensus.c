@@ -1047,6 +1047,7 @@ static void test_2f_plus_1_commits_execute_with_valid_certificate(void **state)
     assert_true(at >= 0);
     ex = &f->acts.a[at];
     assert_int_equal(ex->seq, 1);
+    assert_int_equal(ex->fetched, 0); /* validated here: its transactions have verdicts */
     assert_int_equal(ex->batch_len, f->batch_len);
     assert_memory_equal(ex->batch, f->batch, f->batch_len);
     assert_true(replica_certificate_valid(N, (const uint8_t(*)[CRYPTO_PUBKEY_LEN])pubkeys, chain_id, &callbacks,
@@ -1153,6 +1154,7 @@ static void test_state_transfer_stores_only_the_commits_that_count(void **state)
     at = find_type(&f->acts, REPLICA_ACT_EXECUTE);
     assert_true(at >= 0);
     assert_int_equal(f->acts.a[at].seq, 1);
+    assert_int_equal(f->acts.a[at].fetched, 1); /* by state transfer: never validated here */
     got = evote__v1__commit_certificate__unpack(NULL, f->acts.a[at].certificate_len, f->acts.a[at].certificate);
     assert_non_null(got);
     assert_int_equal(got->n_commits, 3);

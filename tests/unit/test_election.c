@@ -8,12 +8,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ballot_crypto.h"
 #include "election.h"
+#include "fetched.h"
 #include "ledger.h"
 
 #define R(x) EVOTE__V1__TX_RESULT__TX_RESULT_##x
@@ -73,6 +75,8 @@ typedef struct {
     uint8_t *dump;  /* every block's change list, serialized */
     size_t dump_len, dump_cap;
     int precheck;   /* run election_precheck_ballot first, as the mempool would */
+    fetched_ballots *fetched; /* verdicts of fetched_check, as evoted takes them for a fetched block, */
+    mempool *mp;              /* then those of this mempool (NULL: none) */
 } chain;
 
 static uint8_t chain_id[32];
@@ -181,7 +185,11 @@ static void run_block(chain *c, uint8_t **bytes, const size_t *lens, size_t n, E
             election_tx etx = {tx->body, tx->envelope->signer.data, tx->id, 0, NULL, 0};
             elgamal_ct cts[ELECTION_MAX_SLOTS];
             size_t ncts = 0;
-            if (c->precheck && tx->body->payload_case == EVOTE__V1__TX_BODY__PAYLOAD_BALLOT) {
+            if (c->fetched != NULL && tx->body->payload_case == EVOTE__V1__TX_BODY__PAYLOAD_BALLOT &&
+                (fetched_verdict(c->fetched, tx->id, &etx.ballot_cts, &etx.n_ballot_cts) ||
+                 (c->mp != NULL && mempool_ballot_verdict(c->mp, tx->id, &etx.ballot_cts, &etx.n_ballot_cts))))
+                etx.ballot_verified = 1;
+            else if (c->precheck && tx->body->payload_case == EVOTE__V1__TX_BODY__PAYLOAD_BALLOT) {
                 Evote__V1__TxResult v =
                     election_precheck_ballot(c->cache, tx->body, etx.signer, cts, ELECTION_MAX_SLOTS, &ncts);
                 etx.ballot_verified = v == R(OK);
@@ -1431,6 +1439,134 @@ static void test_same_transactions_give_byte_identical_changes(void **state)
     chain_free(&r2);
 }
 
+/* A block fetched from peers has no verdicts from this validator's
+ * mempool: fetched_check checks its ballots on the mempool's workers and
+ * the calling thread. Each valid ballot gets its verdict with its
+ * ciphertexts; a ballot whose proofs name another voter, and what is not a
+ * ballot, get none (execution checks those itself). Executing the block
+ * with the verdicts gives the results and state changes that checking
+ * every ballot during execution gives. */
+static void test_fetched_block_ballots_are_checked_on_every_core(void **state)
+{
+    enum { NB = 5, NTX = NB + 2 };
+    const char *id = "fetched";
+    election_def def = {id, 1, 1, 0, 0, 0, 0, 3, 1, 1, 0, 0};
+    chain c, same;
+    ceremony k;
+    bc_election *e;
+    uint8_t *txs[NTX], ids[NTX][32], *packed;
+    size_t lens[NTX], plen;
+    ProtobufCBinaryData raw[NTX];
+    Evote__V1__Batch batch = EVOTE__V1__BATCH__INIT;
+    Evote__V1__TxResult with[NTX], without[NTX];
+    mempool *mp = NULL;
+    fetched_ballots *f = NULL;
+    const elgamal_ct *cts;
+    size_t n_cts;
+    (void)state;
+
+    chain_init(&c);
+    assert_int_equal(create(&c, &def, authority), R(OK));
+    assert_int_equal(register_voters(&c, id, 0, NB, authority), R(OK));
+    run_ceremony(&c, id, &k, 1, 1);
+    e = client_election(&c, id);
+    for (int i = 0; i < NB; i++)
+        txs[i] = cast(e, id, i, i % 3, voter_key[i], &lens[i], ids[i]);
+    txs[NB] = cast(e, id, 1, 0, voter_key[NB], &lens[NB], ids[NB]); /* voter 1's proofs, another signer */
+    {
+        Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+        Evote__V1__VoterRegistration reg = EVOTE__V1__VOTER_REGISTRATION__INIT;
+        ProtobufCBinaryData key = {32, voter_pub[NB + 1]};
+        reg.election_id.data = (uint8_t *)id;
+        reg.election_id.len = strlen(id);
+        reg.voter_keys = &key;
+        reg.n_voter_keys = 1;
+        body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_VOTER_REGISTRATION;
+        body.voter_registration = &reg;
+        txs[NB + 1] = seal(&body, authority, &lens[NB + 1]);
+        envelope_txid(txs[NB + 1], lens[NB + 1], ids[NB + 1]);
+    }
+    for (int i = 0; i < NTX; i++)
+        raw[i] = (ProtobufCBinaryData){lens[i], txs[i]};
+    batch.chain_id.data = chain_id;
+    batch.chain_id.len = sizeof chain_id;
+    batch.txs = raw;
+    batch.n_txs = NTX;
+    plen = evote__v1__batch__get_packed_size(&batch);
+    packed = malloc(plen);
+    assert_non_null(packed);
+    evote__v1__batch__pack(&batch, packed);
+
+    assert_int_equal(mempool_new(chain_id, 100, 2, &mp), LEDGER_OK);
+    assert_int_equal(fetched_check(mp, c.cache, chain_id, packed, plen, &f), NB);
+    for (int i = 0; i < NB; i++) {
+        assert_int_equal(fetched_verdict(f, ids[i], &cts, &n_cts), 1);
+        assert_int_equal(n_cts, 3);
+    }
+    assert_int_equal(fetched_verdict(f, ids[NB], &cts, &n_cts), 0);
+    assert_int_equal(fetched_verdict(f, ids[NB + 1], &cts, &n_cts), 0);
+    assert_int_equal(fetched_verdict(NULL, ids[0], &cts, &n_cts), 0);
+    /* Asked out of order too (the cursor wraps). */
+    assert_int_equal(fetched_verdict(f, ids[NB - 1], &cts, &n_cts), 1);
+    assert_int_equal(fetched_verdict(f, ids[0], &cts, &n_cts), 1);
+
+    fetched_free(&f);
+    assert_null(f);
+    /* Not a batch: nothing listed. */
+    assert_int_equal(fetched_check(mp, c.cache, chain_id, (const uint8_t *)"\xff\xff", 2, &f), 0);
+    assert_null(f);
+    assert_int_equal(fetched_check(mp, c.cache, chain_id, packed, plen, &f), NB);
+
+    /* A ballot the mempool's workers checked already (passed on to this
+     * validator meanwhile) is not checked again: execution takes the
+     * mempool's verdict. */
+    fetched_free(&f);
+    mempool_set_elections(mp, c.cache);
+    assert_int_equal(mempool_submit(mp, txs[2], lens[2], 0), LEDGER_OK);
+    {
+        mempool_verdict v;
+        int got = 0;
+        for (int tries = 0; tries < 600 && !got; tries++) {
+            struct pollfd p = {mempool_fd(mp), POLLIN, 0};
+            (void)poll(&p, 1, 100);
+            got = mempool_poll_verdicts(mp, &v, 1) == 1;
+        }
+        assert_true(got);
+        assert_int_equal(v.err, LEDGER_OK);
+    }
+    assert_int_equal(fetched_check(mp, c.cache, chain_id, packed, plen, &f), NB - 1);
+    assert_int_equal(fetched_verdict(f, ids[2], &cts, &n_cts), 0);
+    assert_int_equal(mempool_ballot_verdict(mp, ids[2], &cts, &n_cts), 1);
+    assert_int_equal(fetched_verdict(f, ids[3], &cts, &n_cts), 1);
+
+    replay(&c, &same); /* the same state, from the same transactions */
+    c.height++;
+    same.height = c.height;
+    c.fetched = f;
+    c.mp = mp;
+    run_block(&c, txs, lens, NTX, with);
+    c.mp = NULL;
+    c.fetched = NULL;
+    run_block(&same, txs, lens, NTX, without);
+    assert_memory_equal(with, without, sizeof with);
+    for (int i = 0; i < NB; i++)
+        assert_int_equal(with[i], R(OK));
+    assert_int_not_equal(with[NB], R(OK));
+    assert_int_equal(c.dump_len, same.dump_len);
+    assert_memory_equal(c.dump, same.dump, c.dump_len);
+
+    fetched_free(&f);
+    fetched_free(&f); /* twice: nothing */
+    mempool_destroy(&mp);
+    for (int i = 0; i < NTX; i++)
+        free(txs[i]);
+    free(packed);
+    bc_election_destroy(&e);
+    ceremony_free(&k);
+    chain_free(&c);
+    chain_free(&same);
+}
+
 static void test_changes_list_keeps_first_touch_order_and_last_value(void **state)
 {
     election_changes *c = election_changes_new();
@@ -1879,6 +2015,7 @@ int main(void)
         cmocka_unit_test(test_full_election_counts_equal_the_votes_cast),
         cmocka_unit_test(test_precheck_verdict_lets_execution_skip_the_proofs),
         cmocka_unit_test(test_precheck_refuses_a_bad_ballot_and_defers_an_unknown_election),
+        cmocka_unit_test(test_fetched_block_ballots_are_checked_on_every_core),
         cmocka_unit_test(test_revote_replaces_the_earlier_ballot_in_the_tally),
         cmocka_unit_test(test_misbehaving_dealer_is_disqualified_by_a_valid_complaint),
         cmocka_unit_test(test_ceremony_deadline_allows_opening_without_a_silent_trustee),

@@ -1,0 +1,36 @@
+/* The ballots of a block this validator never validated (one fetched from
+ * its peers by state transfer) have no verdict from its mempool, and
+ * execution would check each one's proofs on the event loop's thread, one
+ * core. fetched_check checks them on every core first (the mempool's
+ * workers and the calling thread, mempool_parallel), against the election
+ * state as it stands before the block; execution then takes each verdict
+ * from fetched_verdict (or from the mempool, for a ballot its workers had
+ * checked already). A ballot that fails here, or one this pass could
+ * not decide (its election opened in the same block), is simply not
+ * listed: execution checks it itself, as before, and gives the same
+ * result code. */
+#ifndef EVOTE_NODE_FETCHED_H
+#define EVOTE_NODE_FETCHED_H
+
+#include "election.h"
+#include "ledger.h"
+
+typedef struct fetched_ballots fetched_ballots;
+
+/* In: a batch (a serialized Batch), its chain id, the election cache
+ * execution uses, the mempool whose workers do the work.
+ * Out: *out (NULL when the batch does not parse, has no ballot, or memory
+ * runs out: execution then checks every ballot itself).
+ * Returns: how many ballots passed here (not counting those the mempool
+ * has a verdict for). */
+size_t fetched_check(mempool *mp, election_cache *cache, const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN],
+                     const uint8_t *batch, size_t len, fetched_ballots **out);
+
+/* Fits ledger_chain_view.ballot_verdict (f may be NULL: 0).
+ * Returns: 1 and the ciphertexts (valid until fetched_free) of a ballot
+ * whose proofs passed in fetched_check, 0 otherwise. */
+int fetched_verdict(fetched_ballots *f, const uint8_t id[CRYPTO_HASH_LEN], const elgamal_ct **cts, size_t *n);
+
+void fetched_free(fetched_ballots **f);
+
+#endif
