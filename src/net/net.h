@@ -126,7 +126,11 @@ EVOTE_WARN_UNUSED net_err net_curve_secret_save(const net_curve_keypair *kp, con
 #define NET_DEFAULT_DOWN_QUEUE_BYTES ((size_t)8 << 20) /* 8 MiB */
 #define NET_DEFAULT_QUEUE_BYTES ((size_t)32 << 20)     /* 32 MiB */
 #define NET_DEFAULT_RECONNECT_IVL_MS 100
-#define NET_DEFAULT_RECONNECT_IVL_MAX_MS 2000
+/* A restarted validator's first answers (the blocks it missed) come over
+ * its peers' connections to it: their back-off is how long it waits before
+ * catching up. A connection attempt every 0.5 s to a peer that is down
+ * costs nothing worth saving. */
+#define NET_DEFAULT_RECONNECT_IVL_MAX_MS 500
 #define NET_DEFAULT_HEARTBEAT_IVL_MS 1000
 #define NET_DEFAULT_HEARTBEAT_TIMEOUT_MS 3000
 #define NET_DEFAULT_LINGER_MS 100
