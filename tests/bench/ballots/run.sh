@@ -2,7 +2,8 @@
 # Ballot benchmark (a benchmark, not a test: it fails only when something
 # errors, never because the machine is slow).
 #
-#   tests/bench/ballots/run.sh [--voters N] [--latency-sample K] [--validator-ballots M]
+#   tests/bench/ballots/run.sh [--voters N] [--latency-sample K] [--catch-up C]
+#                              [--validator-ballots M]
 #
 #   1. ballot encryption and verification time, 1 question with 3 and with
 #      10 options: the lines of build/tests/bench/ballot/bench_ballot
@@ -29,6 +30,10 @@
 #      (the machine's speed drifts: both are printed), and against what one
 #      ballot's verification cost inside the cluster (the validators' own
 #      workers time one in 16: /metrics evote_verification_sampled_*)
+#        catch-up: validator 2 stopped (SIGTERM), C (default 2000) more ballots
+#          cast on the other three, validator 2 started again: the time from
+#          its start until its tip is theirs, the ballots/s it executed
+#          meanwhile (each fetched ballot's proofs checked again), and its CPU
 #   4. tally: the authority closes the polls, 3 of 4 trustees decrypt (in
 #      parallel), time until 'evote result' shows the counts (checked against
 #      the choices cast); bench_ballot's projected 1,000,000-ballot tally
@@ -56,11 +61,13 @@ bench_validator=$build/tests/bench/ballots/bench_validator
 nvoters=2000
 nlat=100
 nval=3000
+ncatch=2000
 while [ $# -gt 0 ]; do
   case "$1" in
     --voters) nvoters=$2; shift 2 ;;
     --latency-sample) nlat=$2; shift 2 ;;
     --validator-ballots) nval=$2; shift 2 ;;
+    --catch-up) ncatch=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
@@ -68,6 +75,7 @@ done
 [[ "$nvoters" =~ ^[0-9]+$ ]] && [ "$nvoters" -ge 1 ] || { echo "run.sh: --voters takes a number >= 1" >&2; exit 2; }
 [[ "$nlat" =~ ^[0-9]+$ ]] || { echo "run.sh: --latency-sample takes a number >= 0" >&2; exit 2; }
 [[ "$nval" =~ ^[0-9]+$ ]] || { echo "run.sh: --validator-ballots takes a number >= 0" >&2; exit 2; }
+[[ "$ncatch" =~ ^[0-9]+$ ]] || { echo "run.sh: --catch-up takes a number >= 0" >&2; exit 2; }
 
 if [ ! -x "$bin/evote" ] || [ ! -x "$bin/evoted" ] || [ ! -x "$bench_ballot" ] || [ ! -x "$bench_validator" ]; then
   echo "== building evote, evoted, bench_ballot and bench_validator in $build"
@@ -188,19 +196,21 @@ quiet "$evote" election open --key authority0.key "${G[@]}" --id "$id" --wait 10
 echo "   election with 1 question, 3 options; key ceremony (4 trustees, threshold 3) and open: $(secs "$t" "$(now)") s"
 
 t=$(now)
-total=$((nvoters + nlat + nval))
+total=$((nvoters + nlat + nval + ncatch))
 "$evote" voter keygen --count "$total" --out-dir voters >roll.txt 2>keygen.err ||
   { cat keygen.err >&2; echo "run.sh: evote voter keygen failed" >&2; exit 1; }
 quiet "$evote" voter register --key authority0.key "${G[@]}" --id "$id" --voters roll.txt --wait 60000 --node "${nodes[3]}"
-echo "   $total voters generated and registered ($nvoters for throughput + $nlat for latency + $nval for 5.): $(secs "$t" "$(now)") s"
+echo "   $total voters generated and registered ($nvoters for throughput + $nlat for latency + $ncatch for catch-up + $nval for 5.): $(secs "$t" "$(now)") s"
 
 # voter v chooses options[(v*v + v/7) % 3]: reproducible, checked in 4.
 awk -v a=1 -v b="$nvoters" 'BEGIN { split("Ada Grace Edsger", o, " ");
   for (v = a; v <= b; v++) printf "voters/voter-%06d.key %s\n", v, o[(v * v + int(v / 7)) % 3 + 1] }' >votes.txt
 awk -v a=$((nvoters + 1)) -v b=$((nvoters + nlat)) 'BEGIN { split("Ada Grace Edsger", o, " ");
   for (v = a; v <= b; v++) printf "voters/voter-%06d.key %s\n", v, o[(v * v + int(v / 7)) % 3 + 1] }' >latvotes.txt
-awk -v a=$((nvoters + nlat + 1)) -v b="$total" 'BEGIN { split("Ada Grace Edsger", o, " ");
+awk -v a=$((nvoters + nlat + 1)) -v b=$((nvoters + nlat + nval)) 'BEGIN { split("Ada Grace Edsger", o, " ");
   for (v = a; v <= b; v++) printf "voters/voter-%06d.key %s\n", v, o[(v * v + int(v / 7)) % 3 + 1] }' >valvotes.txt
+awk -v a=$((nvoters + nlat + nval + 1)) -v b="$total" 'BEGIN { split("Ada Grace Edsger", o, " ");
+  for (v = a; v <= b; v++) printf "voters/voter-%06d.key %s\n", v, o[(v * v + int(v / 7)) % 3 + 1] }' >catchvotes.txt
 
 nodeargs=()
 for n in "${nodes[@]}"; do nodeargs+=(--node "$n"); done
@@ -293,6 +303,43 @@ if [ "$nlat" -gt 0 ]; then
   echo "     each from the command's start to its exit (fetch, encrypt, submit, commit seen):"
   echo "     p50 $(pct 50) ms, p99 $(pct 99) ms, min $(pct 0) ms, max $(pct 100) ms"
 fi
+# catch-up: validator 2 misses C ballots, then executes them from its peers
+if [ "$ncatch" -gt 0 ]; then
+  kill -TERM "${pids[2]}"
+  wait "${pids[2]}" 2>/dev/null || true
+  hs=$("$evote" tip --node "${nodes[1]}" | cut -d' ' -f1)
+  quiet "$evote" vote --voters catchvotes.txt "${G[@]}" --id "$id" --node "${nodes[0]}" --node "${nodes[1]}" \
+    --node "${nodes[3]}" --wait 120000
+  ht=$("$evote" tip --node "${nodes[1]}" | cut -d' ' -f1)
+  t=$(now)
+  "$bin/evoted" --config node2/evoted.conf >>node2/evoted.log 2>&1 </dev/null &
+  pids[2]=$!
+  hc=
+  for _ in $(seq 1 12000); do # 10 ms steps: 120 s at most
+    hc=$("$evote" tip --node "${nodes[2]}" --timeout 1000 2>/dev/null | cut -d' ' -f1 || true)
+    [[ "$hc" =~ ^[0-9]+$ ]] && [ "$hc" -ge "$ht" ] && break
+    sleep 0.01
+  done
+  tc=$(now)
+  [[ "$hc" =~ ^[0-9]+$ ]] && [ "$hc" -ge "$ht" ] ||
+    { echo "run.sh: validator 2 did not catch up within 120 s (at ${hc:-?}, the others at $ht)" >&2; exit 1; }
+  f=$(sed 's/^.*) //' "/proc/${pids[2]}/stat")
+  read -r -a st <<<"$f"
+  echo "   catch-up: validator 2 stopped, $ncatch ballots cast on the other three (heights $((hs + 1))..$ht),"
+  awk -v n="$ncatch" -v a="$t" -v b="$tc" -v cpu=$((st[11] + st[12])) -v hz="$hz" -v cores="$cores" 'BEGIN {
+    printf "     validator 2 started again: at their tip %.2f s later (start-up included): %.0f ballots/s overall,\n", b - a, n / (b - a)
+    printf "     its CPU %.2f s (%.2f ms per ballot; %.0f%% of %d cores)\n", cpu / hz, 1000 * cpu / hz / n, 100 * cpu / hz / (b - a) / cores, cores }'
+  # Its log (one line per block): the blocks it executed since it started,
+  # from the first to height $ht, and when they came.
+  awk -v ht="$ht" '/ started as validator / { nb = 0; txs = 0; start = $1 }
+    / committed block / && match($0, /seq=[0-9]+/) { seq = substr($0, RSTART + 4, RLENGTH - 4) + 0
+      if (seq > ht) next; split($1, d, "T"); split(d[2], hms, ":"); s = hms[1] * 3600 + hms[2] * 60 + hms[3]
+      if (nb == 0) first = s; last = s; nb++; txs += $(NF - 1) }
+    END { split(start, d, "T"); split(d[2], hms, ":"); s0 = hms[1] * 3600 + hms[2] * 60 + hms[3]
+      if (nb < 2 || last <= first) { print "     (its log: too few blocks to time the execution)"; exit }
+      printf "     its log: first fetched block executed %.2f s after start-up (peers reconnecting); then\n", first - s0
+      printf "     %d blocks, %d transactions in %.2f s: %.0f executed per second\n", nb, txs, last - first, txs / (last - first) }' node2/evoted.log
+fi
 # For 5.: the extra voters' ballots sealed (not cast), and a stopped copy of
 # validator 3's data directory (the election open, every voter registered).
 if [ "$nval" -gt 0 ]; then
@@ -360,7 +407,7 @@ for _ in $(seq 1 1000); do
 done
 tr=$(now)
 [ -n "$json" ] || { echo "run.sh: no result 10 s after the decryptions" >&2; exit 1; }
-read -r -a expect < <(cat votes.txt latvotes.txt | awk '{ c[$2]++ } END { printf "%d %d %d\n", c["Ada"], c["Grace"], c["Edsger"] }')
+read -r -a expect < <(cat votes.txt latvotes.txt catchvotes.txt | awk '{ c[$2]++ } END { printf "%d %d %d\n", c["Ada"], c["Grace"], c["Edsger"] }')
 got=()
 k=0
 for o in Ada Grace Edsger; do
