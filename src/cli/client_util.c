@@ -661,8 +661,13 @@ static int submit_to(const node_opts *o, const uint8_t *bytes, size_t len, long 
         *next = rc != 0 && !last; /* a faulty node: the next may do better */
         break;
     case EVOTE__V1__API_STATUS__API_STATUS_REJECTED:
-        fprintf(stderr, "evote %s: %s rejected the transaction: %s\n", o->cmd, o->node,
-                clean(resp->reason, why, sizeof why));
+        /* Refused by that validator's state, which a later block may
+         * change (it may not have executed a registration yet): a
+         * validator further on may accept the same bytes. */
+        *next = resp->later_may_accept && !last;
+        fprintf(stderr, "evote %s: %s rejected the transaction: %s%s\n", o->cmd, o->node,
+                clean(resp->reason, why, sizeof why),
+                *next ? "; a validator further on may accept it: trying the next --node" : "");
         rc = EXIT_FAILED;
         break;
     case EVOTE__V1__API_STATUS__API_STATUS_BUSY:

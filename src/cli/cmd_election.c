@@ -2382,7 +2382,8 @@ int cli_parse_selection(const char *cmd, const Evote__V1__Question *q, size_t qi
 
 /* ------------------------------------------------------- vote --voters */
 
-#define BATCH_MAX_NODES 16
+#define BATCH_MAX_NODES 16 /* <= 32: batch_voter.refused_by has a bit per node */
+_Static_assert(BATCH_MAX_NODES <= 32, "refused_by holds one bit per node");
 #define BATCH_MAX_THREADS 64
 
 #define BATCH_WINDOW 64 /* default submissions in flight per node */
@@ -2414,6 +2415,8 @@ typedef struct {
     double sent_at, reply_by, due, asked_wait, busy_since, accepted_at, commit_deadline;
     long backoff_ms;
     int resubmits; /* sent again after the node that took it forgot it (a crash) */
+    uint32_t refused_by; /* nodes (bit k: node k) whose state refused it, which a later block may
+                            change: it goes to the others */
     int probe;     /* the next commit query asks without waiting (the last one was lost) */
     tx_answer ans; /* with --wait */
 } batch_voter;
@@ -2710,11 +2713,21 @@ static int pipe_alive(const pipe_state *p)
     return 0;
 }
 
+/* Whether a live node outside `tried` (bit k: node k) is left. */
+static int pipe_others_left(const pipe_state *p, uint32_t tried)
+{
+    for (size_t k = 0; k < p->b->n_nodes; k++)
+        if (!((tried >> k) & 1) && !p->dead[k])
+            return 1;
+    return 0;
+}
+
 /* A live node with room for one more request of this kind, preferring
- * `want`; a node that left a status probe unanswered for a second gets no
- * new work until it answers (what it holds waits for its time). Returns:
- * its index, or n_nodes when none has room now. */
-static size_t pipe_pick(const pipe_state *p, size_t want, int ask)
+ * `want` and passing over those in `skip` (bit k: node k); a node that left
+ * a status probe unanswered for a second gets no new work until it answers
+ * (what it holds waits for its time). Returns: its index, or n_nodes when
+ * none has room now. */
+static size_t pipe_pick(const pipe_state *p, size_t want, int ask, uint32_t skip)
 {
     size_t n = p->b->n_nodes;
     double now = cli_mono_s();
@@ -2722,6 +2735,8 @@ static size_t pipe_pick(const pipe_state *p, size_t want, int ask)
         size_t k = (want + t) % n;
         size_t used = ask ? p->asking[k] : p->submitting[k];
         int suspect = p->probed[k] > p->last_heard[k] && now - p->probed[k] > 1.0;
+        if ((skip >> k) & 1)
+            continue;
         if (!p->dead[k] && !suspect && used < (ask ? BATCH_ASK_WINDOW : p->b->window))
             return k;
     }
@@ -2852,10 +2867,25 @@ static void pipe_on_submitted(pipe_state *p, size_t i, size_t k, Evote__V1__ApiR
         }
         return;
     }
-    if (resp->status == EVOTE__V1__API_STATUS__API_STATUS_REJECTED)
-        fprintf(stderr, "evote %s: %s line %lu (%s): %s rejected the ballot: %s\n", b->cmd, b->path, bv->line,
-                bv->key_path, b->nodes[k], clean(resp->reason, why, sizeof why));
-    else
+    if (resp->status == EVOTE__V1__API_STATUS__API_STATUS_REJECTED) {
+        /* By that node's state, which a later block may change (it may not
+         * have executed the voter's registration yet): each other node
+         * gets its turn before the refusal is final. */
+        int next = 0;
+        if (resp->later_may_accept) {
+            bv->refused_by |= UINT32_C(1) << k;
+            next = pipe_others_left(p, bv->refused_by);
+        }
+        fprintf(stderr, "evote %s: %s line %lu (%s): %s rejected the ballot: %s%s\n", b->cmd, b->path, bv->line,
+                bv->key_path, b->nodes[k], clean(resp->reason, why, sizeof why),
+                next ? "; a validator further on may accept it: trying the next node" : "");
+        if (next) {
+            bv->node = (k + 1) % b->n_nodes; /* pipe_pick passes over those that refused it */
+            bv->state = BV_TO_SUBMIT;
+            pipe_push(p, i);
+            return;
+        }
+    } else
         fprintf(stderr, "evote %s: %s line %lu: %s answered %s to the ballot%s%s: not cast\n", b->cmd, b->path,
                 bv->line, b->nodes[k],
                 resp->status == EVOTE__V1__API_STATUS__API_STATUS_OK ? "OK without its id"
@@ -3064,9 +3094,17 @@ static int batch_pipeline(batch *b)
             size_t i = p.queue[p.q_head];
             batch_voter *bv = &b->v[i];
             int ask = bv->state == BV_TO_ASK;
-            size_t k = pipe_pick(&p, bv->node, ask);
+            size_t k = pipe_pick(&p, bv->node, ask, ask ? 0 : bv->refused_by);
             p.q_head = (p.q_head + 1) % b->n;
             p.q_len--;
+            if (k == b->n_nodes && !ask && bv->refused_by != 0 && !pipe_others_left(&p, bv->refused_by)) {
+                /* The nodes it had left were set aside meanwhile: the
+                 * refusals stand. */
+                fprintf(stderr, "evote %s: %s line %lu (%s): rejected by every node that answers (see above)\n",
+                        b->cmd, b->path, bv->line, bv->key_path);
+                pipe_final(&p, bv, BV_REJECTED);
+                continue;
+            }
             if (k == b->n_nodes) {
                 pipe_push(&p, i);
                 blocked++;

@@ -109,6 +109,9 @@ typedef struct {
                                       UNSPECIFIED when not */
     uint8_t id[CRYPTO_HASH_LEN];   /* transaction id (valid when err == LEDGER_OK) */
     int by_state;                  /* LEDGER_ERR_RULES given by the state gate (not the bytes) */
+    int may_change;                /* by_state, and a later block could change it (the gate's
+                                      *final was 0), even when this submission's mode made the
+                                      refusal final here (MEMPOOL_GATE_FINAL) */
     uint8_t *bytes;                /* NULL, or a refusal by the state gate that a later block
                                       may change: the transaction, handed to the caller
                                       (free() it) to submit again later */

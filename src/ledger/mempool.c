@@ -378,7 +378,7 @@ static void *worker(void *arg)
          * trustee step by someone else): refused before a ballot's proofs,
          * the expensive part, are checked. */
         int hand_back = 0; /* a refusal a later block may change: the bytes go with the verdict */
-        int by_state = 0;
+        int by_state = 0, may_change = 0;
         if (err == LEDGER_OK && j->gated != MEMPOOL_GATE_NONE && mp->gate != NULL) {
             int final = 0;
             Evote__V1__TxResult g = mp->gate(mp->gate_ctx, tx->body, tx->envelope->signer.data, tx->id, &final);
@@ -386,6 +386,7 @@ static void *worker(void *arg)
                 rule = g;
                 err = LEDGER_ERR_RULES;
                 by_state = 1;
+                may_change = !final;
                 hand_back = !final && j->gated == MEMPOOL_GATE_ASK;
             }
         }
@@ -407,6 +408,7 @@ static void *worker(void *arg)
         if (vn != NULL) {
             vn->v.rule = rule;
             vn->v.by_state = by_state;
+            vn->v.may_change = may_change;
         }
         uint64_t spent = timed ? thread_cpu_ns() - t0 : 0;
 

@@ -1524,7 +1524,14 @@ static void on_verdicts(node *n)
                          : v[i].err == LEDGER_ERR_RULES ? election_result_text(v[i].rule)
                                                           : "",
                          state);
-                reply_status(n, &s.reply, s.request_id, EVOTE__V1__API_STATUS__API_STATUS_REJECTED, reason);
+                {
+                    Evote__V1__ApiResponse r = EVOTE__V1__API_RESPONSE__INIT;
+                    r.request_id = s.request_id;
+                    r.status = EVOTE__V1__API_STATUS__API_STATUS_REJECTED;
+                    r.reason = reason;
+                    r.later_may_accept = v[i].may_change; /* a validator further on may take it */
+                    reply(n, &s.reply, &r);
+                }
                 /* Counted against its address: one that sends mostly junk
                  * soon gets "busy" before a check (on_client). */
                 if (v[i].err != LEDGER_ERR_NOMEM)

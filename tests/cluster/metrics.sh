@@ -205,6 +205,13 @@ wait_until 10 "node0's not_registered refusals to be counted" \
 sleep 0.5 # /metrics is published every 100 ms
 [ "$(m 0 'evote_mempool_rejected_total{reason="not_registered"}')" = $((${before:-0} + 1)) ] ||
   fail "one refused ballot counted more than once as not_registered" 0
+# A refusal by a validator's state that a later block could change (a
+# registration it has not executed yet) sends the client on to the next
+# --node, which refuses it too here.
+out=$("$EVOTE" vote --key "$DIR/stranger.key" --choice A --no-precheck "${E[@]}" --node "$(ep 1)" 2>&1) &&
+  fail "node0 or node1 accepted the ballot of a key not on the roll: $out" 0
+case "$out" in *"trying the next --node"*"$(ep 1) rejected the transaction"*) ;;
+  *) fail "a refusal by node0's state did not send the client on to node1: $out" 0 ;; esac
 # A faulty validator may pass such a ballot on (node i+1 to node i): the
 # others do not ask their state about it, and the block records the refusal.
 refused=$(m 1 'evote_committed_transaction_results_total{result="not_registered"}')

@@ -351,6 +351,8 @@ typedef struct {
     size_t result_len;
     const uint8_t *block;    /* GetBlock: the same */
     size_t block_len;
+    int lagging;             /* Submit of a ballot starting with 'L': REJECTED by this node's state,
+                                which a later block may change (later_may_accept); otherwise accepted */
     int answer_tip;          /* GetTip: answered with height tip_height */
     int read_busy;           /* GetTip: the first ones answered BUSY with retry_after_ms = read_wait */
     uint32_t read_wait;
@@ -406,6 +408,11 @@ static void *fake_node_run(void *arg)
                 } else if (tx->data[0] == 'R') {
                     r.status = EVOTE__V1__API_STATUS__API_STATUS_REJECTED;
                     r.reason = "the ballot was refused: this key is not on the election's roll";
+                } else if (tx->data[0] == 'L' && f->lagging) {
+                    r.status = EVOTE__V1__API_STATUS__API_STATUS_REJECTED;
+                    r.reason = "the ballot was refused: this key is not on the election's roll, as this "
+                               "validator's chain has it at height 3";
+                    r.later_may_accept = 1;
                 } else {
                     f->accepted[i]++;
                     r.status = EVOTE__V1__API_STATUS__API_STATUS_OK;
@@ -594,6 +601,91 @@ static void test_pipelined_cast_retries_busy_and_reports_a_rejection(void **stat
     free(b.v);
 }
 
+/* A node whose state refused a ballot in a way a later block may change
+ * (later_may_accept: it may not have executed the voter's registration
+ * yet) is followed by the next node, which takes it; each node refuses a
+ * ballot once at most, and one that every node refuses is reported
+ * rejected, as is a refusal no later block changes ('R'). */
+static void test_pipelined_cast_asks_the_next_node_after_a_lagging_refusal(void **state)
+{
+    enum { N = 40 };
+    static fake_node lag1, lag2, live, mute;
+    pthread_t t1, t2, tl, tm;
+    batch b;
+    captured c;
+    char text[65536];
+    (void)state;
+
+    fake_node_start_c(&lag1, 0, 1, &t1);
+    fake_node_start_c(&lag2, 0, 1, &t2);
+    fake_node_start_c(&live, 0, 1, &tl);
+    fake_node_start_c(&mute, 1, 1, &tm);
+    lag1.lagging = lag2.lagging = 1;
+    for (int round = 0; round < 3; round++) {
+        memset(&b, 0, sizeof b);
+        b.cmd = "vote";
+        b.path = "voters.txt";
+        b.nodes[0] = client_endpoint_endpoint(lag1.ep);
+        b.nodes[1] = client_endpoint_endpoint(round == 2 ? mute.ep : lag2.ep);
+        b.nodes[2] = client_endpoint_endpoint(live.ep);
+        /* round 1: only lagging nodes; round 2: a lagging node and one that
+         * never answers (set aside after 3 s: the refusals stand) */
+        b.n_nodes = round == 0 ? 3 : 2;
+        b.timeout_ms = 5000;
+        b.silence_ms = 3000;
+        b.wait_ms = 20000;
+        b.window = 8;
+        b.busy_limit_ms = 20000;
+        b.n = N;
+        b.v = calloc(b.n, sizeof *b.v);
+        assert_non_null(b.v);
+        for (size_t i = 0; i < b.n; i++) {
+            batch_voter *bv = &b.v[i];
+            bv->line = i + 1;
+            bv->key_path = "voter.key";
+            bv->tx_len = 40;
+            bv->tx = malloc(bv->tx_len);
+            assert_non_null(bv->tx);
+            memset(bv->tx, (int)(i & 0xff), bv->tx_len);
+            bv->tx[0] = i == 7 ? 'R' : 'L';
+            bv->tx[1] = (uint8_t)round;
+            envelope_txid(bv->tx, bv->tx_len, bv->code);
+            bv->node = i % b.n_nodes; /* first tries spread over the nodes */
+            bv->state = BV_TO_SUBMIT;
+        }
+        capture_stderr(&c, "stderr-lag.txt");
+        assert_int_equal(batch_pipeline(&b), 1);
+        captured_text(&c, text, sizeof text);
+        for (size_t i = 0; i < b.n; i++) {
+            batch_voter *bv = &b.v[i];
+            if (i == 7) {
+                assert_int_equal(bv->state, BV_REJECTED);
+                assert_int_equal(bv->refused_by, 0);
+            } else if (round == 0) {
+                assert_int_equal(bv->state, BV_DONE);
+                assert_int_equal(bv->node, 2);
+                assert_int_equal(bv->refused_by & 4, 0);
+            } else if (round == 1) {
+                assert_int_equal(bv->state, BV_REJECTED);
+                assert_int_equal(bv->refused_by, 3); /* each lagging node once */
+            } else {
+                assert_int_equal(bv->state, BV_REJECTED);
+                assert_int_equal(bv->refused_by, 1);
+            }
+            free(bv->tx);
+        }
+        assert_non_null(strstr(text, "a validator further on may accept it: trying the next node"));
+        if (round == 2)
+            assert_non_null(strstr(text, "rejected by every node that answers"));
+        free(b.v);
+    }
+    assert_int_equal(live.n_ids, N - 1); /* every 'L' ballot of round 0 reached the live node */
+    fake_node_stop(&lag1, t1);
+    fake_node_stop(&lag2, t2);
+    fake_node_stop(&live, tl);
+    fake_node_stop(&mute, tm);
+}
+
 /* Runs submit_tx_answer with stderr captured. Out: the text. */
 static int submit_captured(const node_opts *o, const uint8_t *tx, size_t len, long wait_ms, tx_answer *ans,
                            char *text, size_t size)
@@ -752,6 +844,42 @@ static void test_submit_goes_on_to_the_next_node_until_one_commits(void **state)
     assert_int_equal(ans.state, EVOTE__V1__TX_STATE__TX_STATE_PENDING);
     assert_non_null(strstr(text, "accepted but not committed within 200 ms"));
     assert_null(strstr(text, "sending the same transaction"));
+
+    /* A node that refuses by its state, which a later block may change, is
+     * followed by the next --node; alone, it is the answer. */
+    {
+        static fake_node lag;
+        pthread_t tg;
+        uint8_t ltx[40];
+        fake_node_start_c(&lag, 0, 1, &tg);
+        lag.lagging = 1;
+        memset(ltx, 'L', sizeof ltx);
+        node_opts_init(&o, "vote");
+        o.timeout_ms = 500;
+        assert_int_equal(node_opt(&o, OPT_NODE, client_endpoint_endpoint(lag.ep)), 1);
+        assert_int_equal(node_opt(&o, OPT_NODE, client_endpoint_endpoint(live.ep)), 1);
+        assert_int_equal(submit_captured(&o, ltx, sizeof ltx, 200, &ans, text, sizeof text), 0);
+        assert_int_equal(ans.state, EVOTE__V1__TX_STATE__TX_STATE_COMMITTED);
+        assert_int_equal(lag.submits, 1);
+        assert_int_equal(live.submits, 2);
+        assert_non_null(strstr(text, "as this validator's chain has it at height 3; a validator further on may "
+                                     "accept it: trying the next --node"));
+        node_opts_init(&o, "vote");
+        o.timeout_ms = 500;
+        assert_int_equal(node_opt(&o, OPT_NODE, client_endpoint_endpoint(lag.ep)), 1);
+        assert_int_equal(submit_captured(&o, ltx, sizeof ltx, 200, &ans, text, sizeof text), EXIT_FAILED);
+        assert_int_equal(lag.submits, 2);
+        assert_null(strstr(text, "trying the next"));
+        /* A refusal no later block changes is final, other --node or not. */
+        memset(ltx, 'R', sizeof ltx);
+        node_opts_init(&o, "vote");
+        o.timeout_ms = 500;
+        assert_int_equal(node_opt(&o, OPT_NODE, client_endpoint_endpoint(lag.ep)), 1);
+        assert_int_equal(node_opt(&o, OPT_NODE, client_endpoint_endpoint(live.ep)), 1);
+        assert_int_equal(submit_captured(&o, ltx, sizeof ltx, 200, &ans, text, sizeof text), EXIT_FAILED);
+        assert_int_equal(live.submits, 2);
+        fake_node_stop(&lag, tg);
+    }
 
     fake_node_stop(&mute, tm);
     fake_node_stop(&keeper, tk);
@@ -1698,6 +1826,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_api_get_election_and_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_track_unknown_and_malformed_codes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelined_cast_retries_busy_and_reports_a_rejection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pipelined_cast_asks_the_next_node_after_a_lagging_refusal, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_submit_goes_on_to_the_next_node_until_one_commits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_sends_a_forgotten_transaction_again, setup, teardown),
         cmocka_unit_test(test_track_proves_the_ballot_is_in_the_certified_batch),

@@ -361,6 +361,7 @@ static void test_state_gate_applies_to_clients_transactions(void **state)
             assert_int_equal(v[i].err, LEDGER_ERR_RULES);
             assert_int_equal(v[i].rule, EVOTE__V1__TX_RESULT__TX_RESULT_NOT_REGISTERED);
             assert_true(v[i].by_state);
+            assert_true(v[i].may_change);
             assert_int_equal(v[i].len, txs[t].len);
             assert_memory_equal(v[i].bytes, txs[t].bytes, txs[t].len);
             free(v[i].bytes);
@@ -369,6 +370,7 @@ static void test_state_gate_applies_to_clients_transactions(void **state)
             assert_int_equal(v[i].rule, EVOTE__V1__TX_RESULT__TX_RESULT_ALREADY_VOTED);
             assert_null(v[i].bytes);
             assert_true(v[i].by_state);
+            assert_false(v[i].may_change);
         } else {             /* passed by the gate, undecided, or not asked */
             assert_int_equal(v[i].err, LEDGER_OK);
             assert_false(v[i].by_state);
@@ -390,6 +392,7 @@ static void test_state_gate_applies_to_clients_transactions(void **state)
     assert_int_equal(v[0].err, LEDGER_ERR_RULES);
     assert_int_equal(v[0].rule, EVOTE__V1__TX_RESULT__TX_RESULT_NOT_REGISTERED);
     assert_null(v[0].bytes);
+    assert_true(v[0].may_change); /* final here, not for a validator further on */
     mempool_get_stats(mp, &st);
     assert_int_equal(st.rejected[LEDGER_ERR_RULES], 2);
     assert_int_equal(st.refused[EVOTE__V1__TX_RESULT__TX_RESULT_NOT_REGISTERED], 1);
