@@ -526,6 +526,56 @@ static void captured_text(captured *c, char *text, size_t size)
     fclose(c->f);
 }
 
+/* A --voters batch of n ballots over the given nodes, as the pipeline
+ * tests drive it: 40-byte stand-ins whose first byte (kind(i)) tells the
+ * fake nodes how to answer and whose second (salt, + i / 256) keeps them
+ * unique (the pipeline sends ballot i to node i % n_nodes first). A
+ * silent node is given up after 3 s; a window of 8, far fewer than the
+ * ballots, must turn over. */
+static void pipe_batch_init(batch *b, const char *const *nodes, size_t n_nodes, size_t n, char (*kind)(size_t i),
+                            uint8_t salt)
+{
+    memset(b, 0, sizeof *b);
+    b->cmd = "vote";
+    b->path = "voters.txt";
+    for (size_t k = 0; k < n_nodes; k++)
+        b->nodes[k] = nodes[k];
+    b->n_nodes = n_nodes;
+    b->timeout_ms = 5000;
+    b->silence_ms = 3000;
+    b->wait_ms = 20000;
+    b->window = 8;
+    b->busy_limit_ms = 20000;
+    b->n = n;
+    b->v = calloc(b->n, sizeof *b->v);
+    assert_non_null(b->v);
+    for (size_t i = 0; i < b->n; i++) {
+        batch_voter *bv = &b->v[i];
+        bv->line = i + 1;
+        bv->key_path = "voter.key";
+        bv->tx_len = 40;
+        bv->tx = malloc(bv->tx_len);
+        assert_non_null(bv->tx);
+        memset(bv->tx, (int)(i & 0xff), bv->tx_len);
+        bv->tx[0] = (uint8_t)kind(i);
+        bv->tx[1] = (uint8_t)(salt + (i >> 8));
+        envelope_txid(bv->tx, bv->tx_len, bv->code);
+        bv->state = BV_TO_SUBMIT;
+    }
+}
+
+/* Ballot 150 rejected, every seventh busy twice, the rest accepted. */
+static char busy_kind(size_t i)
+{
+    return i == PIPE_VOTERS / 2 ? 'R' : i % 7 == 0 ? 'B' : 'x';
+}
+
+/* Ballot 7 rejected for good, the rest refused by a lagging node. */
+static char lagging_kind(size_t i)
+{
+    return i == 7 ? 'R' : 'L';
+}
+
 /* Every ballot is accepted exactly once and its commit seen, through busy
  * answers, a commit query answered "pending", and a node that never answers
  * (its ballots go to the live one); the one rejected ballot in the middle is
@@ -542,32 +592,10 @@ static void test_pipelined_cast_retries_busy_and_reports_a_rejection(void **stat
 
     fake_node_start(&live, 0, &tl);
     fake_node_start(&mute, 1, &tm);
-    memset(&b, 0, sizeof b);
-    b.cmd = "vote";
-    b.path = "voters.txt";
-    b.nodes[0] = client_endpoint_endpoint(live.ep);
-    b.nodes[1] = client_endpoint_endpoint(mute.ep); /* voters 1, 3, 5... go here first */
-    b.n_nodes = 2;
-    b.timeout_ms = 5000;
-    b.silence_ms = 3000; /* the mute node is given up after 3 s of silence */
-    b.wait_ms = 20000;
-    b.window = 8; /* far fewer than the ballots: the window must turn over */
-    b.busy_limit_ms = 20000;
-    b.n = PIPE_VOTERS;
-    b.v = calloc(b.n, sizeof *b.v);
-    assert_non_null(b.v);
-    for (size_t i = 0; i < b.n; i++) {
-        batch_voter *bv = &b.v[i];
-        bv->line = i + 1;
-        bv->key_path = "voter.key";
-        bv->tx_len = 40;
-        bv->tx = malloc(bv->tx_len);
-        assert_non_null(bv->tx);
-        memset(bv->tx, (int)(i & 0xff), bv->tx_len);
-        bv->tx[0] = i == rejected_at ? 'R' : i % 7 == 0 ? 'B' : 'x';
-        bv->tx[1] = (uint8_t)(i >> 8);
-        envelope_txid(bv->tx, bv->tx_len, bv->code);
-        bv->state = BV_TO_SUBMIT;
+    {
+        const char *nodes[2] = {client_endpoint_endpoint(live.ep),
+                                client_endpoint_endpoint(mute.ep)}; /* voters 1, 3, 5... go here first */
+        pipe_batch_init(&b, nodes, 2, PIPE_VOTERS, busy_kind, 0);
     }
     capture_stderr(&c, "stderr.txt");
     assert_int_equal(batch_pipeline(&b), 1);
@@ -622,37 +650,12 @@ static void test_pipelined_cast_asks_the_next_node_after_a_lagging_refusal(void 
     fake_node_start_c(&mute, 1, 1, &tm);
     lag1.lagging = lag2.lagging = 1;
     for (int round = 0; round < 3; round++) {
-        memset(&b, 0, sizeof b);
-        b.cmd = "vote";
-        b.path = "voters.txt";
-        b.nodes[0] = client_endpoint_endpoint(lag1.ep);
-        b.nodes[1] = client_endpoint_endpoint(round == 2 ? mute.ep : lag2.ep);
-        b.nodes[2] = client_endpoint_endpoint(live.ep);
+        const char *nodes[3] = {client_endpoint_endpoint(lag1.ep),
+                                client_endpoint_endpoint(round == 2 ? mute.ep : lag2.ep),
+                                client_endpoint_endpoint(live.ep)};
         /* round 1: only lagging nodes; round 2: a lagging node and one that
          * never answers (set aside after 3 s: the refusals stand) */
-        b.n_nodes = round == 0 ? 3 : 2;
-        b.timeout_ms = 5000;
-        b.silence_ms = 3000;
-        b.wait_ms = 20000;
-        b.window = 8;
-        b.busy_limit_ms = 20000;
-        b.n = N;
-        b.v = calloc(b.n, sizeof *b.v);
-        assert_non_null(b.v);
-        for (size_t i = 0; i < b.n; i++) {
-            batch_voter *bv = &b.v[i];
-            bv->line = i + 1;
-            bv->key_path = "voter.key";
-            bv->tx_len = 40;
-            bv->tx = malloc(bv->tx_len);
-            assert_non_null(bv->tx);
-            memset(bv->tx, (int)(i & 0xff), bv->tx_len);
-            bv->tx[0] = i == 7 ? 'R' : 'L';
-            bv->tx[1] = (uint8_t)round;
-            envelope_txid(bv->tx, bv->tx_len, bv->code);
-            bv->node = i % b.n_nodes; /* first tries spread over the nodes */
-            bv->state = BV_TO_SUBMIT;
-        }
+        pipe_batch_init(&b, nodes, round == 0 ? 3 : 2, N, lagging_kind, (uint8_t)round);
         capture_stderr(&c, "stderr-lag.txt");
         assert_int_equal(batch_pipeline(&b), 1);
         captured_text(&c, text, sizeof text);
