@@ -18,16 +18,127 @@ struct fetched_ballots {
     const uint8_t *chain_id;
     item *items; /* one per transaction of the batch, in its order */
     size_t n, cursor;
+    size_t *todo, n_todo; /* the indexes of those that look like ballots */
 };
+
+/* Wire-format scanning, to tell a ballot from the rest without decoding:
+ * a block of 2,000 notices is not worth a parallel pass. A guess either
+ * way is harmless: check_one decodes what it is given, and a ballot left
+ * out is checked during execution. */
+static int varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return 1;
+    }
+    return 0;
+}
+
+/* The next top-level field of a message at *p (< end). Out: its number,
+ * and for a length-delimited one its bytes (*val NULL otherwise).
+ * Returns: 1, 0 at the end, -1 when malformed. */
+static int wire_next(const uint8_t **p, const uint8_t *end, uint64_t *field, const uint8_t **val, size_t *vlen)
+{
+    uint64_t key, n;
+    if (*p >= end)
+        return 0;
+    if (!varint(p, end, &key))
+        return -1;
+    *field = key >> 3;
+    *val = NULL;
+    switch (key & 7) {
+    case 0: /* varint */
+        return varint(p, end, &n) ? 1 : -1;
+    case 1: /* 64-bit */
+        if (end - *p < 8)
+            return -1;
+        *p += 8;
+        return 1;
+    case 2: /* length-delimited */
+        if (!varint(p, end, &n) || n > (uint64_t)(end - *p))
+            return -1;
+        *val = *p;
+        *vlen = (size_t)n;
+        *p += n;
+        return 1;
+    case 5: /* 32-bit */
+        if (end - *p < 4)
+            return -1;
+        *p += 4;
+        return 1;
+    default:
+        return -1;
+    }
+}
+
+/* The last length-delimited top-level field number `field` of a message.
+ * Returns: 1 and its bytes, 0 when absent or the message malformed. */
+static int wire_field(const uint8_t *msg, size_t len, uint64_t field, const uint8_t **val, size_t *vlen)
+{
+    const uint8_t *p = msg, *v;
+    uint64_t f;
+    size_t n;
+    int r, found = 0;
+    while ((r = wire_next(&p, msg + len, &f, &v, &n)) == 1)
+        if (f == field && v != NULL) {
+            *val = v;
+            *vlen = n;
+            found = 1;
+        }
+    return r == 0 && found;
+}
+
+/* The field numbers the scan looks for, from the generated descriptors. */
+typedef struct {
+    uint64_t txs, body, ballot; /* Batch.txs, Envelope.body, TxBody.ballot */
+} wire_ids;
+
+static int wire_ids_get(wire_ids *w)
+{
+    const ProtobufCFieldDescriptor *txs, *body, *ballot;
+    txs = protobuf_c_message_descriptor_get_field_by_name(&evote__v1__batch__descriptor, "txs");
+    body = protobuf_c_message_descriptor_get_field_by_name(&evote__v1__envelope__descriptor, "body");
+    ballot = protobuf_c_message_descriptor_get_field_by_name(&evote__v1__tx_body__descriptor, "ballot");
+    if (txs == NULL || body == NULL || ballot == NULL)
+        return 0;
+    w->txs = txs->id;
+    w->body = body->id;
+    w->ballot = ballot->id;
+    return 1;
+}
+
+/* Whether a transaction's envelope body carries a Ballot payload. */
+static int looks_like_ballot(const wire_ids *w, const uint8_t *tx, size_t len)
+{
+    const uint8_t *body, *ballot;
+    size_t body_len, ballot_len;
+    return wire_field(tx, len, w->body, &body, &body_len) && wire_field(body, body_len, w->ballot, &ballot, &ballot_len);
+}
+
+/* Whether a serialized Batch holds a transaction that looks like a ballot. */
+static int batch_has_ballot(const wire_ids *w, const uint8_t *batch, size_t len)
+{
+    const uint8_t *p = batch, *v;
+    uint64_t f;
+    size_t n;
+    while (wire_next(&p, batch + len, &f, &v, &n) == 1)
+        if (f == w->txs && v != NULL && looks_like_ballot(w, v, n))
+            return 1;
+    return 0;
+}
 
 /* On any thread: transaction i decoded (its signature is not checked: the
  * batch carries a commit certificate) and, when it is a ballot the mempool
  * has no verdict for, its proofs checked as a mempool worker checks them.
  * (A validator that was down gets the ballots passed on to it meanwhile
  * too, as its peers queued them: its workers may have checked those.) */
-static void check_one(void *arg, size_t i)
+static void check_one(void *arg, size_t j)
 {
     fetched_ballots *f = arg;
+    size_t i = f->todo[j];
     const ProtobufCBinaryData *raw = &f->batch->txs[i];
     ledger_tx *tx = NULL;
     crypto_err detail = CRYPTO_OK;
@@ -55,19 +166,28 @@ size_t fetched_check(mempool *mp, election_cache *cache, const uint8_t chain_id[
     fetched_ballots *f;
     size_t passed = 0;
 
+    wire_ids w;
+
     *out = NULL;
-    if (cache == NULL || (f = calloc(1, sizeof *f)) == NULL)
+    /* Cannot read the descriptors (never): every transaction is decoded. */
+    if (!wire_ids_get(&w))
+        w.txs = w.body = w.ballot = 0;
+    if (cache == NULL || (w.txs != 0 && !batch_has_ballot(&w, batch, len)) || (f = calloc(1, sizeof *f)) == NULL)
         return 0;
     f->mp = mp;
     f->cache = cache;
     f->chain_id = chain_id;
     f->batch = evote__v1__batch__unpack(NULL, len, batch);
-    if (f->batch == NULL || f->batch->n_txs == 0 || (f->items = calloc(f->batch->n_txs, sizeof *f->items)) == NULL) {
+    if (f->batch == NULL || f->batch->n_txs == 0 || (f->items = calloc(f->batch->n_txs, sizeof *f->items)) == NULL ||
+        (f->todo = calloc(f->batch->n_txs, sizeof *f->todo)) == NULL) {
         fetched_free(&f);
         return 0;
     }
     f->n = f->batch->n_txs;
-    mempool_parallel(mp, check_one, f, f->n);
+    for (size_t i = 0; i < f->n; i++)
+        if (w.txs == 0 || looks_like_ballot(&w, f->batch->txs[i].data, f->batch->txs[i].len))
+            f->todo[f->n_todo++] = i;
+    mempool_parallel(mp, check_one, f, f->n_todo);
     for (size_t i = 0; i < f->n; i++)
         passed += f->items[i].cts != NULL;
     if (passed == 0) {
@@ -105,6 +225,7 @@ void fetched_free(fetched_ballots **pf)
         for (size_t i = 0; i < f->n; i++)
             free(f->items[i].cts);
     free(f->items);
+    free(f->todo);
     if (f->batch != NULL)
         evote__v1__batch__free_unpacked(f->batch, NULL);
     free(f);

@@ -1512,6 +1512,22 @@ static void test_fetched_block_ballots_are_checked_on_every_core(void **state)
 
     fetched_free(&f);
     assert_null(f);
+    /* No ballot in it (told from the wire format, without decoding): nothing to check. */
+    {
+        Evote__V1__Batch only = EVOTE__V1__BATCH__INIT;
+        uint8_t *op;
+        size_t olen;
+        only.chain_id = batch.chain_id;
+        only.txs = &raw[NB + 1];
+        only.n_txs = 1;
+        olen = evote__v1__batch__get_packed_size(&only);
+        op = malloc(olen);
+        assert_non_null(op);
+        evote__v1__batch__pack(&only, op);
+        assert_int_equal(fetched_check(mp, c.cache, chain_id, op, olen, &f), 0);
+        assert_null(f);
+        free(op);
+    }
     /* Not a batch: nothing listed. */
     assert_int_equal(fetched_check(mp, c.cache, chain_id, (const uint8_t *)"\xff\xff", 2, &f), 0);
     assert_null(f);
