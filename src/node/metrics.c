@@ -274,6 +274,16 @@ char *metrics_render(const metrics_snapshot *s, uint64_t now_mono_ms, size_t *le
             "Client transactions the state here refused for a reason a block on its way could change, "
             "held for a second look before the answer.",
             s->second_looks);
+    counter(&t, "evote_fetched_blocks_total",
+            "Blocks executed that came from other validators by state transfer (catching up).",
+            s->fetched_blocks);
+    family(&t, "evote_ballot_verdicts_total", "counter",
+           "Ballots executed, by where their proofs' verdict came from: the mempool's workers (workers), "
+           "checked on every core just before executing a block fetched by state transfer (catch_up), or "
+           "none (execution checked them itself on one core, or refused them before their proofs).");
+    put(&t, "evote_ballot_verdicts_total{source=\"workers\"} %" PRIu64 "\n", s->ballot_verdicts[0]);
+    put(&t, "evote_ballot_verdicts_total{source=\"catch_up\"} %" PRIu64 "\n", s->ballot_verdicts[1]);
+    put(&t, "evote_ballot_verdicts_total{source=\"none\"} %" PRIu64 "\n", s->ballot_verdicts[2]);
     gauge(&t, "evote_peers_connected", "Other validators this one is connected to (authenticated).",
           s->peers_connected);
     family(&t, "evote_peer_messages_dropped_total", "counter", "Messages to peers dropped before sending, by reason.");

@@ -59,6 +59,15 @@ typedef struct {
                                          client_refusal_rate */
     uint64_t second_looks;           /* client transactions the state refused for now, held for a second look */
 
+    /* Blocks executed that came by state transfer (catching up), and every
+     * executed ballot by where execution found its proofs' verdict: [0]
+     * the mempool's workers (a client's, one passed on, a proposal being
+     * validated), [1] checked on every core just before executing a
+     * fetched block (fetched_check), [2] none: execution checks the proofs
+     * itself, on the event loop, if the rules get that far. */
+    uint64_t fetched_blocks;
+    uint64_t ballot_verdicts[3];
+
     /* Peers. */
     uint32_t peers_connected;
     uint64_t peer_dropped_queue_full, peer_dropped_oversized;

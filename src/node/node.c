@@ -329,7 +329,9 @@ static int cb_load_batch(void *ctx, uint64_t seq, const uint8_t digest[CRYPTO_HA
 static int ballot_verdict(void *ctx, const uint8_t id[CRYPTO_HASH_LEN], const elgamal_ct **cts, size_t *n)
 {
     node *nd = ctx;
-    return fetched_verdict(nd->fetched, id, cts, n) || mempool_ballot_verdict(nd->mp, id, cts, n);
+    int from = fetched_verdict(nd->fetched, id, cts, n) ? 1 : mempool_ballot_verdict(nd->mp, id, cts, n) ? 0 : 2;
+    nd->m.ballot_verdicts[from]++;
+    return from < 2;
 }
 
 static int state_get(void *ctx, const uint8_t *key, size_t key_len, uint8_t **value, size_t *len)
@@ -968,6 +970,7 @@ static void execute(node *n, replica_action *a)
     /* A block from state transfer: no verdict here for its ballots yet. */
     if (a->fetched) {
         uint64_t t0 = mono_ms();
+        n->m.fetched_blocks++;
         size_t np = fetched_check(n->mp, n->elections, n->g->chain_id, a->batch, a->batch_len, &n->fetched);
         if (np > 0)
             log_debug("seq=%" PRIu64 " a fetched block: %zu ballots' proofs checked on every core in %" PRIu64 " ms",

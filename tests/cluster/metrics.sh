@@ -10,6 +10,8 @@
 #      not_registered, and, passed on by a faulty validator, recorded in a
 #      block and counted by its result code; a ballot sent to node1 a
 #      moment before its voter's registration is looked at again and taken;
+#      a validator stopped during 4 ballots catches up with none of their
+#      proofs checked on its event loop alone (evote_ballot_verdicts_total);
 #   3. bad transactions (another chain's, junk, empty) move the rejection
 #      counter with their reason;
 #   4. 404 for another path, 405 (with Allow) for POST, HEAD works;
@@ -102,7 +104,8 @@ NAMES=(
   'evote_mempool_rejected_total{reason="bad_signature"}' 'evote_mempool_rejected_total{reason="wrong_chain"}'
   'evote_mempool_rejected_total{reason="malformed"}' 'evote_mempool_rejected_total{reason="duplicate"}'
   'evote_mempool_rejected_total{reason="busy"}' 'evote_mempool_rejected_total{reason="too_large"}'
-  evote_peers_connected
+  evote_peers_connected evote_fetched_blocks_total 'evote_ballot_verdicts_total{source="workers"}'
+  'evote_ballot_verdicts_total{source="catch_up"}' 'evote_ballot_verdicts_total{source="none"}'
   'evote_store_used_bytes' 'evote_store_map_size_bytes' 'evote_store_file_size_bytes'
   evote_process_resident_memory_bytes evote_process_resident_anon_memory_bytes evote_uptime_seconds
   evote_process_start_time_seconds evote_healthy evote_validator_index evote_validators
@@ -253,6 +256,34 @@ grep -q "result TX_RESULT_OK" "$DIR/race.out" || fail "the racing voter's ballot
 WAIT_NODE=1 wait_until 10 "node1's evote_mempool_second_looks_total to grow from ${looks:-0}" \
   metric_at_least 1 evote_mempool_second_looks_total $((${looks:-0} + 1))
 log "a ballot sent a moment before its voter's registration: node1 looked again and took it"
+
+# Catch-up: node3 stopped while 4 voters are registered and vote; started
+# again, it executes the blocks it missed, and not one of their ballots has
+# its proofs checked on the event loop alone: blocks that come by state
+# transfer have theirs checked on every core just before
+# (evote_ballot_verdicts_total{source="catch_up"}), those its peers had
+# queued for it are validated by its workers as any proposal.
+kill -TERM "${PIDS[3]}" && wait "${PIDS[3]}" 2>/dev/null
+PIDS[3]=
+"$EVOTE" voter keygen --count 4 --out-dir "$DIR/late" > "$DIR/late-roll.txt" 2> "$DIR/keygen.err" ||
+  fail "voter keygen: $(cat "$DIR/keygen.err")"
+step "voter register (node3 down)" voter register --key "$AUTH_KEY" "${E[@]}" --voters "$DIR/late-roll.txt"
+ls "$DIR"/late/*.key | awk '{ print $1, "A" }' > "$DIR/late-votes.txt"
+step "4 ballots (node3 down)" vote --voters "$DIR/late-votes.txt" "${E[@]}"
+start_node 3
+h=$(height_of 0)
+WAIT_NODE=3 wait_until 30 "node3 to catch up to height $h" height_at_least 3 "$h"
+# /metrics is published every 100 ms: until it shows that height too.
+WAIT_NODE=3 wait_until 10 "node3's /metrics to show height $h" metric_at_least 3 evote_height "$h"
+scrape 3 "$DIR/catchup.3"
+wrk=$(mval "$DIR/catchup.3" 'evote_ballot_verdicts_total{source="workers"}')
+cup=$(mval "$DIR/catchup.3" 'evote_ballot_verdicts_total{source="catch_up"}')
+none=$(mval "$DIR/catchup.3" 'evote_ballot_verdicts_total{source="none"}')
+fetched=$(mval "$DIR/catchup.3" evote_fetched_blocks_total)
+[ $((wrk + cup)) -ge 4 ] && [ "$none" = 0 ] ||
+  fail "node3's catch-up: ballots checked by its workers $wrk, on every core before a fetched block $cup, neither $none (want >= 4 and 0)" 3
+[ "$cup" = 0 ] || [ "$fetched" -ge 1 ] || fail "node3: ballots checked for fetched blocks, but no fetched block counted" 3
+log "node3 caught up on 4 ballots ($fetched blocks by state transfer): $cup checked on every core before execution, $wrk by its workers, none on one core"
 
 # ------------------------------------------------- 3. rejections by reason
 "$EVOTE" genesis --dir "$DIR/other" --validators 4 --base-port "$BASE" > /dev/null 2>&1 ||
