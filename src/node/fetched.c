@@ -165,7 +165,6 @@ size_t fetched_check(mempool *mp, election_cache *cache, const uint8_t chain_id[
 {
     fetched_ballots *f;
     size_t passed = 0;
-
     wire_ids w;
 
     *out = NULL;
