@@ -13,7 +13,7 @@ typedef struct {
 
 struct fetched_ballots {
     mempool *mp;
-    Evote__V1__Batch *batch;
+    const Evote__V1__Batch *batch; /* the caller's */
     election_cache *cache;
     const uint8_t *chain_id;
     item *items; /* one per transaction of the batch, in its order */
@@ -22,7 +22,7 @@ struct fetched_ballots {
 };
 
 /* Wire-format scanning, to tell a ballot from the rest without decoding:
- * a block of 2,000 notices is not worth a parallel pass. A guess either
+ * a block of 2,000 notices is not worth a decode each. A guess either
  * way is harmless: check_one decodes what it is given, and a ballot left
  * out is checked during execution. */
 static int varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
@@ -93,18 +93,16 @@ static int wire_field(const uint8_t *msg, size_t len, uint64_t field, const uint
 
 /* The field numbers the scan looks for, from the generated descriptors. */
 typedef struct {
-    uint64_t txs, body, ballot; /* Batch.txs, Envelope.body, TxBody.ballot */
+    uint64_t body, ballot; /* Envelope.body, TxBody.ballot */
 } wire_ids;
 
 static int wire_ids_get(wire_ids *w)
 {
-    const ProtobufCFieldDescriptor *txs, *body, *ballot;
-    txs = protobuf_c_message_descriptor_get_field_by_name(&evote__v1__batch__descriptor, "txs");
+    const ProtobufCFieldDescriptor *body, *ballot;
     body = protobuf_c_message_descriptor_get_field_by_name(&evote__v1__envelope__descriptor, "body");
     ballot = protobuf_c_message_descriptor_get_field_by_name(&evote__v1__tx_body__descriptor, "ballot");
-    if (txs == NULL || body == NULL || ballot == NULL)
+    if (body == NULL || ballot == NULL)
         return 0;
-    w->txs = txs->id;
     w->body = body->id;
     w->ballot = ballot->id;
     return 1;
@@ -116,18 +114,6 @@ static int looks_like_ballot(const wire_ids *w, const uint8_t *tx, size_t len)
     const uint8_t *body, *ballot;
     size_t body_len, ballot_len;
     return wire_field(tx, len, w->body, &body, &body_len) && wire_field(body, body_len, w->ballot, &ballot, &ballot_len);
-}
-
-/* Whether a serialized Batch holds a transaction that looks like a ballot. */
-static int batch_has_ballot(const wire_ids *w, const uint8_t *batch, size_t len)
-{
-    const uint8_t *p = batch, *v;
-    uint64_t f;
-    size_t n;
-    while (wire_next(&p, batch + len, &f, &v, &n) == 1)
-        if (f == w->txs && v != NULL && looks_like_ballot(w, v, n))
-            return 1;
-    return 0;
 }
 
 /* On any thread: transaction i decoded (its signature is not checked: the
@@ -161,30 +147,28 @@ static void check_one(void *arg, size_t j)
 }
 
 size_t fetched_check(mempool *mp, election_cache *cache, const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN],
-                     const uint8_t *batch, size_t len, fetched_ballots **out)
+                     const Evote__V1__Batch *batch, fetched_ballots **out)
 {
     fetched_ballots *f;
     size_t passed = 0;
-    wire_ids w;
+    wire_ids w = {0, 0};
+    /* Cannot read the descriptors (never): every transaction is decoded. */
+    int scan = wire_ids_get(&w);
 
     *out = NULL;
-    /* Cannot read the descriptors (never): every transaction is decoded. */
-    if (!wire_ids_get(&w))
-        w.txs = w.body = w.ballot = 0;
-    if (cache == NULL || (w.txs != 0 && !batch_has_ballot(&w, batch, len)) || (f = calloc(1, sizeof *f)) == NULL)
+    if (cache == NULL || batch->n_txs == 0 || (f = calloc(1, sizeof *f)) == NULL)
         return 0;
     f->mp = mp;
     f->cache = cache;
     f->chain_id = chain_id;
-    f->batch = evote__v1__batch__unpack(NULL, len, batch);
-    if (f->batch == NULL || f->batch->n_txs == 0 || (f->items = calloc(f->batch->n_txs, sizeof *f->items)) == NULL ||
-        (f->todo = calloc(f->batch->n_txs, sizeof *f->todo)) == NULL) {
+    f->batch = batch;
+    f->n = batch->n_txs;
+    if ((f->items = calloc(f->n, sizeof *f->items)) == NULL || (f->todo = calloc(f->n, sizeof *f->todo)) == NULL) {
         fetched_free(&f);
         return 0;
     }
-    f->n = f->batch->n_txs;
     for (size_t i = 0; i < f->n; i++)
-        if (w.txs == 0 || looks_like_ballot(&w, f->batch->txs[i].data, f->batch->txs[i].len))
+        if (!scan || looks_like_ballot(&w, batch->txs[i].data, batch->txs[i].len))
             f->todo[f->n_todo++] = i;
     mempool_parallel(mp, check_one, f, f->n_todo);
     for (size_t i = 0; i < f->n; i++)
@@ -225,8 +209,6 @@ void fetched_free(fetched_ballots **pf)
             free(f->items[i].cts);
     free(f->items);
     free(f->todo);
-    if (f->batch != NULL)
-        evote__v1__batch__free_unpacked(f->batch, NULL);
     free(f);
     *pf = NULL;
 }

@@ -17,14 +17,15 @@
 
 typedef struct fetched_ballots fetched_ballots;
 
-/* In: a batch (a serialized Batch), its chain id, the election cache
- * execution uses, the mempool whose workers do the work.
- * Out: *out (NULL when the batch does not parse, has no ballot, or memory
- * runs out: execution then checks every ballot itself).
+/* In: the batch as execution unpacked it (it must outlive *out), its
+ * chain id, the election cache execution uses, the mempool whose workers
+ * do the work.
+ * Out: *out (NULL when the batch has no ballot, or memory runs out:
+ * execution then checks every ballot itself).
  * Returns: how many ballots passed here (not counting those the mempool
  * has a verdict for). */
 size_t fetched_check(mempool *mp, election_cache *cache, const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN],
-                     const uint8_t *batch, size_t len, fetched_ballots **out);
+                     const Evote__V1__Batch *batch, fetched_ballots **out);
 
 /* Fits ledger_chain_view.ballot_verdict (f may be NULL: 0).
  * Returns: 1 and the ciphertexts (valid until fetched_free) of a ballot

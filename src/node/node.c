@@ -971,7 +971,7 @@ static void execute(node *n, replica_action *a)
     if (a->fetched) {
         uint64_t t0 = mono_ms();
         n->m.fetched_blocks++;
-        size_t np = fetched_check(n->mp, n->elections, n->g->chain_id, a->batch, a->batch_len, &n->fetched);
+        size_t np = fetched_check(n->mp, n->elections, n->g->chain_id, batch, &n->fetched);
         if (np > 0)
             log_debug("seq=%" PRIu64 " a fetched block: %zu ballots' proofs checked on every core in %" PRIu64 " ms",
                       a->seq, np, mono_ms() - t0);
