@@ -289,16 +289,18 @@ int node_call(const node_opts *o, Evote__V1__ApiRequest *req, long extra_ms, Evo
 {
     node_opts one = *o;
     int rc = EXIT_FAILED, asked = 0;
+    uint8_t failed_now[NODE_MAX_ALT + 1] = {0};
 
     /* --node given again: a node that does not answer (or not usably) is
      * followed by the next; a bad endpoint is the user's to fix. Those
-     * that failed earlier in this command come last (second pass). */
+     * that failed in an earlier call of this command come last (second
+     * pass); one that failed in this call is not asked twice. */
     one.n_alt = 0;
     for (int pass = 0; pass < 2; pass++) {
         for (size_t k = 0; k <= o->n_alt; k++) {
             client_conn *conn = NULL;
             const char *node = k == 0 ? o->node : o->alt[k - 1];
-            if (did_not_answer(node) != pass)
+            if (did_not_answer(node) != pass || failed_now[k])
                 continue;
             one.node = node;
             if (asked++ > 0)
@@ -307,6 +309,7 @@ int node_call(const node_opts *o, Evote__V1__ApiRequest *req, long extra_ms, Evo
             client_conn_destroy(&conn);
             if (rc == 0 || rc == EXIT_USAGE)
                 return rc;
+            failed_now[k] = 1;
             if (!pass && n_unanswered < sizeof unanswered / sizeof unanswered[0])
                 unanswered[n_unanswered++] = node;
         }

@@ -727,6 +727,42 @@ static void test_submit_sends_a_forgotten_transaction_again(void **state)
     fake_node_stop(&forgetful, t);
 }
 
+/* Nodes that do not answer: each is asked once per call (one --timeout
+ * each), not once more in the pass that puts earlier failures last. */
+static void test_a_silent_node_is_asked_once_per_call(void **state)
+{
+    static fake_node m1, m2;
+    pthread_t t1, t2;
+    node_opts o;
+    Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
+    Evote__V1__GetTip gt = EVOTE__V1__GET_TIP__INIT;
+    Evote__V1__ApiResponse *resp = NULL;
+    (void)state;
+
+    fake_node_start(&m1, 1, &t1);
+    fake_node_start(&m2, 1, &t2);
+    req.call_case = EVOTE__V1__API_REQUEST__CALL_GET_TIP;
+    req.get_tip = &gt;
+    node_opts_init(&o, "tip");
+    o.timeout_ms = 200;
+    assert_int_equal(node_opt(&o, OPT_NODE, client_endpoint_endpoint(m1.ep)), 1);
+    assert_int_equal(node_call(&o, &req, 0, &resp), EXIT_FAILED);
+    assert_null(resp);
+    assert_int_equal(m1.requests, 1);
+    /* Asked again by the command's next call: it is the only node. */
+    assert_int_equal(node_call(&o, &req, 0, &resp), EXIT_FAILED);
+    assert_int_equal(m1.requests, 2);
+
+    /* Two silent nodes: once each per call, the one that failed in an
+     * earlier call last. */
+    assert_int_equal(node_opt(&o, OPT_NODE, client_endpoint_endpoint(m2.ep)), 1);
+    assert_int_equal(node_call(&o, &req, 0, &resp), EXIT_FAILED);
+    assert_int_equal(m1.requests, 3);
+    assert_int_equal(m2.requests, 1);
+    fake_node_stop(&m1, t1);
+    fake_node_stop(&m2, t2);
+}
+
 /* A read over the address's budget is answered BUSY with the wait
  * (retry_after_ms): the client waits that long and asks again, within its
  * --timeout; a wait beyond the timeout hands the BUSY answer back at once. */
@@ -1840,6 +1876,7 @@ int main(void)
         cmocka_unit_test(test_node_spec_names_a_curve_key_or_none),
         cmocka_unit_test(test_track_statements_prove_counted_from_f_plus_1_validators),
         cmocka_unit_test(test_a_read_over_budget_waits_as_told),
+        cmocka_unit_test(test_a_silent_node_is_asked_once_per_call),
         cmocka_unit_test_setup_teardown(test_register_stops_past_the_roll_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vote_warns_of_a_plain_remote_node, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clients_trust_only_a_key_or_result_that_f_plus_1_validators_vouch_for, setup,
