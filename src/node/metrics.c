@@ -284,6 +284,17 @@ char *metrics_render(const metrics_snapshot *s, uint64_t now_mono_ms, size_t *le
     put(&t, "evote_ballot_verdicts_total{source=\"workers\"} %" PRIu64 "\n", s->ballot_verdicts[0]);
     put(&t, "evote_ballot_verdicts_total{source=\"catch_up\"} %" PRIu64 "\n", s->ballot_verdicts[1]);
     put(&t, "evote_ballot_verdicts_total{source=\"none\"} %" PRIu64 "\n", s->ballot_verdicts[2]);
+    family(&t, "evote_store_writes_total", "counter",
+           "Durable writes to the chain store (each one LMDB transaction and its fsync), by what they "
+           "hold: a block with its certificate, transaction index and state changes (block), or the "
+           "consensus state written before the messages that depend on it (consensus).");
+    put(&t, "evote_store_writes_total{kind=\"block\"} %" PRIu64 "\n", s->store_writes[0]);
+    put(&t, "evote_store_writes_total{kind=\"consensus\"} %" PRIu64 "\n", s->store_writes[1]);
+    family(&t, "evote_store_write_seconds_total", "counter",
+           "Wall-clock time of those writes, by kind. The event loop does nothing else meanwhile: a "
+           "slow disk shows here first (divide by evote_store_writes_total for the mean).");
+    put(&t, "evote_store_write_seconds_total{kind=\"block\"} %.6f\n", (double)s->store_write_ns[0] / 1e9);
+    put(&t, "evote_store_write_seconds_total{kind=\"consensus\"} %.6f\n", (double)s->store_write_ns[1] / 1e9);
     gauge(&t, "evote_peers_connected", "Other validators this one is connected to (authenticated).",
           s->peers_connected);
     family(&t, "evote_peer_messages_dropped_total", "counter", "Messages to peers dropped before sending, by reason.");

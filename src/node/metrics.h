@@ -68,6 +68,13 @@ typedef struct {
     uint64_t fetched_blocks;
     uint64_t ballot_verdicts[3];
 
+    /* Durable writes to the chain store, made on the event loop (nothing
+     * else runs meanwhile): [0] a block with everything it causes, [1] the
+     * consensus state (prepared batches, view) before the messages that
+     * depend on it. How many, and their wall-clock time. */
+    uint64_t store_writes[2];
+    uint64_t store_write_ns[2];
+
     /* Peers. */
     uint32_t peers_connected;
     uint64_t peer_dropped_queue_full, peer_dropped_oversized;

@@ -179,11 +179,16 @@ struct node {
     uint64_t last_publish;
 };
 
-static uint64_t mono_ms(void)
+static uint64_t mono_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t mono_ms(void)
+{
+    return mono_ns() / 1000000u;
 }
 
 static uint64_t wall_ms(void)
@@ -589,6 +594,7 @@ static void flush(node *n)
         chain_store_pending_batch pb[64];
         store_err err = STORE_OK;
         size_t done = 0;
+        uint64_t t0 = mono_ns();
         /* One transaction per 64 batches; the meta goes with the last. */
         do {
             size_t k = n->n_batches - done > 64 ? 64 : n->n_batches - done;
@@ -602,6 +608,8 @@ static void flush(node *n)
             err = chain_store_put_consensus(n->store, last ? n->meta : NULL, last ? n->meta_len : 0, pb, k);
             done += k;
         } while (err == STORE_OK && done < n->n_batches);
+        n->m.store_writes[1]++;
+        n->m.store_write_ns[1] += mono_ns() - t0;
         for (size_t i = 0; i < n->n_batches; i++)
             replica_action_clear(&n->batches[i]);
         n->n_batches = 0;
@@ -929,7 +937,7 @@ static void execute(node *n, replica_action *a)
     uint8_t (*ids)[CRYPTO_HASH_LEN] = NULL;
     Evote__V1__Batch *batch = NULL;
     uint8_t tip_hash[CRYPTO_HASH_LEN], hash[CRYPTO_HASH_LEN], *block = NULL;
-    uint64_t tip, tip_ts;
+    uint64_t tip, tip_ts, w0;
     size_t nres = 0, block_len = 0;
     ledger_chain_view view;
     chain_store_append_args args;
@@ -1009,7 +1017,10 @@ static void execute(node *n, replica_action *a)
     args.n_state = n_state;
     args.consensus_meta = n->meta;
     args.consensus_meta_len = n->meta_len;
+    w0 = mono_ns();
     serr = chain_store_append(n->store, &args);
+    n->m.store_writes[0]++;
+    n->m.store_write_ns[0] += mono_ns() - w0;
     if (serr != STORE_OK) {
         char why[512];
         chain_store_explain(n->store, serr, why, sizeof why);

@@ -38,3 +38,13 @@ peer_messages_sent() {
 metric_sum() {
   all_metrics "$1" | awk -v k="$2" '$1 == k { n += $2 } END { print n + 0 }'
 }
+
+# store_writes HTTP_BASE: "BLOCK_WRITES BLOCK_SECONDS CONSENSUS_WRITES
+# CONSENSUS_SECONDS RESPONDING" summed over the validators that answer: their
+# durable writes to the chain store and the wall-clock time those took (on
+# the event loop), and how many validators answered.
+store_writes() {
+  all_metrics "$1" | awk -F'[{}"= ]+' '$1 == "evote_store_writes_total" { w[$3] += $4 }
+    $1 == "evote_store_write_seconds_total" { s[$3] += $4 } $1 == "evote_validator_index" { up++ }
+    END { printf "%d %.6f %d %.6f %d\n", w["block"], s["block"], w["consensus"], s["consensus"], up }'
+}

@@ -107,6 +107,8 @@ NAMES=(
   evote_peers_connected evote_fetched_blocks_total 'evote_ballot_verdicts_total{source="workers"}'
   'evote_ballot_verdicts_total{source="catch_up"}' 'evote_ballot_verdicts_total{source="none"}'
   'evote_store_used_bytes' 'evote_store_map_size_bytes' 'evote_store_file_size_bytes'
+  'evote_store_writes_total{kind="block"}' 'evote_store_writes_total{kind="consensus"}'
+  'evote_store_write_seconds_total{kind="block"}' 'evote_store_write_seconds_total{kind="consensus"}'
   evote_process_resident_memory_bytes evote_process_resident_anon_memory_bytes evote_uptime_seconds
   evote_process_start_time_seconds evote_healthy evote_validator_index evote_validators
 )
@@ -150,6 +152,8 @@ grew() { # I SAMPLE [MIN_DELTA]: SAMPLE grew by MIN_DELTA (default 1) on node I
 for ((i = 0; i < N; i++)); do
   grew "$i" evote_height
   grew "$i" evote_blocks_committed_total
+  grew "$i" 'evote_store_writes_total{kind="block"}'     # a durable write per block,
+  grew "$i" 'evote_store_writes_total{kind="consensus"}' # and the votes' state before them
   grew "$i" evote_committed_transactions_total 30
   grew "$i" 'evote_committed_transaction_results_total{result="ok"}' 30
   grew "$i" evote_last_commit_timestamp_seconds

@@ -64,6 +64,8 @@ static void filled(metrics_snapshot *s)
     s->rss_bytes = 50 << 20;
     s->rss_anon_bytes = 30 << 20;
     s->published_mono_ms = 60000;
+    s->store_writes[0] = 40;
+    s->store_write_ns[0] = 1500000000; /* 1.5 s */
 }
 
 static int is_name(const char *p, size_t len)
@@ -222,6 +224,7 @@ static void test_render_names_every_metric_with_its_value(void **state)
         "evote_peers_connected", "evote_peer_queued_bytes", "evote_store_used_bytes", "evote_store_map_size_bytes",
         "evote_store_file_size_bytes", "evote_process_resident_memory_bytes",
         "evote_process_resident_anon_memory_bytes", "evote_uptime_seconds", "evote_healthy",
+        "evote_store_writes_total{kind=\"block\"}", "evote_store_write_seconds_total{kind=\"consensus\"}",
     };
     metrics_snapshot s;
     size_t len;
@@ -240,6 +243,8 @@ static void test_render_names_every_metric_with_its_value(void **state)
     assert_true(sample(text, "evote_uptime_seconds") == 60);
     assert_true(sample(text, "evote_peer_queued_bytes") == 3 << 20);
     assert_true(sample(text, "evote_mempool_verified_total") == 4060);
+    assert_true(sample(text, "evote_store_writes_total{kind=\"block\"}") == 40);
+    assert_non_null(strstr(text, "\nevote_store_write_seconds_total{kind=\"block\"} 1.500000\n"));
     assert_non_null(strstr(text, "\nevote_last_commit_timestamp_seconds 1795808090.001\n"));
     assert_non_null(strstr(text, "\nevote_consensus_messages_sent_total{type=\"commit\"} 18446744073709551615\n"));
     assert_true(sample(text, "evote_consensus_messages_received_total{type=\"prepare\"}") == 80);

@@ -46,7 +46,9 @@
 # same way off the cluster, before it starts; after phase 1 also the limit
 # at that cost. "CPU by thread" splits the validators' CPU per committed
 # transaction between their event loops (consensus, storage, client API),
-# their verify workers and ZeroMQ's I/O threads.
+# their verify workers and ZeroMQ's I/O threads. "durable writes": the
+# validators' LMDB commits with their fsync (their /metrics), by kind, and
+# the share of the phase the event loops spent waiting for them.
 #
 # Commit latency = time of the block's observation on one node (tip polled
 # every 2 ms, the block fetched and its transactions hashed) minus the time
@@ -68,7 +70,7 @@ while [ $# -gt 0 ]; do
     --half-duration) half_duration=$2; shift 2 ;;
     --kill-duration) kill_duration=$2; shift 2 ;;
     --kill-rate) kill_rate=$2; shift 2 ;;
-    -h|--help) sed -n '2,47p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,57p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -272,6 +274,8 @@ cpu_mark() { # CPU of each node when the load starts (after the generator's pre-
   msgs_before=$(peer_messages_sent $((base + 200)))
   switches_before=$(switches)
   verified_before=$(metric_sum $((base + 200)) evote_mempool_verified_total)
+  store_before=$(store_writes $((base + 200)))
+  mark_s=$(date +%s.%N)
 }
 cpu_report() { # label: CPU time per committed transaction, per node, the cluster and the generator
   local i t d total=0 n out= committed gen
@@ -319,6 +323,14 @@ cpu_report() { # label: CPU time per committed transaction, per node, the cluste
   awk -v a="$switches_before" -v b="$(switches)" -v c="$committed" 'BEGIN {
     split(a, x, " "); split(b, y, " "); if (y[1] < x[1] || y[2] < x[2]) exit # a validator was killed
     if (c > 0) printf "context switches   %.2f per tx (voluntary %.2f, preempted %.2f; validators threads)\n", (y[1] - x[1] + y[2] - x[2]) / c, (y[1] - x[1]) / c, (y[2] - x[2]) / c }'
+  # Durable writes: the event loop waits for each one (LMDB commit and
+  # fsync), and does nothing else meanwhile.
+  awk -v a="$store_before" -v b="$(store_writes $((base + 200)))" -v t0="$mark_s" -v t1="$(date +%s.%N)" 'BEGIN {
+    split(a, x, " "); split(b, y, " "); bw = y[1] - x[1]; cw = y[3] - x[3]
+    if (bw <= 0 || cw < 0 || y[5] < 1) exit # none, or a validator restarted
+    bs = y[2] - x[2]; cs = y[4] - x[4]
+    printf "durable writes     block %d, mean %.1f ms; consensus state %d, mean %.1f ms; the event loops waited for them %.0f%% of the time\n",
+      bw, 1e3 * bs / bw, cw, (cw > 0 ? 1e3 * cs / cw : 0), 100 * (bs + cs) / (y[5] * (t1 - t0)) }'
   # What one verification cost inside the cluster (the validators' own
   # workers, 1 in 16 timed): sharing the cores slows the same code down.
   local n0 c0 n1 c1
