@@ -199,20 +199,26 @@ static int seal_submit(signer *s, Evote__V1__TxBody *body, uint8_t id[CRYPTO_HAS
 
 /* GetElection. Returns: 0 with *out (status OK, election and its definition
  * present), or an exit code after saying why. */
-static int fetch_election(const node_opts *o, const char *id, Evote__V1__ApiResponse **out)
+/* GetElection, as it comes (the caller reads its status). */
+static int ask_election(const node_opts *o, const char *id, Evote__V1__ApiResponse **out)
 {
     Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
     Evote__V1__GetElection get = EVOTE__V1__GET_ELECTION__INIT;
+    get.election_id.data = (uint8_t *)id;
+    get.election_id.len = strlen(id);
+    req.call_case = EVOTE__V1__API_REQUEST__CALL_GET_ELECTION;
+    req.get_election = &get;
+    return node_call(o, &req, 0, out);
+}
+
+static int fetch_election(const node_opts *o, const char *id, Evote__V1__ApiResponse **out)
+{
     Evote__V1__ApiResponse *resp = NULL;
     const Evote__V1__ElectionRecord *rec;
     int rc;
 
     *out = NULL;
-    get.election_id.data = (uint8_t *)id;
-    get.election_id.len = strlen(id);
-    req.call_case = EVOTE__V1__API_REQUEST__CALL_GET_ELECTION;
-    req.get_election = &get;
-    rc = node_call(o, &req, 0, &resp);
+    rc = ask_election(o, id, &resp);
     if (rc != 0)
         return rc;
     if (resp->status == EVOTE__V1__API_STATUS__API_STATUS_NOT_FOUND) {
@@ -1321,17 +1327,11 @@ static const char register_help[] =
  * also when the node does not know the election (the chain decides). */
 static int roll_frozen(const node_opts *o, const char *id)
 {
-    Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
-    Evote__V1__GetElection get = EVOTE__V1__GET_ELECTION__INIT;
     Evote__V1__ApiResponse *resp = NULL, *st = NULL;
     const Evote__V1__ElectionCreate *d;
     int frozen = 0;
 
-    get.election_id.data = (uint8_t *)id;
-    get.election_id.len = strlen(id);
-    req.call_case = EVOTE__V1__API_REQUEST__CALL_GET_ELECTION;
-    req.get_election = &get;
-    if (node_call(o, &req, 0, &resp) != 0)
+    if (ask_election(o, id, &resp) != 0)
         return 0; /* said why; the submission will say more */
     if (resp->status != EVOTE__V1__API_STATUS__API_STATUS_OK || resp->election == NULL ||
         resp->election->definition == NULL)
