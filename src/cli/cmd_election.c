@@ -197,8 +197,6 @@ static int seal_submit(signer *s, Evote__V1__TxBody *body, uint8_t id[CRYPTO_HAS
 
 /* --------------------------------------------------------- node reading */
 
-/* GetElection. Returns: 0 with *out (status OK, election and its definition
- * present), or an exit code after saying why. */
 /* GetElection, as it comes (the caller reads its status). */
 static int ask_election(const node_opts *o, const char *id, Evote__V1__ApiResponse **out)
 {
@@ -211,6 +209,8 @@ static int ask_election(const node_opts *o, const char *id, Evote__V1__ApiRespon
     return node_call(o, &req, 0, out);
 }
 
+/* GetElection. Returns: 0 with *out (status OK, election and its definition
+ * present), or an exit code after saying why. */
 static int fetch_election(const node_opts *o, const char *id, Evote__V1__ApiResponse **out)
 {
     Evote__V1__ApiResponse *resp = NULL;
