@@ -116,9 +116,10 @@ static int looks_like_ballot(const wire_ids *w, const uint8_t *tx, size_t len)
     return wire_field(tx, len, w->body, &body, &body_len) && wire_field(body, body_len, w->ballot, &ballot, &ballot_len);
 }
 
-/* On any thread: transaction i decoded (its signature is not checked: the
- * batch carries a commit certificate) and, when it is a ballot the mempool
- * has no verdict for, its proofs checked as a mempool worker checks them.
+/* On any thread: transaction i, unless the mempool has a verdict for it,
+ * decoded (its signature is not checked: the batch carries a commit
+ * certificate) and, when it is a ballot, its proofs checked as a mempool
+ * worker checks them.
  * (A validator that was down gets the ballots passed on to it meanwhile
  * too, as its peers queued them: its workers may have checked those.) */
 static void check_one(void *arg, size_t j)
@@ -130,12 +131,16 @@ static void check_one(void *arg, size_t j)
     crypto_err detail = CRYPTO_OK;
     elgamal_ct buf[ELECTION_MAX_SLOTS];
     const elgamal_ct *known;
+    uint8_t id[CRYPTO_HASH_LEN];
     size_t n_cts = 0;
 
-    if (ledger_tx_decode_committed(raw->data, raw->len, f->chain_id, &tx, &detail) != LEDGER_OK)
+    /* The id is a hash of the bytes: a ballot the workers checked already
+     * is not even decoded. */
+    envelope_txid(raw->data, raw->len, id);
+    if (mempool_ballot_verdict(f->mp, id, &known, &n_cts) ||
+        ledger_tx_decode_committed(raw->data, raw->len, f->chain_id, &tx, &detail) != LEDGER_OK)
         return;
     if (tx->body->payload_case == EVOTE__V1__TX_BODY__PAYLOAD_BALLOT &&
-        !mempool_ballot_verdict(f->mp, tx->id, &known, &n_cts) &&
         election_precheck_ballot(f->cache, tx->body, tx->envelope->signer.data, buf, ELECTION_MAX_SLOTS,
                                  &n_cts) == EVOTE__V1__TX_RESULT__TX_RESULT_OK &&
         (f->items[i].cts = malloc((n_cts ? n_cts : 1) * sizeof *buf)) != NULL) {
