@@ -75,7 +75,7 @@ EVOTE_DEMO_T0=$t0 EVOTE_DEMO_STEP=1 "$root/deploy/election-demo.sh" --voters "$v
 id=$(cat "$demo/election.id")
 
 echo
-echo "== 7. every validator runs (a crashed one restarts and fetches what it missed) ($(elapsed))"
+echo "== 8. every validator runs (a crashed one restarts and fetches what it missed) ($(elapsed))"
 for i in 0 1 2 3; do
   pid=$(cat "$demo/node$i/evoted.pid" 2>/dev/null || true)
   if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
@@ -92,14 +92,14 @@ tips=$(for i in 0 1 2 3; do "$evote" block "$h" --node "$(node "$i")" --hash-onl
 echo "  the four validators hold the same block $h ($(echo "$tips" | cut -c1-16)...), hence the same chain"
 
 echo
-echo "== 8. an auditor re-verifies everything offline from a hot snapshot of node2 ($(elapsed))"
+echo "== 9. an auditor re-verifies everything offline from a hot snapshot of node2 ($(elapsed))"
 rm -rf "$demo/snapshot"
 "$evote" snapshot --data "$demo/node2/data" --out "$demo/snapshot" | sed 's/^/  /'
 "$bin/evote-audit" --genesis "$demo/genesis.txt" --snapshot "$demo/snapshot" --election "$id" >"$demo/audit.txt" ||
   { cat "$demo/audit.txt"; echo "demo: the audit did not verify" >&2; exit 1; }
 sed 's/^/  /' "$demo/audit.txt"
 echo
-echo "== 9. stop (SIGTERM: clean shutdown) ($(elapsed))"
+echo "== 10. stop (SIGTERM: clean shutdown) ($(elapsed))"
 "$root/deploy/local-cluster.sh" stop "$demo" | sed 's/^/  /'
 trap - EXIT
 echo

@@ -136,15 +136,17 @@ par "$evote" trustee check --key nodeTRUSTEE/validator.key "${G[@]}" --id "$id" 
   --wait 10000 --node "${nodes[1]}"
 for i in 0 1 2 3; do echo "-- trustee $((i + 1)) checked the shares it received:"; sed 's/^/   /' par.$i.out; done
 rm -f par.?.out
-run election open --key authority0.key "${G[@]}" --id "$id" --wait 10000 --node "${nodes[1]}"
-"$evote" election show "$id" "${G[@]}" --node "${nodes[2]}" | sed -n '/^trustees/,$p'
 
-section 3 "$nvoters voters registered; $nvoters encrypted ballots; $nrevotes revotes; a stranger refused ($(elapsed))"
+section 3 "$nvoters voters registered, then the polls open: the roll is frozen from then on ($(elapsed))"
 rm -rf voters
 echo "\$ evote voter keygen --count $nvoters --out-dir voters >roll.txt"
 "$evote" voter keygen --count "$nvoters" --out-dir voters >roll.txt
 echo "($nvoters key files voters/voter-NNNNNN.key, mode 0600; public keys in roll.txt)"
 run voter register --key authority0.key "${G[@]}" --id "$id" --voters roll.txt --wait 20000 --node "${nodes[3]}"
+run election open --key authority0.key "${G[@]}" --id "$id" --wait 10000 --node "${nodes[1]}"
+"$evote" election show "$id" "${G[@]}" --node "${nodes[2]}" | sed -n '/^trustees/,$p'
+
+section 4 "$nvoters encrypted ballots; $nrevotes revotes; a stranger refused ($(elapsed))"
 options=(Ada Grace Edsger)
 # voter v's first choice: options[(v*v + v/7) % 3]; the revoters (every
 # (N/M)-th voter) then change to the next option: reproducible, not uniform
@@ -235,7 +237,7 @@ fi
 sed 's/^/   /' stranger.out stranger.err
 "$evote" election show "$id" "${G[@]}" --node "$ask" | grep -E '^(vouched|voters|ballots)'
 
-section 4 "the authority closes the polls; 3 of the 4 trustees decrypt the tally ($(elapsed))"
+section 5 "the authority closes the polls; 3 of the 4 trustees decrypt the tally ($(elapsed))"
 run election close --key authority0.key "${G[@]}" --id "$id" --wait 10000 --node "$ask"
 decrypters=(0 2 3)
 dpids=()
@@ -253,7 +255,7 @@ for i in "${decrypters[@]}"; do echo "-- trustee $((i + 1)):"; sed 's/^/   /' de
 rm -f decrypt.?.out
 [ $wait_rc = 0 ] || { echo "election-demo: a trustee's decryption failed" >&2; exit 1; }
 
-section 5 "the result ($(elapsed))"
+section 6 "the result ($(elapsed))"
 for _ in $(seq 1 100); do # the result is derived once the third share is committed
   "$evote" result "$id" --json --node "$ask" 2>/dev/null | grep -q '"Ada"' && break
   sleep 0.1

@@ -1058,6 +1058,7 @@ static void check_election(auditor *a, followed_election *t)
     re->voters_registered = rec->voters_registered;
     re->roll_end_height = rec->definition->registration_end_height;
     re->roll_end_time_ms = rec->definition->registration_end_time_ms;
+    re->roll_at_opening = rec->definition->roll_frozen_at_opening;
     re->trustees = (uint32_t)rec->definition->n_trustees;
     re->threshold = rec->definition->threshold;
     re->qualified = (uint32_t)rec->n_qualified;

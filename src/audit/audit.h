@@ -54,6 +54,7 @@ typedef struct {
     int defined;                       /* an ElectionCreate executed OK */
     uint64_t voters_registered;
     uint64_t roll_end_height, roll_end_time_ms; /* the definition's registration deadline (0: none) */
+    int roll_at_opening;               /* the definition freezes the roll when the polls open */
     audit_registrar *registrars;       /* in order of first registration (malloc'ed) */
     size_t n_registrars;
     uint64_t ballots_cast;             /* ballot transactions naming this election */

@@ -112,6 +112,10 @@ void audit_report_text(const audit_report *r, FILE *out)
             fprintf(out, " (roll frozen after height %llu)", (unsigned long long)e->roll_end_height);
         else if (e->roll_end_time_ms)
             fprintf(out, " (roll frozen after block time %llu ms)", (unsigned long long)e->roll_end_time_ms);
+        if (e->roll_at_opening)
+            fputs(e->roll_end_height || e->roll_end_time_ms ? " (or when the polls open, if earlier)"
+                                                            : " (roll frozen when the polls open)",
+                  out);
         fputc('\n', out);
         for (size_t k = 0; k < e->n_registrars; k++)
             fprintf(out, "    by %-15s %llu key%s (%llu after the first ballot)\n", e->registrars[k].authority,
@@ -236,6 +240,7 @@ void audit_report_json(const audit_report *r, FILE *out)
             fprintf(out, "\"roll_frozen_after\":{\"time_ms\":%llu},", (unsigned long long)e->roll_end_time_ms);
         else
             fputs("\"roll_frozen_after\":null,", out);
+        fprintf(out, "\"roll_frozen_at_opening\":%s,", e->roll_at_opening ? "true" : "false");
         fputs("\"registered_by\":[", out);
         for (size_t k = 0; k < e->n_registrars; k++) {
             fputs(k ? ",{\"authority\":" : "{\"authority\":", out);

@@ -51,6 +51,7 @@ enum {
     O_CEREMONY_END,
     O_REG_END_HEIGHT,
     O_REG_END_TIME,
+    O_REG_UNTIL_CLOSE,
     O_VOTERS,
     O_BATCH,
     O_DIR,
@@ -635,8 +636,9 @@ static const char create_help[] =
     "         --question TEXT --options \"A,B,C\" [--max N] [--question ... --options ...]\n"
     "         (--open-height H --close-height H | --open-time T --close-time T)\n"
     "         --trustees PUB1,PUB2,... [--threshold T] [--ceremony-end-height H]\n"
-    "         [--registration-end-height H | --registration-end-time T]\n"
-    "         [--revoting] [--wait MS] [--node EP] [--timeout MS]\n"
+    "         [--registration-end-height H | --registration-end-time T |\n"
+    "          --registration-until-close] [--revoting] [--wait MS] [--node EP]\n"
+    "         [--timeout MS]\n"
     "\n"
     "Defines an election, signed by an authority of the genesis. Each --question\n"
     "starts a question; the --options and --max after it belong to it. By default\n"
@@ -655,12 +657,17 @@ static const char create_help[] =
     "                 default 2f+1 of n = 3f+1: n - floor((n-1)/3))\n"
     "  --ceremony-end-height H  after H, the election may be opened without the\n"
     "                 dealings of trustees that never dealt (default: never)\n"
-    "  --registration-end-height H, --registration-end-time T  the roll is\n"
-    "                 frozen after H (or after block time T; a registration at it\n"
-    "                 still counts): later ones are refused, TX_RESULT_ROLL_CLOSED\n"
-    "                 (default: any authority may register voters until the polls\n"
-    "                 close). A time is easier to plan: every transaction of the\n"
-    "                 key ceremony can take a block of its own on a quiet chain\n"
+    "The voter roll is frozen when the polls open (the first block with the\n"
+    "election key at or after the opening height or time): register every voter\n"
+    "before 'evote election open'. A registration after that is refused,\n"
+    "TX_RESULT_ROLL_CLOSED, and so is a ballot by a key not on the roll, for good.\n"
+    "  --registration-end-height H, --registration-end-time T  freeze the roll\n"
+    "                 after H (or after block time T; a registration at it still\n"
+    "                 counts) instead, earlier or later than the opening. A time\n"
+    "                 is easier to plan: every transaction of the key ceremony can\n"
+    "                 take a block of its own on a quiet chain\n"
+    "  --registration-until-close  any authority may register voters until the\n"
+    "                 polls close, while votes are cast\n"
     "  --revoting     a voter's later ballot replaces the earlier one\n"
     "  --key K        an authority's secret key file\n" SIGNER_HELP;
 
@@ -681,6 +688,7 @@ static int election_create(int argc, char **argv)
                                          {"ceremony-end-height", required_argument, NULL, O_CEREMONY_END},
                                          {"registration-end-height", required_argument, NULL, O_REG_END_HEIGHT},
                                          {"registration-end-time", required_argument, NULL, O_REG_END_TIME},
+                                         {"registration-until-close", no_argument, NULL, O_REG_UNTIL_CLOSE},
                                          {0, 0, 0, 0}};
     Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
     Evote__V1__ElectionCreate ec = EVOTE__V1__ELECTION_CREATE__INIT;
@@ -695,7 +703,7 @@ static int election_create(int argc, char **argv)
     char **tr_items = NULL;
     ProtobufCBinaryData *tr = NULL;
     uint8_t(*tr_keys)[CRYPTO_PUBKEY_LEN] = NULL;
-    int revoting = 0, c, rc;
+    int revoting = 0, until_close = 0, c, rc;
     signer s;
 
     signer_init(&s, "election create");
@@ -763,6 +771,7 @@ static int election_create(int argc, char **argv)
             if (!parse_time_ms(s.o.cmd, "--registration-end-time", optarg, &reg_end_t))
                 return EXIT_USAGE;
             break;
+        case O_REG_UNTIL_CLOSE: until_close = 1; break;
         default:
             if ((rc = signer_opt(&s, c, optarg)) != 1)
                 return rc < 0 ? EXIT_USAGE : usage_error(create_help);
@@ -796,13 +805,15 @@ static int election_create(int argc, char **argv)
         fprintf(stderr, "evote %s: the polls would close before they open\n", s.o.cmd);
         return EXIT_USAGE;
     }
-    if (reg_end_h && reg_end_t) {
-        fprintf(stderr, "evote %s: give the registration deadline by height or by time, not both\n", s.o.cmd);
+    if ((reg_end_h != 0) + (reg_end_t != 0) + until_close > 1) {
+        fprintf(stderr, "evote %s: give one of --registration-end-height, --registration-end-time and "
+                        "--registration-until-close\n",
+                s.o.cmd);
         return EXIT_USAGE;
     }
     if ((reg_end_h && close_h && reg_end_h > close_h) || (reg_end_t && close_t && reg_end_t > close_t)) {
         fprintf(stderr, "evote %s: the registration deadline is after the polls close: nobody could vote with a key "
-                        "registered then (leave it out: the roll then stays open until the polls close)\n",
+                        "registered then (--registration-until-close keeps the roll open until the polls close)\n",
                 s.o.cmd);
         return EXIT_USAGE;
     }
@@ -903,6 +914,8 @@ static int election_create(int argc, char **argv)
     ec.ceremony_end_height = cer_end;
     ec.registration_end_height = reg_end_h;
     ec.registration_end_time_ms = reg_end_t;
+    /* The default: nobody adds voters once anyone may vote. */
+    ec.roll_frozen_at_opening = !(reg_end_h || reg_end_t || until_close);
     body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_CREATE;
     body.election_create = &ec;
     rc = seal_submit(&s, &body, NULL, NULL);
@@ -1029,13 +1042,16 @@ static void print_window(const Evote__V1__ElectionCreate *d)
 
 static void print_roll_deadline(const Evote__V1__ElectionCreate *d)
 {
+    const char *also = d->roll_frozen_at_opening ? ", or when the polls open if that comes first" : "";
     char t[64];
     if (d->registration_end_height) {
-        printf("roll           frozen after height %" PRIu64 " (a registration at it still counts)\n",
-               d->registration_end_height);
+        printf("roll           frozen after height %" PRIu64 " (a registration at it still counts)%s\n",
+               d->registration_end_height, also);
     } else if (d->registration_end_time_ms) {
         format_time(d->registration_end_time_ms, t, sizeof t);
-        printf("roll           frozen after %s (block time)\n", t);
+        printf("roll           frozen after %s (block time)%s\n", t, also);
+    } else if (d->roll_frozen_at_opening) {
+        printf("roll           frozen when the polls open\n");
     } else {
         printf("roll           any authority may register voters until the polls close\n");
     }
@@ -1313,17 +1329,18 @@ static const char register_help[] =
     "(default and most 10000) keys, signed by an authority; prints one\n"
     "transaction id per batch. A key already on the roll is skipped, so running\n"
     "the same file again does no harm. Registration is possible until the polls\n"
-    "close, or until the registration deadline the election's definition sets\n"
+    "open, or until the deadline the election's definition sets instead\n"
     "('evote election show ID' prints it; later: TX_RESULT_ROLL_CLOSED). Past\n"
-    "that deadline (the node's height, or this computer's clock a minute past a\n"
-    "deadline by time) nothing is submitted.\n"
+    "it (the node's height and state, or this computer's clock a minute past a\n"
+    "time) nothing is submitted.\n"
     "\n"
     "  --no-precheck  submit even past the deadline (the chain then records the refusal)\n"
     "  --key K        an authority's secret key file\n" SIGNER_HELP;
 
-/* Past the election's registration deadline, says so. Returns: 1 when the
- * roll is frozen for the next block as far as the node (its height) or this
- * computer's clock (a minute past a deadline by time) can tell; 0 otherwise,
+/* Past the election's registration deadline, or with the polls open when
+ * its definition freezes the roll then, says so. Returns: 1 when the roll
+ * is frozen for the next block as far as the node (its height and state) or
+ * this computer's clock (a minute past a time) can tell; 0 otherwise,
  * also when the node does not know the election (the chain decides). */
 static int roll_frozen(const node_opts *o, const char *id)
 {
@@ -1350,6 +1367,16 @@ static int roll_frozen(const node_opts *o, const char *id)
                         "by this computer's clock: the chain would refuse these registrations "
                         "(TX_RESULT_ROLL_CLOSED); nothing submitted (--no-precheck submits anyway)\n",
                 o->cmd, id, t);
+        frozen = 1;
+    } else if (d->roll_frozen_at_opening && resp->election->election_key.len != 0 &&
+               (d->open_time_ms == 0 || wall_clock_ms() > d->open_time_ms + 60000) &&
+               (d->open_height == 0 || (st == NULL && ask_node_status(o, 1, &st) == 0 &&
+                                        st->node->height + 1 >= d->open_height))) {
+        fprintf(stderr, "evote %s: the polls of election '%s' are open, and its roll was frozen when they opened: "
+                        "the chain would refuse these registrations (TX_RESULT_ROLL_CLOSED); nothing submitted "
+                        "(a roll that stays open while votes are cast is chosen at 'evote election create', "
+                        "with --registration-until-close)\n",
+                o->cmd, id);
         frozen = 1;
     }
 out:
@@ -3698,11 +3725,15 @@ int cmd_vote(int argc, char **argv)
         goto out;
     rc = EXIT_FAILED;
     if (precheck && !found) {
+        /* Frozen for good when the polls opened with the key (a later
+         * opening height or any opening time: the chain decides). */
+        int frozen = d->roll_frozen_at_opening && d->open_time_ms == 0 && d->open_height <= rec->key_height;
         crypto_hex(s.pub, CRYPTO_PUBKEY_LEN, hex);
-        fprintf(stderr, "evote vote: the key %s (%s) is not on the roll of election '%s' as %s has it: ask the "
-                        "election authority to register it (a registration just made counts once it is committed; "
-                        "--no-precheck lets the validators decide)\n",
-                hex, s.key_path, s.id, s.o.node);
+        fprintf(stderr, "evote vote: the key %s (%s) is not on the roll of election '%s' as %s has it: %s\n", hex,
+                s.key_path, s.id, s.o.node,
+                frozen ? "the roll was frozen when the polls opened, so this key cannot vote in this election"
+                       : "ask the election authority to register it (a registration just made counts once it is "
+                         "committed; --no-precheck lets the validators decide)");
         goto out;
     }
     if (precheck && vlen >= 1 && v[0] == 1 && !d->revoting_allowed) {

@@ -303,7 +303,8 @@ int election_polls_closed_after(const Evote__V1__ElectionRecord *rec, uint64_t t
  *                  (a ballot of this voter counts and the election allows no
  *                  revoting; not for that very ballot sent again),
  *                  NOT_REGISTERED once the roll is frozen (its registration
- *                  deadline passed); a trustee's dealing, complaint or
+ *                  deadline passed, or the polls opened and the definition
+ *                  freezes the roll then); a trustee's dealing, complaint or
  *                  partial decryption: NOT_TRUSTEE (the signer is not among
  *                  the definition's trustees);
  *   with current:  UNKNOWN_ELECTION; a ballot: NO_ELECTION_KEY, NOT_OPEN

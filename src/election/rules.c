@@ -48,7 +48,7 @@ const char *election_result_text(Evote__V1__TxResult result)
     case R(BAD_DEFINITION): return "the election definition is unusable (trustee keys, threshold, window or options)";
     case R(ATTESTATION_MISMATCH): return "the attestation names another election key or definition than the chain's";
     case R(NOT_CREATOR): return "only the authority that created the election may close its polls before the closing height or time";
-    case R(ROLL_CLOSED): return "the election's voter roll is closed: its registration deadline has passed";
+    case R(ROLL_CLOSED): return "the election's voter roll is frozen: the polls have opened, or its registration deadline has passed";
     default: return "unknown result";
     }
 }
@@ -234,7 +234,7 @@ int election_polls_closed_after(const Evote__V1__ElectionRecord *rec, uint64_t t
 }
 
 static const ProtobufCBinaryData *payload_election_id(const Evote__V1__TxBody *b);
-static int roll_closed(const Evote__V1__ElectionCreate *d, const election_ctx *ctx);
+static int roll_closed(const Evote__V1__ElectionRecord *rec, const election_ctx *ctx);
 
 /* election_admit for a ballot, given its election's record. */
 static Evote__V1__TxResult admit_ballot(const state_view *sv, const Evote__V1__ElectionRecord *rec,
@@ -261,11 +261,12 @@ static Evote__V1__TxResult admit_ballot(const state_view *sv, const Evote__V1__E
         res = R(UNSPECIFIED);
     else if (r == 0) {
         /* A roll frozen for the next block (its registration deadline
-         * passed) is final: no later block adds to it. */
+         * passed, or the polls opened) is final: no later block adds to
+         * it (block time never goes back). */
         election_ctx next = {0};
         next.height = tip_height + 1;
         next.time_ms = tip_time_ms;
-        if (roll_closed(rec->definition, &next)) {
+        if (roll_closed(rec, &next)) {
             res = R(NOT_REGISTERED);
             *final = 1;
         } else {
@@ -492,12 +493,19 @@ static election_err rule_control(const election_ctx *ctx, const election_tx *tx,
 /* One state key per voter: the roll scales to millions, each lookup O(1)
  * in LMDB. A key already on the roll (or twice in the batch) is skipped:
  * registration is idempotent, so a retried batch does no harm. */
-/* Returns: 1 when the definition's registration deadline (a height or a
- * block time; a registration AT it still counts) is behind this block. */
-static int roll_closed(const Evote__V1__ElectionCreate *d, const election_ctx *ctx)
+/* Returns: 1 when the roll is frozen for this block: the definition's
+ * registration deadline (a height or a block time; a registration AT it
+ * still counts) is behind it, or the definition freezes the roll at the
+ * opening and the polls are open in it (the key is on chain, from an
+ * earlier transaction of this block or before, and the opening height and
+ * time are reached). Either only ever goes from 0 to 1 along the chain. */
+static int roll_closed(const Evote__V1__ElectionRecord *rec, const election_ctx *ctx)
 {
+    const Evote__V1__ElectionCreate *d = rec->definition;
     return (d->registration_end_height != 0 && ctx->height > d->registration_end_height) ||
-           (d->registration_end_time_ms != 0 && ctx->time_ms > d->registration_end_time_ms);
+           (d->registration_end_time_ms != 0 && ctx->time_ms > d->registration_end_time_ms) ||
+           (d->roll_frozen_at_opening && rec->election_key.len != 0 && ctx->height >= d->open_height &&
+            ctx->time_ms >= d->open_time_ms);
 }
 
 static election_err rule_register(const election_ctx *ctx, const election_tx *tx, const state_view *sv,
@@ -514,7 +522,7 @@ static election_err rule_register(const election_ctx *ctx, const election_tx *tx
         *res = R(WRONG_PHASE);
         return ELECTION_OK;
     }
-    if (roll_closed(rec->definition, ctx)) {
+    if (roll_closed(rec, ctx)) {
         *res = R(ROLL_CLOSED);
         return ELECTION_OK;
     }

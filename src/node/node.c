@@ -1529,9 +1529,9 @@ static void on_verdicts(node *n)
                 if (v[i].by_state)
                     snprintf(state, sizeof state, ", as this validator's chain has it at height %" PRIu64 "%s",
                              replica_last_executed(n->rep),
-                             v[i].rule == EVOTE__V1__TX_RESULT__TX_RESULT_NOT_REGISTERED
-                                 ? ": a registration not yet committed does not count; vote once it is"
-                                 : "");
+                             v[i].rule != EVOTE__V1__TX_RESULT__TX_RESULT_NOT_REGISTERED ? ""
+                             : v[i].may_change ? ": a registration not yet committed does not count; vote once it is"
+                                               : ": the roll is frozen, so this key cannot vote in this election");
                 snprintf(reason, sizeof reason, "%s%s%s%s", ledger_strerror(v[i].err),
                          v[i].err == LEDGER_ERR_ENVELOPE || v[i].err == LEDGER_ERR_RULES ? ": " : "",
                          v[i].err == LEDGER_ERR_ENVELOPE  ? crypto_strerror(v[i].detail)

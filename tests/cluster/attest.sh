@@ -48,7 +48,7 @@ result_vouched() { # NODE WANT
 
 trustee=$("$EVOTE" pubkey --key "$DIR/c/node0/validator.key")
 step "election create" 0 election create --key "$AUTH_KEY" "${E[@]}" --title "City" --question Mayor \
-  --options "Ada,Grace" --close-height 1000000 --trustees "$trustee" --threshold 1
+  --options "Ada,Grace" --close-height 1000000 --trustees "$trustee" --threshold 1 --registration-until-close
 step "trustee init" 0 trustee init --key "$DIR/c/node0/validator.key" "${E[@]}" --dir "$DIR/trustee"
 step "trustee deal" 0 trustee deal --key "$DIR/c/node0/validator.key" "${E[@]}" --dir "$DIR/trustee"
 

@@ -83,6 +83,8 @@ grep -q "election $ID" "$DIR/a1.txt" || fail "the report has no section for elec
 grep -qE 'ballots counted +40$' "$DIR/a1.txt" || { cat "$DIR/a1.txt"; fail "the report does not count 40 ballots"; }
 grep -qE 'superseded +4 ' "$DIR/a1.txt" || { cat "$DIR/a1.txt"; fail "the report does not show 4 superseded ballots"; }
 grep -qE 'TX_RESULT_NOT_OPEN +3$' "$DIR/a1.txt" || { cat "$DIR/a1.txt"; fail "the late ballots are not reported as rejected"; }
+grep -qE 'voters registered +40 \(roll frozen when the polls open\)$' "$DIR/a1.txt" ||
+  { cat "$DIR/a1.txt"; fail "the report does not say the roll froze when the polls opened"; }
 after=$(sha256sum "$DIR/snap1/data.mdb"; stat -c '%Y %s' "$DIR/snap1/data.mdb" "$DIR/snap1")
 [ "$before" = "$after" ] || fail "the audit changed the snapshot (bytes or mtime)"
 [ ! -e "$DIR/snap1/lock.mdb" ] || fail "the audit created a lock file in the snapshot"
@@ -102,7 +104,7 @@ j=$(cat "$DIR/j.json")
 for want in '"verified":true' '"ballots_counted":40' '"ballots_superseded":4' '"voters_registered":40' \
             '"registered_by":[{"authority":"authority0","keys":40,"after_first_ballot":0}]' \
             '"failure_count":0' '"key_vouched_by":4' '"vouched_by":4' "\"id\":\"$ID\"" '"option":"Mayor: Ada"' \
-            '"checkpoint_proofs":'; do
+            '"checkpoint_proofs":' '"roll_frozen_after":null,"roll_frozen_at_opening":true'; do
   case "$j" in *"$want"*) ;; *) echo "$j"; fail "the JSON report lacks $want" ;; esac
 done
 # The published counts equal the last choice of every voter (what the demo checked on the nodes).

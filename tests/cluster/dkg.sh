@@ -9,8 +9,11 @@
 #      complaint with its evidence; the chain upholds it: `election show`
 #      names trustee 4 disqualified, and trustee 1's next check leaves it
 #      out; trustees 2 and 3 find nothing wrong;
-#   3. the election opens on the 3 qualified dealers; a voter votes; after
-#      the close trustees 1-3 decrypt and the result counts the ballot;
+#   3. a voter is registered and the election opens on the 3 qualified
+#      dealers, which freezes the roll: a later registration is refused (by
+#      evote, and by the chain when sent anyway), and so is, for good, the
+#      ballot of a key not on the roll; the voter votes; after the close
+#      trustees 1-3 decrypt and the result counts the ballot;
 #   4. the four chains are identical.
 #   bash dkg.sh EVOTED EVOTE CLUSTER_TOOL
 source "$(dirname "$0")/lib.sh" "$@"
@@ -63,16 +66,35 @@ case "$out" in *"dealer 4   disqualified by a complaint"*) ;;
   *) fail "trustee 1's second check does not leave the disqualified dealer out: $out" 1 ;; esac
 log "trustee 1 complained; the chain disqualified trustee 4: $(grep -E '^  trustee 4 ' "$DIR/show.out" | sed 's/  */ /g')"
 
-# ---- 3. open, vote, close, decrypt without trustee 4
+# ---- 3. register, open (the roll freezes), vote, close, decrypt without trustee 4
+"$EVOTE" voter keygen --count 1 --out-dir "$DIR/voters" > "$DIR/roll.txt" 2> "$DIR/keygen.err" ||
+  fail "voter keygen: $(cat "$DIR/keygen.err")"
+step "voter register" 1 voter register --key "$AUTH_KEY" "${E[@]}" --voters "$DIR/roll.txt" > /dev/null
 step "election open" 0 election open --key "$AUTH_KEY" "${E[@]}" > /dev/null
 keyed() {
   "$EVOTE" election show dkg --node "$(ep 2)" --timeout $((2000 * SCALE)) > "$DIR/show.out" 2>&1 &&
     grep -q "from 3 qualified dealers" "$DIR/show.out"
 }
 WAIT_NODE=2 wait_until 20 "the election key from the 3 qualified dealers" keyed
-"$EVOTE" voter keygen --count 1 --out-dir "$DIR/voters" > "$DIR/roll.txt" 2> "$DIR/keygen.err" ||
+grep -q "^roll           frozen when the polls open$" "$DIR/show.out" ||
+  { cat "$DIR/show.out"; fail "election show does not say the roll froze when the polls opened" 2; }
+# The roll is frozen now: evote refuses to submit a registration, the
+# chain refuses one sent anyway, and a voter not on the roll is refused
+# for good by the first validator asked.
+"$EVOTE" voter keygen --count 1 --out-dir "$DIR/late" > "$DIR/late.txt" 2> "$DIR/keygen.err" ||
   fail "voter keygen: $(cat "$DIR/keygen.err")"
-step "voter register" 1 voter register --key "$AUTH_KEY" "${E[@]}" --voters "$DIR/roll.txt" > /dev/null
+out=$("$EVOTE" voter register --key "$AUTH_KEY" "${E[@]}" --voters "$DIR/late.txt" --node "$(ep 1)" 2>&1) &&
+  fail "a registration after the polls opened was submitted: $out" 1
+case "$out" in *"are open, and its roll was frozen when they opened"*"nothing submitted"*) ;;
+  *) fail "evote voter register after the opening does not say the roll is frozen: $out" 1 ;; esac
+out=$("$EVOTE" voter register --no-precheck --key "$AUTH_KEY" "${E[@]}" --voters "$DIR/late.txt" --node "$(ep 1)" 2>&1) &&
+  fail "the chain took a registration after the polls opened: $out" 1
+case "$out" in *TX_RESULT_ROLL_CLOSED*) ;; *) fail "the chain did not refuse a late registration as ROLL_CLOSED: $out" 1 ;; esac
+out=$("$EVOTE" vote --key "$DIR"/late/*.key --choice Yes --no-precheck "${E[@]}" --node "$(ep 2)" --node "$(ep 3)" 2>&1) &&
+  fail "a voter the frozen roll does not hold voted: $out" 2
+case "$out" in *"not on this election's voter roll"*) ;; *) fail "the ballot of a key not on the roll was not refused as such: $out" 2 ;; esac
+case "$out" in *"trying the next"*) fail "a refusal by the frozen roll was not final: $out" 2 ;; esac
+log "the roll froze when the polls opened: a late registration and a ballot by a key not on it are refused"
 step "vote" 2 vote --key "$DIR"/voters/*.key --choice Yes "${E[@]}" > /dev/null
 step "election close" 0 election close --key "$AUTH_KEY" "${E[@]}" > /dev/null
 for j in 1 2 3; do

@@ -127,12 +127,12 @@ phase create "$EVOTE" election create --key "$AUTH_KEY" "${E[@]}" --title "Churn
 par4 init trustee init --key "$DIR/c/nodeTRUSTEE/validator.key" "${E[@]}" --dir "$DIR/trusteeTRUSTEE"
 par4 deal trustee deal --key "$DIR/c/nodeTRUSTEE/validator.key" "${E[@]}" --dir "$DIR/trusteeTRUSTEE"
 par4 check trustee check --key "$DIR/c/nodeTRUSTEE/validator.key" "${E[@]}" --dir "$DIR/trusteeTRUSTEE"
-phase open "$EVOTE" election open --key "$AUTH_KEY" "${E[@]}"
 
-# ---- 2. the roll, the ballots, the revotes
+# ---- 2. the roll (frozen when the polls open), the ballots, the revotes
 "$EVOTE" voter keygen --count "$VOTERS" --out-dir "$DIR/voters" > "$DIR/roll.txt" 2> "$DIR/keygen.err" ||
   { cat "$DIR/keygen.err"; fail "voter keygen"; }
 phase register "$EVOTE" voter register --key "$AUTH_KEY" "${E[@]}" --voters "$DIR/roll.txt"
+phase open "$EVOTE" election open --key "$AUTH_KEY" "${E[@]}"
 # voter v chooses option (v*v + v/7) % 3; every (VOTERS/REVOTES)-th voter
 # then changes to the next option
 awk -v n="$VOTERS" -v d="$DIR" 'BEGIN { split("Ada Grace Edsger", o, " ");

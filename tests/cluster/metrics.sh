@@ -190,7 +190,8 @@ step() { # DESCRIPTION evote-args...
   out=$("$EVOTE" "$@" 2>&1) || fail "$what: $out" 0
 }
 step "election create" election create --key "$AUTH_KEY" "${E[@]}" --title T --question Q --options "A,B" \
-  --open-height 1 --close-height 1000000 --trustees "$("$EVOTE" pubkey --key "$DIR/c/node0/validator.key")" --threshold 1
+  --open-height 1 --close-height 1000000 --trustees "$("$EVOTE" pubkey --key "$DIR/c/node0/validator.key")" --threshold 1 \
+  --registration-until-close # voters registered while votes are cast: the race below
 step "trustee init" trustee init --key "$DIR/c/node0/validator.key" "${E[@]}" --dir "$DIR/trustee"
 step "trustee deal" trustee deal --key "$DIR/c/node0/validator.key" "${E[@]}" --dir "$DIR/trustee"
 step "election open" election open --key "$AUTH_KEY" "${E[@]}"

@@ -1277,6 +1277,41 @@ static void test_register_stops_past_the_roll_deadline(void **state)
     assert_int_equal(roll_frozen(&o, "mayor"), 1);
     captured_text(&c, text, sizeof text);
     assert_non_null(strstr(text, "was frozen at"));
+    free(ans2);
+
+    /* Frozen when the polls open (the default): not before the key is on
+     * chain, nor while the next block is below the opening height. */
+    m.def.registration_end_time_ms = 0;
+    m.def.roll_frozen_at_opening = 1;
+    m.def.open_height = 12;
+    ans2 = election_answer(s, &m.rec, NULL, 0, &len2, &n_att);
+    f.election_len = len2;
+    f.election = ans2;
+    f.tip_height = 20;
+    assert_int_equal(roll_frozen(&o, "mayor"), 0); /* no election key yet */
+    free(ans2);
+    {
+        uint8_t y[33] = {0x02, 0x79, 0xbe, 0x66, 0x7e, 0xf9, 0xdc, 0xbb, 0xac, 0x55, 0xa0, 0x62,
+                         0x95, 0xce, 0x87, 0x0b, 0x07, 0x02, 0x9b, 0xfc, 0xdb, 0x2d, 0xce,
+                         0x28, 0xd9, 0x59, 0xf2, 0x81, 0x5b, 0x16, 0xf8, 0x17, 0x98}; /* G */
+        ProtobufCBinaryData vkey = {sizeof y, y};
+        m.rec.election_key = vkey;
+        m.rec.verification_keys = &vkey;
+        m.rec.n_verification_keys = 1;
+        ans2 = election_answer(s, &m.rec, NULL, 0, &len2, &n_att);
+        m.rec.election_key = (ProtobufCBinaryData){0, NULL};
+        m.rec.n_verification_keys = 0;
+    }
+    f.election_len = len2;
+    f.election = ans2;
+    f.tip_height = 10;
+    assert_int_equal(roll_frozen(&o, "mayor"), 0); /* the next block, 11, still takes them */
+    f.tip_height = 11;
+    capture_stderr(&c, "roll4");
+    assert_int_equal(roll_frozen(&o, "mayor"), 1);
+    captured_text(&c, text, sizeof text);
+    assert_non_null(strstr(text, "are open"));
+    assert_non_null(strstr(text, "--registration-until-close"));
 
     f.election = NULL; /* a node that does not know it: not ours to say */
     capture_stderr(&c, "roll3");

@@ -264,6 +264,7 @@ typedef struct {
     uint32_t options;
     uint32_t min, max;
     uint64_t reg_end_height, reg_end_time; /* the roll's deadline (0: none) */
+    int roll_at_opening;                   /* the roll freezes when the polls open */
 } election_def;
 
 static Evote__V1__TxResult create(chain *c, const election_def *d, const signing_key *key)
@@ -295,6 +296,7 @@ static Evote__V1__TxResult create(chain *c, const election_def *d, const signing
     ec.ceremony_end_height = d->ceremony_end;
     ec.registration_end_height = d->reg_end_height;
     ec.registration_end_time_ms = d->reg_end_time;
+    ec.roll_frozen_at_opening = d->roll_at_opening;
     body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_CREATE;
     body.election_create = &ec;
     return run(c, &body, key);
@@ -584,7 +586,7 @@ static Evote__V1__TrackingRecord__Status track_status(chain *c, const uint8_t co
 static void full_election(chain *c)
 {
     const char *id = "city-2026";
-    election_def def = {id, 4, 0, 8, 20, 0, 0, 3, 1, 1, 0, 0};
+    election_def def = {id, 4, 0, 8, 20, 0, 0, 3, 1, 1, 0, 0, 0};
     ceremony k;
     bc_election *e;
     uint8_t *tx, code[MAX_VOTERS][32];
@@ -729,8 +731,8 @@ static Evote__V1__TxResult admit(chain *c, const uint8_t *tx, size_t len, uint64
 static void test_admission_refuses_what_the_state_already_refuses(void **state)
 {
     const char *id = "adm", *re = "adm-re";
-    election_def def = {id, 3, 2, 5, 50, 0, 0, 3, 1, 1, 0, 0};
-    election_def def_re = {re, 3, 2, 0, 0, 0, 1, 3, 1, 1, 15, 0}; /* the roll frozen after height 15 */
+    election_def def = {id, 3, 2, 5, 50, 0, 0, 3, 1, 1, 0, 0, 0};
+    election_def def_re = {re, 3, 2, 0, 0, 0, 1, 3, 1, 1, 15, 0, 0}; /* the roll frozen after height 15 */
     uint8_t junk[300] = {2}, *tx, *again, code[32];
     size_t len, again_len;
     chain c;
@@ -888,7 +890,7 @@ static void test_precheck_verdict_lets_execution_skip_the_proofs(void **state)
 static void test_precheck_refuses_a_bad_ballot_and_defers_an_unknown_election(void **state)
 {
     const char *id = "pre";
-    election_def def = {id, 1, 1, 0, 0, 0, 0, 3, 1, 1, 0, 0};
+    election_def def = {id, 1, 1, 0, 0, 0, 0, 3, 1, 1, 0, 0, 0};
     chain c;
     ceremony k;
     bc_election *e;
@@ -926,7 +928,7 @@ static void test_precheck_refuses_a_bad_ballot_and_defers_an_unknown_election(vo
 static void test_revote_replaces_the_earlier_ballot_in_the_tally(void **state)
 {
     const char *id = "re";
-    election_def def = {id, 3, 2, 0, 0, 0, 1, 3, 1, 1, 0, 0};
+    election_def def = {id, 3, 2, 0, 0, 0, 1, 3, 1, 1, 0, 0, 0};
     chain c;
     ceremony k;
     bc_election *e;
@@ -999,7 +1001,7 @@ static void test_revote_replaces_the_earlier_ballot_in_the_tally(void **state)
 static void test_misbehaving_dealer_is_disqualified_by_a_valid_complaint(void **state)
 {
     const char *id = "dkg";
-    election_def def = {id, 4, 3, 0, 0, 0, 0, 2, 1, 1, 0, 0};
+    election_def def = {id, 4, 3, 0, 0, 0, 0, 2, 1, 1, 0, 0, 0};
     chain c;
     ceremony k;
     uint8_t *tx;
@@ -1103,7 +1105,7 @@ static void test_misbehaving_dealer_is_disqualified_by_a_valid_complaint(void **
 static void test_ceremony_deadline_allows_opening_without_a_silent_trustee(void **state)
 {
     const char *id = "late";
-    election_def def = {id, 4, 3, 0, 0, 5, 0, 2, 1, 1, 0, 0};
+    election_def def = {id, 4, 3, 0, 0, 5, 0, 2, 1, 1, 0, 0, 0};
     chain c;
     ceremony k;
     (void)state;
@@ -1189,9 +1191,9 @@ static void test_claims_are_judged_against_the_chain(void **state)
  * by height or by block time; without one the roll stays open. */
 static void test_the_roll_freezes_after_its_registration_deadline(void **state)
 {
-    election_def by_height = {"rollh", 4, 0, 0, 100, 0, 0, 3, 1, 1, 5, 0};
-    election_def by_time = {"rollt", 4, 0, 0, 100, 0, 0, 3, 1, 1, 0, 3000};
-    election_def none = {"rolln", 4, 0, 0, 100, 0, 0, 3, 1, 1, 0, 0};
+    election_def by_height = {"rollh", 4, 0, 0, 100, 0, 0, 3, 1, 1, 5, 0, 0};
+    election_def by_time = {"rollt", 4, 0, 0, 100, 0, 0, 3, 1, 1, 0, 3000, 0};
+    election_def none = {"rolln", 4, 0, 0, 100, 0, 0, 3, 1, 1, 0, 0, 0};
     chain c;
     (void)state;
 
@@ -1221,10 +1223,69 @@ static void test_the_roll_freezes_after_its_registration_deadline(void **state)
     chain_free(&c);
 }
 
+/* A roll frozen at the opening ('evote election create's default) takes
+ * registrations until the polls are open: with an opening height, until
+ * the block before it, even with the key on chain; without one, until the
+ * OPEN. From then on a ballot by a key not on the roll is refused for good,
+ * and so is every registration; a deadline that comes first still counts. */
+static void test_the_roll_freezes_when_the_polls_open(void **state)
+{
+    election_def at5 = {"open5", 3, 2, 5, 100, 0, 0, 3, 1, 1, 0, 0, 1};
+    election_def now = {"opennow", 3, 2, 0, 100, 0, 0, 3, 1, 1, 0, 0, 1};
+    election_def both = {"openboth", 3, 2, 5, 100, 0, 0, 3, 1, 1, 2, 0, 1}; /* the deadline comes first */
+    uint8_t *tx;
+    size_t len;
+    chain c;
+    ceremony k, k2;
+    bc_election *e;
+    (void)state;
+
+    chain_init(&c);
+    assert_int_equal(create(&c, &at5, authority), R(OK));
+    assert_int_equal(create(&c, &now, authority), R(OK));
+    assert_int_equal(create(&c, &both, authority), R(OK));
+    assert_int_equal(register_voters(&c, "open5", 0, 1, authority), R(OK));
+    c.height = 3;
+    assert_int_equal(register_voters(&c, "openboth", 0, 1, authority), R(ROLL_CLOSED)); /* after height 2 */
+    run_ceremony(&c, "open5", &k, 3, 2); /* the key at height 4 */
+    assert_int_equal(register_voters(&c, "open5", 1, 1, authority2), R(OK)); /* the polls open at 5 */
+    e = client_election(&c, "open5");
+    /* The tip at 4: the next block opens the polls, the roll is final. */
+    tx = cast(e, "open5", 5, 0, voter_key[5], &len, NULL);
+    assert_int_equal(admit(&c, tx, len, 4, 1), R(NOT_REGISTERED));
+    assert_true(admit_final);
+    assert_int_equal(admit(&c, tx, len, 4, 0), R(NOT_REGISTERED)); /* whatever the state's age */
+    assert_int_equal(admit(&c, tx, len, 3, 1), R(NOT_OPEN));
+    free(tx);
+    c.height = 5;
+    assert_int_equal(register_voters(&c, "open5", 2, 1, authority), R(ROLL_CLOSED));
+    tx = cast(e, "open5", 1, 0, voter_key[1], &len, NULL); /* registered with the key on chain, before 5 */
+    assert_int_equal(exec1(&c, tx, len), R(OK));
+    tx = cast(e, "open5", 2, 0, voter_key[2], &len, NULL);
+    assert_int_equal(exec1(&c, tx, len), R(NOT_REGISTERED));
+    bc_election_destroy(&e);
+    ceremony_free(&k);
+
+    /* No opening height: the OPEN itself freezes the roll. */
+    assert_int_equal(register_voters(&c, "opennow", 0, 2, authority), R(OK));
+    run_ceremony(&c, "opennow", &k2, 3, 2);
+    assert_int_equal(register_voters(&c, "opennow", 2, 1, authority), R(ROLL_CLOSED));
+    {
+        Evote__V1__ElectionRecord *r = record_of(&c, "opennow");
+        assert_int_equal(r->voters_registered, 2);
+        evote__v1__election_record__free_unpacked(r, NULL);
+        r = record_of(&c, "open5");
+        assert_int_equal(r->voters_registered, 2);
+        evote__v1__election_record__free_unpacked(r, NULL);
+    }
+    ceremony_free(&k2);
+    chain_free(&c);
+}
+
 static void test_non_authority_cannot_create_register_or_close(void **state)
 {
     const char *id = "auth";
-    election_def def = {id, 4, 0, 0, 0, 0, 0, 3, 1, 1, 0, 0};
+    election_def def = {id, 4, 0, 0, 0, 0, 0, 3, 1, 1, 0, 0, 0};
     chain c;
     (void)state;
 
@@ -1259,7 +1320,7 @@ static void test_unusable_definitions_are_refused(void **state)
     (void)state;
     chain_init(&c);
     /* threshold above the trustees: refused at the ledger boundary */
-    election_def def = {"bad", 2, 3, 0, 0, 0, 0, 3, 1, 1, 0, 0};
+    election_def def = {"bad", 2, 3, 0, 0, 0, 0, 3, 1, 1, 0, 0, 0};
     assert_int_equal(create(&c, &def, authority), R(MALFORMED));
     /* a trustee key twice */
     {
@@ -1294,7 +1355,7 @@ static void test_default_threshold_is_two_f_plus_one(void **state)
     chain c;
     election_state_reader rd;
     Evote__V1__ElectionRecord *rec = NULL;
-    election_def def = {"thr", 4, 0, 0, 0, 0, 0, 3, 1, 1, 0, 0};
+    election_def def = {"thr", 4, 0, 0, 0, 0, 0, 3, 1, 1, 0, 0, 0};
     (void)state;
     chain_init(&c);
     rd = (election_state_reader){mem_get, &c.st};
@@ -1314,7 +1375,7 @@ static void test_default_threshold_is_two_f_plus_one(void **state)
 static void test_approval_question_and_an_election_with_no_votes_for_an_option(void **state)
 {
     const char *id = "approve";
-    election_def def = {id, 1, 1, 0, 0, 0, 0, 4, 0, 2, 0, 0};
+    election_def def = {id, 1, 1, 0, 0, 0, 0, 4, 0, 2, 0, 0, 0};
     chain c;
     ceremony k;
     bc_election *e;
@@ -1352,7 +1413,7 @@ static void test_approval_question_and_an_election_with_no_votes_for_an_option(v
 static void test_election_closed_with_no_ballots_counts_zero(void **state)
 {
     const char *id = "empty";
-    election_def def = {id, 1, 1, 0, 0, 0, 0, 2, 1, 1, 0, 0};
+    election_def def = {id, 1, 1, 0, 0, 0, 0, 2, 1, 1, 0, 0, 0};
     chain c;
     ceremony k;
     (void)state;
@@ -1450,7 +1511,7 @@ static void test_fetched_block_ballots_are_checked_on_every_core(void **state)
 {
     enum { NB = 5, NTX = NB + 2 };
     const char *id = "fetched";
-    election_def def = {id, 1, 1, 0, 0, 0, 0, 3, 1, 1, 0, 0};
+    election_def def = {id, 1, 1, 0, 0, 0, 0, 3, 1, 1, 0, 0, 0};
     chain c, same;
     ceremony k;
     bc_election *e;
@@ -1631,7 +1692,7 @@ static int failing_get(void *ctx, const uint8_t *key, size_t key_len, uint8_t **
 static void test_unreadable_or_damaged_state_is_a_local_error_not_a_result(void **state)
 {
     const char *id = "dmg";
-    election_def def = {id, 1, 1, 0, 0, 0, 0, 2, 1, 1, 0, 0};
+    election_def def = {id, 1, 1, 0, 0, 0, 0, 2, 1, 1, 0, 0, 0};
     chain c;
     uint8_t *tx, key[33];
     size_t len;
@@ -1735,7 +1796,7 @@ static void test_voting_window_by_block_time(void **state)
 static void test_ballot_with_more_selections_than_allowed_is_refused(void **state)
 {
     const char *id = "limit";
-    election_def def = {id, 1, 1, 0, 0, 0, 0, 3, 0, 1, 0, 0}; /* approval of at most 1 of 3 */
+    election_def def = {id, 1, 1, 0, 0, 0, 0, 3, 0, 1, 0, 0, 0}; /* approval of at most 1 of 3 */
     chain c;
     ceremony k;
     bc_election *e, *cheat = NULL;
@@ -1774,7 +1835,7 @@ static void test_ballot_with_more_selections_than_allowed_is_refused(void **stat
 static void test_roll_of_ten_thousand_voters_in_one_transaction(void **state)
 {
     const char *id = "roll";
-    election_def def = {id, 1, 1, 0, 0, 0, 0, 2, 1, 1, 0, 0};
+    election_def def = {id, 1, 1, 0, 0, 0, 0, 2, 1, 1, 0, 0, 0};
     chain c;
     Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
     Evote__V1__VoterRegistration reg = EVOTE__V1__VOTER_REGISTRATION__INIT;
@@ -1903,7 +1964,7 @@ static uint32_t key_vouchers(chain *c, const char *id, const Evote__V1__Election
 static void test_validators_attest_the_election_key_definition_and_result(void **state)
 {
     const char *id = "attested";
-    election_def def = {id, 4, 3, 0, 0, 0, 0, 3, 1, 1, 0, 0};
+    election_def def = {id, 4, 3, 0, 0, 0, 0, 3, 1, 1, 0, 0, 0};
     election_state_reader rd;
     Evote__V1__ElectionRecord *rec = NULL;
     uint8_t other[EC_POINT_LEN], wrong_hash[32], vouched[N_VALIDATORS];
@@ -2039,6 +2100,7 @@ int main(void)
         cmocka_unit_test(test_polls_closed_after_a_tip),
         cmocka_unit_test(test_admission_refuses_what_the_state_already_refuses),
         cmocka_unit_test(test_the_roll_freezes_after_its_registration_deadline),
+        cmocka_unit_test(test_the_roll_freezes_when_the_polls_open),
         cmocka_unit_test(test_claims_are_judged_against_the_chain),
         cmocka_unit_test(test_validators_attest_the_election_key_definition_and_result),
     };

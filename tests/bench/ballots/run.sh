@@ -192,15 +192,16 @@ quiet "$evote" election create --key authority0.key "${G[@]}" --id "$id" --title
 par "$evote" trustee init --key nodeTRUSTEE/validator.key "${G[@]}" --id "$id" --dir trusteeTRUSTEE --wait 10000 --node "${nodes[0]}"
 par "$evote" trustee deal --key nodeTRUSTEE/validator.key "${G[@]}" --id "$id" --dir trusteeTRUSTEE --wait 10000 --node "${nodes[0]}"
 par "$evote" trustee check --key nodeTRUSTEE/validator.key "${G[@]}" --id "$id" --dir trusteeTRUSTEE --wait 10000 --node "${nodes[1]}"
-quiet "$evote" election open --key authority0.key "${G[@]}" --id "$id" --wait 10000 --node "${nodes[1]}"
-echo "   election with 1 question, 3 options; key ceremony (4 trustees, threshold 3) and open: $(secs "$t" "$(now)") s"
+echo "   election with 1 question, 3 options; key ceremony (4 trustees, threshold 3): $(secs "$t" "$(now)") s"
 
+# The roll is frozen when the polls open: every voter first.
 t=$(now)
 total=$((nvoters + nlat + nval + ncatch))
 "$evote" voter keygen --count "$total" --out-dir voters >roll.txt 2>keygen.err ||
   { cat keygen.err >&2; echo "run.sh: evote voter keygen failed" >&2; exit 1; }
 quiet "$evote" voter register --key authority0.key "${G[@]}" --id "$id" --voters roll.txt --wait 60000 --node "${nodes[3]}"
-echo "   $total voters generated and registered ($nvoters for throughput + $nlat for latency + $ncatch for catch-up + $nval for 5.): $(secs "$t" "$(now)") s"
+quiet "$evote" election open --key authority0.key "${G[@]}" --id "$id" --wait 10000 --node "${nodes[1]}"
+echo "   $total voters generated and registered ($nvoters for throughput + $nlat for latency + $ncatch for catch-up + $nval for 5.), then the polls opened: $(secs "$t" "$(now)") s"
 
 # voter v chooses options[(v*v + v/7) % 3]: reproducible, checked in 4.
 awk -v a=1 -v b="$nvoters" 'BEGIN { split("Ada Grace Edsger", o, " ");
