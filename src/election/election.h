@@ -289,6 +289,12 @@ EVOTE_WARN_UNUSED election_err election_track(const election_state_reader *rd,
  * so what the tip's state says of its ballots is final; 0 otherwise. */
 int election_polls_closed_after(const Evote__V1__ElectionRecord *rec, uint64_t tip_height, uint64_t tip_time_ms);
 
+/* Returns: 1 when election_admit has something to say of a transaction
+ * with this body (a ballot, a trustee's dealing, complaint or partial
+ * decryption: payloads signed by keys outside the genesis), 0 when it
+ * always answers TX_RESULT_OK. */
+int election_admit_asks(const Evote__V1__TxBody *body);
+
 /* The part of the election rules that the state alone decides of a
  * transaction signed by a key outside the genesis (a ballot, a trustee's
  * step), for a validator to refuse a client's at the door rather than

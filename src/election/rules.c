@@ -284,6 +284,17 @@ static Evote__V1__TxResult admit_ballot(const state_view *sv, const Evote__V1__E
     return res;
 }
 
+int election_admit_asks(const Evote__V1__TxBody *body)
+{
+    switch (body->payload_case) {
+    case EVOTE__V1__TX_BODY__PAYLOAD_BALLOT:
+    case EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_DEALING:
+    case EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_COMPLAINT:
+    case EVOTE__V1__TX_BODY__PAYLOAD_PARTIAL_DECRYPTION: return 1;
+    default: return 0;
+    }
+}
+
 Evote__V1__TxResult election_admit(const election_state_reader *rd, const uint8_t chain_id[CRYPTO_CHAIN_ID_LEN],
                                    const Evote__V1__TxBody *body, const uint8_t signer[CRYPTO_PUBKEY_LEN],
                                    const uint8_t id[CRYPTO_HASH_LEN], uint64_t tip_height, uint64_t tip_time_ms,
@@ -301,13 +312,9 @@ Evote__V1__TxResult election_admit(const election_state_reader *rd, const uint8_
     *final = 0;
     if (rd == NULL || chain_id == NULL || body == NULL || signer == NULL || id == NULL)
         return R(UNSPECIFIED);
-    switch (body->payload_case) {
-    case EVOTE__V1__TX_BODY__PAYLOAD_BALLOT:
-    case EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_DEALING:
-    case EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_COMPLAINT:
-    case EVOTE__V1__TX_BODY__PAYLOAD_PARTIAL_DECRYPTION: eid = payload_election_id(body); break;
-    default: return R(OK); /* signed by an authority or a validator (ledger_signer_may_sign) */
-    }
+    if (!election_admit_asks(body))
+        return R(OK); /* signed by an authority or a validator (ledger_signer_may_sign) */
+    eid = payload_election_id(body);
     if (eid->len < 1 || eid->len > ELECTION_MAX_ID) {
         *final = 1;
         return R(MALFORMED);

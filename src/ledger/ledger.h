@@ -132,6 +132,8 @@ typedef struct {
     uint64_t verified_inline;      /* checked by the caller of mempool_add_verified (a proposal
                                       validated on the event loop) */
     uint64_t skipped;              /* not checked again: the same bytes pending or just committed */
+    uint64_t swept;                /* pending ones the state came to refuse for good (mempool_sweep),
+                                      dropped (also counted in refused[]) */
     uint64_t rejected[LEDGER_ERR_RULES + 1]; /* by ledger_err */
     uint64_t refused[LEDGER_TX_RESULT_SLOTS]; /* rejections by the TxResult a client is told:
                                                  bad signature, wrong chain, malformed, or a
@@ -186,6 +188,9 @@ typedef enum {
     MEMPOOL_GATE_NONE,  /* not asked */
     MEMPOOL_GATE_ASK,   /* asked; a refusal a later block may change is handed back (verdict.bytes) */
     MEMPOOL_GATE_FINAL, /* asked; every refusal is final (counted, nothing handed back) */
+    MEMPOOL_GATE_FINAL_ONLY, /* asked; only a refusal no later block can change refuses (counted),
+                                any other lets it through: for what another validator passed on,
+                                whose state may be newer than this one's */
 } mempool_gate_mode;
 
 /* mempool_submit with the gate as mode says: for a transaction a verdict
@@ -275,9 +280,22 @@ typedef Evote__V1__TxResult (*mempool_state_gate)(void *ctx, const Evote__V1__Tx
 /* From now on, transactions submitted with a nonzero ticket (a client's,
  * to be answered) pass fn first. Those submitted without one (passed on by
  * a validator that asked its own state) and mempool_submit_first's (in a
- * proposed block already) do not: another validator's state may be newer
- * than this one's. fn == NULL: no gate. */
+ * proposed block already) do not, unless mempool_submit_gated says so:
+ * another validator's state may be newer than this one's. fn == NULL: no
+ * gate. */
 void mempool_set_state_gate(mempool *mp, mempool_state_gate fn, void *ctx);
+
+/* Asks the state gate again about pending transactions the state decides
+ * (election_admit_asks) that no proposal took (mempool_take), oldest first,
+ * each one pending (or asked) since before the previous call, up to max of
+ * them; drops those it now refuses for good (*final), counted in
+ * stats.swept and stats.refused. What another validator passed on while
+ * this one's state was behind may be refused for good by the primary's:
+ * the primary drops it (MEMPOOL_GATE_FINAL_ONLY) and never proposes it, so
+ * here it would wait forever, and this replica suspect every primary.
+ * Call it every few hundred ms from the thread that calls mempool_commit
+ * (the only one that removes entries). Returns: how many were dropped. */
+size_t mempool_sweep(mempool *mp, size_t max);
 
 /* How mempool_add_verified asks the chain whether a transaction is already
  * in a block (e.g. a lookup in the chain store), for ids older than the

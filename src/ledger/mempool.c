@@ -25,6 +25,8 @@ typedef struct entry {
     elgamal_ct *ballot_cts;    /* a ballot whose proofs passed: its ciphertexts */
     size_t n_ballot_cts;
     int taken;
+    int state_decides;         /* election_admit_asks: mempool_sweep may drop it */
+    uint64_t asked;            /* mp->sweeps when it came or mempool_sweep last asked */
     struct entry *prev, *next; /* in ready or taken */
     struct entry *hnext;       /* hash chain */
 } entry;
@@ -86,6 +88,7 @@ struct mempool {
     int signalled; /* efd written since the last drain (under lock) */
     mempool_stats stats;
     election_cache *elections; /* ballots are checked here when set */
+    uint64_t sweeps;           /* mempool_sweep calls */
     const genesis *genesis;    /* signers checked against it when set (ledger_signer_may_sign) */
     recent_set recent;         /* recently committed ids (empty without memory) */
     mempool_state_gate gate;  /* may be NULL */
@@ -238,6 +241,7 @@ static entry *insert_pending(mempool *mp, const uint8_t id[CRYPTO_HASH_LEN], uin
     e->hnext = mp->buckets[b];
     mp->buckets[b] = e;
     list_push_back(&mp->ready, e);
+    e->asked = mp->sweeps;
     mp->n_pending++;
     mp->stats.accepted++;
     return e;
@@ -264,6 +268,7 @@ static void settle(mempool *mp, job *j, ledger_tx *tx, ledger_err err, crypto_er
                 vn->v.err = LEDGER_ERR_NOMEM;
             } else {
                 j->bytes = NULL;     /* ownership moved to the entry */
+                e->state_decides = election_admit_asks(tx->body);
                 e->ballot_cts = cts; /* ownership moves too (NULL: not a checked ballot) */
                 e->n_ballot_cts = n_cts;
                 cts = NULL;
@@ -375,14 +380,16 @@ static void *worker(void *arg)
             err = LEDGER_ERR_NOT_AUTHORIZED;
         /* A client's transaction that the chain's state already refuses (a
          * ballot not on the roll, a second one, after the polls closed; a
-         * trustee step by someone else): refused before a ballot's proofs,
-         * the expensive part, are checked. */
+         * trustee step by someone else), or one another validator passed on
+         * that it refuses for good: refused before a ballot's proofs, the
+         * expensive part, are checked. */
         int hand_back = 0; /* a refusal a later block may change: the bytes go with the verdict */
         int by_state = 0, may_change = 0;
         if (err == LEDGER_OK && j->gated != MEMPOOL_GATE_NONE && mp->gate != NULL) {
             int final = 0;
             Evote__V1__TxResult g = mp->gate(mp->gate_ctx, tx->body, tx->envelope->signer.data, tx->id, &final);
-            if (g != EVOTE__V1__TX_RESULT__TX_RESULT_OK && g != EVOTE__V1__TX_RESULT__TX_RESULT_UNSPECIFIED) {
+            if (g != EVOTE__V1__TX_RESULT__TX_RESULT_OK && g != EVOTE__V1__TX_RESULT__TX_RESULT_UNSPECIFIED &&
+                (final || j->gated != MEMPOOL_GATE_FINAL_ONLY)) {
                 rule = g;
                 err = LEDGER_ERR_RULES;
                 by_state = 1;
@@ -776,6 +783,75 @@ void mempool_untake_all(mempool *mp)
     pthread_mutex_unlock(&mp->lock);
 }
 
+/* Called with the lock held: a pending entry leaves the pool. */
+static void remove_entry(mempool *mp, entry *e)
+{
+    hash_remove(mp, e);
+    list_unlink(e->taken ? &mp->taken : &mp->ready, e);
+    if (e->taken)
+        mp->n_taken--;
+    mp->n_pending--;
+    mp->bytes -= e->len;
+    free(e->bytes);
+    free(e->ballot_cts);
+    free(e);
+}
+
+#define SWEEP_SCAN 4096 /* entries looked at per mempool_sweep, from the oldest */
+
+size_t mempool_sweep(mempool *mp, size_t max)
+{
+    entry **cand;
+    Evote__V1__TxResult *why;
+    size_t n = 0, scanned = 0, dropped = 0;
+
+    if (mp->gate == NULL || max == 0)
+        return 0;
+    cand = malloc(max * sizeof *cand);
+    why = malloc(max * sizeof *why);
+    if (cand == NULL || why == NULL) {
+        free(cand);
+        free(why);
+        return 0;
+    }
+    pthread_mutex_lock(&mp->lock);
+    mp->sweeps++;
+    for (entry *e = mp->ready.head; e != NULL && n < max && scanned < SWEEP_SCAN; e = e->next, scanned++)
+        if (e->state_decides && mp->sweeps - e->asked >= 2) {
+            e->asked = mp->sweeps;
+            cand[n++] = e;
+        }
+    pthread_mutex_unlock(&mp->lock);
+    /* Without the lock: the entries stay, as only the caller's thread
+     * removes any (mempool_commit, below); the workers only add. */
+    for (size_t i = 0; i < n; i++) {
+        ledger_tx *tx = NULL;
+        int final = 0;
+        why[i] = EVOTE__V1__TX_RESULT__TX_RESULT_OK;
+        /* Its signature was checked when it came. */
+        if (ledger_tx_decode_committed(cand[i]->bytes, cand[i]->len, mp->chain_id, &tx, NULL) != LEDGER_OK)
+            continue;
+        Evote__V1__TxResult r = mp->gate(mp->gate_ctx, tx->body, tx->envelope->signer.data, tx->id, &final);
+        if (r != EVOTE__V1__TX_RESULT__TX_RESULT_OK && r != EVOTE__V1__TX_RESULT__TX_RESULT_UNSPECIFIED && final)
+            why[i] = r;
+        ledger_tx_destroy(&tx);
+    }
+    pthread_mutex_lock(&mp->lock);
+    for (size_t i = 0; i < n; i++) {
+        if (why[i] == EVOTE__V1__TX_RESULT__TX_RESULT_OK || cand[i]->taken)
+            continue; /* taken meanwhile: its block records the refusal */
+        if ((unsigned)why[i] < LEDGER_TX_RESULT_SLOTS)
+            mp->stats.refused[why[i]]++;
+        mp->stats.swept++;
+        remove_entry(mp, cand[i]);
+        dropped++;
+    }
+    pthread_mutex_unlock(&mp->lock);
+    free(cand);
+    free(why);
+    return dropped;
+}
+
 void mempool_commit(mempool *mp, const uint8_t (*ids)[CRYPTO_HASH_LEN], size_t n)
 {
     uint8_t (*queued)[CRYPTO_HASH_LEN] = NULL; /* committed before their verification: sorted */
@@ -793,15 +869,7 @@ void mempool_commit(mempool *mp, const uint8_t (*ids)[CRYPTO_HASH_LEN], size_t n
                 memcpy(queued[n_queued++], ids[i], CRYPTO_HASH_LEN);
             continue;
         }
-        hash_remove(mp, e);
-        list_unlink(e->taken ? &mp->taken : &mp->ready, e);
-        if (e->taken)
-            mp->n_taken--;
-        mp->n_pending--;
-        mp->bytes -= e->len;
-        free(e->bytes);
-        free(e->ballot_cts);
-        free(e);
+        remove_entry(mp, e);
     }
     /* Queued copies of what just committed (a forwarded ballot the block
      * executed before a worker reached it) are not verified again: the block's

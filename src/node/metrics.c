@@ -274,6 +274,10 @@ char *metrics_render(const metrics_snapshot *s, uint64_t now_mono_ms, size_t *le
             "Client transactions the state here refused for a reason a block on its way could change, "
             "held for a second look before the answer.",
             s->second_looks);
+    counter(&t, "evote_mempool_swept_total",
+            "Pending transactions dropped because the state came to refuse them for good (passed on while "
+            "this validator's chain was behind); also counted in evote_mempool_rejected_total.",
+            s->mempool_swept);
     counter(&t, "evote_fetched_blocks_total",
             "Blocks executed that came from other validators by state transfer (catching up).",
             s->fetched_blocks);

@@ -58,6 +58,7 @@ typedef struct {
     uint64_t client_refusals_limited; /* transactions answered BUSY unchecked: their address was over
                                          client_refusal_rate */
     uint64_t second_looks;           /* client transactions the state refused for now, held for a second look */
+    uint64_t mempool_swept;          /* pending transactions the state came to refuse for good, dropped */
 
     /* Blocks executed that came by state transfer (catching up), and every
      * executed ballot by where execution found its proofs' verdict: [0]

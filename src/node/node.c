@@ -161,6 +161,7 @@ struct node {
     uint64_t next_val_id;
 
     uint64_t last_pending_report;
+    uint64_t sweep_at;            /* next mempool_sweep (mono ms), 0: nothing pending */
     uint64_t last_proposed_ms; /* mono_ms of the primary's last proposal */
     uint64_t pace_until;       /* a fuller batch is awaited until then (0: none) */
     uint64_t instance;         /* drawn at start, in every client answer: clients see a restart */
@@ -365,13 +366,8 @@ static Evote__V1__TxResult state_gate(void *ctx, const Evote__V1__TxBody *body, 
     uint8_t hash[CRYPTO_HASH_LEN];
     Evote__V1__TxResult r;
 
-    switch (body->payload_case) {
-    case EVOTE__V1__TX_BODY__PAYLOAD_BALLOT:
-    case EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_DEALING:
-    case EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_COMPLAINT:
-    case EVOTE__V1__TX_BODY__PAYLOAD_PARTIAL_DECRYPTION: break;
-    default: return EVOTE__V1__TX_RESULT__TX_RESULT_OK; /* nothing to ask the state */
-    }
+    if (!election_admit_asks(body))
+        return EVOTE__V1__TX_RESULT__TX_RESULT_OK; /* nothing to ask the state */
     if (chain_store_tip(n->store, &height, hash, &time_ms) != STORE_OK)
         return EVOTE__V1__TX_RESULT__TX_RESULT_UNSPECIFIED;
     /* An empty chain: a new validator that may not have heard from its
@@ -1362,7 +1358,7 @@ static void submit(node *n, const uint8_t *bytes, size_t len, const client_reply
     ledger_err err;
 
     if (!from_client) {
-        if (mempool_submit(n->mp, bytes, len, 0) != LEDGER_OK)
+        if (mempool_submit_gated(n->mp, bytes, len, 0, gate) != LEDGER_OK)
             log_debug("a forwarded transaction was not queued: the mempool is full");
         return;
     }
@@ -1615,7 +1611,10 @@ static void gossip_flush(node *n)
     n->gossip_bytes = 0;
 }
 
-/* Transactions a validator forwarded: into the mempool (verified there). */
+/* Transactions a validator forwarded: into the mempool (verified there).
+ * What this validator's state refuses for good is dropped before a ballot's
+ * proofs are checked (a faulty validator may pass on anything); any other
+ * refusal is the block's to record: the sender's state may be newer. */
 static int on_request_batch(node *n, uint32_t from, const Evote__V1__PeerMessage *p)
 {
     Evote__V1__Envelope *env = NULL;
@@ -1631,7 +1630,7 @@ static int on_request_batch(node *n, uint32_t from, const Evote__V1__PeerMessage
     if (rb != NULL && rb->chain_id.len == CRYPTO_CHAIN_ID_LEN &&
         memcmp(rb->chain_id.data, n->g->chain_id, CRYPTO_CHAIN_ID_LEN) == 0 && rb->replica == from) {
         for (size_t i = 0; i < rb->n_txs && i < GOSSIP_MAX; i++)
-            submit(n, rb->txs[i].data, rb->txs[i].len, NULL, 0, NULL, 0, MEMPOOL_GATE_NONE);
+            submit(n, rb->txs[i].data, rb->txs[i].len, NULL, 0, NULL, 0, MEMPOOL_GATE_FINAL_ONLY);
     }
     if (rb)
         evote__v1__request_batch__free_unpacked(rb, NULL);
@@ -1882,6 +1881,7 @@ static void metrics_publish(node *n, uint64_t now)
     m->rejected_busy = ms.busy;
     m->rejected_duplicate = ms.duplicates;
     m->rejected_nomem = ms.rejected[LEDGER_ERR_NOMEM];
+    m->mempool_swept = ms.swept;
     for (int k = 0; k < 2; k++) {
         m->verify_timed[k] = ms.timed[k];
         m->verify_timed_ns[k] = ms.timed_ns[k];
@@ -2257,6 +2257,37 @@ void node_destroy(node **self)
     *self = NULL;
 }
 
+#define SWEEP_MS 250  /* how often the pending transactions are looked at again */
+#define SWEEP_MAX 256 /* at most this many each time */
+
+/* While transactions are pending: every SWEEP_MS, drops those the state
+ * now refuses for good (mempool_sweep). Returns: how many. Another validator may pass one on
+ * while this one's chain is behind (a voter's ballot as its other one
+ * commits, a ballot as the polls close); the primary, further on, drops
+ * it at the door, so here it would wait for a proposal that never comes. */
+static size_t sweep(node *n, uint64_t now, size_t pending)
+{
+    size_t k;
+
+    if (pending == 0) {
+        n->sweep_at = 0;
+        return 0;
+    }
+    if (n->sweep_at == 0 || now < n->sweep_at) {
+        if (n->sweep_at == 0)
+            n->sweep_at = now + SWEEP_MS;
+        return 0;
+    }
+    n->sweep_at = now + SWEEP_MS;
+    k = mempool_sweep(n->mp, SWEEP_MAX);
+    if (k > 0)
+        log_info("dropped %zu pending transaction%s that the chain now refuses for good (a second ballot of a "
+                 "voter without revoting, a ballot after the close, a key not on a frozen roll): passed on while "
+                 "this validator's chain was behind, they would never be proposed",
+                 k, k == 1 ? "" : "s");
+    return k;
+}
+
 /* One step of the loop after anything happened: let the replica's actions
  * run, tell it whether requests wait, propose if primary, then send. */
 static void settle(node *n)
@@ -2266,6 +2297,8 @@ static void settle(node *n)
 
     drain(n);
     mempool_get_stats(n->mp, &ms);
+    if (sweep(n, now, ms.pending) > 0)
+        mempool_get_stats(n->mp, &ms);
     if (now - n->last_pending_report >= 50 || ms.pending == 0) {
         replica_on_pending(n->rep, ms.pending > 0);
         n->last_pending_report = now;
@@ -2310,6 +2343,8 @@ int node_run(node *n, volatile sig_atomic_t *stop)
             next = n->idle_until;
         if (n->recheck_at != 0 && n->recheck_at < next)
             next = n->recheck_at;
+        if (n->sweep_at != 0 && n->sweep_at < next)
+            next = n->sweep_at;
         timeout = next > now ? (long)(next - now) : 0;
         items[0].socket = peer_net_poll_socket(n->net);
         items[0].fd = 0;

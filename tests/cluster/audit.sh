@@ -35,22 +35,61 @@ G=(--genesis "$GENESIS")
 "$EVOTE" vote --key "$DIR/c/voters/voter-000001.key" "${G[@]}" --id "$ID" --choice Ada --no-precheck \
   --wait $((10000 * SCALE)) --node "$(ep 1)" > "$DIR/late.out" 2>&1 && fail "a ballot after the close was accepted"
 grep -q "polls are not open" "$DIR/late.out" || { cat "$DIR/late.out"; fail "the refusal of a late ballot does not say why"; }
-# ...but one passed on by a faulty validator (node i+1 to node i) gets into
-# a block, and the chain records its refusal (NOT_OPEN): two voters' and the
-# stranger's, for the audit to check.
+# ...and so does every validator when a faulty one (node i+1 to node i)
+# passes such ballots on (two voters' and a stranger's): refused for good,
+# counted, never in a block.
+not_open() { # I: node I's evote_mempool_rejected_total{reason="not_open"} (listed once not 0)
+  curl -sS --max-time $((5 * SCALE)) "$(http_url "$1")/metrics" 2> /dev/null |
+    awk '/^evote_mempool_rejected_total/ { any = 1 }
+         $1 == "evote_mempool_rejected_total{reason=\"not_open\"}" { v = int($2) }
+         END { if (any) print v + 0 }'
+}
+refused_at_least() { local v; v=$(not_open "$1"); [ -n "$v" ] && [ "$v" -ge "$2" ]; }
 "$EVOTE" keygen --out "$DIR/late-stranger.key" > /dev/null 2>&1 || fail "keygen"
 printf '%s Ada\n' "$DIR/c/voters/voter-000001.key" "$DIR/c/voters/voter-000002.key" "$DIR/late-stranger.key" \
   > "$DIR/late.txt"
 "$EVOTE" vote --voters "$DIR/late.txt" "${G[@]}" --id "$ID" --node "$(ep 1)" --encrypt-only "$DIR/late.hex" \
   > /dev/null 2> "$DIR/late.err" || { cat "$DIR/late.err"; fail "cannot seal the late ballots"; }
 for i in 0 1 2 3; do
+  before[$i]=$(not_open "$i")
+  [ -n "${before[$i]}" ] || fail "no evote_mempool_rejected_total{reason=\"not_open\"} on node$i's /metrics" "$i"
   j=$(((i + 1) % 4))
   "$TOOL" inject --genesis "$GENESIS" --to "$i" --as "$DIR/c/node$j/curve.key" --what forward \
     --key "$DIR/c/node$j/validator.key" --txs "$DIR/late.hex" > "$DIR/late.ids" 2> "$DIR/inject.err" ||
     { cat "$DIR/inject.err"; fail "cannot pass the late ballots on to node$i as node$j"; }
 done
-got=$("$TOOL" txs --node "$(ep 1)" --wait $((20000 * SCALE)) < "$DIR/late.ids" | awk '$2 == "committed"' | wc -l)
-[ "$got" = 3 ] || fail "the late ballots passed on by a validator are not in the chain ($got of 3)"
+for i in 0 1 2 3; do
+  WAIT_NODE=$i wait_until 10 "node$i to refuse the 3 late ballots passed on to it" refused_at_least "$i" $((before[i] + 3))
+done
+notice 1 after-late "a block after the late ballots" --wait $((10000 * SCALE)) > /dev/null 2>&1 ||
+  fail "no block after the late ballots" 1
+got=$("$TOOL" txs --node "$(ep 1)" --wait 1 < "$DIR/late.ids" | awk '$2 != "unknown"' | wc -l)
+[ "$got" = 0 ] || fail "$got late ballots passed on by a validator are pending or in the chain"
+# A roll that stays open while votes are cast (--registration-until-close):
+# a ballot by a key not on it yet is the block's to judge (a registration
+# may come first), so one a faulty validator passes on gets into a block,
+# refused there (NOT_REGISTERED), for the audit to count.
+E2=(--genesis "$GENESIS" --id open-roll --wait $((10000 * SCALE)) --timeout $((5000 * SCALE)) --node "$(ep 0)")
+for s in "election create --key $AUTH_KEY --title Open --question Q --options A,B --close-height 1000000
+          --trustees $("$EVOTE" pubkey --key "$DIR/c/node0/validator.key") --threshold 1 --registration-until-close" \
+         "trustee init --key $DIR/c/node0/validator.key --dir $DIR/t2" \
+         "trustee deal --key $DIR/c/node0/validator.key --dir $DIR/t2" \
+         "election open --key $AUTH_KEY"; do
+  # shellcheck disable=SC2086 # the words of $s are the arguments
+  "$EVOTE" $s "${E2[@]}" > "$DIR/e2.out" 2>&1 || { cat "$DIR/e2.out"; fail "open-roll: evote $s"; }
+done
+echo "$DIR/late-stranger.key A" > "$DIR/open-roll.txt"
+"$EVOTE" vote --voters "$DIR/open-roll.txt" --genesis "$GENESIS" --id open-roll --node "$(ep 1)" \
+  --encrypt-only "$DIR/open-roll.hex" > /dev/null 2> "$DIR/late.err" || { cat "$DIR/late.err"; fail "cannot seal the stranger's ballot"; }
+for i in 0 1 2 3; do
+  j=$(((i + 1) % 4))
+  "$TOOL" inject --genesis "$GENESIS" --to "$i" --as "$DIR/c/node$j/curve.key" --what forward \
+    --key "$DIR/c/node$j/validator.key" --txs "$DIR/open-roll.hex" > "$DIR/open-roll.ids" 2> "$DIR/inject.err" ||
+    { cat "$DIR/inject.err"; fail "cannot pass the stranger's ballot on to node$i as node$j"; }
+done
+got=$("$TOOL" txs --node "$(ep 1)" --wait $((20000 * SCALE)) < "$DIR/open-roll.ids") # ID STATE HEIGHT INDEX RESULT
+case "$got" in *" committed "*" 10") ;; # 10: TX_RESULT_NOT_REGISTERED
+  *) fail "the stranger's ballot passed on is not in a block with its refusal: $got" ;; esac
 
 log "snapshots while node1 keeps writing"
 ( k=0; while [ ! -e "$DIR/stop-load" ]; do k=$((k + 1)); notice $((k % 4)) load "notice $k" > /dev/null 2>&1; done ) &
@@ -82,7 +121,9 @@ grep -q '^VERIFIED' "$DIR/a1.txt" || fail "the audit does not say VERIFIED"
 grep -q "election $ID" "$DIR/a1.txt" || fail "the report has no section for election $ID"
 grep -qE 'ballots counted +40$' "$DIR/a1.txt" || { cat "$DIR/a1.txt"; fail "the report does not count 40 ballots"; }
 grep -qE 'superseded +4 ' "$DIR/a1.txt" || { cat "$DIR/a1.txt"; fail "the report does not show 4 superseded ballots"; }
-grep -qE 'TX_RESULT_NOT_OPEN +3$' "$DIR/a1.txt" || { cat "$DIR/a1.txt"; fail "the late ballots are not reported as rejected"; }
+grep -qE 'TX_RESULT_NOT_REGISTERED +1$' "$DIR/a1.txt" ||
+  { cat "$DIR/a1.txt"; fail "the stranger's ballot passed on is not reported as rejected"; }
+grep -q 'TX_RESULT_NOT_OPEN' "$DIR/a1.txt" && { cat "$DIR/a1.txt"; fail "a late ballot is in the chain"; }
 grep -qE 'voters registered +40 \(roll frozen when the polls open\)$' "$DIR/a1.txt" ||
   { cat "$DIR/a1.txt"; fail "the report does not say the roll froze when the polls opened"; }
 after=$(sha256sum "$DIR/snap1/data.mdb"; stat -c '%Y %s' "$DIR/snap1/data.mdb" "$DIR/snap1")

@@ -403,6 +403,113 @@ static void test_state_gate_applies_to_clients_transactions(void **state)
     mempool_destroy(&mp);
 }
 
+/* The state as the sweep test sees it: voted[b], the voter of the ballots
+ * whose blob starts with b has voted (ALREADY_VOTED, final); an odd b is
+ * not on the roll yet (NOT_REGISTERED, a later block may change it). */
+static int voted[256], world_calls;
+static Evote__V1__TxResult world_gate(void *ctx, const Evote__V1__TxBody *body, const uint8_t signer[CRYPTO_PUBKEY_LEN],
+                                      const uint8_t id[CRYPTO_HASH_LEN], int *final)
+{
+    uint8_t first;
+    (void)ctx;
+    (void)signer;
+    (void)id;
+    __atomic_add_fetch(&world_calls, 1, __ATOMIC_SEQ_CST);
+    if (body->payload_case != EVOTE__V1__TX_BODY__PAYLOAD_BALLOT)
+        return EVOTE__V1__TX_RESULT__TX_RESULT_OK;
+    first = body->ballot->encrypted_ballot.data[0];
+    if (__atomic_load_n(&voted[first], __ATOMIC_SEQ_CST)) {
+        *final = 1;
+        return EVOTE__V1__TX_RESULT__TX_RESULT_ALREADY_VOTED;
+    }
+    return first % 2 ? EVOTE__V1__TX_RESULT__TX_RESULT_NOT_REGISTERED : EVOTE__V1__TX_RESULT__TX_RESULT_OK;
+}
+
+/* What another validator passes on (MEMPOOL_GATE_FINAL_ONLY) is refused
+ * only for good: the rest is the block's to decide. mempool_sweep then
+ * drops a pending one once the state refuses it for good: not before it
+ * waited a whole sweep, only what the state decides, and not what a
+ * proposal took. */
+static void test_passed_on_transactions_are_refused_for_good_only_and_swept(void **state)
+{
+    mempool *mp = NULL;
+    Evote__V1__Ballot bal = EVOTE__V1__BALLOT__INIT;
+    Evote__V1__TxBody bb = EVOTE__V1__TX_BODY__INIT;
+    uint8_t blob[100];
+    enum { N = 4 };
+    buf_t txs[N];
+    const uint8_t first[N - 1] = {3, 5, 4};
+    mempool_verdict v[N];
+    mempool_tx taken[N];
+    mempool_stats st;
+    (void)state;
+
+    memset(voted, 0, sizeof voted);
+    voted[3] = 1;
+    ballot_body(&bb, &bal, blob, sizeof blob);
+    for (int i = 0; i < N - 1; i++) {
+        memset(blob, first[i], sizeof blob);
+        txs[i] = signed_body(&bb, key);
+    }
+    txs[N - 1] = notice(1, chain_id);
+    assert_int_equal(mempool_new(chain_id, 100, 2, &mp), LEDGER_OK);
+    mempool_set_state_gate(mp, world_gate, NULL);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(mempool_submit_gated(mp, txs[i].bytes, txs[i].len, 0, MEMPOOL_GATE_FINAL_ONLY), LEDGER_OK);
+    collect(mp, v, N);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(v[i].ticket, 0);
+        assert_null(v[i].bytes); /* nothing handed back: nobody to answer */
+        if (v[i].err != LEDGER_OK) {
+            assert_int_equal(v[i].err, LEDGER_ERR_RULES);
+            assert_int_equal(v[i].rule, EVOTE__V1__TX_RESULT__TX_RESULT_ALREADY_VOTED);
+        }
+    }
+    assert_int_equal(world_calls, N);
+    mempool_get_stats(mp, &st);
+    assert_int_equal(st.pending, 3); /* not on the roll yet, OK, the notice */
+    assert_int_equal(st.refused[EVOTE__V1__TX_RESULT__TX_RESULT_ALREADY_VOTED], 1);
+    assert_int_equal(st.refused[EVOTE__V1__TX_RESULT__TX_RESULT_NOT_REGISTERED], 0);
+
+    /* Ballot 4's voter votes with another ballot: the next sweep is too
+     * early, the one after drops it; ballot 5 stays, the notice is not
+     * asked. */
+    voted[4] = 1;
+    assert_int_equal(mempool_sweep(mp, 16), 0);
+    assert_int_equal(world_calls, N);
+    assert_int_equal(mempool_sweep(mp, 16), 1);
+    assert_int_equal(world_calls, N + 2);
+    mempool_get_stats(mp, &st);
+    assert_int_equal(st.pending, 2);
+    assert_int_equal(st.swept, 1);
+    assert_int_equal(st.refused[EVOTE__V1__TX_RESULT__TX_RESULT_ALREADY_VOTED], 2);
+    {
+        uint8_t id4[CRYPTO_HASH_LEN], id5[CRYPTO_HASH_LEN];
+        const uint8_t *b;
+        size_t l;
+        envelope_txid(txs[2].bytes, txs[2].len, id4);
+        envelope_txid(txs[1].bytes, txs[1].len, id5);
+        assert_false(mempool_get_tx(mp, id4, &b, &l));
+        assert_true(mempool_get_tx(mp, id5, &b, &l));
+    }
+    /* Asked at most once a sweep apart: ballot 5 again two sweeps on. */
+    assert_int_equal(mempool_sweep(mp, 16), 0);
+    assert_int_equal(world_calls, N + 2);
+    assert_int_equal(mempool_sweep(mp, 16), 0);
+    assert_int_equal(world_calls, N + 3);
+    /* What a proposal took is its block's to record. */
+    assert_int_equal(mempool_take(mp, N, 1 << 20, taken), 2);
+    voted[5] = 1;
+    assert_int_equal(mempool_sweep(mp, 16), 0);
+    assert_int_equal(mempool_sweep(mp, 16), 0);
+    mempool_get_stats(mp, &st);
+    assert_int_equal(st.pending, 2);
+    assert_int_equal(st.swept, 1);
+    for (int i = 0; i < N; i++)
+        free(txs[i].bytes);
+    mempool_destroy(&mp);
+}
+
 /* The byte limit answers "busy" like the count does, counts what is queued,
  * being verified and pending, and gives bytes back for what is refused,
  * a duplicate, or committed. */
@@ -889,6 +996,7 @@ int main(void)
         cmocka_unit_test(test_same_transaction_twice_is_kept_once),
         cmocka_unit_test(test_signers_outside_the_genesis_are_refused),
         cmocka_unit_test(test_state_gate_applies_to_clients_transactions),
+        cmocka_unit_test(test_passed_on_transactions_are_refused_for_good_only_and_swept),
         cmocka_unit_test(test_byte_limit_answers_busy),
         cmocka_unit_test(test_committed_transactions_still_queued_are_not_verified),
         cmocka_unit_test(test_known_transaction_is_not_verified_again),
