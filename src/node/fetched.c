@@ -116,6 +116,12 @@ static int looks_like_ballot(const wire_ids *w, const uint8_t *tx, size_t len)
     return wire_field(tx, len, w->body, &body, &body_len) && wire_field(body, body_len, w->ballot, &ballot, &ballot_len);
 }
 
+int fetched_looks_like_ballot(const uint8_t *tx, size_t len)
+{
+    wire_ids w;
+    return !wire_ids_get(&w) || looks_like_ballot(&w, tx, len);
+}
+
 /* On any thread: transaction i, unless the mempool has a verdict for it,
  * decoded (its signature is not checked: the batch carries a commit
  * certificate) and, when it is a ballot, its proofs checked as a mempool

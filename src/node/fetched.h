@@ -34,4 +34,12 @@ int fetched_verdict(fetched_ballots *f, const uint8_t id[CRYPTO_HASH_LEN], const
 
 void fetched_free(fetched_ballots **f);
 
+/* The scan fetched_check uses to pick the ballots of a batch without
+ * decoding its transactions: reads the wire format of any bytes (a
+ * certified batch's transactions are a faulty primary's choice).
+ * Returns: 1 when the bytes look like an envelope whose body carries a
+ * Ballot payload (every transaction that decodes as a ballot does), 0
+ * otherwise. */
+int fetched_looks_like_ballot(const uint8_t *tx, size_t len);
+
 #endif

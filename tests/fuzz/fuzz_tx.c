@@ -2,13 +2,17 @@
  * transaction, and what a primary proposes as a batch. The same bytes go to
  *   ledger_tx_decode            a transaction as submitted (signature checked)
  *   ledger_tx_decode_committed  a transaction of a certified batch
+ *   fetched_looks_like_ballot   the wire scan that picks a fetched block's
+ *                               ballots without decoding them
  *   ledger_batch_check          a proposed batch, before a backup prepares it
  * Beyond "no crash": a transaction that decodes must decode the same way
- * both times (same id, same body), or abort(). */
+ * both times (same id, same body), and the scan must see every one that
+ * decodes as a ballot, or abort(). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "evote.pb-c.h"
+#include "fetched.h"
 #include "fuzz.h"
 #include "ledger.h"
 
@@ -46,6 +50,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(pa);
         free(pb);
     }
+    if (!fetched_looks_like_ballot(data, size) && eb == LEDGER_OK &&
+        b->body->payload_case == EVOTE__V1__TX_BODY__PAYLOAD_BALLOT)
+        abort();
     ledger_tx_destroy(&a);
     ledger_tx_destroy(&b);
     if (ledger_batch_check(data, size, chain_id, 1, 1000, 30000, 16, NULL, &bad) != LEDGER_OK)
@@ -85,6 +92,26 @@ void fuzz_seeds(fuzz_emit emit, void *ctx)
         return;
     t1 = notice(key, 1, "polling stations open at 8", &l1);
     t2 = notice(key, 2, "and close at 20", &l2);
+    {
+        /* A ballot's shape (its bytes are not a real ballot: the scan
+         * and the decoders look at the wire format only). */
+        Evote__V1__Ballot bal = EVOTE__V1__BALLOT__INIT;
+        Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+        uint8_t blob[130] = {2}, *out = NULL;
+        size_t len;
+        bal.election_id.data = (uint8_t *)"city";
+        bal.election_id.len = 4;
+        bal.encrypted_ballot.data = blob;
+        bal.encrypted_ballot.len = sizeof blob;
+        body.chain_id.data = chain_id;
+        body.chain_id.len = CRYPTO_CHAIN_ID_LEN;
+        body.nonce = 3;
+        body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_BALLOT;
+        body.ballot = &bal;
+        if (ledger_tx_seal(&body, key, &out, &len) == CRYPTO_OK)
+            emit(ctx, out, len);
+        free(out);
+    }
     if (t1 != NULL && t2 != NULL) {
         Evote__V1__Batch batch = EVOTE__V1__BATCH__INIT;
         ProtobufCBinaryData txs[2] = {{l1, t1}, {l2, t2}};

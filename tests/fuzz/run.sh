@@ -7,8 +7,9 @@
 #
 # Targets (tests/fuzz/fuzz_<target>.c): peer (consensus messages from other
 # validators), election (the election rules executing transactions), ballot
-# (an encrypted ballot's proofs), tx (submitted transactions and proposed
-# batches), genesis (the genesis file), snapshot (an auditor's data.mdb),
+# (an encrypted ballot's proofs), tx (submitted transactions, proposed
+# batches and the wire scan of a fetched block's ballots), genesis (the
+# genesis file), snapshot (an auditor's data.mdb),
 # api (the client API's election calls).
 # Default: all, S = 300 seconds each.
 #
@@ -28,7 +29,7 @@ targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds=$2; shift 2 ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     -*) echo "tests/fuzz/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
