@@ -272,15 +272,16 @@ const char *enum_name(const ProtobufCEnumDescriptor *d, int v, const char *prefi
  *   EXIT_USAGE or EXIT_FAILED after printing what went wrong and what to do. */
 /* The --node endpoints that did not answer (or not usably) earlier in this
  * command: the next calls ask them last, so that one validator down costs
- * a command one --timeout, not one per call. (Endpoints are argv strings:
- * compared by address. node_call runs on a command's main thread only.) */
+ * a command one --timeout, not one per call. (Compared by text: a caller
+ * may hand the same endpoint in another string. node_call runs on a
+ * command's main thread only.) */
 static const char *unanswered[NODE_MAX_ALT + 1];
 static size_t n_unanswered;
 
 static int did_not_answer(const char *node)
 {
     for (size_t i = 0; i < n_unanswered; i++)
-        if (unanswered[i] == node)
+        if (strcmp(unanswered[i], node) == 0)
             return 1;
     return 0;
 }

@@ -52,6 +52,7 @@ enum {
     O_REG_END_HEIGHT,
     O_REG_END_TIME,
     O_REG_UNTIL_CLOSE,
+    O_ALLOW_EMPTY_ROLL,
     O_VOTERS,
     O_BATCH,
     O_DIR,
@@ -933,12 +934,17 @@ out:
 
 static const char control_help[] =
     "usage: evote election open|close --key AUTHORITY.key --genesis G --id ID\n"
-    "                                 [--wait MS] [--node EP] [--timeout MS]\n"
+    "                                 [--allow-empty-roll] [--wait MS] [--node EP]\n"
+    "                                 [--timeout MS]\n"
     "\n"
     "open ends the trustees' key ceremony: the chain derives the election key\n"
     "from the trustees that dealt correctly (allowed once every trustee has\n"
     "dealt, or after the ceremony end height). Ballots are accepted from then\n"
-    "on, within the voting window.\n"
+    "on, within the voting window. Where the roll is frozen when the polls\n"
+    "open (the default of 'evote election create'), register the voters first:\n"
+    "opening with the polls' opening height or time reached and nobody on the\n"
+    "roll is refused here, as nobody could ever vote (--allow-empty-roll opens\n"
+    "anyway); otherwise it says how many voters the roll is frozen with.\n"
     "close closes the polls now, before the closing height or time; only the\n"
     "authority that created the election may (another authority's close is\n"
     "recorded as TX_RESULT_NOT_CREATOR), so no single other authority can cut\n"
@@ -966,21 +972,68 @@ static void warn_not_creator(const signer *s)
     evote__v1__api_response__free_unpacked(el, NULL);
 }
 
+/* Before an OPEN: where the definition freezes the roll at the opening and
+ * the opening height (by the node's tip) or time (by this computer's clock)
+ * is reached, the roll is final once the OPEN is committed: refuses an
+ * empty one (unless allow_empty), and says how many voters it holds.
+ * Returns: 1 to refuse (said why), 0 otherwise (also when the node cannot
+ * tell: the chain decides). */
+static int empty_roll(const node_opts *o, const char *id, int allow_empty)
+{
+    Evote__V1__ApiResponse *resp = NULL, *st = NULL;
+    const Evote__V1__ElectionCreate *d;
+    int refuse = 0;
+
+    if (ask_election(o, id, &resp) != 0)
+        return 0;
+    if (resp->status != EVOTE__V1__API_STATUS__API_STATUS_OK || resp->election == NULL ||
+        resp->election->definition == NULL || resp->election->election_key.len != 0)
+        goto out; /* unknown, or opened already: the chain's answer says so */
+    d = resp->election->definition;
+    if (!d->roll_frozen_at_opening || (d->open_time_ms != 0 && wall_clock_ms() < d->open_time_ms))
+        goto out;
+    if (d->open_height > 1 && (ask_node_status(o, 1, &st) != 0 || st->node->height + 1 < d->open_height))
+        goto out; /* voters may still be registered before the opening height */
+    if (resp->election->voters_registered == 0 && !allow_empty) {
+        fprintf(stderr, "evote %s: nobody is on the roll of election '%s' (as %s has it), and the roll is frozen "
+                        "when the polls open, which this would do: nobody could ever vote. Register the voters "
+                        "first ('evote voter register'); --allow-empty-roll opens it anyway. Nothing submitted\n",
+                o->cmd, id, o->node);
+        refuse = 1;
+    } else {
+        fprintf(stderr, "evote %s: the roll of election '%s' is frozen with the polls' opening: %" PRIu64
+                        " voter%s registered (as %s has it)\n",
+                o->cmd, id, resp->election->voters_registered, resp->election->voters_registered == 1 ? "" : "s",
+                o->node);
+    }
+out:
+    if (st != NULL)
+        evote__v1__api_response__free_unpacked(st, NULL);
+    evote__v1__api_response__free_unpacked(resp, NULL);
+    return refuse;
+}
+
 static int election_control(int argc, char **argv, int open)
 {
-    static const struct option opts[] = {SIGNER_OPTIONS, {0, 0, 0, 0}};
+    static const struct option opts[] = {SIGNER_OPTIONS,
+                                         {"allow-empty-roll", no_argument, NULL, O_ALLOW_EMPTY_ROLL},
+                                         {0, 0, 0, 0}};
     Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
     Evote__V1__ElectionControl ctl = EVOTE__V1__ELECTION_CONTROL__INIT;
     signer s;
-    int c, rc;
+    int c, rc, allow_empty = 0;
 
     signer_init(&s, open ? "election open" : "election close");
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
-        if ((rc = signer_opt(&s, c, optarg)) != 1)
+        if (c == O_ALLOW_EMPTY_ROLL && open)
+            allow_empty = 1;
+        else if ((rc = signer_opt(&s, c, optarg)) != 1)
             return rc < 0 ? EXIT_USAGE : usage_error(control_help);
     if (!operands_ok(s.o.cmd, argc, argv, 0, "", control_help))
         return EXIT_USAGE;
     rc = signer_load(&s, control_help);
+    if (rc == 0 && open && empty_roll(&s.o, s.id, allow_empty))
+        rc = EXIT_FAILED;
     if (rc == 0) {
         warn_not_authority(&s);
         if (!open && genesis_is_authority(s.g, s.pub))
