@@ -1065,6 +1065,49 @@ static void election_node_start(fake_node *f, const uint8_t *answer, size_t len,
     fake_answer(f, &f->election, &f->election_len, answer, len);
 }
 
+/* From now on f answers GetElection with rec, as stored in s; the answer
+ * is kept in keep[] (freed by the caller once f stops: a late retry of an
+ * earlier call may read the one before). */
+static void serve_record(fake_node *f, chain_store *s, const Evote__V1__ElectionRecord *rec, uint8_t **keep,
+                         size_t *n_keep)
+{
+    size_t len, n_att;
+    uint8_t *ans = election_answer(s, rec, NULL, 0, &len, &n_att);
+    keep[(*n_keep)++] = ans;
+    fake_answer(f, &f->election, &f->election_len, ans, len);
+}
+
+/* A fake node answering GetElection with a mayor election's record and
+ * GetTip, and the options of a command that asks it. */
+typedef struct {
+    chain_store *s;
+    mayor m;
+    fake_node f;
+    pthread_t t;
+    node_opts o;
+    uint8_t *keep[8]; /* the answers served (serve_record) */
+    size_t n_keep;
+} mayor_node;
+
+/* Starts x's node on x->m's record as it is (set its definition first). */
+static void mayor_node_start(mayor_node *x, const char *cmd)
+{
+    fake_node_start_c(&x->f, 0, 1, &x->t);
+    serve_record(&x->f, x->s, &x->m.rec, x->keep, &x->n_keep);
+    x->f.answer_tip = 1;
+    node_opts_init(&x->o, cmd);
+    x->o.timeout_ms = 500;
+    assert_int_equal(node_opt(&x->o, OPT_NODE, client_endpoint_endpoint(x->f.ep)), 1);
+}
+
+static void mayor_node_stop(mayor_node *x)
+{
+    fake_node_stop(&x->f, x->t);
+    while (x->n_keep > 0)
+        free(x->keep[--x->n_keep]);
+    chain_store_destroy(&x->s);
+}
+
 /* fetch_vouched_election through a (then b, when not NULL), stderr in text. */
 static int vouched_from(const genesis *g, const uint8_t e[32], fake_node *a, fake_node *b,
                         Evote__V1__ApiResponse **got, char *text, size_t size)
@@ -1257,94 +1300,69 @@ static void test_clients_trust_only_a_key_or_result_that_f_plus_1_validators_vou
  * the node does not know is left to the chain. */
 static void test_register_stops_past_the_roll_deadline(void **state)
 {
-    chain_store *s = open_store();
-    mayor m;
-    fake_node f;
-    pthread_t t;
-    node_opts o;
+    mayor_node x = {.s = open_store()};
     captured c;
     char text[1024];
-    uint8_t *ans, *ans2;
-    size_t len, len2, n_att;
-    uint8_t *old[8];
-    size_t n_old = 0;
     (void)state;
 
-    mayor_init(&m);
-    m.def.registration_end_height = 10;
-    ans = election_answer(s, &m.rec, NULL, 0, &len, &n_att);
-    election_node_start(&f, ans, len, &t);
-    f.answer_tip = 1;
-    node_opts_init(&o, "register");
-    o.timeout_ms = 500;
-    assert_int_equal(node_opt(&o, OPT_NODE, client_endpoint_endpoint(f.ep)), 1);
-    f.tip_height = 9; /* the next block, 10, still takes registrations */
-    assert_int_equal(roll_frozen(&o, "mayor"), 0);
-    f.tip_height = 10;
+    mayor_init(&x.m);
+    x.m.def.registration_end_height = 10;
+    mayor_node_start(&x, "register");
+    x.f.tip_height = 9; /* the next block, 10, still takes registrations */
+    assert_int_equal(roll_frozen(&x.o, "mayor"), 0);
+    x.f.tip_height = 10;
     capture_stderr(&c, "roll1");
-    assert_int_equal(roll_frozen(&o, "mayor"), 1);
+    assert_int_equal(roll_frozen(&x.o, "mayor"), 1);
     captured_text(&c, text, sizeof text);
     assert_non_null(strstr(text, "frozen after height 10"));
     assert_non_null(strstr(text, "nothing submitted"));
 
-    m.def.registration_end_height = 0;
-    m.def.registration_end_time_ms = wall_clock_ms() - 30000; /* within the minute: the chain decides */
-    ans2 = election_answer(s, &m.rec, NULL, 0, &len2, &n_att);
-    fake_answer(&f, &f.election, &f.election_len, ans2, len2);
-    assert_int_equal(roll_frozen(&o, "mayor"), 0);
-    old[n_old++] = ans2; /* freed once the node stops: a late retry may read it */
-    m.def.registration_end_time_ms = wall_clock_ms() - 120000;
-    ans2 = election_answer(s, &m.rec, NULL, 0, &len2, &n_att);
-    fake_answer(&f, &f.election, &f.election_len, ans2, len2);
+    x.m.def.registration_end_height = 0;
+    x.m.def.registration_end_time_ms = wall_clock_ms() - 30000; /* within the minute: the chain decides */
+    serve_record(&x.f, x.s, &x.m.rec, x.keep, &x.n_keep);
+    assert_int_equal(roll_frozen(&x.o, "mayor"), 0);
+    x.m.def.registration_end_time_ms = wall_clock_ms() - 120000;
+    serve_record(&x.f, x.s, &x.m.rec, x.keep, &x.n_keep);
     capture_stderr(&c, "roll2");
-    assert_int_equal(roll_frozen(&o, "mayor"), 1);
+    assert_int_equal(roll_frozen(&x.o, "mayor"), 1);
     captured_text(&c, text, sizeof text);
     assert_non_null(strstr(text, "was frozen at"));
-    old[n_old++] = ans2; /* freed once the node stops: a late retry may read it */
 
     /* Frozen when the polls open (the default): not before the key is on
      * chain, nor while the next block is below the opening height. */
-    m.def.registration_end_time_ms = 0;
-    m.def.roll_frozen_at_opening = 1;
-    m.def.open_height = 12;
-    ans2 = election_answer(s, &m.rec, NULL, 0, &len2, &n_att);
-    fake_answer(&f, &f.election, &f.election_len, ans2, len2);
-    f.tip_height = 20;
-    assert_int_equal(roll_frozen(&o, "mayor"), 0); /* no election key yet */
-    old[n_old++] = ans2; /* freed once the node stops: a late retry may read it */
+    x.m.def.registration_end_time_ms = 0;
+    x.m.def.roll_frozen_at_opening = 1;
+    x.m.def.open_height = 12;
+    serve_record(&x.f, x.s, &x.m.rec, x.keep, &x.n_keep);
+    x.f.tip_height = 20;
+    assert_int_equal(roll_frozen(&x.o, "mayor"), 0); /* no election key yet */
     {
         uint8_t y[33] = {0x02, 0x79, 0xbe, 0x66, 0x7e, 0xf9, 0xdc, 0xbb, 0xac, 0x55, 0xa0, 0x62,
                          0x95, 0xce, 0x87, 0x0b, 0x07, 0x02, 0x9b, 0xfc, 0xdb, 0x2d, 0xce,
                          0x28, 0xd9, 0x59, 0xf2, 0x81, 0x5b, 0x16, 0xf8, 0x17, 0x98}; /* G */
         ProtobufCBinaryData vkey = {sizeof y, y};
-        m.rec.election_key = vkey;
-        m.rec.verification_keys = &vkey;
-        m.rec.n_verification_keys = 1;
-        ans2 = election_answer(s, &m.rec, NULL, 0, &len2, &n_att);
-        m.rec.election_key = (ProtobufCBinaryData){0, NULL};
-        m.rec.n_verification_keys = 0;
+        x.m.rec.election_key = vkey;
+        x.m.rec.verification_keys = &vkey;
+        x.m.rec.n_verification_keys = 1;
+        serve_record(&x.f, x.s, &x.m.rec, x.keep, &x.n_keep);
+        x.m.rec.election_key = (ProtobufCBinaryData){0, NULL};
+        x.m.rec.n_verification_keys = 0;
     }
-    fake_answer(&f, &f.election, &f.election_len, ans2, len2);
-    f.tip_height = 10;
-    assert_int_equal(roll_frozen(&o, "mayor"), 0); /* the next block, 11, still takes them */
-    f.tip_height = 11;
+    x.f.tip_height = 10;
+    assert_int_equal(roll_frozen(&x.o, "mayor"), 0); /* the next block, 11, still takes them */
+    x.f.tip_height = 11;
     capture_stderr(&c, "roll4");
-    assert_int_equal(roll_frozen(&o, "mayor"), 1);
+    assert_int_equal(roll_frozen(&x.o, "mayor"), 1);
     captured_text(&c, text, sizeof text);
     assert_non_null(strstr(text, "are open"));
     assert_non_null(strstr(text, "--registration-until-close"));
 
-    fake_answer(&f, &f.election, &f.election_len, NULL, 0); /* a node that does not know it: not ours to say */
+    fake_answer(&x.f, &x.f.election, &x.f.election_len, NULL, 0); /* a node that does not know it: not ours to say */
     capture_stderr(&c, "roll3");
-    assert_int_equal(roll_frozen(&o, "mayor"), 0);
+    assert_int_equal(roll_frozen(&x.o, "mayor"), 0);
     captured_text(&c, text, sizeof text);
-    assert_int_equal(f.submits, 0);
-    fake_node_stop(&f, t);
-    while (n_old > 0)
-        free(old[--n_old]);
-    free(ans2);
-    free(ans);
-    chain_store_destroy(&s);
+    assert_int_equal(x.f.submits, 0);
+    mayor_node_stop(&x);
 }
 
 /* evote election open, where the roll freezes at the opening: an empty roll
@@ -1352,72 +1370,49 @@ static void test_register_stops_past_the_roll_deadline(void **state)
  * said. Not while the opening height is ahead, nor once opened. */
 static void test_open_refuses_to_freeze_an_empty_roll(void **state)
 {
-    chain_store *s = open_store();
-    mayor m;
-    fake_node f;
-    pthread_t t;
-    node_opts o;
+    mayor_node x = {.s = open_store()};
     captured c;
     char text[1024];
-    uint8_t *ans;
-    size_t len, n_att;
-    uint8_t *old[8];
-    size_t n_old = 0;
     (void)state;
 
-    mayor_init(&m);
-    m.def.roll_frozen_at_opening = 1;
-    ans = election_answer(s, &m.rec, NULL, 0, &len, &n_att);
-    election_node_start(&f, ans, len, &t);
-    f.answer_tip = 1;
-    f.tip_height = 10;
-    node_opts_init(&o, "election open");
-    o.timeout_ms = 500;
-    assert_int_equal(node_opt(&o, OPT_NODE, client_endpoint_endpoint(f.ep)), 1);
+    mayor_init(&x.m);
+    x.m.def.roll_frozen_at_opening = 1;
+    mayor_node_start(&x, "election open");
+    x.f.tip_height = 10;
     capture_stderr(&c, "empty1");
-    assert_int_equal(empty_roll(&o, "mayor", 0), 1);
+    assert_int_equal(empty_roll(&x.o, "mayor", 0), 1);
     captured_text(&c, text, sizeof text);
     assert_non_null(strstr(text, "nobody is on the roll"));
     assert_non_null(strstr(text, "--allow-empty-roll"));
     capture_stderr(&c, "empty2");
-    assert_int_equal(empty_roll(&o, "mayor", 1), 0);
+    assert_int_equal(empty_roll(&x.o, "mayor", 1), 0);
     captured_text(&c, text, sizeof text);
     assert_non_null(strstr(text, "frozen with the polls' opening: 0 voters"));
-    old[n_old++] = ans; /* freed once the node stops: a late retry may read it */
 
-    m.rec.voters_registered = 5;
-    ans = election_answer(s, &m.rec, NULL, 0, &len, &n_att);
-    fake_answer(&f, &f.election, &f.election_len, ans, len);
+    x.m.rec.voters_registered = 5;
+    serve_record(&x.f, x.s, &x.m.rec, x.keep, &x.n_keep);
     capture_stderr(&c, "empty3");
-    assert_int_equal(empty_roll(&o, "mayor", 0), 0);
+    assert_int_equal(empty_roll(&x.o, "mayor", 0), 0);
     captured_text(&c, text, sizeof text);
     assert_non_null(strstr(text, "5 voters registered"));
-    old[n_old++] = ans; /* freed once the node stops: a late retry may read it */
 
     /* The opening height ahead of the next block: voters may still come. */
-    m.rec.voters_registered = 0;
-    m.def.open_height = 50;
-    ans = election_answer(s, &m.rec, NULL, 0, &len, &n_att);
-    fake_answer(&f, &f.election, &f.election_len, ans, len);
+    x.m.rec.voters_registered = 0;
+    x.m.def.open_height = 50;
+    serve_record(&x.f, x.s, &x.m.rec, x.keep, &x.n_keep);
     capture_stderr(&c, "empty4");
-    assert_int_equal(empty_roll(&o, "mayor", 0), 0);
+    assert_int_equal(empty_roll(&x.o, "mayor", 0), 0);
     captured_text(&c, text, sizeof text);
     assert_int_equal(text[0], '\0');
-    f.tip_height = 49;
-    assert_int_equal(empty_roll(&o, "mayor", 0), 1);
-    old[n_old++] = ans; /* freed once the node stops: a late retry may read it */
+    x.f.tip_height = 49;
+    assert_int_equal(empty_roll(&x.o, "mayor", 0), 1);
 
     /* A roll that stays open while votes are cast. */
-    m.def.roll_frozen_at_opening = 0;
-    ans = election_answer(s, &m.rec, NULL, 0, &len, &n_att);
-    fake_answer(&f, &f.election, &f.election_len, ans, len);
-    assert_int_equal(empty_roll(&o, "mayor", 0), 0);
-    assert_int_equal(f.submits, 0);
-    fake_node_stop(&f, t);
-    while (n_old > 0)
-        free(old[--n_old]);
-    free(ans);
-    chain_store_destroy(&s);
+    x.m.def.roll_frozen_at_opening = 0;
+    serve_record(&x.f, x.s, &x.m.rec, x.keep, &x.n_keep);
+    assert_int_equal(empty_roll(&x.o, "mayor", 0), 0);
+    assert_int_equal(x.f.submits, 0);
+    mayor_node_stop(&x);
 }
 
 /* evote track --genesis: the ballot must be in the batch the certificate
