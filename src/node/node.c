@@ -2261,10 +2261,11 @@ void node_destroy(node **self)
 #define SWEEP_MAX 256 /* at most this many each time */
 
 /* While transactions are pending: every SWEEP_MS, drops those the state
- * now refuses for good (mempool_sweep). Returns: how many. Another validator may pass one on
+ * now refuses for good (mempool_sweep). Another validator may pass one on
  * while this one's chain is behind (a voter's ballot as its other one
  * commits, a ballot as the polls close); the primary, further on, drops
- * it at the door, so here it would wait for a proposal that never comes. */
+ * it at the door, so here it would wait for a proposal that never comes.
+ * Returns: how many were dropped. */
 static size_t sweep(node *n, uint64_t now, size_t pending)
 {
     size_t k;
