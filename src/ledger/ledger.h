@@ -287,14 +287,15 @@ void mempool_set_state_gate(mempool *mp, mempool_state_gate fn, void *ctx);
 
 /* Asks the state gate again about pending transactions the state decides
  * (election_admit_asks) that no proposal took (mempool_take), oldest first,
- * each one pending (or asked) since before the previous call, up to max of
- * them; drops those it now refuses for good (*final), counted in
- * stats.swept and stats.refused. What another validator passed on while
+ * up to max of them, skipping those the previous call asked (so that more
+ * than max take turns); drops those it now refuses for good (*final),
+ * counted in stats.swept and stats.refused. What another validator passed on while
  * this one's state was behind may be refused for good by the primary's:
  * the primary drops it (MEMPOOL_GATE_FINAL_ONLY) and never proposes it, so
  * here it would wait forever, and this replica suspect every primary.
- * Call it every few hundred ms from the thread that calls mempool_commit
- * (the only one that removes entries). Returns: how many were dropped. */
+ * Call it every few hundred ms (evoted: while no block executes) from the
+ * thread that calls mempool_commit (the only one that removes entries).
+ * Returns: how many were dropped. */
 size_t mempool_sweep(mempool *mp, size_t max);
 
 /* How mempool_add_verified asks the chain whether a transaction is already

@@ -26,7 +26,7 @@ typedef struct entry {
     size_t n_ballot_cts;
     int taken;
     int state_decides;         /* election_admit_asks: mempool_sweep may drop it */
-    uint64_t asked;            /* mp->sweeps when it came or mempool_sweep last asked */
+    uint64_t asked;            /* the mempool_sweep call (mp->sweeps) that last asked; 0: none */
     struct entry *prev, *next; /* in ready or taken */
     struct entry *hnext;       /* hash chain */
 } entry;
@@ -241,7 +241,6 @@ static entry *insert_pending(mempool *mp, const uint8_t id[CRYPTO_HASH_LEN], uin
     e->hnext = mp->buckets[b];
     mp->buckets[b] = e;
     list_push_back(&mp->ready, e);
-    e->asked = mp->sweeps;
     mp->n_pending++;
     mp->stats.accepted++;
     return e;
@@ -817,7 +816,7 @@ size_t mempool_sweep(mempool *mp, size_t max)
     pthread_mutex_lock(&mp->lock);
     mp->sweeps++;
     for (entry *e = mp->ready.head; e != NULL && n < max && scanned < SWEEP_SCAN; e = e->next, scanned++)
-        if (e->state_decides && mp->sweeps - e->asked >= 2) {
+        if (e->state_decides && (e->asked == 0 || mp->sweeps - e->asked >= 2)) {
             e->asked = mp->sweeps;
             cand[n++] = e;
         }

@@ -162,6 +162,7 @@ struct node {
 
     uint64_t last_pending_report;
     uint64_t sweep_at;            /* next mempool_sweep (mono ms), 0: nothing pending */
+    uint64_t sweep_exec;          /* the last executed seq at the previous sweep() turn */
     uint64_t last_proposed_ms; /* mono_ms of the primary's last proposal */
     uint64_t pace_until;       /* a fuller batch is awaited until then (0: none) */
     uint64_t instance;         /* drawn at start, in every client answer: clients see a restart */
@@ -2260,8 +2261,9 @@ void node_destroy(node **self)
 #define SWEEP_MS 250  /* how often the pending transactions are looked at again */
 #define SWEEP_MAX 256 /* at most this many each time */
 
-/* While transactions are pending: every SWEEP_MS, drops those the state
- * now refuses for good (mempool_sweep). Another validator may pass one on
+/* While transactions are pending and no block executed for SWEEP_MS, drops
+ * those the state now refuses for good (mempool_sweep), well before the
+ * view timer (1 s at least) would fire. Another validator may pass one on
  * while this one's chain is behind (a voter's ballot as its other one
  * commits, a ballot as the polls close); the primary, further on, drops
  * it at the door, so here it would wait for a proposal that never comes.
@@ -2280,6 +2282,13 @@ static size_t sweep(node *n, uint64_t now, size_t pending)
         return 0;
     }
     n->sweep_at = now + SWEEP_MS;
+    /* While blocks execute, the view timer starts again at each one: a
+     * transaction waiting in vain costs nothing yet, and a busy chain's
+     * pending ballots are not worth asking about again. */
+    if (replica_last_executed(n->rep) != n->sweep_exec) {
+        n->sweep_exec = replica_last_executed(n->rep);
+        return 0;
+    }
     k = mempool_sweep(n->mp, SWEEP_MAX);
     if (k > 0)
         log_info("dropped %zu pending transaction%s that the chain now refuses for good (a second ballot of a "
