@@ -920,6 +920,13 @@ static int election_create(int argc, char **argv)
     body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_CREATE;
     body.election_create = &ec;
     rc = seal_submit(&s, &body, NULL, NULL);
+    if (rc == 0 && ec.roll_frozen_at_opening) {
+        fflush(stdout); /* after the answer printed above */
+        fprintf(stderr, "evote %s: the voter roll is frozen when the polls open: register the voters ('evote "
+                        "voter register') before 'evote election open' (--registration-until-close would have "
+                        "kept it open while votes are cast)\n",
+                s.o.cmd);
+    }
 out:
     for (size_t i = 0; i < nq; i++)
         free_list(opt_items[i], opt_counts[i]);
