@@ -979,6 +979,22 @@ static void warn_not_creator(const signer *s)
     evote__v1__api_response__free_unpacked(el, NULL);
 }
 
+/* Whether d's opening point is reached for the node's next block, as far
+ * as the node's height and this computer's clock (slack_ms past an opening
+ * time) can tell. *st: the node's tip, asked once, when needed (the caller
+ * frees it). Returns: 1 reached, 0 not yet or cannot tell. */
+static int opening_reached(const node_opts *o, const Evote__V1__ElectionCreate *d, uint64_t slack_ms,
+                           Evote__V1__ApiResponse **st)
+{
+    if (d->open_time_ms != 0 && wall_clock_ms() < d->open_time_ms + slack_ms)
+        return 0;
+    if (d->open_height <= 1)
+        return 1;
+    if (*st == NULL && ask_node_status(o, 1, st) != 0)
+        return 0;
+    return (*st)->node->height + 1 >= d->open_height;
+}
+
 /* Before an OPEN: where the definition freezes the roll at the opening and
  * the opening height (by the node's tip) or time (by this computer's clock)
  * is reached, the roll is final once the OPEN is committed: refuses an
@@ -997,10 +1013,8 @@ static int empty_roll(const node_opts *o, const char *id, int allow_empty)
         resp->election->definition == NULL || resp->election->election_key.len != 0)
         goto out; /* unknown, or opened already: the chain's answer says so */
     d = resp->election->definition;
-    if (!d->roll_frozen_at_opening || (d->open_time_ms != 0 && wall_clock_ms() < d->open_time_ms))
-        goto out;
-    if (d->open_height > 1 && (ask_node_status(o, 1, &st) != 0 || st->node->height + 1 < d->open_height))
-        goto out; /* voters may still be registered before the opening height */
+    if (!d->roll_frozen_at_opening || !opening_reached(o, d, 0, &st))
+        goto out; /* voters may still be registered before the opening */
     if (resp->election->voters_registered == 0 && !allow_empty) {
         fprintf(stderr, "evote %s: nobody is on the roll of election '%s' (as %s has it), and the roll is frozen "
                         "when the polls open, which this would do: nobody could ever vote. Register the voters "
@@ -1429,9 +1443,7 @@ static int roll_frozen(const node_opts *o, const char *id)
                 o->cmd, id, t);
         frozen = 1;
     } else if (d->roll_frozen_at_opening && resp->election->election_key.len != 0 &&
-               (d->open_time_ms == 0 || wall_clock_ms() > d->open_time_ms + 60000) &&
-               (d->open_height == 0 || (st == NULL && ask_node_status(o, 1, &st) == 0 &&
-                                        st->node->height + 1 >= d->open_height))) {
+               opening_reached(o, d, 60000, &st)) {
         fprintf(stderr, "evote %s: the polls of election '%s' are open, and its roll was frozen when they opened: "
                         "the chain would refuse these registrations (TX_RESULT_ROLL_CLOSED); nothing submitted "
                         "(a roll that stays open while votes are cast is chosen at 'evote election create', "
