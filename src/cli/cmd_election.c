@@ -917,6 +917,7 @@ static int election_create(int argc, char **argv)
     ec.registration_end_time_ms = reg_end_t;
     /* The default: nobody adds voters once anyone may vote. */
     ec.roll_frozen_at_opening = !(reg_end_h || reg_end_t || until_close);
+    ec.ceremony_version = ELECTION_CEREMONY_VERSION;
     body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_CREATE;
     body.election_create = &ec;
     rc = seal_submit(&s, &body, NULL, NULL);
@@ -1232,6 +1233,10 @@ static int election_show(int argc, char **argv)
     printf("trustees       %zu, threshold %" PRIu32 "\n", d->n_trustees, d->threshold);
     if (d->ceremony_end_height)
         printf("ceremony end   height %" PRIu64 "\n", d->ceremony_end_height);
+    printf("ceremony rules version %" PRIu32 "%s\n", d->ceremony_version,
+           d->ceremony_version >= 1 ? " (each encrypted share proves its dealer's ephemeral key)"
+                                    : " (shares without proofs of their keys: a complaint can be made to reveal "
+                                      "another dealer's share; create elections with a newer evote)");
     print_roll_deadline(d);
     for (size_t j = 1; j <= d->n_trustees; j++) {
         uint8_t key[KEY_EJ_LEN], *v = NULL;
@@ -1892,7 +1897,9 @@ static int trustee_deal(int argc, char **argv)
     Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
     Evote__V1__TrusteeDealing td = EVOTE__V1__TRUSTEE_DEALING__INIT;
     uint8_t(*eks)[EC_POINT_LEN] = NULL, (*shares)[DKG_SHARE_LEN] = NULL, *comm = NULL, pok[BC_PROOF_DLEQ_LEN];
-    ProtobufCBinaryData *cb = NULL, *sb = NULL;
+    uint8_t(*share_poks)[DKG_SHARE_PROOF_LEN] = NULL;
+    ProtobufCBinaryData *cb = NULL, *sb = NULL, *pb = NULL;
+    int prove;
     dkg_dealer *dealer = NULL;
     uint8_t *v = NULL;
     size_t vlen;
@@ -1944,12 +1951,17 @@ static int trustee_deal(int argc, char **argv)
             goto out;
         }
     }
+    /* From ceremony version 1 on, each share proves its ephemeral key. */
+    prove = tr.rec->definition->ceremony_version >= 1;
     eks = calloc(tr.n, sizeof *eks);
     shares = calloc(tr.n, sizeof *shares);
+    share_poks = calloc(tr.n, sizeof *share_poks);
     comm = calloc(tr.t, EC_POINT_LEN);
     cb = calloc(tr.t, sizeof *cb);
     sb = calloc(tr.n, sizeof *sb);
-    if (eks == NULL || shares == NULL || comm == NULL || cb == NULL || sb == NULL) {
+    pb = calloc(tr.n, sizeof *pb);
+    if (eks == NULL || shares == NULL || share_poks == NULL || comm == NULL || cb == NULL || sb == NULL ||
+        pb == NULL) {
         fprintf(stderr, "evote %s: out of memory\n", tr.s.o.cmd);
         goto out;
     }
@@ -1977,9 +1989,11 @@ static int trustee_deal(int argc, char **argv)
     for (uint32_t i = 1; i <= tr.n; i++) {
         if (i == tr.j) {
             sb[i - 1] = (ProtobufCBinaryData){0, NULL};
+            pb[i - 1] = (ProtobufCBinaryData){0, NULL};
             continue;
         }
-        if (dkg_dealer_encrypt_share(dealer, i, eks[i - 1], shares[i - 1]) != BC_OK) {
+        if (dkg_dealer_encrypt_share(dealer, i, eks[i - 1], shares[i - 1], prove ? share_poks[i - 1] : NULL) !=
+            BC_OK) {
             fprintf(stderr,
                     "evote %s: cannot encrypt the share of trustee %" PRIu32 ": its encryption key on chain is "
                     "unusable\n",
@@ -1987,6 +2001,7 @@ static int trustee_deal(int argc, char **argv)
             goto out;
         }
         sb[i - 1] = (ProtobufCBinaryData){DKG_SHARE_LEN, shares[i - 1]};
+        pb[i - 1] = (ProtobufCBinaryData){DKG_SHARE_PROOF_LEN, share_poks[i - 1]};
     }
     /* The own share is kept before anything leaves: the polynomial does not survive this command. */
     if (!write_scalar(tr.s.o.cmd, tr.dir, own_name, &own))
@@ -1999,6 +2014,10 @@ static int trustee_deal(int argc, char **argv)
     td.n_encrypted_shares = tr.n;
     td.proof.data = pok;
     td.proof.len = sizeof pok;
+    if (prove) {
+        td.share_proofs = pb;
+        td.n_share_proofs = tr.n;
+    }
     body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_DEALING;
     body.trustee_dealing = &td;
     fprintf(stderr, "evote %s: trustee %" PRIu32 " deals: %" PRIu32 " commitments, %" PRIu32 " encrypted shares\n",
@@ -2010,9 +2029,11 @@ out:
     free(v);
     free(eks);
     free(shares);
+    free(share_poks);
     free(comm);
     free(cb);
     free(sb);
+    free(pb);
     trustee_free(&tr);
     return rc;
 }

@@ -341,6 +341,7 @@ EVOTE_WARN_UNUSED bc_err bc_proof_schnorr_verify(const char *tag, const uint8_t 
 #define BC_TAG_DECRYPTION "evote/v1/proof/decryption"
 #define BC_TAG_DKG_COEFF "evote/v1/proof/dkg-coefficient"
 #define BC_TAG_DKG_COMPLAINT "evote/v1/proof/dkg-complaint"
+#define BC_TAG_DKG_SHARE_KEY "evote/v1/proof/dkg-share-key"
 
 /* ============================== threshold decryption of a tally (elgamal.c) */
 
@@ -398,8 +399,13 @@ EVOTE_WARN_UNUSED bc_err dlog_solve(const dlog_table *t, const ec_point *p, uint
  * Dealer i publishes: its commitments A_i0..A_i,t−1 (33 bytes each), a
  * Schnorr proof of knowledge of a_i0 (64 bytes), and for each j != i the
  * encrypted share (DKG_SHARE_LEN bytes): E (33) || s_ij ⊕ keystream (32) ||
- * tag (32). */
+ * tag (32), and its proof (DKG_SHARE_PROOF_LEN): a Schnorr proof of knowledge
+ * of e (E = e·G) bound to the election, dealer and recipient. Without that
+ * proof a dealer could post another dealer's E, and the recipient's
+ * complaint, which reveals ek_j·E, would decrypt the other dealer's share
+ * for everyone. */
 #define DKG_SHARE_LEN (EC_POINT_LEN + 32 + 32)
+#define DKG_SHARE_PROOF_LEN BC_PROOF_DLEQ_LEN
 #define DKG_COMPLAINT_LEN (EC_POINT_LEN + BC_PROOF_DLEQ_LEN) /* S (33) || DLEQ proof (64) */
 #define DKG_MAX_TRUSTEES 255
 
@@ -420,16 +426,27 @@ EVOTE_WARN_UNUSED bc_err dkg_dealer_commitments(const dkg_dealer *d, uint8_t *co
                                                 uint8_t pok[BC_PROOF_DLEQ_LEN]);
 /* Out: s = f_i(j) in clear (the dealer's own share, j = i, is kept this way). */
 EVOTE_WARN_UNUSED bc_err dkg_dealer_share(const dkg_dealer *d, uint32_t j, ec_scalar *s);
-/* Out: the share for trustee j encrypted to j's encryption key (DKG_SHARE_LEN bytes). */
+/* Out: the share for trustee j encrypted to j's encryption key (DKG_SHARE_LEN
+ * bytes) and, when pok is not NULL, the proof of its ephemeral key
+ * (DKG_SHARE_PROOF_LEN bytes). */
 EVOTE_WARN_UNUSED bc_err dkg_dealer_encrypt_share(const dkg_dealer *d, uint32_t j,
                                                   const uint8_t ek_pub[EC_POINT_LEN],
-                                                  uint8_t out[DKG_SHARE_LEN]);
+                                                  uint8_t out[DKG_SHARE_LEN],
+                                                  uint8_t pok[DKG_SHARE_PROOF_LEN]);
 /* Test hook: encrypts an arbitrary scalar as if it were the share for j (a
- * dishonest dealer). */
+ * dishonest dealer); pok as above. */
 EVOTE_WARN_UNUSED bc_err dkg_encrypt_share_value(const uint8_t election_id[BC_ELECTION_ID_LEN],
                                                  uint32_t dealer, uint32_t j, const ec_scalar *s,
                                                  const uint8_t ek_pub[EC_POINT_LEN],
-                                                 uint8_t out[DKG_SHARE_LEN]);
+                                                 uint8_t out[DKG_SHARE_LEN],
+                                                 uint8_t pok[DKG_SHARE_PROOF_LEN]);
+/* Anyone: checks that dealer i knows the ephemeral secret of its share for
+ * trustee j. Errors: BC_ERR_POINT_* (E), BC_ERR_SCALAR_RANGE,
+ * BC_ERR_PROOF_KNOWLEDGE. */
+EVOTE_WARN_UNUSED bc_err dkg_share_proof_verify(const uint8_t election_id[BC_ELECTION_ID_LEN],
+                                                uint32_t dealer, uint32_t j,
+                                                const uint8_t share[DKG_SHARE_LEN],
+                                                const uint8_t pok[DKG_SHARE_PROOF_LEN]);
 
 /* Anyone: parses dealer i's commitments (t × 33, none infinity) and checks
  * its proof of knowledge. Out: commitments (t points).

@@ -2,7 +2,14 @@
  * trustee (a Pedersen-style DKG without a trusted dealer), shares encrypted
  * to each recipient with ECDH and tagged-hash keystream and MAC, and
  * complaints that anyone can judge: the complainer reveals the ECDH point
- * with a DLEQ proof, so every observer decrypts the same share and checks it. */
+ * with a DLEQ proof, so every observer decrypts the same share and checks it.
+ *
+ * A complaint reveals ek_j·E for the E the accused dealer posted. Were E
+ * anybody's choice, a dealer could post another dealer's E (or E + x·G) with
+ * garbage, and the complaint would decrypt that other dealer's share for
+ * everyone. So each share comes with a proof that its dealer knows e, bound
+ * to (election, dealer, recipient) (dkg_share_proof_verify): the revealed
+ * point is then e·EK_j, which the dealer could compute anyway. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,9 +152,21 @@ static void share_tag(const uint8_t kmac[32], const uint8_t share[DKG_SHARE_LEN]
     crypto_wipe(buf, sizeof buf);
 }
 
+/* election id || dealer || recipient: what a share's proof of its
+ * ephemeral key is bound to. */
+#define SHARE_PROOF_PREFIX_LEN (BC_ELECTION_ID_LEN + 8)
+
+static void share_proof_prefix(uint8_t out[SHARE_PROOF_PREFIX_LEN], const uint8_t *election_id,
+                               uint32_t dealer, uint32_t j)
+{
+    memcpy(out, election_id, BC_ELECTION_ID_LEN);
+    put_u32(out + BC_ELECTION_ID_LEN, dealer);
+    put_u32(out + BC_ELECTION_ID_LEN + 4, j);
+}
+
 bc_err dkg_encrypt_share_value(const uint8_t election_id[BC_ELECTION_ID_LEN], uint32_t dealer,
                                uint32_t j, const ec_scalar *s, const uint8_t ek_pub[EC_POINT_LEN],
-                               uint8_t out[DKG_SHARE_LEN])
+                               uint8_t out[DKG_SHARE_LEN], uint8_t pok[DKG_SHARE_PROOF_LEN])
 {
     ec_point ek, e_pub, shared;
     ec_scalar e;
@@ -158,6 +177,15 @@ bc_err dkg_encrypt_share_value(const uint8_t election_id[BC_ELECTION_ID_LEN], ui
     if (err != BC_OK)
         return err;
     ec_point_mul_base(&e_pub, &e);
+    if (pok != NULL) {
+        uint8_t prefix[SHARE_PROOF_PREFIX_LEN];
+        share_proof_prefix(prefix, election_id, dealer, j);
+        err = bc_proof_schnorr_prove(BC_TAG_DKG_SHARE_KEY, prefix, sizeof prefix, &e_pub, &e, pok);
+        if (err != BC_OK) {
+            ec_scalar_wipe(&e);
+            return err;
+        }
+    }
     ec_point_mul(&shared, &ek, &e);
     ec_scalar_wipe(&e);
     uint8_t s_enc[EC_POINT_LEN], kenc[32], kmac[32];
@@ -175,14 +203,28 @@ bc_err dkg_encrypt_share_value(const uint8_t election_id[BC_ELECTION_ID_LEN], ui
 }
 
 bc_err dkg_dealer_encrypt_share(const dkg_dealer *d, uint32_t j, const uint8_t ek_pub[EC_POINT_LEN],
-                                uint8_t out[DKG_SHARE_LEN])
+                                uint8_t out[DKG_SHARE_LEN], uint8_t pok[DKG_SHARE_PROOF_LEN])
 {
     ec_scalar s;
     bc_err err = dkg_dealer_share(d, j, &s);
     if (err == BC_OK)
-        err = dkg_encrypt_share_value(d->election_id, d->index, j, &s, ek_pub, out);
+        err = dkg_encrypt_share_value(d->election_id, d->index, j, &s, ek_pub, out, pok);
     ec_scalar_wipe(&s);
     return err;
+}
+
+bc_err dkg_share_proof_verify(const uint8_t election_id[BC_ELECTION_ID_LEN], uint32_t dealer,
+                              uint32_t j, const uint8_t share[DKG_SHARE_LEN],
+                              const uint8_t pok[DKG_SHARE_PROOF_LEN])
+{
+    ec_point e_pub;
+    uint8_t prefix[SHARE_PROOF_PREFIX_LEN];
+    bc_err err = ec_point_parse(&e_pub, share, 0);
+    if (err != BC_OK)
+        return err;
+    share_proof_prefix(prefix, election_id, dealer, j);
+    return bc_proof_schnorr_verify(BC_TAG_DKG_SHARE_KEY, prefix, sizeof prefix, &e_pub, pok,
+                                   BC_ERR_PROOF_KNOWLEDGE);
 }
 
 bc_err dkg_verify_commitments(const uint8_t election_id[BC_ELECTION_ID_LEN], uint32_t dealer,

@@ -108,7 +108,8 @@ static election_err rule_encryption_key(const state_view *sv, const Evote__V1__T
 /* Round 2: dealer i's commitments, proof of knowledge and encrypted shares.
  * Every trustee's EK must be on chain first, so that every share has its
  * recipient's key. The shares themselves are checked by their recipients,
- * who complain when one is wrong. */
+ * who complain when one is wrong; from ceremony version 1 on, the proof that
+ * the dealer knows each share's ephemeral key is checked here. */
 static election_err rule_deal(const state_view *sv, const Evote__V1__TrusteeDealing *d,
                               const Evote__V1__ElectionRecord *rec, uint32_t i, Evote__V1__TxResult *res)
 {
@@ -155,6 +156,29 @@ static election_err rule_deal(const state_view *sv, const Evote__V1__TrusteeDeal
             *res = R(MALFORMED);
             return ELECTION_OK;
         }
+    if (rec->definition->ceremony_version >= 1) {
+        /* Each share's E must be its dealer's own (dkg.c: else a complaint
+         * about it would decrypt somebody else's share for everyone). */
+        if (d->n_share_proofs != n) {
+            *res = R(MALFORMED);
+            return ELECTION_OK;
+        }
+        for (uint32_t j = 1; j <= n; j++) {
+            size_t want = j == i ? 0 : DKG_SHARE_PROOF_LEN;
+            if (d->share_proofs[j - 1].len != want) {
+                *res = R(MALFORMED);
+                return ELECTION_OK;
+            }
+            if (j == i)
+                continue;
+            berr = dkg_share_proof_verify(rec->election_hash.data, i, j, d->encrypted_shares[j - 1].data,
+                                          d->share_proofs[j - 1].data);
+            if (berr != BC_OK) {
+                *res = (berr == BC_ERR_POINT_INVALID || berr == BC_ERR_POINT_INFINITY) ? R(BAD_POINT) : R(BAD_PROOF);
+                return ELECTION_OK;
+            }
+        }
+    }
     buf = calloc(1, dealing_len(t, n));
     pts = malloc(t * sizeof *pts);
     if (buf == NULL || pts == NULL) {

@@ -92,6 +92,9 @@
 #include "evote.pb-c.h"
 
 #define ELECTION_MAX_ID 64          /* election_id bytes */
+/* The newest key-ceremony rules this code runs (ElectionCreate.ceremony_version):
+ * 1 = shares come with proofs of their ephemeral keys. */
+#define ELECTION_CEREMONY_VERSION 1
 #define ELECTION_MAX_SLOTS BC_MAX_OPTIONS /* options over all questions */
 #define ELECTION_HASH_LEN 32        /* E */
 #define ELECTION_TAG "evote/v1/election"

@@ -418,6 +418,8 @@ static int definition_ok(const Evote__V1__ElectionCreate *d, uint32_t *t_out)
     if ((d->close_height != 0 && d->close_height < d->open_height) ||
         (d->close_time_ms != 0 && d->close_time_ms < d->open_time_ms))
         return 0;
+    if (d->ceremony_version > ELECTION_CEREMONY_VERSION)
+        return 0; /* rules this validator does not know */
     /* Default: 2f+1 of n = 3f+1, i.e. n - floor((n-1)/3) for any n. */
     *t_out = d->threshold ? d->threshold : (uint32_t)(n - (n - 1) / 3);
     return *t_out >= 1 && *t_out <= n;

@@ -124,11 +124,13 @@ static int trustee_dealing_ok(const Evote__V1__TrusteeDealing *d)
         return 0;
     if (d->encryption_key.len != 0)
         return d->encryption_key.len == EC_POINT_LEN && d->n_commitments == 0 &&
-               d->n_encrypted_shares == 0 && d->proof.len == 0;
+               d->n_encrypted_shares == 0 && d->proof.len == 0 && d->n_share_proofs == 0;
     return len_in(d->n_commitments, 1, DKG_MAX_TRUSTEES) &&
            all_len(d->commitments, d->n_commitments, EC_POINT_LEN, 0) &&
            len_in(d->n_encrypted_shares, 1, DKG_MAX_TRUSTEES) &&
            all_len(d->encrypted_shares, d->n_encrypted_shares, DKG_SHARE_LEN, 1) &&
+           d->n_share_proofs <= DKG_MAX_TRUSTEES &&
+           all_len(d->share_proofs, d->n_share_proofs, DKG_SHARE_PROOF_LEN, 1) &&
            d->proof.len == BC_PROOF_DLEQ_LEN;
 }
 

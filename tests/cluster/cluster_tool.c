@@ -1141,8 +1141,8 @@ static int cmd_bad_dealing(const char *genesis_path, const char *key_path, const
                            uint32_t victim, const char *ek_dirs, uint32_t t, const char *out_path)
 {
     uint8_t eks[16][EC_POINT_LEN], e[ELECTION_HASH_LEN], comm[16 * EC_POINT_LEN], pok[BC_PROOF_DLEQ_LEN],
-        shares[16][DKG_SHARE_LEN], *tx = NULL;
-    ProtobufCBinaryData cb[16], sb[16];
+        shares[16][DKG_SHARE_LEN], proofs[16][DKG_SHARE_PROOF_LEN], *tx = NULL;
+    ProtobufCBinaryData cb[16], sb[16], pb[16];
     Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
     Evote__V1__TrusteeDealing td = EVOTE__V1__TRUSTEE_DEALING__INIT;
     char dirs[4096], *save = NULL, *d;
@@ -1193,17 +1193,19 @@ static int cmd_bad_dealing(const char *genesis_path, const char *key_path, const
         goto out;
     for (uint32_t i = 1; i <= n; i++) {
         sb[i - 1] = (ProtobufCBinaryData){0, NULL};
+        pb[i - 1] = (ProtobufCBinaryData){0, NULL};
         if (i == me)
             continue;
         if (i == victim) {
             ec_scalar wrong;
             if (ec_scalar_random(&wrong) != BC_OK ||
-                dkg_encrypt_share_value(e, me, i, &wrong, eks[i - 1], shares[i - 1]) != BC_OK)
+                dkg_encrypt_share_value(e, me, i, &wrong, eks[i - 1], shares[i - 1], proofs[i - 1]) != BC_OK)
                 goto out;
-        } else if (dkg_dealer_encrypt_share(dealer, i, eks[i - 1], shares[i - 1]) != BC_OK) {
+        } else if (dkg_dealer_encrypt_share(dealer, i, eks[i - 1], shares[i - 1], proofs[i - 1]) != BC_OK) {
             goto out;
         }
         sb[i - 1] = (ProtobufCBinaryData){DKG_SHARE_LEN, shares[i - 1]};
+        pb[i - 1] = (ProtobufCBinaryData){DKG_SHARE_PROOF_LEN, proofs[i - 1]};
     }
     for (uint32_t m = 0; m < t; m++)
         cb[m] = (ProtobufCBinaryData){EC_POINT_LEN, comm + (size_t)m * EC_POINT_LEN};
@@ -1212,6 +1214,8 @@ static int cmd_bad_dealing(const char *genesis_path, const char *key_path, const
     td.n_commitments = t;
     td.encrypted_shares = sb;
     td.n_encrypted_shares = n;
+    td.share_proofs = pb; /* the wrong share is still the dealer's own: its key is proven */
+    td.n_share_proofs = n;
     td.proof = (ProtobufCBinaryData){sizeof pok, pok};
     body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_DEALING;
     body.trustee_dealing = &td;

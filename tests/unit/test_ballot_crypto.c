@@ -868,8 +868,10 @@ static ceremony *run_ceremony(uint32_t n, uint32_t t)
                                  BC_OK);
                 continue;
             }
-            assert_int_equal(dkg_dealer_encrypt_share(d, j, c->ek_pub[j], share_at(c, i, j)),
+            uint8_t pok_e[DKG_SHARE_PROOF_LEN];
+            assert_int_equal(dkg_dealer_encrypt_share(d, j, c->ek_pub[j], share_at(c, i, j), pok_e),
                              BC_OK);
+            assert_int_equal(dkg_share_proof_verify(c->id, i, j, share_at(c, i, j), pok_e), BC_OK);
         }
         free(cm);
         dkg_dealer_destroy(&d);
@@ -970,7 +972,8 @@ static void test_corrupted_share_is_detected_and_the_complaint_convinces_an_obse
     /* dealer 2 sends trustee 3 a wrong share, correctly encrypted */
     ec_scalar wrong = random_scalar(), s;
     uint8_t bad[DKG_SHARE_LEN], complaint[DKG_COMPLAINT_LEN];
-    assert_int_equal(dkg_encrypt_share_value(c->id, dealer, victim, &wrong, c->ek_pub[victim], bad),
+    assert_int_equal(dkg_encrypt_share_value(c->id, dealer, victim, &wrong, c->ek_pub[victim], bad,
+                                             NULL),
                      BC_OK);
     assert_int_equal(dkg_receive_share(c->id, dealer, victim, &c->ek[victim], bad, cm, c->t, &s),
                      BC_ERR_SHARE_INVALID);

@@ -267,6 +267,9 @@ typedef struct {
     int roll_at_opening;                   /* the roll freezes when the polls open */
 } election_def;
 
+/* 1: create() writes ceremony_version 0 (else the newest) */
+static int legacy_ceremony;
+
 static Evote__V1__TxResult create(chain *c, const election_def *d, const signing_key *key)
 {
     Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
@@ -297,6 +300,7 @@ static Evote__V1__TxResult create(chain *c, const election_def *d, const signing
     ec.registration_end_height = d->reg_end_height;
     ec.registration_end_time_ms = d->reg_end_time;
     ec.roll_frozen_at_opening = d->roll_at_opening;
+    ec.ceremony_version = legacy_ceremony ? 0 : ELECTION_CEREMONY_VERSION;
     body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_CREATE;
     body.election_create = &ec;
     return run(c, &body, key);
@@ -429,30 +433,24 @@ static Evote__V1__TxResult post_encryption_key(chain *c, const char *id, ceremon
     return run(c, &body, trustee_key[i - 1]);
 }
 
-/* Dealer i's dealing; bad_for (1..n, or 0) receives a wrong share. */
-static Evote__V1__TxResult post_dealing(chain *c, const char *id, ceremony *k, uint32_t i, uint32_t bad_for)
+/* Posts dealer i's dealing with the given shares and share proofs (NULL:
+ * none; entry i-1 of each is left empty). */
+static Evote__V1__TxResult post_dealing_with(chain *c, const char *id, ceremony *k, uint32_t i,
+                                             uint8_t (*shares)[DKG_SHARE_LEN],
+                                             uint8_t (*proofs)[DKG_SHARE_PROOF_LEN])
 {
     Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
     Evote__V1__TrusteeDealing d = EVOTE__V1__TRUSTEE_DEALING__INIT;
-    uint8_t comm[MAX_TRUSTEES * EC_POINT_LEN], pok[BC_PROOF_DLEQ_LEN], shares[MAX_TRUSTEES][DKG_SHARE_LEN];
-    ProtobufCBinaryData cb[MAX_TRUSTEES], sb[MAX_TRUSTEES];
+    uint8_t comm[MAX_TRUSTEES * EC_POINT_LEN], pok[BC_PROOF_DLEQ_LEN];
+    ProtobufCBinaryData cb[MAX_TRUSTEES], sb[MAX_TRUSTEES], pb[MAX_TRUSTEES];
 
     assert_int_equal(dkg_dealer_commitments(k->dealer[i - 1], comm, pok), BC_OK);
     for (uint32_t m = 0; m < k->t; m++)
         cb[m] = (ProtobufCBinaryData){EC_POINT_LEN, comm + m * EC_POINT_LEN};
     for (uint32_t j = 1; j <= k->n; j++) {
-        if (j == i) {
-            sb[j - 1] = (ProtobufCBinaryData){0, NULL};
-            continue;
-        }
-        if (j == bad_for) {
-            ec_scalar wrong;
-            assert_int_equal(ec_scalar_random(&wrong), BC_OK);
-            assert_int_equal(dkg_encrypt_share_value(k->e, i, j, &wrong, k->ek_pub[j - 1], shares[j - 1]), BC_OK);
-        } else {
-            assert_int_equal(dkg_dealer_encrypt_share(k->dealer[i - 1], j, k->ek_pub[j - 1], shares[j - 1]), BC_OK);
-        }
-        sb[j - 1] = (ProtobufCBinaryData){DKG_SHARE_LEN, shares[j - 1]};
+        sb[j - 1] = j == i ? (ProtobufCBinaryData){0, NULL} : (ProtobufCBinaryData){DKG_SHARE_LEN, shares[j - 1]};
+        pb[j - 1] = j == i || proofs == NULL ? (ProtobufCBinaryData){0, NULL}
+                                             : (ProtobufCBinaryData){DKG_SHARE_PROOF_LEN, proofs[j - 1]};
     }
     d.election_id.data = (uint8_t *)id;
     d.election_id.len = strlen(id);
@@ -462,9 +460,36 @@ static Evote__V1__TxResult post_dealing(chain *c, const char *id, ceremony *k, u
     d.n_encrypted_shares = k->n;
     d.proof.data = pok;
     d.proof.len = sizeof pok;
+    if (proofs != NULL) {
+        d.share_proofs = pb;
+        d.n_share_proofs = k->n;
+    }
     body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_DEALING;
     body.trustee_dealing = &d;
     return run(c, &body, trustee_key[i - 1]);
+}
+
+/* Dealer i's dealing; bad_for (1..n, or 0) receives a wrong share (with a
+ * valid proof of its ephemeral key: the dealer knows it). */
+static Evote__V1__TxResult post_dealing(chain *c, const char *id, ceremony *k, uint32_t i, uint32_t bad_for)
+{
+    uint8_t shares[MAX_TRUSTEES][DKG_SHARE_LEN], proofs[MAX_TRUSTEES][DKG_SHARE_PROOF_LEN];
+
+    for (uint32_t j = 1; j <= k->n; j++) {
+        if (j == i)
+            continue;
+        if (j == bad_for) {
+            ec_scalar wrong;
+            assert_int_equal(ec_scalar_random(&wrong), BC_OK);
+            assert_int_equal(
+                dkg_encrypt_share_value(k->e, i, j, &wrong, k->ek_pub[j - 1], shares[j - 1], proofs[j - 1]), BC_OK);
+        } else {
+            assert_int_equal(
+                dkg_dealer_encrypt_share(k->dealer[i - 1], j, k->ek_pub[j - 1], shares[j - 1], proofs[j - 1]),
+                BC_OK);
+        }
+    }
+    return post_dealing_with(c, id, k, i, shares, proofs);
 }
 
 static void ceremony_init(ceremony *k, const char *id, uint32_t n, uint32_t t)
@@ -996,6 +1021,86 @@ static void test_revote_replaces_the_earlier_ballot_in_the_tally(void **state)
     bc_election_destroy(&e);
     ceremony_free(&k);
     chain_free(&c);
+}
+
+/* A complaint reveals ek_j·E for the E of the accused dealer's share. Were E
+ * anybody's choice, a dealer could post another dealer's E (or E + x·G, so
+ * that it is not even a copy) with garbage: trustee j's complaint would then
+ * decrypt the other dealer's share to j for everyone, and ceil(t/2) trustees
+ * could so collect enough shares to learn the election key. From ceremony
+ * version 1 on, every share carries a proof that its dealer knows e, bound
+ * to the dealer and the recipient: each such dealing is refused. Version 0
+ * keeps its old meaning (the chains it made replay as they were). */
+static void test_a_dealer_cannot_reuse_another_dealers_share_key(void **state)
+{
+    (void)state;
+    for (int legacy = 0; legacy <= 1; legacy++) {
+        const char *id = legacy ? "dkg-v0" : "dkg-v1";
+        election_def def = {id, 4, 3, 0, 0, 0, 0, 2, 1, 1, 0, 0, 0};
+        uint8_t honest[MAX_TRUSTEES][DKG_SHARE_LEN], honest_pok[MAX_TRUSTEES][DKG_SHARE_PROOF_LEN];
+        uint8_t shares[MAX_TRUSTEES][DKG_SHARE_LEN], proofs[MAX_TRUSTEES][DKG_SHARE_PROOF_LEN];
+        ec_point e12, xg, stolen;
+        ec_scalar x;
+        chain c;
+        ceremony k;
+
+        chain_init(&c);
+        legacy_ceremony = legacy;
+        assert_int_equal(create(&c, &def, authority), R(OK));
+        legacy_ceremony = 0;
+        ceremony_init(&k, id, 4, 3);
+        for (uint32_t i = 1; i <= 4; i++)
+            assert_int_equal(post_encryption_key(&c, id, &k, i), R(OK));
+        /* Honest dealer 1; the attacker, dealer 3, reads its share to trustee 2. */
+        for (uint32_t j = 2; j <= 4; j++)
+            assert_int_equal(dkg_dealer_encrypt_share(k.dealer[0], j, k.ek_pub[j - 1], honest[j - 1], honest_pok[j - 1]),
+                             BC_OK);
+        assert_int_equal(post_dealing_with(&c, id, &k, 1, honest, honest_pok), R(OK));
+        assert_int_equal(ec_point_parse(&e12, honest[1], 0), BC_OK);
+
+        /* Dealer 3's own shares and proofs, but to trustee 2: E_12 + x·G, garbage. */
+        for (uint32_t j = 1; j <= 4; j++)
+            if (j != 3)
+                assert_int_equal(dkg_dealer_encrypt_share(k.dealer[2], j, k.ek_pub[j - 1], shares[j - 1], proofs[j - 1]),
+                                 BC_OK);
+        assert_int_equal(ec_scalar_random(&x), BC_OK);
+        ec_point_mul_base(&xg, &x);
+        ec_point_add(&stolen, &e12, &xg);
+        ec_point_encode(shares[1], &stolen);
+        memset(shares[1] + EC_POINT_LEN, 0xa5, DKG_SHARE_LEN - EC_POINT_LEN);
+        if (legacy) {
+            /* Version 0: taken, as it always was; the complaint that follows
+             * would reveal ek_2·E_12 + x·EK_2. */
+            assert_int_equal(post_dealing_with(&c, id, &k, 3, shares, NULL), R(OK));
+            ceremony_free(&k);
+            chain_free(&c);
+            continue;
+        }
+        /* No proofs at all. */
+        assert_int_equal(post_dealing_with(&c, id, &k, 3, shares, NULL), R(MALFORMED));
+        /* Dealer 3's proof of another key of its own. */
+        assert_int_equal(post_dealing_with(&c, id, &k, 3, shares, proofs), R(BAD_PROOF));
+        /* A plain copy of dealer 1's share to 2, with dealer 1's proof of it:
+         * that proof is bound to dealer 1. */
+        memcpy(shares[1], honest[1], DKG_SHARE_LEN);
+        memcpy(proofs[1], honest_pok[1], DKG_SHARE_PROOF_LEN);
+        assert_int_equal(post_dealing_with(&c, id, &k, 3, shares, proofs), R(BAD_PROOF));
+        /* Dealer 1's proof for trustee 2, moved to trustee 4's slot of dealer 1
+         * itself: bound to the recipient too. */
+        {
+            uint8_t moved[MAX_TRUSTEES][DKG_SHARE_PROOF_LEN];
+            memcpy(moved, honest_pok, sizeof moved);
+            memcpy(moved[3], honest_pok[1], DKG_SHARE_PROOF_LEN);
+            assert_int_equal(dkg_share_proof_verify(k.e, 1, 4, honest[3], moved[3]), BC_ERR_PROOF_KNOWLEDGE);
+            assert_int_equal(dkg_share_proof_verify(k.e, 1, 2, honest[1], honest_pok[1]), BC_OK);
+            assert_int_equal(dkg_share_proof_verify(k.e, 3, 2, honest[1], honest_pok[1]), BC_ERR_PROOF_KNOWLEDGE);
+        }
+        /* Refused dealings left no trace: the honest one still goes in. */
+        assert_int_equal(post_dealing(&c, id, &k, 3, 0), R(OK));
+        assert_int_equal(post_dealing(&c, id, &k, 3, 0), R(ALREADY_SUBMITTED));
+        ceremony_free(&k);
+        chain_free(&c);
+    }
 }
 
 static void test_misbehaving_dealer_is_disqualified_by_a_valid_complaint(void **state)
@@ -2084,6 +2189,7 @@ int main(void)
         cmocka_unit_test(test_fetched_block_ballots_are_checked_on_every_core),
         cmocka_unit_test(test_revote_replaces_the_earlier_ballot_in_the_tally),
         cmocka_unit_test(test_misbehaving_dealer_is_disqualified_by_a_valid_complaint),
+        cmocka_unit_test(test_a_dealer_cannot_reuse_another_dealers_share_key),
         cmocka_unit_test(test_ceremony_deadline_allows_opening_without_a_silent_trustee),
         cmocka_unit_test(test_non_authority_cannot_create_register_or_close),
         cmocka_unit_test(test_unusable_definitions_are_refused),

@@ -343,6 +343,7 @@ static void generate(const char *dir, size_t nballots, audit_pool *pool)
         c.title = "Benchmark election";
         c.questions = qs;
         c.n_questions = 1;
+        c.ceremony_version = ELECTION_CEREMONY_VERSION;
         c.trustees = tr;
         c.n_trustees = NV;
         c.threshold = T;
@@ -369,8 +370,9 @@ static void generate(const char *dir, size_t nballots, audit_pool *pool)
     for (uint32_t i = 1; i <= NV; i++) {
         Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
         Evote__V1__TrusteeDealing td = EVOTE__V1__TRUSTEE_DEALING__INIT;
-        uint8_t comm[T * EC_POINT_LEN], pok[BC_PROOF_DLEQ_LEN], shares[NV][DKG_SHARE_LEN];
-        ProtobufCBinaryData cb[T], sb[NV];
+        uint8_t comm[T * EC_POINT_LEN], pok[BC_PROOF_DLEQ_LEN], shares[NV][DKG_SHARE_LEN],
+            proofs[NV][DKG_SHARE_PROOF_LEN];
+        ProtobufCBinaryData cb[T], sb[NV], pb[NV];
         if (dkg_dealer_new(&dealer[i - 1], e, NV, T, i) != BC_OK ||
             dkg_dealer_commitments(dealer[i - 1], comm, pok) != BC_OK)
             die("dkg deal");
@@ -378,12 +380,13 @@ static void generate(const char *dir, size_t nballots, audit_pool *pool)
             cb[m] = (ProtobufCBinaryData){EC_POINT_LEN, comm + m * EC_POINT_LEN};
         for (uint32_t j = 1; j <= NV; j++) {
             if (j == i) {
-                sb[j - 1] = (ProtobufCBinaryData){0, NULL};
+                sb[j - 1] = pb[j - 1] = (ProtobufCBinaryData){0, NULL};
                 continue;
             }
-            if (dkg_dealer_encrypt_share(dealer[i - 1], j, ekpub[j - 1], shares[j - 1]) != BC_OK)
+            if (dkg_dealer_encrypt_share(dealer[i - 1], j, ekpub[j - 1], shares[j - 1], proofs[j - 1]) != BC_OK)
                 die("dkg share");
             sb[j - 1] = (ProtobufCBinaryData){DKG_SHARE_LEN, shares[j - 1]};
+            pb[j - 1] = (ProtobufCBinaryData){DKG_SHARE_PROOF_LEN, proofs[j - 1]};
         }
         td.election_id.data = (uint8_t *)ELECTION_ID;
         td.election_id.len = strlen(ELECTION_ID);
@@ -391,6 +394,8 @@ static void generate(const char *dir, size_t nballots, audit_pool *pool)
         td.n_commitments = T;
         td.encrypted_shares = sb;
         td.n_encrypted_shares = NV;
+        td.share_proofs = pb;
+        td.n_share_proofs = NV;
         td.proof.data = pok;
         td.proof.len = sizeof pok;
         body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_DEALING;

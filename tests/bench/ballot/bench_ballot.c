@@ -219,7 +219,7 @@ static void bench_tally(void)
             if (j == i)
                 CHECK("own share", dkg_dealer_share(d, j, &own[j][i]));
             else
-                CHECK("encrypt share", dkg_dealer_encrypt_share(d, j, ek_pub[j], shares[i][j]));
+                CHECK("encrypt share", dkg_dealer_encrypt_share(d, j, ek_pub[j], shares[i][j], NULL));
         }
         dkg_dealer_destroy(&d);
     }
