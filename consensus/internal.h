@@ -89,6 +89,9 @@ struct replica {
     replica_status status;
     uint64_t h;             /* low watermark = last stable checkpoint */
     uint64_t last_executed;
+    uint64_t last_stored;   /* the last seq the embedder said is stored (replica_on_executed, or the
+                               restored tip): an event's meta is stored with the first of its blocks,
+                               so own votes above this must stay in it (meta_encode) */
     uint8_t last_hash[CRYPTO_HASH_LEN];
     uint64_t seq_next;      /* primary: next seq to assign */
     uint64_t view_base;     /* the seq the current view started from (its NEW-VIEW's max-s; 0 in view 0) */

@@ -305,7 +305,7 @@ replica_err replica_new(const replica_config *cfg, const replica_callbacks *cb, 
     }
     memcpy(r->last_hash, cfg->chain_id, CRYPTO_HASH_LEN);
     if (restore != NULL) {
-        r->last_executed = restore->last_executed;
+        r->last_executed = r->last_stored = restore->last_executed;
         if (restore->last_executed > 0)
             memcpy(r->last_hash, restore->last_hash, CRYPTO_HASH_LEN);
         r->tip_ckpt = restore->last_executed > 0 && restore->tip_is_checkpoint;
@@ -580,6 +580,16 @@ int replica_propose(replica *r, uint64_t seq, const uint8_t *batch, size_t len)
     e = log_entry(r, seq, 1);
     if (e == NULL)
         goto out;
+    if (e->has_proof && e->proof_view == r->view) {
+        /* Prepared in this view already (only a lost meta could bring this
+         * about): never another batch for it. */
+        uint8_t d[CRYPTO_HASH_LEN];
+        batch_digest(batch, len, d);
+        if (memcmp(d, e->proof_digest, CRYPTO_HASH_LEN) != 0) {
+            r->stats.dropped_conflicting++;
+            goto out;
+        }
+    }
     entry_reset_view(r, e);
     batch_digest(batch, len, e->digest);
     pp.chain_id.data = r->cfg.chain_id;
@@ -903,8 +913,11 @@ static void on_pre_prepare(replica *r, uint32_t from, msg *m, const Evote__V1__P
         return;
     }
     /* A backup that already voted in this view for this seq (restored from
-     * its meta after a crash) must not vote for anything else. */
-    if (e->my_prepare != NULL && memcmp(e->prepares[r->cfg.id].digest, b->digest.data, CRYPTO_HASH_LEN) != 0) {
+     * its meta after a crash) must not vote for anything else; nor for
+     * another batch than one prepared in this view (the certificate is
+     * kept even where the votes are not). */
+    if ((e->my_prepare != NULL && memcmp(e->prepares[r->cfg.id].digest, b->digest.data, CRYPTO_HASH_LEN) != 0) ||
+        (e->has_proof && e->proof_view == b->view && memcmp(e->proof_digest, b->digest.data, CRYPTO_HASH_LEN) != 0)) {
         r->stats.dropped_conflicting++;
         return;
     }
@@ -1166,6 +1179,8 @@ void replica_on_executed(replica *r, uint64_t seq, const uint8_t block_hash[CRYP
     begin_event(r);
     if (seq == 0 || seq > r->last_executed)
         goto out;
+    if (seq > r->last_stored)
+        r->last_stored = seq;
     if (seq == r->last_executed)
         memcpy(r->last_hash, block_hash, CRYPTO_HASH_LEN);
     if ((seq % r->cfg.checkpoint_interval != 0 && !checkpoint) || seq <= r->own_ckpt_seq)

@@ -837,16 +837,19 @@ static void meta_encode(replica *r, wbuf *w)
     for (size_t i = 0; i < r->n_stable_proof; i++)
         wb_bytes(w, 3, r->stable_proof[i], r->stable_proof_lens[i]);
     /* One pass over the log (repeated fields may interleave on the wire).
-     * Own votes and batches of executed seqs are not needed again: a
+     * Own votes and batches of stored seqs are not needed again: a
      * PRE-PREPARE for an executed seq is never voted on (on_pre_prepare),
-     * and the block store holds the batch. */
+     * and the block store holds the batch. Stored, not executed: this meta
+     * goes to storage with the first block of the event that wrote it, so
+     * a crash before its later blocks are stored restarts from this meta
+     * at that first block, and the votes for the others must be here. */
     for (uint32_t slot = 0; slot < r->cfg.window; slot++) {
         entry *e = &r->log[slot];
         if (e->seq <= r->h)
             continue;
         if (e->has_proof)
             wb_bytes(w, 4, e->proof, e->proof_len);
-        if (e->seq <= r->last_executed)
+        if (e->seq <= r->last_stored)
             continue;
         if (primary && e->has_pp)
             wb_bytes(w, 5, e->pp_env, e->pp_len);

@@ -989,6 +989,77 @@ static void test_restored_primary_never_pre_prepares_a_seq_twice(void **state)
     assert_false(conflicting_pp);
 }
 
+/* One event may execute several blocks: a seq committed ahead waits for the
+ * one before it. The node stores that event's meta with the first block and
+ * the later blocks in transactions of their own, so a crash in between
+ * leaves storage at the first block with the event's meta. That meta must
+ * still hold this replica's votes for the blocks not stored yet: restarted,
+ * a backup that signed a PREPARE and a COMMIT for (view 0, seq 2) must not
+ * vote for another batch there (with a restarted or faulty primary
+ * offering one, honest replicas would otherwise fork the chain). */
+static void test_a_crash_between_two_blocks_of_one_event_forgets_no_vote(void **state)
+{
+    fixture *f = *state;
+    replica_restore rs = {0};
+    uint8_t *b1, *b2, *b2x, d1[CRYPTO_HASH_LEN], d2[CRYPTO_HASH_LEN], d2x[CRYPTO_HASH_LEN], *m, *meta;
+    size_t l1, l2, l2x, len, meta_len;
+    int executes = 0, meta_at;
+    replica *again;
+
+    b1 = make_batch(1, 0, &l1);
+    b2 = make_batch(2, 0, &l2);
+    b2x = make_batch(2, 1, &l2x);
+    digest_of(b1, l1, d1);
+    digest_of(b2, l2, d2);
+    digest_of(b2x, l2x, d2x);
+    /* Seq 2 commits here first; it cannot execute before seq 1. */
+    m = pre_prepare(0, 0, 2, d2, b2, l2, &len);
+    deliver(f, f->r, 0, m, len);
+    m = vote_msg(EVOTE__V1__KIND__KIND_PREPARE, 2, 0, 2, d2, &len);
+    deliver(f, f->r, 2, m, len);
+    assert_true(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_COMMIT) >= 0);
+    m = vote_msg(EVOTE__V1__KIND__KIND_COMMIT, 2, 0, 2, d2, &len);
+    deliver(f, f->r, 2, m, len);
+    m = vote_msg(EVOTE__V1__KIND__KIND_COMMIT, 3, 0, 2, d2, &len);
+    deliver(f, f->r, 3, m, len);
+    assert_int_equal(find_type(&f->acts, REPLICA_ACT_EXECUTE), -1);
+    /* Seq 1: the others' COMMITs come before the PREPARE that prepares it
+     * here, so one event commits seq 1 and executes seqs 1 and 2. */
+    m = pre_prepare(0, 0, 1, d1, b1, l1, &len);
+    deliver(f, f->r, 0, m, len);
+    m = vote_msg(EVOTE__V1__KIND__KIND_COMMIT, 2, 0, 1, d1, &len);
+    deliver(f, f->r, 2, m, len);
+    m = vote_msg(EVOTE__V1__KIND__KIND_COMMIT, 3, 0, 1, d1, &len);
+    deliver(f, f->r, 3, m, len);
+    m = vote_msg(EVOTE__V1__KIND__KIND_PREPARE, 2, 0, 1, d1, &len);
+    deliver(f, f->r, 2, m, len);
+    for (size_t i = 0; i < f->acts.n; i++)
+        executes += f->acts.a[i].type == REPLICA_ACT_EXECUTE;
+    assert_int_equal(executes, 2);
+    meta_at = find_type(&f->acts, REPLICA_ACT_PERSIST_META);
+    assert_true(meta_at >= 0);
+    meta = f->acts.a[meta_at].bytes;
+    meta_len = f->acts.a[meta_at].len;
+
+    /* The crash: block 1 is stored with that meta, block 2 is not. */
+    rs.last_executed = 1;
+    rs.meta = meta;
+    rs.meta_len = meta_len;
+    again = new_replica(&rs);
+    replica_start(again);
+    take(again, &f->acts);
+    /* Another batch for (view 0, seq 2). */
+    m = pre_prepare(0, 0, 2, d2x, b2x, l2x, &len);
+    deliver(f, again, 0, m, len);
+    assert_int_equal(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_PREPARE), -1);
+    assert_int_equal(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_COMMIT), -1);
+    actions_clear(&f->acts);
+    replica_destroy(&again);
+    free(b1);
+    free(b2);
+    free(b2x);
+}
+
 static void test_conflicting_prepares_from_one_replica_are_dropped(void **state)
 {
     fixture *f = *state;
@@ -2668,6 +2739,7 @@ int main(void)
         T(test_same_prepare_twice_counts_once),
         T(test_duplicate_prepares_from_one_backup_do_not_prepare_primary),
         T(test_restored_primary_never_pre_prepares_a_seq_twice),
+        T(test_a_crash_between_two_blocks_of_one_event_forgets_no_vote),
         T(test_conflicting_prepares_from_one_replica_are_dropped),
         T(test_prepared_after_2f_prepares_broadcasts_commit),
         T(test_2f_plus_1_commits_execute_with_valid_certificate),
