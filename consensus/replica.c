@@ -1730,11 +1730,20 @@ static void retransmit(replica *r)
 }
 
 /* Replicas other than this one that work (normal case) in view v or later. */
+/* Whether replica i works in view v: it voted in v (or later) and has not
+ * asked for a later view since. One that voted in v once and then asked
+ * for v+1 has left v: counting it would let f faulty replicas plus that one
+ * keep the others waiting for a NEW-VIEW of v that nobody sends. */
+static int works_in(const replica *r, uint32_t i, uint64_t v)
+{
+    return i != r->cfg.id && r->peer_active[i] >= v && r->vcs[i].view <= r->peer_active[i];
+}
+
 static uint32_t active_in(const replica *r, uint64_t v)
 {
     uint32_t k = 0;
     for (uint32_t i = 0; i < r->cfg.n; i++)
-        k += i != r->cfg.id && r->peer_active[i] >= v;
+        k += works_in(r, i, v);
     return k;
 }
 
@@ -1824,7 +1833,7 @@ void replica_on_timer(replica *r, replica_timer t)
                 uint32_t k = r->fetch_peer;
                 do /* one of them, the next after the last asked */
                     k = (k + 1) % r->cfg.n;
-                while (k == r->cfg.id || r->peer_active[k] < r->view);
+                while (!works_in(r, k, r->view));
                 r->fetch_peer = (k + r->cfg.n - 1) % r->cfg.n; /* send_state_request moves on to k */
                 r->probing = 1;
                 send_state_request(r, 0);

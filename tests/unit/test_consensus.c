@@ -2344,6 +2344,31 @@ static void test_view_others_work_in_is_not_given_up(void **state)
     assert_int_equal(stats_of(f->r).by_kind_sent[EVOTE__V1__KIND__KIND_VIEW_CHANGE], 2); /* views 1 and 2 */
 }
 
+/* A replica that voted in view 2 and then asked for view 3 no longer works
+ * in view 2. Counting it, one faulty replica (that voted in view 2 once and
+ * then fell silent) would keep this one waiting for view 2's NEW-VIEW for
+ * good, since nobody left in view 2 sends it: it moves on to view 3. */
+static void test_a_replica_that_left_the_view_no_longer_holds_others_in_it(void **state)
+{
+    fixture *f = *state;
+    uint8_t d[CRYPTO_HASH_LEN] = {5}, *m;
+    size_t len;
+
+    three_ask_for_view_2(f);
+    m = vote_msg(EVOTE__V1__KIND__KIND_PREPARE, 0, 2, 1, d, &len); /* the faulty one, then silent */
+    deliver(f, f->r, 0, m, len);
+    m = vote_msg(EVOTE__V1__KIND__KIND_PREPARE, 3, 2, 1, d, &len);
+    deliver(f, f->r, 3, m, len);
+    m = view_change_msg(3, 3, &len); /* replica 3 gave up view 2 */
+    deliver(f, f->r, 3, m, len);
+    for (int i = 0; i < 3 && replica_view(f->r) == 2; i++) {
+        fire(f, f->r, REPLICA_TIMER_FETCH);
+        fire(f, f->r, REPLICA_TIMER_VIEW);
+    }
+    assert_int_equal(replica_view(f->r), 3);
+    assert_int_equal(stats_of(f->r).by_kind_sent[EVOTE__V1__KIND__KIND_VIEW_CHANGE], 3); /* views 1, 2, 3 */
+}
+
 /* Retransmissions back off while nothing moves, doubling up to T/2 (a
  * block that takes 20 s on a slow link is not re-sent 40 times), and start
  * again from the setting once something moves. */
@@ -2775,6 +2800,7 @@ int main(void)
         T(test_timeout_doubles_per_view_and_decays_after_a_timely_run),
         T(test_new_view_wait_is_extended_once_for_a_live_primary),
         T(test_view_others_work_in_is_not_given_up),
+        T(test_a_replica_that_left_the_view_no_longer_holds_others_in_it),
         T(test_retransmissions_back_off_while_stuck),
         T(test_idle_replica_probes_a_peer_now_and_then),
         T(test_new_view_is_not_resent_for_the_same_question),
