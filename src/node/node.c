@@ -59,10 +59,13 @@ typedef struct {
 /* A client's transaction the state gate refused for a reason a block this
  * validator has not executed yet could change (a registration, the
  * election itself): its client is answered only after a second look, once
- * this validator has executed every block it knows to be committed, and
- * not before RECHECK_MIN_MS (time for the COMMITs of a block another
- * validator already executed to arrive). Still behind at RECHECK_MS, it
- * lets the transaction through: the block's rules decide. */
+ * this validator has executed every block it knew to be committed when it
+ * refused (after_seq), and not before RECHECK_MIN_MS (time for the COMMITs
+ * of a block another validator already executed to arrive). The state's
+ * word is then final. Still behind at RECHECK_MS, the client is told this
+ * validator is busy catching up (its client asks another): never let
+ * through unchecked, or anybody could fill every validator's chain with
+ * ballots for elections that do not exist. */
 typedef struct {
     uint8_t *bytes;
     size_t len;
@@ -73,7 +76,8 @@ typedef struct {
     char address[64];
 } recheck;
 
-#define MAX_RECHECKS 4096 /* beyond: refused at once */
+#define MAX_RECHECKS 4096             /* beyond: refused at once */
+#define MAX_RECHECK_BYTES (32u << 20) /* their bytes, held outside the mempool's bound */
 #define RECHECK_MIN_MS 500
 #define RECHECK_MS 2000
 
@@ -136,6 +140,7 @@ struct node {
     submission *subs;     /* client submissions waiting for their verdict, in order */
     recheck *rechecks;    /* refusals held for a second look (MAX_RECHECKS entries once used) */
     size_t n_rechecks;
+    size_t recheck_bytes;
     uint64_t recheck_at;  /* when the next second look is due (0: none) */
     size_t subs_head, n_subs, cap_subs; /* [subs_head, n_subs) live; ticket 0 = answered */
     uint64_t next_ticket;
@@ -168,7 +173,6 @@ struct node {
     uint64_t instance;         /* drawn at start, in every client answer: clients see a restart */
     uint64_t last_exec_ms;     /* mono_ms of the last block executed */
     int tip_checkpoint;        /* the tip is a checkpoint (a K-th or an empty block) */
-    atomic_int catching_up;    /* replica_catching_up, for the state gate's threads */
     uint64_t idle_until;       /* an idle checkpoint is due then (0: none) */
     int fatal;
 
@@ -357,8 +361,11 @@ static int tx_committed(void *ctx, const uint8_t id[CRYPTO_HASH_LEN])
 /* The mempool's state gate (on its worker threads): what the state at the
  * tip says of a client's ballot or trustee step (election_admit). A
  * refused one already in the chain passes (the mempool then answers it as
- * a duplicate); while this validator may lack blocks, only what no later
- * block can change is refused. */
+ * a duplicate). Every refusal counts, also those a later block could
+ * change: a client's transaction so refused is held for a second look
+ * (recheck), never let through on the chance that this validator lacks a
+ * block; a forwarded one is dropped only for a final refusal
+ * (MEMPOOL_GATE_FINAL_ONLY). */
 static Evote__V1__TxResult state_gate(void *ctx, const Evote__V1__TxBody *body, const uint8_t signer[CRYPTO_PUBKEY_LEN],
                                       const uint8_t id[CRYPTO_HASH_LEN], int *final)
 {
@@ -373,8 +380,7 @@ static Evote__V1__TxResult state_gate(void *ctx, const Evote__V1__TxBody *body, 
         return EVOTE__V1__TX_RESULT__TX_RESULT_UNSPECIFIED;
     /* An empty chain: a new validator that may not have heard from its
      * peers yet (a replaced host fetches the whole chain). */
-    r = election_admit(&n->state, n->g->chain_id, body, signer, id, height, time_ms,
-                       height > 0 && !atomic_load(&n->catching_up), final);
+    r = election_admit(&n->state, n->g->chain_id, body, signer, id, height, time_ms, 1, final);
     if (r != EVOTE__V1__TX_RESULT__TX_RESULT_OK && r != EVOTE__V1__TX_RESULT__TX_RESULT_UNSPECIFIED &&
         tx_committed(n, id))
         return EVOTE__V1__TX_RESULT__TX_RESULT_OK;
@@ -1412,7 +1418,7 @@ static uint64_t run_rechecks(node *n, uint64_t now)
     for (size_t i = 0; i < n->n_rechecks; i++) {
         recheck *rc = &n->rechecks[i];
         uint64_t due = rc->refused_at + RECHECK_MIN_MS, late = rc->refused_at + RECHECK_MS;
-        int current = done >= rc->after_seq && done >= known;
+        int current = done >= rc->after_seq;
         if (now < due || (!current && now < late)) {
             uint64_t at = now < due ? due : late;
             if (next == 0 || at < next)
@@ -1420,10 +1426,18 @@ static uint64_t run_rechecks(node *n, uint64_t now)
             n->rechecks[k++] = *rc;
             continue;
         }
-        /* Current: the state's refusal is final now. Still behind: let
-         * the block decide. */
-        submit(n, rc->bytes, rc->len, &rc->reply, rc->request_id, rc->address, 1,
-               current ? MEMPOOL_GATE_FINAL : MEMPOOL_GATE_NONE);
+        n->recheck_bytes -= rc->len;
+        if (current) { /* every block known at the refusal is in: the state's word is final */
+            submit(n, rc->bytes, rc->len, &rc->reply, rc->request_id, rc->address, 1, MEMPOOL_GATE_FINAL);
+        } else {
+            char why[200];
+            snprintf(why, sizeof why,
+                     "this validator is catching up (at height %" PRIu64 ", blocks up to %" PRIu64
+                     " are committed): it cannot judge this transaction yet; send it to another validator or "
+                     "again later",
+                     done, known);
+            reply_status(n, &rc->reply, rc->request_id, EVOTE__V1__API_STATUS__API_STATUS_BUSY, why);
+        }
         free(rc->bytes);
     }
     n->n_rechecks = k;
@@ -1489,13 +1503,14 @@ static void on_verdicts(node *n)
                 n->subs_head++;
             if (n->subs_head == n->n_subs)
                 n->subs_head = n->n_subs = 0;
-            if (back != NULL && n->n_rechecks < MAX_RECHECKS &&
+            if (back != NULL && n->n_rechecks < MAX_RECHECKS && n->recheck_bytes + v[i].len <= MAX_RECHECK_BYTES &&
                 (n->rechecks != NULL || (n->rechecks = calloc(MAX_RECHECKS, sizeof *n->rechecks)) != NULL)) {
                 /* Refused by the state as it is here; the blocks on their
                  * way may change that: ask again once they are in. */
                 recheck *rc = &n->rechecks[n->n_rechecks++];
                 rc->bytes = back;
                 rc->len = v[i].len;
+                n->recheck_bytes += rc->len;
                 rc->reply = s.reply;
                 rc->request_id = s.request_id;
                 rc->after_seq = replica_known_seq(n->rep);
@@ -2389,7 +2404,6 @@ int node_run(node *n, volatile sig_atomic_t *stop)
             free(bytes);
             drain(n);
         }
-        atomic_store(&n->catching_up, replica_catching_up(n->rep));
         /* Clients get a bounded share of each turn: a flood of requests (or
          * of retries after "busy") must never starve the consensus messages
          * and timers, or the validators would change view under load. */

@@ -77,6 +77,7 @@
  * Built by tests/cluster/CMakeLists.txt against src/net, src/crypto,
  * src/ledger (genesis parsing) and the evote.v1 protobuf schema. */
 #include <errno.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +102,7 @@ static int usage(void)
                     "       cluster_tool client-garbage --node EP [--timeout MS]\n"
                     "       cluster_tool read-flood --node EP --count N [--timeout MS]\n"
                     "       cluster_tool junk-flood --node EP --count N [--timeout MS]\n"
+                    "       cluster_tool ghost-ballots --node EP --genesis G --count N [--threads K] [--timeout MS]\n"
                     "       cluster_tool flood --node EP --genesis G --authority KEY --count N [--text-bytes B]"
                     " [--timeout MS]\n"
                     "       cluster_tool probe --genesis G --to I (--fresh | --as CURVEKEYFILE) [--wait MS]\n"
@@ -424,6 +426,124 @@ static int cmd_client_garbage(const char *node, int timeout_ms)
     }
     client_conn_destroy(&c);
     return rc;
+}
+
+/* ghost-ballots: validly signed ballots (each by a fresh key) for elections
+ * that do not exist, from K threads at once (each with its own connection,
+ * one ballot in flight each). Nothing may let them in: the chain would keep
+ * their bytes on every validator. Prints "accepted A rejected R busy B". */
+typedef struct {
+    const char *node;
+    const genesis *g;
+    long count, accepted, rejected, busy, failed;
+    int timeout_ms, thread;
+} ghost_job;
+
+static void *ghost_thread(void *arg)
+{
+    ghost_job *j = arg;
+    client_conn *c = NULL;
+    net_error why;
+
+    if (client_conn_new(j->node, NULL, j->timeout_ms, &c, &why) != NET_OK) {
+        j->failed = j->count;
+        return NULL;
+    }
+    for (long k = 0; k < j->count; k++) {
+        Evote__V1__TxBody tb = EVOTE__V1__TX_BODY__INIT;
+        Evote__V1__Ballot b = EVOTE__V1__BALLOT__INIT;
+        Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
+        Evote__V1__SubmitTx st = EVOTE__V1__SUBMIT_TX__INIT;
+        Evote__V1__ApiResponse *r;
+        signing_key *key = NULL;
+        uint8_t enc[646], *tx = NULL, *buf, *resp = NULL;
+        char id[64];
+        size_t tx_len = 0, len, rlen = 0;
+
+        snprintf(id, sizeof id, "no-such-election-%d-%ld", j->thread, k);
+        memset(enc, 0x5a, sizeof enc);
+        b.election_id = (ProtobufCBinaryData){strlen(id), (uint8_t *)id};
+        b.encrypted_ballot = (ProtobufCBinaryData){sizeof enc, enc};
+        tb.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_BALLOT;
+        tb.ballot = &b;
+        tb.chain_id = (ProtobufCBinaryData){CRYPTO_CHAIN_ID_LEN, (uint8_t *)j->g->chain_id};
+        tb.created_ms = (uint64_t)time(NULL) * 1000u;
+        if (signing_key_generate(&key) != CRYPTO_OK || crypto_random(&tb.nonce, sizeof tb.nonce) != CRYPTO_OK ||
+            ledger_tx_seal(&tb, key, &tx, &tx_len) != CRYPTO_OK) {
+            signing_key_destroy(&key);
+            j->failed++;
+            continue;
+        }
+        signing_key_destroy(&key);
+        req.request_id = 1 + (uint64_t)k;
+        req.call_case = EVOTE__V1__API_REQUEST__CALL_SUBMIT;
+        req.submit = &st;
+        st.tx = (ProtobufCBinaryData){tx_len, tx};
+        len = evote__v1__api_request__get_packed_size(&req);
+        buf = malloc(len);
+        if (buf == NULL) {
+            free(tx);
+            j->failed++;
+            continue;
+        }
+        evote__v1__api_request__pack(&req, buf);
+        free(tx);
+        if (client_conn_call(c, buf, len, &resp, &rlen) != NET_OK ||
+            (r = evote__v1__api_response__unpack(NULL, rlen, resp)) == NULL) {
+            free(buf);
+            free(resp);
+            j->failed++;
+            continue;
+        }
+        free(buf);
+        free(resp);
+        if (r->status == EVOTE__V1__API_STATUS__API_STATUS_OK)
+            j->accepted++;
+        else if (r->status == EVOTE__V1__API_STATUS__API_STATUS_BUSY)
+            j->busy++;
+        else if (r->status == EVOTE__V1__API_STATUS__API_STATUS_REJECTED)
+            j->rejected++;
+        else
+            j->failed++;
+        evote__v1__api_response__free_unpacked(r, NULL);
+    }
+    client_conn_destroy(&c);
+    return NULL;
+}
+
+static int cmd_ghost_ballots(const char *node, const char *genesis_path, long count, long threads, int timeout_ms)
+{
+    ghost_job jobs[16];
+    pthread_t tids[16];
+    genesis *g = NULL;
+    genesis_error gerr;
+    long accepted = 0, rejected = 0, busy = 0, failed = 0;
+
+    if (threads < 1 || threads > 16) {
+        fprintf(stderr, "cluster_tool ghost-ballots: --threads must be 1..16\n");
+        return 2;
+    }
+    if (genesis_load(genesis_path, &g, &gerr) != LEDGER_OK) {
+        fprintf(stderr, "cluster_tool ghost-ballots: cannot load %s\n", genesis_path);
+        return 1;
+    }
+    for (long t = 0; t < threads; t++) {
+        jobs[t] = (ghost_job){node, g, count / threads + (t < count % threads), 0, 0, 0, 0, timeout_ms, (int)t};
+        if (pthread_create(&tids[t], NULL, ghost_thread, &jobs[t]) != 0) {
+            fprintf(stderr, "cluster_tool ghost-ballots: cannot start a thread\n");
+            exit(1);
+        }
+    }
+    for (long t = 0; t < threads; t++) {
+        pthread_join(tids[t], NULL);
+        accepted += jobs[t].accepted;
+        rejected += jobs[t].rejected;
+        busy += jobs[t].busy;
+        failed += jobs[t].failed;
+    }
+    genesis_destroy(&g);
+    printf("accepted %ld rejected %ld busy %ld failed %ld\n", accepted, rejected, busy, failed);
+    return failed == 0 ? 0 : 1;
 }
 
 /* junk-flood: `count` junk transactions in a row from one address, each
@@ -1247,7 +1367,7 @@ int main(int argc, char **argv)
                *id = NULL, *eks = NULL, *out = NULL, *code = NULL, *txs = NULL;
     uint64_t height = 0;
     long threshold = 0, dealer = 0;
-    long to = -1, timeout = 5000, wait_ms = 3000, count = 0, text_bytes = 100;
+    long to = -1, timeout = 5000, wait_ms = 3000, count = 0, text_bytes = 100, threads = 1;
     uint64_t view = 0;
     int fresh = 0;
 
@@ -1280,6 +1400,8 @@ int main(int argc, char **argv)
             key = v;
         else if (strcmp(a, "--count") == 0)
             count = strtol(v, NULL, 10);
+        else if (strcmp(a, "--threads") == 0)
+            threads = strtol(v, NULL, 10);
         else if (strcmp(a, "--text-bytes") == 0)
             text_bytes = strtol(v, NULL, 10);
         else if (strcmp(a, "--authority") == 0)
@@ -1319,6 +1441,11 @@ int main(int argc, char **argv)
         if (node == NULL || count < 1)
             return usage();
         return cmd_read_flood(node, count, (int)timeout);
+    }
+    if (strcmp(argv[1], "ghost-ballots") == 0) {
+        if (node == NULL || genesis_path == NULL || count < 1)
+            return usage();
+        return cmd_ghost_ballots(node, genesis_path, count, threads, (int)timeout);
     }
     if (strcmp(argv[1], "junk-flood") == 0) {
         if (node == NULL || count < 1)

@@ -32,6 +32,12 @@
 #      evote_client_refusals_limited_total; a valid notice from the same
 #      address right after is served (its client retries after the wait
 #      the BUSY answer gives).
+#   6. Ballots for elections that do not exist, validly signed by fresh keys,
+#      160 of them from 8 connections at once to node1 for about 10 s (longer
+#      than the 8 s between an idle validator's probes of its peers, while
+#      which it once took itself for behind and let them through): none
+#      accepted, none in any block (evote_committed_transaction_results_total
+#      {result="unknown_election"} stays 0 on all four).
 #   bash hostile.sh EVOTED EVOTE CLUSTER_TOOL
 source "$(dirname "$0")/lib.sh" "$@"
 
@@ -201,5 +207,19 @@ out=$("$EVOTE" status --node "zz@$CURVE_EP" 2>&1); rc=$?
 case "$out" in *"40 Z85 characters"*) ;; *) fail "a bad CURVE key: $out" ;; esac
 alive 0 || fail "node0 died" 0
 log "CURVE clients: node0's key answers and commits a notice; node1's key and no key get no answer"
+
+# ------------------------------------------------ 6. ballots for no election
+got=$("$TOOL" ghost-ballots --node "$(ep 1)" --genesis "$GENESIS" --count 160 --threads 8 \
+  --timeout $((10000 * SCALE)) 2>&1) || fail "ghost ballots: $got" 1
+read -r _ gacc _ grej _ gbusy _ <<<"$got"
+[ "$gacc" = 0 ] || fail "$gacc of 160 ballots for elections that do not exist were accepted by node1 ($got)" 1
+notice 1 hostile "after the ghost ballots" --wait $((20000 * SCALE)) >/dev/null ||
+  fail "a notice after the ghost ballots did not commit" 1 # anything taken would be in a block by now
+for i in 0 1 2 3; do
+  v=$(curl -sS --max-time $((5 * SCALE)) "$(http_url $i)/metrics" |
+    awk '$1 == "evote_committed_transaction_results_total{result=\"unknown_election\"}" { print $2 }')
+  [ "${v:-0}" = 0 ] || fail "node$i committed $v ballots for elections that do not exist" "$i"
+done
+log "160 ballots for elections that do not exist: none accepted ($grej refused, $gbusy busy), none in a block"
 
 pass
