@@ -7,13 +7,16 @@
 
 #include "ballot_crypto.h"
 #include "ledger.h"
+#include "wire_check.h"
 
 const char *ledger_strerror(ledger_err err)
 {
     switch (err) {
     case LEDGER_OK: return "success";
     case LEDGER_ERR_ENVELOPE: return "the transaction envelope is invalid";
-    case LEDGER_ERR_BODY_MALFORMED: return "the transaction body is truncated or not an evote transaction";
+    case LEDGER_ERR_BODY_MALFORMED:
+        return "the transaction body is truncated, not an evote transaction, or has fields this version does not "
+               "know (made by a newer evote? upgrade the validators first)";
     case LEDGER_ERR_CHAIN_ID_LENGTH: return "the transaction's chain id is not 32 bytes";
     case LEDGER_ERR_WRONG_CHAIN: return "the transaction was signed for another chain (its chain id differs from this chain's genesis)";
     case LEDGER_ERR_NO_PAYLOAD: return "the transaction carries no payload";
@@ -198,7 +201,13 @@ static ledger_err tx_decode(const uint8_t *bytes, size_t len, const uint8_t chai
             *detail = cerr;
         return LEDGER_ERR_ENVELOPE;
     }
-    body = evote__v1__tx_body__unpack(NULL, env->body.len, env->body.data);
+    /* Judged before it is admitted: not one field this version does not
+     * know (unpacking keeps each, at an allocation apiece; a newer client's
+     * field would be ignored here and the transaction mean something else
+     * to a newer validator). Committed blocks are taken as they are. */
+    body = verify && pb_wire_unknown(&evote__v1__tx_body__descriptor, env->body.data, env->body.len, 0) != 0
+               ? NULL
+               : evote__v1__tx_body__unpack(NULL, env->body.len, env->body.data);
     if (body == NULL) {
         err = LEDGER_ERR_BODY_MALFORMED;
     } else if (body->chain_id.len != CRYPTO_CHAIN_ID_LEN) {

@@ -225,7 +225,7 @@ net_err client_endpoint_reply(client_endpoint *self, const client_reply_handle *
 
     if (bytes == NULL || len == 0)
         return NET_ERR_EMPTY;
-    if (len > self->max_msg_size)
+    if (len > NET_DEFAULT_CLIENT_MAX_MSG_SIZE) /* what a client takes (max_msg_size bounds requests) */
         return NET_ERR_TOO_LARGE;
     if (to == NULL || to->id_len == 0) {
         self->stats.reply_failed++;

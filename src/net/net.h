@@ -286,7 +286,8 @@ typedef struct {
     const char *endpoint;       /* e.g. "tcp://127.0.0.1:7201"; "...:*" picks a port */
     int curve;                  /* 1: CURVE server (encryption; any client key accepted) */
     uint8_t curve_secret[NET_CURVE_KEY_LEN]; /* the server's secret when curve = 1 */
-    size_t max_msg_size;        /* 0 = NET_DEFAULT_CLIENT_MAX_MSG_SIZE; larger cuts the connection */
+    size_t max_msg_size;        /* the largest request, 0 = NET_DEFAULT_CLIENT_MAX_MSG_SIZE; larger cuts the
+                                   connection (a reply may be up to NET_DEFAULT_CLIENT_MAX_MSG_SIZE) */
     int hwm;                    /* 0 = NET_DEFAULT_CLIENT_HWM, queued per client each way */
     int linger_ms;              /* 0 = NET_DEFAULT_LINGER_MS */
 } client_endpoint_config;

@@ -28,6 +28,7 @@
 #include "node.h"
 #include "ratelimit.h"
 #include "replica.h"
+#include "wire_check.h"
 
 /* A proposal's size: small enough that one block goes through the whole
  * pipeline (3 copies out, validation, two durable writes) well within the
@@ -1728,9 +1729,17 @@ static uint32_t read_cost(const Evote__V1__ApiRequest *q)
     }
 }
 
+/* A newer client may send a few fields this version does not know (it then
+ * answers without what they ask for); more is junk that would cost an
+ * allocation each to unpack. */
+#define MAX_UNKNOWN_REQUEST_FIELDS 16
+
 static void on_client(node *n, const client_request *req)
 {
-    Evote__V1__ApiRequest *q = evote__v1__api_request__unpack(NULL, req->len, req->data);
+    int unknown = pb_wire_unknown(&evote__v1__api_request__descriptor, req->data, req->len, MAX_UNKNOWN_REQUEST_FIELDS);
+    Evote__V1__ApiRequest *q = unknown < 0 || unknown > MAX_UNKNOWN_REQUEST_FIELDS
+                                   ? NULL
+                                   : evote__v1__api_request__unpack(NULL, req->len, req->data);
     const client_reply_handle *to = &req->reply;
     uint32_t retry_ms = 0;
 
@@ -2141,6 +2150,7 @@ int node_new(const node_config *cfg, node **out, char *why, size_t why_len)
     }
     memset(&cc, 0, sizeof cc);
     cc.endpoint = cfg->client_listen;
+    cc.max_msg_size = MAX_TX_BYTES + 64 * 1024; /* the largest request: a transaction and its wrapping */
     ne = client_endpoint_new(&cc, &n->client, &nerr);
     if (ne != NET_OK) {
         snprintf(why, why_len, "client API %s: %s: %s", cfg->client_listen, net_strerror(ne), nerr.detail);

@@ -351,8 +351,9 @@ static int cmd_client_garbage(const char *node, int timeout_ms)
     }
     if (crypto_random(junk, sizeof junk) != CRYPTO_OK)
         memset(junk, 0xff, sizeof junk);
-    for (int k = 0; k < 5 && rc == 0; k++) {
+    for (int k = 0; k < 6 && rc == 0; k++) {
         Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
+        Evote__V1__GetStatus gs = EVOTE__V1__GET_STATUS__INIT;
         Evote__V1__GetTx gt = EVOTE__V1__GET_TX__INIT;
         Evote__V1__SubmitTx st = EVOTE__V1__SUBMIT_TX__INIT;
         Evote__V1__ApiResponse *r;
@@ -388,6 +389,17 @@ static int cmd_client_garbage(const char *node, int timeout_ms)
             st.tx.data = junk + 1;
             st.tx.len = 300;
             len = evote__v1__api_request__pack(&req, buf);
+            break;
+        case 5: /* a GetStatus drowned in fields no version knows (each costs protobuf-c an allocation) */
+            name = "unknown-fields";
+            req.call_case = EVOTE__V1__API_REQUEST__CALL_GET_STATUS;
+            req.get_status = &gs;
+            len = evote__v1__api_request__pack(&req, buf);
+            while (len + 3 <= sizeof buf) { /* field 1000, a varint */
+                buf[len++] = 0xc0;
+                buf[len++] = 0x3e;
+                buf[len++] = 0x01;
+            }
             break;
         default: /* a SubmitTx with an empty transaction */
             name = "empty-tx";

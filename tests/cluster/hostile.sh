@@ -12,7 +12,8 @@
 #      commits on all four.
 #      Then a RequestBatch (forwarded transactions) with a broken signature
 #      carrying a valid notice: the notice must stay unknown everywhere.
-#      Malformed requests on the client endpoint are answered with a refusal.
+#      Malformed requests on the client endpoint are answered with a refusal
+#      (also a status request drowned in fields no version knows).
 #   3. The controls for 2: the same RequestBatch correctly signed gets its
 #      notice committed, and the same VIEW-CHANGEs correctly signed make
 #      node0 join the next view, so the forged ones were refused for their
