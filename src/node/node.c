@@ -78,6 +78,7 @@ typedef struct {
 } recheck;
 
 #define MAX_RECHECKS 4096             /* beyond: refused at once */
+#define MAX_INFLIGHT_PER_ADDRESS 1024 /* a client's transactions not answered yet, per address */
 #define MAX_RECHECK_BYTES (32u << 20) /* their bytes, held outside the mempool's bound */
 #define RECHECK_MIN_MS 500
 #define RECHECK_MS 2000
@@ -131,6 +132,7 @@ struct node {
     mempool *mp;
     rate_table *reads;             /* client_read_rate: each client address's budget */
     rate_table *refusals;          /* client_refusal_rate: each address's refused transactions */
+    rate_table *inflight;          /* each address's transactions not answered yet (NULL: no limit) */
     peer_net *net;
     client_endpoint *client;
     client_endpoint *client_curve; /* client_curve_listen, or NULL */
@@ -1380,6 +1382,7 @@ static void submit(node *n, const uint8_t *bytes, size_t len, const client_reply
         size_t cap = n->cap_subs ? n->cap_subs * 2 : 256;
         submission *s = realloc(n->subs, cap * sizeof *s);
         if (s == NULL) {
+            rate_give(n->inflight, address ? address : "", mono_ms(), 1);
             if (from_client)
                 reply_status(n, to, rid, EVOTE__V1__API_STATUS__API_STATUS_BUSY, "out of memory: retry later");
             return;
@@ -1389,6 +1392,7 @@ static void submit(node *n, const uint8_t *bytes, size_t len, const client_reply
     }
     err = mempool_submit_gated(n->mp, bytes, len, ticket, gate);
     if (err != LEDGER_OK) {
+        rate_give(n->inflight, address ? address : "", mono_ms(), 1); /* answered */
         if (from_client)
             reply_status(n, to, rid,
                          err == LEDGER_ERR_BUSY ? EVOTE__V1__API_STATUS__API_STATUS_BUSY
@@ -1437,6 +1441,7 @@ static uint64_t run_rechecks(node *n, uint64_t now)
                      " are committed): it cannot judge this transaction yet; send it to another validator or "
                      "again later",
                      done, known);
+            rate_give(n->inflight, rc->address, now, 1); /* answered */
             reply_status(n, &rc->reply, rc->request_id, EVOTE__V1__API_STATUS__API_STATUS_BUSY, why);
         }
         free(rc->bytes);
@@ -1531,6 +1536,7 @@ static void on_verdicts(node *n)
             }
             if (v[i].err == LEDGER_OK) {
                 Evote__V1__ApiResponse r = EVOTE__V1__API_RESPONSE__INIT;
+                rate_give(n->inflight, s.address, mono_ms(), 1); /* answered */
                 r.request_id = s.request_id;
                 r.status = EVOTE__V1__API_STATUS__API_STATUS_OK;
                 r.reason = "";
@@ -1563,6 +1569,7 @@ static void on_verdicts(node *n)
                  * soon gets "busy" before a check (on_client). */
                 if (v[i].err != LEDGER_ERR_NOMEM)
                     (void)rate_take(n->refusals, s.address, mono_ms(), 1, NULL);
+                rate_give(n->inflight, s.address, mono_ms(), 1);
             }
         }
     }
@@ -1791,6 +1798,19 @@ static void on_client(node *n, const client_request *req)
             r.reason = why;
             r.retry_after_ms = retry_ms ? retry_ms : 1000;
             reply(n, to, &r);
+            break;
+        }
+        if (!rate_take(n->inflight, req->address, mono_ms(), 1, NULL)) {
+            /* Refusals are counted when their verdict comes: without a
+             * bound on what is in flight, a client that does not wait for
+             * answers would have thousands checked before the first one
+             * counts. */
+            char why[300];
+            snprintf(why, sizeof why,
+                     "%u transactions from %s are still being checked here: send more once they are answered",
+                     MAX_INFLIGHT_PER_ADDRESS, req->address[0] ? req->address : "your address");
+            n->m.client_refusals_limited++;
+            reply_status(n, to, q->request_id, EVOTE__V1__API_STATUS__API_STATUS_BUSY, why);
             break;
         }
         submit(n, q->submit->tx.data, q->submit->tx.len, to, q->request_id, req->address, 1,
@@ -2120,8 +2140,12 @@ int node_new(const node_config *cfg, node **out, char *why, size_t why_len)
         snprintf(why, why_len, "out of memory (election state)");
         goto out;
     }
+    /* inflight: a count more than a rate (taken on arrival, given back with
+     * the answer; it refills by 1 a second, in case an answer was lost). */
     if ((n->reads = rate_table_new(cfg->client_read_rate, 0)) == NULL ||
-        (n->refusals = rate_table_new(cfg->client_refusal_rate, 0)) == NULL) {
+        (n->refusals = rate_table_new(cfg->client_refusal_rate, 0)) == NULL ||
+        (cfg->client_refusal_rate != 0 &&
+         (n->inflight = rate_table_new(1, MAX_INFLIGHT_PER_ADDRESS)) == NULL)) {
         snprintf(why, why_len, "out of memory");
         goto out;
     }
@@ -2254,6 +2278,7 @@ void node_destroy(node **self)
     mempool_destroy(&n->mp);
     rate_table_destroy(&n->reads);
     rate_table_destroy(&n->refusals);
+    rate_table_destroy(&n->inflight);
     free(n->attests);
     election_changes_destroy(&n->changes);
     election_cache_destroy(&n->elections);

@@ -69,6 +69,8 @@ static uint32_t hash_key(const uint8_t key[17])
     return h;
 }
 
+/* take: 1 takes cost when there, 0 only looks, -1 gives cost back (up to
+ * the burst). */
 static int bucket(rate_table *t, const char *addr, uint64_t now_ms, uint32_t cost, uint32_t *retry_ms, int take)
 {
     uint8_t key[17];
@@ -109,6 +111,10 @@ static int bucket(rate_table *t, const char *addr, uint64_t now_ms, uint32_t cos
         s->milli = add >= t->burst_milli - s->milli ? t->burst_milli : s->milli + add;
         s->last_ms = now_ms;
     }
+    if (take < 0) {
+        s->milli = need >= t->burst_milli - s->milli ? t->burst_milli : s->milli + need;
+        return 1;
+    }
     if (s->milli >= need) {
         if (take)
             s->milli -= need;
@@ -127,4 +133,9 @@ int rate_take(rate_table *t, const char *addr, uint64_t now_ms, uint32_t cost, u
 int rate_has(rate_table *t, const char *addr, uint64_t now_ms, uint32_t cost, uint32_t *retry_ms)
 {
     return bucket(t, addr, now_ms, cost, retry_ms, 0);
+}
+
+void rate_give(rate_table *t, const char *addr, uint64_t now_ms, uint32_t cost)
+{
+    (void)bucket(t, addr, now_ms, cost, NULL, -1);
 }

@@ -10,7 +10,10 @@
  * status questions cost nothing here: the mempool has its own bound.
  * A second table counts the transactions each address got refused
  * (client_refusal_rate): an address out of that budget is answered BUSY
- * before its next transaction is checked (rate_has).
+ * before its next transaction is checked (rate_has). A third bounds the
+ * transactions of an address not answered yet (taken on arrival, given
+ * back with the answer: rate_give), since refusals count only once their
+ * verdict comes.
  *
  * Addresses are those ZeroMQ reports ("Peer-Address"): IPv4 by address,
  * IPv6 by its /64 (one host can hold a whole /64), IPv4-mapped IPv6 as
@@ -42,5 +45,9 @@ int rate_take(rate_table *t, const char *addr, uint64_t now_ms, uint32_t cost, u
 /* rate_take without taking: whether the bucket of `addr` holds `cost` at
  * now_ms. Returns: 1 or 0 (then *retry_ms as rate_take gives it). */
 int rate_has(rate_table *t, const char *addr, uint64_t now_ms, uint32_t cost, uint32_t *retry_ms);
+
+/* Gives back `cost` units taken earlier (up to the burst): the unit of a
+ * transaction in flight, once it is answered. */
+void rate_give(rate_table *t, const char *addr, uint64_t now_ms, uint32_t cost);
 
 #endif

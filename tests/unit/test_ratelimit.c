@@ -52,6 +52,28 @@ static void test_has_looks_without_taking(void **state)
     rate_table_destroy(&t);
 }
 
+/* As a count of what is in flight: a transaction takes a unit on arrival
+ * and gives it back with its answer, never past the burst. */
+static void test_give_returns_what_was_taken(void **state)
+{
+    rate_table *t = rate_table_new(50, 0); /* burst 100 */
+    (void)state;
+    for (int i = 0; i < 100; i++)
+        assert_true(rate_take(t, "10.0.0.1", 1000, 1, NULL));
+    assert_false(rate_take(t, "10.0.0.1", 1000, 1, NULL)); /* 100 in flight: the 101st waits */
+    for (int i = 0; i < 40; i++)
+        rate_give(t, "10.0.0.1", 1000, 1); /* 40 answered */
+    for (int i = 0; i < 40; i++)
+        assert_true(rate_take(t, "10.0.0.1", 1000, 1, NULL));
+    assert_false(rate_take(t, "10.0.0.1", 1000, 1, NULL));
+    for (int i = 0; i < 500; i++)
+        rate_give(t, "10.0.0.1", 1000, 1);
+    for (int i = 0; i < 100; i++) /* capped at the burst */
+        assert_true(rate_take(t, "10.0.0.1", 1000, 1, NULL));
+    assert_false(rate_take(t, "10.0.0.1", 1000, 1, NULL));
+    rate_table_destroy(&t);
+}
+
 static void test_addresses_have_their_own_budget(void **state)
 {
     rate_table *t = rate_table_new(5, 5);
@@ -123,6 +145,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_burst_then_refill),
         cmocka_unit_test(test_has_looks_without_taking),
+        cmocka_unit_test(test_give_returns_what_was_taken),
         cmocka_unit_test(test_addresses_have_their_own_budget),
         cmocka_unit_test(test_no_limit_free_reads_and_oversized_costs),
         cmocka_unit_test(test_a_full_table_forgets_the_oldest),
