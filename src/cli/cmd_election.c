@@ -49,6 +49,7 @@ enum {
     O_TRUSTEES,
     O_THRESHOLD,
     O_CEREMONY_END,
+    O_COMPLAINT_END,
     O_REG_END_HEIGHT,
     O_REG_END_TIME,
     O_REG_UNTIL_CLOSE,
@@ -657,7 +658,12 @@ static const char create_help[] =
     "  --threshold T  how many trustees it takes to decrypt the tally (1..n;\n"
     "                 default 2f+1 of n = 3f+1: n - floor((n-1)/3))\n"
     "  --ceremony-end-height H  after H, the election may be opened without the\n"
-    "                 dealings of trustees that never dealt (default: never)\n"
+    "                 dealings of trustees that never dealt, and no dealing is\n"
+    "                 taken (default: never)\n"
+    "  --complaint-end-height H2  with --ceremony-end-height: after H2 (> H), the\n"
+    "                 election may be opened before every trustee confirmed the\n"
+    "                 shares it received ('evote trustee check'; default H + 100):\n"
+    "                 until then a trustee can still complain about a bad share\n"
     "The voter roll is frozen when the polls open (the first block with the\n"
     "election key at or after the opening height or time): register every voter\n"
     "before 'evote election open'. A registration after that is refused,\n"
@@ -687,6 +693,7 @@ static int election_create(int argc, char **argv)
                                          {"trustees", required_argument, NULL, O_TRUSTEES},
                                          {"threshold", required_argument, NULL, O_THRESHOLD},
                                          {"ceremony-end-height", required_argument, NULL, O_CEREMONY_END},
+                                         {"complaint-end-height", required_argument, NULL, O_COMPLAINT_END},
                                          {"registration-end-height", required_argument, NULL, O_REG_END_HEIGHT},
                                          {"registration-end-time", required_argument, NULL, O_REG_END_TIME},
                                          {"registration-until-close", no_argument, NULL, O_REG_UNTIL_CLOSE},
@@ -699,7 +706,7 @@ static int election_create(int argc, char **argv)
     q_arg q[MAX_Q];
     size_t nq = 0, total = 0, n_tr = 0;
     const char *title = NULL, *trustees = NULL, *what;
-    uint64_t open_h = 0, close_h = 0, open_t = 0, close_t = 0, threshold = 0, cer_end = 0, v;
+    uint64_t open_h = 0, close_h = 0, open_t = 0, close_t = 0, threshold = 0, cer_end = 0, compl_end = 0, v;
     uint64_t reg_end_h = 0, reg_end_t = 0;
     char **tr_items = NULL;
     ProtobufCBinaryData *tr = NULL;
@@ -764,6 +771,10 @@ static int election_create(int argc, char **argv)
             if (!parse_u64(s.o.cmd, "--ceremony-end-height", optarg, 1, UINT64_MAX, &cer_end))
                 return EXIT_USAGE;
             break;
+        case O_COMPLAINT_END:
+            if (!parse_u64(s.o.cmd, "--complaint-end-height", optarg, 1, UINT64_MAX, &compl_end))
+                return EXIT_USAGE;
+            break;
         case O_REG_END_HEIGHT:
             if (!parse_u64(s.o.cmd, "--registration-end-height", optarg, 1, UINT64_MAX, &reg_end_h))
                 return EXIT_USAGE;
@@ -816,6 +827,16 @@ static int election_create(int argc, char **argv)
         fprintf(stderr, "evote %s: the registration deadline is after the polls close: nobody could vote with a key "
                         "registered then (--registration-until-close keeps the roll open until the polls close)\n",
                 s.o.cmd);
+        return EXIT_USAGE;
+    }
+    if (compl_end != 0 && (cer_end == 0 || compl_end <= cer_end)) {
+        fprintf(stderr, "evote %s: --complaint-end-height goes with --ceremony-end-height, above it (the trustees "
+                        "need the heights in between to check the last dealings)\n",
+                s.o.cmd);
+        return EXIT_USAGE;
+    }
+    if (cer_end != 0 && compl_end == 0 && cer_end > UINT64_MAX - 100) {
+        fprintf(stderr, "evote %s: --ceremony-end-height is too high\n", s.o.cmd);
         return EXIT_USAGE;
     }
 
@@ -913,6 +934,7 @@ static int election_create(int argc, char **argv)
     ec.n_trustees = n_tr;
     ec.threshold = (uint32_t)threshold;
     ec.ceremony_end_height = cer_end;
+    ec.complaint_end_height = cer_end == 0 ? 0 : compl_end != 0 ? compl_end : cer_end + 100;
     ec.registration_end_height = reg_end_h;
     ec.registration_end_time_ms = reg_end_t;
     /* The default: nobody adds voters once anyone may vote. */
@@ -947,7 +969,10 @@ static const char control_help[] =
     "\n"
     "open ends the trustees' key ceremony: the chain derives the election key\n"
     "from the trustees that dealt correctly (allowed once every trustee has\n"
-    "dealt, or after the ceremony end height). Ballots are accepted from then\n"
+    "dealt, or after the ceremony end height, and every trustee has confirmed\n"
+    "the shares it received with 'evote trustee check', or after the\n"
+    "complaints' end height: refused here before that, naming who has not).\n"
+    "Ballots are accepted from then\n"
     "on, within the voting window. Where the roll is frozen when the polls\n"
     "open (the default of 'evote election create'), register the voters first:\n"
     "opening with the polls' opening height or time reached and nobody on the\n"
@@ -1035,6 +1060,76 @@ out:
     return refuse;
 }
 
+/* Before an OPEN under ceremony rules 1: the chain opens only once every
+ * trustee has confirmed every dealing no complaint disqualified, or after
+ * the complaints' end. Says which trustee has not, and refuses (nothing
+ * submitted). Returns: 1 to refuse, 0 otherwise (also when the node cannot
+ * tell: the chain decides). */
+static int checks_missing(const signer *s)
+{
+    Evote__V1__ApiResponse *resp = NULL, *st = NULL;
+    const Evote__V1__ElectionCreate *d;
+    uint8_t e[ELECTION_HASH_LEN], qualified[DKG_MAX_TRUSTEES + 1] = {0};
+    uint32_t n, missing_j = 0, missing_i = 0;
+    int refuse = 0;
+
+    if (ask_election(&s->o, s->id, &resp) != 0)
+        return 0;
+    if (resp->status != EVOTE__V1__API_STATUS__API_STATUS_OK || resp->election == NULL ||
+        resp->election->definition == NULL || resp->election->election_key.len != 0 ||
+        resp->election->definition->ceremony_version < 1)
+        goto out;
+    d = resp->election->definition;
+    n = (uint32_t)d->n_trustees;
+    if (n > DKG_MAX_TRUSTEES)
+        goto out;
+    if (d->complaint_end_height != 0 &&
+        (ask_node_status(&s->o, 1, &st) != 0 || st->node->height + 1 > d->complaint_end_height))
+        goto out; /* past the complaints' end (or cannot tell) */
+    election_hash(s->g->chain_id, (const uint8_t *)s->id, strlen(s->id), e);
+    for (uint32_t i = 1; i <= n; i++) {
+        uint8_t key[KEY_EJ_LEN], *v = NULL;
+        size_t len = 0;
+        int found = 0;
+        key_ej(key, ELECTION_KEY_DEALING, e, i);
+        if (fetch_state(&s->o, key, sizeof key, &v, &len, &found) != 0)
+            goto out;
+        qualified[i] = found && len > 0 && v[0] == ELECTION_DEALING_QUALIFIED;
+        free(v);
+    }
+    for (uint32_t j = 1; j <= n && missing_j == 0; j++) {
+        uint8_t key[KEY_EJ_LEN], *v = NULL;
+        size_t len = 0;
+        int found = 0;
+        key_ej(key, ELECTION_KEY_CHECKED, e, j);
+        if (fetch_state(&s->o, key, sizeof key, &v, &len, &found) != 0)
+            goto out;
+        for (uint32_t i = 1; i <= n; i++)
+            if (i != j && qualified[i] && !(found && i / 8 < len && (v[i / 8] >> (i % 8) & 1))) {
+                missing_j = j;
+                missing_i = i;
+                break;
+            }
+        free(v);
+    }
+    if (missing_j != 0) {
+        char when[96] = "";
+        if (d->complaint_end_height != 0)
+            snprintf(when, sizeof when, ", or after height %" PRIu64 " (the complaints' end)", d->complaint_end_height);
+        fprintf(stderr,
+                "evote %s: trustee %" PRIu32 " has not confirmed the share dealer %" PRIu32 " sent it (as %s has it): "
+                "the chain opens election '%s' once every trustee has checked its shares ('evote trustee check' "
+                "confirms the good ones and complains about a bad one)%s. Nothing submitted\n",
+                s->o.cmd, missing_j, missing_i, s->o.node, s->id, when);
+        refuse = 1;
+    }
+out:
+    if (st != NULL)
+        evote__v1__api_response__free_unpacked(st, NULL);
+    evote__v1__api_response__free_unpacked(resp, NULL);
+    return refuse;
+}
+
 static int election_control(int argc, char **argv, int open)
 {
     static const struct option opts[] = {SIGNER_OPTIONS,
@@ -1054,7 +1149,7 @@ static int election_control(int argc, char **argv, int open)
     if (!operands_ok(s.o.cmd, argc, argv, 0, "", control_help))
         return EXIT_USAGE;
     rc = signer_load(&s, control_help);
-    if (rc == 0 && open && empty_roll(&s.o, s.id, allow_empty))
+    if (rc == 0 && open && (checks_missing(&s) || empty_roll(&s.o, s.id, allow_empty)))
         rc = EXIT_FAILED;
     if (rc == 0) {
         warn_not_authority(&s);
@@ -1071,7 +1166,8 @@ static int election_control(int argc, char **argv, int open)
         if (open && ans.state == EVOTE__V1__TX_STATE__TX_STATE_COMMITTED &&
             ans.result == EVOTE__V1__TX_RESULT__TX_RESULT_WRONG_PHASE)
             fprintf(stderr, "evote election open: the chain opens an election once every trustee has dealt (or, "
-                            "with --ceremony-end-height, after that height), and only once; "
+                            "with --ceremony-end-height, after that height) and, under ceremony rules 1, every "
+                            "trustee has confirmed its shares (or after --complaint-end-height), and only once; "
                             "'evote election show %s' shows each trustee's progress\n",
                     s.id);
     }
@@ -1233,8 +1329,12 @@ static int election_show(int argc, char **argv)
     printf("trustees       %zu, threshold %" PRIu32 "\n", d->n_trustees, d->threshold);
     if (d->ceremony_end_height)
         printf("ceremony end   height %" PRIu64 "\n", d->ceremony_end_height);
+    if (d->complaint_end_height)
+        printf("complaints end height %" PRIu64 " (after it the election may open before every trustee's check)\n",
+               d->complaint_end_height);
     printf("ceremony rules version %" PRIu32 "%s\n", d->ceremony_version,
-           d->ceremony_version >= 1 ? " (each encrypted share proves its dealer's ephemeral key)"
+           d->ceremony_version >= 1 ? " (each encrypted share proves its dealer's ephemeral key; the election opens "
+                                      "once every trustee confirmed its shares)"
                                     : " (shares without proofs of their keys: a complaint can be made to reveal "
                                       "another dealer's share; create elections with a newer evote)");
     print_roll_deadline(d);
@@ -1681,8 +1781,10 @@ static const char trustee_help[] =
     "           each other trustee's share encrypted to that trustee (round 2)\n"
     "  check    once the others have dealt: decrypt and check each share this\n"
     "           trustee received; a bad share gets a TrusteeComplaint, which\n"
-    "           disqualifies its dealer. Stores the key share x_j in DIR.\n"
-    "           Then an authority runs 'evote election open'.\n"
+    "           disqualifies its dealer, and the good ones are confirmed on\n"
+    "           chain (the election opens once every trustee has confirmed\n"
+    "           them). Stores the key share x_j in DIR. Then an authority runs\n"
+    "           'evote election open'.\n"
     "  decrypt  after the polls closed: post a partial decryption of the tally\n"
     "           with its proofs; the chain records the result once t have.\n"
     "\n"
@@ -2171,6 +2273,33 @@ static int trustee_check(int argc, char **argv)
                 goto out;
             complained++;
         }
+    }
+    if (tr.rec->definition->ceremony_version >= 1 && tr.rec->election_key.len == 0) {
+        /* Say so on chain: the election opens once every trustee has
+         * confirmed every dealing that no complaint disqualified. */
+        Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+        Evote__V1__TrusteeDealing td = EVOTE__V1__TRUSTEE_DEALING__INIT;
+        uint32_t *others = calloc(tr.n, sizeof *others), n_others = 0;
+        if (others == NULL)
+            goto out;
+        for (uint32_t k = 0; k < n_good; k++)
+            if (good[k] != tr.j)
+                others[n_others++] = good[k];
+        if (n_others > 0) {
+            td.election_id.data = (uint8_t *)tr.s.id;
+            td.election_id.len = strlen(tr.s.id);
+            td.checked = others;
+            td.n_checked = n_others;
+            body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_DEALING;
+            body.trustee_dealing = &td;
+            printf("confirming on chain the good shares of %" PRIu32 " dealer%s\n", n_others, n_others == 1 ? "" : "s");
+            r = seal_submit(&tr.s, &body, NULL, NULL);
+        } else {
+            r = 0;
+        }
+        free(others);
+        if (r != 0)
+            goto out;
     }
     if (waiting != 0) {
         fprintf(stderr, "evote %s: %" PRIu32 " dealer%s not dealt yet: run this again once they have (or once the "

@@ -49,6 +49,51 @@ static election_err dealing_commitments(const uint8_t *v, uint32_t t, ec_point *
     return ELECTION_OK;
 }
 
+/* Version 1: which dealers trustee j confirmed it checked and found good:
+ * a bitmap of DKG_MAX_TRUSTEES + 1 bits under (K, E, j); dealer i is bit i.
+ * (A complaint that holds disqualifies its dealer, which then needs no
+ * check; one that is refuted changes nothing.) Out: bits (all clear when
+ * nothing is stored). */
+#define CHECKED_LEN ((DKG_MAX_TRUSTEES + 8) / 8)
+
+static election_err load_checked(const state_view *sv, const Evote__V1__ElectionRecord *rec, uint32_t j,
+                                 uint8_t bits[CHECKED_LEN])
+{
+    uint8_t key[KEY_EI_LEN], *v = NULL;
+    size_t len;
+    int r;
+
+    memset(bits, 0, CHECKED_LEN);
+    key_ei(key, ELECTION_KEY_CHECKED, rec->election_hash.data, j);
+    r = state_get(sv, key, sizeof key, &v, &len);
+    if (r < 0)
+        return get_err(r);
+    if (r == 1) {
+        if (len != CHECKED_LEN) {
+            free(v);
+            return ELECTION_ERR_CORRUPT;
+        }
+        memcpy(bits, v, CHECKED_LEN);
+    }
+    free(v);
+    return ELECTION_OK;
+}
+
+/* Marks dealers[0..count) as checked by trustee j. */
+static election_err mark_checked(const state_view *sv, const Evote__V1__ElectionRecord *rec, uint32_t j,
+                                 const uint32_t *dealers, size_t count)
+{
+    uint8_t bits[CHECKED_LEN], key[KEY_EI_LEN];
+    election_err err = load_checked(sv, rec, j, bits);
+
+    if (err != ELECTION_OK)
+        return err;
+    for (size_t k = 0; k < count; k++)
+        bits[dealers[k] / 8] |= (uint8_t)(1u << (dealers[k] % 8));
+    key_ei(key, ELECTION_KEY_CHECKED, rec->election_hash.data, j);
+    return changes_set(sv->tx, key, sizeof key, bits, CHECKED_LEN, 0) ? ELECTION_OK : ELECTION_ERR_NOMEM;
+}
+
 /* The common start of a trustee step before the key exists: the election,
  * the signer's trustee index. Out: *rec (NULL when *res is set). */
 static election_err trustee_step(const election_ctx *ctx, const election_tx *tx, const state_view *sv,
@@ -110,7 +155,7 @@ static election_err rule_encryption_key(const state_view *sv, const Evote__V1__T
  * recipient's key. The shares themselves are checked by their recipients,
  * who complain when one is wrong; from ceremony version 1 on, the proof that
  * the dealer knows each share's ephemeral key is checked here. */
-static election_err rule_deal(const state_view *sv, const Evote__V1__TrusteeDealing *d,
+static election_err rule_deal(const election_ctx *ctx, const state_view *sv, const Evote__V1__TrusteeDealing *d,
                               const Evote__V1__ElectionRecord *rec, uint32_t i, Evote__V1__TxResult *res)
 {
     const uint32_t n = (uint32_t)rec->definition->n_trustees, t = rec->definition->threshold;
@@ -119,6 +164,11 @@ static election_err rule_deal(const state_view *sv, const Evote__V1__TrusteeDeal
     election_err err;
     bc_err berr;
 
+    if (rec->definition->ceremony_version >= 1 && rec->definition->ceremony_end_height != 0 &&
+        ctx->height > rec->definition->ceremony_end_height) {
+        *res = R(WRONG_PHASE); /* too late: the others could not check it before the complaints' end */
+        return ELECTION_OK;
+    }
     err = load_dealing(sv, rec, i, &v);
     free(v);
     if (err != ELECTION_OK)
@@ -213,6 +263,42 @@ done:
     return err;
 }
 
+/* Round 3 (version 1): trustee j found the shares of these dealers good.
+ * Each must have dealt (and not be j): a confirmation covers only what is
+ * on chain. */
+static election_err rule_checked(const state_view *sv, const Evote__V1__TrusteeDealing *d,
+                                 const Evote__V1__ElectionRecord *rec, uint32_t j, Evote__V1__TxResult *res)
+{
+    const uint32_t n = (uint32_t)rec->definition->n_trustees;
+    uint32_t dealers[DKG_MAX_TRUSTEES];
+    size_t count = 0;
+
+    if (rec->definition->ceremony_version < 1 || d->n_checked > n) {
+        *res = R(MALFORMED);
+        return ELECTION_OK;
+    }
+    for (size_t k = 0; k < d->n_checked; k++) {
+        uint32_t i = d->checked[k];
+        uint8_t *v = NULL;
+        election_err err;
+        if (i == 0 || i > n || i == j) {
+            *res = R(MALFORMED);
+            return ELECTION_OK;
+        }
+        err = load_dealing(sv, rec, i, &v);
+        free(v);
+        if (err != ELECTION_OK)
+            return err;
+        if (v == NULL) {
+            *res = R(WRONG_PHASE); /* nothing of dealer i to check yet */
+            return ELECTION_OK;
+        }
+        dealers[count++] = i;
+    }
+    *res = R(OK);
+    return mark_checked(sv, rec, j, dealers, count);
+}
+
 election_err rule_dealing(const election_ctx *ctx, const election_tx *tx, const state_view *sv,
                           Evote__V1__TxResult *res)
 {
@@ -223,12 +309,14 @@ election_err rule_dealing(const election_ctx *ctx, const election_tx *tx, const 
 
     if (err != ELECTION_OK || rec == NULL)
         return err;
-    if (d->encryption_key.len != 0)
+    if (d->n_checked != 0)
+        err = rule_checked(sv, d, rec, j, res);
+    else if (d->encryption_key.len != 0)
         err = d->n_commitments == 0 && d->n_encrypted_shares == 0 && d->proof.len == 0
                   ? rule_encryption_key(sv, d, rec, j, res)
                   : (*res = R(MALFORMED), ELECTION_OK);
     else
-        err = rule_deal(sv, d, rec, j, res);
+        err = rule_deal(ctx, sv, d, rec, j, res);
     evote__v1__election_record__free_unpacked(rec, NULL);
     return err;
 }
@@ -315,6 +403,40 @@ done:
     return err;
 }
 
+election_err ceremony_checks_missing(const state_view *sv, const Evote__V1__ElectionRecord *rec, int *covered,
+                                     uint32_t *trustee, uint32_t *dealer)
+{
+    const uint32_t n = (uint32_t)rec->definition->n_trustees;
+    uint8_t dealt[CHECKED_LEN] = {0};
+
+    *covered = 1;
+    for (uint32_t i = 1; i <= n; i++) {
+        uint8_t *v = NULL;
+        election_err err = load_dealing(sv, rec, i, &v);
+        if (err != ELECTION_OK)
+            return err;
+        if (v != NULL && v[0] == ELECTION_DEALING_QUALIFIED) /* a disqualified one needs no check */
+            dealt[i / 8] |= (uint8_t)(1u << (i % 8));
+        free(v);
+    }
+    for (uint32_t j = 1; j <= n; j++) {
+        uint8_t bits[CHECKED_LEN];
+        election_err err = load_checked(sv, rec, j, bits);
+        if (err != ELECTION_OK)
+            return err;
+        for (uint32_t i = 1; i <= n; i++)
+            if (i != j && (dealt[i / 8] >> (i % 8) & 1) && !(bits[i / 8] >> (i % 8) & 1)) {
+                *covered = 0;
+                if (trustee)
+                    *trustee = j;
+                if (dealer)
+                    *dealer = i;
+                return ELECTION_OK;
+            }
+    }
+    return ELECTION_OK;
+}
+
 /* ElectionControl OPEN: the end of the ceremony. Allowed once every trustee
  * has dealt (complaints should be in by then: the authority waits for the
  * trustees to check their shares), or after ceremony_end_height. */
@@ -365,6 +487,21 @@ election_err rule_open(const election_ctx *ctx, const election_tx *tx, const sta
                        ctx->height > rec->definition->ceremony_end_height)) {
         *res = R(WRONG_PHASE);
         goto done;
+    }
+    if (rec->definition->ceremony_version >= 1 &&
+        !(rec->definition->complaint_end_height != 0 && ctx->height > rec->definition->complaint_end_height)) {
+        /* Every trustee must have checked every dealing on chain (found it
+         * good, or complained): else a dealer that deals bad shares last
+         * would stay qualified, and the tally could not be decrypted
+         * without it. */
+        int covered = 1;
+        err = ceremony_checks_missing(sv, rec, &covered, NULL, NULL);
+        if (err != ELECTION_OK)
+            goto done;
+        if (!covered) {
+            *res = R(WRONG_PHASE);
+            goto done;
+        }
     }
     if (nq < t || dkg_joint_key(&y, commitments, nq, t) != BC_OK) {
         *res = R(CEREMONY_FAILED);

@@ -93,7 +93,8 @@
 
 #define ELECTION_MAX_ID 64          /* election_id bytes */
 /* The newest key-ceremony rules this code runs (ElectionCreate.ceremony_version):
- * 1 = shares come with proofs of their ephemeral keys. */
+ * 1 = shares come with proofs of their ephemeral keys, and OPEN waits for
+ * the trustees' checks (or complaint_end_height). */
 #define ELECTION_CEREMONY_VERSION 1
 #define ELECTION_MAX_SLOTS BC_MAX_OPTIONS /* options over all questions */
 #define ELECTION_HASH_LEN 32        /* E */
@@ -109,6 +110,7 @@
 #define ELECTION_KEY_TRACKING 'C'
 #define ELECTION_KEY_ATTESTATION 'A'
 #define ELECTION_KEY_RESULT_ATTESTATION 'Q'
+#define ELECTION_KEY_CHECKED 'K' /* (E, j): bitmap of the dealers trustee j checked or complained about */
 
 #define ELECTION_ATTEST_TAG "evote/v1/election-attestation"
 #define ELECTION_RESULT_ATTEST_TAG "evote/v1/result-attestation"

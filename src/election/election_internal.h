@@ -70,6 +70,12 @@ election_err rule_dealing(const election_ctx *ctx, const election_tx *tx, const 
                           Evote__V1__TxResult *res);
 election_err rule_complaint(const election_ctx *ctx, const election_tx *tx, const state_view *sv,
                             Evote__V1__TxResult *res);
+/* Version 1: whether every trustee has confirmed every qualified dealing on
+ * chain but its own (a dealing a complaint disqualified needs none). Out:
+ * *covered; when 0, a trustee and a dealer it has not confirmed (either may
+ * be NULL). */
+election_err ceremony_checks_missing(const state_view *sv, const Evote__V1__ElectionRecord *rec, int *covered,
+                                     uint32_t *trustee, uint32_t *dealer);
 election_err rule_open(const election_ctx *ctx, const election_tx *tx, const state_view *sv,
                        Evote__V1__ElectionRecord *rec, Evote__V1__TxResult *res);
 election_err rule_partial(const election_ctx *ctx, const election_tx *tx, const state_view *sv,

@@ -420,6 +420,11 @@ static int definition_ok(const Evote__V1__ElectionCreate *d, uint32_t *t_out)
         return 0;
     if (d->ceremony_version > ELECTION_CEREMONY_VERSION)
         return 0; /* rules this validator does not know */
+    /* Version 1: the window for complaints past the ceremony's end. */
+    if (d->ceremony_version == 0 ? d->complaint_end_height != 0
+                                 : (d->complaint_end_height != 0) != (d->ceremony_end_height != 0) ||
+                                       (d->complaint_end_height != 0 && d->complaint_end_height <= d->ceremony_end_height))
+        return 0;
     /* Default: 2f+1 of n = 3f+1, i.e. n - floor((n-1)/3) for any n. */
     *t_out = d->threshold ? d->threshold : (uint32_t)(n - (n - 1) / 3);
     return *t_out >= 1 && *t_out <= n;

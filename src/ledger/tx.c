@@ -120,11 +120,21 @@ static int all_len(const ProtobufCBinaryData *v, size_t n, size_t len, int empty
     return 1;
 }
 
-/* Round 1 carries only the encryption key; round 2 only the dealing. */
+/* Round 1 carries only the encryption key; round 2 only the dealing;
+ * round 3 only the dealers checked. */
 static int trustee_dealing_ok(const Evote__V1__TrusteeDealing *d)
 {
     if (!len_in(d->election_id.len, 1, LEDGER_MAX_ID))
         return 0;
+    if (d->n_checked != 0) {
+        if (d->n_checked > DKG_MAX_TRUSTEES || d->encryption_key.len != 0 || d->n_commitments != 0 ||
+            d->n_encrypted_shares != 0 || d->proof.len != 0 || d->n_share_proofs != 0)
+            return 0;
+        for (size_t k = 0; k < d->n_checked; k++)
+            if (!len_in(d->checked[k], 1, DKG_MAX_TRUSTEES))
+                return 0;
+        return 1;
+    }
     if (d->encryption_key.len != 0)
         return d->encryption_key.len == EC_POINT_LEN && d->n_commitments == 0 &&
                d->n_encrypted_shares == 0 && d->proof.len == 0 && d->n_share_proofs == 0;

@@ -9,8 +9,10 @@
 #      complaint with its evidence; the chain upholds it: `election show`
 #      names trustee 4 disqualified, and trustee 1's next check leaves it
 #      out; trustees 2 and 3 find nothing wrong;
-#   3. a voter is registered and the election opens on the 3 qualified
-#      dealers, which freezes the roll: a later registration is refused (by
+#   3. a voter is registered; the election does not open before the
+#      complaints' end, as trustee 4 never confirms the others' shares
+#      (evote says who is missing and submits nothing); then it opens on
+#      the 3 qualified dealers, which freezes the roll: a later registration is refused (by
 #      evote, and by the chain when sent anyway), and so is, for good, the
 #      ballot of a key not on the roll; the voter votes; after the close
 #      trustees 1-3 decrypt and the result counts the ballot;
@@ -32,8 +34,12 @@ for j in 1 2 3 4; do "$EVOTE" keygen --out "$DIR/t$j.key" > /dev/null 2>&1 || fa
 trustees=$(for j in 1 2 3 4; do cat "$DIR/t$j.key.pub"; done | paste -sd,)
 
 # ---- 1. the ceremony, with a bad dealing
+H0=$(height_of 0)
+[ -n "$H0" ] || fail "node0 has no height" 0
+CER_END=$((H0 + 40)) COMPLAINT_END=$((H0 + 60)) # room for the 12 ceremony steps and the checks
 step "election create" 0 election create --key "$AUTH_KEY" "${E[@]}" --title "Ceremony" --question Q \
-  --options "Yes,No" --close-height 1000000 --trustees "$trustees" --threshold 3 > /dev/null
+  --options "Yes,No" --close-height 1000000 --trustees "$trustees" --threshold 3 \
+  --ceremony-end-height "$CER_END" --complaint-end-height "$COMPLAINT_END" > /dev/null
 for j in 1 2 3 4; do
   step "trustee $j init" $((j % 4)) trustee init --key "$DIR/t$j.key" "${E[@]}" --dir "$DIR/d$j" > /dev/null
 done
@@ -70,6 +76,15 @@ log "trustee 1 complained; the chain disqualified trustee 4: $(grep -E '^  trust
 "$EVOTE" voter keygen --count 1 --out-dir "$DIR/voters" > "$DIR/roll.txt" 2> "$DIR/keygen.err" ||
   fail "voter keygen: $(cat "$DIR/keygen.err")"
 step "voter register" 1 voter register --key "$AUTH_KEY" "${E[@]}" --voters "$DIR/roll.txt" > /dev/null
+# Trustee 4 (the cheat) never confirms the others' shares: evote refuses to
+# open before the complaints' end, naming it; past that height, it opens.
+out=$("$EVOTE" election open --key "$AUTH_KEY" "${E[@]}" --node "$(ep 0)" 2>&1) &&
+  fail "election open went ahead before trustee 4 confirmed its shares: $out" 0
+case "$out" in *"trustee 4 has not confirmed the share dealer 1 sent it"*"after height $COMPLAINT_END"*"Nothing submitted"*) ;;
+  *) fail "election open before every check: $out" 0 ;; esac
+while [ "$(height_of 0)" -lt "$COMPLAINT_END" ]; do
+  notice 0 dkg "to pass the complaints' end" --wait $((10000 * SCALE)) > /dev/null || fail "a notice did not commit" 0
+done
 step "election open" 0 election open --key "$AUTH_KEY" "${E[@]}" > /dev/null
 keyed() {
   "$EVOTE" election show dkg --node "$(ep 2)" --timeout $((2000 * SCALE)) > "$DIR/show.out" 2>&1 &&

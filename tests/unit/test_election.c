@@ -269,6 +269,8 @@ typedef struct {
 
 /* 1: create() writes ceremony_version 0 (else the newest) */
 static int legacy_ceremony;
+/* create(): complaint_end_height = ceremony_end + this, when a ceremony end is set */
+#define COMPLAINT_WINDOW 10
 
 static Evote__V1__TxResult create(chain *c, const election_def *d, const signing_key *key)
 {
@@ -301,6 +303,8 @@ static Evote__V1__TxResult create(chain *c, const election_def *d, const signing
     ec.registration_end_time_ms = d->reg_end_time;
     ec.roll_frozen_at_opening = d->roll_at_opening;
     ec.ceremony_version = legacy_ceremony ? 0 : ELECTION_CEREMONY_VERSION;
+    if (!legacy_ceremony && d->ceremony_end != 0)
+        ec.complaint_end_height = d->ceremony_end + COMPLAINT_WINDOW;
     body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_CREATE;
     body.election_create = &ec;
     return run(c, &body, key);
@@ -538,7 +542,35 @@ static void ceremony_free(ceremony *k)
     }
 }
 
-/* The honest ceremony: keys, dealings, OPEN. */
+/* Trustee j confirms it checked the shares of these dealers (round 3). */
+static Evote__V1__TxResult post_checked(chain *c, const char *id, uint32_t j, const uint32_t *dealers, size_t count)
+{
+    Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+    Evote__V1__TrusteeDealing d = EVOTE__V1__TRUSTEE_DEALING__INIT;
+    d.election_id.data = (uint8_t *)id;
+    d.election_id.len = strlen(id);
+    d.checked = (uint32_t *)dealers;
+    d.n_checked = count;
+    body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_DEALING;
+    body.trustee_dealing = &d;
+    return run(c, &body, trustee_key[j - 1]);
+}
+
+/* Every trustee confirms every other dealer of 1..n except `but` (0: none). */
+static void all_check(chain *c, const char *id, uint32_t n, uint32_t but)
+{
+    for (uint32_t j = 1; j <= n; j++) {
+        uint32_t dealers[MAX_TRUSTEES];
+        size_t count = 0;
+        for (uint32_t i = 1; i <= n; i++)
+            if (i != j && i != but)
+                dealers[count++] = i;
+        if (count > 0)
+            assert_int_equal(post_checked(c, id, j, dealers, count), R(OK));
+    }
+}
+
+/* The honest ceremony: keys, dealings, every trustee's check, OPEN. */
 static void run_ceremony(chain *c, const char *id, ceremony *k, uint32_t n, uint32_t t)
 {
     ceremony_init(k, id, n, t);
@@ -547,6 +579,7 @@ static void run_ceremony(chain *c, const char *id, ceremony *k, uint32_t n, uint
     c->height++;
     for (uint32_t i = 1; i <= n; i++)
         assert_int_equal(post_dealing(c, id, k, i, 0), R(OK));
+    all_check(c, id, n, 0);
     assert_int_equal(control(c, id, OPEN, authority), R(OK));
     ceremony_shares(c, id, k);
 }
@@ -1175,6 +1208,22 @@ static void test_misbehaving_dealer_is_disqualified_by_a_valid_complaint(void **
     assert_int_equal(run(&c, &body, trustee_key[2]), R(BAD_PROOF));
 
     assert_int_equal(control(&c, id, OPEN, stranger), R(NOT_AUTHORIZED));
+    /* Not every trustee has said it checked its shares: too early. */
+    assert_int_equal(control(&c, id, OPEN, authority), R(WRONG_PHASE));
+    {
+        const uint32_t t1[] = {2, 3, 4}, t2[] = {1, 3, 4}, t3[] = {1, 4}, t4[] = {2, 3}, nobody[] = {5}, self[] = {1};
+        /* (self is dealer 1: trustee 1's own, trustee 4's to confirm) */
+        assert_int_equal(post_checked(&c, id, 1, self, 1), R(MALFORMED)); /* its own */
+        assert_int_equal(post_checked(&c, id, 1, nobody, 1), R(MALFORMED)); /* no trustee 5 */
+        assert_int_equal(post_checked(&c, id, 1, t1, 3), R(OK));
+        assert_int_equal(post_checked(&c, id, 2, t2, 3), R(OK));
+        assert_int_equal(post_checked(&c, id, 3, t3, 2), R(OK)); /* 2 is disqualified: nothing to confirm */
+        assert_int_equal(control(&c, id, OPEN, authority), R(WRONG_PHASE)); /* trustee 4 not yet */
+        assert_int_equal(post_checked(&c, id, 4, t4, 2), R(OK));
+        /* Its complaint about dealer 1 was refuted: dealer 1 stays, unconfirmed by 4. */
+        assert_int_equal(control(&c, id, OPEN, authority), R(WRONG_PHASE));
+        assert_int_equal(post_checked(&c, id, 4, self, 1), R(OK)); /* 4 confirms 1 after all */
+    }
     assert_int_equal(control(&c, id, OPEN, authority), R(OK));
     assert_int_equal(control(&c, id, OPEN, authority), R(WRONG_PHASE));
     assert_int_equal(run(&c, &body, trustee_key[3]), R(WRONG_PHASE)); /* ceremony over */
@@ -1224,14 +1273,102 @@ static void test_ceremony_deadline_allows_opening_without_a_silent_trustee(void 
     assert_int_equal(post_dealing(&c, id, &k, 2, 0), R(OK));
     assert_int_equal(control(&c, id, OPEN, authority), R(WRONG_PHASE));
     c.height = 6;
-    /* Past the deadline with 2 of 3 needed dealers: the ceremony fails. */
+    /* Past the deadline: no more dealings (the others could not check them
+     * before the complaints' end); and before the complaints' end (height
+     * 15), no OPEN while trustees 3 and 4 have not checked. */
+    assert_int_equal(post_dealing(&c, id, &k, 3, 0), R(WRONG_PHASE));
+    assert_int_equal(control(&c, id, OPEN, authority), R(WRONG_PHASE));
+    c.height = 16;
+    /* Past the complaints' end with 2 of 3 needed dealers: the ceremony fails. */
     assert_int_equal(control(&c, id, OPEN, authority), R(CEREMONY_FAILED));
     c.height = 5;
     assert_int_equal(post_dealing(&c, id, &k, 3, 0), R(OK));
     c.height = 6;
+    {
+        /* Trustee 4 stays silent; the other three check each other. */
+        const uint32_t t1[] = {2, 3}, t2[] = {1, 3}, t3[] = {1, 2};
+        assert_int_equal(post_checked(&c, id, 1, t1, 2), R(OK));
+        assert_int_equal(post_checked(&c, id, 2, t2, 2), R(OK));
+        assert_int_equal(post_checked(&c, id, 3, t3, 2), R(OK));
+    }
+    assert_int_equal(control(&c, id, OPEN, authority), R(WRONG_PHASE)); /* trustee 4 might complain yet */
+    c.height = 16;
     assert_int_equal(control(&c, id, OPEN, authority), R(OK));
     ceremony_free(&k);
     chain_free(&c);
+}
+
+/* A dealer that deals bad shares last, and an OPEN right after (any
+ * authority may open): with ceremony rules version 0 the dealer stayed
+ * qualified, the complaints came too late, and no honest trustee could ever
+ * decrypt without it. From version 1 on the OPEN waits for every trustee's
+ * check, the complaints disqualify the dealer, and the key is made without
+ * it. */
+static void test_opening_waits_for_the_complaints_about_a_last_bad_dealing(void **state)
+{
+    (void)state;
+    for (int legacy = 0; legacy <= 1; legacy++) {
+        const char *id = legacy ? "last-v0" : "last-v1";
+        election_def def = {id, 4, 3, 0, 0, 0, 0, 2, 1, 1, 0, 0, 0};
+        Evote__V1__ElectionRecord *rec;
+        chain c;
+        ceremony k;
+
+        chain_init(&c);
+        legacy_ceremony = legacy;
+        assert_int_equal(create(&c, &def, authority), R(OK));
+        legacy_ceremony = 0;
+        ceremony_init(&k, id, 4, 3);
+        for (uint32_t i = 1; i <= 4; i++)
+            assert_int_equal(post_encryption_key(&c, id, &k, i), R(OK));
+        for (uint32_t i = 1; i <= 3; i++)
+            assert_int_equal(post_dealing(&c, id, &k, i, 0), R(OK));
+        assert_int_equal(post_dealing(&c, id, &k, 4, 1), R(OK)); /* bad for trustee 1 */
+        if (legacy) {
+            assert_int_equal(control(&c, id, OPEN, authority2), R(OK)); /* at once */
+            rec = record_of(&c, id);
+            assert_int_equal(rec->n_qualified, 4); /* the cheat is in the key */
+            evote__v1__election_record__free_unpacked(rec, NULL);
+            ceremony_free(&k);
+            chain_free(&c);
+            continue;
+        }
+        assert_int_equal(control(&c, id, OPEN, authority2), R(WRONG_PHASE));
+        /* Trustee 1 complains about dealer 4; everyone confirms the rest. */
+        {
+            election_state_reader rd = {mem_get, &c.st};
+            uint8_t key[1 + 32 + 4] = {ELECTION_KEY_DEALING}, *v = NULL, complaint[DKG_COMPLAINT_LEN];
+            size_t vlen = 0;
+            Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+            Evote__V1__TrusteeComplaint cp = EVOTE__V1__TRUSTEE_COMPLAINT__INIT;
+            (void)rd;
+            memcpy(key + 1, k.e, 32);
+            key[36] = 4;
+            assert_int_equal(mem_get(&c.st, key, sizeof key, &v, &vlen), 1);
+            assert_int_equal(dkg_complaint_make(k.e, 4, 1, &k.ek[0], v + 1 + 3 * EC_POINT_LEN, complaint), BC_OK);
+            free(v);
+            cp.election_id.data = (uint8_t *)id;
+            cp.election_id.len = strlen(id);
+            cp.accused.data = trustee_pub[3];
+            cp.accused.len = 32;
+            cp.evidence.data = complaint;
+            cp.evidence.len = sizeof complaint;
+            body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_COMPLAINT;
+            body.trustee_complaint = &cp;
+            assert_int_equal(run(&c, &body, trustee_key[0]), R(OK));
+        }
+        {
+            const uint32_t t1[] = {2, 3};
+            assert_int_equal(post_checked(&c, id, 1, t1, 2), R(OK));
+        }
+        all_check(&c, id, 4, 0); /* 2, 3, 4 (and 1 again, harmless) */
+        assert_int_equal(control(&c, id, OPEN, authority2), R(OK));
+        rec = record_of(&c, id);
+        assert_int_equal(rec->n_qualified, 3); /* without dealer 4 */
+        evote__v1__election_record__free_unpacked(rec, NULL);
+        ceremony_free(&k);
+        chain_free(&c);
+    }
 }
 
 /* A validator's signed claim on a ballot, judged against the chain: the
@@ -2190,6 +2327,7 @@ int main(void)
         cmocka_unit_test(test_revote_replaces_the_earlier_ballot_in_the_tally),
         cmocka_unit_test(test_misbehaving_dealer_is_disqualified_by_a_valid_complaint),
         cmocka_unit_test(test_a_dealer_cannot_reuse_another_dealers_share_key),
+        cmocka_unit_test(test_opening_waits_for_the_complaints_about_a_last_bad_dealing),
         cmocka_unit_test(test_ceremony_deadline_allows_opening_without_a_silent_trustee),
         cmocka_unit_test(test_non_authority_cannot_create_register_or_close),
         cmocka_unit_test(test_unusable_definitions_are_refused),
