@@ -403,6 +403,23 @@ static void generate(const char *dir, size_t nballots, audit_pool *pool)
         txs[i - 1] = seal_body(&body, G.val[i - 1], &lens[i - 1], G.g->chain_id);
     }
     commit_block(&G, txs, lens, NV);
+    /* every trustee confirms the others' shares (ceremony rules 1) */
+    for (uint32_t j = 1; j <= NV; j++) {
+        Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
+        Evote__V1__TrusteeDealing td = EVOTE__V1__TRUSTEE_DEALING__INIT;
+        uint32_t others[NV], k = 0;
+        for (uint32_t i = 1; i <= NV; i++)
+            if (i != j)
+                others[k++] = i;
+        td.election_id.data = (uint8_t *)ELECTION_ID;
+        td.election_id.len = strlen(ELECTION_ID);
+        td.checked = others;
+        td.n_checked = k;
+        body.payload_case = EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_DEALING;
+        body.trustee_dealing = &td;
+        txs[j - 1] = seal_body(&body, G.val[j - 1], &lens[j - 1], G.g->chain_id);
+    }
+    commit_block(&G, txs, lens, NV);
     /* 3. open: Y is derived */
     {
         Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
