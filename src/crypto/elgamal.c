@@ -186,10 +186,14 @@ bc_err bc_lagrange_at_zero(ec_scalar *out, const uint32_t *indices, size_t count
     ec_scalar_from_u64(&xj, indices[which]);
     if (indices[which] == 0)
         return BC_ERR_TRUSTEE_INDEX;
+    for (size_t k = 0; k < count; k++) /* any index twice: no polynomial goes through them */
+        for (size_t m = k + 1; m < count; m++)
+            if (indices[k] == indices[m])
+                return BC_ERR_TRUSTEE_INDEX;
     for (size_t k = 0; k < count; k++) {
         if (k == which)
             continue;
-        if (indices[k] == 0 || indices[k] == indices[which])
+        if (indices[k] == 0)
             return BC_ERR_TRUSTEE_INDEX;
         ec_scalar xm, diff;
         ec_scalar_from_u64(&xm, indices[k]);

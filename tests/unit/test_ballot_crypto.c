@@ -955,6 +955,9 @@ static void test_key_ceremony_parameters_are_checked(void **state)
     const uint32_t dup[3] = {1, 2, 1}, zero[2] = {0, 1};
     ec_scalar l;
     assert_int_equal(bc_lagrange_at_zero(&l, dup, 3, 0), BC_ERR_TRUSTEE_INDEX);
+    /* a repeated index that is not the one asked about */
+    const uint32_t dup_others[3] = {1, 2, 2};
+    assert_int_equal(bc_lagrange_at_zero(&l, dup_others, 3, 0), BC_ERR_TRUSTEE_INDEX);
     assert_int_equal(bc_lagrange_at_zero(&l, zero, 2, 1), BC_ERR_TRUSTEE_INDEX);
     /* a single share with t = 1 is its own secret: λ = 1 */
     const uint32_t solo[1] = {3};
