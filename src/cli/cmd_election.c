@@ -2375,7 +2375,17 @@ static int trustee_decrypt(int argc, char **argv)
                 fprintf(stderr, "evote %s: the polls are still open: its creator closes them with 'evote election "
                                 "close'\n",
                         tr.s.o.cmd);
-            else
+            else if (d->close_time_ms != 0 && wall_clock_ms() <= d->close_time_ms) {
+                /* A partial decryption of the running tally, once on chain
+                 * (even refused, as too early), is public: with t of them,
+                 * an interim result. */
+                char when[64];
+                format_time(d->close_time_ms, when, sizeof when);
+                fprintf(stderr,
+                        "evote %s: the polls are still open (they close at %s, block time): decrypt after that, or "
+                        "once its creator ran 'evote election close'\n",
+                        tr.s.o.cmd, when);
+            } else
                 rc = 0;
             evote__v1__api_response__free_unpacked(st, NULL);
         }
