@@ -47,6 +47,10 @@ static int proof_valid(replica *r, const Evote__V1__PreparedProof *p, uint64_t n
     msg m;
     int ok = 0;
 
+    /* Each envelope costs a signature check: no more than a replica each
+     * (a faulty one could send one signature copied 80,000 times). */
+    if (p->n_prepares > r->cfg.n)
+        return 0;
     if (p->pre_prepare == NULL || !msg_open_nested(r, p->pre_prepare, EVOTE__V1__KIND__KIND_PRE_PREPARE, &m))
         return 0;
     {
@@ -62,7 +66,7 @@ static int proof_valid(replica *r, const Evote__V1__PreparedProof *p, uint64_t n
     msg_free(&m);
     if (!ok)
         return 0;
-    for (size_t i = 0; i < p->n_prepares; i++) {
+    for (size_t i = 0; i < p->n_prepares && good < 2 * r->f; i++) {
         if (!msg_open_nested(r, p->prepares[i], EVOTE__V1__KIND__KIND_PREPARE, &m))
             continue;
         const Evote__V1__Prepare *q = m.body;

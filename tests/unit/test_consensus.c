@@ -54,11 +54,14 @@ static int cb_sign(void *ctx, const char *tag, const uint8_t *msg, size_t len, u
     return 1;
 }
 
+static unsigned long verify_calls; /* signature checks the replicas asked for */
+
 static int cb_verify(void *ctx, const uint8_t pub[CRYPTO_PUBKEY_LEN], const char *tag, const uint8_t *msg, size_t len,
                      const uint8_t sig[CRYPTO_SIG_LEN])
 {
     uint8_t want[CRYPTO_SIG_LEN];
     (void)ctx;
+    verify_calls++;
     for (uint32_t i = 0; i < N; i++) {
         if (memcmp(pubkeys[i], pub, CRYPTO_PUBKEY_LEN) == 0) {
             fake_sig(i, tag, msg, len, want);
@@ -2283,6 +2286,47 @@ static uint8_t *view_change_msg(uint32_t signer, uint64_t new_view, size_t *len)
     return out;
 }
 
+/* A VIEW-CHANGE whose stable checkpoint proof holds one CHECKPOINT
+ * envelope (signed once) copies times: each envelope is a signature check,
+ * so more envelopes than replicas are refused before any is checked (a
+ * faulty validator's 80,000 copies cost seconds of the event loop). */
+static void test_a_proof_with_more_envelopes_than_replicas_costs_no_checks(void **state)
+{
+    fixture *f = *state;
+    Evote__V1__ViewChange vc = EVOTE__V1__VIEW_CHANGE__INIT;
+    Evote__V1__Envelope *cps[64];
+    uint8_t d[CRYPTO_HASH_LEN] = {7}, *cm, *bytes, *m;
+    size_t cml, len, ml;
+    Evote__V1__PeerMessage *pm;
+    unsigned long before;
+
+    cm = checkpoint_msg(2, 64, d, &cml);
+    pm = evote__v1__peer_message__unpack(NULL, cml, cm);
+    assert_non_null(pm);
+    for (size_t i = 0; i < 64; i++) {
+        cps[i] = evote__v1__envelope__unpack(NULL, pm->envelope.len, pm->envelope.data);
+        assert_non_null(cps[i]);
+    }
+    vc.chain_id.data = chain_id;
+    vc.chain_id.len = CRYPTO_CHAIN_ID_LEN;
+    vc.new_view = 1;
+    vc.replica = 2;
+    vc.stable_seq = 64;
+    vc.checkpoint_proof = cps;
+    vc.n_checkpoint_proof = 64;
+    bytes = seal(EVOTE__V1__KIND__KIND_VIEW_CHANGE, &vc.base, 2, 0, &len);
+    m = wrap(bytes, len, NULL, 0, &ml);
+    before = verify_calls;
+    deliver(f, f->r, 2, m, ml);
+    assert_true(verify_calls - before <= 1); /* the VIEW-CHANGE's own signature at most */
+    assert_true(stats_of(f->r).dropped_bad_proof >= 1);
+    free(bytes);
+    free(cm);
+    for (size_t i = 0; i < 64; i++)
+        evote__v1__envelope__free_unpacked(cps[i], NULL);
+    evote__v1__peer_message__free_unpacked(pm, NULL);
+}
+
 /* Replica ME asks for view 2 with replicas 0 and 2 (2f+1: the wait for the
  * NEW-VIEW runs). */
 static void three_ask_for_view_2(fixture *f)
@@ -2801,6 +2845,7 @@ int main(void)
         T(test_new_view_wait_is_extended_once_for_a_live_primary),
         T(test_view_others_work_in_is_not_given_up),
         T(test_a_replica_that_left_the_view_no_longer_holds_others_in_it),
+        T(test_a_proof_with_more_envelopes_than_replicas_costs_no_checks),
         T(test_retransmissions_back_off_while_stuck),
         T(test_idle_replica_probes_a_peer_now_and_then),
         T(test_new_view_is_not_resent_for_the_same_question),
