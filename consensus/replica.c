@@ -1902,6 +1902,11 @@ void replica_on_pending(replica *r, int pending)
 {
     begin_event(r);
     r->pending = pending != 0;
+    /* Nothing waits any more: what made this replica suspect the primary
+     * went through after all. A suspicion kept would let f faulty replicas
+     * pull it out of a healthy view at any later time. */
+    if (r->status == STATUS_NORMAL && r->peer_suspect[r->cfg.id] == r->view + 1 && !waiting(r))
+        r->peer_suspect[r->cfg.id] = 0;
     end_event(r);
 }
 

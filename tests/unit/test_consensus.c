@@ -2413,6 +2413,32 @@ static void test_a_replica_that_left_the_view_no_longer_holds_others_in_it(void 
     assert_int_equal(stats_of(f->r).by_kind_sent[EVOTE__V1__KIND__KIND_VIEW_CHANGE], 3); /* views 1, 2, 3 */
 }
 
+/* This replica's view timer ran out once (its request reached the primary
+ * late) and it said so; then what it waited for went through and nothing
+ * waits. Its old suspicion no longer counts: one faulty replica's SUSPECT
+ * much later does not take it out of the healthy view. Its suspicion while
+ * something still waits does. */
+static void test_a_suspicion_lapses_once_nothing_waits(void **state)
+{
+    fixture *f = *state;
+
+    replica_on_pending(f->r, 1);
+    take(f->r, &f->acts);
+    view_timer_runs_out(f, f->r);
+    assert_true(find_broadcast(&f->acts, EVOTE__V1__KIND__KIND_SUSPECT) >= 0);
+    assert_int_equal(replica_in_view_change(f->r), 0); /* alone so far */
+    replica_on_pending(f->r, 0);
+    take(f->r, &f->acts);
+    another_suspects(f, f->r, 0);
+    assert_int_equal(replica_in_view_change(f->r), 0);
+    assert_int_equal(replica_view(f->r), 0);
+    /* The control: while something waits, the two suspicions are f+1. */
+    replica_on_pending(f->r, 1);
+    take(f->r, &f->acts);
+    view_timer_runs_out(f, f->r);
+    assert_int_equal(replica_in_view_change(f->r), 1);
+}
+
 /* Retransmissions back off while nothing moves, doubling up to T/2 (a
  * block that takes 20 s on a slow link is not re-sent 40 times), and start
  * again from the setting once something moves. */
@@ -2846,6 +2872,7 @@ int main(void)
         T(test_view_others_work_in_is_not_given_up),
         T(test_a_replica_that_left_the_view_no_longer_holds_others_in_it),
         T(test_a_proof_with_more_envelopes_than_replicas_costs_no_checks),
+        T(test_a_suspicion_lapses_once_nothing_waits),
         T(test_retransmissions_back_off_while_stuck),
         T(test_idle_replica_probes_a_peer_now_and_then),
         T(test_new_view_is_not_resent_for_the_same_question),
