@@ -394,7 +394,7 @@ uint64_t replica_known_seq(const replica *r)
 
 int replica_catching_up(const replica *r)
 {
-    return r->recovering || r->fetching || r->fetch_target > r->last_executed;
+    return r->recovering || r->fetch_target > r->last_executed;
 }
 uint64_t replica_stable_seq(const replica *r) { return r->h; }
 

@@ -256,9 +256,10 @@ uint64_t replica_view(const replica *self);
 uint32_t replica_primary(const replica *self);
 int replica_in_view_change(const replica *self);
 uint64_t replica_last_executed(const replica *self);
-/* Returns: 1 while this replica may lack committed blocks: restarted and
- * not yet heard from a quorum, or fetching blocks from a peer (also the
- * routine probe of an idle replica); 0 when it has no reason to think so. */
+/* Returns: 1 while this replica knows it may lack committed blocks:
+ * restarted and not yet heard from a quorum, or fetching blocks it knows
+ * are committed; 0 otherwise (the routine probe of an idle replica, which
+ * asks a peer whether there is anything new, does not count). */
 int replica_catching_up(const replica *self);
 /* Returns: the highest seq this replica knows to be committed or on its way
  * (f+1 peers sent COMMIT for it, or a fetch target), at least the last

@@ -61,7 +61,8 @@ typedef struct {
  * validator has not executed yet could change (a registration, the
  * election itself): its client is answered only after a second look, once
  * this validator has executed every block it knew to be committed when it
- * refused (after_seq), and not before RECHECK_MIN_MS (time for the COMMITs
+ * refused (after_seq) and is not catching up (restarted and not yet heard
+ * from a quorum, or fetching blocks), and not before RECHECK_MIN_MS (time for the COMMITs
  * of a block another validator already executed to arrive). The state's
  * word is then final. Still behind at RECHECK_MS, the client is told this
  * validator is busy catching up (its client asks another): never let
@@ -1418,12 +1419,13 @@ static void submit(node *n, const uint8_t *bytes, size_t len, const client_reply
 static uint64_t run_rechecks(node *n, uint64_t now)
 {
     uint64_t done = replica_last_executed(n->rep), known = replica_known_seq(n->rep), next = 0;
+    int catching_up = replica_catching_up(n->rep); /* restarted, or fetching what it knows is committed */
     size_t k = 0;
 
     for (size_t i = 0; i < n->n_rechecks; i++) {
         recheck *rc = &n->rechecks[i];
         uint64_t due = rc->refused_at + RECHECK_MIN_MS, late = rc->refused_at + RECHECK_MS;
-        int current = done >= rc->after_seq;
+        int current = done >= rc->after_seq && !catching_up;
         if (now < due || (!current && now < late)) {
             uint64_t at = now < due ? due : late;
             if (next == 0 || at < next)
@@ -1441,8 +1443,13 @@ static uint64_t run_rechecks(node *n, uint64_t now)
                      " are committed): it cannot judge this transaction yet; send it to another validator or "
                      "again later",
                      done, known);
+            Evote__V1__ApiResponse r = EVOTE__V1__API_RESPONSE__INIT;
             rate_give(n->inflight, rc->address, now, 1); /* answered */
-            reply_status(n, &rc->reply, rc->request_id, EVOTE__V1__API_STATUS__API_STATUS_BUSY, why);
+            r.request_id = rc->request_id;
+            r.status = EVOTE__V1__API_STATUS__API_STATUS_BUSY;
+            r.reason = why;
+            r.retry_after_ms = 1000; /* evote sends it again then, within its --timeout */
+            reply(n, &rc->reply, &r);
         }
         free(rc->bytes);
     }
@@ -1809,8 +1816,13 @@ static void on_client(node *n, const client_request *req)
             snprintf(why, sizeof why,
                      "%u transactions from %s are still being checked here: send more once they are answered",
                      MAX_INFLIGHT_PER_ADDRESS, req->address[0] ? req->address : "your address");
+            Evote__V1__ApiResponse r = EVOTE__V1__API_RESPONSE__INIT;
             n->m.client_refusals_limited++;
-            reply_status(n, to, q->request_id, EVOTE__V1__API_STATUS__API_STATUS_BUSY, why);
+            r.request_id = q->request_id;
+            r.status = EVOTE__V1__API_STATUS__API_STATUS_BUSY;
+            r.reason = why;
+            r.retry_after_ms = 200;
+            reply(n, to, &r);
             break;
         }
         submit(n, q->submit->tx.data, q->submit->tx.len, to, q->request_id, req->address, 1,
