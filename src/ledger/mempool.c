@@ -72,6 +72,7 @@ struct mempool {
     unsigned n_threads;
     job *jobs_head, *jobs_tail;
     size_t n_jobs;
+    size_t n_fwd_jobs; /* of them, passed on by other validators (ticket 0) */
     size_t n_busy; /* jobs a worker is verifying right now */
     uint64_t timing_seq; /* jobs taken: every MEMPOOL_TIMING_SAMPLE-th is timed */
     job *busy;     /* those jobs */
@@ -345,6 +346,7 @@ static void *worker(void *arg)
         if (mp->jobs_head == NULL)
             mp->jobs_tail = NULL;
         mp->n_jobs--;
+        mp->n_fwd_jobs -= j->ticket == 0;
         /* The same bytes already verified and pending (a client's retry, a
          * ballot sent to two validators and forwarded by both), or
          * committed a moment ago (forwarded copies arriving after the
@@ -557,16 +559,21 @@ int mempool_fd(const mempool *mp)
     return mp->efd;
 }
 
-/* Called with the lock held. A client's transaction (ticket != 0) also
- * waits for its verdict behind at most MEMPOOL_QUEUE_MIN verifications (or
- * MEMPOOL_QUEUE_PER_WORKER per worker, if more): beyond, "busy" pushes back
- * at once instead of letting the queue (and every client's wait) grow. */
+/* Called with the lock held. A client's transaction (ticket != 0) is
+ * refused "busy" once MEMPOOL_QUEUE_MIN client verifications (or
+ * MEMPOOL_QUEUE_PER_WORKER per worker, if more) wait: "busy" pushes back
+ * at once instead of letting the queue (and every client's wait) grow.
+ * What other validators pass on (ticket 0) may take at most half the
+ * capacity in the queue, and does not count against clients: else one
+ * faulty validator passing on junk fills the queue and every client of
+ * this validator is answered busy while it lasts. */
 static int full(const mempool *mp, uint64_t ticket, size_t len)
 {
     size_t queued = mp->n_jobs + mp->n_busy, limit = (size_t)mp->n_threads * MEMPOOL_QUEUE_PER_WORKER;
     if (limit < MEMPOOL_QUEUE_MIN)
         limit = MEMPOOL_QUEUE_MIN;
-    return queued + mp->n_pending >= mp->capacity || (ticket != 0 && queued >= limit) ||
+    return queued + mp->n_pending >= mp->capacity || (ticket != 0 && queued - mp->n_fwd_jobs >= limit) ||
+           (ticket == 0 && mp->n_fwd_jobs >= mp->capacity / 2) ||
            (mp->max_bytes != 0 && mp->bytes + len > mp->max_bytes);
 }
 
@@ -628,6 +635,7 @@ static ledger_err submit_job(mempool *mp, const uint8_t *bytes, size_t len, uint
         mp->jobs_head = j;
     mp->jobs_tail = j;
     mp->n_jobs++;
+    mp->n_fwd_jobs += ticket == 0;
     mp->bytes += len;
     pthread_cond_signal(&mp->work);
     pthread_mutex_unlock(&mp->lock);
@@ -886,6 +894,7 @@ void mempool_commit(mempool *mp, const uint8_t (*ids)[CRYPTO_HASH_LEN], size_t n
             if (mp->jobs_tail == j)
                 mp->jobs_tail = prev;
             mp->n_jobs--;
+            mp->n_fwd_jobs -= j->ticket == 0;
             signal |= settle_known(mp, j);
         }
     }
