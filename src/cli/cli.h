@@ -121,6 +121,10 @@ typedef struct {
  * proof is followed by the other --node (a proof checks itself). */
 void prove_tx(const node_opts *o, const genesis *g, uint64_t height, uint32_t index, const uint8_t id[32],
               const ProtobufCBinaryData *certificate, tx_proof *p);
+/* prove_tx, and when the batch holds it, *tx_out (may be NULL when it does
+ * not decode; ledger_tx_destroy): the transaction, its signature checked. */
+void prove_tx_keep(const node_opts *o, const genesis *g, uint64_t height, uint32_t index, const uint8_t id[32],
+                   const ProtobufCBinaryData *certificate, tx_proof *p, ledger_tx **tx_out);
 
 /* Option codes shared by the commands' getopt tables. */
 enum { OPT_NODE = 'n', OPT_TIMEOUT = 't', OPT_JSON = 'j', OPT_WAIT = 'w' };

@@ -1003,6 +1003,13 @@ out:
 void prove_tx(const node_opts *o, const genesis *g, uint64_t height, uint32_t index, const uint8_t id[CRYPTO_HASH_LEN],
               const ProtobufCBinaryData *certificate, tx_proof *p)
 {
+    prove_tx_keep(o, g, height, index, id, certificate, p, NULL);
+}
+
+void prove_tx_keep(const node_opts *o, const genesis *g, uint64_t height, uint32_t index,
+                   const uint8_t id[CRYPTO_HASH_LEN], const ProtobufCBinaryData *certificate, tx_proof *p,
+                   ledger_tx **tx_out)
+{
     Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
     Evote__V1__GetBlock get = EVOTE__V1__GET_BLOCK__INIT;
     Evote__V1__ApiResponse *resp = NULL, *other = NULL;
@@ -1092,5 +1099,8 @@ out:
         evote__v1__api_response__free_unpacked(other, NULL);
     if (resp != NULL)
         evote__v1__api_response__free_unpacked(resp, NULL);
-    ledger_tx_destroy(&tx);
+    if (tx_out != NULL && p->included)
+        *tx_out = tx;
+    else
+        ledger_tx_destroy(&tx);
 }

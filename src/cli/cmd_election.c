@@ -2168,6 +2168,82 @@ static int sum_shares(trustee *tr, const uint32_t *dealers, size_t count, ec_sca
     return ok;
 }
 
+/* Ceremony rules 1: dealer i's dealing as dealer i signed it, fetched from
+ * its block (the chain records where: (X, E, i)), must be what the node's
+ * state served in v (status || t commitments || n shares): else a faulty
+ * node could serve an honest dealer's true share with commitments of its
+ * own, this trustee would complain, and the complaint, refuted on chain,
+ * would still reveal that share to everyone. Also checks the proof of the
+ * share's ephemeral key. Returns: 0, or an exit code after saying why. */
+static int dealing_is_signed(trustee *tr, uint32_t i, const uint8_t *v)
+{
+    uint8_t key[KEY_EJ_LEN], *id = NULL;
+    size_t idlen = 0;
+    int found = 0, rc;
+    tx_answer ans;
+    tx_proof pf;
+    ledger_tx *tx = NULL;
+    const Evote__V1__TrusteeDealing *d;
+    const char *why = NULL;
+
+    key_ej(key, ELECTION_KEY_DEALING_TX, tr->s.e, i);
+    if ((rc = fetch_state(&tr->s.o, key, sizeof key, &id, &idlen, &found)) != 0)
+        return rc;
+    rc = EXIT_FAILED;
+    if (!found || idlen != CRYPTO_HASH_LEN) {
+        why = "does not say which transaction holds the dealing";
+        goto out;
+    }
+    if (ask_tx(&tr->s.o, id, 0, &ans) != 0)
+        goto out_quiet;
+    if (ans.state != EVOTE__V1__TX_STATE__TX_STATE_COMMITTED) {
+        why = "does not have the dealing's transaction committed";
+        goto out;
+    }
+    prove_tx_keep(&tr->s.o, tr->s.g, ans.height, ans.index, id, NULL, &pf, &tx);
+    if (!pf.included || tx == NULL) {
+        fprintf(stderr, "evote %s: the block the node names for dealer %" PRIu32 "'s dealing does not prove it: %s\n",
+                tr->s.o.cmd, i, pf.why);
+        goto out_quiet;
+    }
+    d = tx->body->payload_case == EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_DEALING ? tx->body->trustee_dealing : NULL;
+    if (memcmp(tx->envelope->signer.data, tr->rec->definition->trustees[i - 1].data, CRYPTO_PUBKEY_LEN) != 0 ||
+        d == NULL || d->election_id.len != strlen(tr->s.id) ||
+        memcmp(d->election_id.data, tr->s.id, d->election_id.len) != 0 || d->n_commitments != tr->t ||
+        d->n_encrypted_shares != tr->n || d->n_share_proofs != tr->n ||
+        d->encrypted_shares[tr->j - 1].len != DKG_SHARE_LEN || d->share_proofs[tr->j - 1].len != DKG_SHARE_PROOF_LEN) {
+        why = "names a transaction that is not this dealer's dealing for this election";
+        goto out;
+    }
+    for (uint32_t k = 0; k < tr->t; k++)
+        if (d->commitments[k].len != EC_POINT_LEN ||
+            memcmp(d->commitments[k].data, v + 1 + (size_t)k * EC_POINT_LEN, EC_POINT_LEN) != 0) {
+            why = "serves commitments that are not the ones the dealer signed";
+            goto out;
+        }
+    if (memcmp(d->encrypted_shares[tr->j - 1].data, v + 1 + (size_t)tr->t * EC_POINT_LEN + (size_t)(tr->j - 1) * DKG_SHARE_LEN,
+               DKG_SHARE_LEN) != 0) {
+        why = "serves a share that is not the one the dealer signed";
+        goto out;
+    }
+    if (dkg_share_proof_verify(tr->s.e, i, tr->j, d->encrypted_shares[tr->j - 1].data,
+                               d->share_proofs[tr->j - 1].data) != BC_OK) {
+        why = "has a dealing whose share does not prove its key (the chain refuses those)";
+        goto out;
+    }
+    rc = 0;
+out:
+    if (why != NULL)
+        fprintf(stderr,
+                "evote %s: the node (%s) %s for dealer %" PRIu32 ": it is faulty; nothing was complained about. "
+                "Ask another validator (--node)\n",
+                tr->s.o.cmd, tr->s.o.node, why, i);
+out_quiet:
+    ledger_tx_destroy(&tx);
+    free(id);
+    return rc;
+}
+
 static int trustee_check(int argc, char **argv)
 {
     uint32_t *good = NULL, n_good = 0, waiting = 0, complained = 0;
@@ -2242,6 +2318,13 @@ static int trustee_check(int argc, char **argv)
                 free(v);
                 goto out;
             }
+        /* Rules 1: what the node served is checked against the dealer's
+         * signature before anything is concluded from it. */
+        if (tr.rec->definition->ceremony_version >= 1 && (rc = dealing_is_signed(&tr, i, v)) != 0) {
+            free(v);
+            goto out;
+        }
+        rc = EXIT_FAILED;
         memcpy(share, v + 1 + (size_t)tr.t * EC_POINT_LEN + (size_t)(tr.j - 1) * DKG_SHARE_LEN, DKG_SHARE_LEN);
         free(v);
         berr = dkg_receive_share(tr.s.e, i, tr.j, &ek, share, commitments, tr.t, &s);

@@ -156,7 +156,8 @@ static election_err rule_encryption_key(const state_view *sv, const Evote__V1__T
  * who complain when one is wrong; from ceremony version 1 on, the proof that
  * the dealer knows each share's ephemeral key is checked here. */
 static election_err rule_deal(const election_ctx *ctx, const state_view *sv, const Evote__V1__TrusteeDealing *d,
-                              const Evote__V1__ElectionRecord *rec, uint32_t i, Evote__V1__TxResult *res)
+                              const Evote__V1__ElectionRecord *rec, uint32_t i, const uint8_t *tx_id,
+                              Evote__V1__TxResult *res)
 {
     const uint32_t n = (uint32_t)rec->definition->n_trustees, t = rec->definition->threshold;
     uint8_t key[KEY_EI_LEN], *v = NULL, *buf = NULL;
@@ -253,7 +254,14 @@ static election_err rule_deal(const election_ctx *ctx, const state_view *sv, con
             memcpy(buf + 1 + (size_t)t * EC_POINT_LEN + (size_t)(j - 1) * DKG_SHARE_LEN,
                    d->encrypted_shares[j - 1].data, DKG_SHARE_LEN);
     key_ei(key, ELECTION_KEY_DEALING, rec->election_hash.data, i);
-    if (!changes_set(sv->tx, key, sizeof key, buf, dealing_len(t, n), 0))
+    if (!changes_set(sv->tx, key, sizeof key, buf, dealing_len(t, n), 0)) {
+        err = ELECTION_ERR_NOMEM;
+        goto done;
+    }
+    /* Version 1: where the signed dealing is, for the trustees to check
+     * what a node serves them against the dealer's own signature. */
+    key_ei(key, ELECTION_KEY_DEALING_TX, rec->election_hash.data, i);
+    if (rec->definition->ceremony_version >= 1 && !changes_set(sv->tx, key, sizeof key, tx_id, CRYPTO_HASH_LEN, 0))
         err = ELECTION_ERR_NOMEM;
     else
         *res = R(OK);
@@ -316,7 +324,7 @@ election_err rule_dealing(const election_ctx *ctx, const election_tx *tx, const 
                   ? rule_encryption_key(sv, d, rec, j, res)
                   : (*res = R(MALFORMED), ELECTION_OK);
     else
-        err = rule_deal(ctx, sv, d, rec, j, res);
+        err = rule_deal(ctx, sv, d, rec, j, tx->id, res);
     evote__v1__election_record__free_unpacked(rec, NULL);
     return err;
 }
