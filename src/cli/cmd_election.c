@@ -1934,6 +1934,122 @@ static int fetch_dealing(trustee *tr, uint32_t i, uint8_t **v, size_t *len, int 
     return rc;
 }
 
+/* A committed transaction the chain names by id: fetched from its block
+ * (certificate checked), its signature checked. Returns: 0 with *tx
+ * (ledger_tx_destroy), or an exit code after saying why. */
+static int fetch_signed(trustee *tr, const uint8_t id[CRYPTO_HASH_LEN], const char *what, ledger_tx **tx)
+{
+    tx_answer ans;
+    tx_proof pf;
+
+    *tx = NULL;
+    if (ask_tx(&tr->s.o, id, 0, &ans) != 0)
+        return EXIT_FAILED;
+    if (ans.state != EVOTE__V1__TX_STATE__TX_STATE_COMMITTED) {
+        fprintf(stderr, "evote %s: the node (%s) does not have %s committed: it is faulty; ask another validator "
+                        "(--node)\n",
+                tr->s.o.cmd, tr->s.o.node, what);
+        return EXIT_FAILED;
+    }
+    prove_tx_keep(&tr->s.o, tr->s.g, ans.height, ans.index, id, NULL, &pf, tx);
+    if (!pf.included || *tx == NULL) {
+        fprintf(stderr, "evote %s: the block the node names for %s does not prove it: %s\n", tr->s.o.cmd, what, pf.why);
+        ledger_tx_destroy(tx);
+        return EXIT_FAILED;
+    }
+    return 0;
+}
+
+/* Ceremony rules 1, before dealing: every share is encrypted to the key its
+ * trustee signed, under the definition an authority of the genesis signed.
+ * A faulty node serving its own keys (and a definition naming its own
+ * trustees) would otherwise read the shares. Returns: 0, or an exit code
+ * after saying why (nothing dealt). */
+static int keys_are_signed(trustee *tr, uint8_t (*eks)[EC_POINT_LEN])
+{
+    const Evote__V1__ElectionCreate *d = tr->rec->definition;
+    Evote__V1__ApiRequest req = EVOTE__V1__API_REQUEST__INIT;
+    Evote__V1__GetBlock get = EVOTE__V1__GET_BLOCK__INIT;
+    Evote__V1__ApiResponse *resp = NULL;
+    Evote__V1__Batch *b = NULL;
+    int rc = EXIT_FAILED, defined = 0;
+
+    /* The definition: an ElectionCreate for this id in the block the
+     * record names, signed by an authority of the genesis, same trustees. */
+    get.height = tr->rec->created_height;
+    req.call_case = EVOTE__V1__API_REQUEST__CALL_GET_BLOCK;
+    req.get_block = &get;
+    if (node_call(&tr->s.o, &req, 0, &resp) != 0)
+        return EXIT_FAILED;
+    if (resp->status == EVOTE__V1__API_STATUS__API_STATUS_OK && resp->block != NULL)
+        b = evote__v1__batch__unpack(NULL, resp->block->batch.len, resp->block->batch.data);
+    for (size_t k = 0; b != NULL && k < b->n_txs && !defined; k++) {
+        ledger_tx *t = NULL;
+        const Evote__V1__ElectionCreate *c;
+        if (ledger_tx_decode(b->txs[k].data, b->txs[k].len, tr->s.g->chain_id, &t, NULL) != LEDGER_OK)
+            continue;
+        c = t->body->payload_case == EVOTE__V1__TX_BODY__PAYLOAD_ELECTION_CREATE ? t->body->election_create : NULL;
+        if (c != NULL && genesis_is_authority(tr->s.g, t->envelope->signer.data) &&
+            c->election_id.len == strlen(tr->s.id) && memcmp(c->election_id.data, tr->s.id, c->election_id.len) == 0 &&
+            c->n_trustees == d->n_trustees) {
+            defined = 1;
+            for (size_t j = 0; j < c->n_trustees; j++)
+                defined &= c->trustees[j].len == CRYPTO_PUBKEY_LEN && d->trustees[j].len == CRYPTO_PUBKEY_LEN &&
+                           memcmp(c->trustees[j].data, d->trustees[j].data, CRYPTO_PUBKEY_LEN) == 0;
+        }
+        ledger_tx_destroy(&t);
+    }
+    if (b != NULL)
+        evote__v1__batch__free_unpacked(b, NULL);
+    evote__v1__api_response__free_unpacked(resp, NULL);
+    if (!defined) {
+        fprintf(stderr, "evote %s: the node (%s) serves a definition of election '%s' that no authority of the genesis "
+                        "signed in the block it names (height %" PRIu64 "): it is faulty; nothing dealt. Ask another "
+                        "validator (--node)\n",
+                tr->s.o.cmd, tr->s.o.node, tr->s.id, tr->rec->created_height);
+        return EXIT_FAILED;
+    }
+    for (uint32_t j = 1; j <= tr->n; j++) {
+        uint8_t key[KEY_EJ_LEN], *id = NULL;
+        size_t idlen = 0;
+        int found = 0, ok;
+        ledger_tx *t = NULL;
+        char what[64];
+
+        if (j == tr->j)
+            continue;
+        key_ej(key, ELECTION_KEY_EK_TX, tr->s.e, j);
+        if (fetch_state(&tr->s.o, key, sizeof key, &id, &idlen, &found) != 0)
+            return EXIT_FAILED;
+        snprintf(what, sizeof what, "trustee %" PRIu32 "'s encryption key", j);
+        if (!found || idlen != CRYPTO_HASH_LEN) {
+            free(id);
+            fprintf(stderr, "evote %s: the node (%s) does not say which transaction holds %s: it is faulty or of "
+                            "another version; nothing dealt\n",
+                    tr->s.o.cmd, tr->s.o.node, what);
+            return EXIT_FAILED;
+        }
+        rc = fetch_signed(tr, id, what, &t);
+        free(id);
+        if (rc != 0)
+            return rc;
+        ok = memcmp(t->envelope->signer.data, d->trustees[j - 1].data, CRYPTO_PUBKEY_LEN) == 0 &&
+             t->body->payload_case == EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_DEALING &&
+             t->body->trustee_dealing->encryption_key.len == EC_POINT_LEN &&
+             memcmp(t->body->trustee_dealing->encryption_key.data, eks[j - 1], EC_POINT_LEN) == 0 &&
+             t->body->trustee_dealing->election_id.len == strlen(tr->s.id) &&
+             memcmp(t->body->trustee_dealing->election_id.data, tr->s.id, strlen(tr->s.id)) == 0;
+        ledger_tx_destroy(&t);
+        if (!ok) {
+            fprintf(stderr, "evote %s: the node (%s) serves an encryption key for trustee %" PRIu32 " that trustee "
+                            "did not sign: it is faulty; nothing dealt. Ask another validator (--node)\n",
+                    tr->s.o.cmd, tr->s.o.node, j);
+            return EXIT_FAILED;
+        }
+    }
+    return 0;
+}
+
 static int trustee_init(int argc, char **argv)
 {
     Evote__V1__TxBody body = EVOTE__V1__TX_BODY__INIT;
@@ -2081,6 +2197,9 @@ static int trustee_deal(int argc, char **argv)
             goto out;
         }
     }
+    if (prove && (rc = keys_are_signed(&tr, eks)) != 0)
+        goto out;
+    rc = EXIT_FAILED;
     if (dkg_dealer_new(&dealer, tr.s.e, tr.n, tr.t, tr.j) != BC_OK ||
         dkg_dealer_commitments(dealer, comm, pok) != BC_OK || dkg_dealer_share(dealer, tr.j, &own) != BC_OK) {
         fprintf(stderr, "evote %s: cannot draw the polynomial (random source?)\n", tr.s.o.cmd);
@@ -2180,11 +2299,10 @@ static int dealing_is_signed(trustee *tr, uint32_t i, const uint8_t *v)
     uint8_t key[KEY_EJ_LEN], *id = NULL;
     size_t idlen = 0;
     int found = 0, rc;
-    tx_answer ans;
-    tx_proof pf;
     ledger_tx *tx = NULL;
     const Evote__V1__TrusteeDealing *d;
     const char *why = NULL;
+    char what[64];
 
     key_ej(key, ELECTION_KEY_DEALING_TX, tr->s.e, i);
     if ((rc = fetch_state(&tr->s.o, key, sizeof key, &id, &idlen, &found)) != 0)
@@ -2194,18 +2312,9 @@ static int dealing_is_signed(trustee *tr, uint32_t i, const uint8_t *v)
         why = "does not say which transaction holds the dealing";
         goto out;
     }
-    if (ask_tx(&tr->s.o, id, 0, &ans) != 0)
+    snprintf(what, sizeof what, "dealer %" PRIu32 "'s dealing", i);
+    if (fetch_signed(tr, id, what, &tx) != 0)
         goto out_quiet;
-    if (ans.state != EVOTE__V1__TX_STATE__TX_STATE_COMMITTED) {
-        why = "does not have the dealing's transaction committed";
-        goto out;
-    }
-    prove_tx_keep(&tr->s.o, tr->s.g, ans.height, ans.index, id, NULL, &pf, &tx);
-    if (!pf.included || tx == NULL) {
-        fprintf(stderr, "evote %s: the block the node names for dealer %" PRIu32 "'s dealing does not prove it: %s\n",
-                tr->s.o.cmd, i, pf.why);
-        goto out_quiet;
-    }
     d = tx->body->payload_case == EVOTE__V1__TX_BODY__PAYLOAD_TRUSTEE_DEALING ? tx->body->trustee_dealing : NULL;
     if (memcmp(tx->envelope->signer.data, tr->rec->definition->trustees[i - 1].data, CRYPTO_PUBKEY_LEN) != 0 ||
         d == NULL || d->election_id.len != strlen(tr->s.id) ||

@@ -125,7 +125,8 @@ static election_err trustee_step(const election_ctx *ctx, const election_tx *tx,
 
 /* Round 1: trustee j publishes EK_j. */
 static election_err rule_encryption_key(const state_view *sv, const Evote__V1__TrusteeDealing *d,
-                                        const Evote__V1__ElectionRecord *rec, uint32_t j, Evote__V1__TxResult *res)
+                                        const Evote__V1__ElectionRecord *rec, uint32_t j, const uint8_t *tx_id,
+                                        Evote__V1__TxResult *res)
 {
     uint8_t key[KEY_EI_LEN], *v;
     size_t len;
@@ -146,8 +147,14 @@ static election_err rule_encryption_key(const state_view *sv, const Evote__V1__T
         return ELECTION_OK;
     }
     *res = R(OK);
-    return changes_set(sv->tx, key, sizeof key, d->encryption_key.data, EC_POINT_LEN, 0) ? ELECTION_OK
-                                                                                          : ELECTION_ERR_NOMEM;
+    if (!changes_set(sv->tx, key, sizeof key, d->encryption_key.data, EC_POINT_LEN, 0))
+        return ELECTION_ERR_NOMEM;
+    /* Version 1: where the signed key is, for dealers to check what a node
+     * serves them against the trustee's own signature. */
+    key_ei(key, ELECTION_KEY_EK_TX, rec->election_hash.data, j);
+    if (rec->definition->ceremony_version >= 1 && !changes_set(sv->tx, key, sizeof key, tx_id, CRYPTO_HASH_LEN, 0))
+        return ELECTION_ERR_NOMEM;
+    return ELECTION_OK;
 }
 
 /* Round 2: dealer i's commitments, proof of knowledge and encrypted shares.
@@ -321,7 +328,7 @@ election_err rule_dealing(const election_ctx *ctx, const election_tx *tx, const 
         err = rule_checked(sv, d, rec, j, res);
     else if (d->encryption_key.len != 0)
         err = d->n_commitments == 0 && d->n_encrypted_shares == 0 && d->proof.len == 0
-                  ? rule_encryption_key(sv, d, rec, j, res)
+                  ? rule_encryption_key(sv, d, rec, j, tx->id, res)
                   : (*res = R(MALFORMED), ELECTION_OK);
     else
         err = rule_deal(ctx, sv, d, rec, j, tx->id, res);

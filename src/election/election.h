@@ -113,6 +113,7 @@
 #define ELECTION_KEY_CHECKED 'K' /* (E, j): bitmap of the dealers trustee j confirmed (version 1) */
 #define ELECTION_KEY_DEALING_TX 'X' /* (E, i): the id of dealer i's accepted dealing (version 1), so that a
                                        trustee can fetch it signed from its block */
+#define ELECTION_KEY_EK_TX 'Y'      /* (E, j): the id of trustee j's accepted encryption key (version 1) */
 
 #define ELECTION_ATTEST_TAG "evote/v1/election-attestation"
 #define ELECTION_RESULT_ATTEST_TAG "evote/v1/result-attestation"
