@@ -584,6 +584,21 @@ static void run_ceremony(chain *c, const char *id, ceremony *k, uint32_t n, uint
     ceremony_shares(c, id, k);
 }
 
+/* An election of 4 trustees, threshold 3, under ceremony rules 0 (legacy)
+ * or the newest, with every encryption key posted. */
+static void ceremony_with_keys(chain *c, ceremony *k, const char *id, int legacy)
+{
+    election_def def = {id, 4, 3, 0, 0, 0, 0, 2, 1, 1, 0, 0, 0};
+
+    chain_init(c);
+    legacy_ceremony = legacy;
+    assert_int_equal(create(c, &def, authority), R(OK));
+    legacy_ceremony = 0;
+    ceremony_init(k, id, 4, 3);
+    for (uint32_t i = 1; i <= 4; i++)
+        assert_int_equal(post_encryption_key(c, id, k, i), R(OK));
+}
+
 /* Trustee j's partial decryption of the recorded tally. */
 static Evote__V1__TxResult post_partial(chain *c, const char *id, ceremony *k, uint32_t j, int corrupt)
 {
@@ -1069,7 +1084,6 @@ static void test_a_dealer_cannot_reuse_another_dealers_share_key(void **state)
     (void)state;
     for (int legacy = 0; legacy <= 1; legacy++) {
         const char *id = legacy ? "dkg-v0" : "dkg-v1";
-        election_def def = {id, 4, 3, 0, 0, 0, 0, 2, 1, 1, 0, 0, 0};
         uint8_t honest[MAX_TRUSTEES][DKG_SHARE_LEN], honest_pok[MAX_TRUSTEES][DKG_SHARE_PROOF_LEN];
         uint8_t shares[MAX_TRUSTEES][DKG_SHARE_LEN], proofs[MAX_TRUSTEES][DKG_SHARE_PROOF_LEN];
         ec_point e12, xg, stolen;
@@ -1077,13 +1091,7 @@ static void test_a_dealer_cannot_reuse_another_dealers_share_key(void **state)
         chain c;
         ceremony k;
 
-        chain_init(&c);
-        legacy_ceremony = legacy;
-        assert_int_equal(create(&c, &def, authority), R(OK));
-        legacy_ceremony = 0;
-        ceremony_init(&k, id, 4, 3);
-        for (uint32_t i = 1; i <= 4; i++)
-            assert_int_equal(post_encryption_key(&c, id, &k, i), R(OK));
+        ceremony_with_keys(&c, &k, id, legacy);
         /* Honest dealer 1; the attacker, dealer 3, reads its share to trustee 2. */
         for (uint32_t j = 2; j <= 4; j++)
             assert_int_equal(dkg_dealer_encrypt_share(k.dealer[0], j, k.ek_pub[j - 1], honest[j - 1], honest_pok[j - 1]),
@@ -1309,18 +1317,11 @@ static void test_opening_waits_for_the_complaints_about_a_last_bad_dealing(void 
     (void)state;
     for (int legacy = 0; legacy <= 1; legacy++) {
         const char *id = legacy ? "last-v0" : "last-v1";
-        election_def def = {id, 4, 3, 0, 0, 0, 0, 2, 1, 1, 0, 0, 0};
         Evote__V1__ElectionRecord *rec;
         chain c;
         ceremony k;
 
-        chain_init(&c);
-        legacy_ceremony = legacy;
-        assert_int_equal(create(&c, &def, authority), R(OK));
-        legacy_ceremony = 0;
-        ceremony_init(&k, id, 4, 3);
-        for (uint32_t i = 1; i <= 4; i++)
-            assert_int_equal(post_encryption_key(&c, id, &k, i), R(OK));
+        ceremony_with_keys(&c, &k, id, legacy);
         for (uint32_t i = 1; i <= 3; i++)
             assert_int_equal(post_dealing(&c, id, &k, i, 0), R(OK));
         assert_int_equal(post_dealing(&c, id, &k, 4, 1), R(OK)); /* bad for trustee 1 */
